@@ -1,0 +1,298 @@
+#include "common/codec.h"
+
+#include <limits>
+#include <msgpack.hpp>
+#include <type_traits>
+
+namespace oly {
+namespace {
+
+template <class T> struct is_optional : std::false_type {};
+template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+template <class T> struct is_vector : std::false_type {};
+template <class T> struct is_vector<std::vector<T>> : std::true_type {};
+template <class T> struct is_map : std::false_type {};
+template <class K, class V> struct is_map<std::map<K, V>> : std::true_type {};
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+// ------------------------------------------------------------------------------- encoding
+
+template <class T> void pack_value(Packer& pk, const T& v);
+
+// visit() is non-const so that one field list serves both directions; encoding only reads.
+template <class S> uint32_t present_fields(const S& s) {
+  uint32_t n = 0;
+  const_cast<S&>(s).visit([&](const char*, const auto& field) {
+    if constexpr (is_optional<std::decay_t<decltype(field)>>::value) {
+      if (!field) return;
+    }
+    ++n;
+  });
+  return n;
+}
+
+template <class S> void pack_fields(Packer& pk, const S& s) {
+  const_cast<S&>(s).visit([&](const char* name, const auto& field) {
+    if constexpr (is_optional<std::decay_t<decltype(field)>>::value) {
+      if (!field) return;
+      pk.pack(name);
+      pack_value(pk, *field);
+    } else {
+      pk.pack(name);
+      pack_value(pk, field);
+    }
+  });
+}
+
+template <class S> void pack_struct(Packer& pk, const S& s) {
+  pk.pack_map(present_fields(s));
+  pack_fields(pk, s);
+}
+
+template <class T> void pack_value(Packer& pk, const T& v) {
+  if constexpr (std::is_same_v<T, std::string> || std::is_arithmetic_v<T>) {
+    pk.pack(v);
+  } else if constexpr (is_vector<T>::value) {
+    pk.pack_array(static_cast<uint32_t>(v.size()));
+    for (const auto& e : v) pack_value(pk, e);
+  } else if constexpr (is_map<T>::value) {
+    pk.pack_map(static_cast<uint32_t>(v.size()));
+    for (const auto& [k, e] : v) {
+      pk.pack(k);
+      pack_value(pk, e);
+    }
+  } else {
+    pack_struct(pk, v);
+  }
+}
+
+// ------------------------------------------------------------------------------- decoding
+
+const char* type_name(const msgpack::object& o) {
+  switch (o.type) {
+    case msgpack::type::NIL: return "nil";
+    case msgpack::type::BOOLEAN: return "boolean";
+    case msgpack::type::POSITIVE_INTEGER:
+    case msgpack::type::NEGATIVE_INTEGER: return "integer";
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: return "float";
+    case msgpack::type::STR: return "string";
+    case msgpack::type::BIN: return "binary";
+    case msgpack::type::ARRAY: return "array";
+    case msgpack::type::MAP: return "map";
+    default: return "extension";
+  }
+}
+
+bool key_is(const msgpack::object& key, std::string_view name) {
+  return key.type == msgpack::type::STR && std::string_view(key.via.str.ptr, key.via.str.size) == name;
+}
+
+const msgpack::object* find(const msgpack::object& map, std::string_view name) {
+  for (uint32_t i = 0; i < map.via.map.size; ++i) {
+    if (key_is(map.via.map.ptr[i].key, name)) return &map.via.map.ptr[i].val;
+  }
+  return nullptr;
+}
+
+// Converts msgpack objects into fields, remembering the first failure with its path.
+class Reader {
+ public:
+  bool failed() const { return failed_; }
+  const std::string& why() const { return why_; }
+
+  template <class T> void read(const msgpack::object& o, T& out, const std::string& path) {
+    if (failed_) return;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (o.type != msgpack::type::BOOLEAN) return fail(path, "boolean", o);
+      out = o.via.boolean;
+    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+      if (o.type == msgpack::type::POSITIVE_INTEGER) {
+        if (o.via.u64 > static_cast<uint64_t>(std::numeric_limits<T>::max())) return range(path);
+        out = static_cast<T>(o.via.u64);
+      } else if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+        if (o.via.i64 < static_cast<int64_t>(std::numeric_limits<T>::min())) return range(path);
+        out = static_cast<T>(o.via.i64);
+      } else {
+        return fail(path, "integer", o);
+      }
+    } else if constexpr (std::is_integral_v<T>) {
+      if (o.type == msgpack::type::NEGATIVE_INTEGER) return range(path);
+      if (o.type != msgpack::type::POSITIVE_INTEGER) return fail(path, "non-negative integer", o);
+      if (o.via.u64 > std::numeric_limits<T>::max()) return range(path);
+      out = static_cast<T>(o.via.u64);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (o.type == msgpack::type::FLOAT32 || o.type == msgpack::type::FLOAT64) out = o.via.f64;
+      else if (o.type == msgpack::type::POSITIVE_INTEGER) out = static_cast<T>(o.via.u64);
+      else if (o.type == msgpack::type::NEGATIVE_INTEGER) out = static_cast<T>(o.via.i64);
+      else return fail(path, "number", o);
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (o.type != msgpack::type::STR) return fail(path, "string", o);
+      out.assign(o.via.str.ptr, o.via.str.size);
+    } else if constexpr (is_vector<T>::value) {
+      if (o.type != msgpack::type::ARRAY) return fail(path, "array", o);
+      out.clear();
+      out.resize(o.via.array.size);
+      for (uint32_t i = 0; i < o.via.array.size && !failed_; ++i) {
+        read(o.via.array.ptr[i], out[i], path + "[" + std::to_string(i) + "]");
+      }
+    } else if constexpr (is_map<T>::value) {
+      if (o.type != msgpack::type::MAP) return fail(path, "map", o);
+      out.clear();
+      for (uint32_t i = 0; i < o.via.map.size && !failed_; ++i) {
+        const auto& kv = o.via.map.ptr[i];
+        if (kv.key.type != msgpack::type::STR) return fail(path + " key", "string", kv.key);
+        std::string k(kv.key.via.str.ptr, kv.key.via.str.size);
+        read(kv.val, out[k], path + "." + k);
+      }
+    } else {
+      if (o.type != msgpack::type::MAP) return fail(path, "map", o);
+      read_fields(o, out, path + ".");
+    }
+  }
+
+  // Reads the fields of struct `s` from map `o`; `prefix` is prepended to field names in errors.
+  template <class S> void read_fields(const msgpack::object& o, S& s, const std::string& prefix) {
+    s.visit([&](const char* name, auto& field) {
+      if (failed_) return;
+      using F = std::decay_t<decltype(field)>;
+      const msgpack::object* v = find(o, name);
+      if constexpr (is_optional<F>::value) {
+        if (v == nullptr || v->type == msgpack::type::NIL) {
+          field.reset();
+          return;
+        }
+        field.emplace();
+        read(*v, *field, prefix + name);
+      } else {
+        if (v == nullptr) {
+          failed_ = true;
+          why_ = "missing field '" + prefix + name + "'";
+          return;
+        }
+        read(*v, field, prefix + name);
+      }
+    });
+  }
+
+ private:
+  void fail(const std::string& path, const char* expected, const msgpack::object& got) {
+    failed_ = true;
+    why_ = "field '" + path + "': expected " + expected + ", got " + type_name(got);
+  }
+  void range(const std::string& path) {
+    failed_ = true;
+    why_ = "field '" + path + "': integer out of range";
+  }
+  bool failed_ = false;
+  std::string why_;
+};
+
+// Decodes the body of alternative I if its kOp is `op`; walks the variant's alternatives.
+template <std::size_t I = 0>
+bool decode_body(std::string_view op, const msgpack::object& o, Body& body, std::string& why) {
+  if constexpr (I == std::variant_size_v<Body>) {
+    return false;
+  } else {
+    using T = std::variant_alternative_t<I, Body>;
+    if (T::kOp != op) return decode_body<I + 1>(op, o, body, why);
+    T value;
+    Reader r;
+    r.read_fields(o, value, "");
+    if (r.failed()) {
+      why = std::string(op) + ": " + r.why();
+    } else {
+      body = std::move(value);
+    }
+    return true;
+  }
+}
+
+}  // namespace
+
+std::string encode(const Message& msg) {
+  msgpack::sbuffer buf(256);
+  Packer pk(buf);
+  std::visit(
+      [&](const auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        const bool reply = is_reply(msg.body);
+        pk.pack_map(present_fields(b) + (reply ? 3 : 2));
+        pk.pack("op");
+        pk.pack(T::kOp);
+        pk.pack("req");
+        pk.pack(msg.req);
+        if (reply) {
+          pk.pack("ok");
+          pk.pack(!std::is_same_v<T, Error>);
+        }
+        pack_fields(pk, b);
+      },
+      msg.body);
+  return std::string(buf.data(), buf.size());
+}
+
+Decoded decode(std::string_view frame) {
+  Decoded d;
+  if (frame.size() > kMaxFrameBytes) {
+    d.error = {code::kTooLarge,
+               "frame of " + std::to_string(frame.size()) + " bytes is over the limit of " +
+                   std::to_string(kMaxFrameBytes),
+               0};
+    return d;
+  }
+  msgpack::object_handle oh;
+  try {
+    // Limits bound what a hostile frame can make us allocate (elements and nesting depth).
+    std::size_t off = 0;
+    oh = msgpack::unpack(frame.data(), frame.size(), off, nullptr, nullptr,
+                         msgpack::unpack_limit(65536, 65536, kMaxFrameBytes, kMaxFrameBytes, 1024, 16));
+    if (off != frame.size()) {
+      d.error = {code::kMalformed, "trailing bytes after the message", 0};
+      return d;
+    }
+  } catch (const std::exception& e) {
+    d.error = {code::kMalformed, std::string("not a MessagePack value: ") + e.what(), 0};
+    return d;
+  }
+  const msgpack::object& o = oh.get();
+  if (o.type != msgpack::type::MAP) {
+    d.error = {code::kMalformed, std::string("expected a map, got ") + type_name(o), 0};
+    return d;
+  }
+  uint64_t req = 0;
+  if (const auto* r = find(o, "req")) {
+    if (r->type != msgpack::type::POSITIVE_INTEGER) {
+      d.error = {code::kMalformed, std::string("field 'req': expected non-negative integer, got ") +
+                                       type_name(*r), 0};
+      return d;
+    }
+    req = r->via.u64;
+  }
+  d.error.req = req;
+  const auto* op = find(o, "op");
+  if (op == nullptr) {
+    d.error = {code::kMalformed, "missing field 'op'", req};
+    return d;
+  }
+  if (op->type != msgpack::type::STR) {
+    d.error = {code::kMalformed, std::string("field 'op': expected string, got ") + type_name(*op), req};
+    return d;
+  }
+  std::string_view op_str(op->via.str.ptr, op->via.str.size);
+  std::string why;
+  if (!decode_body(op_str, o, d.message.body, why)) {
+    d.error = {code::kUnknownOp, "unknown op '" + std::string(op_str.substr(0, 64)) + "'", req};
+    return d;
+  }
+  if (!why.empty()) {
+    d.error = {code::kMalformed, std::move(why), req};
+    return d;
+  }
+  d.message.req = req;
+  d.ok = true;
+  return d;
+}
+
+}  // namespace oly

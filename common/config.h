@@ -1,0 +1,127 @@
+// The cluster's configuration: one typed struct with defaults, loaded from YAML and validated.
+//
+// Every process of a cluster reads the same file (config/cluster.yaml is the default cluster)
+// and finds its own part by id. Tests build the struct directly. Durations are in milliseconds
+// (keys end in _ms); relative paths of files the processes write are relative to `run_dir`.
+//
+// Errors: load_config/parse_config throw ConfigError whose what() names the file, the key and
+// what was expected, e.g. "config/cluster.yaml: consistency: expected push or pull, got 'sideways'".
+// Unknown keys are errors too (a typo must not silently fall back to a default).
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace oly {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Consistency { kPush, kPull };
+const char* to_string(Consistency c);
+
+struct DatabaseConfig {
+  std::string id = "db";                           // endpoint name of the database
+  std::string address = "tcp://127.0.0.1:7100";    // its ROUTER
+  std::string path = "olympics.db";                // SQLite file, relative to run_dir
+  int request_timeout_ms = 1000;                   // how long a front end waits for an answer
+};
+
+struct FrontendConfig {
+  std::string id;       // e.g. "fe1"; the order of the list is the order of master priority
+  std::string address;  // ROUTER for tablets, Cacofonix and peers
+  std::string pub;      // PUB for notices (redirects, master changes)
+};
+
+struct HeartbeatConfig {
+  int interval_ms = 100;  // how often each front end heartbeats each peer
+  int timeout_ms = 500;   // silence after which a peer is suspected (several intervals)
+};
+
+struct LeaseConfig {
+  int duration_ms = 1000;  // push mode: how long a read lease lasts without renewal
+};
+
+struct PullConfig {
+  bool adaptive = true;    // adaptive TTR (true) or fixed ttr_ms (false)
+  int ttr_ms = 500;        // fixed time to refresh
+  int ttr_min_ms = 50;     // adaptive lower bound
+  int ttr_max_ms = 1000;   // adaptive upper bound; also the staleness bound with one round trip
+};
+
+struct CacheConfig {
+  int capacity = 4096;  // entries per front end; least recently used is evicted
+};
+
+struct CacofonixConfig {
+  std::string id = "cacofonix";    // publisher name; an incarnation suffix is added at start
+  std::string token = "getafix";   // shared secret the master checks on every update
+  double rate = 20;                // updates per second of the random feed
+  uint64_t seed = 42;              // seed of the random feed
+  std::string feed;                // scripted feed file; "" for the random feed
+  int window = 256;                // most updates in flight (sent, not yet acknowledged)
+  int request_timeout_ms = 500;    // resend after this long without an acknowledgement
+  std::string ack_log = "acks.csv";  // acknowledged updates, relative to run_dir
+};
+
+struct TabletsConfig {
+  int count = 50;                   // logical tablets in the tablet process
+  std::string id_prefix = "t";      // tablet ids are <prefix><index>
+  int read_interval_ms = 1000;      // each tablet reads its keys this often
+  int jitter_ms = 100;              // +- random spread of that interval
+  int events_per_tablet = 3;        // events each tablet follows (plus both medal tallies)
+  double zipf_s = 1.0;              // popularity skew of events (0 = uniform)
+  uint64_t seed = 7;                // seed for event choice and jitter
+  int request_timeout_ms = 300;     // after this a tablet retries on the next front end
+  std::string history = "reads.csv";  // every read, relative to run_dir ("" = none)
+};
+
+struct Config {
+  std::string source = "<built-in>";  // where it was loaded from, for messages
+  std::string run_dir = "run";        // pid, log and data files
+  std::string log_level = "info";     // trace, debug, info, warn, error
+  Consistency consistency = Consistency::kPush;
+  std::vector<std::string> events = {"Curling", "Skating", "Skiing"};
+  DatabaseConfig database;
+  std::vector<FrontendConfig> frontends = {
+      {"fe1", "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7111"},
+      {"fe2", "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7112"}};
+  HeartbeatConfig heartbeat;
+  LeaseConfig lease;
+  PullConfig pull;
+  CacheConfig cache;
+  CacofonixConfig cacofonix;
+  TabletsConfig tablets;
+
+  // The front end with this id, or nullptr.
+  const FrontendConfig* frontend(const std::string& id) const;
+  // run_dir joined with a relative path (absolute paths are returned as they are).
+  std::string in_run_dir(const std::string& path) const;
+};
+
+// The teams and medal kinds are fixed by the data model (a score has one column per team).
+inline const std::vector<std::string>& teams() {
+  static const std::vector<std::string> t = {"Gauls", "Romans"};
+  return t;
+}
+inline const std::vector<std::string>& medals() {
+  static const std::vector<std::string> m = {"gold", "silver", "bronze"};
+  return m;
+}
+
+// Reads and validates a YAML file.
+Config load_config(const std::string& path);
+// Parses and validates YAML text; `source` names it in error messages.
+Config parse_config(const std::string& yaml, const std::string& source);
+// The config as YAML that parse_config reads back to an equal Config.
+std::string to_yaml(const Config& c);
+// Checks cross-field rules (ids unique, timeouts above intervals, ...). Throws ConfigError.
+void validate(const Config& c);
+
+}  // namespace oly

@@ -1,0 +1,24 @@
+#include "common/message.h"
+
+namespace oly {
+
+std::string_view op_name(const Body& body) {
+  return std::visit([](const auto& b) { return std::decay_t<decltype(b)>::kOp; }, body);
+}
+
+bool is_reply(const Body& body) {
+  return std::holds_alternative<Registered>(body) || std::holds_alternative<ScoreReply>(body) ||
+         std::holds_alternative<TallyReply>(body) || std::holds_alternative<Scoreboard>(body) ||
+         std::holds_alternative<Ack>(body) || std::holds_alternative<MasterInfo>(body) ||
+         std::holds_alternative<TabletHome>(body) || std::holds_alternative<Registry>(body) ||
+         std::holds_alternative<Stats>(body) || std::holds_alternative<Error>(body);
+}
+
+Error make_error(std::string_view c, std::string text) {
+  Error e;
+  e.code = std::string(c);
+  e.error = std::move(text);
+  return e;
+}
+
+}  // namespace oly

@@ -1,0 +1,355 @@
+// Every message of the wire protocol, as plain structs.
+//
+// On the wire each message is one ZeroMQ frame holding one MessagePack map with string keys:
+// `op` (the struct's kOp), `req` (the client-chosen request id, echoed by the reply), `ok` on
+// replies (true, or false for Error), then the struct's own fields under the names its
+// `visit` gives. Unknown keys are ignored so that fields can be added without breaking peers;
+// optional fields are std::optional and may be absent. See codec.h for the rules of decoding
+// and docs/protocol.md for the protocol itself.
+//
+// Each struct lists its fields once, in `visit(F&& f)`, which the codec uses both to encode
+// and to decode. Adding a message means: define the struct, add it to `Body` below.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace oly {
+
+// ---------------------------------------------------------------- shared value types
+
+// The score of one event. `version` is assigned by the database and rises by one on every
+// applied update of this event; 0 means "never updated". `updated_at` is the wall-clock time of
+// that update in milliseconds since the Unix epoch (0 when never updated).
+struct Score {
+  std::string event;
+  int64_t gauls = 0;
+  int64_t romans = 0;
+  uint64_t version = 0;
+  int64_t updated_at = 0;
+  template <class F> void visit(F&& f) {
+    f("event", event); f("gauls", gauls); f("romans", romans);
+    f("version", version); f("updated_at", updated_at);
+  }
+  bool operator==(const Score&) const = default;
+};
+
+// The medal tally of one team, versioned like Score.
+struct Tally {
+  std::string team;
+  int64_t gold = 0;
+  int64_t silver = 0;
+  int64_t bronze = 0;
+  uint64_t version = 0;
+  template <class F> void visit(F&& f) {
+    f("team", team); f("gold", gold); f("silver", silver); f("bronze", bronze);
+    f("version", version);
+  }
+  bool operator==(const Tally&) const = default;
+};
+
+// A front end as clients see it: its id, request address (ROUTER) and notice address (PUB).
+struct FrontendInfo {
+  std::string id;
+  std::string address;
+  std::string pub;
+  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("pub", pub); }
+  bool operator==(const FrontendInfo&) const = default;
+};
+
+// One row of the tablet registry: a tablet and its home front end.
+struct RegistryEntry {
+  std::string tablet;
+  std::string home;
+  template <class F> void visit(F&& f) { f("tablet", tablet); f("home", home); }
+  bool operator==(const RegistryEntry&) const = default;
+};
+
+// ---------------------------------------------------------------- tablet-facing
+
+// Tablet -> front end. Registers (or re-registers) a tablet; the reply names its home.
+struct Register {
+  static constexpr std::string_view kOp = "register";
+  std::string tablet;
+  template <class F> void visit(F&& f) { f("tablet", tablet); }
+};
+
+// Reply to Register: the tablet's home front end and every front end it may fail over to.
+struct Registered {
+  static constexpr std::string_view kOp = "registered";
+  std::string tablet;
+  std::string home;
+  std::vector<FrontendInfo> frontends;
+  template <class F> void visit(F&& f) { f("tablet", tablet); f("home", home); f("frontends", frontends); }
+};
+
+// Tablet -> front end (and front end -> database). `min_version`, when given, asks for a value
+// at least that new (a tablet's session guarantee: its reads never go backwards).
+struct GetScore {
+  static constexpr std::string_view kOp = "get_score";
+  std::string event;
+  std::optional<uint64_t> min_version;
+  template <class F> void visit(F&& f) { f("event", event); f("min_version", min_version); }
+};
+
+struct GetMedalTally {
+  static constexpr std::string_view kOp = "get_medal_tally";
+  std::string team;
+  std::optional<uint64_t> min_version;
+  template <class F> void visit(F&& f) { f("team", team); f("min_version", min_version); }
+};
+
+// Everything in one reply.
+struct GetScoreboard {
+  static constexpr std::string_view kOp = "get_scoreboard";
+  template <class F> void visit(F&&) {}
+};
+
+// Reply to GetScore. `staleness_bound_ms` is set by a front end in pull mode: the most the
+// value can be behind the database (its time to refresh plus the poll round trip).
+struct ScoreReply {
+  static constexpr std::string_view kOp = "score";
+  Score score;
+  std::optional<int64_t> staleness_bound_ms;
+  template <class F> void visit(F&& f) { f("score", score); f("staleness_bound_ms", staleness_bound_ms); }
+};
+
+struct TallyReply {
+  static constexpr std::string_view kOp = "medal_tally";
+  Tally tally;
+  std::optional<int64_t> staleness_bound_ms;
+  template <class F> void visit(F&& f) { f("tally", tally); f("staleness_bound_ms", staleness_bound_ms); }
+};
+
+struct Scoreboard {
+  static constexpr std::string_view kOp = "scoreboard";
+  std::vector<Score> scores;
+  std::vector<Tally> tallies;
+  template <class F> void visit(F&& f) { f("scores", scores); f("tallies", tallies); }
+};
+
+// Notice, front end -> tablet on topic "tablet/<id>": go to front end `to` from now on.
+struct Redirect {
+  static constexpr std::string_view kOp = "redirect";
+  std::string tablet;
+  std::string to;
+  std::string address;
+  template <class F> void visit(F&& f) { f("tablet", tablet); f("to", to); f("address", address); }
+};
+
+// ---------------------------------------------------------------- publisher-facing
+
+// Publisher -> master (and master -> database, which adds `epoch`). `publisher` names one
+// incarnation of a publisher; `seq` starts at 1 and rises by one per update of that publisher.
+// `token` authenticates the publisher to the front end (config: cacofonix.token).
+struct SetScore {
+  static constexpr std::string_view kOp = "set_score";
+  std::string event;
+  int64_t gauls = 0;
+  int64_t romans = 0;
+  std::string publisher;
+  uint64_t seq = 0;
+  std::optional<std::string> token;
+  std::optional<uint64_t> epoch;
+  template <class F> void visit(F&& f) {
+    f("event", event); f("gauls", gauls); f("romans", romans); f("publisher", publisher);
+    f("seq", seq); f("token", token); f("epoch", epoch);
+  }
+};
+
+// Adds one medal of kind `medal` (gold, silver, bronze) to `team`. Not idempotent: exactly-once
+// comes from the database's (publisher, seq) record.
+struct IncrementMedalTally {
+  static constexpr std::string_view kOp = "increment_medal_tally";
+  std::string team;
+  std::string medal;
+  std::string publisher;
+  uint64_t seq = 0;
+  std::optional<std::string> token;
+  std::optional<uint64_t> epoch;
+  template <class F> void visit(F&& f) {
+    f("team", team); f("medal", medal); f("publisher", publisher); f("seq", seq);
+    f("token", token); f("epoch", epoch);
+  }
+};
+
+// Reply to an update: it is durable. `key` is "score/<event>" or "tally/<team>" and `version`
+// the key's version after this update. `duplicate` is true when this (publisher, seq) had been
+// applied before and the stored result is returned.
+struct Ack {
+  static constexpr std::string_view kOp = "ack";
+  std::string publisher;
+  uint64_t seq = 0;
+  std::string key;
+  uint64_t version = 0;
+  bool duplicate = false;
+  template <class F> void visit(F&& f) {
+    f("publisher", publisher); f("seq", seq); f("key", key); f("version", version);
+    f("duplicate", duplicate);
+  }
+};
+
+// Notice, front end -> publishers on topic "publisher": the master is now `frontend` at
+// `address`, with fencing epoch `epoch`.
+struct MasterChanged {
+  static constexpr std::string_view kOp = "master_changed";
+  std::string frontend;
+  std::string address;
+  uint64_t epoch = 0;
+  template <class F> void visit(F&& f) { f("frontend", frontend); f("address", address); f("epoch", epoch); }
+};
+
+// ---------------------------------------------------------------- internal: database
+
+// Front end -> database: make `frontend` master with `epoch`, which must be exactly the current
+// epoch + 1 (compare-and-set). Reply: MasterInfo on success, Error{code: "fenced"} otherwise.
+struct ClaimMaster {
+  static constexpr std::string_view kOp = "claim_master";
+  std::string frontend;
+  uint64_t epoch = 0;
+  template <class F> void visit(F&& f) { f("frontend", frontend); f("epoch", epoch); }
+};
+
+// Anyone -> database: who is master? Reply: MasterInfo.
+struct GetMaster {
+  static constexpr std::string_view kOp = "get_master";
+  template <class F> void visit(F&&) {}
+};
+
+// The database's epoch row. frontend is "" and epoch 0 before anyone claimed.
+struct MasterInfo {
+  static constexpr std::string_view kOp = "master";
+  std::string frontend;
+  uint64_t epoch = 0;
+  template <class F> void visit(F&& f) { f("frontend", frontend); f("epoch", epoch); }
+};
+
+// Front end -> database: give `tablet` a home among `frontends` (kept if it has one there,
+// otherwise the one with the fewest home tablets, ties to the earliest in the list).
+// Reply: RegistryEntry-shaped TabletHome.
+struct AssignHome {
+  static constexpr std::string_view kOp = "assign_home";
+  std::string tablet;
+  std::vector<std::string> frontends;
+  template <class F> void visit(F&& f) { f("tablet", tablet); f("frontends", frontends); }
+};
+
+struct TabletHome {
+  static constexpr std::string_view kOp = "tablet_home";
+  std::string tablet;
+  std::string home;
+  template <class F> void visit(F&& f) { f("tablet", tablet); f("home", home); }
+};
+
+// Anyone -> database: the tablet registry, all of it or only the tablets whose home is `home`.
+struct ListRegistry {
+  static constexpr std::string_view kOp = "list_registry";
+  std::optional<std::string> home;
+  template <class F> void visit(F&& f) { f("home", home); }
+};
+
+struct Registry {
+  static constexpr std::string_view kOp = "registry";
+  std::vector<RegistryEntry> entries;
+  template <class F> void visit(F&& f) { f("entries", entries); }
+};
+
+// ---------------------------------------------------------------- internal: front ends
+
+// Front end <-> front end, every heartbeat.interval_ms both ways. Carries what the sender
+// believes about mastership so that views converge.
+struct Heartbeat {
+  static constexpr std::string_view kOp = "heartbeat";
+  std::string from;
+  std::string master;
+  uint64_t epoch = 0;
+  template <class F> void visit(F&& f) { f("from", from); f("master", master); f("epoch", epoch); }
+};
+
+// ---------------------------------------------------------------- any process
+
+// Anyone -> any process: report counters. Reply: Stats.
+struct GetStats {
+  static constexpr std::string_view kOp = "stats";
+  template <class F> void visit(F&&) {}
+};
+
+// `counters` are monotonic counts and gauges; `info` is descriptive (role, mode, master...).
+struct Stats {
+  static constexpr std::string_view kOp = "stats_reply";
+  std::string node;
+  std::string role;
+  std::map<std::string, int64_t> counters;
+  std::map<std::string, std::string> info;
+  template <class F> void visit(F&& f) { f("node", node); f("role", role); f("counters", counters); f("info", info); }
+};
+
+// Any failed request. `code` is a stable symbol (see ErrorCode names in codec.h), `error` a
+// human-readable reason. A not_master error also carries the master's id and address when known;
+// a fenced error carries the current epoch.
+struct Error {
+  static constexpr std::string_view kOp = "error";
+  std::string code;
+  std::string error;
+  std::optional<std::string> master;
+  std::optional<std::string> address;
+  std::optional<uint64_t> epoch;
+  template <class F> void visit(F&& f) {
+    f("code", code); f("error", error); f("master", master); f("address", address); f("epoch", epoch);
+  }
+};
+
+// ---------------------------------------------------------------- the envelope
+
+using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScoreboard, ScoreReply,
+                          TallyReply, Scoreboard, Redirect, SetScore, IncrementMedalTally, Ack,
+                          MasterChanged, ClaimMaster, GetMaster, MasterInfo, AssignHome,
+                          TabletHome, ListRegistry, Registry, Heartbeat, GetStats, Stats, Error>;
+
+// One message: the request id it carries (or answers) and its body.
+struct Message {
+  uint64_t req = 0;
+  Body body;
+
+  template <class T> bool is() const { return std::holds_alternative<T>(body); }
+  template <class T> T& as() { return std::get<T>(body); }
+  template <class T> const T& as() const { return std::get<T>(body); }
+};
+
+// The op name of a body, e.g. "get_score".
+std::string_view op_name(const Body& body);
+
+// True for bodies that answer a request (they carry `ok` on the wire).
+bool is_reply(const Body& body);
+
+// Stable error codes. Each is sent as its snake_case name (see codec.h error_code_name).
+namespace code {
+inline constexpr std::string_view kMalformed = "malformed";          // not a valid message
+inline constexpr std::string_view kUnknownOp = "unknown_op";         // op not known to the receiver
+inline constexpr std::string_view kTooLarge = "too_large";           // frame over the size limit
+inline constexpr std::string_view kUnexpectedOp = "unexpected_op";   // valid op, wrong receiver
+inline constexpr std::string_view kUnknownEvent = "unknown_event";
+inline constexpr std::string_view kUnknownTeam = "unknown_team";
+inline constexpr std::string_view kUnknownMedal = "unknown_medal";
+inline constexpr std::string_view kBadValue = "bad_value";           // e.g. a negative score
+inline constexpr std::string_view kNotMaster = "not_master";
+inline constexpr std::string_view kFenced = "fenced";                // stale epoch
+inline constexpr std::string_view kUnauthorised = "unauthorised";    // wrong publisher token
+inline constexpr std::string_view kSeqGap = "seq_gap";               // seq > last + 1
+inline constexpr std::string_view kStaleSeq = "stale_seq";           // seq long past, result gone
+inline constexpr std::string_view kUnavailable = "unavailable";      // a dependency did not answer
+inline constexpr std::string_view kStorage = "storage_error";        // the database failed to commit
+inline constexpr std::string_view kUnknownTablet = "unknown_tablet";
+}  // namespace code
+
+// Builds an Error body.
+Error make_error(std::string_view code, std::string text);
+
+}  // namespace oly

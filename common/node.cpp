@@ -1,0 +1,65 @@
+#include "common/node.h"
+
+#include <csignal>
+
+#include "common/codec.h"
+#include "common/log.h"
+
+namespace oly {
+
+TimePoint Node::step(size_t max_frames) {
+  size_t handled = 0;
+  while (handled < max_frames) {
+    auto in = transport_.receive();
+    if (!in) break;
+    ++handled;
+    Decoded d = decode(in->frame);
+    if (!d.ok) {
+      handle_bad_frame(*in, d.error);
+      continue;
+    }
+    core_.on_message(in->from, std::move(d.message), in->notice, clock_.now(), effects_);
+  }
+  const TimePoint now = clock_.now();
+  if (handled > 0) core_.on_batch_end(now, effects_);
+  if (now >= core_.next_wake()) core_.on_tick(now, effects_);
+  flush(effects_);
+  return core_.next_wake();
+}
+
+void Node::flush(Effects& effects) {
+  for (auto& o : effects.items()) {
+    if (o.notice) {
+      transport_.publish(o.to, encode(o.msg));
+    } else {
+      transport_.send(o.to, encode(o.msg));
+    }
+  }
+  effects.clear();
+}
+
+void Node::handle_bad_frame(const Incoming& in, const DecodeError& err) {
+  ++core_.counters()["malformed_frames"];
+  if (warned_peers_.insert(in.from).second) {
+    spdlog::warn("malformed frame from '{}' ({} bytes): {} (further ones from this peer are only counted)",
+                 in.from, in.frame.size(), err.text);
+  }
+  if (!in.notice) effects_.send(in.from, err.req, make_error(err.code, err.text));
+}
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+}  // namespace
+
+const std::atomic<bool>& install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return g_stop;
+}
+
+}  // namespace oly

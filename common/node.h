@@ -1,0 +1,87 @@
+// The contract between a role's deterministic core and the loop that runs it.
+//
+// A Core holds one role's logic (database, front end, Cacofonix, tablets) with no sockets,
+// threads or clock reads: it is handed decoded messages and the time, and answers with Effects
+// (frames to send, notices to publish). It says when it next wants a tick through next_wake().
+//
+// A Node runs a Core over a Transport: it decodes frames (answering a malformed one with an
+// Error reply that echoes its req when it can, counting it, and logging it once per peer),
+// feeds the core, calls on_batch_end after each run of frames (the database commits its group
+// there), ticks the core when due, and encodes and sends the effects. The same Node drives the
+// real processes (ZmqTransport, SteadyClock) and the simulations (MemoryNetwork, VirtualClock).
+//
+// Thread-safety: none; one thread per Node.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/codec.h"
+#include "common/message.h"
+#include "common/transport.h"
+
+namespace oly {
+
+using Counters = std::map<std::string, int64_t>;
+
+// What a core wants done. Cores append; the Node sends in order and clears.
+class Effects {
+ public:
+  struct Out {
+    std::string to;  // endpoint name, or topic for a notice
+    Message msg;
+    bool notice = false;
+  };
+  void send(const std::string& to, uint64_t req, Body body) { out_.push_back({to, {req, std::move(body)}, false}); }
+  void publish(const std::string& topic, Body body) { out_.push_back({topic, {0, std::move(body)}, true}); }
+  std::vector<Out>& items() { return out_; }
+  void clear() { out_.clear(); }
+
+ private:
+  std::vector<Out> out_;
+};
+
+class Core {
+ public:
+  virtual ~Core() = default;
+  // A decoded message from endpoint `from`; `notice` when it came from a subscription.
+  virtual void on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) = 0;
+  // Called when now >= next_wake().
+  virtual void on_tick(TimePoint now, Effects& out) = 0;
+  // When the core next needs on_tick (TimePoint::max() for never).
+  virtual TimePoint next_wake() const = 0;
+  // Called after each run of messages handled in one step (group commit point).
+  virtual void on_batch_end(TimePoint /*now*/, Effects& /*out*/) {}
+  // Counters reported by `stats`; the Node adds "malformed_frames".
+  virtual Counters& counters() = 0;
+};
+
+class Node {
+ public:
+  Node(Core& core, Transport& transport, const Clock& clock) : core_(core), transport_(transport), clock_(clock) {}
+
+  // Handles up to `max_frames` frames that have arrived, then the tick if due, and sends what the
+  // core asked for. Returns when the node next needs to run if nothing else arrives.
+  TimePoint step(size_t max_frames = 4096);
+
+  // Lets the core's effects be flushed from outside a step (used at start-up).
+  void flush(Effects& effects);
+
+ private:
+  void handle_bad_frame(const Incoming& in, const DecodeError& err);
+
+  Core& core_;
+  Transport& transport_;
+  const Clock& clock_;
+  Effects effects_;
+  std::set<std::string> warned_peers_;
+};
+
+// Turns SIGINT and SIGTERM into a flag that shells poll.
+const std::atomic<bool>& install_stop_signals();
+
+}  // namespace oly

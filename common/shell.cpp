@@ -1,0 +1,46 @@
+#include "common/shell.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace oly {
+
+void add_common_flags(CLI::App& app, CommonFlags& flags) {
+  app.add_option("-c,--config", flags.config, "cluster configuration file (YAML)")->capture_default_str();
+  app.add_option("--consistency", flags.consistency, "cache consistency: push or pull (overrides the config)")
+      ->check(CLI::IsMember({"push", "pull"}));
+  app.add_option("--run-dir", flags.run_dir, "directory for data, logs and records (overrides the config)");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn or error (overrides the config)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_option("--log-file", flags.log_file, "write the log to this file instead of stderr");
+}
+
+Config load_config_or_exit(const CommonFlags& flags) {
+  try {
+    Config c = load_config(flags.config);
+    if (!flags.consistency.empty()) c.consistency = flags.consistency == "pull" ? Consistency::kPull : Consistency::kPush;
+    if (!flags.run_dir.empty()) c.run_dir = flags.run_dir;
+    if (!flags.log_level.empty()) c.log_level = flags.log_level;
+    validate(c);
+    return c;
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    std::exit(2);
+  }
+}
+
+void add_cluster_peers(ZmqTransport& t, const Config& c) {
+  t.add_peer(c.database.id, c.database.address);
+  for (const auto& f : c.frontends) t.add_peer(f.id, f.address, f.pub);
+}
+
+void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait) {
+  const auto& stop = install_stop_signals();
+  while (!stop.load()) {
+    const TimePoint wake = node.step();
+    const TimePoint now = clock.now();
+    if (wake > now) t.wait(std::min<Duration>(wake - now, max_wait));
+  }
+}
+
+}  // namespace oly

@@ -1,0 +1,38 @@
+// What every binary's main.cpp shares: the common command-line flags, loading the config with
+// them, and the event loop that runs a Node over ZeroMQ until SIGINT/SIGTERM.
+//
+// Errors: load_config_or_exit prints "error: <file>: <key>: <what>" to stderr and exits with
+// status 2 on a bad config or flag.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "common/config.h"
+#include "common/node.h"
+#include "common/zmq_transport.h"
+
+namespace oly {
+
+struct CommonFlags {
+  std::string config = "config/cluster.yaml";
+  std::string consistency;  // overrides `consistency` when set
+  std::string run_dir;      // overrides `run_dir` when set
+  std::string log_level;    // overrides `log_level` when set
+  std::string log_file;     // log to this file instead of stderr
+};
+
+// Adds --config, --consistency, --run-dir, --log-level and --log-file to `app`.
+void add_common_flags(CLI::App& app, CommonFlags& flags);
+
+// Loads flags.config, applies the overrides and validates; on error prints it and exits 2.
+Config load_config_or_exit(const CommonFlags& flags);
+
+// Makes every server of the config (database, front ends) a known peer of `t`.
+void add_cluster_peers(ZmqTransport& t, const Config& c);
+
+// Runs `node` until a stop signal; wakes at least every `max_wait`.
+void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait = ms(100));
+
+}  // namespace oly

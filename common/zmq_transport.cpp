@@ -1,0 +1,153 @@
+#include "common/zmq_transport.h"
+
+#include <stdexcept>
+
+namespace oly {
+
+namespace {
+void common_options(zmq::socket_t& s) {
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::sndhwm, 100000);
+  s.set(zmq::sockopt::rcvhwm, 100000);
+}
+}  // namespace
+
+ZmqTransport::ZmqTransport(std::string name, ZmqOptions options)
+    : name_(std::move(name)), options_(std::move(options)), ctx_(1) {
+  auto bind = [&](std::unique_ptr<zmq::socket_t>& sock, zmq::socket_type type, const std::string& addr) {
+    sock = std::make_unique<zmq::socket_t>(ctx_, type);
+    common_options(*sock);
+    if (type == zmq::socket_type::router) sock->set(zmq::sockopt::router_handover, 1);
+    try {
+      sock->bind(addr);
+    } catch (const zmq::error_t& e) {
+      throw std::runtime_error("cannot bind " + addr + ": " + e.what());
+    }
+  };
+  if (!options_.bind.empty()) bind(router_, zmq::socket_type::router, options_.bind);
+  if (!options_.pub_bind.empty()) bind(pub_, zmq::socket_type::pub, options_.pub_bind);
+  rebuild_poll_items();
+}
+
+ZmqTransport::~ZmqTransport() = default;
+
+void ZmqTransport::add_peer(const std::string& name, const std::string& address, const std::string& pub) {
+  auto& p = peers_[name];
+  if (p.dealer && p.address == address && p.pub == pub) return;
+  if (p.sub && p.pub != pub) p.sub.reset();
+  p.address = address;
+  p.pub = pub;
+  p.dealer = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+  common_options(*p.dealer);
+  p.dealer->set(zmq::sockopt::routing_id, name_);
+  p.dealer->set(zmq::sockopt::immediate, options_.drop_when_disconnected ? 1 : 0);
+  p.dealer->set(zmq::sockopt::reconnect_ivl, options_.reconnect_ms);
+  p.dealer->set(zmq::sockopt::reconnect_ivl_max, options_.reconnect_ms * 5);
+  try {
+    p.dealer->connect(address);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("cannot connect to " + name + " at '" + address + "': " + e.what());
+  }
+  rebuild_poll_items();
+}
+
+void ZmqTransport::subscribe(const std::string& publisher, const std::string& prefix) {
+  auto it = peers_.find(publisher);
+  if (it == peers_.end() || it->second.pub.empty()) return;
+  auto& p = it->second;
+  if (!p.sub) {
+    p.sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+    common_options(*p.sub);
+    p.sub->set(zmq::sockopt::reconnect_ivl, options_.reconnect_ms);
+    p.sub->connect(p.pub);
+    rebuild_poll_items();
+  }
+  p.sub->set(zmq::sockopt::subscribe, prefix);
+}
+
+void ZmqTransport::rebuild_poll_items() {
+  sources_.clear();
+  if (router_) sources_.push_back({router_.get(), "", false});
+  for (auto& [n, p] : peers_) {
+    if (p.dealer) sources_.push_back({p.dealer.get(), n, false});
+    if (p.sub) sources_.push_back({p.sub.get(), n, true});
+  }
+  items_.clear();
+  for (auto& s : sources_) items_.push_back({s.socket->handle(), 0, ZMQ_POLLIN, 0});
+  next_source_ = 0;
+}
+
+void ZmqTransport::wait(Duration timeout) {
+  if (items_.empty()) return;
+  auto t = std::chrono::duration_cast<std::chrono::milliseconds>(timeout + Duration(999));
+  if (t.count() < 0) t = std::chrono::milliseconds(0);
+  try {
+    zmq::poll(items_.data(), items_.size(), t);
+  } catch (const zmq::error_t&) {
+    // EINTR: a signal arrived; the caller's loop checks for shutdown.
+  }
+}
+
+void ZmqTransport::send(const std::string& to, std::string frame) {
+  try {
+    auto it = peers_.find(to);
+    if (it != peers_.end()) {
+      if (!it->second.dealer->send(zmq::buffer(frame), zmq::send_flags::dontwait)) ++dropped_;
+      return;
+    }
+    if (!router_) {
+      ++dropped_;
+      return;
+    }
+    if (!router_->send(zmq::buffer(to), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      ++dropped_;
+      return;
+    }
+    router_->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t&) {
+    ++dropped_;  // e.g. EHOSTUNREACH: the client is gone
+  }
+}
+
+void ZmqTransport::publish(const std::string& topic, std::string frame) {
+  if (!pub_) return;
+  try {
+    pub_->send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    pub_->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t&) {
+    ++dropped_;
+  }
+}
+
+std::optional<Incoming> ZmqTransport::receive() {
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    auto& src = sources_[(next_source_ + i) % sources_.size()];
+    try {
+      zmq::message_t first;
+      if (!src.socket->recv(first, zmq::recv_flags::dontwait)) continue;
+      next_source_ = (next_source_ + i + 1) % sources_.size();
+      Incoming in;
+      in.notice = src.notice;
+      in.from = src.peer;
+      // ROUTER: [identity, frame]; SUB: [topic, frame]; DEALER: [frame]. Extra parts are
+      // drained and the message is kept only when it has the expected shape.
+      std::vector<zmq::message_t> parts;
+      parts.push_back(std::move(first));
+      while (parts.back().more()) {
+        zmq::message_t more;
+        if (!src.socket->recv(more, zmq::recv_flags::dontwait)) break;
+        parts.push_back(std::move(more));
+      }
+      const size_t want = (src.socket == router_.get() || src.notice) ? 2 : 1;
+      if (parts.size() != want) continue;
+      if (src.socket == router_.get()) in.from = parts[0].to_string();
+      in.frame = parts.back().to_string();
+      return in;
+    } catch (const zmq::error_t&) {
+      continue;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace oly

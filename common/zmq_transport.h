@@ -1,0 +1,87 @@
+// The production Transport: ZeroMQ over TCP.
+//
+// A server binds a ROUTER at its address (requests in, replies out) and a PUB at its notice
+// address. To send to a named peer it knows (add_peer), an endpoint uses a DEALER connected to the
+// peer's ROUTER, whose routing id is this endpoint's name, so the peer sees `from` = our name.
+// A frame to a name that is not a known peer goes out through our ROUTER, to the client of that
+// routing id (a tablet process, Cacofonix, a tool); it is dropped if no such client is connected.
+// Subscriptions are SUB sockets connected to the publisher's PUB address; notices are two-part
+// messages [topic, frame].
+//
+// With `drop_when_disconnected` (the default, ZMQ_IMMEDIATE), a frame to a peer that is down is
+// dropped at once instead of being queued and delivered, stale, when the peer comes back.
+//
+// Errors: construction throws std::runtime_error naming the address when a bind fails (port in
+// use, bad address). send/receive never throw.
+//
+// Thread-safety: one thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "common/clock.h"
+#include "common/transport.h"
+
+namespace oly {
+
+struct ZmqOptions {
+  std::string bind;          // ROUTER address to bind, "" for a pure client
+  std::string pub_bind;      // PUB address to bind, "" for none
+  bool drop_when_disconnected = true;
+  int reconnect_ms = 20;     // how soon a broken connection is retried
+};
+
+class ZmqTransport final : public Transport {
+ public:
+  ZmqTransport(std::string name, ZmqOptions options);
+  ~ZmqTransport() override;
+
+  // Makes `name` reachable at `address` (its ROUTER) and `pub` (its PUB, may be ""). Connects at
+  // once, so that the connection is up before the first frame. Re-adding a name with a new
+  // address reconnects.
+  void add_peer(const std::string& name, const std::string& address, const std::string& pub = "");
+  bool knows(const std::string& name) const { return peers_.count(name) > 0; }
+
+  // Blocks until a frame may have arrived or `timeout` passed.
+  void wait(Duration timeout);
+
+  const std::string& name() const override { return name_; }
+  void send(const std::string& to, std::string frame) override;
+  void publish(const std::string& topic, std::string frame) override;
+  void subscribe(const std::string& publisher, const std::string& prefix) override;
+  std::optional<Incoming> receive() override;
+
+  uint64_t frames_dropped() const { return dropped_; }
+
+ private:
+  struct Peer {
+    std::string address;
+    std::string pub;
+    std::unique_ptr<zmq::socket_t> dealer;
+    std::unique_ptr<zmq::socket_t> sub;
+  };
+  void rebuild_poll_items();
+
+  std::string name_;
+  ZmqOptions options_;
+  zmq::context_t ctx_;
+  std::unique_ptr<zmq::socket_t> router_;
+  std::unique_ptr<zmq::socket_t> pub_;
+  std::map<std::string, Peer> peers_;
+  // Sockets to read, with who they come from ("" for the ROUTER) and whether they carry notices.
+  struct Source {
+    zmq::socket_t* socket;
+    std::string peer;
+    bool notice;
+  };
+  std::vector<Source> sources_;
+  std::vector<zmq::pollitem_t> items_;
+  size_t next_source_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+}  // namespace oly

@@ -1,0 +1,76 @@
+// Helpers for process tests: free loopback ports, temporary directories, child processes that
+// are always cleaned up, one-shot ZeroMQ requests, and cluster configs on free ports.
+//
+// Cleanup: a Child is SIGKILLed (its whole process group) when the Child object is destroyed,
+// and every child also gets PR_SET_PDEATHSIG=SIGKILL, so it dies with the test process even when
+// the test crashes. TempDir removes its directory unless OLY_KEEP_TEST_DIRS is set.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/message.h"
+
+namespace oly::testing {
+
+// `n` distinct TCP ports on 127.0.0.1 that were free when checked (each bound and released),
+// drawn at random from 20000-59999 so that parallel test runs do not collide.
+std::vector<int> free_ports(int n);
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+class Child {
+ public:
+  // Starts argv[0] (a path) with argv, stdout and stderr appended to `log_file`.
+  Child(std::vector<std::string> argv, const std::string& log_file);
+  ~Child();  // SIGKILL to the process group, then reaps
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool alive();
+  void signal(int sig);
+  // Waits for exit up to `timeout`; returns the exit status (or 128+signal), nullopt if still running.
+  std::optional<int> wait(Duration timeout);
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// Path of a project binary (build/bin/<name>).
+std::string bin(const std::string& name);
+
+// Sends `msg` to the ROUTER at `address` from a fresh DEALER and waits up to `timeout` for one
+// reply; nullopt on timeout or an undecodable reply.
+std::optional<Message> request(const std::string& address, const Message& msg, Duration timeout = ms(2000));
+
+// Sends raw bytes and returns the raw reply frame, for malformed-input tests.
+std::optional<std::string> request_raw(const std::string& address, const std::string& bytes, Duration timeout = ms(2000));
+
+// Polls `pred` every 20 ms until it holds or `timeout` passes; returns its last value.
+bool eventually(const std::function<bool()>& pred, Duration timeout);
+
+// The default cluster config (Config{}) moved onto free ports, with run_dir = `run_dir`.
+Config cluster_config(const std::string& run_dir);
+// Writes `c` as YAML to `path` (so binaries can load it with --config).
+void write_config(const Config& c, const std::string& path);
+
+}  // namespace oly::testing
