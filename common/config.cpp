@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -36,7 +37,7 @@ class MapReader {
   ~MapReader() noexcept(false) {
     if (std::uncaught_exceptions() > 0) return;
     for (const auto& kv : node_) {
-      const auto key = kv.first.as<std::string>();
+      const auto key = scalar(kv.first);  // not as<std::string>(): a key may be a list or map
       if (!seen_.count(key)) fail(key_path(key), "unknown key");
     }
   }
@@ -80,6 +81,7 @@ class MapReader {
     throw ConfigError(source_ + ": " + where + ": " + what);
   }
   std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  bool has(const std::string& key) const { return static_cast<bool>(node_[key]); }
 
  private:
   template <class T> static const char* expected() {
@@ -100,7 +102,7 @@ class MapReader {
     return s.substr(0, 60);
   }
 
-  const YAML::Node& node_;
+  const YAML::Node node_;  // a copy: list() passes a temporary (v[i]); a Node is a cheap handle
   std::string source_;
   std::string path_;
   std::set<std::string> seen_;
@@ -121,10 +123,8 @@ void fill(MapReader& r, Config& c) {
     d.get("path", c.database.path);
     d.get("request_timeout_ms", c.database.request_timeout_ms);
   });
-  bool had_frontends = false;
+  if (r.has("frontends")) c.frontends.clear();  // an empty list too: it must fail validation
   r.list("frontends", [&](MapReader& f, size_t i) {
-    if (!had_frontends) c.frontends.clear();
-    had_frontends = true;
     FrontendConfig fe;
     f.get("id", fe.id);
     f.get("address", fe.address);
@@ -201,6 +201,7 @@ void validate(const Config& c) {
   std::set<std::string> ev;
   for (const auto& e : c.events) {
     if (e.empty()) fail("events", "empty event name");
+    if (e.find_first_of(",\n\r\"") != std::string::npos) fail("events", "event name '" + e + "' has a comma, quote or line break");
     if (!ev.insert(e).second) fail("events", "duplicate event '" + e + "'");
   }
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error"};
@@ -249,6 +250,10 @@ Config parse_config(const std::string& yaml, const std::string& source) {
 
 std::string to_yaml(const Config& c) {
   std::ostringstream out;
+  auto num = [](double v) {  // the shortest text that reads back as the same double
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  };
   auto q = [](const std::string& s) {
     std::string r = "\"";
     for (char ch : s) {
@@ -275,13 +280,13 @@ std::string to_yaml(const Config& c) {
       << ", ttr_min_ms: " << c.pull.ttr_min_ms << ", ttr_max_ms: " << c.pull.ttr_max_ms << "}\n";
   out << "cache: {capacity: " << c.cache.capacity << "}\n";
   const auto& k = c.cacofonix;
-  out << "cacofonix: {id: " << q(k.id) << ", token: " << q(k.token) << ", rate: " << k.rate
+  out << "cacofonix: {id: " << q(k.id) << ", token: " << q(k.token) << ", rate: " << num(k.rate)
       << ", seed: " << k.seed << ", feed: " << q(k.feed) << ", window: " << k.window
       << ", request_timeout_ms: " << k.request_timeout_ms << ", ack_log: " << q(k.ack_log) << "}\n";
   const auto& t = c.tablets;
   out << "tablets: {count: " << t.count << ", id_prefix: " << q(t.id_prefix)
       << ", read_interval_ms: " << t.read_interval_ms << ", jitter_ms: " << t.jitter_ms
-      << ", events_per_tablet: " << t.events_per_tablet << ", zipf_s: " << t.zipf_s
+      << ", events_per_tablet: " << t.events_per_tablet << ", zipf_s: " << num(t.zipf_s)
       << ", seed: " << t.seed << ", request_timeout_ms: " << t.request_timeout_ms
       << ", history: " << q(t.history) << "}\n";
   return out.str();

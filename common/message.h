@@ -91,25 +91,29 @@ struct Registered {
 };
 
 // Tablet -> front end (and front end -> database). `min_version`, when given, asks for a value
-// at least that new (a tablet's session guarantee: its reads never go backwards).
+// at least that new (a tablet's session guarantee: its reads never go backwards). `tablet`, when
+// given, names the reading tablet (front ends count the tablets they serve).
 struct GetScore {
   static constexpr std::string_view kOp = "get_score";
   std::string event;
   std::optional<uint64_t> min_version;
-  template <class F> void visit(F&& f) { f("event", event); f("min_version", min_version); }
+  std::optional<std::string> tablet;
+  template <class F> void visit(F&& f) { f("event", event); f("min_version", min_version); f("tablet", tablet); }
 };
 
 struct GetMedalTally {
   static constexpr std::string_view kOp = "get_medal_tally";
   std::string team;
   std::optional<uint64_t> min_version;
-  template <class F> void visit(F&& f) { f("team", team); f("min_version", min_version); }
+  std::optional<std::string> tablet;
+  template <class F> void visit(F&& f) { f("team", team); f("min_version", min_version); f("tablet", tablet); }
 };
 
 // Everything in one reply.
 struct GetScoreboard {
   static constexpr std::string_view kOp = "get_scoreboard";
-  template <class F> void visit(F&&) {}
+  std::optional<std::string> tablet;
+  template <class F> void visit(F&& f) { f("tablet", tablet); }
 };
 
 // Reply to GetScore. `staleness_bound_ms` is set by a front end in pull mode: the most the

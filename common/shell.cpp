@@ -44,3 +44,34 @@ void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait
 }
 
 }  // namespace oly
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "common/codec.h"
+
+namespace oly {
+
+void write_stats_file(const std::string& path, const Stats& stats) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return;
+    out << encode(Message{0, stats});
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+}
+
+std::string incarnation_suffix() {
+  const auto t = std::chrono::system_clock::now().time_since_epoch();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%d-%llx", static_cast<int>(::getpid()),
+                static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::milliseconds>(t).count() & 0xffffff));
+  return buf;
+}
+
+}  // namespace oly

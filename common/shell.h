@@ -36,3 +36,11 @@ void add_cluster_peers(ZmqTransport& t, const Config& c);
 void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait = ms(100));
 
 }  // namespace oly
+
+namespace oly {
+// Writes `stats` as one encoded frame to `path`, atomically (write then rename), for clients
+// that do not listen for requests (Cacofonix, the tablet process); `olympics status` reads it.
+void write_stats_file(const std::string& path, const Stats& stats);
+// A unique suffix for this incarnation of a process (pid and start time), e.g. "4242-1a2b3c".
+std::string incarnation_suffix();
+}  // namespace oly

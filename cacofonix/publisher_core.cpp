@@ -1,0 +1,203 @@
+#include "cacofonix/publisher_core.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace oly {
+
+namespace {
+// A request id carries the seq it sends and a send counter, so that an answer can be matched to
+// the latest send of that update without a table of requests.
+constexpr int kSendBits = 16;
+}  // namespace
+
+PublisherCore::PublisherCore(const Config& cfg, std::string publisher, std::unique_ptr<Feed> feed,
+                             PublisherLimits limits)
+    : cfg_(cfg), publisher_(std::move(publisher)), feed_(std::move(feed)), limits_(limits),
+      target_(cfg.frontends.front().id) {
+  for (const char* c : {"produced", "sent", "resent", "acked", "duplicates", "go_backs", "timeouts", "not_master"}) {
+    counters_[c] = 0;
+  }
+}
+
+uint64_t PublisherCore::seq_of(uint64_t req) const { return req >> kSendBits; }
+
+std::string PublisherCore::next_frontend(const std::string& after) const {
+  const auto& fes = cfg_.frontends;
+  for (size_t i = 0; i < fes.size(); ++i) {
+    if (fes[i].id == after) return fes[(i + 1) % fes.size()].id;
+  }
+  return fes.front().id;
+}
+
+void PublisherCore::produce(TimePoint now) {
+  const Duration interval = Duration(static_cast<int64_t>(1e6 / limits_.rate));
+  if (!started_) {
+    next_produce_ = now;
+    started_ = true;
+  }
+  // After a stall (a paused process), resume the rate instead of bursting to catch up.
+  if (now - next_produce_ > ms(1000)) next_produce_ = now;
+  while (producing_ && now >= next_produce_) {
+    if (limits_.max_updates > 0 && produced_ >= limits_.max_updates) {
+      producing_ = false;
+      break;
+    }
+    std::optional<Body> body = feed_->next();
+    if (!body) {
+      producing_ = false;
+      break;
+    }
+    const uint64_t seq = next_seq_++;
+    std::visit(
+        [&](auto& u) {
+          if constexpr (requires { u.token; }) {
+            u.publisher = publisher_;
+            u.seq = seq;
+            u.token = cfg_.cacofonix.token;
+          }
+        },
+        *body);
+    pending_.emplace(seq, Pending{std::move(*body), now});
+    ++produced_;
+    ++counters_["produced"];
+    next_produce_ += interval;
+  }
+}
+
+void PublisherCore::send_window(TimePoint now, Effects& out) {
+  const size_t window = static_cast<size_t>(cfg_.cacofonix.window);
+  while (in_flight_ < window && next_to_send_ < next_seq_) {
+    auto it = pending_.find(next_to_send_++);
+    if (it == pending_.end()) continue;  // acknowledged meanwhile
+    Pending& p = it->second;
+    const bool resend = p.last_req != 0;
+    p.last_req = (it->first << kSendBits) | ((p.last_req + 1) & ((1u << kSendBits) - 1));
+    if (!resend) p.first_sent = now;
+    p.last_sent = now;
+    ++counters_[resend ? "resent" : "sent"];
+    ++in_flight_;
+    out.send(target_, p.last_req, p.body);
+  }
+}
+
+void PublisherCore::go_back(const std::string& target, TimePoint now, Effects& out) {
+  if (target != target_) spdlog::info("sending updates to {} from now on", target);
+  target_ = target;
+  next_to_send_ = pending_.empty() ? next_seq_ : pending_.begin()->first;
+  in_flight_ = 0;
+  ++counters_["go_backs"];
+  send_window(now, out);
+}
+
+void PublisherCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
+  if (notice) {
+    if (auto* m = std::get_if<MasterChanged>(&msg.body)) {
+      ++counters_["master_changes_seen"];
+      if (m->frontend != target_) go_back(m->frontend, now, out);
+    }
+    return;
+  }
+  if (auto* a = std::get_if<Ack>(&msg.body)) {
+    on_ack(from, *a, msg.req, now);
+  } else if (auto* e = std::get_if<Error>(&msg.body)) {
+    on_error(*e, msg.req, now, out);
+  } else if (msg.is<GetStats>()) {
+    out.send(from, msg.req, stats());
+  }
+  send_window(now, out);
+}
+
+void PublisherCore::on_ack(const std::string& from, const Ack& ack, uint64_t, TimePoint now) {
+  auto it = pending_.find(ack.seq);
+  if (ack.publisher != publisher_ || it == pending_.end()) {
+    ++counters_["late_acks"];
+    return;
+  }
+  AckRecord r;
+  r.publisher = publisher_;
+  r.seq = ack.seq;
+  r.key = ack.key;
+  r.version = ack.version;
+  r.duplicate = ack.duplicate;
+  r.via = from;
+  r.created = it->second.created;
+  r.first_sent = it->second.first_sent;
+  r.acked = now;
+  if (const auto* s = std::get_if<SetScore>(&it->second.body)) {
+    r.op = "set_score";
+    r.detail = std::to_string(s->gauls) + "-" + std::to_string(s->romans);
+  } else if (const auto* m = std::get_if<IncrementMedalTally>(&it->second.body)) {
+    r.op = "increment_medal_tally";
+    r.detail = m->medal;
+    ++medal_counts_[m->team + "/" + m->medal];
+  }
+  acks_.push_back(std::move(r));
+  ++counters_["acked"];
+  if (ack.duplicate) ++counters_["duplicates"];
+  if (ack.seq < next_to_send_ && in_flight_ > 0) --in_flight_;
+  pending_.erase(it);
+}
+
+void PublisherCore::on_error(const Error& e, uint64_t req, TimePoint now, Effects& out) {
+  auto it = pending_.find(seq_of(req));
+  if (it == pending_.end() || it->second.last_req != req) {
+    ++counters_["stale_answers"];  // answers an older send; the newer one decides
+    return;
+  }
+  if (e.code == code::kNotMaster) {
+    ++counters_["not_master"];
+    const bool known = e.master && std::any_of(cfg_.frontends.begin(), cfg_.frontends.end(),
+                                               [&](const auto& f) { return f.id == *e.master; });
+    // With no master known yet, the timeout will move us on.
+    if (known && *e.master != target_) go_back(*e.master, now, out);
+  } else if (e.code == code::kSeqGap || e.code == code::kUnavailable) {
+    ++counters_[e.code];
+    go_back(target_, now, out);
+  } else if (e.code == code::kStaleSeq) {
+    // Applied long ago (updates apply in seq order), its result no longer kept.
+    spdlog::warn("update {} was applied earlier; its result is no longer known", it->first);
+    on_ack(target_, Ack{publisher_, it->first, "", 0, true}, req, now);
+  } else {
+    if (counters_["rejected_" + e.code]++ == 0) {
+      spdlog::error("update {} rejected: {} ({}); it will be retried", it->first, e.error, e.code);
+    }
+  }
+}
+
+void PublisherCore::on_tick(TimePoint now, Effects& out) {
+  if (producing_) produce(now);
+  if (!pending_.empty()) {
+    const auto& [seq, oldest] = *pending_.begin();
+    if (seq < next_to_send_ && now - oldest.last_sent >= ms(cfg_.cacofonix.request_timeout_ms)) {
+      ++counters_["timeouts"];
+      spdlog::warn("no acknowledgement from {} within {} ms", target_, cfg_.cacofonix.request_timeout_ms);
+      go_back(next_frontend(target_), now, out);
+    }
+  }
+  send_window(now, out);
+}
+
+TimePoint PublisherCore::next_wake() const {
+  TimePoint w = producing_ ? (started_ ? next_produce_ : TimePoint::min()) : TimePoint::max();
+  if (!pending_.empty() && pending_.begin()->first < next_to_send_) {
+    w = std::min(w, pending_.begin()->second.last_sent + ms(cfg_.cacofonix.request_timeout_ms));
+  }
+  return w;
+}
+
+Stats PublisherCore::stats() const {
+  Stats s;
+  s.node = "cacofonix";
+  s.role = "publisher";
+  s.counters = counters_;
+  s.counters["unacknowledged"] = static_cast<int64_t>(pending_.size());
+  s.counters["in_flight"] = static_cast<int64_t>(in_flight_);
+  s.info["publisher"] = publisher_;
+  s.info["target"] = target_;
+  s.info["producing"] = producing_ ? "yes" : "no";
+  return s;
+}
+
+}  // namespace oly

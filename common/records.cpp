@@ -1,0 +1,68 @@
+#include "common/records.h"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace oly {
+
+const char* ack_csv_header() { return "publisher,seq,op,key,detail,version,duplicate,via,created_us,sent_us,acked_us"; }
+
+void write_csv(std::ostream& out, const AckRecord& a) {
+  out << a.publisher << ',' << a.seq << ',' << a.op << ',' << a.key << ',' << a.detail << ',' << a.version << ','
+      << (a.duplicate ? 1 : 0) << ',' << a.via << ',' << to_us(a.created) << ',' << to_us(a.first_sent) << ','
+      << to_us(a.acked) << '\n';
+}
+
+const char* read_csv_header() { return "tablet,key,version,start_us,end_us,frontend,outcome"; }
+
+void write_csv(std::ostream& out, const ReadRecord& r) {
+  out << r.tablet << ',' << r.key << ',' << r.version << ',' << to_us(r.start) << ',' << to_us(r.end) << ','
+      << r.frontend << ',' << r.outcome << '\n';
+}
+
+namespace {
+
+// Calls `row(fields)` for each data line of a CSV file with `columns` fields.
+template <class Row>
+void read_csv(const std::string& path, size_t columns, Row row) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot read the file");
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (n == 1 || line.empty()) continue;  // header
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    if (f.size() != columns) {
+      throw std::runtime_error(path + ":" + std::to_string(n) + ": expected " + std::to_string(columns) +
+                               " fields, got " + std::to_string(f.size()));
+    }
+    try {
+      row(f);
+    } catch (const std::logic_error&) {
+      throw std::runtime_error(path + ":" + std::to_string(n) + ": a number field is not a number");
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<AckRecord> read_ack_log(const std::string& path) {
+  std::vector<AckRecord> out;
+  read_csv(path, 11, [&](const std::vector<std::string>& f) {
+    out.push_back(AckRecord{f[0], std::stoull(f[1]), f[2], f[3], f[4], std::stoull(f[5]), f[6] == "1", f[7],
+                            from_us(std::stoll(f[8])), from_us(std::stoll(f[9])), from_us(std::stoll(f[10]))});
+  });
+  return out;
+}
+
+std::vector<ReadRecord> read_history(const std::string& path) {
+  std::vector<ReadRecord> out;
+  read_csv(path, 7, [&](const std::vector<std::string>& f) {
+    out.push_back(ReadRecord{f[0], f[1], std::stoull(f[2]), from_us(std::stoll(f[3])), from_us(std::stoll(f[4])), f[5], f[6]});
+  });
+  return out;
+}
+
+}  // namespace oly

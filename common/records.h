@@ -1,0 +1,50 @@
+// What clients record for the checker: every acknowledged update (Cacofonix's ack log) and every
+// read (the tablets' history), and their CSV files. Times are steady-clock microseconds, which on
+// one host are comparable across processes (see clock.h).
+//
+// Thread-safety: plain values and free functions.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace oly {
+
+struct AckRecord {
+  std::string publisher;
+  uint64_t seq = 0;
+  std::string op;       // set_score or increment_medal_tally
+  std::string key;      // score/<event> or tally/<team>
+  std::string detail;   // "3-2" for a score, "gold" for a medal
+  uint64_t version = 0;
+  bool duplicate = false;
+  std::string via;      // the front end that acknowledged it
+  TimePoint created;    // when the feed produced it
+  TimePoint first_sent;
+  TimePoint acked;
+};
+
+struct ReadRecord {
+  std::string tablet;
+  std::string key;         // score/<event> or tally/<team>
+  uint64_t version = 0;    // 0 when the read failed
+  TimePoint start;
+  TimePoint end;
+  std::string frontend;
+  std::string outcome;     // ok, timeout, or an error code
+};
+
+// CSV with a header line; fields never contain commas (keys and event names are checked).
+const char* ack_csv_header();
+void write_csv(std::ostream& out, const AckRecord& a);
+const char* read_csv_header();
+void write_csv(std::ostream& out, const ReadRecord& r);
+
+// Read a whole file; throw std::runtime_error "<path>:<line>: ..." on a malformed line.
+std::vector<AckRecord> read_ack_log(const std::string& path);
+std::vector<ReadRecord> read_history(const std::string& path);
+
+}  // namespace oly

@@ -1,0 +1,249 @@
+#include "tablet/tablets_core.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace oly {
+
+namespace {
+std::string score_key(const std::string& event) { return "score/" + event; }
+std::string tally_key(const std::string& team) { return "tally/" + team; }
+constexpr std::string_view kScorePrefix = "score/";
+constexpr std::string_view kTallyPrefix = "tally/";
+}  // namespace
+
+TabletsCore::TabletsCore(const Config& cfg, int count, int first) : cfg_(cfg), rng_(cfg.tablets.seed + first) {
+  // Zipf-like weights over the configured events, in config order.
+  std::vector<double> weights;
+  for (size_t i = 0; i < cfg_.events.size(); ++i) weights.push_back(1.0 / std::pow(i + 1.0, cfg_.tablets.zipf_s));
+  const size_t follow = std::min<size_t>(cfg_.tablets.events_per_tablet, cfg_.events.size());
+  tablets_.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    Tablet t;
+    t.id = cfg_.tablets.id_prefix + std::to_string(first + i);
+    std::vector<double> w = weights;
+    for (size_t k = 0; k < follow; ++k) {
+      std::discrete_distribution<size_t> pick(w.begin(), w.end());
+      const size_t e = pick(rng_);
+      w[e] = 0;  // without replacement
+      t.keys.push_back(score_key(cfg_.events[e]));
+    }
+    for (const auto& team : teams()) t.keys.push_back(tally_key(team));
+    index_[t.id] = i;
+    tablets_.push_back(std::move(t));
+  }
+  for (const char* c : {"reads_ok", "reads_failed", "timeouts", "retries", "redirects", "registrations",
+                        "backwards_reads"}) {
+    counters_[c] = 0;
+  }
+}
+
+std::vector<std::string> TabletsCore::ids() const {
+  std::vector<std::string> out;
+  for (const auto& t : tablets_) out.push_back(t.id);
+  return out;
+}
+
+std::vector<std::string> TabletsCore::events_of(int i) const {
+  std::vector<std::string> out;
+  for (const auto& k : tablets_.at(i).keys) {
+    if (k.rfind(kScorePrefix, 0) == 0) out.push_back(k.substr(kScorePrefix.size()));
+  }
+  return out;
+}
+
+std::string TabletsCore::next_frontend(const std::string& after) const {
+  const auto& fes = cfg_.frontends;
+  for (size_t i = 0; i < fes.size(); ++i) {
+    if (fes[i].id == after) return fes[(i + 1) % fes.size()].id;
+  }
+  return fes.front().id;
+}
+
+void TabletsCore::schedule(int t, TimePoint at) { due_.push({at, t}); }
+
+TimePoint TabletsCore::jittered(TimePoint now) {
+  const int64_t j = cfg_.tablets.jitter_ms;
+  const int64_t d = cfg_.tablets.read_interval_ms * 1000 + (j > 0 ? std::uniform_int_distribution<int64_t>(-j * 1000, j * 1000)(rng_) : 0);
+  return now + Duration(std::max<int64_t>(d, 1000));
+}
+
+void TabletsCore::send_register(int t, TimePoint now, Effects& out, bool retry) {
+  Tablet& tab = tablets_[t];
+  if (tab.current.empty()) tab.current = cfg_.frontends[t % cfg_.frontends.size()].id;
+  const uint64_t req = next_req_++;
+  const TimePoint deadline = now + ms(cfg_.tablets.request_timeout_ms);
+  in_flight_.emplace(req, InFlight{t, "", now, deadline, tab.current, retry});
+  deadlines_.emplace_back(deadline, req);
+  ++counters_["registrations"];
+  out.send(tab.current, req, Register{tab.id});
+}
+
+void TabletsCore::send_read(int t, const std::string& key, TimePoint now, Effects& out, bool retry) {
+  Tablet& tab = tablets_[t];
+  const uint64_t req = next_req_++;
+  const TimePoint deadline = now + ms(cfg_.tablets.request_timeout_ms);
+  in_flight_.emplace(req, InFlight{t, key, now, deadline, tab.current, retry});
+  deadlines_.emplace_back(deadline, req);
+  auto seen = tab.last_version.find(key);
+  std::optional<uint64_t> min_version;
+  if (seen != tab.last_version.end()) min_version = seen->second;
+  if (key.rfind(kScorePrefix, 0) == 0) {
+    out.send(tab.current, req, GetScore{key.substr(kScorePrefix.size()), min_version, tab.id});
+  } else {
+    out.send(tab.current, req, GetMedalTally{key.substr(kTallyPrefix.size()), min_version, tab.id});
+  }
+}
+
+void TabletsCore::finish(uint64_t, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome) {
+  if (f.key.empty()) return;  // registrations are not reads
+  reads_.push_back(ReadRecord{tablets_[f.tablet].id, f.key, version, f.start, now, f.frontend, outcome});
+  ++counters_[outcome == "ok" ? "reads_ok" : "reads_failed"];
+}
+
+void TabletsCore::on_message(const std::string&, Message msg, bool notice, TimePoint now, Effects& out) {
+  if (notice) {
+    if (auto* r = std::get_if<Redirect>(&msg.body)) {
+      auto it = index_.find(r->tablet);
+      if (it != index_.end() && cfg_.frontend(r->to) != nullptr) {
+        tablets_[it->second].current = r->to;
+        ++counters_["redirects"];
+      }
+    }
+    return;
+  }
+  on_reply(msg.req, msg, now, out);
+}
+
+void TabletsCore::on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out) {
+  auto it = in_flight_.find(req);
+  if (it == in_flight_.end()) {
+    ++counters_["late_replies"];
+    return;
+  }
+  InFlight f = std::move(it->second);
+  in_flight_.erase(it);
+  Tablet& tab = tablets_[f.tablet];
+  if (f.key.empty()) {  // registration
+    if (auto* r = std::get_if<Registered>(&msg.body)) {
+      if (!tab.registered) ++registered_;
+      tab.registered = true;
+      tab.home = r->home;
+      tab.current = cfg_.frontend(r->home) ? r->home : f.frontend;
+      // First round at a random point of the interval, so that tablets spread out.
+      schedule(f.tablet, now + Duration(std::uniform_int_distribution<int64_t>(0, cfg_.tablets.read_interval_ms * 1000)(rng_)));
+    } else {
+      schedule(f.tablet, now + ms(cfg_.tablets.read_interval_ms));  // retry later
+    }
+    return;
+  }
+  uint64_t version = 0;
+  std::string text;
+  if (auto* s = std::get_if<ScoreReply>(&msg.body)) {
+    version = s->score.version;
+    text = "Gauls " + std::to_string(s->score.gauls) + " - " + std::to_string(s->score.romans) + " Romans";
+  } else if (auto* t = std::get_if<TallyReply>(&msg.body)) {
+    version = t->tally.version;
+    text = "gold " + std::to_string(t->tally.gold) + "  silver " + std::to_string(t->tally.silver) + "  bronze " +
+           std::to_string(t->tally.bronze);
+  } else {
+    const auto* e = std::get_if<Error>(&msg.body);
+    finish(req, f, now, 0, e ? e->code : "unexpected_reply");
+    return;
+  }
+  auto& last = tab.last_version[f.key];
+  if (version < last) ++counters_["backwards_reads"];
+  last = std::max(last, version);
+  finish(req, f, now, version, "ok");
+  if (f.tablet == 0) watch_[f.key] = SeenValue{text, version, now};
+  (void)out;
+}
+
+void TabletsCore::on_timeout(uint64_t req, TimePoint now, Effects& out) {
+  auto it = in_flight_.find(req);
+  if (it == in_flight_.end()) return;
+  InFlight f = std::move(it->second);
+  in_flight_.erase(it);
+  ++counters_["timeouts"];
+  finish(req, f, now, 0, "timeout");
+  Tablet& tab = tablets_[f.tablet];
+  // Fail over: the next front end becomes this tablet's current one, and the request is retried
+  // there once, at once.
+  if (tab.current == f.frontend) tab.current = next_frontend(f.frontend);
+  if (f.retry) {
+    if (f.key.empty()) schedule(f.tablet, now + ms(cfg_.tablets.read_interval_ms));
+    return;
+  }
+  ++counters_["retries"];
+  if (f.key.empty()) {
+    send_register(f.tablet, now, out, true);
+  } else {
+    send_read(f.tablet, f.key, now, out, true);
+  }
+}
+
+void TabletsCore::on_tick(TimePoint now, Effects& out) {
+  if (!started_) {
+    // Start: registrations spread over the first second.
+    started_ = true;
+    const int n = static_cast<int>(tablets_.size());
+    for (int i = 0; i < n; ++i) schedule(i, now + Duration(static_cast<int64_t>(i) * 1'000'000 / std::max(n, 1)));
+  }
+  while (!deadlines_.empty() && deadlines_.front().first <= now) {
+    const uint64_t req = deadlines_.front().second;
+    deadlines_.pop_front();
+    on_timeout(req, now, out);
+  }
+  while (!deadlines_.empty() && !in_flight_.count(deadlines_.front().second)) deadlines_.pop_front();
+  while (!due_.empty() && due_.top().first <= now) {
+    const int t = due_.top().second;
+    due_.pop();
+    Tablet& tab = tablets_[t];
+    if (!tab.registered) {
+      send_register(t, now, out, false);
+      continue;
+    }
+    for (const auto& key : tab.keys) send_read(t, key, now, out, false);
+    schedule(t, jittered(now));
+  }
+}
+
+TimePoint TabletsCore::next_wake() const {
+  if (!started_) return TimePoint::min();
+  TimePoint w = TimePoint::max();
+  if (!due_.empty()) w = due_.top().first;
+  if (!deadlines_.empty()) w = std::min(w, deadlines_.front().first);
+  return w;
+}
+
+std::map<std::string, int64_t> TabletsCore::tablets_per_frontend() const {
+  std::map<std::string, int64_t> out;
+  for (const auto& f : cfg_.frontends) out[f.id] = 0;
+  for (const auto& t : tablets_) {
+    if (t.registered) ++out[t.current];
+  }
+  return out;
+}
+
+std::map<std::string, int64_t> TabletsCore::tablets_per_home() const {
+  std::map<std::string, int64_t> out;
+  for (const auto& f : cfg_.frontends) out[f.id] = 0;
+  for (const auto& t : tablets_) {
+    if (t.registered) ++out[t.home];
+  }
+  return out;
+}
+
+Stats TabletsCore::stats() const {
+  Stats s;
+  s.node = "tablets";
+  s.role = "tablets";
+  s.counters = counters_;
+  s.counters["tablets"] = static_cast<int64_t>(tablets_.size());
+  s.counters["registered"] = registered_;
+  s.counters["in_flight"] = static_cast<int64_t>(in_flight_.size());
+  for (const auto& [fe, n] : tablets_per_frontend()) s.counters["on_" + fe] = n;
+  return s;
+}
+
+}  // namespace oly

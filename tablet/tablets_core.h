@@ -1,0 +1,104 @@
+// TabletsCore: N logical tablets in one process, as one deterministic core.
+//
+// Each tablet registers with a front end (spread across them), which answers with the tablet's
+// home front end and the list of all front ends. It follows a few events, drawn with Zipf-like
+// popularity (event i of the config has weight 1/(i+1)^zipf_s), and both medal tallies, and
+// reads each of them every read_interval_ms (+- jitter) from its current front end, asking for
+// at least the version it last saw (min_version), so that its reads never go backwards.
+// A read that times out is retried at once on the next front end of the list, which becomes the
+// tablet's current one; a `redirect` notice moves the tablet to the front end it names.
+//
+// Every read becomes a ReadRecord (the shell writes them to the history file for the checker).
+//
+// Thread-safety: none (driven by one Node).
+#pragma once
+
+#include <deque>
+#include <map>
+#include <queue>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/config.h"
+#include "common/node.h"
+#include "common/records.h"
+
+namespace oly {
+
+// What the tablets see of one key, for the watch view.
+struct SeenValue {
+  std::string text;        // e.g. "Gauls 3 - 2 Romans" or "gold 4 silver 2 bronze 1"
+  uint64_t version = 0;
+  TimePoint at;
+};
+
+class TabletsCore final : public Core {
+ public:
+  // Tablets are named <prefix><first>, ..., <prefix><first + count - 1>.
+  TabletsCore(const Config& cfg, int count, int first = 0);
+
+  void on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) override;
+  void on_tick(TimePoint now, Effects& out) override;
+  TimePoint next_wake() const override;
+  Counters& counters() override { return counters_; }
+
+  // Records of reads since the last call.
+  std::vector<ReadRecord> take_reads() { return std::exchange(reads_, {}); }
+  // Tablets per current front end, and per home front end (as the registry assigned them).
+  std::map<std::string, int64_t> tablets_per_frontend() const;
+  std::map<std::string, int64_t> tablets_per_home() const;
+  // The latest value the first tablet saw per key (for --watch).
+  const std::map<std::string, SeenValue>& first_tablet_view() const { return watch_; }
+  int registered() const { return registered_; }
+  Stats stats() const;
+  // The ids of all tablets (for subscriptions).
+  std::vector<std::string> ids() const;
+  // Events followed by tablet `i` (for tests of popularity).
+  std::vector<std::string> events_of(int i) const;
+
+ private:
+  struct Tablet {
+    std::string id;
+    std::vector<std::string> keys;
+    std::map<std::string, uint64_t> last_version;
+    std::string home;
+    std::string current;
+    bool registered = false;
+  };
+  struct InFlight {
+    int tablet;
+    std::string key;       // "" for a registration
+    TimePoint start;
+    TimePoint deadline;
+    std::string frontend;
+    bool retry;            // already a retry after a timeout
+  };
+
+  void send_register(int t, TimePoint now, Effects& out, bool retry);
+  void send_read(int t, const std::string& key, TimePoint now, Effects& out, bool retry);
+  void finish(uint64_t req, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome);
+  void on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out);
+  void on_timeout(uint64_t req, TimePoint now, Effects& out);
+  std::string next_frontend(const std::string& after) const;
+  void schedule(int t, TimePoint at);
+  TimePoint jittered(TimePoint now);
+
+  const Config cfg_;
+  std::vector<Tablet> tablets_;
+  std::map<std::string, int> index_;  // tablet id -> index
+  std::mt19937_64 rng_;
+  using Due = std::pair<TimePoint, int>;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;  // next read round per tablet
+  std::map<uint64_t, InFlight> in_flight_;
+  std::deque<std::pair<TimePoint, uint64_t>> deadlines_;  // in send order (timeouts are equal)
+  uint64_t next_req_ = 1;
+  bool started_ = false;
+  int registered_ = 0;
+  std::vector<ReadRecord> reads_;
+  std::map<std::string, SeenValue> watch_;
+  Counters counters_;
+};
+
+}  // namespace oly
