@@ -1,0 +1,85 @@
+#include "tests/support/cluster.h"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+
+namespace oly::testing {
+
+ProcessCluster::ProcessCluster(const std::function<void(Config&)>& tweak) {
+  cfg_ = cluster_config(dir_.file("run"));
+  if (tweak) tweak(cfg_);
+  config_path_ = dir_.file("cluster.yaml");
+  write_config(cfg_, config_path_);
+}
+
+std::string ProcessCluster::address_of(const std::string& node) const {
+  if (node == cfg_.database.id) return cfg_.database.address;
+  const auto* f = cfg_.frontend(node);
+  return f ? f->address : "";
+}
+
+std::string ProcessCluster::log_tail(const std::string& name, int lines) const {
+  std::ifstream in(dir_.file(name + ".log"));
+  std::vector<std::string> all;
+  for (std::string l; std::getline(in, l);) all.push_back(l);
+  std::string out;
+  for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0; i < all.size(); ++i) out += all[i] + "\n";
+  return out;
+}
+
+bool ProcessCluster::start_server(const std::string& name, std::vector<std::string> argv) {
+  children_[name] = std::make_unique<Child>(std::move(argv), dir_.file(name + ".log"));
+  const bool up = eventually([&] { return ask(name, GetStats{}, ms(200)).has_value(); }, ms(5000));
+  if (!up) ADD_FAILURE() << name << " did not start; its log:\n" << log_tail(name);
+  return up;
+}
+
+bool ProcessCluster::start_database() {
+  return start_server(cfg_.database.id, {bin("database"), "--config", config_path_});
+}
+
+bool ProcessCluster::start_frontend(const std::string& id) {
+  return start_server(id, {bin("frontend"), "--id", id, "--config", config_path_});
+}
+
+void ProcessCluster::start_cacofonix(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {bin("cacofonix"), "--config", config_path_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  children_["cacofonix"] = std::make_unique<Child>(argv, dir_.file("cacofonix.log"));
+}
+
+void ProcessCluster::start_tablets(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {bin("tablet"), "--config", config_path_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  children_["tablets"] = std::make_unique<Child>(argv, dir_.file("tablets.log"));
+}
+
+Child* ProcessCluster::child(const std::string& name) {
+  auto it = children_.find(name);
+  return it == children_.end() ? nullptr : it->second.get();
+}
+
+void ProcessCluster::signal(const std::string& name, int sig) {
+  Child* c = child(name);
+  if (c == nullptr) return;
+  c->signal(sig);
+  if (sig == SIGKILL) {
+    c->wait(ms(5000));
+    children_.erase(name);
+  }
+}
+
+std::optional<int> ProcessCluster::wait(const std::string& name, Duration timeout) {
+  Child* c = child(name);
+  return c ? c->wait(timeout) : std::nullopt;
+}
+
+std::optional<Message> ProcessCluster::ask(const std::string& node, Body body, Duration timeout) {
+  const std::string address = address_of(node);
+  if (address.empty()) return std::nullopt;
+  return request(address, Message{1, std::move(body)}, timeout);
+}
+
+}  // namespace oly::testing

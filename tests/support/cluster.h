@@ -1,0 +1,51 @@
+// ProcessCluster: the real binaries of one cluster, started by a process test on free loopback
+// ports in a temporary directory, and always killed when the object goes away.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+
+namespace oly::testing {
+
+class ProcessCluster {
+ public:
+  // A cluster config on free ports with run_dir in a fresh TempDir; `tweak` may adjust it.
+  explicit ProcessCluster(const std::function<void(Config&)>& tweak = {});
+
+  const Config& config() const { return cfg_; }
+  const std::string& config_path() const { return config_path_; }
+  std::string run_file(const std::string& name) const { return cfg_.in_run_dir(name); }
+
+  // Starts the database / a front end and waits until it answers `stats`; fails the test
+  // (ADD_FAILURE, returning false) with the log's tail when it does not within 5 s.
+  bool start_database();
+  bool start_frontend(const std::string& id);
+  // Starts Cacofonix / the tablet process with extra arguments (e.g. --duration 5).
+  void start_cacofonix(const std::vector<std::string>& args);
+  void start_tablets(const std::vector<std::string>& args);
+
+  Child* child(const std::string& name);
+  // Sends `sig` to a node; with SIGKILL also waits for it and forgets it.
+  void signal(const std::string& name, int sig);
+  // Waits for a client (cacofonix, tablets) to exit; returns its status.
+  std::optional<int> wait(const std::string& name, Duration timeout);
+
+  // A request to a server by its config id ("db", "fe1", ...).
+  std::optional<Message> ask(const std::string& node, Body body, Duration timeout = ms(2000));
+  std::string log_tail(const std::string& name, int lines = 20) const;
+
+ private:
+  bool start_server(const std::string& name, std::vector<std::string> argv);
+  std::string address_of(const std::string& node) const;
+
+  TempDir dir_;
+  Config cfg_;
+  std::string config_path_;
+  std::map<std::string, std::unique_ptr<Child>> children_;
+};
+
+}  // namespace oly::testing
