@@ -23,14 +23,6 @@ PublisherCore::PublisherCore(const Config& cfg, std::string publisher, std::uniq
 
 uint64_t PublisherCore::seq_of(uint64_t req) const { return req >> kSendBits; }
 
-std::string PublisherCore::next_frontend(const std::string& after) const {
-  const auto& fes = cfg_.frontends;
-  for (size_t i = 0; i < fes.size(); ++i) {
-    if (fes[i].id == after) return fes[(i + 1) % fes.size()].id;
-  }
-  return fes.front().id;
-}
-
 void PublisherCore::produce(TimePoint now) {
   const Duration interval = Duration(static_cast<int64_t>(1e6 / limits_.rate));
   if (!started_) {
@@ -173,7 +165,7 @@ void PublisherCore::on_tick(TimePoint now, Effects& out) {
     if (seq < next_to_send_ && now - oldest.last_sent >= ms(cfg_.cacofonix.request_timeout_ms)) {
       ++counters_["timeouts"];
       spdlog::warn("no acknowledgement from {} within {} ms", target_, cfg_.cacofonix.request_timeout_ms);
-      go_back(next_frontend(target_), now, out);
+      go_back(cfg_.next_frontend(target_), now, out);
     }
   }
   send_window(now, out);

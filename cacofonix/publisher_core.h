@@ -71,7 +71,6 @@ class PublisherCore final : public Core {
   void go_back(const std::string& target, TimePoint now, Effects& out);
   void on_ack(const std::string& from, const Ack& ack, uint64_t req, TimePoint now);
   void on_error(const Error& e, uint64_t req, TimePoint now, Effects& out);
-  std::string next_frontend(const std::string& after) const;
   uint64_t seq_of(uint64_t req) const;
 
   const Config cfg_;

@@ -19,6 +19,13 @@ const FrontendConfig* Config::frontend(const std::string& id) const {
   return nullptr;
 }
 
+const std::string& Config::next_frontend(const std::string& id) const {
+  for (size_t i = 0; i < frontends.size(); ++i) {
+    if (frontends[i].id == id) return frontends[(i + 1) % frontends.size()].id;
+  }
+  return frontends.front().id;
+}
+
 std::string Config::in_run_dir(const std::string& path) const {
   if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
   return (std::filesystem::path(run_dir) / path).string();

@@ -101,6 +101,9 @@ struct Config {
 
   // The front end with this id, or nullptr.
   const FrontendConfig* frontend(const std::string& id) const;
+  // The id of the front end after `id` in config order, wrapping around (the first one when `id`
+  // is not a front end): where clients fail over to.
+  const std::string& next_frontend(const std::string& id) const;
   // run_dir joined with a relative path (absolute paths are returned as they are).
   std::string in_run_dir(const std::string& path) const;
 };

@@ -52,14 +52,6 @@ std::vector<std::string> TabletsCore::events_of(int i) const {
   return out;
 }
 
-std::string TabletsCore::next_frontend(const std::string& after) const {
-  const auto& fes = cfg_.frontends;
-  for (size_t i = 0; i < fes.size(); ++i) {
-    if (fes[i].id == after) return fes[(i + 1) % fes.size()].id;
-  }
-  return fes.front().id;
-}
-
 void TabletsCore::schedule(int t, TimePoint at) { due_.push({at, t}); }
 
 TimePoint TabletsCore::jittered(TimePoint now) {
@@ -169,7 +161,7 @@ void TabletsCore::on_timeout(uint64_t req, TimePoint now, Effects& out) {
   Tablet& tab = tablets_[f.tablet];
   // Fail over: the next front end becomes this tablet's current one, and the request is retried
   // there once, at once.
-  if (tab.current == f.frontend) tab.current = next_frontend(f.frontend);
+  if (tab.current == f.frontend) tab.current = cfg_.next_frontend(f.frontend);
   if (f.retry) {
     if (f.key.empty()) schedule(f.tablet, now + ms(cfg_.tablets.read_interval_ms));
     return;

@@ -81,7 +81,6 @@ class TabletsCore final : public Core {
   void finish(uint64_t req, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome);
   void on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out);
   void on_timeout(uint64_t req, TimePoint now, Effects& out);
-  std::string next_frontend(const std::string& after) const;
   void schedule(int t, TimePoint at);
   TimePoint jittered(TimePoint now);
 

@@ -1,0 +1,284 @@
+#include "database/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace oly::database {
+
+namespace {
+
+// Every table is created when missing, so that opening an existing file is the same as opening
+// a new one. Unsigned counters (versions, seqs, epochs) are stored as SQLite's signed 64-bit
+// integers; they never come near 2^63.
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS scores(
+  event TEXT PRIMARY KEY, gauls INTEGER NOT NULL, romans INTEGER NOT NULL,
+  version INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tallies(
+  team TEXT PRIMARY KEY, gold INTEGER NOT NULL, silver INTEGER NOT NULL, bronze INTEGER NOT NULL,
+  version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS master(
+  id INTEGER PRIMARY KEY CHECK (id = 0), frontend TEXT NOT NULL, epoch INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS publishers(publisher TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS applied(
+  publisher TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL,
+  op TEXT NOT NULL, committed_at_us INTEGER NOT NULL,
+  gauls INTEGER NOT NULL, romans INTEGER NOT NULL, medal TEXT NOT NULL,
+  PRIMARY KEY (publisher, seq));
+CREATE INDEX IF NOT EXISTS applied_by_key ON applied(key, version);
+CREATE TABLE IF NOT EXISTS registry(tablet TEXT PRIMARY KEY, home TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS registry_by_home ON registry(home);
+)sql";
+
+constexpr int kBusyTimeoutMs = 5000;
+
+}  // namespace
+
+// One use of a cached statement: bind parameters in order, step, read columns. The statement is
+// reset when the Query ends, so a failed or half-read use never leaks into the next one.
+class SqliteStore::Query {
+ public:
+  Query(const SqliteStore& store, sqlite3_stmt* stmt) : store_(store), stmt_(stmt) {}
+  ~Query() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  Query& bind(int64_t v) { return check(sqlite3_bind_int64(stmt_, ++index_, v)); }
+  Query& bind(uint64_t v) { return bind(static_cast<int64_t>(v)); }
+  Query& bind(const std::string& v) {
+    return check(
+        sqlite3_bind_text(stmt_, ++index_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+
+  // Steps once: true when a row is ready to read, false when the statement is done.
+  bool next() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) store_.fail(sqlite3_sql(stmt_));
+    return false;
+  }
+  void run() { next(); }
+
+  int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  uint64_t u64(int col) const { return static_cast<uint64_t>(i64(col)); }
+  std::string text(int col) const {
+    const auto* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  // The current row as a Score (columns event, gauls, romans, version, updated_at) or a Tally
+  // (team, gold, silver, bronze, version).
+  Score score() const { return {text(0), i64(1), i64(2), u64(3), i64(4)}; }
+  Tally tally() const { return {text(0), i64(1), i64(2), i64(3), u64(4)}; }
+
+ private:
+  Query& check(int rc) {
+    if (rc != SQLITE_OK) store_.fail(sqlite3_sql(stmt_));
+    return *this;
+  }
+
+  const SqliteStore& store_;
+  sqlite3_stmt* stmt_;
+  int index_ = 0;
+};
+
+SqliteStore::SqliteStore(const std::string& path) {
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  try {
+    if (rc != SQLITE_OK) fail("open");
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    exec(kSchema, "create tables");
+  } catch (const std::runtime_error& e) {
+    sqlite3_close_v2(db_);  // the destructor does not run for a constructor that threw
+    throw std::runtime_error("cannot open database '" + path + "': " + e.what());
+  }
+}
+
+SqliteStore::~SqliteStore() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);  // rolls back a transaction left open
+}
+
+void SqliteStore::fail(std::string_view what) const {
+  const char* reason = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+  throw std::runtime_error("sqlite: " + std::string(what) + ": " + reason);
+}
+
+void SqliteStore::exec(const char* sql, std::string_view what) {
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+    fail(what.empty() ? sql : what);
+}
+
+SqliteStore::Query SqliteStore::query(std::string_view sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                           &stmt, nullptr) != SQLITE_OK) {
+      fail(sql);
+    }
+    it = statements_.emplace(std::string(sql), stmt).first;
+  }
+  return Query(*this, it->second);
+}
+
+// BEGIN IMMEDIATE takes the write lock at once, so a transaction never fails half-way for
+// want of upgrading a read lock held by another connection.
+void SqliteStore::begin() {
+  query("BEGIN IMMEDIATE").run();
+}
+void SqliteStore::commit() {
+  query("COMMIT").run();
+}
+void SqliteStore::rollback() {
+  // SQLite aborts the transaction by itself on some errors (disk full, I/O); then there is
+  // nothing left to roll back.
+  if (sqlite3_get_autocommit(db_) == 0) query("ROLLBACK").run();
+}
+
+Score SqliteStore::score(const std::string& event) {
+  auto q = query("SELECT event, gauls, romans, version, updated_at FROM scores WHERE event = ?");
+  q.bind(event);
+  return q.next() ? q.score() : Score{.event = event};
+}
+
+void SqliteStore::put_score(const Score& s) {
+  query(
+      "INSERT OR REPLACE INTO scores(event, gauls, romans, version, updated_at) VALUES (?, ?, ?, "
+      "?, ?)")
+      .bind(s.event)
+      .bind(s.gauls)
+      .bind(s.romans)
+      .bind(s.version)
+      .bind(s.updated_at)
+      .run();
+}
+
+Tally SqliteStore::tally(const std::string& team) {
+  auto q = query("SELECT team, gold, silver, bronze, version FROM tallies WHERE team = ?");
+  q.bind(team);
+  return q.next() ? q.tally() : Tally{.team = team};
+}
+
+void SqliteStore::put_tally(const Tally& t) {
+  query(
+      "INSERT OR REPLACE INTO tallies(team, gold, silver, bronze, version) VALUES (?, ?, ?, ?, ?)")
+      .bind(t.team)
+      .bind(t.gold)
+      .bind(t.silver)
+      .bind(t.bronze)
+      .bind(t.version)
+      .run();
+}
+
+std::vector<Score> SqliteStore::scores() {
+  auto q = query("SELECT event, gauls, romans, version, updated_at FROM scores ORDER BY event");
+  std::vector<Score> out;
+  while (q.next()) out.push_back(q.score());
+  return out;
+}
+
+std::vector<Tally> SqliteStore::tallies() {
+  auto q = query("SELECT team, gold, silver, bronze, version FROM tallies ORDER BY team");
+  std::vector<Tally> out;
+  while (q.next()) out.push_back(q.tally());
+  return out;
+}
+
+MasterInfo SqliteStore::master() {
+  auto q = query("SELECT frontend, epoch FROM master WHERE id = 0");
+  MasterInfo m;
+  if (q.next()) {
+    m.frontend = q.text(0);
+    m.epoch = q.u64(1);
+  }
+  return m;
+}
+
+void SqliteStore::set_master(const MasterInfo& m) {
+  query("INSERT OR REPLACE INTO master(id, frontend, epoch) VALUES (0, ?, ?)")
+      .bind(m.frontend)
+      .bind(m.epoch)
+      .run();
+}
+
+uint64_t SqliteStore::last_seq(const std::string& publisher) {
+  auto q = query("SELECT last_seq FROM publishers WHERE publisher = ?");
+  q.bind(publisher);
+  return q.next() ? q.u64(0) : 0;
+}
+
+void SqliteStore::set_last_seq(const std::string& publisher, uint64_t seq) {
+  query("INSERT OR REPLACE INTO publishers(publisher, last_seq) VALUES (?, ?)")
+      .bind(publisher)
+      .bind(seq)
+      .run();
+}
+
+void SqliteStore::record_applied(const AppliedUpdate& u) {
+  query(
+      "INSERT INTO applied(publisher, seq, key, version, op, committed_at_us, gauls, romans, "
+      "medal) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(u.publisher)
+      .bind(u.seq)
+      .bind(u.key)
+      .bind(u.version)
+      .bind(u.op)
+      .bind(u.committed_at_us)
+      .bind(u.gauls)
+      .bind(u.romans)
+      .bind(u.medal)
+      .run();
+}
+
+std::optional<AppliedUpdate> SqliteStore::applied(const std::string& publisher, uint64_t seq) {
+  auto q = query(
+      "SELECT key, version, op, committed_at_us, gauls, romans, medal FROM applied "
+      "WHERE publisher = ? AND seq = ?");
+  q.bind(publisher).bind(seq);
+  if (!q.next()) return std::nullopt;
+  return AppliedUpdate{publisher, seq,      q.text(0), q.u64(1), q.text(2),
+                       q.i64(3),  q.i64(4), q.i64(5),  q.text(6)};
+}
+
+std::optional<std::string> SqliteStore::home(const std::string& tablet) {
+  auto q = query("SELECT home FROM registry WHERE tablet = ?");
+  q.bind(tablet);
+  if (!q.next()) return std::nullopt;
+  return q.text(0);
+}
+
+void SqliteStore::set_home(const std::string& tablet, const std::string& frontend) {
+  query("INSERT OR REPLACE INTO registry(tablet, home) VALUES (?, ?)")
+      .bind(tablet)
+      .bind(frontend)
+      .run();
+}
+
+int64_t SqliteStore::home_count(const std::string& frontend) {
+  auto q = query("SELECT COUNT(*) FROM registry WHERE home = ?");
+  q.bind(frontend);
+  q.next();
+  return q.i64(0);
+}
+
+std::vector<RegistryEntry> SqliteStore::registry(const std::optional<std::string>& home) {
+  auto q = home ? query("SELECT tablet, home FROM registry WHERE home = ? ORDER BY tablet")
+                : query("SELECT tablet, home FROM registry ORDER BY tablet");
+  if (home) q.bind(*home);
+  std::vector<RegistryEntry> out;
+  while (q.next()) out.push_back({q.text(0), q.text(1)});
+  return out;
+}
+
+}  // namespace oly::database

@@ -1,0 +1,74 @@
+// Store over one SQLite file.
+//
+// The file is opened (and created with its tables when new) in WAL mode with synchronous=FULL,
+// so a committed transaction survives kill -9 of the process and a power cut; a busy timeout
+// lets another connection's short lock (a tool reading the file) wait instead of failing.
+// The path ":memory:" gives a private in-memory database, for tests.
+//
+// Tables: scores(event), tallies(team), master (one row), publishers(publisher -> last_seq),
+// applied(publisher, seq, key, version, op, committed_at_us, gauls, romans, medal) indexed by
+// (publisher, seq) and (key, version), registry(tablet -> home) indexed by home.
+//
+// Errors: the constructor and every method throw std::runtime_error carrying SQLite's error text
+// and what was being done, e.g. "sqlite: COMMIT: disk I/O error"; the constructor's also names
+// the file: "cannot open database 'run/olympics.db': sqlite: PRAGMA journal_mode=WAL: file is not a
+// database".
+//
+// Thread-safety: none; one thread per SqliteStore.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "database/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace oly::database {
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path);
+  ~SqliteStore() override;  // an open transaction is rolled back
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  void begin() override;
+  void commit() override;
+  void rollback() override;
+
+  Score score(const std::string& event) override;
+  void put_score(const Score& s) override;
+  Tally tally(const std::string& team) override;
+  void put_tally(const Tally& t) override;
+  std::vector<Score> scores() override;
+  std::vector<Tally> tallies() override;
+
+  MasterInfo master() override;
+  void set_master(const MasterInfo& m) override;
+
+  uint64_t last_seq(const std::string& publisher) override;
+  void set_last_seq(const std::string& publisher, uint64_t seq) override;
+  void record_applied(const AppliedUpdate& u) override;
+  std::optional<AppliedUpdate> applied(const std::string& publisher, uint64_t seq) override;
+
+  std::optional<std::string> home(const std::string& tablet) override;
+  void set_home(const std::string& tablet, const std::string& frontend) override;
+  int64_t home_count(const std::string& frontend) override;
+  std::vector<RegistryEntry> registry(const std::optional<std::string>& home) override;
+
+ private:
+  class Query;
+  // The prepared statement for `sql`, prepared once and cached, ready to bind.
+  Query query(std::string_view sql);
+  // Runs `sql` (one or more statements); errors name `what`, or the SQL when it is empty.
+  void exec(const char* sql, std::string_view what = {});
+  [[noreturn]] void fail(std::string_view what) const;
+
+  sqlite3* db_ = nullptr;
+  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
+};
+
+}  // namespace oly::database

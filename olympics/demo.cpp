@@ -1,0 +1,175 @@
+#include "olympics/demo.h"
+
+#include <chrono>
+#include <thread>
+
+#include "olympics/query.h"
+#include "olympics/text.h"
+
+namespace oly::olympics {
+
+namespace {
+
+constexpr Duration kAskTimeout = ms(500);
+constexpr size_t kBoardColumns = 3;  // events per line of the scoreboard
+
+void sleep_until(std::chrono::steady_clock::time_point t, const std::atomic<bool>& stop) {
+  while (std::chrono::steady_clock::now() < t) {
+    if (stop.load()) throw Interrupted();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (stop.load()) throw Interrupted();
+}
+
+// The scoreboard from the first running front end (config order) that answers, with its name.
+std::optional<std::pair<std::string, Scoreboard>> fetch_scoreboard(const Cluster& cluster) {
+  std::vector<Request> requests;
+  for (const auto& n : cluster.nodes()) {
+    if (n.kind == NodeKind::kFrontend && cluster.running_pid(n))
+      requests.push_back({n.name, n.address, GetScoreboard{}});
+  }
+  const auto replies = request_all(requests, kAskTimeout);
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i] && replies[i]->is<Scoreboard>())
+      return std::pair{requests[i].peer, replies[i]->as<Scoreboard>()};
+  }
+  return std::nullopt;
+}
+
+const NodeStatus* find_kind(const std::vector<NodeStatus>& rows, NodeKind kind) {
+  for (const auto& r : rows) {
+    if (r.kind == kind_name(kind)) return &r;
+  }
+  return nullptr;
+}
+
+std::string per_s(const std::optional<double>& rate) {
+  return rate ? " (" + fixed(*rate) + "/s)" : "";
+}
+
+std::string clients_line(const std::vector<NodeStatus>& rows) {
+  std::string line;
+  if (const auto* c = find_kind(rows, NodeKind::kCacofonix); c && c->acked) {
+    line += "updates acked " + std::to_string(*c->acked) + per_s(c->rate);
+  }
+  if (const auto* t = find_kind(rows, NodeKind::kTablets); t && t->reads_ok) {
+    line += (line.empty() ? "" : "   ") + std::string("reads ") + std::to_string(*t->reads_ok) +
+            " ok" + per_s(t->rate) + ", " + std::to_string(t->reads_failed.value_or(0)) + " failed";
+  }
+  return line.empty() ? "clients: no stats yet" : line;
+}
+
+}  // namespace
+
+std::string format_view(int elapsed_s, const Scoreboard* board, const std::string& source,
+                        const std::vector<NodeStatus>& rows) {
+  std::string out = "--- " + std::to_string(elapsed_s) + " s " + std::string(60, '-') + "\n";
+  if (board == nullptr) {
+    out += "scoreboard: no front end answered\n";
+  } else {
+    out += "scoreboard from " + source + " (Gauls:Romans, version)\n";
+    std::vector<std::vector<std::string>> grid;
+    for (size_t i = 0; i < board->scores.size(); ++i) {
+      if (i % kBoardColumns == 0) grid.push_back({" "});
+      const Score& s = board->scores[i];
+      grid.back().insert(grid.back().end(),
+                         {s.event, std::to_string(s.gauls) + ":" + std::to_string(s.romans),
+                          "v" + std::to_string(s.version) + "  "});
+    }
+    out += render_table(grid);
+    std::vector<std::vector<std::string>> medals;
+    for (const Tally& t : board->tallies) {
+      medals.push_back({" ", medals.empty() ? "medals" : "", t.team,
+                        std::to_string(t.gold) + " gold", std::to_string(t.silver) + " silver",
+                        std::to_string(t.bronze) + " bronze", "v" + std::to_string(t.version)});
+    }
+    out += render_table(medals);
+  }
+  std::vector<std::vector<std::string>> fes;
+  for (const auto& r : rows) {
+    if (r.kind != kind_name(NodeKind::kFrontend)) continue;
+    fes.push_back({" ", r.node, r.state, r.role.empty() ? "-" : r.role,
+                   r.epoch.empty() ? "" : "epoch " + r.epoch,
+                   r.tablets ? std::to_string(*r.tablets) + " tablets" : "",
+                   r.rate ? fixed(*r.rate) + " req/s" : "",
+                   r.hit_rate ? "hits " + fixed(*r.hit_rate * 100) + "%" : ""});
+  }
+  out += "front ends\n" + render_table(fes);
+  return out + clients_line(rows) + "\n";
+}
+
+DemoSummary summarize(const std::vector<NodeStatus>& rows) {
+  DemoSummary s;
+  if (const auto* c = find_kind(rows, NodeKind::kCacofonix)) s.acked = c->acked.value_or(0);
+  if (const auto* t = find_kind(rows, NodeKind::kTablets)) {
+    s.reads_ok = t->reads_ok.value_or(0);
+    s.reads_failed = t->reads_failed.value_or(0);
+  }
+  for (const auto& r : rows) {
+    if (r.kind == kind_name(NodeKind::kFrontend))
+      s.tablets.emplace_back(r.node, r.tablets.value_or(0));
+  }
+  return s;
+}
+
+std::string format_summary(const DemoSummary& s, int ran_s) {
+  std::string split;
+  for (const auto& [fe, n] : s.tablets)
+    split += (split.empty() ? "" : ", ") + fe + " " + std::to_string(n);
+  std::string out = "demo summary after " + std::to_string(ran_s) + " s\n" +
+                    render_table({{" ", "updates acknowledged", std::to_string(s.acked)},
+                                  {" ", "reads",
+                                   std::to_string(s.reads_ok) + " ok, " +
+                                       std::to_string(s.reads_failed) + " failed"},
+                                  {" ", "tablets per front end", split.empty() ? "-" : split}});
+  if (s.passed()) return out + "result: OK (updates were acknowledged and tablets read scores)\n";
+  std::string why = s.interrupted  ? "interrupted"
+                    : s.acked == 0 ? "no update was acknowledged"
+                                   : "no tablet read succeeded";
+  return out + "result: FAILED (" + why + "; the logs are in the run directory)\n";
+}
+
+int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<bool>& stop,
+             std::ostream& out) {
+  UpOptions up;
+  up.tablets = options.tablets;
+  up.consistency = options.consistency;
+  cluster.up(up);  // throws; it has stopped what it started
+  out << "demo: running for " << options.duration_s << " s; Ctrl-C stops it early\n" << std::flush;
+
+  const auto start = std::chrono::steady_clock::now();
+  ClusterSample previous = take_sample(cluster, kAskTimeout);
+  int ran_s = 0;
+  bool interrupted = false;
+  try {
+    for (int second = 1; second <= options.duration_s; ++second) {
+      sleep_until(start + std::chrono::seconds(second), stop);
+      ran_s = second;
+      // Timed actions (killing or restarting a node at a given second) go here.
+      if (second % options.view_every_s != 0 && second != options.duration_s) continue;
+      ClusterSample now = take_sample(cluster, kAskTimeout);
+      const auto board = fetch_scoreboard(cluster);
+      out << format_view(second, board ? &board->second : nullptr, board ? board->first : "",
+                         cluster_status(cluster, &previous, now))
+          << std::flush;
+      previous = std::move(now);
+    }
+  } catch (const Interrupted&) {
+    interrupted = true;
+    out << "\ninterrupted: stopping the cluster\n";
+  }
+  const ClusterSample last = take_sample(cluster, kAskTimeout);
+  DemoSummary summary = summarize(cluster_status(cluster, nullptr, last));
+  cluster.down();
+  // Clients may write their stats once more as they exit; count what they reported last.
+  const DemoSummary after =
+      summarize(cluster_status(cluster, nullptr, take_sample(cluster, kAskTimeout)));
+  summary.acked = std::max(summary.acked, after.acked);
+  summary.reads_ok = std::max(summary.reads_ok, after.reads_ok);
+  summary.reads_failed = std::max(summary.reads_failed, after.reads_failed);
+  summary.interrupted = interrupted;
+  out << format_summary(summary, ran_s);
+  return interrupted ? 130 : summary.passed() ? 0 : 1;
+}
+
+}  // namespace oly::olympics

@@ -1,0 +1,113 @@
+#include "olympics/nodes.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <sstream>
+#include <utility>
+
+namespace oly::olympics {
+
+namespace {
+// The binary and the description of each NodeKind, in the enum's order.
+constexpr std::pair<const char*, const char*> kKindNames[] = {{"database", "database"},
+                                                              {"frontend", "frontend"},
+                                                              {"cacofonix", "publisher"},
+                                                              {"tablet", "tablets"}};
+}  // namespace
+
+const char* binary_name(NodeKind k) {
+  return kKindNames[static_cast<size_t>(k)].first;
+}
+const char* kind_name(NodeKind k) {
+  return kKindNames[static_cast<size_t>(k)].second;
+}
+
+std::vector<NodeSpec> cluster_nodes(const Config& c) {
+  std::vector<NodeSpec> nodes;
+  nodes.push_back({c.database.id, NodeKind::kDatabase, c.database.address, ""});
+  for (const auto& f : c.frontends) nodes.push_back({f.id, NodeKind::kFrontend, f.address, f.pub});
+  nodes.push_back({kCacofonixNode, NodeKind::kCacofonix, "", ""});
+  nodes.push_back({kTabletsNode, NodeKind::kTablets, "", ""});
+  return nodes;
+}
+
+std::vector<std::string> node_argv(const NodeSpec& node, const LaunchOptions& o) {
+  std::vector<std::string> argv = {
+      (std::filesystem::path(o.bin_dir) / binary_name(node.kind)).string()};
+  if (node.kind == NodeKind::kFrontend) argv.insert(argv.end(), {"--id", node.name});
+  argv.insert(argv.end(), {"--config", o.config_path, "--run-dir", o.run_dir});
+  switch (node.kind) {
+    case NodeKind::kFrontend:
+      if (o.consistency) argv.insert(argv.end(), {"--consistency", *o.consistency});
+      break;
+    case NodeKind::kCacofonix:
+      if (o.rate) {
+        std::ostringstream rate;
+        rate << *o.rate;  // shortest form: 20, 2.5
+        argv.insert(argv.end(), {"--rate", rate.str()});
+      }
+      break;
+    case NodeKind::kTablets:
+      if (o.tablets) argv.insert(argv.end(), {"--count", std::to_string(*o.tablets)});
+      break;
+    case NodeKind::kDatabase:
+      break;
+  }
+  return argv;
+}
+
+std::optional<TcpEndpoint> parse_tcp_endpoint(const std::string& address) {
+  const std::string scheme = "tcp://";
+  if (address.rfind(scheme, 0) != 0) return std::nullopt;
+  const std::string rest = address.substr(scheme.size());
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) return std::nullopt;
+  std::string host = rest.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = 0;
+  for (char ch : rest.substr(colon + 1)) {
+    if (ch < '0' || ch > '9' || port > 65535) return std::nullopt;
+    port = port * 10 + (ch - '0');
+  }
+  if (port < 1 || port > 65535) return std::nullopt;
+  return TcpEndpoint{host, port};
+}
+
+bool tcp_port_in_use(const TcpEndpoint& e) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const char* host = (e.host == "*" || e.host.empty()) ? nullptr : e.host.c_str();
+  if (::getaddrinfo(host, std::to_string(e.port).c_str(), &hints, &found) != 0) return false;
+  bool in_use = false;
+  for (addrinfo* a = found; a != nullptr && !in_use; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 && errno == EADDRINUSE) in_use = true;
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return in_use;
+}
+
+std::optional<PortConflict> find_port_conflict(const std::vector<NodeSpec>& nodes,
+                                               const PortProbe& in_use) {
+  for (const auto& n : nodes) {
+    for (const std::string* address : {&n.address, &n.pub}) {
+      const auto e = parse_tcp_endpoint(*address);
+      if (e && in_use(*e)) return PortConflict{n.name, *address};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace oly::olympics

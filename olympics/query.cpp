@@ -1,0 +1,62 @@
+#include "olympics/query.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <iterator>
+
+#include "common/codec.h"
+#include "common/zmq_transport.h"
+
+namespace oly::olympics {
+
+std::vector<std::optional<Message>> request_all(const std::vector<Request>& requests,
+                                                Duration timeout) {
+  std::vector<std::optional<Message>> replies(requests.size());
+  if (requests.empty()) return replies;
+  // A name of our own per call: servers' ROUTERs hand a routing id over to the newest
+  // connection, so two tools (or two calls) must not share one.
+  static std::atomic<uint64_t> calls{0};
+  const std::string name = "olympics-" + std::to_string(::getpid()) + "-" + std::to_string(++calls);
+  try {
+    ZmqOptions options;
+    options.drop_when_disconnected = false;  // queue for a server still connecting
+    ZmqTransport t(name, options);
+    for (size_t i = 0; i < requests.size(); ++i) {
+      t.add_peer(requests[i].peer, requests[i].address);
+      t.send(requests[i].peer, encode(Message{i + 1, requests[i].body}));
+    }
+    SteadyClock clock;
+    const TimePoint deadline = clock.now() + timeout;
+    size_t pending = requests.size();
+    while (pending > 0) {
+      while (auto in = t.receive()) {
+        Decoded d = decode(in->frame);
+        if (!d.ok || d.message.req == 0 || d.message.req > requests.size()) continue;
+        auto& slot = replies[d.message.req - 1];
+        if (!slot && requests[d.message.req - 1].peer == in->from) {
+          slot = std::move(d.message);
+          --pending;
+        }
+      }
+      const TimePoint now = clock.now();
+      if (pending == 0 || now >= deadline) break;
+      t.wait(deadline - now);
+    }
+  } catch (const std::exception&) {
+    // A bad address: whatever was answered is returned; the rest count as not answering.
+  }
+  return replies;
+}
+
+std::optional<Stats> read_stats_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  const std::string frame{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  Decoded d = decode(frame);
+  if (!d.ok || !d.message.is<Stats>()) return std::nullopt;
+  return d.message.as<Stats>();
+}
+
+}  // namespace oly::olympics

@@ -1,0 +1,38 @@
+// Asking the cluster: requests to servers, all at once with one deadline, and the stats files
+// that clients (Cacofonix, the tablet process) write instead of listening.
+//
+// Requests go out through a fresh ZmqTransport (one DEALER per server, without ZMQ_IMMEDIATE, so
+// a request to a server that is still connecting is queued rather than dropped). A server that
+// is down or paused simply does not answer before the deadline.
+//
+// Errors: none thrown; a missing answer or file is nullopt.
+//
+// Thread-safety: free functions; each call uses its own sockets.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/message.h"
+
+namespace oly::olympics {
+
+struct Request {
+  std::string peer;     // the server's endpoint name (database id or front end id)
+  std::string address;  // its ROUTER
+  Body body;
+};
+
+// Sends every request at once and waits until each has its answer or `timeout` passed.
+// Element i of the result answers requests[i] (an Error reply is an answer too).
+std::vector<std::optional<Message>> request_all(const std::vector<Request>& requests,
+                                                Duration timeout);
+
+// The Stats a client last wrote to `path` (one encoded Message frame), or nullopt when the file
+// is missing or does not hold a Stats message.
+std::optional<Stats> read_stats_file(const std::filesystem::path& path);
+
+}  // namespace oly::olympics

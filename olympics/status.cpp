@@ -1,0 +1,274 @@
+#include "olympics/status.h"
+
+#include <chrono>
+#include <filesystem>
+#include <initializer_list>
+#include <thread>
+
+#include "olympics/query.h"
+#include "olympics/text.h"
+
+namespace oly::olympics {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Counters = std::map<std::string, int64_t>;
+
+// Counter names, first present wins: the binaries are free to pick among these.
+const std::initializer_list<const char*> kRequests = {"requests"};
+const std::initializer_list<const char*> kTablets = {"tablets_home", "tablets_served", "tablets"};
+const std::initializer_list<const char*> kAcked = {"acked", "updates_acked", "acks"};
+const std::initializer_list<const char*> kReadsOk = {"reads_ok"};
+const std::initializer_list<const char*> kReadsFailed = {"reads_failed"};
+
+// The first of `names` that `c` has: its name and value.
+std::optional<std::pair<std::string, int64_t>> first_counter(
+    const Counters& c, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    if (auto it = c.find(n); it != c.end()) return *it;
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> counter(const NodeSample* s, std::initializer_list<const char*> names) {
+  if (s == nullptr || !s->stats) return std::nullopt;
+  if (auto c = first_counter(s->stats->counters, names)) return c->second;
+  return std::nullopt;
+}
+
+// Per-second rate of the counter `names` between two samples, or its "<name>_per_s" gauge.
+std::optional<double> rate_of(const NodeSample* before, const NodeSample* now,
+                              std::initializer_list<const char*> names) {
+  if (now == nullptr || !now->stats) return std::nullopt;
+  const auto c = first_counter(now->stats->counters, names);
+  if (!c) return std::nullopt;
+  if (auto g = now->stats->counters.find(c->first + "_per_s"); g != now->stats->counters.end()) {
+    return static_cast<double>(g->second);
+  }
+  const auto old = counter(before, {c->first.c_str()});
+  const double dt = now->at_s - (before != nullptr ? before->at_s : now->at_s);
+  if (!old || dt <= 0 || c->second < *old) return std::nullopt;  // no baseline, or a restart
+  return static_cast<double>(c->second - *old) / dt;
+}
+
+std::string info_or(const NodeSample* s, const std::string& key) {
+  if (s == nullptr || !s->stats) return "";
+  const auto it = s->stats->info.find(key);
+  return it == s->stats->info.end() ? "" : it->second;
+}
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+NodeSample read_client(const Cluster& cluster, const NodeSpec& n) {
+  const fs::path file = cluster.layout().stats_file(n.name);
+  std::error_code ec;
+  const auto mtime = fs::last_write_time(file, ec);
+  if (ec) return {};
+  return {read_stats_file(file), std::chrono::duration<double>(mtime.time_since_epoch()).count()};
+}
+
+}  // namespace
+
+ClusterSample take_sample(const Cluster& cluster, Duration timeout) {
+  ClusterSample sample;
+  std::vector<Request> requests;
+  std::vector<std::string> asked;
+  for (const auto& n : cluster.nodes()) {
+    if (!is_server(n.kind)) {
+      sample.nodes[n.name] = read_client(cluster, n);
+    } else if (cluster.running_pid(n)) {
+      requests.push_back({n.name, n.address, GetStats{}});
+      asked.push_back(n.name);
+    }
+  }
+  const auto& db = cluster.config().database;
+  const bool ask_registry = !requests.empty() && requests.front().peer == db.id;
+  if (ask_registry) requests.push_back({db.id, db.address, ListRegistry{}});
+  const double at = now_s();
+  const auto replies = request_all(requests, timeout);
+  for (size_t i = 0; i < asked.size(); ++i) {
+    NodeSample& s = sample.nodes[asked[i]];
+    s.at_s = at;
+    if (replies[i] && replies[i]->is<Stats>()) s.stats = replies[i]->as<Stats>();
+  }
+  if (ask_registry && replies.back() && replies.back()->is<Registry>()) {
+    for (const auto& e : replies.back()->as<Registry>().entries) ++sample.homes[e.home];
+  }
+  return sample;
+}
+
+void wait_for_client_updates(const Cluster& cluster, const ClusterSample& before,
+                             ClusterSample& after, Duration patience) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (true) {
+    bool waiting = false;
+    for (const auto& n : cluster.nodes()) {
+      if (is_server(n.kind) || !cluster.running_pid(n)) continue;
+      const auto b = before.nodes.find(n.name);
+      NodeSample& a = after.nodes[n.name];
+      if (b == before.nodes.end() || !b->second.stats || a.at_s != b->second.at_s) continue;
+      a = read_client(cluster, n);
+      waiting = waiting || a.at_s == b->second.at_s;
+    }
+    if (!waiting || std::chrono::steady_clock::now() >= deadline) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+NodeStatus node_status(const NodeSpec& node, std::optional<pid_t> pid, ProcState proc,
+                       const NodeSample* before, const NodeSample* now,
+                       const std::map<std::string, int64_t>& homes) {
+  NodeStatus r;
+  r.node = node.name;
+  r.kind = kind_name(node.kind);
+  r.pid = pid;
+  const bool answered = now != nullptr && now->stats.has_value();
+  if (pid && proc == ProcState::kPaused) {
+    r.state = "paused";
+  } else if (is_server(node.kind)) {
+    r.state = answered ? "up" : pid ? "silent" : "down";
+  } else {
+    r.state = pid ? "up" : "down";
+  }
+  if (!answered) return r;
+  const Stats& s = *now->stats;
+  r.role = s.role;
+  r.counters = s.counters;
+  r.info = s.info;
+  r.epoch = info_or(now, "epoch");
+  if (auto e = s.counters.find("epoch"); r.epoch.empty() && e != s.counters.end())
+    r.epoch = std::to_string(e->second);
+  r.master = info_or(now, "master");
+  r.consistency = info_or(now, "consistency");
+  switch (node.kind) {
+    case NodeKind::kDatabase:
+    case NodeKind::kFrontend:
+      r.rate = rate_of(before, now, kRequests);
+      break;
+    case NodeKind::kCacofonix:
+      r.rate = rate_of(before, now, kAcked);
+      r.acked = counter(now, kAcked);
+      break;
+    case NodeKind::kTablets:
+      r.rate = rate_of(before, now, kReadsOk);
+      r.reads_ok = counter(now, kReadsOk);
+      r.reads_failed = counter(now, kReadsFailed);
+      break;
+  }
+  if (node.kind == NodeKind::kFrontend) {
+    r.tablets = counter(now, kTablets);
+    if (auto h = homes.find(node.name); !r.tablets && h != homes.end()) r.tablets = h->second;
+    const auto hits = counter(now, {"cache_hits"});
+    const auto misses = counter(now, {"cache_misses"});
+    if (hits && misses && *hits + *misses > 0)
+      r.hit_rate = static_cast<double>(*hits) / static_cast<double>(*hits + *misses);
+  }
+  if (!pid) r.rate.reset();  // a client's file outlives it: its last counters stand, not a rate
+  return r;
+}
+
+std::vector<NodeStatus> cluster_status(const Cluster& cluster, const ClusterSample* before,
+                                       const ClusterSample& now) {
+  std::vector<NodeStatus> rows;
+  for (const auto& n : cluster.nodes()) {
+    const auto pid = cluster.running_pid(n);
+    const ProcState proc = pid ? process_state(*pid) : ProcState::kGone;
+    const NodeSample* b = nullptr;
+    if (before != nullptr) {
+      if (auto it = before->nodes.find(n.name); it != before->nodes.end()) b = &it->second;
+    }
+    const auto it = now.nodes.find(n.name);
+    rows.push_back(
+        node_status(n, pid, proc, b, it == now.nodes.end() ? nullptr : &it->second, now.homes));
+  }
+  return rows;
+}
+
+namespace {
+
+template <class T>
+std::string or_dash(const std::optional<T>& v) {
+  if (!v) return "-";
+  if constexpr (std::is_floating_point_v<T>) {
+    return fixed(*v);
+  } else {
+    return std::to_string(*v);
+  }
+}
+std::string or_dash(const std::string& s) {
+  return s.empty() ? "-" : s;
+}
+
+std::string detail(const NodeStatus& r) {
+  const std::string per_s = r.rate ? " (" + fixed(*r.rate) + "/s)" : "";
+  if (r.kind == kind_name(NodeKind::kCacofonix))
+    return r.acked ? "acked " + std::to_string(*r.acked) + per_s : "";
+  if (r.kind == kind_name(NodeKind::kTablets)) {
+    if (!r.reads_ok) return "";
+    return "reads " + std::to_string(*r.reads_ok) + " ok" + per_s + ", " + or_dash(r.reads_failed) +
+           " failed";
+  }
+  return r.consistency;
+}
+
+template <class T>
+std::string json_or_null(const std::optional<T>& v) {
+  if (!v) return "null";
+  if constexpr (std::is_floating_point_v<T>) {
+    return fixed(*v, 3);
+  } else {
+    return std::to_string(*v);
+  }
+}
+
+template <class Map, class Fn>
+std::string json_object(const Map& m, Fn value) {
+  std::string out = "{";
+  for (const auto& [k, v] : m)
+    out += (out.size() > 1 ? ", " : "") + json_string(k) + ": " + value(v);
+  return out + "}";
+}
+
+}  // namespace
+
+std::string format_status_table(const std::vector<NodeStatus>& rows) {
+  std::vector<std::vector<std::string>> t = {
+      {"NODE", "PID", "STATE", "ROLE", "EPOCH", "MASTER", "REQ/S", "TABLETS", "HIT%", "DETAIL"}};
+  for (const auto& r : rows) {
+    const bool server =
+        r.kind == kind_name(NodeKind::kDatabase) || r.kind == kind_name(NodeKind::kFrontend);
+    t.push_back({r.node, or_dash(r.pid), r.state, or_dash(r.role), or_dash(r.epoch),
+                 or_dash(r.master), server ? or_dash(r.rate) : "-", or_dash(r.tablets),
+                 r.hit_rate ? fixed(*r.hit_rate * 100) : "-", or_dash(detail(r))});
+  }
+  return render_table(t);
+}
+
+std::string format_status_json(const std::vector<NodeStatus>& rows) {
+  std::string out = "[\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    const auto str = [](const std::string& s) {
+      return s.empty() ? std::string("null") : json_string(s);
+    };
+    out +=
+        "  {\"node\": " + json_string(r.node) + ", \"kind\": " + json_string(r.kind) +
+        ", \"pid\": " + json_or_null(r.pid) + ", \"state\": " + json_string(r.state) +
+        ", \"role\": " + str(r.role) + ", \"epoch\": " + str(r.epoch) +
+        ", \"master\": " + str(r.master) + ", \"rate_per_s\": " + json_or_null(r.rate) +
+        ", \"tablets\": " + json_or_null(r.tablets) +
+        ", \"hit_rate\": " + json_or_null(r.hit_rate) + ", \"acked\": " + json_or_null(r.acked) +
+        ", \"reads_ok\": " + json_or_null(r.reads_ok) +
+        ", \"reads_failed\": " + json_or_null(r.reads_failed) +
+        ", \"counters\": " + json_object(r.counters, [](int64_t v) { return std::to_string(v); }) +
+        ", \"info\": " + json_object(r.info, json_string) + "}" + (i + 1 < rows.size() ? "," : "") +
+        "\n";
+  }
+  return out + "]\n";
+}
+
+}  // namespace oly::olympics

@@ -1,0 +1,270 @@
+// The `olympics` tool against real processes: up, status, kill, restart, down and demo on a
+// cluster on free ports in a temporary directory, and the refusals that need no other binary.
+// Whatever happens, the fixture brings the cluster down (through olympics_core) at the end.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "olympics/cluster.h"
+#include "olympics/process.h"
+#include "tests/support/process.h"
+
+namespace oly::olympics {
+namespace {
+
+using oly::testing::bin;
+using oly::testing::Child;
+using oly::testing::eventually;
+
+bool have(std::initializer_list<const char*> binaries) {
+  for (const char* b : binaries) {
+    if (!std::filesystem::exists(bin(b))) return false;
+  }
+  return true;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The "state" of `node` in the output of `olympics status --json` ("" if the node is missing).
+std::string state_of(const std::string& json, const std::string& node) {
+  std::istringstream lines(json);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("{\"node\": \"" + node + "\"") == std::string::npos) continue;
+    const std::string key = "\"state\": \"";
+    const auto at = line.find(key);
+    if (at == std::string::npos) return "";
+    return line.substr(at + key.size(), line.find('"', at + key.size()) - at - key.size());
+  }
+  return "";
+}
+
+// A /bin/sleep child, once it runs /bin/sleep (until exec, /proc shows the test's own program).
+class Sleeper : public Child {
+ public:
+  explicit Sleeper(const std::string& log) : Child({"/bin/sleep", "60"}, log) {
+    eventually([&] { return process_program(pid()) == "/bin/sleep"; }, ms(5000));
+  }
+};
+
+// A listening TCP socket on 127.0.0.1:port, closed at the end of the test.
+class Listener {
+ public:
+  explicit Listener(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 1) == 0;
+  }
+  ~Listener() { ::close(fd_); }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+};
+
+class OlympicsTool : public ::testing::Test {
+ protected:
+  struct Run {
+    int status = -1;
+    std::string output;  // stdout and stderr
+  };
+
+  OlympicsTool()
+      : config_(oly::testing::cluster_config(dir_.path())),
+        config_path_(dir_.file("cluster.yaml")) {
+    oly::testing::write_config(config_, config_path_);
+  }
+  ~OlympicsTool() override {
+    std::ostringstream sink;
+    Cluster(config_, config_path_, "", sink).down();
+  }
+
+  // Runs `olympics <args> --config <ours>` to completion.
+  Run olympics(std::vector<std::string> args, Duration timeout = ms(60000)) {
+    Child c(tool_argv(std::move(args)), next_output());
+    const auto status = c.wait(timeout);
+    return {status.value_or(-1), slurp(last_output_)};
+  }
+
+  std::vector<std::string> tool_argv(std::vector<std::string> args) {
+    args.insert(args.begin(), bin("olympics"));
+    args.insert(args.end(), {"--config", config_path_});
+    return args;
+  }
+  std::string next_output() {
+    last_output_ = dir_.file("olympics-" + std::to_string(++runs_) + ".out");
+    return last_output_;
+  }
+
+  // Pids in the run directory's pid files, by node.
+  std::map<std::string, pid_t> recorded_pids() const {
+    std::map<std::string, pid_t> pids;
+    const RunLayout layout{dir_.path()};
+    for (const auto& n : cluster_nodes(config_)) {
+      if (auto pid = read_pid_file(layout.pid_file(n.name))) pids[n.name] = *pid;
+    }
+    return pids;
+  }
+
+  int port_of(const std::string& address) const { return parse_tcp_endpoint(address)->port; }
+
+  oly::testing::TempDir dir_;
+  Config config_;
+  std::string config_path_;
+  std::string last_output_;
+  int runs_ = 0;
+};
+
+TEST_F(OlympicsTool, StatusShowsEveryNodeOfAClusterThatIsNotRunningAsDown) {
+  const Run r = olympics({"status", "--json"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* node : {"db", "fe1", "fe2", "cacofonix", "tablets"})
+    EXPECT_EQ(state_of(r.output, node), "down");
+  const Run table = olympics({"status"});
+  EXPECT_NE(table.output.find("0 of 5 nodes up"), std::string::npos) << table.output;
+}
+
+TEST_F(OlympicsTool, UpRefusesWhenAPortIsTakenNamingTheNodeAndPort) {
+  const int port = port_of(config_.frontends[1].pub);
+  Listener taken(port);
+  ASSERT_TRUE(taken.ok());
+  const Run r = olympics({"up", "--no-clients"});
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("fe2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(std::to_string(port)), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("already in use"), std::string::npos) << r.output;
+  EXPECT_TRUE(recorded_pids().empty());
+}
+
+TEST_F(OlympicsTool, UpRefusesWhenAClusterOfThisRunDirectoryIsUp) {
+  Sleeper sleeper(dir_.file("sleep.log"));
+  const RunLayout layout{dir_.path()};
+  std::filesystem::create_directories(layout.pids_dir());
+  write_text_file(layout.pid_file("db"), std::to_string(sleeper.pid()) + "\n");
+  write_argv_file(layout.cmd_file("db"), {"/bin/sleep", "60"});
+  const Run r = olympics({"up"});
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("already up"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("db is running (pid " + std::to_string(sleeper.pid()) + ")"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST_F(OlympicsTool, APidFileWhoseProcessRunsAnotherProgramDoesNotCount) {
+  Sleeper sleeper(dir_.file("sleep.log"));
+  const RunLayout layout{dir_.path()};
+  std::filesystem::create_directories(layout.pids_dir());
+  write_text_file(layout.pid_file("fe1"), std::to_string(sleeper.pid()) + "\n");
+  write_argv_file(layout.cmd_file("fe1"), {bin("frontend"), "--id", "fe1"});
+  std::ostringstream sink;
+  Cluster cluster(config_, config_path_, "", sink);
+  EXPECT_FALSE(cluster.running_pid(cluster.node("fe1")));
+  write_argv_file(layout.cmd_file("fe1"), {"/bin/sleep", "60"});
+  EXPECT_EQ(cluster.running_pid(cluster.node("fe1")), sleeper.pid());
+}
+
+TEST_F(OlympicsTool, KillAndRestartRefuseUnknownOrStoppedNodesClearly) {
+  Run r = olympics({"kill", "fe9"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("unknown node 'fe9'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("db, fe1, fe2, cacofonix, tablets"), std::string::npos) << r.output;
+  r = olympics({"kill", "fe1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("fe1 is not running"), std::string::npos) << r.output;
+  r = olympics({"restart", "fe1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("no saved command for fe1"), std::string::npos) << r.output;
+}
+
+TEST_F(OlympicsTool, ABadConfigIsOneLineNamingTheKeyAndExitStatus2) {
+  std::ofstream(config_path_) << "consistency: sideways\n";
+  const Run r = olympics({"status"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.output.find("consistency"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+}
+
+TEST_F(OlympicsTool, UpStatusKillRestartAndDownManageTheServers) {
+  if (!have({"database", "frontend"})) GTEST_SKIP() << "database or frontend not built";
+  Run r = olympics({"up", "--no-clients"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto started = recorded_pids();
+  ASSERT_EQ(started.size(), 3u) << r.output;
+
+  r = olympics({"status", "--json"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* node : {"db", "fe1", "fe2"})
+    EXPECT_EQ(state_of(r.output, node), "up") << r.output;
+  EXPECT_EQ(state_of(r.output, "tablets"), "down");
+
+  r = olympics({"kill", "fe2"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("SIGKILL"), std::string::npos) << r.output;
+  EXPECT_FALSE(is_alive(started.at("fe2")));
+  EXPECT_EQ(state_of(olympics({"status", "--json"}).output, "fe2"), "down");
+
+  r = olympics({"restart", "fe2"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(state_of(olympics({"status", "--json"}).output, "fe2"), "up");
+  const auto running = recorded_pids();
+  EXPECT_NE(running.at("fe2"), started.at("fe2"));
+
+  r = olympics({"down"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const auto& [node, pid] : running) EXPECT_FALSE(is_alive(pid)) << node;
+  EXPECT_TRUE(recorded_pids().empty());
+}
+
+TEST_F(OlympicsTool, StopAndContPauseAndResumeANode) {
+  if (!have({"database", "frontend"})) GTEST_SKIP() << "database or frontend not built";
+  ASSERT_EQ(olympics({"up", "--no-clients"}).status, 0) << last_output_;
+  ASSERT_EQ(olympics({"kill", "fe1", "--signal", "STOP"}).status, 0);
+  EXPECT_EQ(state_of(olympics({"status", "--json"}).output, "fe1"), "paused");
+  ASSERT_EQ(olympics({"kill", "fe1", "--signal", "CONT"}).status, 0);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return state_of(olympics({"status", "--json"}).output, "fe1") == "up";
+      },
+      ms(10000)));
+}
+
+TEST_F(OlympicsTool, TheDemoRunsTheWholeClusterAndStopsIt) {
+  if (!have({"database", "frontend", "cacofonix", "tablet"}))
+    GTEST_SKIP() << "not every binary is built";
+  const Run r = olympics({"demo", "--duration", "4", "--tablets", "10"});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("result: OK"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("scoreboard from fe1"), std::string::npos) << r.output;
+  EXPECT_TRUE(recorded_pids().empty()) << r.output;
+}
+
+TEST_F(OlympicsTool, InterruptingTheDemoStopsEveryProcess) {
+  if (!have({"database", "frontend", "cacofonix", "tablet"}))
+    GTEST_SKIP() << "not every binary is built";
+  Child demo(tool_argv({"demo", "--duration", "120", "--tablets", "10"}), next_output());
+  ASSERT_TRUE(eventually(
+      [&] { return slurp(last_output_).find("demo: running") != std::string::npos; }, ms(30000)))
+      << slurp(last_output_);
+  const auto running = recorded_pids();
+  EXPECT_EQ(running.size(), 5u);
+  demo.signal(SIGINT);
+  EXPECT_EQ(demo.wait(ms(20000)), 130) << slurp(last_output_);
+  for (const auto& [node, pid] : running) EXPECT_FALSE(is_alive(pid)) << node;
+  EXPECT_NE(slurp(last_output_).find("interrupted"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace oly::olympics

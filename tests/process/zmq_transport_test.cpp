@@ -1,0 +1,173 @@
+// The ZeroMQ transport over real sockets on 127.0.0.1: servers talk to each other by name, a
+// client without a bind gets its replies through the server's ROUTER, notices are filtered by
+// topic prefix, a peer that is down never blocks a sender, and a taken port is a clear error.
+#include "common/zmq_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "tests/support/process.h"
+
+namespace oly {
+namespace {
+
+using testing::eventually;
+
+std::string tcp(int port) {
+  return "tcp://127.0.0.1:" + std::to_string(port);
+}
+
+// Options of a server that binds its ROUTER (and PUB, when given) at these addresses.
+ZmqOptions server_at(const std::string& router, const std::string& pub = "") {
+  ZmqOptions o;
+  o.bind = router;
+  o.pub_bind = pub;
+  return o;
+}
+
+// Polls `t` until a frame for which `want` holds arrives (others are skipped), calling `poke`
+// before each poll: ZeroMQ connects in the background, so a first frame may be dropped
+// (drop_when_disconnected) and must be sent again until one gets through.
+std::optional<Incoming> receive_matching(
+    ZmqTransport& t, const std::function<bool(const Incoming&)>& want,
+    const std::function<void()>& poke = [] {}) {
+  std::optional<Incoming> got;
+  eventually(
+      [&] {
+        poke();
+        t.wait(ms(20));
+        while (auto in = t.receive()) {
+          if (want(*in)) {
+            got = std::move(in);
+            return true;
+          }
+        }
+        return false;
+      },
+      ms(5000));
+  return got;
+}
+
+std::function<bool(const Incoming&)> frame_is(const std::string& frame) {
+  return [frame](const Incoming& in) { return in.frame == frame; };
+}
+
+TEST(ZmqTransport, TwoServersExchangeFramesBothWaysByName) {
+  const auto ports = testing::free_ports(2);
+  ZmqTransport a("fe1", server_at(tcp(ports[0])));
+  ZmqTransport b("fe2", server_at(tcp(ports[1])));
+  a.add_peer("fe2", tcp(ports[1]));
+  b.add_peer("fe1", tcp(ports[0]));
+  EXPECT_TRUE(a.knows("fe2"));
+  EXPECT_FALSE(a.knows("fe3"));
+
+  auto at_b = receive_matching(b, frame_is("a to b"), [&] { a.send("fe2", "a to b"); });
+  ASSERT_TRUE(at_b.has_value());
+  EXPECT_EQ(at_b->from, "fe1");
+  EXPECT_FALSE(at_b->notice);
+
+  auto at_a = receive_matching(a, frame_is("b to a"), [&] { b.send("fe1", "b to a"); });
+  ASSERT_TRUE(at_a.has_value());
+  EXPECT_EQ(at_a->from, "fe2");
+}
+
+TEST(ZmqTransport, AClientWithoutABindGetsRepliesThroughTheServersRouter) {
+  const auto ports = testing::free_ports(1);
+  ZmqTransport server("db", server_at(tcp(ports[0])));
+  ZmqTransport client("tablets", ZmqOptions{});
+  client.add_peer("db", tcp(ports[0]));
+
+  auto request =
+      receive_matching(server, frame_is("request"), [&] { client.send("db", "request"); });
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(request->from, "tablets");
+
+  server.send(request->from, "reply");  // "tablets" is not a peer of the server: via its ROUTER
+  auto reply = receive_matching(client, frame_is("reply"));
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->from, "db");
+  EXPECT_FALSE(reply->notice);
+}
+
+TEST(ZmqTransport, NoticesReachSubscribersByTopicPrefix) {
+  const auto ports = testing::free_ports(2);
+  ZmqTransport server("fe1", server_at(tcp(ports[0]), tcp(ports[1])));
+  ZmqTransport client("tablets", ZmqOptions{});
+  client.add_peer("fe1", tcp(ports[0]), tcp(ports[1]));
+  client.subscribe("fe1", "tablet/t1");
+
+  // A subscription takes effect some time after the connection (the "slow joiner").
+  auto first = receive_matching(client, frame_is("go to fe2"),
+                                [&] { server.publish("tablet/t1", "go to fe2"); });
+  ASSERT_TRUE(first.has_value());
+  EXPECT_TRUE(first->notice);
+  EXPECT_EQ(first->from, "fe1");
+
+  // Notices from one publisher arrive in order, so once the marker is in, anything that matched
+  // before it would be in too.
+  server.publish("tablet/t2", "not for t1");
+  server.publish("score/Curling", "not for t1 either");
+  server.publish("tablet/t10", "prefix match");
+  server.publish("tablet/t1", "marker");
+  std::vector<std::string> got;
+  ASSERT_TRUE(receive_matching(client, [&](const Incoming& in) {
+                if (in.frame != "go to fe2")
+                  got.push_back(in.frame);  // (late copies of the first notice)
+                return in.frame == "marker";
+              }).has_value());
+  EXPECT_EQ(got, (std::vector<std::string>{"prefix match", "marker"}));
+}
+
+TEST(ZmqTransport, SendingToAPeerThatIsDownNeitherBlocksNorThrows) {
+  const auto ports = testing::free_ports(2);
+  ZmqTransport a("fe1", server_at(tcp(ports[0])));
+  a.add_peer("fe2", tcp(ports[1]));  // nobody listens there
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) EXPECT_NO_THROW(a.send("fe2", std::string(1000, 'x')));
+  EXPECT_EQ(a.frames_dropped(), 1000u);            // dropped at once, not queued for later
+  EXPECT_NO_THROW(a.send("no such client", "x"));  // unknown name, through the ROUTER
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+
+  ZmqTransport client("tablets",
+                      ZmqOptions{});  // no ROUTER: an unknown name is dropped and counted
+  EXPECT_NO_THROW(client.send("nobody", "x"));
+  EXPECT_EQ(client.frames_dropped(), 1u);
+}
+
+TEST(ZmqTransport, SendingToAPeerThatWentDownNeitherBlocksNorThrows) {
+  const auto ports = testing::free_ports(2);
+  ZmqTransport a("fe1", server_at(tcp(ports[0])));
+  a.add_peer("fe2", tcp(ports[1]));
+  {
+    ZmqTransport b("fe2", server_at(tcp(ports[1])));
+    ASSERT_TRUE(
+        receive_matching(b, frame_is("hello"), [&] { a.send("fe2", "hello"); }).has_value());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) EXPECT_NO_THROW(a.send("fe2", std::string(1000, 'x')));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST(ZmqTransport, BindingATakenPortThrowsNamingTheAddress) {
+  const auto ports = testing::free_ports(1);
+  ZmqTransport first("fe1", server_at(tcp(ports[0])));
+  try {
+    ZmqTransport second("fe2", server_at(tcp(ports[0])));
+    FAIL() << "bound a taken port";
+  } catch (const std::runtime_error& e) {
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, tcp(ports[0]), e.what());
+  }
+  try {
+    ZmqTransport bad("fe3", server_at("tcp://127.0.0.1:notaport"));
+    FAIL() << "bound a bad address";
+  } catch (const std::runtime_error& e) {
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, "tcp://127.0.0.1:notaport", e.what());
+  }
+}
+
+}  // namespace
+}  // namespace oly

@@ -1,0 +1,647 @@
+// The codec: every message survives a round trip, the wire shape is what docs/protocol.md says
+// (checked with msgpack-c directly, as a third-party client would see it), and every kind of
+// malformed frame is rejected with the right code and a text naming the field, never a crash.
+#include "common/codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <map>
+#include <msgpack.hpp>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace oly {
+namespace {
+
+using namespace std::string_literals;
+
+// The kinds of field a message has, told apart by what they can do (strings are handled first).
+template <class T>
+concept Optional = requires(T v) {
+  v.has_value();
+  v.reset();
+};
+template <class T>
+concept Mapping = requires {
+  typename T::mapped_type;
+};
+template <class T>
+concept Sequence = requires(T v) {
+  v.resize(1);
+  v.front();
+};
+
+// Calls f(name, field) for every field of `s` (visit() is non-const so that the codec can use one
+// field list both ways; here we only read).
+template <class S, class F>
+void for_each_field(const S& s, F&& f) {
+  const_cast<S&>(s).visit(f);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Rendering any message as text, field by field: two values are equal when their texts are, and a
+// difference is printed readably, without every struct defining operator==.
+
+template <class T>
+std::string show(const T& v);
+
+template <class T>
+std::string show_each(const T& range) {
+  std::string out = "[";
+  for (const auto& e : range) out += show(e) + ",";
+  return out + "]";
+}
+
+template <class T>
+std::string show(const T& v) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return "'" + v + "'";
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return v ? "true" : "false";
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    return std::to_string(v);
+  } else if constexpr (Optional<T>) {
+    return v ? show(*v) : "absent";
+  } else if constexpr (Sequence<T>) {
+    return show_each(v);
+  } else if constexpr (Mapping<T>) {
+    std::string out = "{";
+    for (const auto& [k, e] : v) out += show(k) + ":" + show(e) + ",";
+    return out + "}";
+  } else {
+    std::string out = "{";
+    for_each_field(v, [&](const char* name, const auto& f) {
+      out += std::string(name) + "=" + show(f) + " ";
+    });
+    return out + "}";
+  }
+}
+
+std::string show_message(const Message& m) {
+  return std::string(op_name(m.body)) + " req=" + std::to_string(m.req) + " " +
+         std::visit([](const auto& b) { return show(b); }, m.body);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Samples: every field set to a distinct value, generated from the field lists so that a message
+// added to Body is covered without touching this file.
+
+class Filler {
+ public:
+  explicit Filler(bool with_optionals) : with_optionals_(with_optionals) {}
+
+  template <class T>
+  void fill(T& v) {
+    ++n_;
+    if constexpr (std::is_same_v<T, std::string>) {
+      v = "s" + std::to_string(n_) + " \"é\\";
+    } else if constexpr (std::is_same_v<T, bool>) {
+      v = true;
+    } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+      v = (n_ % 2 ? -1 : 1) * static_cast<T>(n_ * 1'000'000'007LL);
+    } else if constexpr (std::is_integral_v<T>) {
+      v = static_cast<T>(n_) * 0x9E3779B97F4A7C15ULL;  // large: exercises 64-bit encodings
+    } else if constexpr (Optional<T>) {
+      if (with_optionals_)
+        fill(v.emplace());
+      else
+        v.reset();
+    } else if constexpr (Sequence<T>) {
+      v.resize(2);
+      for (auto& e : v) fill(e);
+    } else if constexpr (Mapping<T>) {
+      for (int i = 0; i < 2; ++i) fill(v["k" + std::to_string(n_) + "." + std::to_string(i)]);
+    } else {
+      for_each_field(v, [&](const char*, auto& f) { fill(f); });
+    }
+  }
+
+ private:
+  bool with_optionals_;
+  int64_t n_ = 0;
+};
+
+template <std::size_t... I>
+std::vector<Message> samples(bool with_optionals, std::index_sequence<I...>) {
+  std::vector<Message> out;
+  (
+      [&] {
+        std::variant_alternative_t<I, Body> body;
+        Filler(with_optionals).fill(body);
+        out.push_back(Message{std::numeric_limits<uint64_t>::max() - I, std::move(body)});
+      }(),
+      ...);
+  return out;
+}
+
+// One message per alternative of Body, with optional fields all set or all absent.
+std::vector<Message> all_samples(bool with_optionals) {
+  return samples(with_optionals, std::make_index_sequence<std::variant_size_v<Body>>());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Hand-made frames, for what the encoder would never produce.
+
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+std::string packed(const std::function<void(Packer&)>& pack) {
+  msgpack::sbuffer buf;
+  Packer pk(buf);
+  pack(pk);
+  return std::string(buf.data(), buf.size());
+}
+
+// A MessagePack map built key by key, in order; setting a key again replaces its value.
+class RawMap {
+ public:
+  template <class V>
+  RawMap& with(std::string key, V value) {
+    return with_raw(std::move(key), [value](Packer& pk) { pk.pack(value); });
+  }
+  RawMap& with_raw(std::string key, std::function<void(Packer&)> pack) {
+    for (auto& [k, f] : fields_) {
+      if (k == key) {
+        f = std::move(pack);
+        return *this;
+      }
+    }
+    fields_.emplace_back(std::move(key), std::move(pack));
+    return *this;
+  }
+  std::string bytes() const {
+    return packed([&](Packer& pk) {
+      pk.pack_map(static_cast<uint32_t>(fields_.size()));
+      for (const auto& [k, f] : fields_) {
+        pk.pack(k);
+        f(pk);
+      }
+    });
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::function<void(Packer&)>>> fields_;
+};
+
+RawMap request(const char* op, uint64_t req = 7) {
+  return RawMap().with("op", op).with("req", req);
+}
+// A valid set_score request, for tests that spoil one field.
+RawMap set_score(uint64_t req) {
+  return request("set_score", req)
+      .with("event", "Curling")
+      .with("gauls", 1)
+      .with("romans", 2)
+      .with("publisher", "cacofonix-1")
+      .with("seq", 1);
+}
+
+// `frame` is rejected with `code`, a text containing `text`, and `req` recovered.
+::testing::AssertionResult rejected(const std::string& frame, std::string_view code,
+                                    const std::string& text, uint64_t req = 0) {
+  Decoded d;
+  try {
+    d = decode(frame);
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "decode threw: " << e.what();
+  }
+  if (d.ok) return ::testing::AssertionFailure() << "decoded as " << show_message(d.message);
+  if (d.error.code != code || d.error.text.find(text) == std::string::npos || d.error.req != req) {
+    return ::testing::AssertionFailure()
+           << "got code '" << d.error.code << "', text '" << d.error.text << "', req "
+           << d.error.req << "; wanted '" << code << "', a text with '" << text << "', req " << req;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// ------------------------------------------------------------------------------------------------
+// round trips
+
+void expect_round_trip(const Message& m) {
+  SCOPED_TRACE(show_message(m));
+  const Decoded d = decode(encode(m));
+  ASSERT_TRUE(d.ok) << d.error.text;
+  EXPECT_EQ(d.message.body.index(), m.body.index());
+  EXPECT_EQ(d.message.req, m.req);
+  EXPECT_EQ(show_message(d.message), show_message(m));
+}
+
+TEST(Codec, EveryMessageWithEveryFieldSetSurvivesARoundTrip) {
+  const auto all = all_samples(true);
+  ASSERT_EQ(all.size(), std::variant_size_v<Body>);
+  for (const auto& m : all) expect_round_trip(m);
+}
+
+TEST(Codec, EveryMessageWithOptionalFieldsAbsentSurvivesARoundTrip) {
+  for (const auto& m : all_samples(false)) expect_round_trip(m);
+}
+
+TEST(Codec, DefaultValuedMessagesSurviveARoundTrip) {
+  for (const auto& m : all_samples(false)) {
+    Message empty{0, m.body};
+    std::visit([](auto& b) { b = std::decay_t<decltype(b)>{}; }, empty.body);
+    expect_round_trip(empty);
+  }
+}
+
+TEST(Codec, ExtremeIntegersSurviveARoundTrip) {
+  ScoreReply r;
+  r.score = {"", std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+             std::numeric_limits<uint64_t>::max(), -1};
+  r.staleness_bound_ms = 0;
+  expect_round_trip({std::numeric_limits<uint64_t>::max(), r});
+  const Decoded d = decode(encode({1, r}));
+  ASSERT_TRUE(d.ok);
+  EXPECT_EQ(d.message.as<ScoreReply>().score, r.score);
+}
+
+TEST(Codec, EveryOpNameIsDistinct) {
+  std::set<std::string_view> ops;
+  for (const auto& m : all_samples(true))
+    EXPECT_TRUE(ops.insert(op_name(m.body)).second) << op_name(m.body);
+}
+
+// ------------------------------------------------------------------------------------------------
+// wire shape
+
+TEST(CodecWire, EveryMessageIsOneMapWithOpReqOkAndItsFieldsByName) {
+  for (bool with_optionals : {true, false}) {
+    for (const auto& m : all_samples(with_optionals)) {
+      SCOPED_TRACE(show_message(m));
+      const std::string bytes = encode(m);
+      msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size());
+      const msgpack::object& o = oh.get();
+      ASSERT_EQ(o.type, msgpack::type::MAP);
+      std::map<std::string, msgpack::object> keys;
+      for (uint32_t i = 0; i < o.via.map.size; ++i) {
+        ASSERT_EQ(o.via.map.ptr[i].key.type, msgpack::type::STR);
+        keys[o.via.map.ptr[i].key.as<std::string>()] = o.via.map.ptr[i].val;
+      }
+      ASSERT_EQ(keys.count("op"), 1u);
+      EXPECT_EQ(keys["op"].as<std::string>(), op_name(m.body));
+      ASSERT_EQ(keys["req"].type, msgpack::type::POSITIVE_INTEGER);
+      EXPECT_EQ(keys["req"].as<uint64_t>(), m.req);
+      if (is_reply(m.body)) {
+        ASSERT_EQ(keys["ok"].type, msgpack::type::BOOLEAN);
+        EXPECT_EQ(keys["ok"].as<bool>(), !m.is<Error>());
+      } else {
+        EXPECT_EQ(keys.count("ok"), 0u);
+      }
+      // Exactly the fields that are set, under their own names: no more, no fewer.
+      std::set<std::string> want = {"op", "req"};
+      if (is_reply(m.body)) want.insert("ok");
+      std::visit(
+          [&](const auto& b) {
+            for_each_field(b, [&](const char* name, const auto& f) {
+              if constexpr (Optional<std::decay_t<decltype(f)>>) {
+                if (!f) return;
+              }
+              want.insert(name);
+            });
+          },
+          m.body);
+      std::set<std::string> got;
+      for (const auto& [k, v] : keys) got.insert(k);
+      EXPECT_EQ(got, want);
+    }
+  }
+}
+
+TEST(CodecWire, AnErrorIsOkFalseWithCodeAndText) {
+  const std::string bytes = encode({9, make_error(code::kFenced, "epoch 3 is stale")});
+  msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size());
+  const auto m = oh.get().as<std::map<std::string, msgpack::object>>();
+  EXPECT_EQ(m.at("op").as<std::string>(), "error");
+  EXPECT_EQ(m.at("req").as<uint64_t>(), 9u);
+  EXPECT_FALSE(m.at("ok").as<bool>());
+  EXPECT_EQ(m.at("code").as<std::string>(), "fenced");
+  EXPECT_EQ(m.at("error").as<std::string>(), "epoch 3 is stale");
+  EXPECT_EQ(m.count("master"), 0u);
+}
+
+TEST(CodecWire, NestedValuesAreMapsAndArrays) {
+  Scoreboard sb;
+  sb.scores = {{"Curling", 1, 2, 3, 4}};
+  const std::string bytes = encode({1, sb});
+  msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size());
+  const auto m = oh.get().as<std::map<std::string, msgpack::object>>();
+  ASSERT_EQ(m.at("scores").type, msgpack::type::ARRAY);
+  ASSERT_EQ(m.at("tallies").type, msgpack::type::ARRAY);
+  const auto score = m.at("scores").via.array.ptr[0].as<std::map<std::string, msgpack::object>>();
+  EXPECT_EQ(score.at("event").as<std::string>(), "Curling");
+  EXPECT_EQ(score.at("romans").as<int64_t>(), 2);
+}
+
+TEST(CodecWire, AThirdPartyFrameDecodesWithUnknownKeysIgnoredAndNilOptionalsAbsent) {
+  const std::string frame = RawMap()
+                                .with("min_version", msgpack::type::nil_t())
+                                .with("event", "Skiing")
+                                .with("client_library", "python 3.12")
+                                .with("req", 41)
+                                .with("op", "get_score")
+                                .bytes();
+  const Decoded d = decode(frame);
+  ASSERT_TRUE(d.ok) << d.error.text;
+  EXPECT_EQ(d.message.req, 41u);
+  EXPECT_EQ(d.message.as<GetScore>().event, "Skiing");
+  EXPECT_FALSE(d.message.as<GetScore>().min_version.has_value());
+}
+
+TEST(CodecWire, AMissingReqDecodesAsZero) {
+  const Decoded d = decode(RawMap().with("op", "get_scoreboard").bytes());
+  ASSERT_TRUE(d.ok) << d.error.text;
+  EXPECT_EQ(d.message.req, 0u);
+}
+
+// ------------------------------------------------------------------------------------------------
+// rejection
+
+TEST(CodecRejects, ATruncatedFrame) {
+  const std::string full = encode({5, SetScore{"Curling", 1, 2, "p", 3, "tok", 4}});
+  for (std::size_t n = 0; n < full.size(); ++n) {
+    EXPECT_TRUE(rejected(full.substr(0, n), code::kMalformed, "")) << "first " << n << " bytes";
+  }
+  EXPECT_TRUE(rejected("", code::kMalformed, "not a MessagePack value"));
+}
+
+TEST(CodecRejects, AFrameThatIsNotAMap) {
+  EXPECT_TRUE(rejected(packed([](Packer& pk) {
+                         pk.pack(std::vector<int>{1, 2});
+                       }),
+                       code::kMalformed, "expected a map, got array"));
+  EXPECT_TRUE(rejected(packed([](Packer& pk) { pk.pack("get_score"); }), code::kMalformed,
+                       "expected a map, got string"));
+  EXPECT_TRUE(rejected(packed([](Packer& pk) { pk.pack(3); }), code::kMalformed,
+                       "expected a map, got integer"));
+}
+
+TEST(CodecRejects, AMissingOpAndRecoversTheReq) {
+  EXPECT_TRUE(rejected(RawMap().with("req", 5).with("event", "Curling").bytes(), code::kMalformed,
+                       "missing field 'op'", 5));
+}
+
+TEST(CodecRejects, AnOpThatIsNotAString) {
+  EXPECT_TRUE(rejected(RawMap().with("op", 3).with("req", 6).bytes(), code::kMalformed,
+                       "field 'op': expected string, got integer", 6));
+}
+
+TEST(CodecRejects, AnUnknownOpNamingIt) {
+  EXPECT_TRUE(rejected(request("fly_to_the_moon", 8).bytes(), code::kUnknownOp,
+                       "unknown op 'fly_to_the_moon'", 8));
+}
+
+TEST(CodecRejects, AnUnknownOpWithoutEchoingAHugeName) {
+  const Decoded d = decode(request(std::string(100000, 'x').c_str(), 8).bytes());
+  ASSERT_FALSE(d.ok);
+  EXPECT_EQ(d.error.code, code::kUnknownOp);
+  EXPECT_LT(d.error.text.size(), 200u);
+}
+
+TEST(CodecRejects, AReqThatIsNotANonNegativeInteger) {
+  EXPECT_TRUE(rejected(RawMap().with("op", "get_scoreboard").with("req", -1).bytes(),
+                       code::kMalformed, "field 'req'"));
+  EXPECT_TRUE(rejected(RawMap().with("op", "get_scoreboard").with("req", "7").bytes(),
+                       code::kMalformed, "field 'req': expected non-negative integer, got string"));
+}
+
+TEST(CodecRejects, AMissingRequiredField) {
+  EXPECT_TRUE(rejected(request("get_score", 9).bytes(), code::kMalformed,
+                       "get_score: missing field 'event'", 9));
+  EXPECT_TRUE(rejected(request("set_score", 9).with("event", "Curling").with("gauls", 1).bytes(),
+                       code::kMalformed, "set_score: missing field 'romans'", 9));
+  EXPECT_TRUE(decode(set_score(9).bytes()).ok);  // the same with every field is fine
+}
+
+TEST(CodecRejects, AMissingFieldInsideANestedValue) {
+  const auto frame = request("score", 10).with_raw("score", [](Packer& pk) {
+    pk.pack_map(1);
+    pk.pack("event");
+    pk.pack("Curling");
+  });
+  EXPECT_TRUE(rejected(frame.bytes(), code::kMalformed, "missing field 'score.gauls'", 10));
+}
+
+TEST(CodecRejects, AStringForAnInteger) {
+  EXPECT_TRUE(rejected(set_score(11).with("gauls", "three").bytes(), code::kMalformed,
+                       "set_score: field 'gauls': expected integer, got string", 11));
+}
+
+TEST(CodecRejects, AnIntegerForAString) {
+  EXPECT_TRUE(rejected(request("get_score", 12).with("event", 3).bytes(), code::kMalformed,
+                       "get_score: field 'event': expected string, got integer", 12));
+}
+
+TEST(CodecRejects, AMapForAnArray) {
+  EXPECT_TRUE(rejected(
+      request("scoreboard", 13).with("scores", std::map<std::string, int>{{"a", 1}}).bytes(),
+      code::kMalformed, "scoreboard: field 'scores': expected array, got map", 13));
+}
+
+TEST(CodecRejects, AWrongTypeDeepInsideNamingThePath) {
+  const auto frame = request("scoreboard", 14)
+                         .with("tallies", std::vector<int>{})
+                         .with_raw("scores", [](Packer& pk) {
+                           pk.pack_array(2);
+                           pk.pack(Score{}.event);  // not a map
+                           pk.pack(1);
+                         });
+  EXPECT_TRUE(
+      rejected(frame.bytes(), code::kMalformed, "field 'scores[0]': expected map, got string", 14));
+  const auto stats = request("stats_reply", 15)
+                         .with("node", "db")
+                         .with("role", "database")
+                         .with("counters", std::map<std::string, std::string>{{"reads", "many"}});
+  EXPECT_TRUE(rejected(stats.bytes(), code::kMalformed,
+                       "field 'counters.reads': expected integer, got string", 15));
+}
+
+TEST(CodecRejects, ABooleanThatIsNot) {
+  const auto frame = request("ack", 16)
+                         .with("publisher", "p")
+                         .with("seq", 1)
+                         .with("key", "score/Curling")
+                         .with("version", 1)
+                         .with("duplicate", 1);
+  EXPECT_TRUE(rejected(frame.bytes(), code::kMalformed,
+                       "field 'duplicate': expected boolean, got integer", 16));
+}
+
+TEST(CodecRejects, ANilForARequiredField) {
+  EXPECT_TRUE(rejected(request("get_score", 17).with("event", msgpack::type::nil_t()).bytes(),
+                       code::kMalformed, "field 'event': expected string, got nil", 17));
+}
+
+TEST(CodecRejects, ANegativeValueForAnUnsignedField) {
+  EXPECT_TRUE(rejected(set_score(18).with("seq", -1).bytes(), code::kMalformed,
+                       "set_score: field 'seq': integer out of range", 18));
+  EXPECT_TRUE(
+      rejected(request("get_score", 18).with("event", "Curling").with("min_version", -5).bytes(),
+               code::kMalformed, "field 'min_version': integer out of range", 18));
+}
+
+TEST(CodecRejects, AnIntegerOutOfRange) {
+  const uint64_t too_big = uint64_t{std::numeric_limits<int64_t>::max()} + 1;
+  EXPECT_TRUE(rejected(set_score(19).with("gauls", too_big).bytes(), code::kMalformed,
+                       "set_score: field 'gauls': integer out of range", 19));
+}
+
+TEST(CodecRejects, AFloatForAnInteger) {
+  EXPECT_TRUE(rejected(
+      request("get_score", 20).with("event", "Curling").with("min_version", 1.5).bytes(),
+      code::kMalformed, "field 'min_version': expected non-negative integer, got float", 20));
+}
+
+TEST(CodecRejects, AFrameOverTheSizeLimitBeforeParsingIt) {
+  EXPECT_TRUE(rejected(std::string(kMaxFrameBytes + 1, '\x80'), code::kTooLarge, "over the limit"));
+  GetScore big;
+  big.event = std::string(2 * kMaxFrameBytes, 'x');
+  EXPECT_TRUE(rejected(encode({21, big}), code::kTooLarge, std::to_string(kMaxFrameBytes)));
+}
+
+TEST(CodecRejects, NothingAtExactlyTheSizeLimit) {
+  GetScore g;
+  g.event = std::string(100000, 'x');
+  const std::size_t overhead = encode({22, g}).size() - g.event.size();
+  g.event.assign(kMaxFrameBytes - overhead, 'x');
+  const std::string frame = encode({22, g});
+  ASSERT_EQ(frame.size(), kMaxFrameBytes);
+  EXPECT_TRUE(decode(frame).ok) << decode(frame).error.text;
+}
+
+TEST(CodecRejects, DeeplyNestedValues) {
+  for (int depth : {20, 200000}) {
+    const auto frame =
+        request("get_score", 23).with("event", "Curling").with_raw("junk", [depth](Packer& pk) {
+          for (int i = 0; i < depth; ++i) pk.pack_array(1);
+          pk.pack_nil();
+        });
+    EXPECT_TRUE(rejected(frame.bytes(), code::kMalformed, "not a MessagePack value"))
+        << "depth " << depth;
+  }
+}
+
+TEST(CodecRejects, HugeArraysMapsAndStrings) {
+  const auto huge_array = request("registry", 24).with_raw("entries", [](Packer& pk) {
+    pk.pack_array(100000);
+    for (int i = 0; i < 100000; ++i) pk.pack_nil();
+  });
+  EXPECT_TRUE(rejected(huge_array.bytes(), code::kMalformed, "not a MessagePack value"));
+  // Headers that claim billions of elements or bytes, with nothing behind them.
+  for (const std::string claim : {"\xdd\xff\xff\xff\xff", "\xdf\xff\xff\xff\xff",
+                                  "\xdb\xff\xff\xff\xff", "\xc6\xff\xff\xff\xff"}) {
+    EXPECT_TRUE(rejected("\x81\xa2op" + claim, code::kMalformed, "not a MessagePack value"));
+  }
+}
+
+TEST(CodecRejects, TrailingBytes) {
+  EXPECT_TRUE(rejected(encode({25, GetScoreboard{}}) + "x", code::kMalformed, "trailing bytes"));
+  EXPECT_TRUE(rejected(encode({25, GetScoreboard{}}) + encode({26, GetScoreboard{}}),
+                       code::kMalformed, "trailing bytes"));
+}
+
+// ------------------------------------------------------------------------------------------------
+// fuzzing
+
+// Decodes `frame` and checks that it neither threw nor gave a result outside the contract; a
+// decoded message must encode and decode again to the same message.
+::testing::AssertionResult decodes_safely(const std::string& frame) {
+  Decoded d;
+  try {
+    d = decode(frame);
+  } catch (...) {
+    return ::testing::AssertionFailure() << "decode threw";
+  }
+  if (!d.ok) {
+    if (d.error.code == code::kMalformed || d.error.code == code::kUnknownOp ||
+        d.error.code == code::kTooLarge) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "unexpected code " << d.error.code;
+  }
+  const Decoded again = decode(encode(d.message));
+  if (!again.ok || show_message(again.message) != show_message(d.message)) {
+    return ::testing::AssertionFailure()
+           << "decoded " << show_message(d.message) << " but it does not re-encode";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::string hex(const std::string& s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s.substr(0, 64)) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+class CodecFuzz : public ::testing::Test {
+ protected:
+  // Checks one input; reports at most a few failures with the input.
+  void check(const std::string& frame) {
+    const auto r = decodes_safely(frame);
+    if (!r && ++failures_ <= 5) ADD_FAILURE() << r.message() << "; input " << hex(frame);
+  }
+  uint64_t seed_ = 20260214;
+  std::mt19937_64 rng_{seed_};
+  int failures_ = 0;
+};
+
+TEST_F(CodecFuzz, RandomBytesNeverCrashOrThrow) {
+  SCOPED_TRACE("seed " + std::to_string(seed_));
+  // Half the inputs start like a map so that the decoder gets past the first byte.
+  std::uniform_int_distribution<int> len(0, 64), byte(0, 255);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s(static_cast<std::size_t>(len(rng_)), '\0');
+    for (auto& c : s) c = static_cast<char>(byte(rng_));
+    if (i % 2 == 0 && !s.empty()) s[0] = static_cast<char>(0x80 | (byte(rng_) & 0x0f));
+    check(s);
+  }
+}
+
+TEST_F(CodecFuzz, MutatedValidMessagesNeverCrashOrThrow) {
+  SCOPED_TRACE("seed " + std::to_string(seed_));
+  std::vector<std::string> valid;
+  for (bool opt : {true, false}) {
+    for (const auto& m : all_samples(opt)) valid.push_back(encode(m));
+  }
+  const std::string interesting =
+      "\xc0\xc1\xc2\xc3\xcc\xcf\xd3\xdc\xdd\xde\xdf\xd9\xdb\xff\x00\x7f\x80\x90\xa0"s;
+  std::uniform_int_distribution<std::size_t> pick(0, valid.size() - 1);
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = valid[pick(rng_)];
+    const int edits = 1 + static_cast<int>(rng_() % 4);
+    for (int e = 0; e < edits && !s.empty(); ++e) {
+      const std::size_t at = rng_() % s.size();
+      switch (rng_() % 5) {
+        case 0:  // a bit flip
+          s[at] = static_cast<char>(s[at] ^ (1 << (rng_() % 8)));
+          break;
+        case 1:  // a truncation
+          s.resize(at);
+          break;
+        case 2:  // a type byte
+          s[at] = interesting[rng_() % interesting.size()];
+          break;
+        case 3:  // an insertion
+          s.insert(at, 1, static_cast<char>(rng_() % 256));
+          break;
+        default:  // a deletion
+          s.erase(at, 1 + rng_() % 8);
+          break;
+      }
+    }
+    check(s);
+  }
+}
+
+}  // namespace
+}  // namespace oly

@@ -1,0 +1,244 @@
+// The configuration: the default cluster file loads, a bad file is rejected with a message that
+// names the file, the key and what was expected, and to_yaml writes what parse_config reads back.
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <limits>
+#include <string>
+#include <tuple>
+
+#include "tests/support/process.h"
+
+namespace oly {
+namespace {
+
+const std::string kClusterFile = std::string(OLY_SOURCE_DIR) + "/config/cluster.yaml";
+
+// Writes `yaml` to a file and loads it: the message of the ConfigError, or "" when it loaded.
+class ConfigFile : public ::testing::Test {
+ protected:
+  std::string error_of(const std::string& yaml) {
+    {
+      std::ofstream out(path_);
+      out << yaml;
+    }
+    try {
+      load_config(path_);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  }
+  // Expects loading `yaml` to fail with `path_: <what>`.
+  void expect_error(const std::string& yaml, const std::string& what) {
+    const std::string err = error_of(yaml);
+    EXPECT_EQ(err.rfind(path_ + ": ", 0), 0u)
+        << "the message does not start with the file: " << err;
+    EXPECT_PRED_FORMAT2(::testing::IsSubstring, what, err) << "for YAML:\n" << yaml;
+  }
+
+  testing::TempDir dir_;
+  const std::string path_ = dir_.file("cluster.yaml");
+};
+
+// Field lists, so that whole structs compare (and print) at once.
+auto fields(const DatabaseConfig& d) {
+  return std::tie(d.id, d.address, d.path, d.request_timeout_ms);
+}
+auto fields(const FrontendConfig& f) {
+  return std::tie(f.id, f.address, f.pub);
+}
+auto fields(const PullConfig& p) {
+  return std::tie(p.adaptive, p.ttr_ms, p.ttr_min_ms, p.ttr_max_ms);
+}
+auto fields(const CacofonixConfig& k) {
+  return std::tie(k.id, k.token, k.rate, k.seed, k.feed, k.window, k.request_timeout_ms, k.ack_log);
+}
+auto fields(const TabletsConfig& t) {
+  return std::tie(t.count, t.id_prefix, t.read_interval_ms, t.jitter_ms, t.events_per_tablet,
+                  t.zipf_s, t.seed, t.request_timeout_ms, t.history);
+}
+
+void expect_same(const Config& a, const Config& b) {
+  EXPECT_EQ(a.run_dir, b.run_dir);
+  EXPECT_EQ(a.log_level, b.log_level);
+  EXPECT_EQ(a.consistency, b.consistency);
+  EXPECT_EQ(a.events, b.events);
+  EXPECT_EQ(fields(a.database), fields(b.database));
+  ASSERT_EQ(a.frontends.size(), b.frontends.size());
+  for (size_t i = 0; i < a.frontends.size(); ++i)
+    EXPECT_EQ(fields(a.frontends[i]), fields(b.frontends[i]));
+  EXPECT_EQ(a.heartbeat.interval_ms, b.heartbeat.interval_ms);
+  EXPECT_EQ(a.heartbeat.timeout_ms, b.heartbeat.timeout_ms);
+  EXPECT_EQ(a.lease.duration_ms, b.lease.duration_ms);
+  EXPECT_EQ(fields(a.pull), fields(b.pull));
+  EXPECT_EQ(a.cache.capacity, b.cache.capacity);
+  EXPECT_EQ(fields(a.cacofonix), fields(b.cacofonix));
+  EXPECT_EQ(fields(a.tablets), fields(b.tablets));
+}
+
+// ------------------------------------------------------------------------------------------------
+// loading
+
+TEST(Config, TheDefaultClusterFileLoadsAndValidates) {
+  const Config c = load_config(kClusterFile);
+  EXPECT_EQ(c.source, kClusterFile);
+  EXPECT_EQ(c.consistency, Consistency::kPush);
+  ASSERT_GE(c.frontends.size(), 2u);
+  EXPECT_EQ(c.frontends[0].id, "fe1");
+  EXPECT_EQ(c.frontends[1].id, "fe2");
+  EXPECT_NE(c.frontend("fe2"), nullptr);
+  EXPECT_EQ(c.frontend("fe9"), nullptr);
+  EXPECT_GE(c.heartbeat.timeout_ms, 2 * c.heartbeat.interval_ms);
+  EXPECT_FALSE(c.events.empty());
+  EXPECT_NO_THROW(validate(c));
+}
+
+TEST(Config, TheBuiltInDefaultsAreValid) {
+  EXPECT_NO_THROW(validate(Config{}));
+}
+
+TEST(Config, KeysLeftOutKeepTheirDefaults) {
+  const Config c = parse_config("consistency: pull\nheartbeat: {interval_ms: 50}\n", "test.yaml");
+  EXPECT_EQ(c.consistency, Consistency::kPull);
+  EXPECT_EQ(c.heartbeat.interval_ms, 50);
+  EXPECT_EQ(c.heartbeat.timeout_ms, HeartbeatConfig{}.timeout_ms);
+  EXPECT_EQ(c.frontends.size(), Config{}.frontends.size());
+  EXPECT_EQ(c.source, "test.yaml");
+}
+
+TEST(Config, RunDirPathsAreJoinedUnlessAbsolute) {
+  Config c;
+  c.run_dir = "/tmp/run";
+  EXPECT_EQ(c.in_run_dir("olympics.db"), "/tmp/run/olympics.db");
+  EXPECT_EQ(c.in_run_dir("/var/x.db"), "/var/x.db");
+  EXPECT_EQ(c.in_run_dir(""), "");
+}
+
+// ------------------------------------------------------------------------------------------------
+// errors
+
+TEST_F(ConfigFile, ABadConsistencyNamesTheKeyAndWhatWasExpected) {
+  expect_error("consistency: sideways\n", "consistency: expected push or pull, got 'sideways'");
+  EXPECT_EQ(error_of("consistency: sideways\n"),
+            path_ + ": consistency: expected push or pull, got 'sideways'");
+}
+
+TEST_F(ConfigFile, AnUnknownTopLevelKey) {
+  expect_error("consistancy: push\n", "consistancy: unknown key");
+}
+
+TEST_F(ConfigFile, AnUnknownNestedKey) {
+  expect_error("heartbeat:\n  intervall_ms: 100\n", "heartbeat.intervall_ms: unknown key");
+  expect_error(
+      "frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2'}\n"
+      "  - {id: b, address: 'tcp://127.0.0.1:3', pub: 'tcp://127.0.0.1:4', colour: red}\n",
+      "frontends[1].colour: unknown key");
+}
+
+TEST_F(ConfigFile, AKeyThatIsNotAName) {
+  expect_error("? [a, b]\n: 1\n", "unknown key");
+}
+
+TEST_F(ConfigFile, AValueOfTheWrongType) {
+  expect_error("heartbeat:\n  interval_ms: fast\n",
+               "heartbeat.interval_ms: expected an integer, got 'fast'");
+  expect_error("tablets: {count: 1.5}\n", "tablets.count: expected an integer, got '1.5'");
+  expect_error("events: Curling\n", "events: expected a list of names");
+  expect_error("heartbeat: 5\n", "heartbeat: expected a map");
+  expect_error("frontends: {id: fe1}\n", "frontends: expected a list");
+  expect_error("pull: {ttr: sometimes}\n", "pull.ttr: expected adaptive or fixed, got 'sometimes'");
+}
+
+TEST_F(ConfigFile, ATimeoutBelowTwiceTheHeartbeatInterval) {
+  expect_error(
+      "heartbeat: {interval_ms: 100, timeout_ms: 150}\n",
+      "heartbeat.timeout_ms: expected at least twice heartbeat.interval_ms (200), got 150");
+}
+
+TEST_F(ConfigFile, DuplicateFrontEndIds) {
+  expect_error(
+      "frontends:\n  - {id: fe1, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2'}\n"
+      "  - {id: fe1, address: 'tcp://127.0.0.1:3', pub: 'tcp://127.0.0.1:4'}\n",
+      "frontends[1].id: duplicate id 'fe1'");
+}
+
+TEST_F(ConfigFile, FewerThanTwoFrontEnds) {
+  expect_error(
+      "frontends:\n  - {id: fe1, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2'}\n",
+      "frontends: expected at least 2 front ends, got 1");
+  expect_error("frontends: []\n", "frontends: expected at least 2 front ends, got 0");
+}
+
+TEST_F(ConfigFile, ABadAddress) {
+  expect_error(
+      "frontends:\n  - {id: fe1, address: '127.0.0.1:7101', pub: 'tcp://127.0.0.1:2'}\n"
+      "  - {id: fe2, address: 'tcp://127.0.0.1:3', pub: 'tcp://127.0.0.1:4'}\n",
+      "frontends[0].address: expected tcp://host:port, got '127.0.0.1:7101'");
+  expect_error("database: {address: localhost}\n",
+               "database.address: expected tcp://host:port, got 'localhost'");
+}
+
+TEST_F(ConfigFile, AYamlSyntaxErrorWithItsLineNumber) {
+  expect_error("run_dir: run\n  log_level: info: debug\n", "line 2: ");
+}
+
+TEST_F(ConfigFile, AnEmptyFile) {
+  expect_error("", "empty configuration");
+}
+
+TEST(Config, AMissingFileNamesTheFile) {
+  try {
+    load_config("/nonexistent/cluster.yaml");
+    FAIL() << "loaded a missing file";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "/nonexistent/cluster.yaml: cannot read the file");
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// to_yaml
+
+// A config in which every field differs from its default.
+Config every_field_changed() {
+  Config c;
+  c.run_dir = "/tmp/some \"run\" dir\\x";
+  c.log_level = "debug";
+  c.consistency = Consistency::kPull;
+  c.events = {"Ice Hockey", "Curling", "Ski: Jumping", "#1 Luge"};
+  c.database = {"database", "tcp://127.0.0.1:9100", "data/oly.db", 1234};
+  c.frontends = {{"a", "tcp://127.0.0.1:9101", "tcp://127.0.0.1:9111"},
+                 {"b", "tcp://127.0.0.1:9102", "tcp://127.0.0.1:9112"},
+                 {"c", "tcp://127.0.0.1:9103", "tcp://127.0.0.1:9113"}};
+  c.heartbeat = {25, 333};
+  c.lease = {777};
+  c.pull = {false, 321, 11, 2222};
+  c.cache = {17};
+  c.cacofonix = {"caco",     "t0k'en", 1.0 / 3, std::numeric_limits<uint64_t>::max(),
+                 "feed.txt", 9,        99,      "a.csv"};
+  c.tablets = {1000, "tab-", 250, 0, 2, 0.123456789, 12345678901234ULL, 150, ""};
+  return c;
+}
+
+TEST(ConfigYaml, ReadsBackEveryFieldAsWritten) {
+  const Config c = every_field_changed();
+  ASSERT_NO_THROW(validate(c));
+  const Config back = parse_config(to_yaml(c), "round-trip");
+  expect_same(c, back);
+}
+
+TEST(ConfigYaml, TheDefaultClusterSurvivesARoundTrip) {
+  const Config c = load_config(kClusterFile);
+  expect_same(c, parse_config(to_yaml(c), "round-trip"));
+}
+
+TEST_F(ConfigFile, TheTestSupportWritesConfigsThatLoad) {
+  const Config c = testing::cluster_config(dir_.path());
+  testing::write_config(c, path_);
+  expect_same(c, load_config(path_));
+}
+
+}  // namespace
+}  // namespace oly

@@ -1,0 +1,116 @@
+// The cluster tool's view of a config: nodes in start order, their command lines, their files,
+// and which listening address conflicts.
+#include <gtest/gtest.h>
+
+#include "olympics/nodes.h"
+
+namespace oly::olympics {
+namespace {
+
+LaunchOptions launch() {
+  LaunchOptions o;
+  o.bin_dir = "/opt/oly/bin";
+  o.config_path = "/etc/oly/cluster.yaml";
+  o.run_dir = "/var/run/oly";
+  return o;
+}
+
+TEST(ClusterNodes, StartInOrderDatabaseFrontEndsThenClients) {
+  const auto nodes = cluster_nodes(Config{});
+  std::vector<std::string> names;
+  for (const auto& n : nodes) names.push_back(n.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"db", "fe1", "fe2", "cacofonix", "tablets"}));
+  EXPECT_EQ(nodes[0].address, Config{}.database.address);
+  EXPECT_EQ(nodes[2].pub, Config{}.frontends[1].pub);
+  EXPECT_TRUE(is_server(nodes[1].kind));
+  EXPECT_FALSE(is_server(nodes[3].kind));
+  EXPECT_EQ(nodes[3].address, "");
+}
+
+TEST(NodeArgv, FrontEndGetsItsIdTheConfigAndTheRunDirectory) {
+  const NodeSpec fe{"fe2", NodeKind::kFrontend, "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7112"};
+  EXPECT_EQ(node_argv(fe, launch()),
+            (std::vector<std::string>{"/opt/oly/bin/frontend", "--id", "fe2", "--config",
+                                      "/etc/oly/cluster.yaml", "--run-dir", "/var/run/oly"}));
+}
+
+TEST(NodeArgv, OptionsGoOnlyToTheNodesTheyConcern) {
+  LaunchOptions o = launch();
+  o.consistency = "pull";
+  o.rate = 2.5;
+  o.tablets = 100;
+  const auto db = node_argv({"db", NodeKind::kDatabase, "tcp://127.0.0.1:7100", ""}, o);
+  EXPECT_EQ(db, (std::vector<std::string>{"/opt/oly/bin/database", "--config",
+                                          "/etc/oly/cluster.yaml", "--run-dir", "/var/run/oly"}));
+  const auto fe = node_argv({"fe1", NodeKind::kFrontend, "a", "p"}, o);
+  EXPECT_EQ(std::vector<std::string>(fe.end() - 2, fe.end()),
+            (std::vector<std::string>{"--consistency", "pull"}));
+  const auto caco = node_argv({"cacofonix", NodeKind::kCacofonix, "", ""}, o);
+  EXPECT_EQ(caco.front(), "/opt/oly/bin/cacofonix");
+  EXPECT_EQ(std::vector<std::string>(caco.end() - 2, caco.end()),
+            (std::vector<std::string>{"--rate", "2.5"}));
+  const auto tab = node_argv({"tablets", NodeKind::kTablets, "", ""}, o);
+  EXPECT_EQ(tab.front(), "/opt/oly/bin/tablet");
+  EXPECT_EQ(std::vector<std::string>(tab.end() - 2, tab.end()),
+            (std::vector<std::string>{"--count", "100"}));
+}
+
+TEST(NodeArgv, WholeRatesAreWrittenWithoutDecimals) {
+  LaunchOptions o = launch();
+  o.rate = 20;
+  EXPECT_EQ(node_argv({"cacofonix", NodeKind::kCacofonix, "", ""}, o).back(), "20");
+}
+
+TEST(RunLayout, FilesOfANodeLiveUnderTheRunDirectory) {
+  const RunLayout l{"/r"};
+  EXPECT_EQ(l.pid_file("fe1"), "/r/pids/fe1.pid");
+  EXPECT_EQ(l.cmd_file("fe1"), "/r/pids/fe1.cmd");
+  EXPECT_EQ(l.log_file("fe1"), "/r/fe1.log");
+  EXPECT_EQ(l.stats_file("tablets"), "/r/tablets.stats");
+}
+
+TEST(ParseTcpEndpoint, ReadsHostAndPort) {
+  const auto e = parse_tcp_endpoint("tcp://127.0.0.1:7100");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->host, "127.0.0.1");
+  EXPECT_EQ(e->port, 7100);
+  EXPECT_EQ(parse_tcp_endpoint("tcp://*:80")->host, "*");
+  EXPECT_EQ(parse_tcp_endpoint("tcp://[::1]:9000")->host, "::1");
+}
+
+TEST(ParseTcpEndpoint, RejectsOtherTransportsAndBadPorts) {
+  EXPECT_FALSE(parse_tcp_endpoint("ipc:///tmp/x"));
+  EXPECT_FALSE(parse_tcp_endpoint("tcp://127.0.0.1"));
+  EXPECT_FALSE(parse_tcp_endpoint("tcp://127.0.0.1:"));
+  EXPECT_FALSE(parse_tcp_endpoint("tcp://127.0.0.1:http"));
+  EXPECT_FALSE(parse_tcp_endpoint("tcp://127.0.0.1:0"));
+  EXPECT_FALSE(parse_tcp_endpoint("tcp://127.0.0.1:70000"));
+  EXPECT_FALSE(parse_tcp_endpoint("tcp://:7100"));
+}
+
+TEST(FindPortConflict, NamesTheFirstServerWhosePortIsTaken) {
+  const auto nodes = cluster_nodes(Config{});
+  const auto taken = [](int port) {
+    return [port](const TcpEndpoint& e) { return e.port == port; };
+  };
+  EXPECT_FALSE(find_port_conflict(nodes, [](const TcpEndpoint&) { return false; }));
+  auto c = find_port_conflict(nodes, taken(7112));  // fe2's pub
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->node, "fe2");
+  EXPECT_EQ(c->address, "tcp://127.0.0.1:7112");
+  c = find_port_conflict(nodes, [](const TcpEndpoint&) { return true; });
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->node, "db");
+}
+
+TEST(FindPortConflict, ClientsHaveNoPortsToCheck) {
+  std::vector<TcpEndpoint> probed;
+  find_port_conflict(cluster_nodes(Config{}), [&](const TcpEndpoint& e) {
+    probed.push_back(e);
+    return false;
+  });
+  EXPECT_EQ(probed.size(), 5u);  // database, and address + pub of two front ends
+}
+
+}  // namespace
+}  // namespace oly::olympics

@@ -1,0 +1,144 @@
+// What `olympics status` makes of samples: states, rates, counters worth showing, table and JSON.
+#include <gtest/gtest.h>
+
+#include "olympics/status.h"
+#include "olympics/text.h"
+
+namespace oly::olympics {
+namespace {
+
+const NodeSpec kFe{"fe1", NodeKind::kFrontend, "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7111"};
+const NodeSpec kDb{"db", NodeKind::kDatabase, "tcp://127.0.0.1:7100", ""};
+const NodeSpec kCaco{"cacofonix", NodeKind::kCacofonix, "", ""};
+const NodeSpec kTablets{"tablets", NodeKind::kTablets, "", ""};
+
+NodeSample sample(double at_s, std::map<std::string, int64_t> counters,
+                  std::map<std::string, std::string> info = {}, std::string role = "peer") {
+  return {Stats{"x", std::move(role), std::move(counters), std::move(info)}, at_s};
+}
+
+TEST(NodeStatus, ServerThatAnswersIsUpWithItsRoleEpochAndMaster) {
+  const NodeSample now =
+      sample(10, {{"requests", 50}}, {{"epoch", "3"}, {"master", "fe1"}, {"consistency", "pull"}},
+             "master");
+  const auto r = node_status(kFe, 42, ProcState::kRunning, nullptr, &now, {});
+  EXPECT_EQ(r.state, "up");
+  EXPECT_EQ(r.pid, 42);
+  EXPECT_EQ(r.role, "master");
+  EXPECT_EQ(r.epoch, "3");
+  EXPECT_EQ(r.master, "fe1");
+  EXPECT_EQ(r.consistency, "pull");
+  EXPECT_FALSE(r.rate);  // one sample: no rate
+}
+
+TEST(NodeStatus, StatesOfServersThatDoNotAnswer) {
+  EXPECT_EQ(node_status(kFe, std::nullopt, ProcState::kGone, nullptr, nullptr, {}).state, "down");
+  EXPECT_EQ(node_status(kFe, 42, ProcState::kRunning, nullptr, nullptr, {}).state, "silent");
+  EXPECT_EQ(node_status(kFe, 42, ProcState::kPaused, nullptr, nullptr, {}).state, "paused");
+}
+
+TEST(NodeStatus, ClientIsUpWhileItsProcessLives) {
+  const NodeSample file = sample(5, {{"acked", 7}});
+  EXPECT_EQ(node_status(kCaco, 42, ProcState::kRunning, nullptr, &file, {}).state, "up");
+  const auto gone = node_status(kCaco, std::nullopt, ProcState::kGone, nullptr, &file, {});
+  EXPECT_EQ(gone.state, "down");
+  EXPECT_EQ(gone.acked, 7);  // its last word stands
+}
+
+TEST(NodeStatus, RateIsTheCounterDifferenceOverTheSampleInterval) {
+  const NodeSample before = sample(10.0, {{"requests", 100}});
+  const NodeSample now = sample(10.5, {{"requests", 150}});
+  const auto r = node_status(kDb, 42, ProcState::kRunning, &before, &now, {});
+  ASSERT_TRUE(r.rate);
+  EXPECT_DOUBLE_EQ(*r.rate, 100.0);
+}
+
+TEST(NodeStatus, NoRateAcrossARestartOrWithoutTimePassing) {
+  const NodeSample before = sample(10.0, {{"requests", 100}});
+  const NodeSample restarted = sample(11.0, {{"requests", 3}});
+  EXPECT_FALSE(node_status(kDb, 42, ProcState::kRunning, &before, &restarted, {}).rate);
+  const NodeSample same_time = sample(10.0, {{"requests", 120}});
+  EXPECT_FALSE(node_status(kDb, 42, ProcState::kRunning, &before, &same_time, {}).rate);
+}
+
+TEST(NodeStatus, ARateGaugeReportedByTheNodeWins) {
+  const NodeSample now =
+      sample(10, {{"reads_ok", 900}, {"reads_ok_per_s", 45}, {"reads_failed", 2}});
+  const auto r = node_status(kTablets, 42, ProcState::kRunning, nullptr, &now, {});
+  EXPECT_EQ(r.rate, 45.0);
+  EXPECT_EQ(r.reads_ok, 900);
+  EXPECT_EQ(r.reads_failed, 2);
+}
+
+TEST(NodeStatus, FrontEndTabletsAndHitRate) {
+  const NodeSample now =
+      sample(10, {{"tablets_home", 25}, {"cache_hits", 75}, {"cache_misses", 25}});
+  const auto r = node_status(kFe, 42, ProcState::kRunning, nullptr, &now, {{"fe1", 99}});
+  EXPECT_EQ(r.tablets, 25);
+  EXPECT_EQ(r.hit_rate, 0.75);
+}
+
+TEST(NodeStatus, TabletsFallBackToTheRegistryAndMissingCountersStayUnknown) {
+  const NodeSample now = sample(10, {});
+  const auto r = node_status(kFe, 42, ProcState::kRunning, nullptr, &now, {{"fe1", 24}});
+  EXPECT_EQ(r.tablets, 24);
+  EXPECT_FALSE(r.hit_rate);
+  EXPECT_FALSE(r.rate);
+  EXPECT_EQ(r.epoch, "");
+}
+
+TEST(NodeStatus, EpochMayComeAsACounter) {
+  const NodeSample now = sample(10, {{"epoch", 4}});
+  EXPECT_EQ(node_status(kFe, 42, ProcState::kRunning, nullptr, &now, {}).epoch, "4");
+}
+
+TEST(FormatStatusTable, OneAlignedRowPerNodeWithDashesForTheUnknown) {
+  const NodeSample fe = sample(10, {{"tablets_home", 25}, {"cache_hits", 3}, {"cache_misses", 1}},
+                               {{"epoch", "1"}, {"master", "fe1"}}, "master");
+  const NodeSample caco = sample(10, {{"acked", 120}}, {}, "publisher");
+  const auto table =
+      format_status_table({node_status(kFe, 4242, ProcState::kRunning, nullptr, &fe, {}),
+                           node_status(kCaco, std::nullopt, ProcState::kGone, nullptr, &caco, {}),
+                           node_status(kDb, std::nullopt, ProcState::kGone, nullptr, nullptr, {})});
+  EXPECT_EQ(table,
+            "NODE       PID   STATE  ROLE       EPOCH  MASTER  REQ/S  TABLETS  HIT%  DETAIL\n"
+            "fe1        4242  up     master     1      fe1     -      25       75.0  -\n"
+            "cacofonix  -     down   publisher  -      -       -      -        -     acked 120\n"
+            "db         -     down   -          -      -       -      -        -     -\n");
+}
+
+TEST(FormatStatusTable, ClientsShowTheirProgressAndRateInDetail) {
+  const NodeSample before = sample(1, {{"reads_ok", 100}, {"reads_failed", 0}});
+  const NodeSample now = sample(2, {{"reads_ok", 150}, {"reads_failed", 1}});
+  const auto table =
+      format_status_table({node_status(kTablets, 7, ProcState::kRunning, &before, &now, {})});
+  EXPECT_NE(table.find("reads 150 ok (50.0/s), 1 failed"), std::string::npos) << table;
+}
+
+TEST(FormatStatusJson, OneObjectPerLineWithNullsForTheUnknown) {
+  const NodeSample now = sample(10, {{"requests", 5}}, {{"master", "fe\"1"}});
+  const auto json =
+      format_status_json({node_status(kFe, 42, ProcState::kRunning, nullptr, &now, {}),
+                          node_status(kDb, std::nullopt, ProcState::kGone, nullptr, nullptr, {})});
+  EXPECT_EQ(json.substr(0, 2), "[\n");
+  EXPECT_EQ(json.substr(json.size() - 2), "]\n");
+  EXPECT_NE(json.find("{\"node\": \"fe1\", \"kind\": \"frontend\", \"pid\": 42, \"state\": \"up\""),
+            std::string::npos);
+  EXPECT_NE(json.find("\"master\": \"fe\\\"1\""), std::string::npos);
+  EXPECT_NE(json.find("\"counters\": {\"requests\": 5}"), std::string::npos);
+  EXPECT_NE(json.find("{\"node\": \"db\", \"kind\": \"database\", \"pid\": null, \"state\": "
+                      "\"down\", \"role\": null"),
+            std::string::npos);
+  EXPECT_EQ(std::count(json.begin(), json.end(), '\n'), 4);
+}
+
+TEST(RenderTable, PadsColumnsToTheWidestCellAndTrimsLineEnds) {
+  EXPECT_EQ(render_table({{"a", "bb", ""}, {"ccc", "d", "e"}}), "a    bb\nccc  d   e\n");
+}
+
+TEST(JsonString, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(json_string("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
+}
+
+}  // namespace
+}  // namespace oly::olympics
