@@ -150,7 +150,7 @@ void PublisherCore::on_error(const Error& e, uint64_t req, TimePoint now, Effect
   } else if (e.code == code::kStaleSeq) {
     // Applied long ago (updates apply in seq order), its result no longer kept.
     spdlog::warn("update {} was applied earlier; its result is no longer known", it->first);
-    on_ack(target_, Ack{publisher_, it->first, "", 0, true}, req, now);
+    on_ack(target_, Ack{publisher_, it->first, "", 0, true, std::nullopt, std::nullopt}, req, now);
   } else {
     if (counters_["rejected_" + e.code]++ == 0) {
       spdlog::error("update {} rejected: {} ({}); it will be retried", it->first, e.error, e.code);

@@ -11,7 +11,9 @@ bool is_reply(const Body& body) {
          std::holds_alternative<TallyReply>(body) || std::holds_alternative<Scoreboard>(body) ||
          std::holds_alternative<Ack>(body) || std::holds_alternative<MasterInfo>(body) ||
          std::holds_alternative<TabletHome>(body) || std::holds_alternative<Registry>(body) ||
-         std::holds_alternative<Stats>(body) || std::holds_alternative<Error>(body);
+         std::holds_alternative<Stats>(body) || std::holds_alternative<Error>(body) ||
+         std::holds_alternative<Value>(body) || std::holds_alternative<NotModified>(body) ||
+         std::holds_alternative<InvalidateAck>(body) || std::holds_alternative<LeaseGrant>(body);
 }
 
 Error make_error(std::string_view c, std::string text) {

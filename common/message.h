@@ -187,6 +187,8 @@ struct IncrementMedalTally {
 // Reply to an update: it is durable. `key` is "score/<event>" or "tally/<team>" and `version`
 // the key's version after this update. `duplicate` is true when this (publisher, seq) had been
 // applied before and the stored result is returned.
+// The database also fills in the key's value after the update (`score` or `tally`), which
+// the master writes through to its cache; publishers may ignore it.
 struct Ack {
   static constexpr std::string_view kOp = "ack";
   std::string publisher;
@@ -194,9 +196,11 @@ struct Ack {
   std::string key;
   uint64_t version = 0;
   bool duplicate = false;
+  std::optional<Score> score;
+  std::optional<Tally> tally;
   template <class F> void visit(F&& f) {
     f("publisher", publisher); f("seq", seq); f("key", key); f("version", version);
-    f("duplicate", duplicate);
+    f("duplicate", duplicate); f("score", score); f("tally", tally);
   }
 };
 
@@ -277,6 +281,85 @@ struct Heartbeat {
   template <class F> void visit(F&& f) { f("from", from); f("master", master); f("epoch", epoch); }
 };
 
+// ---------------------------------------------------------------- internal: cache consistency
+//
+// Keys are "score/<event>" and "tally/<team>"; a value travels as a KeyValue with exactly one of
+// `score` and `tally` set.
+
+struct KeyValue {
+  std::string key;
+  uint64_t version = 0;
+  std::optional<Score> score;
+  std::optional<Tally> tally;
+  template <class F> void visit(F&& f) { f("key", key); f("version", version); f("score", score); f("tally", tally); }
+};
+
+// Push mode, peer -> master: the value of `key`, registering the peer in the master's directory
+// for it in the same step (so no update can slip between the read and the registration).
+// Reply: Value, whose `cacheable` says whether the peer was registered (it holds a lease).
+struct Fetch {
+  static constexpr std::string_view kOp = "fetch";
+  std::string key;
+  template <class F> void visit(F&& f) { f("key", key); }
+};
+
+// Reply to Fetch and Poll: the current value. `cacheable` is false when the master did not
+// register the fetching peer (no valid lease), which must then not cache it.
+struct Value {
+  static constexpr std::string_view kOp = "value";
+  KeyValue value;
+  bool cacheable = false;
+  template <class F> void visit(F&& f) { f("value", value); f("cacheable", cacheable); }
+};
+
+// Push mode, master -> peer: `key` changed to `version`; drop anything older. Reply: InvalidateAck.
+struct Invalidate {
+  static constexpr std::string_view kOp = "invalidate";
+  std::string key;
+  uint64_t version = 0;
+  uint64_t epoch = 0;
+  template <class F> void visit(F&& f) { f("key", key); f("version", version); f("epoch", epoch); }
+};
+
+struct InvalidateAck {
+  static constexpr std::string_view kOp = "invalidate_ack";
+  std::string key;
+  uint64_t version = 0;
+  template <class F> void visit(F&& f) { f("key", key); f("version", version); }
+};
+
+// Pull mode, peer -> master: is `key` still at `version`? Reply: NotModified or Value.
+struct Poll {
+  static constexpr std::string_view kOp = "poll";
+  std::string key;
+  uint64_t version = 0;
+  template <class F> void visit(F&& f) { f("key", key); f("version", version); }
+};
+
+struct NotModified {
+  static constexpr std::string_view kOp = "not_modified";
+  std::string key;
+  uint64_t version = 0;
+  template <class F> void visit(F&& f) { f("key", key); f("version", version); }
+};
+
+// Push mode, peer -> master every heartbeat interval: renew my read lease under `epoch`.
+// Reply: LeaseGrant, valid for `duration_ms` from when the peer *sent* the request (so the
+// peer's view of the lease always ends before the master's).
+struct LeaseRequest {
+  static constexpr std::string_view kOp = "lease_request";
+  std::string from;
+  uint64_t epoch = 0;
+  template <class F> void visit(F&& f) { f("from", from); f("epoch", epoch); }
+};
+
+struct LeaseGrant {
+  static constexpr std::string_view kOp = "lease_grant";
+  uint64_t epoch = 0;
+  int64_t duration_ms = 0;
+  template <class F> void visit(F&& f) { f("epoch", epoch); f("duration_ms", duration_ms); }
+};
+
 // ---------------------------------------------------------------- any process
 
 // Anyone -> any process: report counters. Reply: Stats.
@@ -315,7 +398,9 @@ struct Error {
 using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScoreboard, ScoreReply,
                           TallyReply, Scoreboard, Redirect, SetScore, IncrementMedalTally, Ack,
                           MasterChanged, ClaimMaster, GetMaster, MasterInfo, AssignHome,
-                          TabletHome, ListRegistry, Registry, Heartbeat, GetStats, Stats, Error>;
+                          TabletHome, ListRegistry, Registry, Heartbeat, Fetch, Value, Invalidate,
+                          InvalidateAck, Poll, NotModified, LeaseRequest, LeaseGrant, GetStats, Stats,
+                          Error>;
 
 // One message: the request id it carries (or answers) and its body.
 struct Message {

@@ -26,6 +26,25 @@ Error unknown(std::string_view code, const std::string& what, const std::string&
   return make_error(code, "unknown " + what + " '" + name + "' (known: " + join(known) + ")");
 }
 
+// Message bodies are filled by field name, so that fields added to them later need no change here.
+// `ack` may already carry the key's value.
+Ack make_ack(const std::string& publisher, uint64_t seq, const std::string& key, uint64_t version,
+             bool duplicate, Ack ack = {}) {
+  ack.publisher = publisher;
+  ack.seq = seq;
+  ack.key = key;
+  ack.version = version;
+  ack.duplicate = duplicate;
+  return ack;
+}
+
+TabletHome tablet_home(const std::string& tablet, const std::string& home) {
+  TabletHome reply;
+  reply.tablet = tablet;
+  reply.home = home;
+  return reply;
+}
+
 // Every counter the database reports, present from the start so that stats always lists them.
 constexpr const char* kCounterNames[] = {
     "reads",  "updates_applied", "duplicates",     "fenced",         "seq_gaps", "stale_seqs",
@@ -113,13 +132,17 @@ Body DatabaseCore::on(const GetScore& m, TimePoint) {
   if (!contains(config_.events, m.event))
     return unknown(code::kUnknownEvent, "event", m.event, config_.events);
   ++counters_["reads"];
-  return ScoreReply{store_.score(m.event), std::nullopt};
+  ScoreReply reply;
+  reply.score = store_.score(m.event);
+  return reply;
 }
 
 Body DatabaseCore::on(const GetMedalTally& m, TimePoint) {
   if (!contains(teams(), m.team)) return unknown(code::kUnknownTeam, "team", m.team, teams());
   ++counters_["reads"];
-  return TallyReply{store_.tally(m.team), std::nullopt};
+  TallyReply reply;
+  reply.tally = store_.tally(m.team);
+  return reply;
 }
 
 Body DatabaseCore::on(const GetScoreboard&, TimePoint) {
@@ -137,18 +160,22 @@ Body DatabaseCore::on(const GetMaster&, TimePoint) {
 
 Body DatabaseCore::on(const ListRegistry& m, TimePoint) {
   ++counters_["reads"];
-  return Registry{store_.registry(m.home)};
+  Registry reply;
+  reply.entries = store_.registry(m.home);
+  return reply;
 }
 
 Body DatabaseCore::on(const GetStats&, TimePoint) {
   ++counters_["stats"];
   const MasterInfo master = store_.master();
-  return Stats{config_.database.id,
-               "database",
-               counters_,
-               {{"master", master.frontend},
+  Stats stats;
+  stats.node = config_.database.id;
+  stats.role = "database";
+  stats.counters = counters_;
+  stats.info = {{"master", master.frontend},
                 {"epoch", std::to_string(master.epoch)},
-                {"path", config_.database.path}}};
+                {"path", config_.database.path}};
+  return stats;
 }
 
 template <class T>
@@ -184,7 +211,16 @@ Body DatabaseCore::update(const std::string& publisher, uint64_t seq, std::optio
                                              std::to_string(last) + ") and was never applied");
     }
     ++counters_["duplicates"];
-    return Ack{publisher, seq, prior->key, prior->version, true};
+    // The key's current value (its version may be newer than the duplicate's): a master whose
+    // first ack was lost learns the value it missed and writes it through.
+    Ack current;
+    const std::string name = prior->key.substr(prior->key.find('/') + 1);
+    if (prior->key.rfind("score/", 0) == 0) {
+      current.score = store_.score(name);
+    } else {
+      current.tally = store_.tally(name);
+    }
+    return make_ack(publisher, seq, prior->key, prior->version, true, std::move(current));
   }
   if (seq > last + 1) {
     ++counters_["seq_gaps"];
@@ -199,11 +235,12 @@ Body DatabaseCore::update(const std::string& publisher, uint64_t seq, std::optio
   u.key = std::move(key);
   u.op = std::string(op);
   u.committed_at_us = to_us(now);
-  apply(u);
+  Ack ack;
+  apply(u, ack);
   store_.record_applied(u);
   store_.set_last_seq(publisher, seq);
   ++counters_["updates_applied"];
-  return Ack{publisher, seq, u.key, u.version, false};
+  return make_ack(publisher, seq, u.key, u.version, false, std::move(ack));
 }
 
 Body DatabaseCore::on(const SetScore& m, TimePoint now) {
@@ -215,13 +252,14 @@ Body DatabaseCore::on(const SetScore& m, TimePoint now) {
                           std::to_string(m.gauls) + "-" + std::to_string(m.romans));
   }
   return update(m.publisher, m.seq, m.epoch, "score/" + m.event, SetScore::kOp, now,
-                [&](AppliedUpdate& u) {
+                [&](AppliedUpdate& u, Ack& ack) {
                   Score s = store_.score(m.event);
                   s.gauls = u.gauls = m.gauls;
                   s.romans = u.romans = m.romans;
                   s.version = u.version = s.version + 1;
                   s.updated_at = clock_.wall_ms(now);
                   store_.put_score(s);
+                  ack.score = s;
                 });
 }
 
@@ -229,12 +267,13 @@ Body DatabaseCore::on(const IncrementMedalTally& m, TimePoint now) {
   if (!contains(teams(), m.team)) return unknown(code::kUnknownTeam, "team", m.team, teams());
   if (!contains(medals(), m.medal)) return unknown(code::kUnknownMedal, "medal", m.medal, medals());
   return update(m.publisher, m.seq, m.epoch, "tally/" + m.team, IncrementMedalTally::kOp, now,
-                [&](AppliedUpdate& u) {
+                [&](AppliedUpdate& u, Ack& ack) {
                   Tally t = store_.tally(m.team);
                   ++(m.medal == "gold" ? t.gold : m.medal == "silver" ? t.silver : t.bronze);
                   t.version = u.version = t.version + 1;
                   u.medal = m.medal;
                   store_.put_tally(t);
+                  ack.tally = t;
                 });
 }
 
@@ -252,7 +291,9 @@ Body DatabaseCore::on(const ClaimMaster& m, TimePoint) {
                                " (master '" + current.frontend + "')");
   }
   begin_write();
-  const MasterInfo next{m.frontend, m.epoch};
+  MasterInfo next;
+  next.frontend = m.frontend;
+  next.epoch = m.epoch;
   store_.set_master(next);
   claims_.push_back(next);
   ++counters_["claims"];
@@ -269,7 +310,7 @@ Body DatabaseCore::on(const AssignHome& m, TimePoint) {
   }
   ++counters_["registrations"];
   if (auto home = store_.home(m.tablet); home && contains(m.frontends, *home))
-    return TabletHome{m.tablet, *home};
+    return tablet_home(m.tablet, *home);
   const std::string* best = nullptr;
   int64_t best_count = 0;
   for (const auto& f : m.frontends) {
@@ -282,7 +323,7 @@ Body DatabaseCore::on(const AssignHome& m, TimePoint) {
   begin_write();
   store_.set_home(m.tablet, *best);
   ++counters_["homes_assigned"];
-  return TabletHome{m.tablet, *best};
+  return tablet_home(m.tablet, *best);
 }
 
 }  // namespace oly::database

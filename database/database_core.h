@@ -11,8 +11,10 @@
 //       0); fenced (with the current epoch and master) unless `epoch` is given and equals the
 //       current epoch, which must be at least 1: nobody writes before a front end claimed; then per
 //       publisher, with last = its last applied seq (0 at first):
-//         seq == last + 1: applied; the key's version rises by one; ack{duplicate = false};
-//         seq <= last: the stored ack of (publisher, seq) with duplicate = true, nothing changes,
+//         seq == last + 1: applied; the key's version rises by one; ack{duplicate = false}
+//                          carrying the key's new value (`score` or `tally`);
+//         seq <= last: the stored ack of (publisher, seq) with duplicate = true and no value
+//                      (the key may have moved on since), nothing changes,
 //                      or stale_seq when that seq was never applied;
 //         seq > last + 1: seq_gap naming the expected seq.
 //   claim_master {frontend, epoch} -> master, when `frontend` is a configured front end and
@@ -73,7 +75,8 @@ class DatabaseCore final : public Core {
   template <class T>
   Body on(const T& m, TimePoint now);  // unexpected_op
 
-  // Fencing and exactly-once around `apply`, which writes the key and fills in u.version.
+  // Fencing and exactly-once around `apply(AppliedUpdate& u, Ack& ack)`, which writes the key,
+  // fills in u.version and puts the key's new value on the ack.
   template <class Apply>
   Body update(const std::string& publisher, uint64_t seq, std::optional<uint64_t> epoch,
               std::string key, std::string_view op, TimePoint now, Apply apply);

@@ -251,6 +251,18 @@ std::optional<AppliedUpdate> SqliteStore::applied(const std::string& publisher, 
                        q.i64(3),  q.i64(4), q.i64(5),  q.text(6)};
 }
 
+std::vector<AppliedUpdate> SqliteStore::applied_log() {
+  auto q = query(
+      "SELECT publisher, seq, key, version, op, committed_at_us, gauls, romans, medal FROM applied "
+      "ORDER BY committed_at_us, rowid");
+  std::vector<AppliedUpdate> out;
+  while (q.next()) {
+    out.push_back(AppliedUpdate{q.text(0), q.u64(1), q.text(2), q.u64(3), q.text(4), q.i64(5), q.i64(6), q.i64(7),
+                                q.text(8)});
+  }
+  return out;
+}
+
 std::optional<std::string> SqliteStore::home(const std::string& tablet) {
   auto q = query("SELECT home FROM registry WHERE tablet = ?");
   q.bind(tablet);

@@ -53,6 +53,7 @@ class SqliteStore final : public Store {
   void set_last_seq(const std::string& publisher, uint64_t seq) override;
   void record_applied(const AppliedUpdate& u) override;
   std::optional<AppliedUpdate> applied(const std::string& publisher, uint64_t seq) override;
+  std::vector<AppliedUpdate> applied_log() override;
 
   std::optional<std::string> home(const std::string& tablet) override;
   void set_home(const std::string& tablet, const std::string& frontend) override;

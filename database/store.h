@@ -76,6 +76,8 @@ class Store {
   virtual void record_applied(const AppliedUpdate& u) = 0;
   // The applied update (publisher, seq), if recorded.
   virtual std::optional<AppliedUpdate> applied(const std::string& publisher, uint64_t seq) = 0;
+  // The whole applied log, ordered by commit time (for the checker and the simulations).
+  virtual std::vector<AppliedUpdate> applied_log() = 0;
 
   // The home front end of `tablet`, if it has one.
   virtual std::optional<std::string> home(const std::string& tablet) = 0;

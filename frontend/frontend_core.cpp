@@ -16,9 +16,18 @@ constexpr Duration kTabletWindow = ms(5000);
 }  // namespace
 
 FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
-    : cfg_(cfg), id_(std::move(id)), events_(cfg.events.begin(), cfg.events.end()), next_req_(req_base) {
+    : cfg_(cfg),
+      id_(std::move(id)),
+      events_(cfg.events.begin(), cfg.events.end()),
+      next_req_(req_base),
+      cache_(static_cast<size_t>(cfg.cache.capacity)),
+      ttr_(cfg.pull),
+      directory_(ms(cfg.lease.duration_ms), ms(cfg.heartbeat.interval_ms)) {
   for (const auto& f : cfg_.frontends) frontends_.push_back({f.id, f.address, f.pub});
-  counters_["requests"] = 0;
+  for (const char* c : {"requests", "reads", "cache_hits", "cache_misses", "fills", "invalidations_sent",
+                        "invalidations_received", "polls_sent", "not_modified", "flushes"}) {
+    counters_[c] = 0;
+  }
 }
 
 const FrontendInfo* FrontendCore::info_of(const std::string& id) const {
@@ -30,10 +39,18 @@ const FrontendInfo* FrontendCore::info_of(const std::string& id) const {
 
 void FrontendCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
   if (notice) return;  // front ends subscribe to nothing
-  if (from == cfg_.database.id) {
-    on_database_reply(msg, now, out);
+  if (pending_.count(msg.req) && is_reply(msg.body)) {
+    on_reply(msg, now, out);
   } else if (msg.is<Heartbeat>()) {
     on_heartbeat(msg.as<Heartbeat>(), now, out);
+  } else if (msg.is<Invalidate>()) {
+    on_invalidate(from, msg, out);
+  } else if (msg.is<LeaseRequest>()) {
+    on_lease_request(from, msg, now, out);
+  } else if (auto* a = std::get_if<InvalidateAck>(&msg.body)) {
+    send_held(directory_.on_ack(from, a->key, a->version), out);
+  } else if (is_reply(msg.body)) {
+    ++counters_["late_replies"];
   } else {
     on_client_request(from, msg, now, out);
   }
@@ -42,30 +59,45 @@ void FrontendCore::on_message(const std::string& from, Message msg, bool notice,
 
 void FrontendCore::on_client_request(const std::string& from, Message& msg, TimePoint now, Effects& out) {
   ++counters_["requests"];
-  auto read = [&](Body body, const std::optional<std::string>& tablet) {
+  auto seen = [&](const std::optional<std::string>& tablet) {
     if (tablet) tablets_seen_[*tablet] = now;
     ++counters_["reads"];
-    ask_database(std::move(body), {Pending::Kind::kRead, from, msg.req, now}, out);
   };
   if (auto* g = std::get_if<GetScore>(&msg.body)) {
     if (!events_.count(g->event)) {
       out.send(from, msg.req, make_error(code::kUnknownEvent, "unknown event '" + g->event + "'"));
       return;
     }
-    read(GetScore{g->event, std::nullopt, std::nullopt}, g->tablet);
+    seen(g->tablet);
+    serve("score/" + g->event, Waiter{Waiter::Kind::kTablet, from, msg.req, g->min_version.value_or(0), 0}, now, out);
   } else if (auto* t = std::get_if<GetMedalTally>(&msg.body)) {
     if (std::find(teams().begin(), teams().end(), t->team) == teams().end()) {
       out.send(from, msg.req, make_error(code::kUnknownTeam, "unknown team '" + t->team + "'"));
       return;
     }
-    read(GetMedalTally{t->team, std::nullopt, std::nullopt}, t->tablet);
+    seen(t->tablet);
+    serve("tally/" + t->team, Waiter{Waiter::Kind::kTablet, from, msg.req, t->min_version.value_or(0), 0}, now, out);
   } else if (auto* b = std::get_if<GetScoreboard>(&msg.body)) {
-    read(GetScoreboard{}, b->tablet);
+    seen(b->tablet);
+    ask(cfg_.database.id, GetScoreboard{}, {Pending::Kind::kRead, from, msg.req, now, "", {}}, out);
+  } else if (auto* f = std::get_if<Fetch>(&msg.body)) {
+    if (!is_master()) {
+      out.send(from, msg.req, not_master_error());
+      return;
+    }
+    serve(f->key, Waiter{Waiter::Kind::kPeerFetch, from, msg.req, 0, 0}, now, out);
+  } else if (auto* p = std::get_if<Poll>(&msg.body)) {
+    if (!is_master()) {
+      out.send(from, msg.req, not_master_error());
+      return;
+    }
+    ++counters_["polls_received"];
+    serve(p->key, Waiter{Waiter::Kind::kPeerPoll, from, msg.req, 0, p->version}, now, out);
   } else if (auto* r = std::get_if<Register>(&msg.body)) {
     ++counters_["registrations"];
     std::vector<std::string> ids;
-    for (const auto& f : frontends_) ids.push_back(f.id);
-    ask_database(AssignHome{r->tablet, ids}, {Pending::Kind::kRegister, from, msg.req, now}, out);
+    for (const auto& fe : frontends_) ids.push_back(fe.id);
+    ask(cfg_.database.id, AssignHome{r->tablet, ids}, {Pending::Kind::kRegister, from, msg.req, now, "", {}}, out);
   } else if (msg.is<SetScore>() || msg.is<IncrementMedalTally>()) {
     on_update(from, msg, now, out);
   } else if (msg.is<GetStats>()) {
@@ -103,24 +135,36 @@ void FrontendCore::on_update(const std::string& from, Message& msg, TimePoint no
     m.token.reset();
     m.epoch = epoch_;
   }
-  ask_database(std::move(msg.body), {Pending::Kind::kUpdate, from, msg.req, now}, out);
+  const std::string key = msg.is<SetScore>() ? "score/" + msg.as<SetScore>().event
+                                             : "tally/" + msg.as<IncrementMedalTally>().team;
+  updating_[key].insert(now);
+  ask(cfg_.database.id, std::move(msg.body), {Pending::Kind::kUpdate, from, msg.req, now, key, {}}, out);
 }
 
-void FrontendCore::ask_database(Body body, Pending p, Effects& out) {
+void FrontendCore::update_done(const Pending& p, TimePoint now, Effects& out, bool answered) {
+  auto it = updating_.find(p.key);
+  if (it == updating_.end()) return;
+  if (auto t = it->second.find(p.sent_at); t != it->second.end()) it->second.erase(t);
+  if (it->second.empty()) updating_.erase(it);
+  // An update whose answer was lost may have changed the key: re-read it, so that the master's
+  // cache is not left behind the database.
+  if (!answered && is_master() && !filling_.count(p.key)) start_fill(p.key, now, out);
+}
+
+uint64_t FrontendCore::ask(const std::string& to, Body body, Pending p, Effects& out) {
   const uint64_t req = next_req_++;
+  if (p.timeout == Duration(0)) p.timeout = ms(cfg_.database.request_timeout_ms);
+  deadlines_.emplace(p.sent_at + p.timeout, req);
   pending_.emplace(req, std::move(p));
-  pending_order_.push_back(req);
-  out.send(cfg_.database.id, req, std::move(body));
+  out.send(to, req, std::move(body));
+  return req;
 }
 
-void FrontendCore::on_database_reply(Message& msg, TimePoint now, Effects& out) {
+void FrontendCore::on_reply(Message& msg, TimePoint now, Effects& out) {
   auto it = pending_.find(msg.req);
-  if (it == pending_.end()) {
-    ++counters_["late_replies"];
-    return;
-  }
   Pending p = std::move(it->second);
   pending_.erase(it);
+  deadlines_.erase({p.sent_at + p.timeout, msg.req});
   switch (p.kind) {
     case Pending::Kind::kRead:
       out.send(p.client, p.client_req, std::move(msg.body));
@@ -133,16 +177,8 @@ void FrontendCore::on_database_reply(Message& msg, TimePoint now, Effects& out) 
       }
       return;
     case Pending::Kind::kUpdate:
-      if (auto* e = std::get_if<Error>(&msg.body); e && e->code == code::kFenced) {
-        spdlog::warn("fenced by the database (epoch {} is stale, current {}); demoting", epoch_, e->epoch.value_or(0));
-        ++counters_["fenced"];
-        claimed_ = false;
-        adopt_master(e->master.value_or(""), e->epoch.value_or(epoch_), now, out);
-        out.send(p.client, p.client_req, not_master_error());
-        return;
-      }
-      if (msg.is<Ack>()) ++counters_["updates_acked"];
-      out.send(p.client, p.client_req, std::move(msg.body));
+      update_done(p, now, out, true);
+      on_update_acked(p, msg, now, out);
       return;
     case Pending::Kind::kGetMaster:
       if (auto* m = std::get_if<MasterInfo>(&msg.body)) on_master_info(*m, false, now, out);
@@ -156,7 +192,54 @@ void FrontendCore::on_database_reply(Message& msg, TimePoint now, Effects& out) 
         adopt_master(e->master.value_or(""), e->epoch.value_or(epoch_), now, out);
       }
       return;
+    case Pending::Kind::kLease:
+      if (auto* g = std::get_if<LeaseGrant>(&msg.body); g && g->epoch == epoch_ && !is_master()) {
+        // The lease runs from when we asked, so it ends here before it ends at the master.
+        lease_until_ = std::max(lease_until_, p.sent_at + ms(g->duration_ms));
+      }
+      return;
+    case Pending::Kind::kFill:
+    case Pending::Kind::kFetch:
+    case Pending::Kind::kPoll:
+      on_poll_answer(p, msg, now, out);
+      return;
   }
+}
+
+void FrontendCore::on_update_acked(Pending& p, Message& msg, TimePoint now, Effects& out) {
+  if (auto* e = std::get_if<Error>(&msg.body); e && e->code == code::kFenced) {
+    spdlog::warn("fenced by the database (epoch {} is stale, current {}); demoting", epoch_, e->epoch.value_or(0));
+    ++counters_["fenced"];
+    claimed_ = false;
+    adopt_master(e->master.value_or(""), e->epoch.value_or(epoch_), now, out);
+    out.send(p.client, p.client_req, not_master_error());
+    return;
+  }
+  auto* ack = std::get_if<Ack>(&msg.body);
+  if (ack == nullptr) {
+    out.send(p.client, p.client_req, std::move(msg.body));
+    return;
+  }
+  ++counters_["updates_acked"];
+  // Write through, then (push) make the peers drop their copies before the publisher hears.
+  // The value on the ack is the key's current one (its version may be newer than the ack's).
+  KeyValue kv{ack->key, ack->version, ack->score, ack->tally};
+  if (kv.score) kv.version = kv.score->version;
+  if (kv.tally) kv.version = kv.tally->version;
+  if (is_master() && (kv.score || kv.tally)) cache_.put(kv, now, ttr_.initial());
+  HeldReply reply{p.client, p.client_req, std::move(msg.body)};
+  if (!push() || !is_master()) {
+    out.send(reply.to, reply.req, std::move(reply.body));
+    return;
+  }
+  const auto held = directory_.on_update(kv.key, kv.version, reply, now);
+  spdlog::debug("t={} ack {} v{}: invalidating {} peers, held={}", to_us(now), kv.key, kv.version,
+                held.invalidate.size(), held.held);
+  for (const auto& peer : held.invalidate) {
+    ++counters_["invalidations_sent"];
+    out.send(peer, 0, Invalidate{kv.key, kv.version, epoch_});
+  }
+  if (!held.held) out.send(reply.to, reply.req, std::move(reply.body));
 }
 
 void FrontendCore::on_master_info(const MasterInfo& info, bool claim_reply, TimePoint now, Effects& out) {
@@ -171,24 +254,33 @@ void FrontendCore::on_master_info(const MasterInfo& info, bool claim_reply, Time
   // The home master takes mastership at start, fencing any earlier incarnation of itself.
   if (is_home_master() && !claimed_ && !claim_in_flight_) {
     claim_in_flight_ = true;
-    ask_database(ClaimMaster{id_, info.epoch + 1}, {Pending::Kind::kClaim, "", 0, now}, out);
+    ask(cfg_.database.id, ClaimMaster{id_, info.epoch + 1}, {Pending::Kind::kClaim, "", 0, now, "", {}}, out);
     return;
   }
   adopt_master(info.frontend, info.epoch, now, out);
 }
 
-void FrontendCore::adopt_master(const std::string& master, uint64_t epoch, TimePoint, Effects&) {
+void FrontendCore::adopt_master(const std::string& master, uint64_t epoch, TimePoint, Effects& out) {
   if (epoch < epoch_) return;
   if (epoch > epoch_ && master_ == id_ && master != id_) {
     spdlog::warn("epoch {} of {} supersedes ours ({}); no longer master", epoch, master, epoch_);
     claimed_ = false;
   }
-  if (master != master_ || epoch != epoch_) {
-    spdlog::info("master is {} (epoch {})", master.empty() ? "unknown" : master, epoch);
-  }
+  const bool changed = master != master_ || epoch != epoch_;
+  if (changed) spdlog::info("master is {} (epoch {})", master.empty() ? "unknown" : master, epoch);
   master_ = master;
   epoch_ = epoch;
+  if (changed) on_role_change(out);
   set_role(is_master() ? "master" : "peer");
+}
+
+void FrontendCore::on_role_change(Effects& out) {
+  // Correctness first: whatever was cached under the old master may be stale.
+  flush_cache("master changed");
+  lease_until_ = TimePoint{};
+  // Updates waiting for invalidations are durable; the publisher resends them to the new master,
+  // whose answer (a duplicate ack) comes once that master knows every copy is gone.
+  for (auto& held : directory_.clear()) out.send(held.to, held.req, not_master_error());
 }
 
 void FrontendCore::on_heartbeat(const Heartbeat& hb, TimePoint now, Effects& out) {
@@ -197,21 +289,25 @@ void FrontendCore::on_heartbeat(const Heartbeat& hb, TimePoint now, Effects& out
 }
 
 void FrontendCore::on_tick(TimePoint now, Effects& out) {
-  if (!started_set_) {
-    started_ = now;
-    started_set_ = true;
+  if (!started_) {
+    started_ = true;
     set_role("starting");
   }
   if (now >= next_heartbeat_) {
     for (const auto& f : frontends_) {
       if (f.id != id_) out.send(f.id, 0, Heartbeat{id_, master_, epoch_});
     }
+    if (push() && !is_master() && !master_.empty()) {
+      ask(master_, LeaseRequest{id_, epoch_},
+          {Pending::Kind::kLease, "", 0, now, "", ms(cfg_.heartbeat.timeout_ms)}, out);
+    }
     next_heartbeat_ = now + ms(cfg_.heartbeat.interval_ms);
   }
   if (now >= next_master_poll_) {
-    if (!claim_in_flight_) ask_database(GetMaster{}, {Pending::Kind::kGetMaster, "", 0, now}, out);
+    if (!claim_in_flight_) ask(cfg_.database.id, GetMaster{}, {Pending::Kind::kGetMaster, "", 0, now, "", {}}, out);
     next_master_poll_ = now + (master_.empty() || (is_home_master() && !claimed_) ? kMasterPollUnknown : kMasterPollKnown);
   }
+  tick_consistency(now, out);
   expire_pending(now, out);
   for (auto it = tablets_seen_.begin(); it != tablets_seen_.end();) {
     it = now - it->second > kTabletWindow ? tablets_seen_.erase(it) : std::next(it);
@@ -220,31 +316,38 @@ void FrontendCore::on_tick(TimePoint now, Effects& out) {
 }
 
 void FrontendCore::expire_pending(TimePoint now, Effects& out) {
-  const Duration timeout = ms(cfg_.database.request_timeout_ms);
-  while (!pending_order_.empty()) {
-    auto it = pending_.find(pending_order_.front());
-    if (it == pending_.end()) {
-      pending_order_.pop_front();
-      continue;
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const uint64_t req = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto p = pending_.find(req);
+    if (p == pending_.end()) continue;
+    Pending gone = std::move(p->second);
+    pending_.erase(p);
+    ++counters_["request_timeouts"];
+    switch (gone.kind) {
+      case Pending::Kind::kClaim:
+        claim_in_flight_ = false;
+        break;
+      case Pending::Kind::kFill:
+      case Pending::Kind::kFetch:
+      case Pending::Kind::kPoll:
+        fill_failed(gone.key, now, out);
+        break;
+      case Pending::Kind::kUpdate:
+        update_done(gone, now, out, false);
+        out.send(gone.client, gone.client_req, make_error(code::kUnavailable, "no answer in time from the database"));
+        break;
+      default:
+        if (!gone.client.empty()) {
+          out.send(gone.client, gone.client_req, make_error(code::kUnavailable, "no answer in time from upstream"));
+        }
     }
-    if (now - it->second.sent_at < timeout) break;
-    ++counters_["database_timeouts"];
-    if (!it->second.client.empty()) {
-      out.send(it->second.client, it->second.client_req,
-               make_error(code::kUnavailable, "the database did not answer in time"));
-    }
-    if (it->second.kind == Pending::Kind::kClaim) claim_in_flight_ = false;
-    pending_.erase(it);
-    pending_order_.pop_front();
   }
 }
 
 void FrontendCore::recompute_wake() {
-  TimePoint w = std::min(next_heartbeat_, next_master_poll_);
-  if (!pending_order_.empty()) {
-    auto it = pending_.find(pending_order_.front());
-    if (it != pending_.end()) w = std::min(w, it->second.sent_at + ms(cfg_.database.request_timeout_ms));
-  }
+  TimePoint w = std::min({next_heartbeat_, next_master_poll_, directory_.next_deadline()});
+  if (!deadlines_.empty()) w = std::min(w, deadlines_.begin()->first);
   next_wake_ = w;
 }
 
@@ -268,10 +371,15 @@ Stats FrontendCore::stats(TimePoint now) const {
   for (const auto& [t, at] : tablets_seen_) served += (now - at <= kTabletWindow);
   s.counters["tablets_served"] = served;
   s.counters["epoch"] = static_cast<int64_t>(epoch_);
-  s.counters["pending_database"] = static_cast<int64_t>(pending_.size());
+  s.counters["pending_requests"] = static_cast<int64_t>(pending_.size());
+  s.counters["cache_size"] = static_cast<int64_t>(cache_.size());
+  s.counters["cache_evictions"] = static_cast<int64_t>(cache_.evictions());
+  s.counters["held_acks"] = static_cast<int64_t>(directory_.waiting());
+  s.counters["lease_valid"] = (is_master() || now < lease_until_) ? 1 : 0;
   s.info["master"] = master_;
   s.info["epoch"] = std::to_string(epoch_);
   s.info["consistency"] = to_string(cfg_.consistency);
+  if (!push()) s.info["ttr"] = cfg_.pull.adaptive ? "adaptive" : "fixed";
   return s;
 }
 

@@ -2,19 +2,28 @@
 //
 // Data flow of an update: Cacofonix sends set_score / increment_medal_tally to the master front
 // end; the master checks the publisher's token, stamps its fencing epoch on the update and
-// forwards it to the database; the database's Ack (durable) is relayed to Cacofonix. A front end
-// that is not master answers not_master with the master's id and address; one that the database
-// fences (a newer epoch exists) demotes itself and does the same.
+// forwards it to the database. The database's Ack (durable, with the key's new value) is written
+// through to the master's cache; in push mode the master then invalidates the key at every peer
+// that caches it (PushDirectory) and relays the Ack to Cacofonix only when they all dropped it or
+// lost their lease. A front end that is not master answers not_master with the master's address;
+// one that the database fences demotes itself and does the same.
 //
-// Data flow of a read: a tablet's get_score / get_medal_tally / get_scoreboard is answered from
-// the database (the cache comes with the caching work); register asks the database's registry
-// for the tablet's home front end.
+// Data flow of a read (read_path.cpp): a tablet's get_score / get_medal_tally is answered from
+// the cache when the cached value is usable, otherwise it waits for a fill:
+//   - master: its cache is written through, so it is always usable; misses read the database.
+//   - push peer: usable while it holds a read lease from the master; a miss fetches through the
+//     master, which registers the peer for invalidations in the same step. A fill older than an
+//     invalidation already received is discarded and fetched again.
+//   - pull peer: usable until its time to refresh (TTR, see ttr.h) runs out; then it polls the
+//     master with the cached version (answer: not_modified or the new value). Popular keys are
+//     polled ahead of expiry so reads rarely wait.
+// A tablet's min_version is honoured: a cached value older than it counts as a miss.
 //
 // Mastership: the first front end of the config is the home master. At start it asks the
 // database who is master and claims the next epoch (compare-and-set), which fences any older
 // incarnation. Others learn the master from the database and from heartbeats, which every front
 // end sends to every peer each heartbeat.interval_ms and which carry the sender's view
-// (master, epoch); the highest epoch wins.
+// (master, epoch); the highest epoch wins. Any change of master or epoch flushes the cache.
 //
 // Thread-safety: none (a Core is driven by one Node).
 #pragma once
@@ -26,6 +35,9 @@
 
 #include "common/config.h"
 #include "common/node.h"
+#include "frontend/cache.h"
+#include "frontend/push_directory.h"
+#include "frontend/ttr.h"
 
 namespace oly {
 
@@ -45,29 +57,63 @@ class FrontendCore final : public Core {
   const std::string& master() const { return master_; }
   uint64_t epoch() const { return epoch_; }
   const std::string& id() const { return id_; }
+  // Push mode: whether this peer may serve from its cache at `now`.
+  bool holds_lease(TimePoint now) const { return now < lease_until_; }
+  // The cached version of `key` (0 when not cached), for invariant checks.
+  uint64_t cached_version(const std::string& key) { auto* e = cache_.peek(key); return e ? e->value.version : 0; }
 
  private:
-  // A request we sent to the database and the client request it serves.
+  // A request we sent (to the database, or to the master) and what it serves.
   struct Pending {
-    enum class Kind { kRead, kRegister, kUpdate, kGetMaster, kClaim } kind;
+    enum class Kind { kRead, kRegister, kUpdate, kGetMaster, kClaim, kFill, kFetch, kPoll, kLease } kind;
     std::string client;      // endpoint to answer ("" for our own requests)
     uint64_t client_req = 0;
     TimePoint sent_at;
+    std::string key;         // kFill, kFetch, kPoll: the key being filled
+    Duration timeout{0};
+  };
+  // A read waiting for a key to be filled.
+  struct Waiter {
+    enum class Kind { kTablet, kPeerFetch, kPeerPoll } kind;
+    std::string to;
+    uint64_t req = 0;
+    uint64_t min_version = 0;    // tablet: answer with at least this version
+    uint64_t known_version = 0;  // poll: the version the peer has
   };
 
+  // frontend_core.cpp: dispatch, mastership, updates.
   void on_client_request(const std::string& from, Message& msg, TimePoint now, Effects& out);
   void on_update(const std::string& from, Message& msg, TimePoint now, Effects& out);
-  void on_database_reply(Message& msg, TimePoint now, Effects& out);
+  void on_reply(Message& msg, TimePoint now, Effects& out);
+  void on_update_acked(Pending& p, Message& msg, TimePoint now, Effects& out);
   void on_heartbeat(const Heartbeat& hb, TimePoint now, Effects& out);
   void on_master_info(const MasterInfo& info, bool claim_reply, TimePoint now, Effects& out);
-  void ask_database(Body body, Pending p, Effects& out);
+  uint64_t ask(const std::string& to, Body body, Pending p, Effects& out);
   void adopt_master(const std::string& master, uint64_t epoch, TimePoint now, Effects& out);
+  void on_role_change(Effects& out);
   void expire_pending(TimePoint now, Effects& out);
   Error not_master_error() const;
   Stats stats(TimePoint now) const;
   bool is_home_master() const { return cfg_.frontends.front().id == id_; }
+  bool push() const { return cfg_.consistency == Consistency::kPush; }
   const FrontendInfo* info_of(const std::string& id) const;
   void recompute_wake();
+
+  // read_path.cpp: the cache, fills, push and pull.
+  void serve(const std::string& key, Waiter w, TimePoint now, Effects& out);
+  bool usable(const std::string& key, const CacheEntry& e, TimePoint now) const;
+  void update_done(const Pending& p, TimePoint now, Effects& out, bool answered);
+  void start_fill(const std::string& key, TimePoint now, Effects& out);
+  void finish_fill(const std::string& key, const KeyValue& kv, bool cacheable, TimePoint now, Effects& out);
+  void fill_failed(const std::string& key, TimePoint now, Effects& out);
+  void on_poll_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
+  void answer(const Waiter& w, const KeyValue& kv, const CacheEntry* e, TimePoint now, Effects& out);
+  void maybe_refresh_ahead(const std::string& key, CacheEntry& e, TimePoint now, Effects& out);
+  void on_invalidate(const std::string& from, const Message& msg, Effects& out);
+  void on_lease_request(const std::string& from, const Message& msg, TimePoint now, Effects& out);
+  void send_held(std::vector<HeldReply> held, Effects& out);
+  void tick_consistency(TimePoint now, Effects& out);
+  void flush_cache(const char* why);
 
   const Config cfg_;
   const std::string id_;
@@ -81,14 +127,22 @@ class FrontendCore final : public Core {
 
   uint64_t next_req_;
   std::map<uint64_t, Pending> pending_;
-  std::deque<uint64_t> pending_order_;  // request ids in send order, for timeouts
+  std::set<std::pair<TimePoint, uint64_t>> deadlines_;  // (sent_at + timeout, req) of pending_
+
+  Cache cache_;
+  TtrPolicy ttr_;
+  PushDirectory directory_;                        // when master in push mode
+  TimePoint lease_until_{};                        // when peer in push mode
+  std::map<std::string, uint64_t> invalidated_;    // key -> highest version invalidated
+  std::map<std::string, std::vector<Waiter>> waiters_;
+  std::set<std::string> filling_;                  // keys with a fill in flight
+  std::map<std::string, std::multiset<TimePoint>> updating_;  // master: key -> send times of updates in flight
 
   std::map<std::string, TimePoint> tablets_seen_;  // tablet -> last read, for "tablets served"
   TimePoint next_heartbeat_{};
   TimePoint next_master_poll_{};
   TimePoint next_wake_{};
-  TimePoint started_{};
-  bool started_set_ = false;
+  bool started_ = false;
   Counters counters_;
 };
 

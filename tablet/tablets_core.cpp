@@ -77,6 +77,7 @@ void TabletsCore::send_read(int t, const std::string& key, TimePoint now, Effect
   const TimePoint deadline = now + ms(cfg_.tablets.request_timeout_ms);
   in_flight_.emplace(req, InFlight{t, key, now, deadline, tab.current, retry});
   deadlines_.emplace_back(deadline, req);
+  tab.reading.insert(key);
   auto seen = tab.last_version.find(key);
   std::optional<uint64_t> min_version;
   if (seen != tab.last_version.end()) min_version = seen->second;
@@ -89,6 +90,7 @@ void TabletsCore::send_read(int t, const std::string& key, TimePoint now, Effect
 
 void TabletsCore::finish(uint64_t, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome) {
   if (f.key.empty()) return;  // registrations are not reads
+  tablets_[f.tablet].reading.erase(f.key);
   reads_.push_back(ReadRecord{tablets_[f.tablet].id, f.key, version, f.start, now, f.frontend, outcome});
   ++counters_[outcome == "ok" ? "reads_ok" : "reads_failed"];
 }
@@ -195,7 +197,9 @@ void TabletsCore::on_tick(TimePoint now, Effects& out) {
       send_register(t, now, out, false);
       continue;
     }
-    for (const auto& key : tab.keys) send_read(t, key, now, out, false);
+    for (const auto& key : tab.keys) {
+      if (!tab.reading.count(key)) send_read(t, key, now, out, false);  // a slow read is not doubled
+    }
     schedule(t, jittered(now));
   }
 }

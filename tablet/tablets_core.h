@@ -17,6 +17,7 @@
 #include <map>
 #include <queue>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,6 +64,7 @@ class TabletsCore final : public Core {
     std::string id;
     std::vector<std::string> keys;
     std::map<std::string, uint64_t> last_version;
+    std::set<std::string> reading;  // keys with a read in flight (never two at once)
     std::string home;
     std::string current;
     bool registered = false;

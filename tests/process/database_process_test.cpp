@@ -100,7 +100,10 @@ std::map<uint64_t, Message> pipeline(const std::string& address,
 TEST(DatabaseProcess, EveryAcknowledgedUpdateSurvivesKillNine) {
   DatabaseProcess db;
   ASSERT_TRUE(db.start()) << db.log();
-  auto claimed = db.ask(ClaimMaster{"fe1", 1});
+  ClaimMaster claim;
+  claim.frontend = "fe1";
+  claim.epoch = 1;
+  auto claimed = db.ask(claim);
   ASSERT_TRUE(claimed && claimed->is<MasterInfo>()) << db.log();
 
   const std::vector<std::string> events = Config{}.events;

@@ -65,6 +65,32 @@ std::vector<std::string> check_even_split(const std::map<std::string, int64_t>& 
   return {"tablets are not split within one of even:" + text};
 }
 
+std::vector<Commit> commits(SimCluster& c) {
+  std::vector<Commit> out;
+  for (const auto& u : c.store().applied_log()) out.push_back(Commit{u.key, u.version, from_us(u.committed_at_us)});
+  return out;
+}
+
+FreshnessReport freshness(SimCluster& c) { return analyse_freshness(c.reads(), commits(c), c.acks()); }
+
+std::vector<std::string> check_caches_not_ahead(SimCluster& c) {
+  std::vector<std::string> v;
+  std::vector<std::pair<std::string, uint64_t>> keys;
+  for (const auto& e : c.config().events) keys.emplace_back("score/" + e, c.store().score(e).version);
+  for (const auto& t : teams()) keys.emplace_back("tally/" + t, c.store().tally(t).version);
+  for (const auto& f : c.config().frontends) {
+    FrontendCore* fe = c.frontend(f.id);
+    if (fe == nullptr) continue;
+    for (const auto& [key, db] : keys) {
+      const uint64_t cached = fe->cached_version(key);
+      if (cached > db) {
+        v.push_back(f.id + " caches " + key + " v" + std::to_string(cached) + " but the database has v" + std::to_string(db));
+      }
+    }
+  }
+  return v;
+}
+
 std::string join(const std::vector<std::string>& v, size_t limit) {
   std::string out;
   for (size_t i = 0; i < v.size() && i < limit; ++i) out += "\n  " + v[i];

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "olympics/freshness.h"
 #include "tests/sim/sim_cluster.h"
 
 namespace oly::sim {
@@ -19,6 +20,15 @@ std::vector<std::string> check_monotonic_reads(const std::vector<ReadRecord>& re
 
 // Tablets are spread across front ends within one of even.
 std::vector<std::string> check_even_split(const std::map<std::string, int64_t>& per_frontend);
+
+// Everything the database committed so far, for freshness analysis.
+std::vector<Commit> commits(SimCluster& c);
+
+// Freshness of every read so far (see olympics/freshness.h).
+FreshnessReport freshness(SimCluster& c);
+
+// No front end caches a version the database has not committed.
+std::vector<std::string> check_caches_not_ahead(SimCluster& c);
 
 // Joins violations for a failure message (at most `limit` of them).
 std::string join(const std::vector<std::string>& v, size_t limit = 10);

@@ -6,6 +6,16 @@
 namespace oly {
 namespace {
 
+Ack ack_of(uint64_t seq, bool duplicate) {
+  Ack a;
+  a.publisher = "bard-1";
+  a.seq = seq;
+  a.key = "tally/Gauls";
+  a.version = seq;
+  a.duplicate = duplicate;
+  return a;
+}
+
 class PublisherCoreTest : public ::testing::Test {
  protected:
   PublisherCoreTest() {
@@ -55,7 +65,7 @@ TEST_F(PublisherCoreTest, StampsPublisherSeqAndTokenAndHonoursTheWindow) {
     EXPECT_EQ(u.token, cfg.cacofonix.token);
   }
   // One acknowledgement frees one slot.
-  auto more = deliver("fe1", Message{sent[0].msg.req, Ack{"bard-1", 1, "tally/Gauls", 1, false}});
+  auto more = deliver("fe1", Message{sent[0].msg.req, ack_of(1, false)});
   ASSERT_EQ(more.size(), 1u);
   EXPECT_EQ(seq(more[0]), 5u);
   EXPECT_EQ(core->take_acks().size(), 1u);
@@ -84,8 +94,8 @@ TEST_F(PublisherCoreTest, TimeoutMovesToTheNextFrontEnd) {
 
 TEST_F(PublisherCoreTest, DuplicateAckCountsOnceAndFinishes) {
   auto sent = start();
-  deliver("fe1", Message{sent[0].msg.req, Ack{"bard-1", 1, "tally/Gauls", 1, true}});
-  deliver("fe1", Message{sent[0].msg.req, Ack{"bard-1", 1, "tally/Gauls", 1, true}});
+  deliver("fe1", Message{sent[0].msg.req, ack_of(1, true)});
+  deliver("fe1", Message{sent[0].msg.req, ack_of(1, true)});
   EXPECT_EQ(core->medal_counts().at("Gauls/gold"), 1);
   EXPECT_EQ(core->stats().counters.at("acked"), 1);
 }
