@@ -34,11 +34,17 @@ void add_cluster_peers(ZmqTransport& t, const Config& c) {
   for (const auto& f : c.frontends) t.add_peer(f.id, f.address, f.pub);
 }
 
-void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait) {
+void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait,
+              const std::function<void(TimePoint)>& every_second) {
   const auto& stop = install_stop_signals();
+  TimePoint next_second = clock.now();
   while (!stop.load()) {
     const TimePoint wake = node.step();
     const TimePoint now = clock.now();
+    if (every_second && now >= next_second) {
+      every_second(now);
+      next_second = now + ms(1000);
+    }
     if (wake > now) t.wait(std::min<Duration>(wake - now, max_wait));
   }
 }

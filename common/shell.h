@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <string>
 
 #include "common/config.h"
@@ -32,8 +33,10 @@ Config load_config_or_exit(const CommonFlags& flags);
 // Makes every server of the config (database, front ends) a known peer of `t`.
 void add_cluster_peers(ZmqTransport& t, const Config& c);
 
-// Runs `node` until a stop signal; wakes at least every `max_wait`.
-void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait = ms(100));
+// Runs `node` until a stop signal; wakes at least every `max_wait`, and calls `every_second`
+// (when given) about once a second.
+void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait = ms(100),
+              const std::function<void(TimePoint)>& every_second = {});
 
 }  // namespace oly
 

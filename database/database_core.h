@@ -13,8 +13,8 @@
 //       publisher, with last = its last applied seq (0 at first):
 //         seq == last + 1: applied; the key's version rises by one; ack{duplicate = false}
 //                          carrying the key's new value (`score` or `tally`);
-//         seq <= last: the stored ack of (publisher, seq) with duplicate = true and no value
-//                      (the key may have moved on since), nothing changes,
+//         seq <= last: the stored ack of (publisher, seq) with duplicate = true, carrying the
+//                      key's current value (whose version may be newer), nothing changes,
 //                      or stale_seq when that seq was never applied;
 //         seq > last + 1: seq_gap naming the expected seq.
 //   claim_master {frontend, epoch} -> master, when `frontend` is a configured front end and

@@ -59,6 +59,8 @@ class FrontendCore final : public Core {
   const std::string& id() const { return id_; }
   // Push mode: whether this peer may serve from its cache at `now`.
   bool holds_lease(TimePoint now) const { return now < lease_until_; }
+  // What `stats` answers.
+  Stats stats(TimePoint now) const;
   // The cached version of `key` (0 when not cached), for invariant checks.
   uint64_t cached_version(const std::string& key) { auto* e = cache_.peek(key); return e ? e->value.version : 0; }
 
@@ -93,7 +95,6 @@ class FrontendCore final : public Core {
   void on_role_change(Effects& out);
   void expire_pending(TimePoint now, Effects& out);
   Error not_master_error() const;
-  Stats stats(TimePoint now) const;
   bool is_home_master() const { return cfg_.frontends.front().id == id_; }
   bool push() const { return cfg_.consistency == Consistency::kPush; }
   const FrontendInfo* info_of(const std::string& id) const;

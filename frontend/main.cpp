@@ -33,7 +33,12 @@ int main(int argc, char** argv) {
     spdlog::info("front end {} listening on {} (notices on {}), {} consistency, pid {}", id, me->address, me->pub,
                  oly::to_string(cfg.consistency), ::getpid());
     oly::Node node(core, transport, clock);
-    oly::run_loop(node, transport, clock);
+    // The stats file lets `olympics freshness` read the counters after the front end is gone.
+    const std::string stats_path = cfg.in_run_dir(id + ".stats");
+    std::filesystem::create_directories(cfg.run_dir);
+    oly::run_loop(node, transport, clock, oly::ms(100),
+                  [&](oly::TimePoint now) { oly::write_stats_file(stats_path, core.stats(now)); });
+    oly::write_stats_file(stats_path, core.stats(clock.now()));
     spdlog::info("stopping");
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -13,6 +13,7 @@
 #include "common/node.h"
 #include "common/shell.h"
 #include "olympics/cluster.h"
+#include "olympics/analysis.h"
 #include "olympics/demo.h"
 #include "olympics/status.h"
 
@@ -134,6 +135,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_consistency_flag(demo, f);
 
+  auto* freshness = app.add_subcommand(
+      "freshness", "how fresh were the reads of the run in run_dir: fidelity, staleness, hit rate");
+  freshness->footer(
+      "Reads the tablets' history, Cacofonix's ack log, the database file and the front ends'\n"
+      "stats files. Works on a running cluster or after 'down'.");
+  add_config_flags(freshness, f);
+
   app.footer(
       "Examples:\n"
       "  olympics demo                     a 30 s demo with 50 tablets, then a summary\n"
@@ -148,7 +156,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
     std::fprintf(
         stderr,
-        "error: unknown command '%s'; the commands are up, status, kill, restart, down, demo\n",
+        "error: unknown command '%s'; the commands are up, status, kill, restart, down, demo, "
+        "freshness\n",
         argv[1]);
     return 2;
   }
@@ -183,6 +192,8 @@ int main(int argc, char** argv) {
       cluster.restart(f.node);
     } else if (*down) {
       cluster.down();
+    } else if (*freshness) {
+      std::cout << format_analysis(analyse_run(cluster.config()));
     } else if (*demo) {
       f.demo.consistency = f.consistency;
       return run_demo(cluster, f.demo, *stop, std::cout);
@@ -191,6 +202,9 @@ int main(int argc, char** argv) {
     std::cerr << "interrupted; what was started has been stopped\n";
     return 130;
   } catch (const ClusterError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::runtime_error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   }
