@@ -40,17 +40,17 @@ int main(int argc, char** argv) {
   const std::string path = config.in_run_dir(config.database.path);
   std::unique_ptr<oly::database::SqliteStore> store;
   std::unique_ptr<oly::ZmqTransport> transport;
+  oly::MasterInfo master;
   try {
     store = std::make_unique<oly::database::SqliteStore>(path);
     // The database only answers: replies leave through its ROUTER, so it knows no peers.
     oly::ZmqOptions options;
     options.bind = config.database.address;
     transport = std::make_unique<oly::ZmqTransport>(config.database.id, options);
+    master = store->master();
   } catch (const std::runtime_error& e) {
     die(e.what());
   }
-
-  const oly::MasterInfo master = store->master();
   spdlog::info("serving {} on {}; master '{}' at epoch {}", path, config.database.address,
                master.frontend, master.epoch);
 

@@ -48,7 +48,7 @@ void FrontendCore::on_message(const std::string& from, Message msg, bool notice,
   } else if (msg.is<LeaseRequest>()) {
     on_lease_request(from, msg, now, out);
   } else if (auto* a = std::get_if<InvalidateAck>(&msg.body)) {
-    send_held(directory_.on_ack(from, a->key, a->version), out);
+    send_held(directory_.on_ack(from, a->key, a->version), now, out);
   } else if (is_reply(msg.body)) {
     ++counters_["late_replies"];
   } else {
@@ -239,12 +239,13 @@ void FrontendCore::on_update_acked(Pending& p, Message& msg, TimePoint now, Effe
     ++counters_["invalidations_sent"];
     out.send(peer, 0, Invalidate{kv.key, kv.version, epoch_});
   }
-  if (!held.held) out.send(reply.to, reply.req, std::move(reply.body));
+  if (!held.held) send_held({std::move(reply)}, now, out);
 }
 
 void FrontendCore::on_master_info(const MasterInfo& info, bool claim_reply, TimePoint now, Effects& out) {
   if (claim_reply && info.frontend == id_) {
     claimed_ = true;
+    acks_from_ = now + ms(cfg_.lease.duration_ms);
     spdlog::info("claimed mastership with epoch {}", info.epoch);
     adopt_master(id_, info.epoch, now, out);
     const auto* me = info_of(id_);
@@ -281,6 +282,7 @@ void FrontendCore::on_role_change(Effects& out) {
   // Updates waiting for invalidations are durable; the publisher resends them to the new master,
   // whose answer (a duplicate ack) comes once that master knows every copy is gone.
   for (auto& held : directory_.clear()) out.send(held.to, held.req, not_master_error());
+  for (auto& held : std::exchange(settling_, {})) out.send(held.to, held.req, not_master_error());
 }
 
 void FrontendCore::on_heartbeat(const Heartbeat& hb, TimePoint now, Effects& out) {
@@ -347,6 +349,7 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
 
 void FrontendCore::recompute_wake() {
   TimePoint w = std::min({next_heartbeat_, next_master_poll_, directory_.next_deadline()});
+  if (!settling_.empty()) w = std::min(w, acks_from_);
   if (!deadlines_.empty()) w = std::min(w, deadlines_.begin()->first);
   next_wake_ = w;
 }

@@ -112,7 +112,7 @@ class FrontendCore final : public Core {
   void maybe_refresh_ahead(const std::string& key, CacheEntry& e, TimePoint now, Effects& out);
   void on_invalidate(const std::string& from, const Message& msg, Effects& out);
   void on_lease_request(const std::string& from, const Message& msg, TimePoint now, Effects& out);
-  void send_held(std::vector<HeldReply> held, Effects& out);
+  void send_held(std::vector<HeldReply> held, TimePoint now, Effects& out);
   void tick_consistency(TimePoint now, Effects& out);
   void flush_cache(const char* why);
 
@@ -134,6 +134,10 @@ class FrontendCore final : public Core {
   TtrPolicy ttr_;
   PushDirectory directory_;                        // when master in push mode
   TimePoint lease_until_{};                        // when peer in push mode
+  // Push: a new master acknowledges nothing before any lease an earlier master could have
+  // granted has run out (claim time + lease duration); replies due earlier wait here.
+  TimePoint acks_from_{};
+  std::vector<HeldReply> settling_;
   std::map<std::string, uint64_t> invalidated_;    // key -> highest version invalidated
   std::map<std::string, std::vector<Waiter>> waiters_;
   std::set<std::string> filling_;                  // keys with a fill in flight

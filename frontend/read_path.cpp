@@ -231,14 +231,21 @@ void FrontendCore::on_lease_request(const std::string& from, const Message& msg,
   }
 }
 
-void FrontendCore::send_held(std::vector<HeldReply> held, Effects& out) {
-  for (auto& h : held) out.send(h.to, h.req, std::move(h.body));
+void FrontendCore::send_held(std::vector<HeldReply> held, TimePoint now, Effects& out) {
+  for (auto& h : held) {
+    if (now < acks_from_) {
+      settling_.push_back(std::move(h));  // an earlier master's lease may still be in use
+    } else {
+      out.send(h.to, h.req, std::move(h.body));
+    }
+  }
 }
 
 void FrontendCore::tick_consistency(TimePoint now, Effects& out) {
   if (!push()) return;
   if (is_master()) {
-    send_held(directory_.expire(now), out);
+    if (!settling_.empty() && now >= acks_from_) send_held(std::exchange(settling_, {}), now, out);
+    send_held(directory_.expire(now), now, out);
     for (const auto& r : directory_.due_resends(now)) {
       ++counters_["invalidations_resent"];
       out.send(r.peer, 0, Invalidate{r.key, r.version, epoch_});

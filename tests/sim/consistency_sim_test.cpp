@@ -74,6 +74,22 @@ TEST(PushConsistency, PeerCutOffFromTheMasterStopsServingCachedValuesAndTheMaste
   }
 }
 
+TEST(PushConsistency, RestartedMasterDoesNotAcknowledgeWhileAnOldLeaseMayStillBeServed) {
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    SimCluster c(config(Consistency::kPush), SimOptions{.seed = seed, .tablets = 20, .rate = 60});
+    run_checked(c, ms(2000));
+    c.crash("fe1");
+    c.run_for(ms(20 + 10 * static_cast<int64_t>(seed)));  // back before fe2's lease runs out
+    c.restart("fe1");
+    run_checked(c, ms(4000));
+    const auto f = freshness(c);
+    EXPECT_EQ(f.stale_after_ack, 0u) << c.describe() << join(f.stale_examples);
+    EXPECT_EQ(f.backwards, 0u) << c.describe() << join(f.backwards_examples);
+    EXPECT_EQ(c.frontend("fe1")->epoch(), 2u) << c.describe();
+    if (HasFailure()) break;
+  }
+}
+
 void expect_pull_bound(bool adaptive) {
   for (uint64_t seed = 1; seed <= 10; ++seed) {
     SimCluster c(config(Consistency::kPull, adaptive),
