@@ -39,6 +39,14 @@ const FrontendInfo* FrontendCore::info_of(const std::string& id) const {
 
 void FrontendCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
   if (notice) return;  // front ends subscribe to nothing
+  const bool internal = msg.is<Heartbeat>() || msg.is<Invalidate>() || msg.is<LeaseRequest>() ||
+                        msg.is<InvalidateAck>() || msg.is<Fetch>() || msg.is<Poll>();
+  if (internal && info_of(from) == nullptr) {
+    // Only the configured front ends (by endpoint name) take part in consistency and heartbeats.
+    ++counters_["unauthorised"];
+    out.send(from, msg.req, make_error(code::kUnauthorised, "'" + from + "' is not a front end of this cluster"));
+    return;
+  }
   if (pending_.count(msg.req) && is_reply(msg.body)) {
     on_reply(msg, now, out);
   } else if (msg.is<Heartbeat>()) {

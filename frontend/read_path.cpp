@@ -105,7 +105,7 @@ void FrontendCore::on_poll_answer(const Pending& p, Message& msg, TimePoint now,
     cached->confirmed_at = p.sent_at;  // the master's answer is at least as new as our question
     cached->ttr = ttr_.after_poll(cached->ttr, false, cached->read_rate);
     cached->refreshing = false;
-    finish_fill(key, cached->value, false, now, out);
+    finish_fill(key, cached->value, true, now, out);
     return;
   }
   std::optional<KeyValue> kv;
