@@ -212,23 +212,17 @@ TimePoint TabletsCore::next_wake() const {
   return w;
 }
 
-std::map<std::string, int64_t> TabletsCore::tablets_per_frontend() const {
+std::map<std::string, int64_t> TabletsCore::count_by(std::string Tablet::*frontend) const {
   std::map<std::string, int64_t> out;
   for (const auto& f : cfg_.frontends) out[f.id] = 0;
   for (const auto& t : tablets_) {
-    if (t.registered) ++out[t.current];
+    if (t.registered) ++out[t.*frontend];
   }
   return out;
 }
 
-std::map<std::string, int64_t> TabletsCore::tablets_per_home() const {
-  std::map<std::string, int64_t> out;
-  for (const auto& f : cfg_.frontends) out[f.id] = 0;
-  for (const auto& t : tablets_) {
-    if (t.registered) ++out[t.home];
-  }
-  return out;
-}
+std::map<std::string, int64_t> TabletsCore::tablets_per_frontend() const { return count_by(&Tablet::current); }
+std::map<std::string, int64_t> TabletsCore::tablets_per_home() const { return count_by(&Tablet::home); }
 
 Stats TabletsCore::stats() const {
   Stats s;

@@ -84,6 +84,7 @@ class TabletsCore final : public Core {
   void on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out);
   void on_timeout(uint64_t req, TimePoint now, Effects& out);
   void schedule(int t, TimePoint at);
+  std::map<std::string, int64_t> count_by(std::string Tablet::*frontend) const;
   TimePoint jittered(TimePoint now);
 
   const Config cfg_;
