@@ -319,8 +319,11 @@ void FrontendCore::on_tick(TimePoint now, Effects& out) {
   }
   tick_consistency(now, out);
   expire_pending(now, out);
-  for (auto it = tablets_seen_.begin(); it != tablets_seen_.end();) {
-    it = now - it->second > kTabletWindow ? tablets_seen_.erase(it) : std::next(it);
+  if (now >= next_prune_) {  // O(tablets): once a second, not every heartbeat
+    for (auto it = tablets_seen_.begin(); it != tablets_seen_.end();) {
+      it = now - it->second > kTabletWindow ? tablets_seen_.erase(it) : std::next(it);
+    }
+    next_prune_ = now + ms(1000);
   }
   recompute_wake();
 }

@@ -146,6 +146,7 @@ class FrontendCore final : public Core {
   std::map<std::string, TimePoint> tablets_seen_;  // tablet -> last read, for "tablets served"
   TimePoint next_heartbeat_{};
   TimePoint next_master_poll_{};
+  TimePoint next_prune_{};
   TimePoint next_wake_{};
   bool started_ = false;
   Counters counters_;
