@@ -38,9 +38,6 @@ void add_cluster_peers(ZmqTransport& t, const Config& c);
 void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait = ms(100),
               const std::function<void(TimePoint)>& every_second = {});
 
-}  // namespace oly
-
-namespace oly {
 // Writes `stats` as one encoded frame to `path`, atomically (write then rename), for clients
 // that do not listen for requests (Cacofonix, the tablet process); `olympics status` reads it.
 void write_stats_file(const std::string& path, const Stats& stats);

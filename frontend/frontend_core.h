@@ -28,7 +28,6 @@
 // Thread-safety: none (a Core is driven by one Node).
 #pragma once
 
-#include <deque>
 #include <map>
 #include <set>
 #include <string>
