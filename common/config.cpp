@@ -142,6 +142,7 @@ void fill(MapReader& r, Config& c) {
   r.sub("heartbeat", [&](MapReader& h) {
     h.get("interval_ms", c.heartbeat.interval_ms);
     h.get("timeout_ms", c.heartbeat.timeout_ms);
+    h.get("settle_ms", c.heartbeat.settle_ms);
   });
   r.sub("lease", [&](MapReader& l) { l.get("duration_ms", c.lease.duration_ms); });
   r.sub("pull", [&](MapReader& p) {
@@ -220,6 +221,7 @@ void validate(const Config& c) {
                                      std::to_string(c.heartbeat.timeout_ms));
   }
   positive(c, "lease.duration_ms", c.lease.duration_ms);
+  positive(c, "heartbeat.settle_ms", c.heartbeat.settle_ms);
   positive(c, "database.request_timeout_ms", c.database.request_timeout_ms);
   positive(c, "pull.ttr_ms", c.pull.ttr_ms);
   positive(c, "pull.ttr_min_ms", c.pull.ttr_min_ms);
@@ -281,7 +283,8 @@ std::string to_yaml(const Config& c) {
   for (const auto& f : c.frontends) {
     out << "  - {id: " << q(f.id) << ", address: " << q(f.address) << ", pub: " << q(f.pub) << "}\n";
   }
-  out << "heartbeat: {interval_ms: " << c.heartbeat.interval_ms << ", timeout_ms: " << c.heartbeat.timeout_ms << "}\n";
+  out << "heartbeat: {interval_ms: " << c.heartbeat.interval_ms << ", timeout_ms: " << c.heartbeat.timeout_ms
+      << ", settle_ms: " << c.heartbeat.settle_ms << "}\n";
   out << "lease: {duration_ms: " << c.lease.duration_ms << "}\n";
   out << "pull: {ttr: " << (c.pull.adaptive ? "adaptive" : "fixed") << ", ttr_ms: " << c.pull.ttr_ms
       << ", ttr_min_ms: " << c.pull.ttr_min_ms << ", ttr_max_ms: " << c.pull.ttr_max_ms << "}\n";

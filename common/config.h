@@ -42,6 +42,7 @@ struct FrontendConfig {
 struct HeartbeatConfig {
   int interval_ms = 100;  // how often each front end heartbeats each peer
   int timeout_ms = 500;   // silence after which a peer is suspected (several intervals)
+  int settle_ms = 1000;   // a recovered front end takes its duties back after heartbeating this long
 };
 
 struct LeaseConfig {

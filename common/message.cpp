@@ -1,5 +1,7 @@
 #include "common/message.h"
 
+#include <algorithm>
+
 namespace oly {
 
 std::string_view op_name(const Body& body) {
@@ -14,6 +16,15 @@ bool is_reply(const Body& body) {
          std::holds_alternative<Stats>(body) || std::holds_alternative<Error>(body) ||
          std::holds_alternative<Value>(body) || std::holds_alternative<NotModified>(body) ||
          std::holds_alternative<InvalidateAck>(body) || std::holds_alternative<LeaseGrant>(body);
+}
+
+const std::string& serving_frontend(const std::string& tablet, const std::string& home,
+                                    const std::vector<std::string>& serving) {
+  if (serving.empty() || std::find(serving.begin(), serving.end(), home) != serving.end()) return home;
+  // FNV-1a: stable across processes and runs (std::hash is not guaranteed to be).
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : tablet) h = (h ^ c) * 1099511628211ull;
+  return serving[h % serving.size()];
 }
 
 Error make_error(std::string_view c, std::string text) {

@@ -148,6 +148,23 @@ struct Redirect {
   template <class F> void visit(F&& f) { f("tablet", tablet); f("to", to); f("address", address); }
 };
 
+// Notice, master -> tablets on topic "serving": the front ends that serve tablets now, in
+// config order. A tablet reads from its home front end while that one is listed, otherwise from
+// serving[hash(tablet id) % size] (see serving_frontend). Newer (epoch, seq) wins.
+struct Serving {
+  static constexpr std::string_view kOp = "serving";
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  std::vector<std::string> frontends;
+  template <class F> void visit(F&& f) { f("epoch", epoch); f("seq", seq); f("frontends", frontends); }
+};
+
+// Where a tablet with `home` should read while `serving` serve: its home if listed, otherwise
+// one of them chosen by a stable hash of its id (so the moved tablets spread evenly). Empty
+// `serving` keeps `home`.
+const std::string& serving_frontend(const std::string& tablet, const std::string& home,
+                                    const std::vector<std::string>& serving);
+
 // ---------------------------------------------------------------- publisher-facing
 
 // Publisher -> master (and master -> database, which adds `epoch`). `publisher` names one
@@ -217,12 +234,25 @@ struct MasterChanged {
 // ---------------------------------------------------------------- internal: database
 
 // Front end -> database: make `frontend` master with `epoch`, which must be exactly the current
-// epoch + 1 (compare-and-set). Reply: MasterInfo on success, Error{code: "fenced"} otherwise.
+// epoch + 1 (compare-and-set). Reply: MasterInfo on success, Error{code: "fenced"} otherwise, or
+// Error{code: "lease_held", retry_after_ms} while another front end's master lease is live.
 struct ClaimMaster {
   static constexpr std::string_view kOp = "claim_master";
   std::string frontend;
   uint64_t epoch = 0;
   template <class F> void visit(F&& f) { f("frontend", frontend); f("epoch", epoch); }
+};
+
+// Master -> database, every heartbeat.interval_ms: renew the master lease of `frontend` at
+// `epoch` (it lasts heartbeat.timeout_ms from the database's receipt; the master counts it from
+// its send time, so it ends there first). With `release`, end the lease now (ordered handoff).
+// Reply: MasterInfo with lease_ms, or Error{code: "fenced"} when `epoch` is no longer current.
+struct RenewMaster {
+  static constexpr std::string_view kOp = "renew_master";
+  std::string frontend;
+  uint64_t epoch = 0;
+  bool release = false;
+  template <class F> void visit(F&& f) { f("frontend", frontend); f("epoch", epoch); f("release", release); }
 };
 
 // Anyone -> database: who is master? Reply: MasterInfo.
@@ -232,11 +262,13 @@ struct GetMaster {
 };
 
 // The database's epoch row. frontend is "" and epoch 0 before anyone claimed.
+// `lease_ms` answers renew_master: how long the renewed master lease lasts.
 struct MasterInfo {
   static constexpr std::string_view kOp = "master";
   std::string frontend;
   uint64_t epoch = 0;
-  template <class F> void visit(F&& f) { f("frontend", frontend); f("epoch", epoch); }
+  std::optional<int64_t> lease_ms;
+  template <class F> void visit(F&& f) { f("frontend", frontend); f("epoch", epoch); f("lease_ms", lease_ms); }
 };
 
 // Front end -> database: give `tablet` a home among `frontends` (kept if it has one there,
@@ -272,13 +304,26 @@ struct Registry {
 // ---------------------------------------------------------------- internal: front ends
 
 // Front end <-> front end, every heartbeat.interval_ms both ways. Carries what the sender
-// believes about mastership so that views converge.
+// believes about mastership so that views converge, and the sender's incarnation (chosen at
+// start), so that a peer heard again after a suspicion is known to have restarted or not.
 struct Heartbeat {
   static constexpr std::string_view kOp = "heartbeat";
   std::string from;
   std::string master;
   uint64_t epoch = 0;
-  template <class F> void visit(F&& f) { f("from", from); f("master", master); f("epoch", epoch); }
+  uint64_t incarnation = 0;
+  template <class F> void visit(F&& f) {
+    f("from", from); f("master", master); f("epoch", epoch); f("incarnation", incarnation);
+  }
+};
+
+// Acting master -> home master (ordered handoff): "I accept no more updates, every write I
+// started is acknowledged, and I released my master lease: claim epoch + 1".
+struct HandOver {
+  static constexpr std::string_view kOp = "hand_over";
+  std::string from;
+  uint64_t epoch = 0;
+  template <class F> void visit(F&& f) { f("from", from); f("epoch", epoch); }
 };
 
 // ---------------------------------------------------------------- internal: cache consistency
@@ -388,8 +433,10 @@ struct Error {
   std::optional<std::string> master;
   std::optional<std::string> address;
   std::optional<uint64_t> epoch;
+  std::optional<int64_t> retry_after_ms;  // lease_held: when the lease runs out
   template <class F> void visit(F&& f) {
     f("code", code); f("error", error); f("master", master); f("address", address); f("epoch", epoch);
+    f("retry_after_ms", retry_after_ms);
   }
 };
 
@@ -400,7 +447,7 @@ using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScor
                           MasterChanged, ClaimMaster, GetMaster, MasterInfo, AssignHome,
                           TabletHome, ListRegistry, Registry, Heartbeat, Fetch, Value, Invalidate,
                           InvalidateAck, Poll, NotModified, LeaseRequest, LeaseGrant, GetStats, Stats,
-                          Error>;
+                          Error, RenewMaster, HandOver, Serving>;
 
 // One message: the request id it carries (or answers) and its body.
 struct Message {
@@ -436,6 +483,7 @@ inline constexpr std::string_view kStaleSeq = "stale_seq";           // seq long
 inline constexpr std::string_view kUnavailable = "unavailable";      // a dependency did not answer
 inline constexpr std::string_view kStorage = "storage_error";        // the database failed to commit
 inline constexpr std::string_view kUnknownTablet = "unknown_tablet";
+inline constexpr std::string_view kLeaseHeld = "lease_held";         // another master's lease is live
 }  // namespace code
 
 // Builds an Error body.

@@ -1,6 +1,7 @@
 #include "database/database_core.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <utility>
 
@@ -38,6 +39,11 @@ Ack make_ack(const std::string& publisher, uint64_t seq, const std::string& key,
   return ack;
 }
 
+// `d` in whole milliseconds, rounded up (a wait of 0.2 ms is a wait of 1 ms).
+int64_t ceil_ms(Duration d) {
+  return std::chrono::ceil<std::chrono::milliseconds>(d).count();
+}
+
 TabletHome tablet_home(const std::string& tablet, const std::string& home) {
   TabletHome reply;
   reply.tablet = tablet;
@@ -46,10 +52,13 @@ TabletHome tablet_home(const std::string& tablet, const std::string& home) {
 }
 
 // Every counter the database reports, present from the start so that stats always lists them.
-constexpr const char* kCounterNames[] = {
-    "reads",  "updates_applied", "duplicates",     "fenced",         "seq_gaps", "stale_seqs",
-    "claims", "claims_rejected", "registrations",  "homes_assigned", "batches",  "stats",
-    "errors", "storage_errors",  "unexpected_ops", "ignored"};
+constexpr const char* kCounterNames[] = {"reads",          "updates_applied", "duplicates",
+                                         "fenced",         "seq_gaps",        "stale_seqs",
+                                         "claims",         "claims_rejected", "claims_lease_held",
+                                         "renewals",       "releases",        "renewals_fenced",
+                                         "registrations",  "homes_assigned",  "batches",
+                                         "stats",          "errors",          "storage_errors",
+                                         "unexpected_ops", "ignored"};
 
 }  // namespace
 
@@ -67,6 +76,7 @@ void DatabaseCore::on_message(const std::string& from, Message msg, bool notice,
   }
   Body reply;
   try {
+    know_lease(now);
     reply = std::visit([&](const auto& body) { return on(body, now); }, msg.body);
   } catch (const std::exception& e) {
     fail_batch(e.what(), out);
@@ -84,6 +94,7 @@ void DatabaseCore::on_batch_end(TimePoint /*now*/, Effects& out) {
       return;
     }
     in_transaction_ = false;
+    lease_before_claims_.reset();
     ++counters_["batches"];
     for (const auto& m : claims_) spdlog::info("'{}' is master at epoch {}", m.frontend, m.epoch);
     claims_.clear();
@@ -101,6 +112,8 @@ void DatabaseCore::fail_batch(const std::string& reason, Effects& out) {
   }
   in_transaction_ = false;
   claims_.clear();
+  // The claims of the transaction are undone, and so are the leases they granted.
+  if (lease_before_claims_) lease_until_ = *std::exchange(lease_before_claims_, std::nullopt);
   for (const auto& reply : held_.items()) {
     ++counters_["storage_errors"];
     send(out, {reply.to, {reply.msg.req, make_error(code::kStorage, "storage failed: " + reason)}});
@@ -117,6 +130,21 @@ void DatabaseCore::begin_write() {
   if (in_transaction_) return;
   store_.begin();
   in_transaction_ = true;
+}
+
+Duration DatabaseCore::lease() const {
+  return ms(config_.heartbeat.timeout_ms);
+}
+
+void DatabaseCore::know_lease(TimePoint now) {
+  if (lease_known_) return;
+  // Whatever lease a master held before a restart of the database ended by now + lease.
+  lease_until_ = store_.master().epoch > 0 ? now + lease() : TimePoint::min();
+  lease_known_ = true;
+}
+
+Duration DatabaseCore::lease_left(TimePoint now) const {
+  return lease_until_ > now ? lease_until_ - now : Duration::zero();
 }
 
 Error DatabaseCore::fenced(const MasterInfo& current, std::string text) {
@@ -165,7 +193,7 @@ Body DatabaseCore::on(const ListRegistry& m, TimePoint) {
   return reply;
 }
 
-Body DatabaseCore::on(const GetStats&, TimePoint) {
+Body DatabaseCore::on(const GetStats&, TimePoint now) {
   ++counters_["stats"];
   const MasterInfo master = store_.master();
   Stats stats;
@@ -174,6 +202,7 @@ Body DatabaseCore::on(const GetStats&, TimePoint) {
   stats.counters = counters_;
   stats.info = {{"master", master.frontend},
                 {"epoch", std::to_string(master.epoch)},
+                {"master_lease_ms", std::to_string(ceil_ms(lease_left(now)))},
                 {"path", config_.database.path}};
   return stats;
 }
@@ -279,7 +308,7 @@ Body DatabaseCore::on(const IncrementMedalTally& m, TimePoint now) {
 
 // ---------------------------------------------------------------- mastership and registry
 
-Body DatabaseCore::on(const ClaimMaster& m, TimePoint) {
+Body DatabaseCore::on(const ClaimMaster& m, TimePoint now) {
   if (config_.frontend(m.frontend) == nullptr) {
     return make_error(code::kBadValue, "claim_master: unknown front end '" + m.frontend + "'");
   }
@@ -290,14 +319,54 @@ Body DatabaseCore::on(const ClaimMaster& m, TimePoint) {
                                "' refused: the current epoch is " + std::to_string(current.epoch) +
                                " (master '" + current.frontend + "')");
   }
+  if (m.frontend != current.frontend && lease_left(now) > Duration::zero()) {
+    ++counters_["claims_lease_held"];
+    const int64_t left = std::max<int64_t>(1, ceil_ms(lease_left(now)));
+    Error e = make_error(
+        code::kLeaseHeld,
+        "claim of epoch " + std::to_string(m.epoch) + " by '" + m.frontend + "' refused: master '" +
+            current.frontend + "' (epoch " + std::to_string(current.epoch) +
+            ") holds the master lease for another " + std::to_string(left) + " ms");
+    e.master = current.frontend;
+    e.epoch = current.epoch;
+    e.retry_after_ms = left;
+    return e;
+  }
   begin_write();
   MasterInfo next;
   next.frontend = m.frontend;
   next.epoch = m.epoch;
   store_.set_master(next);
   claims_.push_back(next);
+  // The new master holds a lease from now on; undone with the claim if the transaction fails.
+  if (!lease_before_claims_) lease_before_claims_ = lease_until_;
+  lease_until_ = now + lease();
   ++counters_["claims"];
+  next.lease_ms = ceil_ms(lease());
   return next;
+}
+
+Body DatabaseCore::on(const RenewMaster& m, TimePoint now) {
+  const MasterInfo current = store_.master();
+  if (current.epoch == 0 || m.epoch != current.epoch || m.frontend != current.frontend) {
+    ++counters_["renewals_fenced"];
+    return fenced(current, std::string(m.release ? "release" : "renewal") +
+                               " of the master lease by '" + m.frontend + "' at epoch " +
+                               std::to_string(m.epoch) + " fenced: the current epoch is " +
+                               std::to_string(current.epoch) + " (master '" + current.frontend +
+                               "')");
+  }
+  ++counters_["renewals"];
+  MasterInfo reply = current;
+  if (m.release) {
+    ++counters_["releases"];
+    lease_until_ = now;
+    reply.lease_ms = 0;
+  } else {
+    lease_until_ = now + lease();
+    reply.lease_ms = ceil_ms(lease());
+  }
+  return reply;
 }
 
 Body DatabaseCore::on(const AssignHome& m, TimePoint) {

@@ -17,15 +17,37 @@
 //                      key's current value (whose version may be newer), nothing changes,
 //                      or stale_seq when that seq was never applied;
 //         seq > last + 1: seq_gap naming the expected seq.
-//   claim_master {frontend, epoch} -> master, when `frontend` is a configured front end and
-//       epoch == current epoch + 1 (compare-and-set); else fenced with the current epoch and
-//       master. A resent claim that already succeeded is therefore answered fenced with master ==
-//       itself.
+//   claim_master {frontend, epoch} -> master (with lease_ms, the lease the new master holds),
+//       when `frontend` is a configured front end and epoch == current epoch + 1
+//       (compare-and-set); else fenced with the current epoch and master. A resent claim that
+//       already succeeded is therefore answered fenced with master == itself. A claim with the
+//       right epoch by another front end than the current master, while the master lease (below)
+//       is live, is refused with lease_held carrying the current master and epoch and
+//       retry_after_ms = the lease's remaining time (rounded up, at least 1); a claim by the
+//       current master's own id (a restarted incarnation of it) is not held back. The new master
+//       holds a lease from the moment its claim succeeds.
+//   renew_master {frontend, epoch, release} -> master {frontend, epoch, lease_ms} when `frontend`
+//       is the current master at the current epoch (which must be at least 1): the lease now lasts
+//       lease_ms = heartbeat.timeout_ms from this receipt, or, with `release`, ends now
+//       (lease_ms = 0), so another front end may claim at once (ordered handoff). Else fenced
+//       with the current epoch and master.
 //   get_master -> master.  list_registry -> registry.  stats -> stats_reply.
 //   assign_home {tablet, frontends} -> tablet_home: the tablet keeps its home when that is in
 //       `frontends`, else gets the one in `frontends` with the fewest home tablets (ties to the
 //       earliest in the list). bad_value for an empty list or a front end not in the config.
 //   anything else -> unexpected_op. Replies and notices sent to the database are only counted.
+//
+// The master lease keeps a paused or partitioned master, which may still serve reads from its
+// write-through cache, from overlapping with a master that took over: nobody else becomes master
+// until the holder's lease at the database ran out (the holder counts its lease from its send
+// time, so its own view ends first). The lease is kept in memory only, never on disk: at
+// construction it is unknown (the database may have restarted while a master held one), so on
+// the first request the core handles it is set to that request's time + heartbeat.timeout_ms when
+// a master exists (epoch >= 1): every lease granted before a restart has ended by then. When a
+// batch's transaction fails, a lease granted by a claim in it is taken back with the claim.
+// renew_master writes nothing, but its reply is held with the others (below). stats counts
+// renewals (releases included), releases, renewals_fenced and claims_lease_held (not among
+// claims_rejected), and gives the lease's remaining time as info master_lease_ms (0 when over).
 //
 // Group commit: the writes of one run of messages (one Node step) go into one transaction, begun
 // at the first write. Every reply of the run, reads included, is held and sent by on_batch_end
@@ -71,6 +93,7 @@ class DatabaseCore final : public Core {
   Body on(const SetScore& m, TimePoint now);
   Body on(const IncrementMedalTally& m, TimePoint now);
   Body on(const ClaimMaster& m, TimePoint now);
+  Body on(const RenewMaster& m, TimePoint now);
   Body on(const AssignHome& m, TimePoint now);
   template <class T>
   Body on(const T& m, TimePoint now);  // unexpected_op
@@ -86,6 +109,11 @@ class DatabaseCore final : public Core {
   // Rolls back the batch's transaction and answers every held reply with storage_error.
   void fail_batch(const std::string& reason, Effects& out);
   void send(Effects& out, const Effects::Out& reply);
+  // The master lease: how long one lasts, its initialisation on the first request, and the time
+  // it has left at `now` (zero when it ran out).
+  Duration lease() const;
+  void know_lease(TimePoint now);
+  Duration lease_left(TimePoint now) const;
 
   Config config_;
   Store& store_;
@@ -94,6 +122,12 @@ class DatabaseCore final : public Core {
   Effects held_;  // replies waiting for the batch's commit
   bool in_transaction_ = false;
   std::vector<MasterInfo> claims_;  // claims of this batch, logged once committed
+  // The current master's lease runs until lease_until_ (TimePoint::min() when there is none).
+  // It is meaningless until lease_known_ (set by know_lease on the first request).
+  bool lease_known_ = false;
+  TimePoint lease_until_ = TimePoint::min();
+  // lease_until_ before the first claim of the open transaction, restored if it rolls back.
+  std::optional<TimePoint> lease_before_claims_;
 };
 
 }  // namespace oly::database

@@ -22,10 +22,21 @@ FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
       next_req_(req_base),
       cache_(static_cast<size_t>(cfg.cache.capacity)),
       ttr_(cfg.pull),
-      directory_(ms(cfg.lease.duration_ms), ms(cfg.heartbeat.interval_ms)) {
+      directory_(ms(cfg.lease.duration_ms), ms(cfg.heartbeat.interval_ms)),
+      incarnation_(req_base | 1),
+      detector_(
+          [&] {
+            std::vector<std::string> peers;
+            for (const auto& f : cfg.frontends) {
+              if (f.id != id_) peers.push_back(f.id);
+            }
+            return peers;
+          }(),
+          ms(cfg.heartbeat.timeout_ms)) {
   for (const auto& f : cfg_.frontends) frontends_.push_back({f.id, f.address, f.pub});
   for (const char* c : {"requests", "reads", "cache_hits", "cache_misses", "fills", "invalidations_sent",
-                        "invalidations_received", "polls_sent", "not_modified", "flushes"}) {
+                        "invalidations_received", "polls_sent", "not_modified", "flushes", "takeovers", "handoffs",
+                        "suspicions", "false_suspicions", "restarts_seen"}) {
     counters_[c] = 0;
   }
 }
@@ -40,17 +51,20 @@ const FrontendInfo* FrontendCore::info_of(const std::string& id) const {
 void FrontendCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
   if (notice) return;  // front ends subscribe to nothing
   const bool internal = msg.is<Heartbeat>() || msg.is<Invalidate>() || msg.is<LeaseRequest>() ||
-                        msg.is<InvalidateAck>() || msg.is<Fetch>() || msg.is<Poll>();
+                        msg.is<InvalidateAck>() || msg.is<Fetch>() || msg.is<Poll>() || msg.is<HandOver>();
   if (internal && info_of(from) == nullptr) {
     // Only the configured front ends (by endpoint name) take part in consistency and heartbeats.
     ++counters_["unauthorised"];
     out.send(from, msg.req, make_error(code::kUnauthorised, "'" + from + "' is not a front end of this cluster"));
     return;
   }
+  if (from != id_ && info_of(from) != nullptr && !msg.is<Heartbeat>()) on_peer_heard(from, 0, now);
   if (pending_.count(msg.req) && is_reply(msg.body)) {
     on_reply(msg, now, out);
   } else if (msg.is<Heartbeat>()) {
     on_heartbeat(msg.as<Heartbeat>(), now, out);
+  } else if (auto* h = std::get_if<HandOver>(&msg.body)) {
+    on_hand_over(*h, now, out);
   } else if (msg.is<Invalidate>()) {
     on_invalidate(from, msg, out);
   } else if (msg.is<LeaseRequest>()) {
@@ -131,6 +145,12 @@ void FrontendCore::on_update(const std::string& from, Message& msg, TimePoint no
     out.send(from, msg.req, not_master_error());
     return;
   }
+  if (handoff_ != Handoff::kNone) {
+    // Handing mastership back: forwarded later if the handoff fails, else answered not_master.
+    ++counters_["updates_held_for_handoff"];
+    held_updates_.push_back({from, std::move(msg)});
+    return;
+  }
   if (auto* s = std::get_if<SetScore>(&msg.body)) {
     if (!events_.count(s->event)) {
       out.send(from, msg.req, make_error(code::kUnknownEvent, "unknown event '" + s->event + "'"));
@@ -189,16 +209,13 @@ void FrontendCore::on_reply(Message& msg, TimePoint now, Effects& out) {
       on_update_acked(p, msg, now, out);
       return;
     case Pending::Kind::kGetMaster:
-      if (auto* m = std::get_if<MasterInfo>(&msg.body)) on_master_info(*m, false, now, out);
+      if (auto* m = std::get_if<MasterInfo>(&msg.body)) on_master_info(*m, now, out);
       return;
     case Pending::Kind::kClaim:
-      claim_in_flight_ = false;
-      if (auto* m = std::get_if<MasterInfo>(&msg.body)) {
-        on_master_info(*m, true, now, out);
-      } else if (auto* e = std::get_if<Error>(&msg.body)) {
-        spdlog::warn("claim of mastership refused: {}", e->error);
-        adopt_master(e->master.value_or(""), e->epoch.value_or(epoch_), now, out);
-      }
+      on_claim_answer(p, msg, now, out);
+      return;
+    case Pending::Kind::kRenew:
+      on_renew_answer(p, msg, now, out);
       return;
     case Pending::Kind::kLease:
       if (auto* g = std::get_if<LeaseGrant>(&msg.body); g && g->epoch == epoch_ && !is_master()) {
@@ -216,10 +233,7 @@ void FrontendCore::on_reply(Message& msg, TimePoint now, Effects& out) {
 
 void FrontendCore::on_update_acked(Pending& p, Message& msg, TimePoint now, Effects& out) {
   if (auto* e = std::get_if<Error>(&msg.body); e && e->code == code::kFenced) {
-    spdlog::warn("fenced by the database (epoch {} is stale, current {}); demoting", epoch_, e->epoch.value_or(0));
-    ++counters_["fenced"];
-    claimed_ = false;
-    adopt_master(e->master.value_or(""), e->epoch.value_or(epoch_), now, out);
+    on_fenced(*e, now, out);
     out.send(p.client, p.client_req, not_master_error());
     return;
   }
@@ -250,26 +264,7 @@ void FrontendCore::on_update_acked(Pending& p, Message& msg, TimePoint now, Effe
   if (!held.held) send_held({std::move(reply)}, now, out);
 }
 
-void FrontendCore::on_master_info(const MasterInfo& info, bool claim_reply, TimePoint now, Effects& out) {
-  if (claim_reply && info.frontend == id_) {
-    claimed_ = true;
-    acks_from_ = now + ms(cfg_.lease.duration_ms);
-    spdlog::info("claimed mastership with epoch {}", info.epoch);
-    adopt_master(id_, info.epoch, now, out);
-    const auto* me = info_of(id_);
-    out.publish("publisher", MasterChanged{id_, me ? me->address : "", info.epoch});
-    return;
-  }
-  // The home master takes mastership at start, fencing any earlier incarnation of itself.
-  if (is_home_master() && !claimed_ && !claim_in_flight_) {
-    claim_in_flight_ = true;
-    ask(cfg_.database.id, ClaimMaster{id_, info.epoch + 1}, {Pending::Kind::kClaim, "", 0, now, "", {}}, out);
-    return;
-  }
-  adopt_master(info.frontend, info.epoch, now, out);
-}
-
-void FrontendCore::adopt_master(const std::string& master, uint64_t epoch, TimePoint, Effects& out) {
+void FrontendCore::adopt_master(const std::string& master, uint64_t epoch, TimePoint now, Effects& out) {
   if (epoch < epoch_) return;
   if (epoch > epoch_ && master_ == id_ && master != id_) {
     spdlog::warn("epoch {} of {} supersedes ours ({}); no longer master", epoch, master, epoch_);
@@ -279,7 +274,10 @@ void FrontendCore::adopt_master(const std::string& master, uint64_t epoch, TimeP
   if (changed) spdlog::info("master is {} (epoch {})", master.empty() ? "unknown" : master, epoch);
   master_ = master;
   epoch_ = epoch;
-  if (changed) on_role_change(out);
+  if (changed) {
+    on_role_change(out);
+    send_heartbeats(now, out);  // so that a new master hears at once that we follow it
+  }
   set_role(is_master() ? "master" : "peer");
 }
 
@@ -291,11 +289,18 @@ void FrontendCore::on_role_change(Effects& out) {
   // whose answer (a duplicate ack) comes once that master knows every copy is gone.
   for (auto& held : directory_.clear()) out.send(held.to, held.req, not_master_error());
   for (auto& held : std::exchange(settling_, {})) out.send(held.to, held.req, not_master_error());
+  for (auto& held : std::exchange(held_updates_, {})) out.send(held.from, held.msg.req, not_master_error());
+  handoff_ = Handoff::kNone;
+  master_lease_until_ = TimePoint{};
+  to_confirm_.clear();
 }
 
 void FrontendCore::on_heartbeat(const Heartbeat& hb, TimePoint now, Effects& out) {
   ++counters_["heartbeats_received"];
+  if (info_of(hb.from) == nullptr || hb.from == id_) return;
+  on_peer_heard(hb.from, hb.incarnation, now);
   if (hb.epoch > epoch_) adopt_master(hb.master, hb.epoch, now, out);
+  confirmed(hb.from, hb.epoch, now, out);
 }
 
 void FrontendCore::on_tick(TimePoint now, Effects& out) {
@@ -303,20 +308,11 @@ void FrontendCore::on_tick(TimePoint now, Effects& out) {
     started_ = true;
     set_role("starting");
   }
-  if (now >= next_heartbeat_) {
-    for (const auto& f : frontends_) {
-      if (f.id != id_) out.send(f.id, 0, Heartbeat{id_, master_, epoch_});
-    }
-    if (push() && !is_master() && !master_.empty()) {
-      ask(master_, LeaseRequest{id_, epoch_},
-          {Pending::Kind::kLease, "", 0, now, "", ms(cfg_.heartbeat.timeout_ms)}, out);
-    }
-    next_heartbeat_ = now + ms(cfg_.heartbeat.interval_ms);
-  }
   if (now >= next_master_poll_) {
     if (!claim_in_flight_) ask(cfg_.database.id, GetMaster{}, {Pending::Kind::kGetMaster, "", 0, now, "", {}}, out);
-    next_master_poll_ = now + (master_.empty() || (is_home_master() && !claimed_) ? kMasterPollUnknown : kMasterPollKnown);
+    next_master_poll_ = now + (master_.empty() || (master_ == id_ && !claimed_) ? kMasterPollUnknown : kMasterPollKnown);
   }
+  tick_membership(now, out);
   tick_consistency(now, out);
   expire_pending(now, out);
   if (now >= next_prune_) {  // O(tablets): once a second, not every heartbeat
@@ -341,6 +337,9 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
       case Pending::Kind::kClaim:
         claim_in_flight_ = false;
         break;
+      case Pending::Kind::kRenew:
+        if (handoff_ == Handoff::kReleasing) end_handoff(true, now, out);  // the database did not answer
+        break;
       case Pending::Kind::kFill:
       case Pending::Kind::kFetch:
       case Pending::Kind::kPoll:
@@ -359,7 +358,10 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
 }
 
 void FrontendCore::recompute_wake() {
-  TimePoint w = std::min({next_heartbeat_, next_master_poll_, directory_.next_deadline()});
+  TimePoint w = std::min({next_heartbeat_, next_master_poll_, directory_.next_deadline(), detector_.next_deadline()});
+  if (!is_master() && !claim_in_flight_ && next_claim_ > TimePoint{}) w = std::min(w, next_claim_);
+  if (handoff_ != Handoff::kNone) w = std::min(w, handoff_deadline_);
+  if (is_master()) w = std::min(w, next_serving_);
   if (!settling_.empty()) w = std::min(w, acks_from_);
   if (!deadlines_.empty()) w = std::min(w, deadlines_.begin()->first);
   next_wake_ = w;
@@ -389,7 +391,18 @@ Stats FrontendCore::stats(TimePoint now) const {
   s.counters["cache_size"] = static_cast<int64_t>(cache_.size());
   s.counters["cache_evictions"] = static_cast<int64_t>(cache_.evictions());
   s.counters["held_acks"] = static_cast<int64_t>(directory_.waiting());
-  s.counters["lease_valid"] = (is_master() || now < lease_until_) ? 1 : 0;
+  s.counters["lease_valid"] = (holds_master_lease(now) || (!is_master() && now < lease_until_)) ? 1 : 0;
+  s.counters["suspicions"] = detector_.suspicions();
+  s.counters["false_suspicions"] = detector_.false_suspicions();
+  s.counters["restarts_seen"] = detector_.restarts();
+  auto join = [](const std::vector<std::string>& v) {
+    std::string r;
+    for (const auto& x : v) r += (r.empty() ? "" : ",") + x;
+    return r;
+  };
+  s.info["suspected"] = join(detector_.suspects());
+  if (is_master()) s.info["serving"] = join(serving_);
+  if (handoff_ != Handoff::kNone) s.info["handoff"] = "in progress";
   s.info["master"] = master_;
   s.info["epoch"] = std::to_string(epoch_);
   s.info["consistency"] = to_string(cfg_.consistency);

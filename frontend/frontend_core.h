@@ -19,11 +19,29 @@
 //     polled ahead of expiry so reads rarely wait.
 // A tablet's min_version is honoured: a cached value older than it counts as a miss.
 //
-// Mastership: the first front end of the config is the home master. At start it asks the
-// database who is master and claims the next epoch (compare-and-set), which fences any older
-// incarnation. Others learn the master from the database and from heartbeats, which every front
-// end sends to every peer each heartbeat.interval_ms and which carry the sender's view
-// (master, epoch); the highest epoch wins. Any change of master or epoch flushes the cache.
+// Mastership and failures (membership.cpp; DESIGN.md section 5). The database arbitrates: a
+// front end becomes master only by claiming epoch + 1 there (compare-and-set), every write carries
+// the writer's epoch, and the master holds a master lease at the database that it renews every
+// heartbeat interval; it serves its write-through cache only while that lease runs (counted from
+// its send time, so it ends here before it ends at the database). So a paused or cut-off master
+// stops serving before anyone else can be master, and a fenced one demotes itself.
+//   - Detection: every front end heartbeats every peer each heartbeat.interval_ms; any message
+//     counts; a FailureDetector suspects a peer after heartbeat.timeout_ms of silence.
+//   - Takeover: when the master is suspected (or unknown), the first front end in config order
+//     that is not suspected claims; the database refuses while the old master's lease runs and
+//     says for how long (lease_held), and the claim is retried then. The new master publishes
+//     master_changed (Cacofonix resends what is unacknowledged; the database deduplicates).
+//     Push: it acknowledges nothing until every other peer has confirmed the new epoch in a
+//     heartbeat (and so flushed what it cached under the old master) or lease.duration_ms passed.
+//   - Tablets: the master publishes `serving` (the front ends that serve now) on every change and
+//     every second; tablets read from their home while it is listed, else from a hash-spread one.
+//     A front end that rejoins (restarted, or suspected and heard again) is listed again only
+//     after heartbeat.settle_ms of unbroken heartbeats.
+//   - Handoff: when the home master (first in the config) has settled, an acting master stops
+//     forwarding updates (it holds them), waits until every update it started is acknowledged,
+//     releases its lease at the database and sends hand_over; the home master claims the next
+//     epoch. Held updates are then answered not_master naming the new master. If the handoff
+//     does not finish in time, the acting master resumes.
 //
 // Thread-safety: none (a Core is driven by one Node).
 #pragma once
@@ -35,6 +53,7 @@
 #include "common/config.h"
 #include "common/node.h"
 #include "frontend/cache.h"
+#include "frontend/failure_detector.h"
 #include "frontend/push_directory.h"
 #include "frontend/ttr.h"
 
@@ -53,6 +72,11 @@ class FrontendCore final : public Core {
   Counters& counters() override { return counters_; }
 
   bool is_master() const { return master_ == id_ && epoch_ > 0 && claimed_; }
+  // Whether the master may serve from its cache at `now` (its master lease runs).
+  bool holds_master_lease(TimePoint now) const { return is_master() && now < master_lease_until_; }
+  // The front ends that serve tablets, as the master last published them (master only).
+  const std::vector<std::string>& serving() const { return serving_; }
+  const FailureDetector& detector() const { return detector_; }
   const std::string& master() const { return master_; }
   uint64_t epoch() const { return epoch_; }
   const std::string& id() const { return id_; }
@@ -66,7 +90,7 @@ class FrontendCore final : public Core {
  private:
   // A request we sent (to the database, or to the master) and what it serves.
   struct Pending {
-    enum class Kind { kRead, kRegister, kUpdate, kGetMaster, kClaim, kFill, kFetch, kPoll, kLease } kind;
+    enum class Kind { kRead, kRegister, kUpdate, kGetMaster, kClaim, kRenew, kFill, kFetch, kPoll, kLease } kind;
     std::string client;      // endpoint to answer ("" for our own requests)
     uint64_t client_req = 0;
     TimePoint sent_at;
@@ -88,7 +112,7 @@ class FrontendCore final : public Core {
   void on_reply(Message& msg, TimePoint now, Effects& out);
   void on_update_acked(Pending& p, Message& msg, TimePoint now, Effects& out);
   void on_heartbeat(const Heartbeat& hb, TimePoint now, Effects& out);
-  void on_master_info(const MasterInfo& info, bool claim_reply, TimePoint now, Effects& out);
+  void on_master_info(const MasterInfo& info, TimePoint now, Effects& out);
   uint64_t ask(const std::string& to, Body body, Pending p, Effects& out);
   void adopt_master(const std::string& master, uint64_t epoch, TimePoint now, Effects& out);
   void on_role_change(Effects& out);
@@ -98,6 +122,22 @@ class FrontendCore final : public Core {
   bool push() const { return cfg_.consistency == Consistency::kPush; }
   const FrontendInfo* info_of(const std::string& id) const;
   void recompute_wake();
+
+  // membership.cpp: failure detection, takeover, master lease, serving set, handoff.
+  void tick_membership(TimePoint now, Effects& out);
+  void send_heartbeats(TimePoint now, Effects& out);
+  void on_peer_heard(const std::string& peer, uint64_t incarnation, TimePoint now);
+  void maybe_claim(TimePoint now, Effects& out);
+  void claim(TimePoint now, Effects& out);
+  void on_claim_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
+  void on_renew_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
+  void on_fenced(const Error& e, TimePoint now, Effects& out);
+  std::vector<std::string> serving_set(TimePoint now) const;
+  void publish_serving(TimePoint now, Effects& out);
+  void tick_handoff(TimePoint now, Effects& out);
+  void on_hand_over(const HandOver& h, TimePoint now, Effects& out);
+  void end_handoff(bool resume, TimePoint now, Effects& out);
+  void confirmed(const std::string& peer, uint64_t epoch, TimePoint now, Effects& out);
 
   // read_path.cpp: the cache, fills, push and pull.
   void serve(const std::string& key, Waiter w, TimePoint now, Effects& out);
@@ -141,6 +181,26 @@ class FrontendCore final : public Core {
   std::map<std::string, std::vector<Waiter>> waiters_;
   std::set<std::string> filling_;                  // keys with a fill in flight
   std::map<std::string, std::multiset<TimePoint>> updating_;  // master: key -> send times of updates in flight
+
+  // Membership (membership.cpp).
+  const uint64_t incarnation_;                     // sent in heartbeats; new at every start
+  FailureDetector detector_;
+  std::map<std::string, uint64_t> peer_epoch_;     // epoch in each peer's last heartbeat
+  std::set<std::string> rejoining_;                // peers that must settle before serving again
+  TimePoint started_at_{};
+  TimePoint master_lease_until_{};                 // master: serve the cache only before this
+  TimePoint next_claim_{};                         // earliest next claim attempt
+  std::string claim_prev_master_;                  // the master our claim in flight replaces
+  std::set<std::string> to_confirm_;               // new push master: peers yet to confirm our epoch
+  std::vector<std::string> serving_;               // master: front ends serving tablets, as published
+  uint64_t serving_seq_ = 0;
+  TimePoint next_serving_{};
+  enum class Handoff { kNone, kDraining, kReleasing, kHandedOver } handoff_ = Handoff::kNone;
+  TimePoint handoff_deadline_{};
+  TimePoint next_handoff_{};                       // after a failed handoff, not before this
+  bool db_known_ = false;                          // the database told us its master row once
+  struct HeldUpdate { std::string from; Message msg; };
+  std::vector<HeldUpdate> held_updates_;           // updates received while handing off
 
   std::map<std::string, TimePoint> tablets_seen_;  // tablet -> last read, for "tablets served"
   TimePoint next_heartbeat_{};

@@ -29,6 +29,8 @@ std::optional<KeyValue> value_of(const std::string& key, const Body& body) {
 
 bool FrontendCore::usable(const std::string& key, const CacheEntry& e, TimePoint now) const {
   if (is_master()) {
+    // Without a live master lease another front end may be master already: read the database.
+    if (!holds_master_lease(now)) return false;
     // Written through on every update; but while an update of this key is in flight longer than
     // a normal commit, its answer may be lost: then only the database knows.
     auto it = updating_.find(key);

@@ -93,7 +93,10 @@ int main(int argc, char** argv) {
   oly::SteadyClock clock;
   oly::ZmqTransport transport("tablets-" + oly::incarnation_suffix(), {});
   oly::add_cluster_peers(transport, cfg);
-  for (const auto& f : cfg.frontends) transport.subscribe(f.id, "tablet/" + cfg.tablets.id_prefix);
+  for (const auto& f : cfg.frontends) {
+    transport.subscribe(f.id, "tablet/" + cfg.tablets.id_prefix);
+    transport.subscribe(f.id, "serving");  // the master's Serving notices, through any front end
+  }
   oly::TabletsCore core(cfg, cfg.tablets.count, first);
   oly::Node node(core, transport, clock);
   spdlog::info("{} tablets reading every {} ms", cfg.tablets.count, cfg.tablets.read_interval_ms);

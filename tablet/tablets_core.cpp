@@ -33,7 +33,7 @@ TabletsCore::TabletsCore(const Config& cfg, int count, int first) : cfg_(cfg), r
     tablets_.push_back(std::move(t));
   }
   for (const char* c : {"reads_ok", "reads_failed", "timeouts", "retries", "redirects", "registrations",
-                        "backwards_reads"}) {
+                        "backwards_reads", "serving_notices", "serving_moves"}) {
     counters_[c] = 0;
   }
 }
@@ -62,7 +62,9 @@ TimePoint TabletsCore::jittered(TimePoint now) {
 
 void TabletsCore::send_register(int t, TimePoint now, Effects& out, bool retry) {
   Tablet& tab = tablets_[t];
-  if (tab.current.empty()) tab.current = cfg_.frontends[t % cfg_.frontends.size()].id;
+  if (tab.current.empty()) {
+    tab.current = serving_frontend(tab.id, cfg_.frontends[t % cfg_.frontends.size()].id, serving_);
+  }
   const uint64_t req = next_req_++;
   const TimePoint deadline = now + ms(cfg_.tablets.request_timeout_ms);
   in_flight_.emplace(req, InFlight{t, "", now, deadline, tab.current, retry});
@@ -95,9 +97,52 @@ void TabletsCore::finish(uint64_t, InFlight& f, TimePoint now, uint64_t version,
   ++counters_[outcome == "ok" ? "reads_ok" : "reads_failed"];
 }
 
+bool TabletsCore::is_serving(const std::string& frontend) const {
+  return std::find(serving_.begin(), serving_.end(), frontend) != serving_.end();
+}
+
+const std::string& TabletsCore::failover_target(const std::string& failed) const {
+  const std::string& plain = cfg_.next_frontend(failed);
+  if (serving_.empty()) return plain;
+  // The next front end after `failed`, in config order and wrapping around, that serves.
+  const std::string* at = &plain;
+  for (size_t i = 0; i < cfg_.frontends.size(); ++i) {
+    if (*at == failed) break;  // back where we started: no other serves
+    if (is_serving(*at)) return *at;
+    at = &cfg_.next_frontend(*at);
+  }
+  return plain;
+}
+
+void TabletsCore::on_serving(const Serving& notice) {
+  const std::pair<uint64_t, uint64_t> version{notice.epoch, notice.seq};
+  if (serving_seen_ && version <= serving_version_) return;  // not newer
+  std::vector<std::string> listed;
+  for (const auto& fe : notice.frontends) {
+    if (cfg_.frontend(fe) != nullptr && std::find(listed.begin(), listed.end(), fe) == listed.end()) {
+      listed.push_back(fe);
+    }
+  }
+  if (listed.empty()) return;  // names no front end we know
+  serving_seen_ = true;
+  serving_version_ = version;
+  serving_ = std::move(listed);
+  ++counters_["serving_notices"];
+  for (auto& tab : tablets_) {
+    if (!tab.registered) continue;
+    const std::string& desired = serving_frontend(tab.id, tab.home, serving_);
+    if (desired != tab.current) {
+      tab.current = desired;
+      ++counters_["serving_moves"];
+    }
+  }
+}
+
 void TabletsCore::on_message(const std::string&, Message msg, bool notice, TimePoint now, Effects& out) {
   if (notice) {
-    if (auto* r = std::get_if<Redirect>(&msg.body)) {
+    if (const auto* sv = std::get_if<Serving>(&msg.body)) {
+      on_serving(*sv);
+    } else if (auto* r = std::get_if<Redirect>(&msg.body)) {
       auto it = index_.find(r->tablet);
       if (it != index_.end() && cfg_.frontend(r->to) != nullptr) {
         tablets_[it->second].current = r->to;
@@ -124,6 +169,7 @@ void TabletsCore::on_reply(uint64_t req, Message& msg, TimePoint now, Effects& o
       tab.registered = true;
       tab.home = r->home;
       tab.current = cfg_.frontend(r->home) ? r->home : f.frontend;
+      if (serving_seen_) tab.current = serving_frontend(tab.id, tab.current, serving_);
       // First round at a random point of the interval, so that tablets spread out.
       schedule(f.tablet, now + Duration(std::uniform_int_distribution<int64_t>(0, cfg_.tablets.read_interval_ms * 1000)(rng_)));
     } else {
@@ -163,7 +209,7 @@ void TabletsCore::on_timeout(uint64_t req, TimePoint now, Effects& out) {
   Tablet& tab = tablets_[f.tablet];
   // Fail over: the next front end becomes this tablet's current one, and the request is retried
   // there once, at once.
-  if (tab.current == f.frontend) tab.current = cfg_.next_frontend(f.frontend);
+  if (tab.current == f.frontend) tab.current = failover_target(f.frontend);
   if (f.retry) {
     if (f.key.empty()) schedule(f.tablet, now + ms(cfg_.tablets.read_interval_ms));
     return;
@@ -233,6 +279,9 @@ Stats TabletsCore::stats() const {
   s.counters["registered"] = registered_;
   s.counters["in_flight"] = static_cast<int64_t>(in_flight_.size());
   for (const auto& [fe, n] : tablets_per_frontend()) s.counters["on_" + fe] = n;
+  std::string serving;
+  for (const auto& fe : serving_) serving += (serving.empty() ? "" : ",") + fe;
+  s.info["serving"] = serving;
   return s;
 }
 

@@ -8,6 +8,20 @@
 // A read that times out is retried at once on the next front end of the list, which becomes the
 // tablet's current one; a `redirect` notice moves the tablet to the front end it names.
 //
+// Serving notices (topic "serving", from the master through every front end): the core keeps the
+// newest one it has accepted. A notice is accepted only when its (epoch, seq) is greater than the
+// last accepted one (lexicographically); front end names not in the config are dropped from it,
+// and a notice left with none is ignored. On accepting one, every registered tablet whose
+// current front end differs from serving_frontend(id, home, serving) moves there (its read in
+// flight, if any, is not cancelled: the next one goes to the new front end). A registration
+// reply sets the tablet's current front end the same way once a notice has been seen. A timed-out
+// request still fails over on its own (tablets that miss a notice recover this way), but to the
+// next front end after the failed one, in config order, that the latest notice lists (plain next
+// one when no notice was seen or it lists no other). A tablet not yet registered makes its first
+// attempt at serving_frontend(id, <its spread pick>, serving). Counters: serving_notices
+// (accepted), serving_moves (tablets moved by a notice); stats() info "serving" is the accepted
+// list, comma-joined.
+//
 // Every read becomes a ReadRecord (the shell writes them to the history file for the checker).
 //
 // Thread-safety: none (driven by one Node).
@@ -58,6 +72,8 @@ class TabletsCore final : public Core {
   std::vector<std::string> ids() const;
   // Events followed by tablet `i` (for tests of popularity).
   std::vector<std::string> events_of(int i) const;
+  // The front ends of the latest accepted Serving notice (empty before the first one).
+  const std::vector<std::string>& serving() const { return serving_; }
 
  private:
   struct Tablet {
@@ -83,6 +99,10 @@ class TabletsCore final : public Core {
   void finish(uint64_t req, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome);
   void on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out);
   void on_timeout(uint64_t req, TimePoint now, Effects& out);
+  void on_serving(const Serving& notice);
+  // Where a tablet fails over to after `failed` timed out (see the contract above).
+  const std::string& failover_target(const std::string& failed) const;
+  bool is_serving(const std::string& frontend) const;
   void schedule(int t, TimePoint at);
   std::map<std::string, int64_t> count_by(std::string Tablet::*frontend) const;
   TimePoint jittered(TimePoint now);
@@ -100,6 +120,10 @@ class TabletsCore final : public Core {
   int registered_ = 0;
   std::vector<ReadRecord> reads_;
   std::map<std::string, SeenValue> watch_;
+  // The latest accepted Serving notice: its (epoch, seq) and its front ends (config ids only).
+  bool serving_seen_ = false;
+  std::pair<uint64_t, uint64_t> serving_version_{0, 0};
+  std::vector<std::string> serving_;
   Counters counters_;
 };
 

@@ -97,6 +97,17 @@ ClaimMaster claim(const std::string& frontend, uint64_t epoch) {
   return m;
 }
 
+RenewMaster renew(const std::string& frontend, uint64_t epoch, bool release = false) {
+  RenewMaster m;
+  m.frontend = frontend;
+  m.epoch = epoch;
+  m.release = release;
+  return m;
+}
+
+// How long a master lease lasts with the default config (heartbeat.timeout_ms).
+const Duration kLease = ms(Config{}.heartbeat.timeout_ms);
+
 AssignHome assign(const std::string& tablet, std::vector<std::string> frontends) {
   AssignHome m;
   m.tablet = tablet;
@@ -130,6 +141,8 @@ class Db {
   Score score(const std::string& event) { return as<ScoreReply>(ask(get_score(event))).score; }
   Tally tally(const std::string& team) { return as<TallyReply>(ask(get_tally(team))).tally; }
   int64_t counter(const std::string& name) { return core_.counters()[name]; }
+  // Lets the current master's lease run out.
+  void expire_lease() { clock_.advance(kLease); }
 
   Store& store() { return *store_; }
   DatabaseCore& core() { return core_; }
@@ -258,6 +271,7 @@ TEST(DatabaseCore, PublishersAreDeduplicatedIndependently) {
 
 TEST(DatabaseCore, WriteWithStaleEpochIsFencedAndChangesNothing) {
   auto db = db_with_master();
+  db->expire_lease();
   as<MasterInfo>(db->ask(claim("fe2", 2)));
   Error e = error_of(db->ask(set_score("Curling", 1, 0, 1, 1)), code::kFenced);
   EXPECT_EQ(e.epoch, 2u);
@@ -286,6 +300,7 @@ TEST(DatabaseCore, ClaimSucceedsOnlyForTheNextEpoch) {
   EXPECT_EQ(lost.epoch, 1u);
   EXPECT_EQ(lost.master, "fe1");
   expect_master(db.ask(GetMaster{}), "fe1", 1);
+  db.expire_lease();
   expect_master(db.ask(claim("fe2", 2)), "fe2", 2);
   EXPECT_EQ(db.counter("claims"), 2);
   EXPECT_EQ(db.counter("claims_rejected"), 2);
@@ -305,6 +320,161 @@ TEST(DatabaseCore, ClaimByAFrontEndOutsideTheConfigIsBadValue) {
   Error e = error_of(db.ask(claim("fe9", 1)), code::kBadValue);
   EXPECT_NE(e.error.find("fe9"), std::string::npos) << e.error;
   expect_master(db.ask(GetMaster{}), "", 0);
+}
+
+// ---------------------------------------------------------------- the master lease
+
+TEST(DatabaseCore, RenewalByTheMasterExtendsItsLease) {
+  auto db = db_with_master();  // fe1's lease runs until t0 + 500 ms
+  db->clock().advance(ms(400));
+  const MasterInfo renewed = as<MasterInfo>(db->ask(renew("fe1", 1)));
+  EXPECT_EQ(renewed.frontend, "fe1");
+  EXPECT_EQ(renewed.epoch, 1u);
+  EXPECT_EQ(renewed.lease_ms, 500);
+  db->clock().advance(ms(400));  // past the first lease, within the renewed one
+  Error held = error_of(db->ask(claim("fe2", 2)), code::kLeaseHeld);
+  EXPECT_EQ(held.retry_after_ms, 100);
+  EXPECT_EQ(as<Stats>(db->ask(GetStats{})).info["master_lease_ms"], "100");
+  db->clock().advance(ms(100));
+  expect_master(db->ask(claim("fe2", 2)), "fe2", 2);
+  EXPECT_EQ(db->counter("renewals"), 1);
+  EXPECT_EQ(db->counter("releases"), 0);
+}
+
+TEST(DatabaseCore, RenewalWithAWrongEpochOrFrontEndIsFencedAndDoesNotExtendTheLease) {
+  Db db;
+  Error none = error_of(db.ask(renew("", 0)), code::kFenced);  // no master yet: nothing to renew
+  EXPECT_EQ(none.epoch, 0u);
+  as<MasterInfo>(db.ask(claim("fe1", 1)));
+  db.clock().advance(ms(400));
+  Error epoch = error_of(db.ask(renew("fe1", 2)), code::kFenced);
+  EXPECT_EQ(epoch.epoch, 1u);
+  EXPECT_EQ(epoch.master, "fe1");
+  Error other = error_of(db.ask(renew("fe2", 1)), code::kFenced);
+  EXPECT_EQ(other.epoch, 1u);
+  EXPECT_EQ(other.master, "fe1");
+  db.clock().advance(ms(100));  // fe1's lease from its claim ran out: the refusals did not renew it
+  expect_master(db.ask(claim("fe2", 2)), "fe2", 2);
+  Error deposed = error_of(db.ask(renew("fe1", 1)), code::kFenced);
+  EXPECT_EQ(deposed.epoch, 2u);
+  EXPECT_EQ(deposed.master, "fe2");
+  error_of(db.ask(renew("fe1", 1, true)), code::kFenced);  // nor may it release fe2's lease
+  error_of(db.ask(claim("fe1", 3)), code::kLeaseHeld);
+  EXPECT_EQ(db.counter("renewals_fenced"), 5);
+  EXPECT_EQ(db.counter("renewals"), 0);
+}
+
+TEST(DatabaseCore, ClaimDuringAnotherFrontEndsLeaseIsLeaseHeldUntilItRunsOut) {
+  auto db = db_with_master();
+  db->clock().advance(ms(200));
+  Error e = error_of(db->ask(claim("fe2", 2)), code::kLeaseHeld);
+  EXPECT_EQ(e.master, "fe1");
+  EXPECT_EQ(e.epoch, 1u);
+  EXPECT_EQ(e.retry_after_ms, 300);
+  EXPECT_NE(e.error.find("'fe1'"), std::string::npos) << e.error;
+  EXPECT_NE(e.error.find("300 ms"), std::string::npos) << e.error;
+  expect_master(db->ask(GetMaster{}), "fe1", 1);
+
+  db->clock().advance(Duration(299'750));  // 0.25 ms left: rounded up, never 0
+  EXPECT_EQ(error_of(db->ask(claim("fe2", 2)), code::kLeaseHeld).retry_after_ms, 1);
+  db->clock().advance(Duration(250));  // the lease ends now
+  expect_master(db->ask(claim("fe2", 2)), "fe2", 2);
+  EXPECT_EQ(db->counter("claims_lease_held"), 2);
+  EXPECT_EQ(db->counter("claims_rejected"), 0);
+  EXPECT_EQ(db->counter("claims"), 2);
+}
+
+TEST(DatabaseCore, FencedClaimIsAnsweredFencedEvenDuringTheLease) {
+  auto db = db_with_master();
+  Error e = error_of(db->ask(claim("fe2", 1)), code::kFenced);
+  EXPECT_EQ(e.epoch, 1u);
+  EXPECT_FALSE(e.retry_after_ms.has_value());
+  error_of(db->ask(claim("fe2", 3)), code::kFenced);
+  EXPECT_EQ(db->counter("claims_lease_held"), 0);
+}
+
+TEST(DatabaseCore, ClaimByTheMastersOwnIdDuringItsLeaseSucceeds) {
+  auto db = db_with_master();
+  db->clock().advance(ms(100));
+  const MasterInfo again = as<MasterInfo>(db->ask(claim("fe1", 2)));  // fe1 restarted
+  EXPECT_EQ(again.frontend, "fe1");
+  EXPECT_EQ(again.epoch, 2u);
+  EXPECT_EQ(again.lease_ms, 500);
+  db->clock().advance(ms(450));  // the lease runs from the new claim
+  EXPECT_EQ(error_of(db->ask(claim("fe2", 3)), code::kLeaseHeld).retry_after_ms, 50);
+}
+
+TEST(DatabaseCore, ReleasedLeaseLetsAnotherFrontEndClaimAtOnce) {
+  auto db = db_with_master();
+  db->clock().advance(ms(100));
+  const MasterInfo released = as<MasterInfo>(db->ask(renew("fe1", 1, true)));
+  EXPECT_EQ(released.frontend, "fe1");
+  EXPECT_EQ(released.epoch, 1u);
+  EXPECT_EQ(released.lease_ms, 0);
+  EXPECT_EQ(as<Stats>(db->ask(GetStats{})).info["master_lease_ms"], "0");
+  expect_master(db->ask(claim("fe2", 2)), "fe2", 2);
+  EXPECT_EQ(db->counter("releases"), 1);
+  EXPECT_EQ(db->counter("renewals"), 1);
+}
+
+TEST(DatabaseCore, HandoffInOneBatchReleasesThenClaims) {
+  auto db = db_with_master();
+  auto replies = db->batch({renew("fe1", 1, true), claim("fe2", 2), renew("fe2", 2)});
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(as<MasterInfo>(replies[0]).lease_ms, 0);
+  expect_master(replies[1], "fe2", 2);
+  EXPECT_EQ(as<MasterInfo>(replies[2]).lease_ms, 500);
+}
+
+TEST(DatabaseCore, NewMasterHoldsALeaseFromItsClaim) {
+  auto db = db_with_master();
+  db->expire_lease();
+  const MasterInfo fe2 = as<MasterInfo>(db->ask(claim("fe2", 2)));
+  EXPECT_EQ(fe2.lease_ms, 500);
+  Error e = error_of(db->ask(claim("fe1", 3)), code::kLeaseHeld);
+  EXPECT_EQ(e.master, "fe2");
+  EXPECT_EQ(e.epoch, 2u);
+  EXPECT_EQ(e.retry_after_ms, 500);
+  EXPECT_EQ(as<Stats>(db->ask(GetStats{})).info["master_lease_ms"], "500");
+}
+
+TEST(DatabaseCore, AfterARestartWithAMasterAClaimIsRefusedForOneLeaseFromTheFirstRequest) {
+  oly::testing::TempDir dir;
+  const std::string path = dir.file("olympics.db");
+  {
+    Db db(std::make_unique<SqliteStore>(path));
+    as<MasterInfo>(db.ask(claim("fe1", 1)));
+  }  // the database stops while fe1 holds a lease
+
+  Db db(std::make_unique<SqliteStore>(path));
+  db.clock().advance(ms(10'000));  // the lease starts at the first request, not at construction
+  expect_master(db.ask(GetMaster{}), "fe1", 1);
+  db.clock().advance(ms(300));
+  Error e = error_of(db.ask(claim("fe2", 2)), code::kLeaseHeld);
+  EXPECT_EQ(e.master, "fe1");
+  EXPECT_EQ(e.retry_after_ms, 200);
+  db.clock().advance(ms(200));
+  expect_master(db.ask(claim("fe2", 2)), "fe2", 2);
+}
+
+TEST(DatabaseCore, AfterARestartTheFirstRequestMayBeTheRefusedClaim) {
+  oly::testing::TempDir dir;
+  const std::string path = dir.file("olympics.db");
+  {
+    Db db(std::make_unique<SqliteStore>(path));
+    as<MasterInfo>(db.ask(claim("fe1", 1)));
+  }
+  Db db(std::make_unique<SqliteStore>(path));
+  EXPECT_EQ(error_of(db.ask(claim("fe2", 2)), code::kLeaseHeld).retry_after_ms, 500);
+  // The master itself may renew (or reclaim) at once.
+  EXPECT_EQ(as<MasterInfo>(db.ask(renew("fe1", 1))).lease_ms, 500);
+}
+
+TEST(DatabaseCore, WithNoMasterAtStartTheFirstClaimIsNotHeldBack) {
+  Db db;
+  db.clock().advance(ms(1));
+  expect_master(db.ask(claim("fe2", 1)), "fe2", 1);
+  EXPECT_EQ(db.counter("claims_lease_held"), 0);
 }
 
 // ---------------------------------------------------------------- registry
@@ -394,6 +564,9 @@ TEST(DatabaseCore, StatsReportCountersAndTheMaster) {
   EXPECT_EQ(stats.counters["updates_applied"], 1);
   EXPECT_EQ(stats.info["master"], "fe1");
   EXPECT_EQ(stats.info["epoch"], "1");
+  EXPECT_EQ(stats.info["master_lease_ms"], "500");
+  for (const char* name : {"renewals", "releases", "renewals_fenced", "claims_lease_held"})
+    EXPECT_EQ(stats.counters.count(name), 1u) << name;
 }
 
 // ---------------------------------------------------------------- group commit
@@ -472,6 +645,36 @@ TEST(DatabaseCore, FailedCommitTurnsEveryReplyOfTheBatchIntoStorageError) {
   EXPECT_EQ(db.tally("Gauls").gold, 1);
 }
 
+TEST(DatabaseCore, RenewalReplyIsHeldBehindTheBatchsWritesInOrder) {
+  SqliteStore store(":memory:");
+  VirtualClock clock;
+  DatabaseCore core(Config{}, store, clock);
+  Effects out;
+  core.on_message("fe1", Message{1, claim("fe1", 1)}, false, clock.now(), out);
+  core.on_message("fe1", Message{2, renew("fe1", 1)}, false, clock.now(), out);
+  core.on_message("fe1", Message{3, increment("Gauls", "gold", 1)}, false, clock.now(), out);
+  EXPECT_TRUE(out.items().empty());
+  core.on_batch_end(clock.now(), out);
+  ASSERT_EQ(out.items().size(), 3u);
+  EXPECT_EQ(out.items()[1].msg.req, 2u);
+  EXPECT_EQ(as<MasterInfo>(out.items()[1].msg).lease_ms, 500);
+  EXPECT_EQ(out.items()[2].msg.req, 3u);
+}
+
+TEST(DatabaseCore, ClaimRolledBackByAFailedCommitTakesItsLeaseBack) {
+  auto owned = std::make_unique<FailingCommitStore>();
+  FailingCommitStore& store = *owned;
+  Db db(std::move(owned));
+  as<MasterInfo>(db.ask(claim("fe1", 1)));
+  db.expire_lease();
+
+  store.fail_next_commit = true;
+  error_of(db.ask(claim("fe2", 2)), code::kStorage);
+  expect_master(db.ask(GetMaster{}), "fe1", 1);
+  // fe1's lease had run out and fe2's never was: another claim goes through at once.
+  expect_master(db.ask(claim("fe2", 2)), "fe2", 2);
+}
+
 // ---------------------------------------------------------------- durability
 
 TEST(DatabaseCore, CommittedBatchIsInTheFileBeforeTheStoreCloses) {
@@ -489,6 +692,7 @@ TEST(DatabaseCore, EverythingSurvivesReopeningTheFileWithoutShutdown) {
   {
     Db db(std::make_unique<SqliteStore>(path));
     as<MasterInfo>(db.ask(claim("fe1", 1)));
+    db.expire_lease();
     as<MasterInfo>(db.ask(claim("fe2", 2)));
     db.batch({set_score("Curling", 3, 1, 1, 2), increment("Gauls", "gold", 2, 2),
               increment("Gauls", "gold", 3, 2)});

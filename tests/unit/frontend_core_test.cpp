@@ -1,50 +1,19 @@
 // The front end's core: mastership at start, the publisher checks, fencing.
 #include <gtest/gtest.h>
 
-#include "frontend/frontend_core.h"
+#include "frontend_harness.h"
 
 namespace oly {
 namespace {
 
-struct Harness {
-  explicit Harness(const std::string& id) : core(cfg, id, 1000) {}
-  std::vector<Effects::Out> tick() {
-    Effects out;
-    core.on_tick(now, out);
-    return out.items();
-  }
-  std::vector<Effects::Out> deliver(const std::string& from, Message m) {
-    Effects out;
-    core.on_message(from, std::move(m), false, now, out);
-    return out.items();
-  }
-  // Answers the database request in `sent` (by op) with `reply`.
-  std::vector<Effects::Out> answer_db(const std::vector<Effects::Out>& sent, std::string_view op, Body reply) {
-    for (const auto& s : sent) {
-      if (s.to == "db" && op_name(s.msg.body) == op) return deliver("db", Message{s.msg.req, std::move(reply)});
-    }
-    ADD_FAILURE() << "no " << op << " sent to the database";
-    return {};
-  }
-  const Effects::Out* find(const std::vector<Effects::Out>& v, std::string_view op) {
-    for (const auto& s : v) {
-      if (op_name(s.msg.body) == op) return &s;
-    }
-    return nullptr;
-  }
-  Config cfg;
-  TimePoint now{};
-  FrontendCore core;
-};
-
-TEST(FrontendCore, HomeMasterClaimsTheNextEpochAndAnnouncesIt) {
+TEST(FrontendCore, RestartedHomeMasterClaimsTheNextEpochAndAnnouncesIt) {
   Harness h("fe1");
   auto sent = h.tick();
-  sent = h.answer_db(sent, "get_master", MasterInfo{"fe2", 4});
+  sent = h.answer_db(sent, "get_master", MasterInfo{"fe1", 4, {}});  // its own earlier incarnation
   const auto* claim = h.find(sent, "claim_master");
   ASSERT_NE(claim, nullptr);
   EXPECT_EQ(claim->msg.as<ClaimMaster>().epoch, 5u);
-  sent = h.answer_db(sent, "claim_master", MasterInfo{"fe1", 5});
+  sent = h.answer_db(sent, "claim_master", MasterInfo{"fe1", 5, {}});
   EXPECT_TRUE(h.core.is_master());
   const auto* notice = h.find(sent, "master_changed");
   ASSERT_NE(notice, nullptr);
@@ -55,7 +24,7 @@ TEST(FrontendCore, HomeMasterClaimsTheNextEpochAndAnnouncesIt) {
 TEST(FrontendCore, PeerAnswersUpdatesWithNotMasterAndTheMastersAddress) {
   Harness h("fe2");
   auto sent = h.tick();
-  h.answer_db(sent, "get_master", MasterInfo{"fe1", 1});
+  h.answer_db(sent, "get_master", MasterInfo{"fe1", 1, {}});
   auto reply = h.deliver("bard", Message{9, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}}});
   ASSERT_EQ(reply.size(), 1u);
   const auto& e = reply[0].msg.as<Error>();
@@ -76,8 +45,8 @@ TEST(FrontendCore, WrongTokenIsUnauthorisedAndNothingReachesTheDatabase) {
 TEST(FrontendCore, MasterStampsItsEpochAndDemotesWhenFenced) {
   Harness h("fe1");
   auto sent = h.tick();
-  sent = h.answer_db(sent, "get_master", MasterInfo{"", 0});
-  h.answer_db(sent, "claim_master", MasterInfo{"fe1", 1});
+  sent = h.answer_db(sent, "get_master", MasterInfo{"", 0, {}});
+  h.answer_db(sent, "claim_master", MasterInfo{"fe1", 1, {}});
   ASSERT_TRUE(h.core.is_master());
   auto fwd = h.deliver("bard", Message{5, SetScore{"Curling", 2, 1, "bard", 1, h.cfg.cacofonix.token, {}}});
   ASSERT_EQ(fwd.size(), 1u);
@@ -91,9 +60,12 @@ TEST(FrontendCore, MasterStampsItsEpochAndDemotesWhenFenced) {
   auto reply = h.deliver("db", Message{fwd[0].msg.req, fenced});
   EXPECT_FALSE(h.core.is_master());
   EXPECT_EQ(h.core.master(), "fe2");
-  ASSERT_EQ(reply.size(), 1u);
-  EXPECT_EQ(reply[0].to, "bard");
-  EXPECT_EQ(reply[0].msg.as<Error>().code, "not_master");
+  const Effects::Out* to_bard = nullptr;  // besides heartbeats telling fe2 we follow it
+  for (const auto& r : reply) {
+    if (r.to == "bard") to_bard = &r;
+  }
+  ASSERT_NE(to_bard, nullptr);
+  EXPECT_EQ(to_bard->msg.as<Error>().code, "not_master");
 }
 
 TEST(FrontendCore, UnknownEventIsRejectedNamingIt) {

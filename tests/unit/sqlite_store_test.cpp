@@ -28,7 +28,7 @@ TEST(SqliteStore, RowsReadBackAsWritten) {
   store.put_score({"Skiing", 3, 2, 7, 1700000000123});
   store.put_score({"Curling", 1, 0, 1, 5});
   store.put_tally({"Romans", 1, 2, 3, 6});
-  store.set_master({"fe2", 4});
+  store.set_master({"fe2", 4, {}});
   store.set_last_seq("caco", 9);
   const AppliedUpdate u{"caco", 9, "tally/Romans", 6, "increment_medal_tally", 123456,
                         0,      0, "bronze"};

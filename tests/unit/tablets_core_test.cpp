@@ -91,5 +91,217 @@ TEST(TabletsCore, TimedOutReadIsRetriedOnTheNextFrontEndAndRedirectMovesTheTable
   EXPECT_EQ(core.tablets_per_frontend().at("fe1"), 1);
 }
 
+// ---------------------------------------------------------------- Serving notices
+
+Config three_frontends() {
+  Config c = config();
+  c.frontends = {{"fe1", "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7111"},
+                 {"fe2", "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7112"},
+                 {"fe3", "tcp://127.0.0.1:7103", "tcp://127.0.0.1:7113"}};
+  return c;
+}
+
+// Answers one request the core sent: a registration with home_of(tablet index), a read with
+// version 1.
+template <class HomeOf>
+void answer(TabletsCore& core, const Effects::Out& s, HomeOf home_of, TimePoint now) {
+  Effects out;
+  Body reply;
+  if (const auto* r = std::get_if<Register>(&s.msg.body)) {
+    reply = Registered{r->tablet, home_of(std::stoi(r->tablet.substr(1))), {}};
+  } else if (const auto* g = std::get_if<GetScore>(&s.msg.body)) {
+    reply = ScoreReply{Score{g->event, 0, 0, 1, 0}, {}};
+  } else {
+    reply = TallyReply{Tally{s.msg.as<GetMedalTally>().team, 0, 0, 0, 1}, {}};
+  }
+  core.on_message(s.to, Message{s.msg.req, std::move(reply)}, false, now, out);
+}
+
+// Starts the core and registers every tablet: registrations are spread over the first second, so
+// two ticks (at 0 and just under 1 s) send them all; everything sent is answered at once, so
+// nothing is left in flight. Returns the time of the last tick.
+template <class HomeOf>
+TimePoint register_all(TabletsCore& core, int count, HomeOf home_of) {
+  TimePoint now{};
+  for (const TimePoint at : {TimePoint{}, TimePoint{} + ms(1000) - Duration(1)}) {
+    if (core.registered() == count) break;
+    now = at;
+    for (const auto& s : run_tick(core, now)) answer(core, s, home_of, now);
+  }
+  EXPECT_EQ(core.registered(), count);
+  return now;
+}
+
+void notify(TabletsCore& core, Serving s, TimePoint now) {
+  Effects out;
+  core.on_message("fe2", Message{0, std::move(s)}, true, now, out);
+  EXPECT_TRUE(out.items().empty());
+}
+
+TEST(TabletsCore, ServingNoticeMovesTabletsOffAMissingFrontEndAndSpreadsThem) {
+  constexpr int kTablets = 300;
+  TabletsCore core(three_frontends(), kTablets);
+  TimePoint now = register_all(core, kTablets, [](int) { return std::string("fe1"); });
+  EXPECT_EQ(core.tablets_per_frontend().at("fe1"), kTablets);
+  EXPECT_TRUE(core.serving().empty());
+
+  notify(core, Serving{1, 1, {"fe2", "fe3"}}, now);
+  const auto on = core.tablets_per_frontend();
+  EXPECT_EQ(on.at("fe1"), 0);
+  EXPECT_GE(on.at("fe2"), kTablets * 40 / 100);
+  EXPECT_LE(on.at("fe2"), kTablets * 60 / 100);
+  EXPECT_GE(on.at("fe3"), kTablets * 40 / 100);
+  EXPECT_LE(on.at("fe3"), kTablets * 60 / 100);
+  EXPECT_EQ(core.tablets_per_home().at("fe1"), kTablets);  // the home does not change
+  EXPECT_EQ(core.counters().at("serving_notices"), 1);
+  EXPECT_EQ(core.counters().at("serving_moves"), kTablets);
+  const auto stats = core.stats();
+  EXPECT_EQ(stats.info.at("serving"), "fe2,fe3");
+  EXPECT_EQ(stats.counters.at("serving_moves"), kTablets);
+
+  // The next reads go to the new front ends, each tablet's where serving_frontend says.
+  now += ms(1100);
+  const auto sent = run_tick(core, now);
+  ASSERT_FALSE(sent.empty());
+  for (const auto& s : sent) {
+    std::string tablet;
+    if (const auto* g = std::get_if<GetScore>(&s.msg.body)) tablet = *g->tablet;
+    if (const auto* g = std::get_if<GetMedalTally>(&s.msg.body)) tablet = *g->tablet;
+    ASSERT_FALSE(tablet.empty());
+    EXPECT_EQ(s.to, serving_frontend(tablet, "fe1", {"fe2", "fe3"}));
+  }
+}
+
+TEST(TabletsCore, TabletsHomedAtAListedFrontEndStayAndReturnHome) {
+  constexpr int kTablets = 90;
+  const auto cfg = three_frontends();
+  TabletsCore core(cfg, kTablets);
+  auto home_of = [&](int i) { return cfg.frontends[i % 3].id; };
+  TimePoint now = register_all(core, kTablets, home_of);
+
+  notify(core, Serving{1, 1, {"fe1", "fe3"}}, now);  // fe2 stops serving
+  auto on = core.tablets_per_frontend();
+  EXPECT_EQ(on.at("fe2"), 0);
+  EXPECT_EQ(on.at("fe1") + on.at("fe3"), kTablets);
+  EXPECT_EQ(core.counters().at("serving_moves"), kTablets / 3);  // only fe2's tablets moved
+
+  // A tablet sent elsewhere by a redirect is brought back by the next notice that changes its
+  // place; tablets already where they belong are not counted as moves.
+  Effects out;
+  core.on_message("fe1", Message{0, Redirect{"t0", "fe3", ""}}, true, now, out);  // t0's home is fe1
+  EXPECT_EQ(core.counters().at("redirects"), 1);
+
+  notify(core, Serving{1, 2, {"fe1", "fe2", "fe3"}}, now);  // fe2 is back
+  EXPECT_EQ(core.tablets_per_frontend(), core.tablets_per_home());
+  EXPECT_EQ(core.tablets_per_frontend().at("fe2"), kTablets / 3);
+  EXPECT_EQ(core.counters().at("serving_moves"), kTablets / 3 * 2 + 1);
+  EXPECT_EQ(core.counters().at("serving_notices"), 2);
+  EXPECT_EQ(core.stats().info.at("serving"), "fe1,fe2,fe3");
+}
+
+TEST(TabletsCore, RegistrationAfterAServingNoticeFollowsIt) {
+  constexpr int kTablets = 40;
+  TabletsCore core(three_frontends(), kTablets);
+  const std::vector<std::string> serving = {"fe2", "fe3"};
+  notify(core, Serving{3, 1, serving}, TimePoint{});  // before any registration
+  int registrations = 0;
+  for (const TimePoint now : {TimePoint{}, TimePoint{} + ms(1000) - Duration(1)}) {  // t0, then the rest
+    for (const auto& s : run_tick(core, now)) {
+      EXPECT_NE(s.to, "fe1");
+      if (!s.msg.is<Register>()) continue;  // t0's first reads, already where the notice says
+      // The first attempt goes to the tablet's spread pick, moved off a front end that does not serve.
+      const auto& r = s.msg.as<Register>();
+      const int i = std::stoi(r.tablet.substr(1));
+      EXPECT_EQ(s.to, serving_frontend(r.tablet, "fe" + std::to_string(i % 3 + 1), serving));
+      ++registrations;
+      Effects out;
+      core.on_message(s.to, Message{s.msg.req, Registered{r.tablet, "fe1", {}}}, false, now, out);
+    }
+  }
+  EXPECT_EQ(registrations, kTablets);
+  EXPECT_EQ(core.registered(), kTablets);
+  // The reply names home fe1, which does not serve: each tablet reads where the notice puts it.
+  const auto on = core.tablets_per_frontend();
+  EXPECT_EQ(on.at("fe1"), 0);
+  EXPECT_EQ(on.at("fe2") + on.at("fe3"), kTablets);
+  EXPECT_EQ(core.tablets_per_home().at("fe1"), kTablets);
+  EXPECT_EQ(core.counters().at("serving_moves"), 0);  // registrations are not moves
+}
+
+TEST(TabletsCore, OlderServingNoticesAreIgnoredAndANewerEpochWinsWhateverItsSeq) {
+  constexpr int kTablets = 30;
+  TabletsCore core(three_frontends(), kTablets);
+  TimePoint now = register_all(core, kTablets, [](int) { return std::string("fe1"); });
+
+  notify(core, Serving{2, 5, {"fe2", "fe3"}}, now);
+  EXPECT_EQ(core.serving(), (std::vector<std::string>{"fe2", "fe3"}));
+  EXPECT_EQ(core.tablets_per_frontend().at("fe1"), 0);
+
+  for (const Serving& old : {Serving{2, 4, {"fe1"}}, Serving{2, 5, {"fe1"}}, Serving{1, 9, {"fe1"}},
+                             Serving{0, 100, {"fe1", "fe2", "fe3"}}}) {
+    notify(core, old, now);
+    EXPECT_EQ(core.serving(), (std::vector<std::string>{"fe2", "fe3"})) << old.epoch << "/" << old.seq;
+  }
+  EXPECT_EQ(core.tablets_per_frontend().at("fe1"), 0);
+  EXPECT_EQ(core.counters().at("serving_notices"), 1);
+  EXPECT_EQ(core.counters().at("serving_moves"), kTablets);
+
+  notify(core, Serving{3, 1, {"fe1", "fe2", "fe3"}}, now);  // newer epoch, lower seq
+  EXPECT_EQ(core.serving(), (std::vector<std::string>{"fe1", "fe2", "fe3"}));
+  EXPECT_EQ(core.tablets_per_frontend().at("fe1"), kTablets);
+  EXPECT_EQ(core.counters().at("serving_notices"), 2);
+  EXPECT_EQ(core.counters().at("serving_moves"), 2 * kTablets);
+
+  notify(core, Serving{3, 2, {"fe1", "fe2", "fe3"}}, now);  // the periodic repeat: nothing moves
+  EXPECT_EQ(core.counters().at("serving_notices"), 3);
+  EXPECT_EQ(core.counters().at("serving_moves"), 2 * kTablets);
+}
+
+TEST(TabletsCore, UnknownFrontEndNamesAreDroppedFromServingNotices) {
+  constexpr int kTablets = 30;
+  TabletsCore core(three_frontends(), kTablets);
+  TimePoint now = register_all(core, kTablets, [](int) { return std::string("fe1"); });
+
+  notify(core, Serving{1, 1, {"fe9", "fe2", "nobody"}}, now);
+  EXPECT_EQ(core.serving(), (std::vector<std::string>{"fe2"}));
+  EXPECT_EQ(core.tablets_per_frontend().at("fe2"), kTablets);
+
+  notify(core, Serving{1, 2, {"fe9"}}, now);  // none left: ignored, and does not raise the bar
+  notify(core, Serving{1, 3, {}}, now);
+  EXPECT_EQ(core.serving(), (std::vector<std::string>{"fe2"}));
+  EXPECT_EQ(core.counters().at("serving_notices"), 1);
+
+  notify(core, Serving{1, 2, {"fe3"}}, now);
+  EXPECT_EQ(core.serving(), (std::vector<std::string>{"fe3"}));
+  EXPECT_EQ(core.tablets_per_frontend().at("fe3"), kTablets);
+  EXPECT_EQ(core.counters().at("serving_notices"), 2);
+}
+
+// Reads once for tablet t0 (home fe1) and times the reads out: returns where the retries went.
+std::string retry_target_after_timeout(const Serving* notice) {
+  TabletsCore core(three_frontends(), 1);
+  TimePoint now = register_all(core, 1, [](int) { return std::string("fe1"); });
+  if (notice) notify(core, *notice, now);
+  now += ms(1100);
+  auto sent = run_tick(core, now);
+  EXPECT_FALSE(sent.empty());
+  for (const auto& s : sent) EXPECT_EQ(s.to, "fe1");
+  now += ms(three_frontends().tablets.request_timeout_ms);
+  auto retries = run_tick(core, now);
+  EXPECT_EQ(retries.size(), sent.size());
+  if (retries.empty()) return "";
+  for (const auto& r : retries) EXPECT_EQ(r.to, retries[0].to);
+  EXPECT_EQ(core.tablets_per_frontend().at(retries[0].to), 1);
+  return retries[0].to;
+}
+
+TEST(TabletsCore, TimeoutRetrySkipsAFrontEndTheServingNoticeLeftOut) {
+  EXPECT_EQ(retry_target_after_timeout(nullptr), "fe2");  // no notice: plain next
+  const Serving skip_fe2{1, 1, {"fe1", "fe3"}};
+  EXPECT_EQ(retry_target_after_timeout(&skip_fe2), "fe3");
+  const Serving only_fe1{1, 1, {"fe1"}};  // no other serves: plain next
+  EXPECT_EQ(retry_target_after_timeout(&only_fe1), "fe2");
+}
+
 }  // namespace
 }  // namespace oly
