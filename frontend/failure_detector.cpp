@@ -81,6 +81,13 @@ bool FailureDetector::suspected(const std::string& peer) const {
   return p != nullptr && p->suspected;
 }
 
+std::optional<TimePoint> FailureDetector::last_heard(const std::string& peer) const {
+  for (const auto& p : peers_) {
+    if (p.id == peer) return p.last_heard;
+  }
+  return std::nullopt;
+}
+
 std::optional<TimePoint> FailureDetector::up_since(const std::string& peer) const {
   const Peer* p = find(peer);
   if (p == nullptr || p->suspected) return std::nullopt;

@@ -64,6 +64,8 @@ class FailureDetector {
   // When the peer's current unbroken run of being heard began; nullopt while suspected or never
   // heard with an incarnation (and for unknown peers).
   std::optional<TimePoint> up_since(const std::string& peer) const;
+  // When anything was last heard from the peer (nullopt if never).
+  std::optional<TimePoint> last_heard(const std::string& peer) const;
   std::vector<std::string> suspects() const;  // in peer order
   // The earliest time check() could suspect someone (TimePoint::max() if none: not started, or
   // every peer already suspected).

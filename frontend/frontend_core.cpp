@@ -340,9 +340,11 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
       case Pending::Kind::kRenew:
         if (handoff_ == Handoff::kReleasing) end_handoff(true, now, out);  // the database did not answer
         break;
-      case Pending::Kind::kFill:
       case Pending::Kind::kFetch:
       case Pending::Kind::kPoll:
+        fill_failed(gone.key, now, out);
+        break;
+      case Pending::Kind::kFill:
         fill_failed(gone.key, now, out);
         break;
       case Pending::Kind::kUpdate:

@@ -57,7 +57,13 @@ void FrontendCore::serve(const std::string& key, Waiter w, TimePoint now, Effect
 void FrontendCore::start_fill(const std::string& key, TimePoint now, Effects& out) {
   filling_.insert(key);
   const Duration upstream = ms(std::max(1, cfg_.heartbeat.timeout_ms / 2));
-  if (is_master() || master_.empty()) {
+  // The master itself, or nobody to ask: the database. Also while the master has been silent
+  // for two heartbeat intervals (it may be dead), so that reads keep flowing during a failover.
+  const auto heard = master_.empty() || is_master() ? std::nullopt : detector_.last_heard(master_);
+  const bool silent = !is_master() && !master_.empty() &&
+                      (!heard || now - *heard >= 2 * ms(cfg_.heartbeat.interval_ms) || detector_.suspected(master_));
+  if (is_master() || master_.empty() || silent) {
+    if (!is_master() && !master_.empty()) ++counters_["fills_from_database"];
     ask(cfg_.database.id, read_for(key), {Pending::Kind::kFill, "", 0, now, key, {}}, out);
     return;
   }
