@@ -128,14 +128,18 @@ void FrontendCore::on_claim_answer(const Pending& p, Message& msg, TimePoint now
   adopt_master(id_, m->epoch, now, out);  // flushes the cache, heartbeats the new epoch
   // The database started our lease when the claim arrived; ours runs from when we sent it.
   master_lease_until_ = p.sent_at + ms(cfg_.heartbeat.timeout_ms);
-  // Push: acknowledge nothing until each other peer flushed what an earlier master let it cache
-  // (it confirms our epoch in a heartbeat) or that lease ran out. The previous master serves
-  // nothing: its master lease at the database had ended, or our claim would have been refused.
-  acks_from_ = now + ms(cfg_.lease.duration_ms);
-  for (const auto& f : frontends_) {
-    if (f.id != id_ && f.id != claim_prev_master_) to_confirm_.insert(f.id);
+  // Push: a master grants read leases only within its own master lease (read_path.cpp), so every
+  // lease an earlier master granted ended before the database let this claim through. Except when
+  // that master was an earlier incarnation of ours, which the database lets us replace at once:
+  // then acknowledge nothing until each other peer has confirmed our epoch in a heartbeat (and so
+  // flushed what it cached) or that incarnation's master lease has certainly run out.
+  acks_from_ = now;
+  if (claim_prev_master_ == id_) {
+    acks_from_ = now + ms(cfg_.heartbeat.timeout_ms);
+    for (const auto& f : frontends_) {
+      if (f.id != id_) to_confirm_.insert(f.id);
+    }
   }
-  if (to_confirm_.empty()) acks_from_ = now;
   const auto* me = info_of(id_);
   out.publish("publisher", MasterChanged{id_, me ? me->address : "", m->epoch});
   serving_.clear();

@@ -228,12 +228,16 @@ void FrontendCore::on_invalidate(const std::string& from, const Message& msg, Ef
 
 void FrontendCore::on_lease_request(const std::string& from, const Message& msg, TimePoint now, Effects& out) {
   const auto& r = msg.as<LeaseRequest>();
-  if (!is_master() || !push() || r.epoch != epoch_) {
+  // A read lease never outlives our master lease: once that ends another front end may become
+  // master, and no copy we let a peer serve may still be in use then.
+  const int64_t left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(master_lease_until_ - now).count();
+  const int64_t grant_ms = std::min<int64_t>(cfg_.lease.duration_ms, left_ms);
+  if (!is_master() || !push() || r.epoch != epoch_ || !holds_master_lease(now) || grant_ms <= 0) {
     ++counters_["leases_refused"];  // the peer learns the master and epoch from heartbeats
     return;
   }
   if (directory_.renew(from, now)) {
-    out.send(from, msg.req, LeaseGrant{epoch_, cfg_.lease.duration_ms});
+    out.send(from, msg.req, LeaseGrant{epoch_, grant_ms});
   } else {
     ++counters_["leases_withheld"];  // an invalidation to it is outstanding
   }
