@@ -8,9 +8,11 @@ bool PushDirectory::outstanding(const std::string& peer) const {
   return std::any_of(waits_.begin(), waits_.end(), [&](const Wait& w) { return w.peers.count(peer) > 0; });
 }
 
-bool PushDirectory::renew(const std::string& peer, TimePoint now) {
+bool PushDirectory::renew(const std::string& peer, TimePoint now) { return renew(peer, now, lease_); }
+
+bool PushDirectory::renew(const std::string& peer, TimePoint now, Duration duration) {
   if (outstanding(peer)) return false;
-  leases_[peer] = now + lease_;
+  leases_[peer] = now + std::min(duration, lease_);
   return true;
 }
 

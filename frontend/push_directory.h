@@ -37,6 +37,9 @@ class PushDirectory {
   // Renews `peer`'s lease from `now` unless it has an invalidation outstanding. Returns whether
   // the lease was granted.
   bool renew(const std::string& peer, TimePoint now);
+  // Same, for a lease of `duration` (at most the directory's lease; the master cuts grants to
+  // what is left of its own master lease).
+  bool renew(const std::string& peer, TimePoint now, Duration duration);
   bool has_lease(const std::string& peer, TimePoint now) const;
 
   // Records that `peer` caches `key`. REQUIRES: has_lease(peer, now).

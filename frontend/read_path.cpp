@@ -236,7 +236,7 @@ void FrontendCore::on_lease_request(const std::string& from, const Message& msg,
     ++counters_["leases_refused"];  // the peer learns the master and epoch from heartbeats
     return;
   }
-  if (directory_.renew(from, now)) {
+  if (directory_.renew(from, now, ms(grant_ms))) {
     out.send(from, msg.req, LeaseGrant{epoch_, grant_ms});
   } else {
     ++counters_["leases_withheld"];  // an invalidation to it is outstanding
