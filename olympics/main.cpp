@@ -1,11 +1,16 @@
 // olympics: the cluster tool. Starts every process of a cluster config on this machine, shows
-// them at a glance, signals, restarts and stops them, and runs the demo. See --help.
+// them at a glance (once or --watch), signals, restarts and stops them, runs the demo, analyses
+// a run's freshness and measures failover windows. See --help.
 //
 // Exit status: 0 on success, 1 when the command could not do what was asked (the reason is one
 // line on stderr), 2 for a bad flag or config, 130 when interrupted (what was started is stopped).
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -15,7 +20,9 @@
 #include "olympics/cluster.h"
 #include "olympics/analysis.h"
 #include "olympics/demo.h"
+#include "olympics/failover.h"
 #include "olympics/status.h"
+#include "olympics/text.h"
 
 namespace {
 
@@ -29,9 +36,11 @@ struct Flags {
   std::optional<double> rate;
   std::optional<std::string> consistency;
   bool json = false;
+  std::optional<double> watch;
   std::string node;
   std::string signal = "KILL";
   DemoOptions demo;
+  FailoverOptions failover;
 };
 
 void add_config_flags(CLI::App* sub, Flags& f) {
@@ -53,21 +62,71 @@ void add_node_arg(CLI::App* sub, Flags& f) {
       ->required();
 }
 
-int cmd_status(const Cluster& cluster, bool json) {
-  const ClusterSample first = take_sample(cluster, ms(500));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ClusterSample second = take_sample(cluster, ms(500));
-  wait_for_client_updates(cluster, first, second, ms(700));
-  const auto rows = cluster_status(cluster, &first, second);
-  if (json) {
-    std::cout << format_status_json(rows);
-    return 0;
+// Sleeps `seconds`; false when the stop flag was raised meanwhile.
+bool sleep_unless_stopped(double seconds, const std::atomic<bool>* stop) {
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                         std::chrono::duration<double>(seconds));
+  while (std::chrono::steady_clock::now() < until) {
+    if (stop != nullptr && stop->load()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  int up = 0;
-  for (const auto& r : rows) up += r.state == "up" ? 1 : 0;
-  std::cout << format_status_table(rows) << up << " of " << rows.size()
-            << " nodes up (run directory " << cluster.layout().dir.string() << ")\n";
-  return 0;
+  return stop == nullptr || !stop->load();
+}
+
+std::string wall_clock_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+// One status (rates over 0.5 s), or with `watch` one every `watch` seconds (rates over that
+// interval) until the stop flag is raised.
+int cmd_status(const Cluster& cluster, bool json, std::optional<double> watch,
+               const std::atomic<bool>* stop) {
+  ClusterSample before = take_sample(cluster, ms(500));
+  if (!sleep_unless_stopped(0.5, stop)) return 0;
+  const bool clear = watch && !json && ::isatty(STDOUT_FILENO);
+  auto next = std::chrono::steady_clock::now();
+  while (true) {
+    ClusterSample now = take_sample(cluster, ms(500));
+    wait_for_client_updates(cluster, before, now, ms(700));
+    const auto rows = cluster_status(cluster, &before, now);
+    std::string text;
+    if (json) {
+      text = format_status_json(rows);
+    } else {
+      int up = 0;
+      for (const auto& r : rows) up += r.state == "up" ? 1 : 0;
+      text = format_status_table(rows) + std::to_string(up) + " of " + std::to_string(rows.size()) +
+             " nodes up (run directory " + cluster.layout().dir.string() + ")\n";
+    }
+    if (watch) {
+      const std::string head = wall_clock_now() + "  every " + fixed(*watch) + " s, Ctrl-C stops\n";
+      std::cout << (clear ? "\033[H\033[2J" : json ? "" : "\n") << (json ? "" : head);
+    }
+    std::cout << text << std::flush;
+    if (!watch) return 0;
+    // A steady cadence: the next view `watch` seconds after this one began (or at once if
+    // sampling took longer).
+    next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(*watch));
+    const double left =
+        std::chrono::duration<double>(next - std::chrono::steady_clock::now()).count();
+    if (left <= 0) next = std::chrono::steady_clock::now();
+    if (!sleep_unless_stopped(std::max(left, 0.0), stop)) return 0;
+    before = std::move(now);
+  }
+}
+
+// The run directory of `olympics failover`: --run-dir, else <run_dir>/failover-<date-time>.
+std::string failover_run_dir(const Config& cfg, bool given) {
+  if (given) return cfg.run_dir;
+  const std::time_t t = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+  return (std::filesystem::path(cfg.run_dir) / ("failover-" + std::string(stamp))).string();
 }
 
 }  // namespace
@@ -98,10 +157,18 @@ int main(int argc, char** argv) {
       "status", "show every node: pid, state, role, epoch, rates, tablets, hit rate");
   status->footer(
       "STATE is up, down, paused (SIGSTOP) or silent (alive but not answering stats).\n"
-      "REQ/S is measured over 0.5 s; DETAIL has Cacofonix's acknowledged updates and the tablets' "
-      "reads.");
+      "SUSPECTS: the peers a front end suspects now. REQ/S is measured over 0.5 s (or the --watch\n"
+      "interval). TABLETS: tablets reading from the front end now, as the tablet process counts\n"
+      "them (else those that read there in the last 5 s). DETAIL: a front end's consistency, the\n"
+      "master's serving set and 'handoff' while one runs; Cacofonix's acknowledged updates; the\n"
+      "tablets' reads.");
   add_config_flags(status, f);
   status->add_flag("--json", f.json, "print JSON (one object per node) instead of a table");
+  status
+      ->add_option("--watch", f.watch,
+                   "refresh every SECONDS until Ctrl-C (rates over that interval)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.2, 3600.0));
 
   auto* kill = app.add_subcommand("kill", "send a signal to one node (default KILL)");
   add_config_flags(kill, f);
@@ -142,6 +209,55 @@ int main(int argc, char** argv) {
       "stats files. Works on a running cluster or after 'down'.");
   add_config_flags(freshness, f);
 
+  auto* failover = app.add_subcommand(
+      "failover", "measure failover: kill -9 front ends again and again, then report the windows");
+  failover->footer(
+      "Starts a cluster in its own run directory (default <run_dir>/failover-<date-time>) with a\n"
+      "derived config (failover.yaml there), then K times: waits until it is steady (the first\n"
+      "front end is master, every front end serves), kill -9s the master or a non-master, waits\n"
+      "for the takeover, restarts it after --down-ms and waits for the handoff back. Then stops\n"
+      "the cluster and prints, from acks.csv and reads.csv, p50/p99/max of the publisher windows\n"
+      "(first ack after the kill; longest ack wait), the killed front end's tablets' windows\n"
+      "(first ok read after the kill; read wait) and the handoff gap (longest ack gap after the\n"
+      "restart), against heartbeat.timeout_ms; failover.json in the run directory has every kill.");
+  add_config_flags(failover, f);
+  add_consistency_flag(failover, f);
+  failover->add_option("--tablets", f.failover.tablets, "number of logical tablets")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  failover->add_option("--rate", f.failover.rate, "Cacofonix's updates per second")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  failover->add_option("--kills", f.failover.kills, "how many kills")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  failover
+      ->add_option("--interval-ms", f.failover.interval_ms,
+                   "heartbeat.interval_ms (default: the config's)")
+      ->check(CLI::Range(1, 60000));
+  failover
+      ->add_option("--timeout-ms", f.failover.timeout_ms,
+                   "heartbeat.timeout_ms: silence before a peer is suspected (default: the "
+                   "config's; at least twice the interval)")
+      ->check(CLI::Range(1, 600000));
+  failover
+      ->add_option("--target", f.failover.target,
+                   "what to kill: master, nonmaster, or both (alternating, master first)")
+      ->check(CLI::IsMember({"master", "nonmaster", "both"}))
+      ->capture_default_str();
+  failover
+      ->add_option("--down-ms", f.failover.down_ms,
+                   "how long a killed front end stays down after the takeover")
+      ->check(CLI::Range(0, 600000))
+      ->capture_default_str();
+  failover
+      ->add_option("--quiet-ms", f.failover.quiet_ms,
+                   "how long the cluster must be steady before each kill")
+      ->check(CLI::Range(0, 600000))
+      ->capture_default_str();
+  failover->add_flag("--clean", f.failover.clean,
+                     "delete an earlier run's records and logs in --run-dir first");
+
   app.footer(
       "Examples:\n"
       "  olympics demo                     a 30 s demo with 50 tablets, then a summary\n"
@@ -150,6 +266,8 @@ int main(int argc, char** argv) {
       "  olympics kill fe1                 kill -9 the front end fe1\n"
       "  olympics restart fe1              start it again with the same command line\n"
       "  olympics down                     stop everything\n"
+      "  olympics status --watch 1         one line per node, every second (watch a failover)\n"
+      "  olympics failover --kills 5       kill the master 5 times and measure the windows\n"
       "Run 'olympics <command> --help' for a command's options.");
   const auto known = app.get_subcommands(
       [&](const CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
@@ -157,7 +275,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "error: unknown command '%s'; the commands are up, status, kill, restart, down, demo, "
-        "freshness\n",
+        "freshness, failover\n",
         argv[1]);
     return 2;
   }
@@ -172,8 +290,27 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // up and demo stop what they started on SIGINT/SIGTERM; the others keep the default handlers.
-  const std::atomic<bool>* stop = (*up || *demo) ? &install_stop_signals() : nullptr;
+  // up, demo and failover stop what they started on SIGINT/SIGTERM, and status --watch ends
+  // cleanly; the others keep the default handlers.
+  const std::atomic<bool>* stop =
+      (*up || *demo || *failover || (*status && f.watch)) ? &install_stop_signals() : nullptr;
+  if (*failover) {
+    const Config base = load_config_or_exit(f.common);
+    f.failover.consistency = f.consistency;
+    try {
+      return run_failover(base, f.failover, failover_run_dir(base, !f.common.run_dir.empty()),
+                          *stop, std::cout);
+    } catch (const Interrupted&) {
+      std::cerr << "interrupted; the cluster has been stopped\n";
+      return 130;
+    } catch (const ConfigError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 2;
+    } catch (const std::runtime_error& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+  }
   Cluster cluster(load_config_or_exit(f.common), f.common.config, self_bin_dir(), std::cout, stop);
   try {
     if (*up) {
@@ -185,7 +322,7 @@ int main(int argc, char** argv) {
       cluster.up(options);
       std::cout << "'olympics status' shows it, 'olympics down' stops it\n";
     } else if (*status) {
-      return cmd_status(cluster, f.json);
+      return cmd_status(cluster, f.json, f.watch, stop);
     } else if (*kill) {
       cluster.kill(f.node, *signal_from_name(f.signal));
     } else if (*restart) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <initializer_list>
+#include <string_view>
 #include <thread>
 
 #include "olympics/query.h"
@@ -119,9 +120,20 @@ void wait_for_client_updates(const Cluster& cluster, const ClusterSample& before
   }
 }
 
+std::map<std::string, int64_t> tablets_reading(const Stats& tablets) {
+  std::map<std::string, int64_t> out;
+  constexpr std::string_view kPrefix = "on_";
+  for (const auto& [name, n] : tablets.counters) {
+    if (name.size() > kPrefix.size() && name.compare(0, kPrefix.size(), kPrefix) == 0)
+      out[name.substr(kPrefix.size())] = n;
+  }
+  return out;
+}
+
 NodeStatus node_status(const NodeSpec& node, std::optional<pid_t> pid, ProcState proc,
                        const NodeSample* before, const NodeSample* now,
-                       const std::map<std::string, int64_t>& homes) {
+                       const std::map<std::string, int64_t>& homes,
+                       const std::map<std::string, int64_t>& reading) {
   NodeStatus r;
   r.node = node.name;
   r.kind = kind_name(node.kind);
@@ -134,6 +146,9 @@ NodeStatus node_status(const NodeSpec& node, std::optional<pid_t> pid, ProcState
   } else {
     r.state = pid ? "up" : "down";
   }
+  if (node.kind == NodeKind::kFrontend) {
+    if (auto it = reading.find(node.name); it != reading.end()) r.tablets = it->second;
+  }
   if (!answered) return r;
   const Stats& s = *now->stats;
   r.role = s.role;
@@ -144,6 +159,11 @@ NodeStatus node_status(const NodeSpec& node, std::optional<pid_t> pid, ProcState
     r.epoch = std::to_string(e->second);
   r.master = info_or(now, "master");
   r.consistency = info_or(now, "consistency");
+  r.serving = info_or(now, "serving");
+  if (node.kind == NodeKind::kFrontend) {
+    r.suspects = info_or(now, "suspected");
+    r.handoff = !info_or(now, "handoff").empty();
+  }
   switch (node.kind) {
     case NodeKind::kDatabase:
     case NodeKind::kFrontend:
@@ -160,7 +180,7 @@ NodeStatus node_status(const NodeSpec& node, std::optional<pid_t> pid, ProcState
       break;
   }
   if (node.kind == NodeKind::kFrontend) {
-    r.tablets = counter(now, kTablets);
+    if (!r.tablets) r.tablets = counter(now, kTablets);
     if (auto h = homes.find(node.name); !r.tablets && h != homes.end()) r.tablets = h->second;
     const auto hits = counter(now, {"cache_hits"});
     const auto misses = counter(now, {"cache_misses"});
@@ -174,6 +194,15 @@ NodeStatus node_status(const NodeSpec& node, std::optional<pid_t> pid, ProcState
 std::vector<NodeStatus> cluster_status(const Cluster& cluster, const ClusterSample* before,
                                        const ClusterSample& now) {
   std::vector<NodeStatus> rows;
+  // Where tablets read now, from a running tablet process (a dead one's file is history).
+  std::map<std::string, int64_t> reading;
+  for (const auto& n : cluster.nodes()) {
+    const auto it = now.nodes.find(n.name);
+    if (n.kind == NodeKind::kTablets && it != now.nodes.end() && it->second.stats &&
+        cluster.running_pid(n)) {
+      reading = tablets_reading(*it->second.stats);
+    }
+  }
   for (const auto& n : cluster.nodes()) {
     const auto pid = cluster.running_pid(n);
     const ProcState proc = pid ? process_state(*pid) : ProcState::kGone;
@@ -182,8 +211,8 @@ std::vector<NodeStatus> cluster_status(const Cluster& cluster, const ClusterSamp
       if (auto it = before->nodes.find(n.name); it != before->nodes.end()) b = &it->second;
     }
     const auto it = now.nodes.find(n.name);
-    rows.push_back(
-        node_status(n, pid, proc, b, it == now.nodes.end() ? nullptr : &it->second, now.homes));
+    rows.push_back(node_status(n, pid, proc, b, it == now.nodes.end() ? nullptr : &it->second,
+                               now.homes, reading));
   }
   return rows;
 }
@@ -212,7 +241,12 @@ std::string detail(const NodeStatus& r) {
     return "reads " + std::to_string(*r.reads_ok) + " ok" + per_s + ", " + or_dash(r.reads_failed) +
            " failed";
   }
-  return r.consistency;
+  std::string d = r.consistency;
+  const auto add = [&d](const std::string& item) { d += (d.empty() ? "" : ", ") + item; };
+  if (r.kind == kind_name(NodeKind::kFrontend) && r.role == "master" && !r.serving.empty())
+    add("serving " + r.serving);
+  if (r.handoff) add("handoff");
+  return d;
 }
 
 template <class T>
@@ -236,14 +270,15 @@ std::string json_object(const Map& m, Fn value) {
 }  // namespace
 
 std::string format_status_table(const std::vector<NodeStatus>& rows) {
-  std::vector<std::vector<std::string>> t = {
-      {"NODE", "PID", "STATE", "ROLE", "EPOCH", "MASTER", "REQ/S", "TABLETS", "HIT%", "DETAIL"}};
+  std::vector<std::vector<std::string>> t = {{"NODE", "PID", "STATE", "ROLE", "EPOCH", "MASTER",
+                                              "SUSPECTS", "REQ/S", "TABLETS", "HIT%", "DETAIL"}};
   for (const auto& r : rows) {
     const bool server =
         r.kind == kind_name(NodeKind::kDatabase) || r.kind == kind_name(NodeKind::kFrontend);
     t.push_back({r.node, or_dash(r.pid), r.state, or_dash(r.role), or_dash(r.epoch),
-                 or_dash(r.master), server ? or_dash(r.rate) : "-", or_dash(r.tablets),
-                 r.hit_rate ? fixed(*r.hit_rate * 100) : "-", or_dash(detail(r))});
+                 or_dash(r.master), or_dash(r.suspects), server ? or_dash(r.rate) : "-",
+                 or_dash(r.tablets), r.hit_rate ? fixed(*r.hit_rate * 100) : "-",
+                 or_dash(detail(r))});
   }
   return render_table(t);
 }
@@ -259,8 +294,9 @@ std::string format_status_json(const std::vector<NodeStatus>& rows) {
         "  {\"node\": " + json_string(r.node) + ", \"kind\": " + json_string(r.kind) +
         ", \"pid\": " + json_or_null(r.pid) + ", \"state\": " + json_string(r.state) +
         ", \"role\": " + str(r.role) + ", \"epoch\": " + str(r.epoch) +
-        ", \"master\": " + str(r.master) + ", \"rate_per_s\": " + json_or_null(r.rate) +
-        ", \"tablets\": " + json_or_null(r.tablets) +
+        ", \"master\": " + str(r.master) + ", \"suspects\": " + str(r.suspects) +
+        ", \"serving\": " + str(r.serving) + ", \"handoff\": " + (r.handoff ? "true" : "false") +
+        ", \"rate_per_s\": " + json_or_null(r.rate) + ", \"tablets\": " + json_or_null(r.tablets) +
         ", \"hit_rate\": " + json_or_null(r.hit_rate) + ", \"acked\": " + json_or_null(r.acked) +
         ", \"reads_ok\": " + json_or_null(r.reads_ok) +
         ", \"reads_failed\": " + json_or_null(r.reads_failed) +

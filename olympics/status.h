@@ -1,6 +1,11 @@
 // The cluster at a glance: samples of every node's Stats, and what `olympics status` (and the
-// demo) make of two of them: one row per node with its state, role, epoch and master, rates and
-// the counters worth reading, as a table or as JSON.
+// demo) make of two of them: one row per node with its state, role, epoch and master, what it
+// suspects, rates and the counters worth reading, as a table or as JSON.
+//
+// Tablets per front end: where tablets read now, as the tablet process counts them ("on_<fe>"
+// counters in its stats file, while it runs); else the front end's own count of tablets that
+// read there in the last 5 s (tablets_served, which lags behind a failover); else the database
+// registry's home assignments.
 //
 // Servers are asked with a `stats` request; clients (Cacofonix, the tablet process) are read
 // from the stats file they rewrite every second. Rates come from two samples of one counter
@@ -54,7 +59,11 @@ struct NodeStatus {
   std::string role;            // Stats.role ("" when unknown)
   std::string epoch, master;   // info["epoch"] (or counters["epoch"]) and info["master"], or ""
   std::optional<double> rate;  // per second: requests (servers), acked updates, successful reads
-  std::optional<int64_t> tablets;  // front ends: tablets served (counter, else registry homes)
+  std::string suspects;        // front ends: info["suspected"], comma-joined ("" = none)
+  std::string serving;         // info["serving"]: the master's serving set (front ends), the
+                               // accepted one (tablets)
+  bool handoff = false;        // front ends: a handoff is in progress (info["handoff"])
+  std::optional<int64_t> tablets;  // front ends: tablets reading there (see the file comment)
   std::optional<double> hit_rate;  // front ends: cache_hits / (cache_hits + cache_misses)
   std::optional<int64_t> acked;    // Cacofonix: updates acknowledged
   std::optional<int64_t> reads_ok, reads_failed;  // tablets
@@ -63,17 +72,26 @@ struct NodeStatus {
   std::map<std::string, std::string> info;
 };
 
+// The tablet process's count of tablets reading from each front end now, by front end (its
+// "on_<fe>" counters); empty when it reports none.
+std::map<std::string, int64_t> tablets_reading(const Stats& tablets);
+
 // One node's row from its process state and samples. `before` (may be null) is the earlier
-// sample for rates; `now` (may be null) the latest.
+// sample for rates; `now` (may be null) the latest. `homes`: registry home tablets per front end;
+// `reading`: tablets_reading() of a running tablet process (empty when unknown). A front end's
+// TABLETS comes from `reading` even when it does not answer (tablets still pointed at it).
 NodeStatus node_status(const NodeSpec& node, std::optional<pid_t> pid, ProcState proc,
                        const NodeSample* before, const NodeSample* now,
-                       const std::map<std::string, int64_t>& homes);
+                       const std::map<std::string, int64_t>& homes,
+                       const std::map<std::string, int64_t>& reading = {});
 
 // Every node's row, in start order. `before` may be null (no rates).
 std::vector<NodeStatus> cluster_status(const Cluster& cluster, const ClusterSample* before,
                                        const ClusterSample& now);
 
-// Columns: NODE PID STATE ROLE EPOCH MASTER REQ/S TABLETS HIT% DETAIL ("-" where unknown).
+// Columns: NODE PID STATE ROLE EPOCH MASTER SUSPECTS REQ/S TABLETS HIT% DETAIL ("-" where
+// unknown or none). A front end's DETAIL is its consistency, then "serving <set>" (master) and
+// "handoff" while one is in progress.
 std::string format_status_table(const std::vector<NodeStatus>& rows);
 // A JSON array with one object per node, one node per line; unknown values are null.
 std::string format_status_json(const std::vector<NodeStatus>& rows);

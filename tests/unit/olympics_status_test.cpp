@@ -87,6 +87,44 @@ TEST(NodeStatus, TabletsFallBackToTheRegistryAndMissingCountersStayUnknown) {
   EXPECT_EQ(r.epoch, "");
 }
 
+TEST(NodeStatus, FrontEndSuspectsServingSetAndHandoff) {
+  const NodeSample now =
+      sample(10, {{"suspicions", 3}},
+             {{"suspected", "fe2,fe3"}, {"serving", "fe1"}, {"handoff", "in progress"}}, "master");
+  const auto r = node_status(kFe, 42, ProcState::kRunning, nullptr, &now, {});
+  EXPECT_EQ(r.suspects, "fe2,fe3");
+  EXPECT_EQ(r.serving, "fe1");
+  EXPECT_TRUE(r.handoff);
+  const NodeSample calm = sample(10, {}, {{"suspected", ""}});
+  const auto p = node_status(kFe, 42, ProcState::kRunning, nullptr, &calm, {});
+  EXPECT_EQ(p.suspects, "");
+  EXPECT_EQ(p.serving, "");
+  EXPECT_FALSE(p.handoff);
+}
+
+TEST(TabletsReading, IsTheTabletProcessOnCountersByFrontEnd) {
+  const Stats s{"tablets",
+                "tablets",
+                {{"on_fe1", 20}, {"on_fe2", 30}, {"tablets", 50}, {"reads_ok", 9}, {"on_", 1}},
+                {{"serving", "fe1,fe2"}}};
+  EXPECT_EQ(tablets_reading(s), (std::map<std::string, int64_t>{{"fe1", 20}, {"fe2", 30}}));
+  EXPECT_TRUE(tablets_reading(Stats{}).empty());
+}
+
+TEST(NodeStatus, TabletsComeFromTheTabletProcessFirstEvenForAFrontEndThatIsDown) {
+  const NodeSample now = sample(10, {{"tablets_served", 25}});
+  const std::map<std::string, int64_t> reading = {{"fe1", 0}, {"fe2", 50}};
+  EXPECT_EQ(
+      node_status(kFe, 42, ProcState::kRunning, nullptr, &now, {{"fe1", 24}}, reading).tablets, 0);
+  EXPECT_EQ(node_status(kFe, 42, ProcState::kRunning, nullptr, &now, {{"fe1", 24}}, {}).tablets,
+            25);
+  const auto down =
+      node_status(kFe, std::nullopt, ProcState::kGone, nullptr, nullptr, {}, {{"fe1", 7}});
+  EXPECT_EQ(down.state, "down");
+  EXPECT_EQ(down.tablets, 7);  // tablets that have not failed over yet
+  EXPECT_FALSE(node_status(kFe, std::nullopt, ProcState::kGone, nullptr, nullptr, {}).tablets);
+}
+
 TEST(NodeStatus, EpochMayComeAsACounter) {
   const NodeSample now = sample(10, {{"epoch", 4}});
   EXPECT_EQ(node_status(kFe, 42, ProcState::kRunning, nullptr, &now, {}).epoch, "4");
@@ -94,17 +132,37 @@ TEST(NodeStatus, EpochMayComeAsACounter) {
 
 TEST(FormatStatusTable, OneAlignedRowPerNodeWithDashesForTheUnknown) {
   const NodeSample fe = sample(10, {{"tablets_home", 25}, {"cache_hits", 3}, {"cache_misses", 1}},
-                               {{"epoch", "1"}, {"master", "fe1"}}, "master");
+                               {{"epoch", "1"},
+                                {"master", "fe1"},
+                                {"suspected", "fe2"},
+                                {"serving", "fe1"},
+                                {"consistency", "push"}},
+                               "master");
   const NodeSample caco = sample(10, {{"acked", 120}}, {}, "publisher");
   const auto table =
       format_status_table({node_status(kFe, 4242, ProcState::kRunning, nullptr, &fe, {}),
                            node_status(kCaco, std::nullopt, ProcState::kGone, nullptr, &caco, {}),
                            node_status(kDb, std::nullopt, ProcState::kGone, nullptr, nullptr, {})});
-  EXPECT_EQ(table,
-            "NODE       PID   STATE  ROLE       EPOCH  MASTER  REQ/S  TABLETS  HIT%  DETAIL\n"
-            "fe1        4242  up     master     1      fe1     -      25       75.0  -\n"
-            "cacofonix  -     down   publisher  -      -       -      -        -     acked 120\n"
-            "db         -     down   -          -      -       -      -        -     -\n");
+  EXPECT_EQ(
+      table,
+      "NODE       PID   STATE  ROLE       EPOCH  MASTER  SUSPECTS  REQ/S  TABLETS  HIT%  DETAIL\n"
+      "fe1        4242  up     master     1      fe1     fe2       -      25       75.0  push, "
+      "serving fe1\n"
+      "cacofonix  -     down   publisher  -      -       -         -      -        -     acked "
+      "120\n"
+      "db         -     down   -          -      -       -         -      -        -     -\n");
+}
+
+TEST(FormatStatusTable, APeerShowsItsConsistencyAndAHandoffButNoServingSet) {
+  const NodeSample peer = sample(10, {}, {{"consistency", "pull"}, {"serving", "fe1"}}, "peer");
+  const NodeSample handing =
+      sample(10, {}, {{"consistency", "push"}, {"serving", "fe1,fe2"}, {"handoff", "in progress"}},
+             "master");
+  const auto table =
+      format_status_table({node_status(kFe, 1, ProcState::kRunning, nullptr, &peer, {}),
+                           node_status(kFe, 2, ProcState::kRunning, nullptr, &handing, {})});
+  EXPECT_NE(table.find("  pull\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("  push, serving fe1,fe2, handoff\n"), std::string::npos) << table;
 }
 
 TEST(FormatStatusTable, ClientsShowTheirProgressAndRateInDetail) {
@@ -126,6 +184,9 @@ TEST(FormatStatusJson, OneObjectPerLineWithNullsForTheUnknown) {
             std::string::npos);
   EXPECT_NE(json.find("\"master\": \"fe\\\"1\""), std::string::npos);
   EXPECT_NE(json.find("\"counters\": {\"requests\": 5}"), std::string::npos);
+  EXPECT_NE(json.find("\"suspects\": null, \"serving\": null, \"handoff\": false"),
+            std::string::npos)
+      << json;
   EXPECT_NE(json.find("{\"node\": \"db\", \"kind\": \"database\", \"pid\": null, \"state\": "
                       "\"down\", \"role\": null"),
             std::string::npos);
