@@ -267,7 +267,11 @@ void FrontendCore::on_update_acked(Pending& p, Message& msg, TimePoint now, Effe
 void FrontendCore::adopt_master(const std::string& master, uint64_t epoch, TimePoint now, Effects& out) {
   if (epoch < epoch_) return;
   if (epoch > epoch_ && master_ == id_ && master != id_) {
-    spdlog::warn("epoch {} of {} supersedes ours ({}); no longer master", epoch, master, epoch_);
+    if (handoff_ == Handoff::kHandedOver) {
+      spdlog::info("{} took mastership over at epoch {} (handoff done)", master, epoch);
+    } else {
+      spdlog::warn("epoch {} of {} supersedes ours ({}); no longer master", epoch, master, epoch_);
+    }
     claimed_ = false;
   }
   const bool changed = master != master_ || epoch != epoch_;

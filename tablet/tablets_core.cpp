@@ -94,7 +94,7 @@ void TabletsCore::finish(uint64_t, InFlight& f, TimePoint now, uint64_t version,
   if (f.key.empty()) return;  // registrations are not reads
   tablets_[f.tablet].reading.erase(f.key);
   reads_.push_back(ReadRecord{tablets_[f.tablet].id, f.key, version, f.start, now, f.frontend, outcome});
-  ++counters_[outcome == "ok" ? "reads_ok" : "reads_failed"];
+  if (outcome != "moved") ++counters_[outcome == "ok" ? "reads_ok" : "reads_failed"];
 }
 
 bool TabletsCore::is_serving(const std::string& frontend) const {
@@ -114,7 +114,7 @@ const std::string& TabletsCore::failover_target(const std::string& failed) const
   return plain;
 }
 
-void TabletsCore::on_serving(const Serving& notice) {
+void TabletsCore::on_serving(const Serving& notice, TimePoint now, Effects& out) {
   const std::pair<uint64_t, uint64_t> version{notice.epoch, notice.seq};
   if (serving_seen_ && version <= serving_version_) return;  // not newer
   std::vector<std::string> listed;
@@ -136,12 +136,26 @@ void TabletsCore::on_serving(const Serving& notice) {
       ++counters_["serving_moves"];
     }
   }
+  // Reads waiting on a front end no longer listed (suspected, maybe dead) are sent again at once
+  // to the tablet's new front end, rather than after their timeout.
+  std::vector<std::pair<uint64_t, InFlight>> moved;
+  for (const auto& [req, f] : in_flight_) {
+    if (!f.key.empty() && std::find(serving_.begin(), serving_.end(), f.frontend) == serving_.end()) {
+      moved.emplace_back(req, f);
+    }
+  }
+  for (auto& [req, f] : moved) {
+    in_flight_.erase(req);
+    finish(req, f, now, 0, "moved");
+    ++counters_["reads_moved"];
+    send_read(f.tablet, f.key, now, out, f.retry);
+  }
 }
 
 void TabletsCore::on_message(const std::string&, Message msg, bool notice, TimePoint now, Effects& out) {
   if (notice) {
     if (const auto* sv = std::get_if<Serving>(&msg.body)) {
-      on_serving(*sv);
+      on_serving(*sv, now, out);
     } else if (auto* r = std::get_if<Redirect>(&msg.body)) {
       auto it = index_.find(r->tablet);
       if (it != index_.end() && cfg_.frontend(r->to) != nullptr) {

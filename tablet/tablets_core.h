@@ -12,8 +12,10 @@
 // newest one it has accepted. A notice is accepted only when its (epoch, seq) is greater than the
 // last accepted one (lexicographically); front end names not in the config are dropped from it,
 // and a notice left with none is ignored. On accepting one, every registered tablet whose
-// current front end differs from serving_frontend(id, home, serving) moves there (its read in
-// flight, if any, is not cancelled: the next one goes to the new front end). A registration
+// current front end differs from serving_frontend(id, home, serving) moves there. Reads in flight
+// to a front end the notice does not list (it is suspected, maybe dead) are resent at once to the
+// tablet's new front end, and the abandoned attempt is recorded with outcome "moved" (counted in
+// reads_moved, not reads_failed); reads in flight elsewhere complete where they are. A registration
 // reply sets the tablet's current front end the same way once a notice has been seen. A timed-out
 // request still fails over on its own (tablets that miss a notice recover this way), but to the
 // next front end after the failed one, in config order, that the latest notice lists (plain next
@@ -99,7 +101,7 @@ class TabletsCore final : public Core {
   void finish(uint64_t req, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome);
   void on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out);
   void on_timeout(uint64_t req, TimePoint now, Effects& out);
-  void on_serving(const Serving& notice);
+  void on_serving(const Serving& notice, TimePoint now, Effects& out);
   // Where a tablet fails over to after `failed` timed out (see the contract above).
   const std::string& failover_target(const std::string& failed) const;
   bool is_serving(const std::string& frontend) const;

@@ -303,5 +303,30 @@ TEST(TabletsCore, TimeoutRetrySkipsAFrontEndTheServingNoticeLeftOut) {
   EXPECT_EQ(retry_target_after_timeout(&only_fe1), "fe2");
 }
 
+TEST(TabletsCore, ReadsInFlightToAFrontEndLeftOutOfServingAreResentAtOnce) {
+  TabletsCore core(three_frontends(), 1);
+  TimePoint now = register_all(core, 1, [](int) { return std::string("fe1"); });
+  now += ms(1100);
+  auto sent = run_tick(core, now);  // a round of reads to fe1, which dies
+  ASSERT_FALSE(sent.empty());
+  now += ms(50);  // well before the tablets' request timeout
+  Effects out;
+  core.on_message("fe2", Message{0, Serving{2, 1, {"fe2", "fe3"}}}, true, now, out);
+  const auto resent = out.items();
+  ASSERT_EQ(resent.size(), sent.size());
+  const std::string& to = serving_frontend("t0", "fe1", {"fe2", "fe3"});
+  for (const auto& r : resent) EXPECT_EQ(r.to, to);
+  // The abandoned attempts are recorded as "moved", not as failed reads.
+  const auto reads = core.take_reads();
+  ASSERT_EQ(reads.size(), sent.size());
+  for (const auto& r : reads) {
+    EXPECT_EQ(r.outcome, "moved");
+    EXPECT_EQ(r.frontend, "fe1");
+  }
+  EXPECT_EQ(core.counters()["reads_failed"], 0);
+  for (const auto& r : resent) answer(core, r, [](int) { return std::string("fe1"); }, now);
+  EXPECT_EQ(core.counters()["reads_ok"], static_cast<int64_t>(sent.size()));
+}
+
 }  // namespace
 }  // namespace oly
