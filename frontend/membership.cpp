@@ -83,9 +83,14 @@ void FrontendCore::tick_membership(TimePoint now, Effects& out) {
 void FrontendCore::maybe_claim(TimePoint now, Effects& out) {
   if (is_master() || claim_in_flight_ || !db_known_ || now < next_claim_) return;
   next_claim_ = TimePoint{};  // due: no further wake-up for it
-  // An earlier incarnation of ours, nobody at all, or a suspected master: someone must claim.
-  const bool gone = master_ == id_ || master_.empty() || detector_.suspected(master_);
-  if (!gone) return;
+  // The database names us (an earlier incarnation, or a claim whose answer was lost): nobody else
+  // will claim while we heartbeat, so we must, whatever our priority.
+  if (master_ == id_) {
+    claim(now, out);
+    return;
+  }
+  // Nobody at all, or a suspected master: the first living front end in config order claims.
+  if (!master_.empty() && !detector_.suspected(master_)) return;
   for (const auto& f : frontends_) {
     if (f.id == id_) break;                                    // we come first among the living
     if (f.id != master_ && !detector_.suspected(f.id)) return;  // an earlier one will claim

@@ -81,6 +81,18 @@ TEST(FrontendMembership, OnlyTheFirstLivingFrontEndInConfigOrderClaims) {
   ASSERT_NE(h.find(sent, "claim_master"), nullptr);
 }
 
+// The database names fe2 (its claim's answer was lost, or an earlier incarnation claimed) while
+// fe1, ahead of it in priority, is alive and follows fe2: fe2 must claim, or nobody ever would.
+TEST(FrontendMembership, FrontEndTheDatabaseNamesClaimsWhateverItsPriority) {
+  Harness h("fe2");
+  h.heartbeat("fe1", "fe2", 2);
+  auto sent = h.tick();
+  sent = h.answer_db(sent, "get_master", MasterInfo{"fe2", 2, {}});
+  const auto* claim = h.find(sent, "claim_master");
+  ASSERT_NE(claim, nullptr);
+  EXPECT_EQ(claim->msg.as<ClaimMaster>().epoch, 3u);
+}
+
 TEST(FrontendMembership, MasterServesItsCacheOnlyWhileItsMasterLeaseRuns) {
   Harness h("fe1");
   auto sent = h.tick();
