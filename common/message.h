@@ -312,8 +312,10 @@ struct Heartbeat {
   std::string master;
   uint64_t epoch = 0;
   uint64_t incarnation = 0;
+  bool database_ok = true;  // false while the sender's last request to the database went unanswered
   template <class F> void visit(F&& f) {
     f("from", from); f("master", master); f("epoch", epoch); f("incarnation", incarnation);
+    f("database_ok", database_ok);
   }
 };
 

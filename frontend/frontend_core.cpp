@@ -59,6 +59,7 @@ void FrontendCore::on_message(const std::string& from, Message msg, bool notice,
     return;
   }
   if (from != id_ && info_of(from) != nullptr && !msg.is<Heartbeat>()) on_peer_heard(from, 0, now);
+  if (from == cfg_.database.id) database_failing_ = false;
   if (pending_.count(msg.req) && is_reply(msg.body)) {
     on_reply(msg, now, out);
   } else if (msg.is<Heartbeat>()) {
@@ -278,6 +279,7 @@ void FrontendCore::adopt_master(const std::string& master, uint64_t epoch, TimeP
   if (changed) spdlog::info("master is {} (epoch {})", master.empty() ? "unknown" : master, epoch);
   master_ = master;
   epoch_ = epoch;
+  if (changed) master_disowned_ = false;
   if (changed) {
     on_role_change(out);
     send_heartbeats(now, out);  // so that a new master hears at once that we follow it
@@ -304,6 +306,8 @@ void FrontendCore::on_heartbeat(const Heartbeat& hb, TimePoint now, Effects& out
   if (info_of(hb.from) == nullptr || hb.from == id_) return;
   on_peer_heard(hb.from, hb.incarnation, now);
   if (hb.epoch > epoch_) adopt_master(hb.master, hb.epoch, now, out);
+  if (hb.from == master_) master_disowned_ = hb.epoch == epoch_ && hb.master != master_;
+  peer_database_ok_[hb.from] = hb.database_ok;
   confirmed(hb.from, hb.epoch, now, out);
 }
 
@@ -337,6 +341,9 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
     Pending gone = std::move(p->second);
     pending_.erase(p);
     ++counters_["request_timeouts"];
+    const bool to_database = gone.kind != Pending::Kind::kFetch && gone.kind != Pending::Kind::kPoll &&
+                             gone.kind != Pending::Kind::kLease;
+    if (to_database) database_failing_ = true;
     switch (gone.kind) {
       case Pending::Kind::kClaim:
         claim_in_flight_ = false;

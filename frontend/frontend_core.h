@@ -46,6 +46,7 @@
 // Thread-safety: none (a Core is driven by one Node).
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -119,6 +120,9 @@ class FrontendCore final : public Core {
   void expire_pending(TimePoint now, Effects& out);
   Error not_master_error() const;
   bool is_home_master() const { return cfg_.frontends.front().id == id_; }
+  // A database read for the cache: a quarter of database.request_timeout_ms, so that one lost
+  // answer (every reader of the key waits on the same fill) is retried within a tablet's timeout.
+  Duration fill_timeout() const { return ms(std::max(1, cfg_.database.request_timeout_ms / 4)); }
   bool push() const { return cfg_.consistency == Consistency::kPush; }
   const FrontendInfo* info_of(const std::string& id) const;
   void recompute_wake();
@@ -198,6 +202,10 @@ class FrontendCore final : public Core {
   enum class Handoff { kNone, kDraining, kReleasing, kHandedOver } handoff_ = Handoff::kNone;
   TimePoint handoff_deadline_{};
   TimePoint next_handoff_{};                       // after a failed handoff, not before this
+  TimePoint handoff_target_up_{};                  // the home master's up_since when it began
+  bool master_disowned_ = false;                   // the master's own heartbeat names no master
+  bool database_failing_ = false;                  // our last request to the database timed out
+  std::map<std::string, bool> peer_database_ok_;   // database_ok in each peer's last heartbeat
   bool db_known_ = false;                          // the database told us its master row once
   struct HeldUpdate { std::string from; Message msg; };
   std::vector<HeldUpdate> held_updates_;           // updates received while handing off

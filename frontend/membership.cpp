@@ -20,7 +20,7 @@ std::string joined(const std::vector<std::string>& v) {
 
 void FrontendCore::send_heartbeats(TimePoint now, Effects& out) {
   for (const auto& f : frontends_) {
-    if (f.id != id_) out.send(f.id, 0, Heartbeat{id_, master_, epoch_, incarnation_});
+    if (f.id != id_) out.send(f.id, 0, Heartbeat{id_, master_, epoch_, incarnation_, !database_failing_});
   }
   const Duration within = ms(cfg_.heartbeat.timeout_ms);
   if (push() && !is_master() && !master_.empty()) {
@@ -72,6 +72,16 @@ void FrontendCore::tick_membership(TimePoint now, Effects& out) {
   }
   if (now >= next_heartbeat_) send_heartbeats(now, out);
   maybe_claim(now, out);
+  if (is_master() && handoff_ == Handoff::kNone && now >= master_lease_until_ + ms(cfg_.heartbeat.timeout_ms)) {
+    // Our renewals go unanswered: the database may be cut off from us while peers still hear us,
+    // so they would never suspect us. Step down and say so in heartbeats; a peer takes over (or
+    // we claim again once the database answers).
+    spdlog::warn("master lease lapsed {} ms ago (the database does not answer renewals); stepping down",
+                 cfg_.heartbeat.timeout_ms);
+    ++counters_["step_downs"];
+    claimed_ = false;
+    adopt_master("", epoch_, now, out);
+  }
   if (is_master()) {
     tick_handoff(now, out);
     publish_serving(now, out);
@@ -89,8 +99,9 @@ void FrontendCore::maybe_claim(TimePoint now, Effects& out) {
     claim(now, out);
     return;
   }
-  // Nobody at all, or a suspected master: the first living front end in config order claims.
-  if (!master_.empty() && !detector_.suspected(master_)) return;
+  // Nobody at all, a suspected master, or one that says it is master no more (it lost its lease:
+  // cut off from the database): the first living front end in config order claims.
+  if (!master_.empty() && !detector_.suspected(master_) && !master_disowned_) return;
   for (const auto& f : frontends_) {
     if (f.id == id_) break;                                    // we come first among the living
     if (f.id != master_ && !detector_.suspected(f.id)) return;  // an earlier one will claim
@@ -181,6 +192,7 @@ void FrontendCore::on_renew_answer(const Pending& p, Message& msg, TimePoint now
 }
 
 void FrontendCore::on_fenced(const Error& e, TimePoint now, Effects& out) {
+  if (e.epoch.value_or(0) <= epoch_ && !is_master()) return;  // a late answer: we know already
   spdlog::warn("fenced by the database (our epoch {} is stale, current {}); demoting", epoch_, e.epoch.value_or(0));
   ++counters_["fenced"];
   claimed_ = false;
@@ -224,10 +236,15 @@ void FrontendCore::tick_handoff(TimePoint now, Effects& out) {
     if (home == id_ || now < next_handoff_ || rejoining_.count(home)) return;
     const auto up = detector_.up_since(home);
     const auto e = peer_epoch_.find(home);
-    // The home master is back, has settled, and follows us: hand mastership back.
-    if (!up || now - *up < ms(cfg_.heartbeat.settle_ms) || e == peer_epoch_.end() || e->second != epoch_) return;
+    const auto db = peer_database_ok_.find(home);
+    // The home master is back, has settled, follows us and reaches the database: hand back.
+    if (!up || now - *up < ms(cfg_.heartbeat.settle_ms) || e == peer_epoch_.end() || e->second != epoch_ ||
+        db == peer_database_ok_.end() || !db->second) {
+      return;
+    }
     spdlog::info("home master {} is back; handing mastership over (draining)", home);
     handoff_ = Handoff::kDraining;
+    handoff_target_up_ = *up;
     handoff_deadline_ = now + ms(cfg_.database.request_timeout_ms + cfg_.heartbeat.timeout_ms);
   }
   if (handoff_ == Handoff::kDraining && updating_.empty() && directory_.waiting() == 0 && settling_.empty()) {
@@ -237,7 +254,12 @@ void FrontendCore::tick_handoff(TimePoint now, Effects& out) {
     ask(cfg_.database.id, RenewMaster{id_, epoch_, true},
         {Pending::Kind::kRenew, "", 0, now, "release", ms(cfg_.heartbeat.timeout_ms)}, out);
   }
-  if (handoff_ != Handoff::kNone && now >= handoff_deadline_) {
+  if (handoff_ == Handoff::kNone) return;
+  const auto up = detector_.up_since(home);
+  if (!up || *up != handoff_target_up_) {
+    spdlog::warn("{} was suspected or restarted during the handoff; resuming as master", home);
+    end_handoff(true, now, out);
+  } else if (now >= handoff_deadline_) {
     spdlog::warn("handoff to {} did not complete in time; resuming as master", home);
     end_handoff(true, now, out);
   }

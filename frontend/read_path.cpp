@@ -64,7 +64,7 @@ void FrontendCore::start_fill(const std::string& key, TimePoint now, Effects& ou
                       (!heard || now - *heard >= 2 * ms(cfg_.heartbeat.interval_ms) || detector_.suspected(master_));
   if (is_master() || master_.empty() || silent) {
     if (!is_master() && !master_.empty()) ++counters_["fills_from_database"];
-    ask(cfg_.database.id, read_for(key), {Pending::Kind::kFill, "", 0, now, key, {}}, out);
+    ask(cfg_.database.id, read_for(key), {Pending::Kind::kFill, "", 0, now, key, fill_timeout()}, out);
     return;
   }
   CacheEntry* e = push() ? nullptr : cache_.peek(key);
@@ -86,7 +86,7 @@ void FrontendCore::fill_failed(const std::string& key, TimePoint now, Effects& o
   // the master can register us for invalidations).
   ++counters_["fills_from_database"];
   filling_.insert(key);
-  ask(cfg_.database.id, read_for(key), {Pending::Kind::kFill, "", 0, now, key, {}}, out);
+  ask(cfg_.database.id, read_for(key), {Pending::Kind::kFill, "", 0, now, key, fill_timeout()}, out);
 }
 
 void FrontendCore::on_poll_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {

@@ -1,19 +1,111 @@
 #include "tests/sim/sim_cluster.h"
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <sstream>
 
 #include "cacofonix/feed.h"
+#include "common/codec.h"
 
 namespace oly::sim {
+
+namespace {
+// Log lines of a simulation name the virtual time and the node that logged them (OLY_SIM_LOG).
+const VirtualClock* g_log_clock = nullptr;
+std::string g_log_node = "sim";
+
+class SimLogFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string s = g_log_clock ? "t=" + std::to_string(to_us(g_log_clock->now()) / 1000) + "." +
+                                      std::to_string(to_us(g_log_clock->now()) % 1000 / 100) + "ms"
+                                : "t=?";
+    s += " " + g_log_node;
+    dest.append(s.data(), s.data() + s.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<SimLogFlag>(); }
+};
+}  // namespace
+
+// Wraps the database's core and records what it granted and applied, read back from the store
+// right after each message (inside the batch's transaction, which in memory never fails).
+class SimCluster::DatabaseTap final : public Core {
+ public:
+  DatabaseTap(SimCluster& c, std::unique_ptr<database::DatabaseCore> inner) : c_(c), inner_(std::move(inner)) {}
+
+  void on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) override {
+    const auto* s = std::get_if<SetScore>(&msg.body);
+    const auto* m = std::get_if<IncrementMedalTally>(&msg.body);
+    if (!notice && (s || m)) {
+      const std::string publisher = s ? s->publisher : m->publisher;
+      const uint64_t seq = s ? s->seq : m->seq;
+      const uint64_t epoch = (s ? s->epoch : m->epoch).value_or(0);
+      const std::string key = s ? "score/" + s->event : "tally/" + m->team;
+      const uint64_t before = c_.store().last_seq(publisher);
+      inner_->on_message(from, std::move(msg), notice, now, out);
+      if (before < seq && c_.store().last_seq(publisher) == seq) {
+        c_.writes_.push_back(DbWrite{publisher, seq, key, epoch, from, now});
+      }
+      return;
+    }
+    if (!notice && msg.is<ClaimMaster>()) {
+      const MasterInfo before = c_.store().master();
+      inner_->on_message(from, std::move(msg), notice, now, out);
+      const MasterInfo after = c_.store().master();
+      if (after.epoch != before.epoch || after.frontend != before.frontend) {
+        c_.claims_.push_back(DbClaim{after.epoch, after.frontend, from, now});
+      }
+      return;
+    }
+    inner_->on_message(from, std::move(msg), notice, now, out);
+  }
+  void on_tick(TimePoint now, Effects& out) override { inner_->on_tick(now, out); }
+  TimePoint next_wake() const override { return inner_->next_wake(); }
+  void on_batch_end(TimePoint now, Effects& out) override { inner_->on_batch_end(now, out); }
+  Counters& counters() override { return inner_->counters(); }
+
+ private:
+  SimCluster& c_;
+  std::unique_ptr<database::DatabaseCore> inner_;
+};
+
+// A node's transport, with the cluster's drop filter applied to the frames it sends.
+class SimCluster::FilteredTransport final : public Transport {
+ public:
+  FilteredTransport(SimCluster& c, std::unique_ptr<Transport> inner) : c_(c), inner_(std::move(inner)) {}
+  const std::string& name() const override { return inner_->name(); }
+  void send(const std::string& to, std::string frame) override {
+    if (c_.drop_filter_) {
+      const Decoded d = decode(frame);
+      if (d.ok && c_.drop_filter_(inner_->name(), to, d.message)) {
+        ++c_.filtered_;
+        return;
+      }
+    }
+    inner_->send(to, std::move(frame));
+  }
+  void publish(const std::string& topic, std::string frame) override { inner_->publish(topic, std::move(frame)); }
+  void subscribe(const std::string& publisher, const std::string& prefix) override { inner_->subscribe(publisher, prefix); }
+  std::optional<Incoming> receive() override { return inner_->receive(); }
+
+ private:
+  SimCluster& c_;
+  std::unique_ptr<Transport> inner_;
+};
 
 SimCluster::SimCluster(Config cfg, SimOptions opt)
     : cfg_(std::move(cfg)), opt_(opt), net_(clock_, opt.seed), store_(std::make_unique<database::SqliteStore>(":memory:")) {
   // Simulations are quiet unless asked (OLY_SIM_LOG=debug, info, ...).
   const char* level = std::getenv("OLY_SIM_LOG");
   spdlog::set_level(level ? spdlog::level::from_str(level) : spdlog::level::off);
+  if (level != nullptr) {
+    g_log_clock = &clock_;
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<SimLogFlag>('*').set_pattern("[%*] [%l] %v");
+    spdlog::set_formatter(std::move(formatter));
+  }
   net_.set_delay(opt_.min_delay, opt_.max_delay);
   net_.set_drop(opt_.drop);
   start(cfg_.database.id);
@@ -22,13 +114,15 @@ SimCluster::SimCluster(Config cfg, SimOptions opt)
   start("tablets");
 }
 
-SimCluster::~SimCluster() = default;
+SimCluster::~SimCluster() {
+  if (g_log_clock == &clock_) g_log_clock = nullptr;
+}
 
 void SimCluster::start(const std::string& name) {
   SimNode n;
   ++incarnation_;
   if (name == cfg_.database.id) {
-    n.core = std::make_unique<database::DatabaseCore>(cfg_, *store_, clock_);
+    n.core = std::make_unique<DatabaseTap>(*this, std::make_unique<database::DatabaseCore>(cfg_, *store_, clock_));
   } else if (name == "cacofonix") {
     const std::string publisher = "cacofonix-" + std::to_string(incarnation_);
     n.core = std::make_unique<PublisherCore>(cfg_, publisher,
@@ -39,7 +133,7 @@ void SimCluster::start(const std::string& name) {
   } else {
     n.core = std::make_unique<FrontendCore>(cfg_, name, static_cast<uint64_t>(incarnation_) << 40);
   }
-  n.transport = net_.endpoint(name);
+  n.transport = std::make_unique<FilteredTransport>(*this, net_.endpoint(name));
   if (name == "cacofonix") {
     for (const auto& f : cfg_.frontends) n.transport->subscribe(f.id, "publisher");
   } else if (name == "tablets") {
@@ -54,8 +148,26 @@ void SimCluster::start(const std::string& name) {
 
 void SimCluster::crash(const std::string& name) {
   collect();
+  if (name == "cacofonix" && nodes_.count(name)) {
+    for (const auto& [k, n] : publisher().medal_counts()) dead_medal_counts_[k] += n;
+  }
   net_.crash(name);
   nodes_.erase(name);
+  paused_.erase(name);
+}
+
+void SimCluster::pause(const std::string& name) {
+  if (nodes_.count(name)) paused_.insert(name);
+}
+
+void SimCluster::resume(const std::string& name) { paused_.erase(name); }
+
+std::map<std::string, int64_t> SimCluster::medal_counts() const {
+  auto out = dead_medal_counts_;
+  if (auto it = nodes_.find("cacofonix"); it != nodes_.end()) {
+    for (const auto& [k, n] : static_cast<const PublisherCore&>(*it->second.core).medal_counts()) out[k] += n;
+  }
+  return out;
 }
 
 void SimCluster::restart(const std::string& name) {
@@ -88,6 +200,7 @@ bool SimCluster::run_until(const std::function<bool()>& pred, Duration limit) {
     // The next moment anything happens: a node's timer or a frame's arrival.
     TimePoint next = TimePoint::max();
     for (auto& [name, n] : nodes_) {
+      if (paused_.count(name)) continue;  // stopped: neither its timers nor its inbox wake it
       next = std::min(next, n.core->next_wake());
       if (auto d = net_.next_delivery(name)) next = std::min(next, *d);
     }
@@ -97,10 +210,15 @@ bool SimCluster::run_until(const std::function<bool()>& pred, Duration limit) {
     }
     if (next > clock_.now()) clock_.set(next);
     for (auto& [name, n] : nodes_) {
+      if (paused_.count(name)) continue;
       const auto d = net_.next_delivery(name);
-      if (n.core->next_wake() <= clock_.now() || (d && *d <= clock_.now())) n.node->step();
+      if (n.core->next_wake() <= clock_.now() || (d && *d <= clock_.now())) {
+        g_log_node = name;
+        n.node->step();
+      }
     }
     collect();
+    for (const auto& f : observers_) f();
   }
   return true;
 }
@@ -114,7 +232,7 @@ std::string SimCluster::describe() const {
   os << "seed=" << opt_.seed << " tablets=" << opt_.tablets << " rate=" << opt_.rate << " drop=" << opt_.drop
      << " delay=" << opt_.min_delay.count() << ".." << opt_.max_delay.count() << "us"
      << " consistency=" << to_string(cfg_.consistency) << " t=" << to_ms(clock_.now().time_since_epoch()) << "ms"
-     << " acks=" << acks_.size() << " reads=" << reads_.size();
+     << " frontends=" << cfg_.frontends.size() << " acks=" << acks_.size() << " reads=" << reads_.size();
   return os.str();
 }
 

@@ -5,6 +5,15 @@
 // Nodes are named as in the config ("db", "fe1", "fe2", ...), "cacofonix" and "tablets".
 // crash(name) stops a node and drops its traffic; restart(name) starts a fresh core for it (a
 // new process incarnation: empty memory), except that the database keeps its store (the disk).
+// pause(name) models SIGSTOP: the node keeps its state but is neither stepped nor ticked, and
+// frames sent to it queue up in its inbox; resume(name) lets it run again (it then handles the
+// queued frames and its overdue timers at the current time), like SIGCONT.
+//
+// The database runs behind a tap that records, as the database saw them, every successful
+// master claim and every update it applied, with the endpoint that sent it and the epoch it
+// carried (claims(), writes()), so that tests can check fencing without trusting the front ends.
+// observe(f) calls f after every simulation step (for checks that must hold at every instant);
+// drop_if(f) drops the directed frames f picks (a precise message loss, e.g. one answer).
 //
 // Thread-safety: none.
 #pragma once
@@ -12,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +47,24 @@ struct SimOptions {
   double drop = 0.0;
 };
 
+// A claim the database granted: `frontend` is master from `epoch` on.
+struct DbClaim {
+  uint64_t epoch = 0;
+  std::string frontend;  // the claim's frontend field
+  std::string from;      // the endpoint that sent it
+  TimePoint at;
+};
+
+// An update the database applied (not a deduplicated resend).
+struct DbWrite {
+  std::string publisher;
+  uint64_t seq = 0;
+  std::string key;
+  uint64_t epoch = 0;    // the epoch the writer stamped on it
+  std::string from;      // the endpoint that sent it (the writing front end)
+  TimePoint at;
+};
+
 class SimCluster {
  public:
   SimCluster(Config cfg, SimOptions opt);
@@ -49,6 +77,17 @@ class SimCluster {
 
   void crash(const std::string& name);
   void restart(const std::string& name);
+  // SIGSTOP / SIGCONT of a node (see above). REQUIRES: the node runs (not crashed).
+  void pause(const std::string& name);
+  void resume(const std::string& name);
+  bool paused(const std::string& name) const { return paused_.count(name) > 0; }
+  // Calls `f` after every step of the simulation, from now on.
+  void observe(std::function<void()> f) { observers_.push_back(std::move(f)); }
+  // Drops every directed frame (not notices) for which `f(from, to, message)` is true, before it
+  // reaches the network: a precise message loss. An empty function drops nothing (the default).
+  using DropFilter = std::function<bool(const std::string& from, const std::string& to, const Message& msg)>;
+  void drop_if(DropFilter f) { drop_filter_ = std::move(f); }
+  uint64_t filtered() const { return filtered_; }  // frames dropped by the filter so far
   // Stops Cacofonix from producing; what it produced is still delivered.
   void stop_publishing();
 
@@ -64,6 +103,12 @@ class SimCluster {
   // Everything recorded so far.
   const std::vector<AckRecord>& acks() const { return acks_; }
   const std::vector<ReadRecord>& reads() const { return reads_; }
+  // What the database granted and applied, in the order it did (see the tap above).
+  const std::vector<DbClaim>& claims() const { return claims_; }
+  const std::vector<DbWrite>& writes() const { return writes_; }
+  // The updates Cacofonix acknowledged so far, per "<team>/<medal>" (its own count, over all of
+  // its incarnations).
+  std::map<std::string, int64_t> medal_counts() const;
 
   // A one-line description of the run, to print when a check fails.
   std::string describe() const;
@@ -74,6 +119,8 @@ class SimCluster {
     std::unique_ptr<Core> core;
     std::unique_ptr<Node> node;
   };
+  class DatabaseTap;
+  class FilteredTransport;
   void start(const std::string& name);
   void collect();
 
@@ -86,6 +133,13 @@ class SimCluster {
   int incarnation_ = 0;
   std::vector<AckRecord> acks_;
   std::vector<ReadRecord> reads_;
+  std::vector<DbClaim> claims_;
+  std::vector<DbWrite> writes_;
+  std::set<std::string> paused_;
+  std::vector<std::function<void()>> observers_;
+  DropFilter drop_filter_;
+  uint64_t filtered_ = 0;
+  std::map<std::string, int64_t> dead_medal_counts_;  // of Cacofonix incarnations that crashed
 };
 
 }  // namespace oly::sim

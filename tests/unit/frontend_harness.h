@@ -18,7 +18,7 @@ struct Harness {
   // A heartbeat from peer `from`, which believes `master` is master at `epoch`.
   std::vector<Effects::Out> heartbeat(const std::string& from, const std::string& master, uint64_t epoch,
                                       uint64_t incarnation = 7) {
-    return deliver(from, Message{0, Heartbeat{from, master, epoch, incarnation}});
+    return deliver(from, Message{0, Heartbeat{from, master, epoch, incarnation, true}});
   }
   std::vector<Effects::Out> tick() {
     Effects out;

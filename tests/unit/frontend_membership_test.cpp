@@ -93,6 +93,32 @@ TEST(FrontendMembership, FrontEndTheDatabaseNamesClaimsWhateverItsPriority) {
   EXPECT_EQ(claim->msg.as<ClaimMaster>().epoch, 3u);
 }
 
+TEST(FrontendMembership, MasterWhoseRenewalsGoUnansweredStepsDownAndSaysSo) {
+  Harness h("fe1");
+  auto sent = h.tick();
+  sent = h.answer_db(sent, "get_master", MasterInfo{"", 0, {}});
+  h.answer_db(sent, "claim_master", MasterInfo{"fe1", 1, {}});  // lease until +500 ms
+  h.heartbeat("fe2", "fe1", 1);
+  sent = h.advance(ms(999));
+  EXPECT_TRUE(h.core.is_master());
+  sent = h.advance(ms(1));  // a timeout after the lease ran out
+  EXPECT_FALSE(h.core.is_master());
+  const auto* hb = h.find(sent, "heartbeat");
+  ASSERT_NE(hb, nullptr);
+  EXPECT_EQ(hb->msg.as<Heartbeat>().master, "");  // fe2 learns that it must take over
+  EXPECT_FALSE(hb->msg.as<Heartbeat>().database_ok);
+}
+
+TEST(FrontendMembership, PeerTakesOverFromAMasterThatSaysItIsMasterNoMore) {
+  Harness h("fe2");
+  follow_fe1(h);
+  auto sent = h.advance(ms(100));
+  EXPECT_EQ(h.find(sent, "claim_master"), nullptr);
+  sent = h.heartbeat("fe1", "", 1);  // fe1 stepped down: cut off from the database
+  sent = h.advance(ms(1));
+  ASSERT_NE(h.find(sent, "claim_master"), nullptr);
+}
+
 TEST(FrontendMembership, MasterServesItsCacheOnlyWhileItsMasterLeaseRuns) {
   Harness h("fe1");
   auto sent = h.tick();
@@ -125,17 +151,19 @@ TEST(FrontendMembership, FalseSuspicionIsCountedAndThePeerServesAgainAfterSettli
   h.heartbeat("fe2", "fe1", 1);
   sent = h.advance(ms(100));
   EXPECT_EQ(serving_in(h, sent), (std::vector<std::string>{"fe1", "fe2"}));
+  h.answer_all(sent, "renew_master", MasterInfo{"fe1", 1, 500});
   sent = h.advance(ms(400));
+  h.answer_all(sent, "renew_master", MasterInfo{"fe1", 1, 500});
   EXPECT_EQ(serving_in(h, sent), std::vector<std::string>{"fe1"});
   h.heartbeat("fe2", "fe1", 1);  // same incarnation: it never crashed
   EXPECT_EQ(h.core.stats(h.now).counters.at("false_suspicions"), 1);
   EXPECT_EQ(h.core.serving(), std::vector<std::string>{"fe1"});
   for (int i = 0; i < 9; ++i) {
-    h.advance(ms(100));
+    h.answer_all(h.advance(ms(100)), "renew_master", MasterInfo{"fe1", 1, 500});
     h.heartbeat("fe2", "fe1", 1);
   }
   EXPECT_EQ(h.core.serving(), std::vector<std::string>{"fe1"});  // 900 ms: still settling
-  h.advance(ms(100));
+  h.answer_all(h.advance(ms(100)), "renew_master", MasterInfo{"fe1", 1, 500});
   EXPECT_EQ(h.core.serving(), (std::vector<std::string>{"fe1", "fe2"}));
   EXPECT_TRUE(h.core.is_master());  // the suspicion changed nothing else
 }

@@ -40,7 +40,7 @@ class FakeCore final : public Core {
   void on_tick(TimePoint now, Effects& out) override {
     ticks.push_back(now);
     wake_ = now + ms(100);
-    out.publish("score/Curling", Heartbeat{"core", "", ticks.size()});
+    out.publish("score/Curling", Heartbeat{"core", "", ticks.size(), 0, true});
   }
   TimePoint next_wake() const override { return wake_; }
   void on_batch_end(TimePoint, Effects&) override { batches.push_back(seen.size()); }
