@@ -7,7 +7,8 @@
 namespace oly {
 
 namespace {
-// How often a front end that does not know the master asks the database.
+// How often a front end that does not know the master (or whose last request to the database
+// went unanswered) asks the database.
 constexpr Duration kMasterPollUnknown = ms(200);
 // How often it asks anyway, as a backstop to heartbeats.
 constexpr Duration kMasterPollKnown = ms(2000);
@@ -59,7 +60,10 @@ void FrontendCore::on_message(const std::string& from, Message msg, bool notice,
     return;
   }
   if (from != id_ && info_of(from) != nullptr && !msg.is<Heartbeat>()) on_peer_heard(from, 0, now);
-  if (from == cfg_.database.id) database_failing_ = false;
+  if (from == cfg_.database.id) {
+    database_failing_ = false;
+    last_database_reply_ = now;
+  }
   if (pending_.count(msg.req) && is_reply(msg.body)) {
     on_reply(msg, now, out);
   } else if (msg.is<Heartbeat>()) {
@@ -317,8 +321,9 @@ void FrontendCore::on_tick(TimePoint now, Effects& out) {
     set_role("starting");
   }
   if (now >= next_master_poll_) {
-    if (!claim_in_flight_) ask(cfg_.database.id, GetMaster{}, {Pending::Kind::kGetMaster, "", 0, now, "", {}}, out);
-    next_master_poll_ = now + (master_.empty() || (master_ == id_ && !claimed_) ? kMasterPollUnknown : kMasterPollKnown);
+    ask(cfg_.database.id, GetMaster{}, {Pending::Kind::kGetMaster, "", 0, now, "", {}}, out);
+    const bool unsure = master_.empty() || (master_ == id_ && !claimed_) || database_failing_;
+    next_master_poll_ = now + (unsure ? kMasterPollUnknown : kMasterPollKnown);
   }
   tick_membership(now, out);
   tick_consistency(now, out);
@@ -343,7 +348,8 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
     ++counters_["request_timeouts"];
     const bool to_database = gone.kind != Pending::Kind::kFetch && gone.kind != Pending::Kind::kPoll &&
                              gone.kind != Pending::Kind::kLease;
-    if (to_database) database_failing_ = true;
+    // Failing only if nothing came from the database since this request was sent.
+    if (to_database && last_database_reply_ < gone.sent_at) database_failing_ = true;
     switch (gone.kind) {
       case Pending::Kind::kClaim:
         claim_in_flight_ = false;

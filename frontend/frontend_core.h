@@ -195,6 +195,7 @@ class FrontendCore final : public Core {
   TimePoint master_lease_until_{};                 // master: serve the cache only before this
   TimePoint next_claim_{};                         // earliest next claim attempt
   std::string claim_prev_master_;                  // the master our claim in flight replaces
+  uint64_t claim_epoch_ = 0;                       // the epoch it asks for
   std::set<std::string> to_confirm_;               // new push master: peers yet to confirm our epoch
   std::vector<std::string> serving_;               // master: front ends serving tablets, as published
   uint64_t serving_seq_ = 0;
@@ -204,7 +205,8 @@ class FrontendCore final : public Core {
   TimePoint next_handoff_{};                       // after a failed handoff, not before this
   TimePoint handoff_target_up_{};                  // the home master's up_since when it began
   bool master_disowned_ = false;                   // the master's own heartbeat names no master
-  bool database_failing_ = false;                  // our last request to the database timed out
+  bool database_failing_ = false;                  // a request to the database timed out, none answered since
+  TimePoint last_database_reply_{};
   std::map<std::string, bool> peer_database_ok_;   // database_ok in each peer's last heartbeat
   bool db_known_ = false;                          // the database told us its master row once
   struct HeldUpdate { std::string from; Message msg; };

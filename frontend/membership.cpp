@@ -72,12 +72,14 @@ void FrontendCore::tick_membership(TimePoint now, Effects& out) {
   }
   if (now >= next_heartbeat_) send_heartbeats(now, out);
   maybe_claim(now, out);
-  if (is_master() && handoff_ == Handoff::kNone && now >= master_lease_until_ + ms(cfg_.heartbeat.timeout_ms)) {
-    // Our renewals go unanswered: the database may be cut off from us while peers still hear us,
-    // so they would never suspect us. Step down and say so in heartbeats; a peer takes over (or
-    // we claim again once the database answers).
+  if (is_master() && handoff_ == Handoff::kNone &&
+      now >= master_lease_until_ + ms(cfg_.database.request_timeout_ms)) {
+    // Our renewals go unanswered for a whole database timeout (not a mere slow commit): the
+    // database may be cut off from us while peers still hear us, so they would never suspect us.
+    // Step down and say so in heartbeats; a peer takes over (or we claim again once the database
+    // answers).
     spdlog::warn("master lease lapsed {} ms ago (the database does not answer renewals); stepping down",
-                 cfg_.heartbeat.timeout_ms);
+                 cfg_.database.request_timeout_ms);
     ++counters_["step_downs"];
     claimed_ = false;
     adopt_master("", epoch_, now, out);
@@ -112,12 +114,19 @@ void FrontendCore::maybe_claim(TimePoint now, Effects& out) {
 void FrontendCore::claim(TimePoint now, Effects& out) {
   claim_in_flight_ = true;
   claim_prev_master_ = master_;
+  claim_epoch_ = epoch_ + 1;
   spdlog::info("claiming mastership with epoch {} (master was {})", epoch_ + 1, master_.empty() ? "nobody" : master_);
-  ask(cfg_.database.id, ClaimMaster{id_, epoch_ + 1}, {Pending::Kind::kClaim, "", 0, now, "", {}}, out);
+  // A short timeout: a claim is safe to send again (see on_claim_answer), and a lost one should
+  // not keep the cluster without a master for a whole database timeout.
+  ask(cfg_.database.id, ClaimMaster{id_, claim_epoch_}, {Pending::Kind::kClaim, "", 0, now, "", fill_timeout()}, out);
 }
 
 void FrontendCore::on_claim_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
   claim_in_flight_ = false;
+  if (auto* e = std::get_if<Error>(&msg.body);
+      e && e->code == code::kFenced && e->master == id_ && e->epoch == claim_epoch_ && epoch_ < claim_epoch_) {
+    msg.body = MasterInfo{id_, claim_epoch_, {}};  // an earlier send of this claim won; its answer was lost
+  }
   if (auto* e = std::get_if<Error>(&msg.body)) {
     if (e->code == code::kLeaseHeld) {
       ++counters_["claims_lease_held"];
@@ -275,7 +284,7 @@ void FrontendCore::end_handoff(bool resume, TimePoint now, Effects& out) {
 }
 
 void FrontendCore::on_hand_over(const HandOver& h, TimePoint now, Effects& out) {
-  if (h.from != master_ || h.epoch != epoch_ || is_master() || claim_in_flight_) {
+  if (h.from != master_ || h.epoch != epoch_ || is_master()) {
     ++counters_["hand_overs_ignored"];
     return;
   }

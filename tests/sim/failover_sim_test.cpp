@@ -581,7 +581,7 @@ TEST(FailoverSim, FalseSuspicionOfTheMaster) {
 //
 // Regression test: fe2 used to claim only when it suspected the master, which kept heartbeating,
 // so no update was acknowledged until the partition healed. A master whose renewals go
-// unanswered for a lease plus a timeout now steps down and says so in its heartbeats, and it is
+// unanswered for a lease plus a database timeout now steps down and says so in its heartbeats, and it is
 // handed mastership back only once it reports that it reaches the database again.
 TEST(FailoverSim, MasterCutOffFromTheDatabaseIsReplaced) {
   for_seeds([](uint64_t seed) {
