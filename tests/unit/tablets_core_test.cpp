@@ -314,7 +314,7 @@ TEST(TabletsCore, ReadsInFlightToAFrontEndLeftOutOfServingAreResentAtOnce) {
   core.on_message("fe2", Message{0, Serving{2, 1, {"fe2", "fe3"}}}, true, now, out);
   const auto resent = out.items();
   ASSERT_EQ(resent.size(), sent.size());
-  const std::string& to = serving_frontend("t0", "fe1", {"fe2", "fe3"});
+  const std::string to = serving_frontend("t0", "fe1", {"fe2", "fe3"});  // a copy: the list is a temporary
   for (const auto& r : resent) EXPECT_EQ(r.to, to);
   // The abandoned attempts are recorded as "moved", not as failed reads.
   const auto reads = core.take_reads();
