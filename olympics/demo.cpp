@@ -1,6 +1,7 @@
 #include "olympics/demo.h"
 
 #include <chrono>
+#include <csignal>
 #include <thread>
 
 #include "olympics/query.h"
@@ -145,7 +146,16 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
     for (int second = 1; second <= options.duration_s; ++second) {
       sleep_until(start + std::chrono::seconds(second), stop);
       ran_s = second;
-      // Timed actions (killing or restarting a node at a given second) go here.
+      // The failover part of the demo: the home master dies at a third of the run and comes
+      // back at two thirds (it then takes its tablets and mastership back).
+      const std::string& home = cluster.config().frontends.front().id;
+      if (options.kill_master && options.duration_s >= 9 && second == options.duration_s / 3) {
+        out << "\n*** second " << second << ": kill -9 " << home << " (the master) ***\n" << std::flush;
+        cluster.kill(home, SIGKILL);
+      } else if (options.kill_master && options.duration_s >= 9 && second == 2 * options.duration_s / 3) {
+        out << "\n*** second " << second << ": restarting " << home << " ***\n" << std::flush;
+        cluster.restart(home);
+      }
       if (second % options.view_every_s != 0 && second != options.duration_s) continue;
       ClusterSample now = take_sample(cluster, kAskTimeout);
       const auto board = fetch_scoreboard(cluster);

@@ -25,6 +25,7 @@ struct DemoOptions {
   int tablets = 50;                        // logical tablets
   std::optional<std::string> consistency;  // push or pull (default: the config's)
   int view_every_s = 3;                    // seconds between live views
+  bool kill_master = true;                 // kill -9 the home master at 1/3 of the run, restart it at 2/3
 };
 
 // What the demo judges the run by, taken just before the cluster goes down.

@@ -197,6 +197,8 @@ int main(int argc, char** argv) {
   demo->add_option("--duration", f.demo.duration_s, "seconds to run")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  demo->add_flag("!--no-kill", f.demo.kill_master,
+                 "do not kill -9 the master at a third of the run (and restart it at two thirds)");
   demo->add_option("--tablets", f.demo.tablets, "number of logical tablets")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
