@@ -27,6 +27,12 @@ const std::string& serving_frontend(const std::string& tablet, const std::string
   return serving[h % serving.size()];
 }
 
+std::string comma_joined(const std::vector<std::string>& ids) {
+  std::string r;
+  for (const auto& id : ids) r += (r.empty() ? "" : ",") + id;
+  return r;
+}
+
 Error make_error(std::string_view c, std::string text) {
   Error e;
   e.code = std::string(c);

@@ -165,6 +165,9 @@ struct Serving {
 const std::string& serving_frontend(const std::string& tablet, const std::string& home,
                                     const std::vector<std::string>& serving);
 
+// Front-end ids comma-joined ("fe1,fe2"), as stats info shows such lists.
+std::string comma_joined(const std::vector<std::string>& ids);
+
 // ---------------------------------------------------------------- publisher-facing
 
 // Publisher -> master (and master -> database, which adds `epoch`). `publisher` names one

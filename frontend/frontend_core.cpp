@@ -36,8 +36,7 @@ FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
           ms(cfg.heartbeat.timeout_ms)) {
   for (const auto& f : cfg_.frontends) frontends_.push_back({f.id, f.address, f.pub});
   for (const char* c : {"requests", "reads", "cache_hits", "cache_misses", "fills", "invalidations_sent",
-                        "invalidations_received", "polls_sent", "not_modified", "flushes", "takeovers", "handoffs",
-                        "suspicions", "false_suspicions", "restarts_seen"}) {
+                        "invalidations_received", "polls_sent", "not_modified", "flushes", "takeovers", "handoffs"}) {
     counters_[c] = 0;
   }
 }
@@ -311,7 +310,7 @@ void FrontendCore::on_heartbeat(const Heartbeat& hb, TimePoint now, Effects& out
   on_peer_heard(hb.from, hb.incarnation, now);
   if (hb.epoch > epoch_) adopt_master(hb.master, hb.epoch, now, out);
   if (hb.from == master_) master_disowned_ = hb.epoch == epoch_ && hb.master != master_;
-  peer_database_ok_[hb.from] = hb.database_ok;
+  peer_view_[hb.from].database_ok = hb.database_ok;
   confirmed(hb.from, hb.epoch, now, out);
 }
 
@@ -355,7 +354,7 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
         claim_in_flight_ = false;
         break;
       case Pending::Kind::kRenew:
-        if (handoff_ == Handoff::kReleasing) end_handoff(true, now, out);  // the database did not answer
+        if (handoff_ == Handoff::kReleasing) abandon_handoff(now, out);  // the database did not answer
         break;
       case Pending::Kind::kFetch:
       case Pending::Kind::kPoll:
@@ -414,13 +413,8 @@ Stats FrontendCore::stats(TimePoint now) const {
   s.counters["suspicions"] = detector_.suspicions();
   s.counters["false_suspicions"] = detector_.false_suspicions();
   s.counters["restarts_seen"] = detector_.restarts();
-  auto join = [](const std::vector<std::string>& v) {
-    std::string r;
-    for (const auto& x : v) r += (r.empty() ? "" : ",") + x;
-    return r;
-  };
-  s.info["suspected"] = join(detector_.suspects());
-  if (is_master()) s.info["serving"] = join(serving_);
+  s.info["suspected"] = comma_joined(detector_.suspects());
+  if (is_master()) s.info["serving"] = comma_joined(serving_);
   if (handoff_ != Handoff::kNone) s.info["handoff"] = "in progress";
   s.info["master"] = master_;
   s.info["epoch"] = std::to_string(epoch_);

@@ -136,11 +136,12 @@ class FrontendCore final : public Core {
   void on_claim_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
   void on_renew_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
   void on_fenced(const Error& e, TimePoint now, Effects& out);
-  std::vector<std::string> serving_set(TimePoint now) const;
+  std::vector<std::string> serving_set() const;
   void publish_serving(TimePoint now, Effects& out);
   void tick_handoff(TimePoint now, Effects& out);
   void on_hand_over(const HandOver& h, TimePoint now, Effects& out);
-  void end_handoff(bool resume, TimePoint now, Effects& out);
+  void abandon_handoff(TimePoint now, Effects& out);
+  bool master_silent(TimePoint now) const;
   void confirmed(const std::string& peer, uint64_t epoch, TimePoint now, Effects& out);
 
   // read_path.cpp: the cache, fills, push and pull.
@@ -189,7 +190,11 @@ class FrontendCore final : public Core {
   // Membership (membership.cpp).
   const uint64_t incarnation_;                     // sent in heartbeats; new at every start
   FailureDetector detector_;
-  std::map<std::string, uint64_t> peer_epoch_;     // epoch in each peer's last heartbeat
+  struct PeerView {                                // what a peer's last heartbeat said
+    uint64_t epoch = 0;
+    bool database_ok = true;
+  };
+  std::map<std::string, PeerView> peer_view_;
   std::set<std::string> rejoining_;                // peers that must settle before serving again
   TimePoint started_at_{};
   TimePoint master_lease_until_{};                 // master: serve the cache only before this
@@ -207,7 +212,6 @@ class FrontendCore final : public Core {
   bool master_disowned_ = false;                   // the master's own heartbeat names no master
   bool database_failing_ = false;                  // a request to the database timed out, none answered since
   TimePoint last_database_reply_{};
-  std::map<std::string, bool> peer_database_ok_;   // database_ok in each peer's last heartbeat
   bool db_known_ = false;                          // the database told us its master row once
   struct HeldUpdate { std::string from; Message msg; };
   std::vector<HeldUpdate> held_updates_;           // updates received while handing off

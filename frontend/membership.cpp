@@ -10,12 +10,6 @@ namespace oly {
 namespace {
 // The master republishes the serving set this often, for tablets that missed a change.
 constexpr Duration kServingRepeat = ms(1000);
-
-std::string joined(const std::vector<std::string>& v) {
-  std::string r;
-  for (const auto& x : v) r += (r.empty() ? "" : ",") + x;
-  return r;
-}
 }  // namespace
 
 void FrontendCore::send_heartbeats(TimePoint now, Effects& out) {
@@ -32,6 +26,13 @@ void FrontendCore::send_heartbeats(TimePoint now, Effects& out) {
   next_heartbeat_ = now + ms(cfg_.heartbeat.interval_ms);
 }
 
+bool FrontendCore::master_silent(TimePoint now) const {
+  if (is_master() || master_.empty()) return false;
+  if (detector_.suspected(master_)) return true;
+  const auto heard = detector_.last_heard(master_);
+  return !heard || now - *heard >= 2 * ms(cfg_.heartbeat.interval_ms);
+}
+
 void FrontendCore::on_peer_heard(const std::string& peer, uint64_t incarnation, TimePoint now) {
   switch (detector_.heard(peer, now, incarnation)) {
     case FailureDetector::Heard::kRecovered:
@@ -41,7 +42,7 @@ void FrontendCore::on_peer_heard(const std::string& peer, uint64_t incarnation, 
     case FailureDetector::Heard::kRestarted:
       spdlog::info("{} has restarted", peer);
       rejoining_.insert(peer);
-      peer_epoch_.erase(peer);
+      peer_view_.erase(peer);
       break;
     default:
       break;
@@ -49,7 +50,7 @@ void FrontendCore::on_peer_heard(const std::string& peer, uint64_t incarnation, 
 }
 
 void FrontendCore::confirmed(const std::string& peer, uint64_t epoch, TimePoint now, Effects& out) {
-  peer_epoch_[peer] = epoch;
+  peer_view_[peer].epoch = epoch;
   if (!is_master() || epoch < epoch_ || !to_confirm_.erase(peer) || !to_confirm_.empty()) return;
   // Every peer has flushed what it cached under earlier masters: acknowledgements may go out.
   if (now < acks_from_) acks_from_ = now;
@@ -63,7 +64,7 @@ void FrontendCore::tick_membership(TimePoint now, Effects& out) {
   }
   for (const auto& p : detector_.check(now)) {
     spdlog::warn("suspecting {}: silent for {} ms{}", p, cfg_.heartbeat.timeout_ms, p == master_ ? " (the master)" : "");
-    peer_epoch_.erase(p);
+    peer_view_.erase(p);
     rejoining_.insert(p);
   }
   for (auto it = rejoining_.begin(); it != rejoining_.end();) {
@@ -182,7 +183,7 @@ void FrontendCore::on_master_info(const MasterInfo& info, TimePoint now, Effects
 void FrontendCore::on_renew_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
   if (auto* e = std::get_if<Error>(&msg.body)) {
     if (e->code == code::kFenced) on_fenced(*e, now, out);
-    if (p.key == "release" && handoff_ == Handoff::kReleasing) end_handoff(true, now, out);
+    if (p.key == "release" && handoff_ == Handoff::kReleasing) abandon_handoff(now, out);
     return;
   }
   auto* m = std::get_if<MasterInfo>(&msg.body);
@@ -211,7 +212,7 @@ void FrontendCore::on_fenced(const Error& e, TimePoint now, Effects& out) {
 
 // ---------------------------------------------------------------- serving set
 
-std::vector<std::string> FrontendCore::serving_set(TimePoint) const {
+std::vector<std::string> FrontendCore::serving_set() const {
   std::vector<std::string> s;
   for (const auto& f : frontends_) {
     if (f.id == id_ || (!detector_.suspected(f.id) && detector_.up_since(f.id) && !rejoining_.count(f.id))) {
@@ -229,9 +230,9 @@ void FrontendCore::publish_serving(TimePoint now, Effects& out) {
       return;
     }
   }
-  auto s = serving_set(now);
+  auto s = serving_set();
   if (s == serving_ && now < next_serving_) return;
-  if (s != serving_) spdlog::info("tablets are served by {}", joined(s));
+  if (s != serving_) spdlog::info("tablets are served by {}", comma_joined(s));
   serving_ = std::move(s);
   out.publish("serving", Serving{epoch_, ++serving_seq_, serving_});
   next_serving_ = now + kServingRepeat;
@@ -244,11 +245,10 @@ void FrontendCore::tick_handoff(TimePoint now, Effects& out) {
   if (handoff_ == Handoff::kNone) {
     if (home == id_ || now < next_handoff_ || rejoining_.count(home)) return;
     const auto up = detector_.up_since(home);
-    const auto e = peer_epoch_.find(home);
-    const auto db = peer_database_ok_.find(home);
+    const auto view = peer_view_.find(home);
     // The home master is back, has settled, follows us and reaches the database: hand back.
-    if (!up || now - *up < ms(cfg_.heartbeat.settle_ms) || e == peer_epoch_.end() || e->second != epoch_ ||
-        db == peer_database_ok_.end() || !db->second) {
+    if (!up || now - *up < ms(cfg_.heartbeat.settle_ms) || view == peer_view_.end() ||
+        view->second.epoch != epoch_ || !view->second.database_ok) {
       return;
     }
     spdlog::info("home master {} is back; handing mastership over (draining)", home);
@@ -267,17 +267,16 @@ void FrontendCore::tick_handoff(TimePoint now, Effects& out) {
   const auto up = detector_.up_since(home);
   if (!up || *up != handoff_target_up_) {
     spdlog::warn("{} was suspected or restarted during the handoff; resuming as master", home);
-    end_handoff(true, now, out);
+    abandon_handoff(now, out);
   } else if (now >= handoff_deadline_) {
     spdlog::warn("handoff to {} did not complete in time; resuming as master", home);
-    end_handoff(true, now, out);
+    abandon_handoff(now, out);
   }
 }
 
-void FrontendCore::end_handoff(bool resume, TimePoint now, Effects& out) {
+void FrontendCore::abandon_handoff(TimePoint now, Effects& out) {
   handoff_ = Handoff::kNone;
   next_handoff_ = now + ms(cfg_.heartbeat.settle_ms);
-  if (!resume) return;
   ++counters_["handoffs_failed"];
   send_heartbeats(now, out);  // renews the master lease
   for (auto& held : std::exchange(held_updates_, {})) on_update(held.from, held.msg, now, out);

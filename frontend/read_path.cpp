@@ -59,11 +59,9 @@ void FrontendCore::start_fill(const std::string& key, TimePoint now, Effects& ou
   const Duration upstream = ms(std::max(1, cfg_.heartbeat.timeout_ms / 2));
   // The master itself, or nobody to ask: the database. Also while the master has been silent
   // for two heartbeat intervals (it may be dead), so that reads keep flowing during a failover.
-  const auto heard = master_.empty() || is_master() ? std::nullopt : detector_.last_heard(master_);
-  const bool silent = !is_master() && !master_.empty() &&
-                      (!heard || now - *heard >= 2 * ms(cfg_.heartbeat.interval_ms) || detector_.suspected(master_));
+  const bool silent = master_silent(now);
   if (is_master() || master_.empty() || silent) {
-    if (!is_master() && !master_.empty()) ++counters_["fills_from_database"];
+    if (silent) ++counters_["fills_from_database"];
     ask(cfg_.database.id, read_for(key), {Pending::Kind::kFill, "", 0, now, key, fill_timeout()}, out);
     return;
   }

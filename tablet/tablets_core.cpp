@@ -140,7 +140,7 @@ void TabletsCore::on_serving(const Serving& notice, TimePoint now, Effects& out)
   // to the tablet's new front end, rather than after their timeout.
   std::vector<std::pair<uint64_t, InFlight>> moved;
   for (const auto& [req, f] : in_flight_) {
-    if (!f.key.empty() && std::find(serving_.begin(), serving_.end(), f.frontend) == serving_.end()) {
+    if (!f.key.empty() && !is_serving(f.frontend)) {
       moved.emplace_back(req, f);
     }
   }
@@ -293,9 +293,7 @@ Stats TabletsCore::stats() const {
   s.counters["registered"] = registered_;
   s.counters["in_flight"] = static_cast<int64_t>(in_flight_.size());
   for (const auto& [fe, n] : tablets_per_frontend()) s.counters["on_" + fe] = n;
-  std::string serving;
-  for (const auto& fe : serving_) serving += (serving.empty() ? "" : ",") + fe;
-  s.info["serving"] = serving;
+  s.info["serving"] = comma_joined(serving_);
   return s;
 }
 
