@@ -21,11 +21,8 @@ void write_csv(std::ostream& out, const ReadRecord& r) {
       << r.frontend << ',' << r.outcome << '\n';
 }
 
-namespace {
-
-// Calls `row(fields)` for each data line of a CSV file with `columns` fields.
-template <class Row>
-void read_csv(const std::string& path, size_t columns, Row row) {
+void for_each_csv_row(const std::string& path, size_t columns,
+                      const std::function<void(const std::vector<std::string>&)>& row) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(path + ": cannot read the file");
   std::string line;
@@ -46,11 +43,9 @@ void read_csv(const std::string& path, size_t columns, Row row) {
   }
 }
 
-}  // namespace
-
 std::vector<AckRecord> read_ack_log(const std::string& path) {
   std::vector<AckRecord> out;
-  read_csv(path, 11, [&](const std::vector<std::string>& f) {
+  for_each_csv_row(path, 11, [&](const std::vector<std::string>& f) {
     out.push_back(AckRecord{f[0], std::stoull(f[1]), f[2], f[3], f[4], std::stoull(f[5]), f[6] == "1", f[7],
                             from_us(std::stoll(f[8])), from_us(std::stoll(f[9])), from_us(std::stoll(f[10]))});
   });
@@ -59,7 +54,7 @@ std::vector<AckRecord> read_ack_log(const std::string& path) {
 
 std::vector<ReadRecord> read_history(const std::string& path) {
   std::vector<ReadRecord> out;
-  read_csv(path, 7, [&](const std::vector<std::string>& f) {
+  for_each_csv_row(path, 7, [&](const std::vector<std::string>& f) {
     out.push_back(ReadRecord{f[0], f[1], std::stoull(f[2]), from_us(std::stoll(f[3])), from_us(std::stoll(f[4])), f[5], f[6]});
   });
   return out;

@@ -5,6 +5,7 @@
 // Thread-safety: plain values and free functions.
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -42,6 +43,13 @@ const char* ack_csv_header();
 void write_csv(std::ostream& out, const AckRecord& a);
 const char* read_csv_header();
 void write_csv(std::ostream& out, const ReadRecord& r);
+
+// Calls `row(fields)` for each line after the header line of a CSV file whose lines have
+// `columns` fields (empty lines skipped). Throws std::runtime_error "<path>: cannot read the file",
+// "<path>:<line>: expected N fields, got M", or, when `row` throws std::logic_error (std::stoll),
+// "<path>:<line>: a number field is not a number".
+void for_each_csv_row(const std::string& path, size_t columns,
+                      const std::function<void(const std::vector<std::string>&)>& row);
 
 // Read a whole file; throw std::runtime_error "<path>:<line>: ..." on a malformed line.
 std::vector<AckRecord> read_ack_log(const std::string& path);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "olympics/events.h"
 #include "olympics/query.h"
 
 namespace oly::olympics {
@@ -129,6 +130,7 @@ void Cluster::start(const NodeSpec& node, const std::vector<std::string>& argv,
   if (!is_server(node.kind)) remove_quietly(layout_.stats_file(node.name));  // no stale numbers
   const auto started = std::chrono::steady_clock::now();
   pid_t pid = -1;
+  record(node.name, "start");
   try {
     pid = spawn_detached(argv, layout_.log_file(node.name).string());
     write_argv_file(layout_.cmd_file(node.name).string(), argv);
@@ -173,6 +175,15 @@ std::string Cluster::failure(const NodeSpec& node, const std::string& what) cons
   return what + "; see " + log.string() + (last.empty() ? "" : " (last line: " + last + ")");
 }
 
+void Cluster::record(const std::string& node, const std::string& action) const {
+  try {
+    append_event(layout_.events_file().string(), {SteadyClock().now(), node, action});
+  } catch (const std::exception& e) {
+    out_ << "warning: " << e.what() << " (the checker will miss this " << action << " of " << node
+         << ")\n";
+  }
+}
+
 void Cluster::sleep_unless_stopped(Duration d) const {
   const auto until = std::chrono::steady_clock::now() + d;
   while (std::chrono::steady_clock::now() < until) {
@@ -198,6 +209,7 @@ int Cluster::down() {
     out_ << "nothing running in " << layout_.dir.string() << "\n";
     return 0;
   }
+  for (const auto& v : running) record(v.node->name, "down");
   for (const auto& v : running) {
     send_signal(v.pid, SIGTERM);
     send_signal(v.pid, SIGCONT);  // a paused process acts on SIGTERM only once resumed
@@ -231,6 +243,7 @@ void Cluster::kill(const std::string& name, int sig) {
   if (!pid)
     throw ClusterError(name + " is not running (no live process in " +
                        layout_.pid_file(name).string() + ")");
+  record(name, action_for_signal(sig));
   if (!send_signal(*pid, sig)) {
     throw ClusterError("cannot send " + signal_name(sig) + " to " + name + " (pid " +
                        std::to_string(*pid) + "): " + std::strerror(errno));

@@ -5,6 +5,9 @@
 // A node is running when its pid file names a live process whose program is the one its argv
 // file recorded (so a pid reused by an unrelated process after a reboot does not count).
 //
+// Every start, signal and stop is appended to the run directory's events.csv (events.h) just
+// before it is done, so that the checker knows when each failure began and ended.
+//
 // Progress goes to `out`, one line per action ("started fe1 (pid 4242), log run/fe1.log").
 // Errors: operations throw ClusterError with a one-line reason that names the node and, where it
 // helps, its port or log file; Interrupted (a ClusterError) when the stop flag was raised. `up`
@@ -92,6 +95,8 @@ class Cluster {
   void wait_ready(const NodeSpec& node, pid_t pid, Duration timeout);
   std::string failure(const NodeSpec& node, const std::string& what) const;
   void sleep_unless_stopped(Duration d) const;
+  // Appends {now, node, action} to events.csv; a write error is reported on `out`, not thrown.
+  void record(const std::string& node, const std::string& action) const;
 
   Config config_;
   std::string config_path_;

@@ -40,6 +40,7 @@ Duration percentile(std::vector<Duration>& v, double p) {
   return v[k];
 }
 
+// check.cpp rewrites "at t=<us>us" into seconds since the run's start: keep that form.
 std::string describe(const ReadRecord& r) {
   return r.tablet + " read " + r.key + " v" + std::to_string(r.version) + " from " + r.frontend + " at t=" +
          std::to_string(to_us(r.start)) + "us";
@@ -67,6 +68,7 @@ FreshnessReport analyse_freshness(const std::vector<ReadRecord>& reads, const st
       if (auto next = k->second.find(r.version + 1); next != k->second.end() && next->second < r.start) {
         fresh = false;
         staleness.push_back(r.start - next->second);
+        rep.stale.push_back({r.start, staleness.back(), r.tablet, r.key});
       }
     }
     rep.fresh += fresh;

@@ -26,6 +26,14 @@ struct Commit {
   TimePoint at;
 };
 
+// One stale read: when it started and how long its value had been outdated then.
+struct StaleRead {
+  TimePoint start;
+  Duration staleness{0};
+  std::string tablet;
+  std::string key;
+};
+
 struct FreshnessReport {
   size_t reads = 0;            // all reads
   size_t reads_ok = 0;         // reads that returned a value
@@ -38,6 +46,7 @@ struct FreshnessReport {
   size_t backwards = 0;        // monotonic-read violations
   std::vector<std::string> stale_examples;      // a few stale-after-ack reads, described
   std::vector<std::string> backwards_examples;  // a few monotonic-read violations, described
+  std::vector<StaleRead> stale;                 // every stale read, in the order of `reads`
 };
 
 FreshnessReport analyse_freshness(const std::vector<ReadRecord>& reads, const std::vector<Commit>& commits,

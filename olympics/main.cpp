@@ -1,9 +1,11 @@
 // olympics: the cluster tool. Starts every process of a cluster config on this machine, shows
 // them at a glance (once or --watch), signals, restarts and stops them, runs the demo, analyses
-// a run's freshness and measures failover windows. See --help.
+// a run's freshness, measures failover windows, writes derived configs for scenario scripts,
+// waits for a steady cluster and judges a finished run (check). See --help.
 //
 // Exit status: 0 on success, 1 when the command could not do what was asked (the reason is one
-// line on stderr), 2 for a bad flag or config, 130 when interrupted (what was started is stopped).
+// line on stderr) or, for check, when a guarantee was broken; 2 for a bad flag or config (check:
+// a run directory it cannot read); 130 when interrupted (what was started is stopped).
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -11,16 +13,21 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <iostream>
 #include <optional>
 #include <thread>
 
 #include "common/node.h"
 #include "common/shell.h"
-#include "olympics/cluster.h"
 #include "olympics/analysis.h"
+#include "olympics/check.h"
+#include "olympics/check_load.h"
+#include "olympics/cluster.h"
 #include "olympics/demo.h"
 #include "olympics/failover.h"
+#include "olympics/plot.h"
 #include "olympics/status.h"
 #include "olympics/text.h"
 
@@ -41,6 +48,20 @@ struct Flags {
   std::string signal = "KILL";
   DemoOptions demo;
   FailoverOptions failover;
+  // check
+  std::string check_dir;
+  std::optional<std::string> check_config;
+  std::optional<std::string> plot;  // "" = RUN_DIR/check.png
+  int pull_slack_ms = 100;
+  // config
+  std::string out;
+  bool free_ports = false;
+  std::optional<int> interval_ms, timeout_ms;
+  // wait
+  double wait_timeout_s = 30;
+  // frontends
+  bool only_master = false;
+  bool only_peers = false;
 };
 
 void add_config_flags(CLI::App* sub, Flags& f) {
@@ -127,6 +148,125 @@ std::string failover_run_dir(const Config& cfg, bool given) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
   return (std::filesystem::path(cfg.run_dir) / ("failover-" + std::string(stamp))).string();
+}
+
+// `olympics check RUN_DIR`: prints the verdict, writes RUN_DIR/check.json (and the plot).
+int cmd_check(const Flags& f) {
+  LoadedRun run;
+  try {
+    run = load_run(f.check_dir, f.check_config, ms(f.pull_slack_ms));
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  const CheckReport report = check_run(run.input);
+  std::cout << format_check(report);
+  const std::string json_path = run.config.in_run_dir("check.json");
+  std::ofstream json(json_path, std::ios::trunc);
+  json << check_json(report);
+  if (!json) {
+    std::cerr << "error: cannot write " << json_path << "\n";
+    return 1;
+  }
+  std::cout << "written " << json_path << "\n";
+  if (f.plot) {
+    const std::string png = f.plot->empty() ? run.config.in_run_dir("check.png") : *f.plot;
+    try {
+      plot_timeline(run.input, report, png);
+      std::cout << "written " << png << "\n";
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  return report.passed() ? 0 : 1;
+}
+
+// `olympics config --out FILE`: the config with the overrides, validated, as YAML.
+int cmd_config(const Flags& f) {
+  Config c = load_config_or_exit(f.common);
+  try {
+    if (f.consistency) c.consistency = *f.consistency == "pull" ? Consistency::kPull : Consistency::kPush;
+    if (f.tablets) c.tablets.count = *f.tablets;
+    if (f.rate) c.cacofonix.rate = *f.rate;
+    if (f.interval_ms) c.heartbeat.interval_ms = *f.interval_ms;
+    if (f.timeout_ms) c.heartbeat.timeout_ms = *f.timeout_ms;
+    if (f.free_ports) c = with_free_ports(std::move(c));
+    validate(c);
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::runtime_error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  const std::string text = "# written by olympics config from " + c.source + "\n" + to_yaml(c);
+  if (f.out.empty() || f.out == "-") {
+    std::cout << text;
+    return 0;
+  }
+  std::ofstream out(f.out, std::ios::trunc);
+  out << text;
+  if (!out) {
+    std::cerr << "error: cannot write " << f.out << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+// `olympics wait steady`: until the first front end is master, every front end serves and the
+// tablets read from all of them; 1 with the reason after the timeout.
+int cmd_wait(const Cluster& cluster, double timeout_s, const std::atomic<bool>* stop) {
+  std::vector<std::string> fes;
+  for (const auto& fe : cluster.config().frontends) fes.push_back(fe.id);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(timeout_s));
+  std::string problem;
+  while (true) {
+    problem = steady_problem(take_sample(cluster, ms(300)), fes,
+                             -std::numeric_limits<double>::infinity());
+    if (problem.empty()) return 0;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    if (!sleep_unless_stopped(0.1, stop)) return 130;
+  }
+  std::cerr << "not steady after " << fixed(timeout_s) << " s: " << problem << "\n";
+  return 1;
+}
+
+// `olympics frontends`: every front end id in config order; with `which` "master" only the one
+// that is master at the highest epoch (exit 1 when none answers as master), with "peers" the
+// others.
+int cmd_frontends(const Cluster& cluster, const std::string& which) {
+  if (which.empty()) {
+    for (const auto& fe : cluster.config().frontends) std::cout << fe.id << "\n";
+    return 0;
+  }
+  const ClusterSample s = take_sample(cluster, ms(300));
+  std::string master;
+  uint64_t best = 0;
+  for (const auto& fe : cluster.config().frontends) {
+    const auto it = s.nodes.find(fe.id);
+    if (it == s.nodes.end() || !it->second.stats || it->second.stats->role != "master") continue;
+    const auto& info = it->second.stats->info;
+    uint64_t epoch = 0;
+    try {
+      epoch = info.count("epoch") ? std::stoull(info.at("epoch")) : 0;
+    } catch (const std::exception&) {
+    }
+    if (master.empty() || epoch > best) {
+      master = fe.id;
+      best = epoch;
+    }
+  }
+  if (master.empty()) {
+    std::cerr << "no front end answers as master\n";
+    return 1;
+  }
+  for (const auto& fe : cluster.config().frontends) {
+    if ((which == "master") == (fe.id == master)) std::cout << fe.id << "\n";
+  }
+  return 0;
 }
 
 }  // namespace
@@ -260,6 +400,58 @@ int main(int argc, char** argv) {
   failover->add_flag("--clean", f.failover.clean,
                      "delete an earlier run's records and logs in --run-dir first");
 
+  auto* check = app.add_subcommand(
+      "check", "judge a finished run: lost, duplicate or reordered updates, stale and backwards "
+               "reads, unavailability, rebalancing");
+  check->footer(
+      "Reads RUN_DIR's acks.csv (Cacofonix), reads.csv (tablets), database file and events.csv\n"
+      "(what olympics did: kills, pauses, restarts), prints PASS/FAIL per guarantee with the\n"
+      "figures and a table of failures, and writes RUN_DIR/check.json. The config is the one the\n"
+      "run was started with (from its saved command lines) unless --config is given.\n"
+      "Exit status: 0 all guarantees held, 1 one was broken, 2 the run could not be read.");
+  check->add_option("run_dir", f.check_dir, "the run directory to judge")->required();
+  check->add_option("-c,--config", f.check_config,
+                    "the run's config (default: found from the run directory)");
+  check->add_option("--plot", f.plot,
+                    "also write a PNG timeline (default RUN_DIR/check.png) with gnuplot")
+      ->expected(0, 1)
+      ->default_str("");
+  check
+      ->add_option("--pull-slack-ms", f.pull_slack_ms,
+                   "pull: allowance for one poll round trip on top of the TTR bound")
+      ->check(CLI::Range(0, 60000))
+      ->capture_default_str();
+
+  auto* config = app.add_subcommand(
+      "config", "write a config derived from --config with overrides (for scenario scripts)");
+  add_config_flags(config, f);
+  config->add_option("-o,--out", f.out, "the file to write (default: standard output)");
+  config->add_flag("--free-ports", f.free_ports,
+                   "move every server to a free port of 127.0.0.1 (runs side by side)");
+  add_consistency_flag(config, f);
+  config->add_option("--tablets", f.tablets, "tablets.count")->check(CLI::Range(1, 100000));
+  config->add_option("--rate", f.rate, "cacofonix.rate")->check(CLI::PositiveNumber);
+  config->add_option("--interval-ms", f.interval_ms, "heartbeat.interval_ms")
+      ->check(CLI::Range(1, 60000));
+  config->add_option("--timeout-ms", f.timeout_ms, "heartbeat.timeout_ms")
+      ->check(CLI::Range(1, 600000));
+
+  auto* wait = app.add_subcommand(
+      "wait", "wait until the cluster is steady: the first front end is master and all serve");
+  add_config_flags(wait, f);
+  wait->add_option("--timeout", f.wait_timeout_s, "give up after SECONDS (exit status 1)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+
+  auto* frontends = app.add_subcommand(
+      "frontends", "print the front end ids in config order (--master: the master only)");
+  add_config_flags(frontends, f);
+  auto* only_master =
+      frontends->add_flag("--master", f.only_master, "only the front end that is master now");
+  frontends->add_flag("--peers", f.only_peers, "only the front ends that are not master now")
+      ->excludes(only_master);
+
   app.footer(
       "Examples:\n"
       "  olympics demo                     a 30 s demo with 50 tablets, then a summary\n"
@@ -270,6 +462,7 @@ int main(int argc, char** argv) {
       "  olympics down                     stop everything\n"
       "  olympics status --watch 1         one line per node, every second (watch a failover)\n"
       "  olympics failover --kills 5       kill the master 5 times and measure the windows\n"
+      "  olympics check run --plot         judge the run in ./run, with a PNG timeline\n"
       "Run 'olympics <command> --help' for a command's options.");
   const auto known = app.get_subcommands(
       [&](const CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
@@ -277,7 +470,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "error: unknown command '%s'; the commands are up, status, kill, restart, down, demo, "
-        "freshness, failover\n",
+        "freshness, failover, check, config, wait, frontends\n",
         argv[1]);
     return 2;
   }
@@ -295,7 +488,10 @@ int main(int argc, char** argv) {
   // up, demo and failover stop what they started on SIGINT/SIGTERM, and status --watch ends
   // cleanly; the others keep the default handlers.
   const std::atomic<bool>* stop =
-      (*up || *demo || *failover || (*status && f.watch)) ? &install_stop_signals() : nullptr;
+      (*up || *demo || *failover || *wait || (*status && f.watch)) ? &install_stop_signals()
+                                                                   : nullptr;
+  if (*check) return cmd_check(f);
+  if (*config) return cmd_config(f);
   if (*failover) {
     const Config base = load_config_or_exit(f.common);
     f.failover.consistency = f.consistency;
@@ -331,6 +527,10 @@ int main(int argc, char** argv) {
       cluster.restart(f.node);
     } else if (*down) {
       cluster.down();
+    } else if (*wait) {
+      return cmd_wait(cluster, f.wait_timeout_s, stop);
+    } else if (*frontends) {
+      return cmd_frontends(cluster, f.only_master ? "master" : f.only_peers ? "peers" : "");
     } else if (*freshness) {
       std::cout << format_analysis(analyse_run(cluster.config()));
     } else if (*demo) {

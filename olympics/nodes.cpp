@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <random>
+#include <set>
+#include <stdexcept>
 #include <sstream>
 #include <utility>
 
@@ -108,6 +111,28 @@ std::optional<PortConflict> find_port_conflict(const std::vector<NodeSpec>& node
     }
   }
   return std::nullopt;
+}
+
+Config with_free_ports(Config c, const PortProbe& in_use) {
+  std::random_device seed;
+  std::mt19937 rng(seed() ^ static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<int> pick(20000, 32767);
+  std::set<int> taken;
+  const auto next = [&] {
+    for (int tries = 0; tries < 10000; ++tries) {
+      const int p = pick(rng);
+      if (taken.count(p) || in_use(TcpEndpoint{"127.0.0.1", p})) continue;
+      taken.insert(p);
+      return "tcp://127.0.0.1:" + std::to_string(p);
+    }
+    throw std::runtime_error("no free port found on 127.0.0.1 in 20000-32767");
+  };
+  c.database.address = next();
+  for (auto& f : c.frontends) {
+    f.address = next();
+    f.pub = next();
+  }
+  return c;
 }
 
 }  // namespace oly::olympics

@@ -5,7 +5,8 @@
 // Nodes, in start order: the database (named by database.id), every front end (by its id),
 // then the two clients, "cacofonix" and "tablets" (the tablet process). Files, under the run
 // directory D: D/<node>.log (stdout and stderr), D/<node>.stats (clients' latest Stats),
-// D/pids/<node>.pid and D/pids/<node>.cmd (the exact argv, one argument per line).
+// D/pids/<node>.pid and D/pids/<node>.cmd (the exact argv, one argument per line), and
+// D/events.csv (every start, signal and stop the tool did, see events.h).
 //
 // Everything here is pure except tcp_port_in_use, which tries to bind.
 //
@@ -61,6 +62,8 @@ struct RunLayout {
   std::filesystem::path stats_file(const std::string& node) const {
     return dir / (node + ".stats");
   }
+  // What the tool did to the nodes, for the checker (events.h).
+  std::filesystem::path events_file() const { return dir / "events.csv"; }
 };
 
 // What `up` varies per run. Unset optionals leave the config's value.
@@ -100,5 +103,11 @@ using PortProbe = std::function<bool(const TcpEndpoint&)>;
 // pub) that `in_use` reports taken; nullopt when all are free.
 std::optional<PortConflict> find_port_conflict(const std::vector<NodeSpec>& nodes,
                                                const PortProbe& in_use);
+
+// `c` with every server (database, front end address and pub) moved to a free port of
+// 127.0.0.1, picked at random from 20000-32767 (below Linux's ephemeral range, so outgoing
+// connections do not take them) and checked with `in_use`, so that runs side by side do not
+// collide. Throws std::runtime_error when no free ports are found.
+Config with_free_ports(Config c, const PortProbe& in_use = tcp_port_in_use);
 
 }  // namespace oly::olympics

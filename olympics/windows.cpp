@@ -38,7 +38,7 @@ void tablet_windows(const KillEvent& k, const TabletReads& v, KillWindows& w) {
       break;
     }
   }
-  if (last_ok == nullptr || last_ok->frontend != k.node) return;
+  if (last_ok == nullptr || (!k.all_tablets && last_ok->frontend != k.node)) return;
   ++w.tablets_affected;
   const ReadRecord* first_ok = nullptr;
   TimePoint earliest_start = TimePoint::max();

@@ -10,7 +10,7 @@
 //     first sent before F was restarted (any time, when it was not): how long an update waited
 //     for its acknowledgement while F was dead (push: a dead peer's lease holds acks back).
 //   - tablets windows, for every tablet whose last successful read completed before K was served
-//     by F (the tablets F served when it died):
+//     by F (the tablets F served when it died; with all_tablets, every tablet that had read):
 //       first read: the end of the tablet's first successful read completed after K, minus K
 //         (a read served by F counts only if it started after K, i.e. by a restarted F). This
 //         includes the wait for the tablet's next scheduled read (up to read_interval_ms).
@@ -41,6 +41,7 @@ struct KillEvent {
   TimePoint killed;                    // just before SIGKILL was sent
   std::optional<TimePoint> restarted;  // just before it was started again (nullopt: never)
   std::optional<TimePoint> settled;    // when the cluster was seen steady again (nullopt: never)
+  bool all_tablets = false;            // every tablet is affected, whoever served it (the database)
 };
 
 inline constexpr Duration kHandoffSlack = ms(1000);

@@ -4,6 +4,8 @@
 
 #include "olympics/nodes.h"
 
+#include <set>
+
 namespace oly::olympics {
 namespace {
 
@@ -110,6 +112,39 @@ TEST(FindPortConflict, ClientsHaveNoPortsToCheck) {
     return false;
   });
   EXPECT_EQ(probed.size(), 5u);  // database, and address + pub of two front ends
+}
+
+TEST(FreePorts, EveryServerMovesToADistinctLoopbackPortThatTheProbeFoundFree) {
+  std::set<int> refused;
+  int probes = 0;
+  const auto probe = [&](const TcpEndpoint& e) {
+    ++probes;
+    EXPECT_EQ(e.host, "127.0.0.1");
+    EXPECT_GE(e.port, 20000);
+    EXPECT_LE(e.port, 32767);
+    if (probes % 2 == 1) {  // every other port is "taken"
+      refused.insert(e.port);
+      return true;
+    }
+    return false;
+  };
+  const Config c = with_free_ports(Config{}, probe);
+  std::set<std::string> used;
+  for (const std::string* a : {&c.database.address, &c.frontends[0].address, &c.frontends[0].pub,
+                               &c.frontends[1].address, &c.frontends[1].pub}) {
+    const auto e = parse_tcp_endpoint(*a);
+    ASSERT_TRUE(e.has_value()) << *a;
+    EXPECT_EQ(e->host, "127.0.0.1");
+    EXPECT_EQ(refused.count(e->port), 0u) << *a << " was reported taken";
+    used.insert(*a);
+  }
+  EXPECT_EQ(used.size(), 5u);
+  EXPECT_EQ(probes, 10);
+}
+
+TEST(FreePorts, NoFreePortIsAnErrorNotALoop) {
+  EXPECT_THROW(with_free_ports(Config{}, [](const TcpEndpoint&) { return true; }),
+               std::runtime_error);
 }
 
 }  // namespace

@@ -1,0 +1,103 @@
+#include "olympics/check_load.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+#include "database/sqlite_store.h"
+#include "olympics/events.h"
+#include "olympics/nodes.h"
+#include "olympics/process.h"
+
+namespace oly::olympics {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The value after `flag` in a saved argv, or nullopt.
+std::optional<std::string> flag_value(const std::vector<std::string>& argv, const std::string& flag) {
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == flag) return argv[i + 1];
+  }
+  return std::nullopt;
+}
+
+// The saved argvs of the run's nodes (pids/*.cmd), in name order.
+std::vector<std::vector<std::string>> saved_argvs(const fs::path& run_dir) {
+  std::vector<std::vector<std::string>> out;
+  const fs::path pids = RunLayout{run_dir}.pids_dir();
+  if (!fs::is_directory(pids)) return out;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(pids)) {
+    if (e.path().extension() == ".cmd") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    if (auto argv = read_argv_file(f.string())) out.push_back(std::move(*argv));
+  }
+  return out;
+}
+
+std::string find_config(const fs::path& run_dir, const std::vector<std::vector<std::string>>& argvs) {
+  for (const auto& argv : argvs) {
+    if (auto c = flag_value(argv, "--config"); c && fs::exists(*c)) return *c;
+  }
+  const fs::path fallback = run_dir / "cluster.yaml";
+  if (fs::exists(fallback)) return fallback.string();
+  throw std::runtime_error("cannot tell which config the run in " + run_dir.string() +
+                           " used: no saved command line under " +
+                           RunLayout{run_dir}.pids_dir().string() + " names one, and there is no " +
+                           fallback.string() + "; pass --config");
+}
+
+}  // namespace
+
+LoadedRun load_run(const std::string& run_dir, const std::optional<std::string>& config_path,
+                   Duration pull_slack) {
+  const fs::path dir = fs::absolute(run_dir);
+  if (!fs::is_directory(dir)) throw std::runtime_error(run_dir + ": no such run directory");
+  const auto argvs = saved_argvs(dir);
+  LoadedRun run;
+  run.config_path = config_path ? *config_path : find_config(dir, argvs);
+  run.config = load_config(run.config_path);
+  Config& cfg = run.config;
+  cfg.run_dir = dir.string();
+  for (const auto& argv : argvs) {
+    const bool frontend = !argv.empty() && fs::path(argv[0]).filename() == "frontend";
+    if (auto c = flag_value(argv, "--consistency"); frontend && c) {
+      cfg.consistency = *c == "pull" ? Consistency::kPull : Consistency::kPush;
+    }
+  }
+
+  CheckInput& in = run.input;
+  in.run_dir = dir.string();
+  in.consistency = cfg.consistency;
+  for (const auto& f : cfg.frontends) in.frontends.push_back(f.id);
+  const int ttr = cfg.pull.adaptive ? cfg.pull.ttr_max_ms : cfg.pull.ttr_ms;
+  in.pull_bound = ms(ttr) + ms(10) + pull_slack;
+  in.detect = ms(cfg.heartbeat.timeout_ms);
+  in.settle = ms(cfg.heartbeat.settle_ms);
+  in.read_interval = ms(cfg.tablets.read_interval_ms + cfg.tablets.jitter_ms);
+  in.tablet_timeout = ms(cfg.tablets.request_timeout_ms);
+
+  in.acks = read_ack_log(cfg.in_run_dir(cfg.cacofonix.ack_log));
+  if (cfg.tablets.history.empty()) {
+    throw std::runtime_error(run.config_path +
+                             ": tablets.history is empty, so the run recorded no reads to check");
+  }
+  in.reads = read_history(cfg.in_run_dir(cfg.tablets.history));
+  const std::string db_path = cfg.in_run_dir(cfg.database.path);
+  if (!fs::exists(db_path)) throw std::runtime_error(db_path + ": no database file");
+  {
+    database::SqliteStore store(db_path);
+    in.applied = store.applied_log();
+    in.scores = store.scores();
+    in.tallies = store.tallies();
+  }
+  in.events = failures_from_events(read_events(RunLayout{dir}.events_file().string()),
+                                   in.frontends, cfg.database.id, in.acks);
+  return run;
+}
+
+}  // namespace oly::olympics
