@@ -35,8 +35,10 @@ void write_file(const fs::path& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
-// Per whole second since t0: ok reads per front end, failed reads, acks.
-std::string rates_table(const CheckInput& in, TimePoint t0, const std::vector<std::string>& fes) {
+// Per whole second since t0: ok reads per front end, failed reads, acks. `top_reads` and
+// `top_acks` get the largest per-second figures (for the axes' ranges).
+std::string rates_table(const CheckInput& in, TimePoint t0, const std::vector<std::string>& fes,
+                        int64_t* top_reads, int64_t* top_acks) {
   std::map<int64_t, std::map<std::string, int64_t>> bins;
   int64_t last = 0;
   const auto bin = [&](TimePoint t) {
@@ -54,9 +56,14 @@ std::string rates_table(const CheckInput& in, TimePoint t0, const std::vector<st
     // Each count is for [s, s+1); plotted at the middle of the second.
     out << s << ".5";
     const auto& b = bins[s];
-    for (const auto& col : fes) out << ' ' << (b.count(col) ? b.at(col) : 0);
-    out << ' ' << (b.count("failed") ? b.at("failed") : 0) << ' '
-        << (b.count("acks") ? b.at("acks") : 0) << '\n';
+    const auto get = [&](const std::string& col) { return b.count(col) ? b.at(col) : int64_t{0}; };
+    for (const auto& col : fes) {
+      out << ' ' << get(col);
+      *top_reads = std::max(*top_reads, get(col));
+    }
+    out << ' ' << get("failed") << ' ' << get("acks") << '\n';
+    *top_reads = std::max(*top_reads, get("failed"));
+    *top_acks = std::max(*top_acks, get("acks"));
   }
   return out.str();
 }
@@ -149,13 +156,14 @@ void plot_timeline(const CheckInput& in, const CheckReport& report, const std::s
   TimePoint t_end = t0;
   for (const auto& r : in.reads) t_end = std::max(t_end, r.end);
   for (const auto& a : in.acks) t_end = std::max(t_end, a.acked);
-  write_file(dir / "rates.dat", rates_table(in, t0, fes));
+  int64_t top_reads = 1, top_acks = 1;
+  write_file(dir / "rates.dat", rates_table(in, t0, fes, &top_reads, &top_acks));
   write_file(dir / "stale.dat", stale_table(report, t0));
 
   const bool pull = in.consistency == Consistency::kPull;
   std::string gp;
   gp += "# written by olympics check --plot; run again with: gnuplot timeline.gp\n";
-  gp += "set terminal pngcairo size 1400,900 font ',10'\n";
+  gp += "set terminal pngcairo noenhanced size 1400,900 font ',10'\n";
   gp += "set output " + quoted(png.string()) + "\n";
   gp += "cd " + quoted(dir.string()) + "\n";
   gp += "set multiplot layout 2,1 title " +
@@ -163,10 +171,14 @@ void plot_timeline(const CheckInput& in, const CheckReport& report, const std::s
                fs::path(in.run_dir).filename().string() + " — " +
                (report.passed() ? "PASS" : "FAIL")) +
         "\n";
-  gp += "set key outside right top\nset grid\nset xlabel 'seconds since the start'\n";
-  gp += "set xrange [0:" + fixed(std::ceil(secs(t_end, t0)), 0) + "]\nset lmargin 12\n";
+  gp += "set key inside right top opaque box\nset grid\nset xlabel 'seconds since the start'\n";
+  gp += "set xrange [0:" + fixed(std::ceil(secs(t_end, t0)), 0) + "]\nset lmargin 12\nset rmargin 12\n";
   gp += markers(report, t0);
-  gp += "set title 'requests per second'\nset ylabel 'per second'\nset yrange [0:*]\n";
+  gp += "set title 'requests per second'\nset ylabel 'reads per second'\n";
+  // Headroom above the curves for the key.
+  gp += "set yrange [0:" + std::to_string(top_reads * 3 / 2 + 1) + "]\n";
+  gp += "set y2label 'acknowledged updates per second'\nset y2tics\nset ytics nomirror\n";
+  gp += "set y2range [0:" + std::to_string(top_acks * 3 / 2 + 1) + "]\n";
   gp += "plot ";
   for (size_t i = 0; i < fes.size(); ++i) {
     gp += "'rates.dat' using 1:" + std::to_string(i + 2) + " with lines lw 2 title " +
@@ -175,10 +187,11 @@ void plot_timeline(const CheckInput& in, const CheckReport& report, const std::s
   gp += "'rates.dat' using 1:" + std::to_string(fes.size() + 2) +
         " with lines lw 1.5 lc rgb '#e07000' title 'failed reads', ";
   gp += "'rates.dat' using 1:" + std::to_string(fes.size() + 3) +
-        " with lines lw 2 lc rgb 'black' title 'acknowledged updates'\n";
+        " axes x1y2 with lines lw 2 lc rgb 'black' title 'acknowledged updates (right axis)'\n";
+  gp += "unset y2tics\nunset y2label\nset ytics mirror\n";
   gp += "set title " + quoted(std::string("staleness of stale reads") +
                              (pull ? " (pull bound dashed)" : " (push: committed, not yet acknowledged)")) +
-        "\nset ylabel 'ms'\nset logscale y\nset yrange [0.01:*]\n";
+        "\nset ylabel 'ms'\nset logscale y\nset yrange [0.01:*]\nset y2range [*:*]\n";
   const bool any_stale = !report.freshness.stale.empty();
   gp += "plot ";
   gp += any_stale ? "'stale.dat' using 1:2 with points pt 7 ps 0.4 lc rgb '#3060c0' title 'stale read'"

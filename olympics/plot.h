@@ -4,7 +4,7 @@
 // Two panels over seconds since the start of the run, failures marked in both (a red dashed line
 // at each kill or pause, a green one at each restart or continue, labelled with the node):
 //   1. requests per second: successful reads served by each front end, failed reads (timeouts and
-//      errors), and Cacofonix's acknowledged updates;
+//      errors), and (right axis) Cacofonix's acknowledged updates;
 //   2. staleness of stale reads (ms, log scale), one point per stale read; in pull mode the bound
 //      is drawn as a line.
 // The data files and the gnuplot script are kept next to the PNG (<png without .png>-plot/), so a

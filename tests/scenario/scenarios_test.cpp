@@ -1,0 +1,143 @@
+// The scenario scripts end to end, short versions: kill -9 the master and kill -9 the database,
+// each in push and in pull mode, on a cluster on free ports; each must end with the checker's
+// PASS. Then the same checker, on a copy of a passing run whose database lost one acknowledged
+// update, must say FAIL: the verdict comes from the records, not from the script.
+// Whatever happens, the fixture brings the scenario's cluster down (through olympics_core).
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "olympics/cluster.h"
+#include "tests/support/process.h"
+
+namespace oly::olympics {
+namespace {
+
+namespace fs = std::filesystem;
+using oly::testing::bin;
+using oly::testing::Child;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Case {
+  const char* name;
+  const char* script;
+  const char* mode;
+};
+
+class Scenario : public ::testing::TestWithParam<Case> {
+ protected:
+  ~Scenario() override {
+    // The script stops its cluster itself; this is for a script that was killed or hung.
+    const std::string cfg = run_dir() + "/cluster.yaml";
+    if (!fs::exists(cfg)) return;
+    std::ostringstream sink;
+    try {
+      Cluster(load_config(cfg), cfg, "", sink).down();
+    } catch (const std::exception&) {
+    }
+  }
+
+  std::string run_dir() const { return dir_.file("run"); }
+
+  struct Result {
+    int status = -1;
+    std::string output;
+  };
+
+  // Runs `bash scenarios/<script> args...` with the test build's binaries.
+  Result run_script(const std::string& script, std::vector<std::string> args,
+                    Duration timeout = ms(110000)) {
+    std::vector<std::string> argv = {"/usr/bin/env", std::string("OLY_BIN=") + OLY_BIN_DIR,
+                                     "bash", std::string(OLY_SOURCE_DIR) + "/scenarios/" + script};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const std::string out = dir_.file("script.out");
+    Child c(argv, out);
+    const auto status = c.wait(timeout);
+    return {status.value_or(-1), slurp(out)};
+  }
+
+  Result check(const std::string& dir) {
+    const std::string out = dir_.file("check.out");
+    Child c({bin("olympics"), "check", dir}, out);
+    const auto status = c.wait(ms(60000));
+    return {status.value_or(-1), slurp(out)};
+  }
+
+  oly::testing::TempDir dir_;
+};
+
+TEST_P(Scenario, EndsWithTheCheckersPass) {
+  const Case& c = GetParam();
+  const Result r = run_script(c.script, {std::string("--") + c.mode, "--duration", "15",
+                                         "--tablets", "20", "--rate", "30", "--run-dir",
+                                         run_dir()});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("verdict: PASS"), std::string::npos) << r.output;
+  const std::string json = slurp(run_dir() + "/check.json");
+  EXPECT_NE(json.find("\"pass\": true"), std::string::npos) << json;
+  // The failure was seen and judged: one failure, recovered from, rebalanced after.
+  EXPECT_NE(json.find("\"failures\": 1}"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"name\": \"service recovered after every failure\", \"status\": \"PASS\""),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"name\": \"rebalanced after recovery\", \"status\": \"PASS\""),
+            std::string::npos)
+      << json;
+  // Nothing of the scenario's cluster is left running.
+  const Config cfg = load_config(run_dir() + "/cluster.yaml");
+  std::ostringstream sink;
+  EXPECT_EQ(Cluster(cfg, run_dir() + "/cluster.yaml", "", sink).down(), 0);
+
+  if (std::string(c.script) == "kill-master.sh" && std::string(c.mode) == "push") {
+    // A copy whose database lost the last acknowledged update must fail the check.
+    const std::string copy = dir_.file("tampered");
+    fs::copy(run_dir(), copy, fs::copy_options::recursive);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((copy + "/" + cfg.database.path).c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(
+        db, "DELETE FROM applied WHERE rowid = (SELECT max(rowid) FROM applied)", nullptr,
+        nullptr, &err);
+    sqlite3_free(err);
+    sqlite3_close(db);
+    ASSERT_EQ(rc, SQLITE_OK);
+    const Result bad = check(copy);
+    EXPECT_EQ(bad.status, 1) << bad.output;
+    EXPECT_NE(bad.output.find("FAIL  no acknowledged update lost"), std::string::npos)
+        << bad.output;
+    EXPECT_NE(bad.output.find("verdict: FAIL"), std::string::npos) << bad.output;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Short, Scenario,
+                         ::testing::Values(Case{"KillMasterPush", "kill-master.sh", "push"},
+                                           Case{"KillMasterPull", "kill-master.sh", "pull"},
+                                           Case{"DatabaseRestartPush", "db-restart.sh", "push"},
+                                           Case{"DatabaseRestartPull", "db-restart.sh", "pull"}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ScenarioFlags, ABadFlagIsRefusedBeforeAnythingStarts) {
+  oly::testing::TempDir dir;
+  const std::string out = dir.file("out");
+  Child c({"/usr/bin/env", std::string("OLY_BIN=") + OLY_BIN_DIR, "bash",
+           std::string(OLY_SOURCE_DIR) + "/scenarios/kill-master.sh", "--tablets", "many",
+           "--run-dir", dir.file("run")},
+          out);
+  EXPECT_EQ(c.wait(ms(10000)), 2);
+  EXPECT_NE(slurp(out).find("--tablets must be a positive whole number, not 'many'"),
+            std::string::npos)
+      << slurp(out);
+  EXPECT_FALSE(fs::exists(dir.file("run/cluster.yaml")));
+}
+
+}  // namespace
+}  // namespace oly::olympics
