@@ -1,5 +1,11 @@
 #include "olympics/demo.h"
 
+#include <filesystem>
+#include <fstream>
+
+#include "olympics/check.h"
+#include "olympics/check_load.h"
+
 #include <chrono>
 #include <csignal>
 #include <thread>
@@ -135,7 +141,12 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
   UpOptions up;
   up.tablets = options.tablets;
   up.consistency = options.consistency;
+  const Config& cfg = cluster.config();
+  // The checker judges a run directory's whole record, so only a directory without earlier runs.
+  const bool fresh = !std::filesystem::exists(cfg.in_run_dir(cfg.cacofonix.ack_log)) &&
+                     !std::filesystem::exists(cluster.layout().events_file());
   cluster.up(up);  // throws; it has stopped what it started
+  out << "run directory " << cluster.layout().dir.string() << "\n";
   out << "demo: running for " << options.duration_s << " s; Ctrl-C stops it early\n" << std::flush;
 
   const auto start = std::chrono::steady_clock::now();
@@ -179,7 +190,27 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
   summary.reads_failed = std::max(summary.reads_failed, after.reads_failed);
   summary.interrupted = interrupted;
   out << format_summary(summary, ran_s);
-  return interrupted ? 130 : summary.passed() ? 0 : 1;
+  if (interrupted) return 130;
+  bool checked_ok = true;
+  if (!fresh) {
+    out << "(the run directory holds earlier runs' records, so the checker was not run; "
+           "give a fresh --run-dir to have it judged)\n";
+  } else {
+    try {
+      const LoadedRun run = load_run(cluster.layout().dir.string(), std::nullopt);
+      const CheckReport report = check_run(run.input);
+      out << "\n" << format_check(report);
+      const std::string json_path = cfg.in_run_dir("check.json");
+      std::ofstream(json_path, std::ios::trunc) << check_json(report);
+      out << "(the checker's report is also in " << json_path << "; 'olympics check "
+          << cluster.layout().dir.string() << " --plot' draws it)\n";
+      checked_ok = report.passed();
+    } catch (const std::exception& e) {
+      out << "the checker could not judge the run: " << e.what() << "\n";
+      checked_ok = false;
+    }
+  }
+  return summary.passed() && checked_ok ? 0 : 1;
 }
 
 }  // namespace oly::olympics

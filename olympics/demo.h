@@ -1,5 +1,6 @@
 // The demo: bring a cluster up, show it working for a while (scoreboard, roles, tablets per front
-// end, updates acknowledged, reads per second), bring it down and judge the run.
+// end, updates acknowledged, reads per second), bring it down and judge the run: the summary, then
+// the checker's verdict on the whole run (check.h) when the run directory held no earlier run.
 //
 // The loop is a timeline: at each whole second it runs what is due (a view every
 // `view_every_s`); timed actions such as killing a node at a given second belong there.
@@ -38,8 +39,9 @@ struct DemoSummary {
   bool passed() const { return !interrupted && acked > 0 && reads_ok > 0; }
 };
 
-// Runs the demo on `cluster` and returns the exit status: 0 when updates were acknowledged and
-// reads succeeded, 1 otherwise (or when `up` failed), 130 when interrupted.
+// Runs the demo on `cluster` and returns the exit status: 0 when updates were acknowledged, reads
+// succeeded and the checker found no guarantee broken, 1 otherwise (or when `up` failed), 130 when
+// interrupted.
 int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<bool>& stop,
              std::ostream& out);
 

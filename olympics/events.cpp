@@ -70,7 +70,10 @@ RunEvents failures_from_events(const std::vector<ClusterEvent>& events,
   RunEvents out;
   std::map<std::string, size_t> open;  // node -> index of its open failure
   for (const ClusterEvent* e : sorted) {
-    if (e->action == "start" && !out.start) out.start = e->at;
+    if (e->action == "start") {
+      if (!out.start) out.start = e->at;
+      out.end.reset();  // started again after a stop: the run goes on
+    }
     if (e->action == "down") {
       if (!out.end) out.end = e->at;
       continue;

@@ -55,7 +55,7 @@ struct Failure {
 struct RunEvents {
   std::vector<Failure> failures;  // in time order
   std::optional<TimePoint> start; // the first start event
-  std::optional<TimePoint> end;   // the first down event
+  std::optional<TimePoint> end;   // the first down event after the last start (nullopt: none)
 };
 
 // The failures of the servers `frontends` and `database_id` (see the file comment). `acks` tells

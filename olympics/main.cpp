@@ -141,13 +141,14 @@ int cmd_status(const Cluster& cluster, bool json, std::optional<double> watch,
   }
 }
 
-// The run directory of `olympics failover`: --run-dir, else <run_dir>/failover-<date-time>.
-std::string failover_run_dir(const Config& cfg, bool given) {
+// The run directory of a command that keeps each run apart (failover, demo): --run-dir, else
+// <run_dir>/<what>-<date-time>.
+std::string own_run_dir(const Config& cfg, bool given, const std::string& what) {
   if (given) return cfg.run_dir;
   const std::time_t t = std::time(nullptr);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
-  return (std::filesystem::path(cfg.run_dir) / ("failover-" + std::string(stamp))).string();
+  return (std::filesystem::path(cfg.run_dir) / (what + "-" + std::string(stamp))).string();
 }
 
 // `olympics check RUN_DIR`: prints the verdict, writes RUN_DIR/check.json (and the plot).
@@ -329,10 +330,10 @@ int main(int argc, char** argv) {
   auto* demo = app.add_subcommand(
       "demo", "run a cluster for a while, showing it every 3 s, then stop it and judge");
   demo->footer(
-      "Starts the cluster (like 'up'), prints the scoreboard, roles, tablets per front end and "
-      "rates\n"
-      "every 3 s, stops it (also on Ctrl-C) and prints a summary. Exit status 0 when updates were\n"
-      "acknowledged and tablets read scores, 1 otherwise.");
+      "Starts the cluster (like 'up') in its own run directory (default <run_dir>/demo-<date-time>),\n"
+      "prints the scoreboard, roles, tablets per front end and rates every 3 s, stops it (also on\n"
+      "Ctrl-C), prints a summary and the checker's verdict on the run ('olympics check'). Exit\n"
+      "status 0 when updates were acknowledged, tablets read scores and no guarantee was broken.");
   add_config_flags(demo, f);
   demo->add_option("--duration", f.demo.duration_s, "seconds to run")
       ->check(CLI::Range(1, 86400))
@@ -496,7 +497,7 @@ int main(int argc, char** argv) {
     const Config base = load_config_or_exit(f.common);
     f.failover.consistency = f.consistency;
     try {
-      return run_failover(base, f.failover, failover_run_dir(base, !f.common.run_dir.empty()),
+      return run_failover(base, f.failover, own_run_dir(base, !f.common.run_dir.empty(), "failover"),
                           *stop, std::cout);
     } catch (const Interrupted&) {
       std::cerr << "interrupted; the cluster has been stopped\n";
@@ -509,7 +510,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  Cluster cluster(load_config_or_exit(f.common), f.common.config, self_bin_dir(), std::cout, stop);
+  Config cfg = load_config_or_exit(f.common);
+  if (*demo) cfg.run_dir = own_run_dir(cfg, !f.common.run_dir.empty(), "demo");
+  Cluster cluster(std::move(cfg), f.common.config, self_bin_dir(), std::cout, stop);
   try {
     if (*up) {
       UpOptions options;

@@ -171,14 +171,14 @@ void plot_timeline(const CheckInput& in, const CheckReport& report, const std::s
                fs::path(in.run_dir).filename().string() + " — " +
                (report.passed() ? "PASS" : "FAIL")) +
         "\n";
-  gp += "set key inside right top opaque box\nset grid\nset xlabel 'seconds since the start'\n";
+  gp += "set key below horizontal\nset grid\nset xlabel 'seconds since the start'\n";
   gp += "set xrange [0:" + fixed(std::ceil(secs(t_end, t0)), 0) + "]\nset lmargin 12\nset rmargin 12\n";
   gp += markers(report, t0);
   gp += "set title 'requests per second'\nset ylabel 'reads per second'\n";
-  // Headroom above the curves for the key.
-  gp += "set yrange [0:" + std::to_string(top_reads * 3 / 2 + 1) + "]\n";
+  // Headroom above the curves for the labels.
+  gp += "set yrange [0:" + std::to_string(top_reads * 5 / 4 + 1) + "]\n";
   gp += "set y2label 'acknowledged updates per second'\nset y2tics\nset ytics nomirror\n";
-  gp += "set y2range [0:" + std::to_string(top_acks * 3 / 2 + 1) + "]\n";
+  gp += "set y2range [0:" + std::to_string(top_acks * 5 / 4 + 1) + "]\n";
   gp += "plot ";
   for (size_t i = 0; i < fes.size(); ++i) {
     gp += "'rates.dat' using 1:" + std::to_string(i + 2) + " with lines lw 2 title " +

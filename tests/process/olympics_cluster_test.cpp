@@ -244,9 +244,12 @@ TEST_F(OlympicsTool, StopAndContPauseAndResumeANode) {
 TEST_F(OlympicsTool, TheDemoRunsTheWholeClusterAndStopsIt) {
   if (!have({"database", "frontend", "cacofonix", "tablet"}))
     GTEST_SKIP() << "not every binary is built";
-  const Run r = olympics({"demo", "--duration", "4", "--tablets", "10"});
+  // (--run-dir: by default each demo gets a directory of its own under run_dir)
+  const Run r = olympics({"demo", "--duration", "4", "--tablets", "10", "--run-dir", dir_.path()});
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("result: OK"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("verdict: PASS"), std::string::npos) << r.output;  // the checker ran
+  EXPECT_TRUE(std::filesystem::exists(dir_.file("check.json")));
   EXPECT_NE(r.output.find("scoreboard from fe1"), std::string::npos) << r.output;
   EXPECT_TRUE(recorded_pids().empty()) << r.output;
 }
@@ -254,7 +257,8 @@ TEST_F(OlympicsTool, TheDemoRunsTheWholeClusterAndStopsIt) {
 TEST_F(OlympicsTool, InterruptingTheDemoStopsEveryProcess) {
   if (!have({"database", "frontend", "cacofonix", "tablet"}))
     GTEST_SKIP() << "not every binary is built";
-  Child demo(tool_argv({"demo", "--duration", "120", "--tablets", "10"}), next_output());
+  Child demo(tool_argv({"demo", "--duration", "120", "--tablets", "10", "--run-dir", dir_.path()}),
+             next_output());
   ASSERT_TRUE(eventually(
       [&] { return slurp(last_output_).find("demo: running") != std::string::npos; }, ms(30000)))
       << slurp(last_output_);

@@ -96,6 +96,19 @@ TEST(ClusterEvents, APauseEndsWithContinueAndAKilledPausedNodeWithItsStart) {
   EXPECT_EQ(run.failures[1].back, at_ms(8000));
 }
 
+TEST(ClusterEvents, TheRunEndsAtTheFirstStopAfterTheLastStart) {
+  const auto run = failures_from_events(
+      {ev(0, "fe1", "start"), ev(1000, "fe1", "down"), ev(2000, "fe1", "start"),
+       ev(3000, "fe1", "down"), ev(3001, "db", "down")},
+      kFes, "db", {});
+  EXPECT_TRUE(run.failures.empty());
+  EXPECT_EQ(run.start, at_ms(0));
+  EXPECT_EQ(run.end, at_ms(3000));
+  const auto running = failures_from_events(
+      {ev(0, "fe1", "start"), ev(1000, "fe1", "down"), ev(2000, "fe1", "start")}, kFes, "db", {});
+  EXPECT_FALSE(running.end.has_value());
+}
+
 TEST(ClusterEvents, TheDatabaseFailsTooButClientsAndUnknownNodesDoNot) {
   const auto run = failures_from_events(
       {ev(1000, "tablets", "kill"), ev(2000, "cacofonix", "term"), ev(3000, "db", "kill"),
