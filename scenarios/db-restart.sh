@@ -4,7 +4,8 @@
 # At a third of the run the database is killed with SIGKILL and stays down for a sixth of the run
 # (at most 5 s). Front ends and Cacofonix must retry; nothing acknowledged may be lost (the
 # database acknowledges only what it committed with synchronous=FULL), nothing applied twice.
-# Reads of cached values may go on; the rest wait until it is back.
+# Cached reads go on only while the master's lease lasts (it cannot renew it without the
+# database, and then no front end can prove its cache current); then reads fail until it is back.
 TABLETS=50 RATE=50 DURATION=30
 source "$(dirname "$0")/lib.sh"
 scenario_start db-restart "$@"

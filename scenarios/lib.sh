@@ -38,6 +38,7 @@ CLUSTER_UP=0
 usage() {
   # The script's own header comment (after the shebang), then the common flags.
   sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"
+  echo
   sed -n '/^# Flags every scenario takes/,/^# Environment/{/^# Environment/d;s/^# \{0,1\}//p}' \
     "$SCENARIO_ROOT/scenarios/lib.sh"
   echo "Defaults here: --tablets $TABLETS --rate $RATE --duration $DURATION --$MODE --seed $SEED"
