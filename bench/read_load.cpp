@@ -1,0 +1,560 @@
+// bench_read_load: a closed-loop load generator for the read path, the same client for three
+// targets so that the client's own cost is the same in every comparison.
+//
+//   --target frontend --address tcp://H:P   C DEALERs (one ZeroMQ socket per client, as a tablet
+//                                           has), each sending `get_score` for the keys in turn,
+//                                           framed as tablets frame it: one MessagePack map per
+//                                           frame with a fresh non-zero `req`, the client's
+//                                           `tablet` id and the highest `min_version` it has seen
+//                                           for that event.
+//   --target redis --address H:P            C non-blocking TCP connections speaking RESP, each
+//                                           sending `GET <key>` and parsing the bulk-string reply.
+//   --target echo --address tcp://H:P       C DEALERs sending a payload as large as the front end
+//                                           request to a bare echo ROUTER (the transport floor).
+//   --echo-server tcp://H:P                 that echo ROUTER: every frame goes straight back.
+//   --list-keys                             prints the keys, one a line, and exits.
+//
+// One thread and one epoll loop drive every client: a Redis connection's socket directly, a
+// DEALER through its ZMQ_FD (edge-triggered, as libzmq requires: after every receive or send the
+// socket's ZMQ_EVENTS is checked again), so that a pass costs the clients that are ready, not all
+// of them. Each client has exactly one request outstanding; when its reply arrives the latency is
+// recorded and the next request goes out. The total request budget (--warmup + --requests) is
+// shared by the clients: whichever is free takes the next request. The first --warmup replies are
+// not measured; the window runs from the last of them to the last reply.
+//
+// Keys are the events of --config (default config/cluster.yaml) or --keys "a,b,c"; client i
+// starts at key i and goes round-robin.
+//
+// Output: one line of key=value pairs on stdout:
+//   target=frontend clients=C requests=N seconds=S rps=R p50_us=.. p99_us=.. max_us=..
+//   errors=E timeouts=T late=L request_bytes=.. reply_bytes=.. finished=yes
+// (request_bytes: the last request's size; reply_bytes: the mean reply size, both on the wire
+// without ZeroMQ's framing.)
+// rps counts successful replies. An `error` reply from the front end, a Redis error or nil reply
+// (missing key) and an echo of the wrong size count as errors (the first is described on stderr).
+// A front end or echo request unanswered after --timeout-ms counts as a timeout and is sent again
+// with a new req (a late reply to the old one is counted as late and ignored); Redis requests are
+// not resent (TCP delivers or the run fails). The whole run is abandoned after --max-seconds.
+//
+// Exit status: 0 every measured request succeeded, 1 errors, timeouts or an abandoned run (the
+// line is still printed), 2 bad flags or a target that cannot be reached.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/codec.h"
+#include "common/config.h"
+#include "common/message.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::duration;
+
+enum class Target { kFrontend, kRedis, kEcho };
+
+struct Options {
+  Target target = Target::kFrontend;
+  std::string address;
+  int clients = 1;
+  uint64_t requests = 20000;
+  uint64_t warmup = 1000;
+  std::vector<std::string> keys;
+  int timeout_ms = 2000;
+  double max_seconds = 120;
+};
+
+// ---------------------------------------------------------------- RESP (Redis) replies
+
+enum class Resp { kIncomplete, kValue, kNil, kError };
+
+// Parses one reply at the start of `buf`: a bulk string ($n\r\n...\r\n or $-1\r\n) or an error
+// (-...\r\n). Sets `used` to its length when complete; anything else is an error.
+Resp parse_resp(std::string_view buf, size_t& used, std::string& error) {
+  const size_t eol = buf.find("\r\n");
+  if (eol == std::string_view::npos) return Resp::kIncomplete;
+  if (buf[0] == '$') {
+    const long n = std::strtol(std::string(buf.substr(1, eol - 1)).c_str(), nullptr, 10);
+    if (n < 0) {
+      used = eol + 2;
+      return Resp::kNil;
+    }
+    const size_t total = eol + 2 + static_cast<size_t>(n) + 2;
+    if (buf.size() < total) return Resp::kIncomplete;
+    used = total;
+    return Resp::kValue;
+  }
+  used = eol + 2;
+  error = std::string(buf.substr(0, eol));
+  return Resp::kError;
+}
+
+std::string resp_get(const std::string& key) {
+  return "*2\r\n$3\r\nGET\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n";
+}
+
+// "127.0.0.1:6379" or "tcp://127.0.0.1:6379" -> a connected, non-blocking, TCP_NODELAY socket.
+int connect_tcp(const std::string& address) {
+  std::string a = address.rfind("tcp://", 0) == 0 ? address.substr(6) : address;
+  const size_t colon = a.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("address without a port: " + address);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(a.substr(colon + 1))));
+  if (inet_pton(AF_INET, a.substr(0, colon).c_str(), &sa.sin_addr) != 1)
+    throw std::runtime_error("not an IPv4 address: " + address);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    throw std::runtime_error("cannot connect to " + address + ": " + why);
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+// ---------------------------------------------------------------- the load generator
+
+struct Client {
+  void* socket = nullptr;            // frontend, echo: its DEALER
+  int fd = -1;                       // redis: its connection
+  std::string tablet;                // frontend: the `tablet` field
+  std::vector<uint64_t> seen;        // frontend: highest version seen per key
+  size_t next_key = 0;
+  bool busy = false;
+  uint64_t req = 0;                  // the outstanding request's id (frontend, echo)
+  size_t key = 0;                    // the outstanding request's key
+  Clock::time_point sent_at;
+  std::string inbuf;                 // redis: bytes received, not yet parsed
+};
+
+class Load {
+ public:
+  explicit Load(const Options& o) : o_(o), clients_(static_cast<size_t>(o.clients)) {
+    total_ = o.warmup + o.requests;
+    latencies_us_.reserve(o.requests);
+    // The echo payload: a front-end request as it is in the steady state (with a min_version).
+    payload_ = oly::encode(oly::Message{1, oly::GetScore{o.keys[0], 1, "b0"}});
+    for (const auto& k : o.keys) redis_requests_.push_back(resp_get(k));
+  }
+  ~Load() {
+    for (auto& c : clients_) {
+      if (c.socket != nullptr) zmq_close(c.socket);
+      if (c.fd >= 0) ::close(c.fd);
+    }
+    if (ctx_ != nullptr) zmq_ctx_term(ctx_);
+    if (epoll_ >= 0) ::close(epoll_);
+  }
+  Load(const Load&) = delete;
+  Load& operator=(const Load&) = delete;
+
+  // Opens every client's connection. Throws std::runtime_error when the target is unreachable.
+  void connect() {
+    const std::string prefix = "bench-" + std::to_string(::getpid()) + "-";
+    if (o_.target != Target::kRedis) ctx_ = zmq_ctx_new();
+    epoll_ = epoll_create1(0);
+    if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      Client& c = clients_[i];
+      c.next_key = i % o_.keys.size();
+      epoll_event ev{};
+      ev.data.u64 = i;
+      if (o_.target == Target::kRedis) {
+        c.fd = connect_tcp(o_.address);
+        ev.events = EPOLLIN;
+        if (epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev) != 0)
+          throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
+      } else {
+        c.socket = zmq_socket(ctx_, ZMQ_DEALER);
+        const std::string id = prefix + std::to_string(i);
+        const int zero = 0;
+        zmq_setsockopt(c.socket, ZMQ_ROUTING_ID, id.data(), id.size());
+        zmq_setsockopt(c.socket, ZMQ_LINGER, &zero, sizeof zero);
+        if (zmq_connect(c.socket, o_.address.c_str()) != 0)
+          throw std::runtime_error("cannot connect to " + o_.address + ": " + zmq_strerror(zmq_errno()));
+        c.tablet = "b" + std::to_string(i);
+        c.seen.assign(o_.keys.size(), 0);
+        int fd = -1;
+        size_t size = sizeof fd;
+        zmq_getsockopt(c.socket, ZMQ_FD, &fd, &size);
+        ev.events = EPOLLIN | EPOLLET;
+        if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0)
+          throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
+      }
+    }
+  }
+
+  // Runs the whole budget. Returns false when the run was abandoned after --max-seconds.
+  bool run() {
+    const auto start = Clock::now();
+    window_start_ = start;
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      issue(i, start);
+      if (o_.target != Target::kRedis) read_zmq(i);
+    }
+    auto next_check = start + std::chrono::milliseconds(50);
+    const auto deadline = start + duration<double>(o_.max_seconds);
+    std::vector<epoll_event> events(clients_.size());
+    while (done_ < total_) {
+      const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 50);
+      if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
+      for (int k = 0; k < n; ++k) {
+        const auto i = static_cast<size_t>(events[static_cast<size_t>(k)].data.u64);
+        if (o_.target == Target::kRedis) {
+          read_redis(i);
+        } else {
+          read_zmq(i);
+        }
+      }
+      const auto now = Clock::now();
+      if (now >= next_check) {
+        if (now >= deadline) return false;
+        if (o_.target != Target::kRedis) resend_timed_out(now);
+        next_check = now + std::chrono::milliseconds(50);
+      }
+    }
+    return true;
+  }
+
+  void print(bool finished) {
+    const double seconds = duration<double>(window_end_ - window_start_).count();
+    std::vector<double>& l = latencies_us_;
+    std::sort(l.begin(), l.end());
+    const auto pct = [&l](double p) {
+      if (l.empty()) return 0.0;
+      return l[std::min(l.size() - 1, static_cast<size_t>(p * static_cast<double>(l.size())))];
+    };
+    const char* target = o_.target == Target::kFrontend ? "frontend" : o_.target == Target::kRedis ? "redis" : "echo";
+    std::printf(
+        "target=%s clients=%d requests=%llu seconds=%.3f rps=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f "
+        "errors=%llu timeouts=%llu late=%llu request_bytes=%zu reply_bytes=%zu finished=%s\n",
+        target, o_.clients, static_cast<unsigned long long>(measured_), seconds,
+        seconds > 0 ? static_cast<double>(ok_) / seconds : 0.0, pct(0.50), pct(0.99),
+        l.empty() ? 0.0 : l.back(), static_cast<unsigned long long>(errors_),
+        static_cast<unsigned long long>(timeouts_), static_cast<unsigned long long>(late_),
+        request_bytes_, done_ > 0 ? static_cast<size_t>(reply_bytes_ / done_) : size_t{0}, finished ? "yes" : "no");
+    std::fflush(stdout);
+  }
+
+  bool clean() const { return errors_ == 0 && timeouts_ == 0; }
+
+ private:
+  // Sends client i's next request, if the budget has one left.
+  void issue(size_t i, Clock::time_point now) {
+    Client& c = clients_[i];
+    c.busy = false;
+    if (issued_ >= total_) return;
+    ++issued_;
+    c.busy = true;
+    c.key = c.next_key;
+    c.next_key = (c.next_key + 1) % o_.keys.size();
+    c.sent_at = now;
+    if (o_.target == Target::kRedis) {
+      const std::string& r = redis_requests_[c.key];
+      request_bytes_ = r.size();
+      const ssize_t w = ::send(c.fd, r.data(), r.size(), MSG_NOSIGNAL);
+      // A few dozen bytes into an empty socket buffer: a short write means the connection broke.
+      if (w != static_cast<ssize_t>(r.size())) throw std::runtime_error(std::string("send: ") + std::strerror(errno));
+      return;
+    }
+    c.req = ++next_req_;
+    std::string frame;
+    if (o_.target == Target::kFrontend) {
+      std::optional<uint64_t> min_version;
+      if (c.seen[c.key] > 0) min_version = c.seen[c.key];
+      frame = oly::encode(oly::Message{c.req, oly::GetScore{o_.keys[c.key], min_version, c.tablet}});
+    } else {
+      frame = payload_;  // the echo's reply is matched by client, not by req
+    }
+    request_bytes_ = frame.size();
+    // One frame outstanding per DEALER: the send queue is never full, so a failure is fatal.
+    if (zmq_send(c.socket, frame.data(), frame.size(), ZMQ_DONTWAIT) < 0)
+      throw std::runtime_error(std::string("zmq_send: ") + zmq_strerror(zmq_errno()));
+  }
+
+  // Client i's request is answered (ok or not): record it, send the next.
+  void complete(size_t i, bool ok, Clock::time_point now) {
+    Client& c = clients_[i];
+    ++done_;
+    if (done_ > o_.warmup) {
+      ++measured_;
+      if (ok) {
+        ++ok_;
+        latencies_us_.push_back(duration<double, std::micro>(now - c.sent_at).count());
+      } else {
+        ++errors_;
+      }
+      window_end_ = now;
+    } else if (done_ == o_.warmup) {
+      window_start_ = now;
+    }
+    issue(i, now);
+  }
+
+  void error(const std::string& what) {
+    if (errors_ == 0 && done_ >= o_.warmup) std::fprintf(stderr, "first error: %s\n", what.c_str());
+    if (done_ < o_.warmup && !warned_) {
+      std::fprintf(stderr, "error during warm-up: %s\n", what.c_str());
+      warned_ = true;
+    }
+  }
+
+  // Receives everything client i's DEALER holds, until its ZMQ_EVENTS shows nothing more to read
+  // (the edge-triggered ZMQ_FD fires again only after that).
+  void read_zmq(size_t i) {
+    void* socket = clients_[i].socket;
+    while (true) {
+      zmq_msg_t msg;
+      zmq_msg_init(&msg);
+      if (zmq_msg_recv(&msg, socket, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&msg);
+        int events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) != 0 || (events & ZMQ_POLLIN) == 0) return;
+        continue;
+      }
+      const auto now = Clock::now();
+      const std::string_view frame(static_cast<const char*>(zmq_msg_data(&msg)), zmq_msg_size(&msg));
+      const bool more = zmq_msg_more(&msg) != 0;
+      on_frame(i, frame, more, now);
+      zmq_msg_close(&msg);
+    }
+  }
+
+  void on_frame(size_t i, std::string_view frame, bool more, Clock::time_point now) {
+    Client& c = clients_[i];
+    if (more) {  // a multi-part message is not a reply of this protocol
+      ++late_;
+      return;
+    }
+    if (o_.target == Target::kEcho) {
+      if (!c.busy) {
+        ++late_;
+        return;
+      }
+      reply_bytes_ += frame.size();
+      const bool ok = frame.size() == payload_.size();
+      if (!ok) error("echo of " + std::to_string(frame.size()) + " bytes, sent " + std::to_string(payload_.size()));
+      complete(i, ok, now);
+      return;
+    }
+    oly::Decoded d = oly::decode(frame);
+    const uint64_t req = d.ok ? d.message.req : d.error.req;
+    if (!c.busy || req != c.req) {  // the answer to a request that timed out, or a notice
+      ++late_;
+      return;
+    }
+    reply_bytes_ += frame.size();
+    if (!d.ok) {
+      error("undecodable reply: " + d.error.text);
+      complete(i, false, now);
+    } else if (const auto* s = std::get_if<oly::ScoreReply>(&d.message.body)) {
+      c.seen[c.key] = std::max(c.seen[c.key], s->score.version);
+      complete(i, true, now);
+    } else if (const auto* e = std::get_if<oly::Error>(&d.message.body)) {
+      error(e->code + ": " + e->error);
+      complete(i, false, now);
+    } else {
+      error(std::string("unexpected reply op ") + std::string(oly::op_name(d.message.body)));
+      complete(i, false, now);
+    }
+  }
+
+  void read_redis(size_t i) {
+    Client& c = clients_[i];
+    char buf[16384];
+    while (true) {
+      const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        c.inbuf.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) throw std::runtime_error("redis closed the connection");
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("recv: ") + std::strerror(errno));
+    }
+    const auto now = Clock::now();
+    while (!c.inbuf.empty()) {
+      size_t used = 0;
+      std::string what;
+      const Resp r = parse_resp(c.inbuf, used, what);
+      if (r == Resp::kIncomplete) return;
+      reply_bytes_ += used;
+      c.inbuf.erase(0, used);
+      if (r == Resp::kNil) error("nil reply (no such key): " + o_.keys[c.key]);
+      if (r == Resp::kError) error("redis: " + what);
+      complete(i, r == Resp::kValue, now);
+    }
+  }
+
+  void resend_timed_out(Clock::time_point now) {
+    const auto limit = std::chrono::milliseconds(o_.timeout_ms);
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      Client& c = clients_[i];
+      if (!c.busy || now - c.sent_at < limit) continue;
+      if (done_ >= o_.warmup) ++timeouts_;
+      if (timeouts_ == 1 && done_ >= o_.warmup) std::fprintf(stderr, "first timeout: client %zu\n", i);
+      --issued_;  // the same request again, under a new req
+      c.next_key = c.key;
+      issue(i, now);
+      read_zmq(i);
+    }
+  }
+
+  const Options& o_;
+  std::vector<Client> clients_;
+  int epoll_ = -1;
+  void* ctx_ = nullptr;
+  std::string payload_;                      // echo: what each request carries
+  std::vector<std::string> redis_requests_;  // redis: GET <key> per key, ready to send
+  uint64_t total_ = 0;
+  uint64_t issued_ = 0;
+  uint64_t done_ = 0;       // replies received, warm-up included
+  uint64_t measured_ = 0;   // replies after the warm-up
+  uint64_t ok_ = 0;
+  uint64_t errors_ = 0;
+  uint64_t timeouts_ = 0;
+  uint64_t late_ = 0;
+  uint64_t next_req_ = 0;
+  bool warned_ = false;
+  size_t request_bytes_ = 0;
+  uint64_t reply_bytes_ = 0;  // all replies together
+  std::vector<double> latencies_us_;
+  Clock::time_point window_start_;
+  Clock::time_point window_end_;
+};
+
+// ---------------------------------------------------------------- the echo server
+
+// A ROUTER that sends every message straight back, routing id and all. Runs until killed.
+int echo_server(const std::string& address) {
+  void* ctx = zmq_ctx_new();
+  void* router = zmq_socket(ctx, ZMQ_ROUTER);
+  const int zero = 0;
+  zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+  if (zmq_bind(router, address.c_str()) != 0) {
+    std::fprintf(stderr, "error: cannot bind %s: %s\n", address.c_str(), zmq_strerror(zmq_errno()));
+    return 2;
+  }
+  std::fprintf(stderr, "echo server on %s\n", address.c_str());
+  while (true) {
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    if (zmq_msg_recv(&part, router, 0) < 0) {
+      zmq_msg_close(&part);
+      if (zmq_errno() == EINTR) continue;
+      break;
+    }
+    const bool more = zmq_msg_more(&part) != 0;
+    // zmq_msg_send takes the part over; a part it refuses (peer gone) is dropped.
+    if (zmq_msg_send(&part, router, more ? ZMQ_SNDMORE : 0) < 0) zmq_msg_close(&part);
+  }
+  zmq_close(router);
+  zmq_ctx_term(ctx);
+  return 0;
+}
+
+std::vector<std::string> split_keys(const std::string& list) {
+  std::vector<std::string> keys;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = std::min(list.find(',', start), list.size());
+    if (comma > start) keys.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return keys;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_read_load: closed-loop read load against a front end, Redis or a ZeroMQ echo"};
+  Options o;
+  std::string target = "frontend";
+  std::string echo_address;
+  std::string keys;
+  std::string config = "config/cluster.yaml";
+  app.add_option("--target", target, "frontend, redis or echo")
+      ->check(CLI::IsMember({"frontend", "redis", "echo"}))
+      ->capture_default_str();
+  app.add_option("--address", o.address, "frontend/echo: tcp://HOST:PORT; redis: HOST:PORT");
+  app.add_option("--clients", o.clients, "concurrent clients, one request outstanding each")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--requests", o.requests, "measured requests, all clients together")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--warmup", o.warmup, "requests before the measurement starts")->capture_default_str();
+  app.add_option("--keys", keys, "comma-separated keys (event names) instead of the config's events");
+  app.add_option("--config", config, "cluster config whose events are the keys")->capture_default_str();
+  app.add_option("--timeout-ms", o.timeout_ms, "frontend/echo: resend a request unanswered this long")
+      ->check(CLI::Range(1, 600000))
+      ->capture_default_str();
+  app.add_option("--max-seconds", o.max_seconds, "abandon the run after this long")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--echo-server", echo_address, "run the echo ROUTER at this address instead");
+  bool list_keys = false;
+  app.add_flag("--list-keys", list_keys, "print the keys, one a line, and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!echo_address.empty()) return echo_server(echo_address);
+  if (o.address.empty() && !list_keys) {
+    std::fprintf(stderr, "error: --address is required\n");
+    return 2;
+  }
+  o.target = target == "frontend" ? Target::kFrontend : target == "redis" ? Target::kRedis : Target::kEcho;
+  try {
+    o.keys = keys.empty() ? oly::load_config(config).events : split_keys(keys);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+  if (o.keys.empty()) {
+    std::fprintf(stderr, "error: no keys\n");
+    return 2;
+  }
+  if (list_keys) {
+    for (const auto& k : o.keys) std::printf("%s\n", k.c_str());
+    return 0;
+  }
+  Load load(o);
+  try {
+    load.connect();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+  bool finished = false;
+  try {
+    finished = load.run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    load.print(false);
+    return 1;
+  }
+  if (!finished) std::fprintf(stderr, "error: abandoned after %.0f s\n", o.max_seconds);
+  load.print(finished);
+  return finished && load.clean() ? 0 : 1;
+}
