@@ -8,6 +8,7 @@
 namespace oly {
 
 TimePoint Node::step(size_t max_frames) {
+  const TimePoint began = clock_.now();
   size_t handled = 0;
   while (handled < max_frames) {
     auto in = transport_.receive();
@@ -24,7 +25,17 @@ TimePoint Node::step(size_t max_frames) {
   if (handled > 0) core_.on_batch_end(now, effects_);
   if (now >= core_.next_wake()) core_.on_tick(now, effects_);
   flush(effects_);
+  note_if_slow(began, handled);
   return core_.next_wake();
+}
+
+void Node::note_if_slow(TimePoint began, size_t handled) {
+  const Duration took = clock_.now() - began;
+  if (took < kSlowStep) return;
+  ++core_.counters()["slow_steps"];
+  spdlog::warn("slow step: {:.0f} ms for {} messages and the tick; every reply behind it waited (a slow disk or a "
+               "busy machine)",
+               to_ms(took), handled);
 }
 
 void Node::flush(Effects& effects) {

@@ -68,11 +68,17 @@ class Node {
   // core asked for. Returns when the node next needs to run if nothing else arrives.
   TimePoint step(size_t max_frames = 4096);
 
+  // A step at least this long (by the Node's clock) is counted as "slow_steps" and logged as a
+  // warning: everything queued behind it waited, so operators should know (at the database it is
+  // nearly always the commit's fsync on a busy disk).
+  static constexpr Duration kSlowStep = ms(100);
+
   // Lets the core's effects be flushed from outside a step (used at start-up).
   void flush(Effects& effects);
 
  private:
   void handle_bad_frame(const Incoming& in, const DecodeError& err);
+  void note_if_slow(TimePoint began, size_t handled);
 
   Core& core_;
   Transport& transport_;

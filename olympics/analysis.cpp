@@ -72,6 +72,7 @@ std::string format_analysis(const RunAnalysis& a) {
                 static_cast<long long>(a.polls), static_cast<long long>(a.not_modified),
                 static_cast<long long>(a.fetches));
   std::string out = buf;
+  for (const auto& [outcome, n] : f.not_ok) out += "  not ok: " + std::to_string(n) + " " + outcome + "\n";
   for (const auto& e : f.stale_examples) out += "  stale: " + e + "\n";
   for (const auto& e : f.backwards_examples) out += "  backwards: " + e + "\n";
   return out;

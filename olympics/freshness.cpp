@@ -59,7 +59,10 @@ FreshnessReport analyse_freshness(const std::vector<ReadRecord>& reads, const st
   std::vector<const ReadRecord*> ok;
   for (const auto& r : reads) {
     ++rep.reads;
-    if (r.outcome != "ok") continue;
+    if (r.outcome != "ok") {
+      ++rep.not_ok[r.outcome];
+      continue;
+    }
     ok.push_back(&r);
     ++rep.reads_ok;
     // Fresh unless version + 1 was committed before the read started.

@@ -37,6 +37,7 @@ struct StaleRead {
 struct FreshnessReport {
   size_t reads = 0;            // all reads
   size_t reads_ok = 0;         // reads that returned a value
+  std::map<std::string, size_t> not_ok;  // the other reads by outcome ("timeout", an error code, ...)
   size_t fresh = 0;            // ... that was the latest committed at the read's start
   double fidelity = 1.0;       // fresh / reads_ok
   Duration staleness_p50{0};   // over stale reads only

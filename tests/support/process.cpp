@@ -33,6 +33,14 @@ bool port_free(int port) {
   ::close(fd);
   return ok;
 }
+
+// See TempDir in process.h.
+std::filesystem::path temp_base() {
+  if (const char* dir = std::getenv("OLY_TEST_TMPDIR"); dir != nullptr && *dir != '\0') return dir;
+  if (::access("/dev/shm", W_OK | X_OK) == 0 && std::filesystem::is_directory("/dev/shm")) return "/dev/shm";
+  return std::filesystem::temp_directory_path();
+}
+
 }  // namespace
 
 std::vector<int> free_ports(int n) {
@@ -52,7 +60,7 @@ std::vector<int> free_ports(int n) {
 }
 
 TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "oly-test-XXXXXX").string();
+  std::string tmpl = (temp_base() / "oly-test-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
 }

@@ -4,6 +4,12 @@
 // Cleanup: a Child is SIGKILLed (its whole process group) when the Child object is destroyed,
 // and every child also gets PR_SET_PDEATHSIG=SIGKILL, so it dies with the test process even when
 // the test crashes. TempDir removes its directory unless OLY_KEEP_TEST_DIRS is set.
+//
+// Where: TempDir makes its directory under $OLY_TEST_TMPDIR when set, else under /dev/shm when
+// that is a writable directory, else under the system's temporary directory. Process tests judge
+// the protocol, not the disk: on a shared CI host another job's writes can hold one SQLite fsync
+// for hundreds of milliseconds, long enough to time tablets' reads out (see README, "A slow
+// disk"). Durability across kill -9 holds on tmpfs too, since the page cache outlives the process.
 #pragma once
 
 #include <sys/types.h>

@@ -31,6 +31,7 @@ class FakeCore final : public Core {
   void on_message(const std::string& from, Message msg, bool notice, TimePoint now,
                   Effects& out) override {
     seen.push_back({from, msg.req, std::string(op_name(msg.body)), notice, now});
+    if (clock_for_work != nullptr) clock_for_work->advance(work_per_message);
     if (msg.is<GetScore>()) {
       ScoreReply r;
       r.score.event = msg.as<GetScore>().event;
@@ -49,6 +50,8 @@ class FakeCore final : public Core {
   std::vector<Seen> seen;
   std::vector<TimePoint> ticks;
   std::vector<size_t> batches;  // how many messages had been seen at each batch end
+  VirtualClock* clock_for_work = nullptr;  // when set, each message takes work_per_message of it
+  Duration work_per_message{0};
 
  private:
   TimePoint wake_;
@@ -227,6 +230,19 @@ TEST_F(NodeTest, FeedsNoticesMarkedAsNotices) {
   EXPECT_TRUE(core_.seen[0].notice);
   EXPECT_EQ(core_.seen[0].from, "pub");
   EXPECT_EQ(core_.seen[0].op, "master_changed");
+}
+
+TEST_F(NodeTest, CountsAStepOfAtLeastATenthOfASecondAsSlow) {
+  core_.clock_for_work = &clock_;
+  core_.work_per_message = ms(60);
+  request(1, get_score("Curling"));
+  step();  // 60 ms: not slow
+  EXPECT_EQ(core_.counters()["slow_steps"], 0);
+  request(2, get_score("Curling"));
+  request(3, get_score("Skiing"));
+  step();  // 120 ms in one step
+  EXPECT_EQ(core_.counters()["slow_steps"], 1);
+  ASSERT_TRUE(reply().has_value());  // the replies still go out
 }
 
 TEST_F(NodeTest, FlushSendsEffectsMadeOutsideAStep) {
