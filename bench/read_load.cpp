@@ -475,17 +475,6 @@ int echo_server(const std::string& address) {
   return 0;
 }
 
-std::vector<std::string> split_keys(const std::string& list) {
-  std::vector<std::string> keys;
-  size_t start = 0;
-  while (start <= list.size()) {
-    const size_t comma = std::min(list.find(',', start), list.size());
-    if (comma > start) keys.push_back(list.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return keys;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -526,7 +515,7 @@ int main(int argc, char** argv) {
   }
   o.target = target == "frontend" ? Target::kFrontend : target == "redis" ? Target::kRedis : Target::kEcho;
   try {
-    o.keys = keys.empty() ? oly::load_config(config).events : split_keys(keys);
+    o.keys = keys.empty() ? oly::load_config(config).events : oly::comma_split(keys);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

@@ -33,6 +33,17 @@ std::string comma_joined(const std::vector<std::string>& ids) {
   return r;
 }
 
+std::vector<std::string> comma_split(const std::string& list) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from <= list.size()) {
+    const size_t comma = std::min(list.find(',', from), list.size());
+    if (comma > from) out.push_back(list.substr(from, comma - from));
+    from = comma + 1;
+  }
+  return out;
+}
+
 Error make_error(std::string_view c, std::string text) {
   Error e;
   e.code = std::string(c);

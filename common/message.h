@@ -167,6 +167,8 @@ const std::string& serving_frontend(const std::string& tablet, const std::string
 
 // Front-end ids comma-joined ("fe1,fe2"), as stats info shows such lists.
 std::string comma_joined(const std::vector<std::string>& ids);
+// The reverse: the non-empty pieces between commas ("fe1,,fe2" -> {"fe1", "fe2"}; "" -> {}).
+std::vector<std::string> comma_split(const std::string& list);
 
 // ---------------------------------------------------------------- publisher-facing
 

@@ -26,23 +26,6 @@ constexpr Duration kReactionPoll = ms(20);  // while waiting for a takeover or a
 constexpr Duration kSteadyPoll = ms(100);   // while waiting for the cluster to settle
 constexpr Duration kAsk = ms(300);          // how long a front end may take to answer stats
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string r;
-  for (const auto& x : v) r += (r.empty() ? "" : ",") + x;
-  return r;
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t from = 0;
-  while (from <= s.size()) {
-    const size_t comma = std::min(s.find(',', from), s.size());
-    if (comma > from) out.push_back(s.substr(from, comma - from));
-    from = comma + 1;
-  }
-  return out;
-}
-
 std::string info(const Stats& s, const std::string& key) {
   const auto it = s.info.find(key);
   return it == s.info.end() ? "" : it->second;
@@ -261,7 +244,7 @@ std::string steady_problem(const ClusterSample& s, const std::vector<std::string
     if (!info(f, "suspected").empty()) return fe + " suspects " + info(f, "suspected");
     if (!info(f, "handoff").empty()) return fe + " is handing off";
   }
-  const std::string all = joined(fes);
+  const std::string all = comma_joined(fes);
   if (info(h, "serving") != all) {
     return "the master serves tablets from " + info(h, "serving") + ", not " + all;
   }
@@ -351,7 +334,7 @@ int run_failover(const Config& base, const FailoverOptions& o, const std::string
           }
         }
       } else if (const auto m = now_stats.find(fes[0]); m != now_stats.end()) {
-        const auto suspects = split(info(m->second, "suspected"));
+        const auto suspects = comma_split(info(m->second, "suspected"));
         if (std::find(suspects.begin(), suspects.end(), victim) != suspects.end()) {
           k.reaction_seen = now - k.event.killed;
           reaction = fes[0] + " suspected it after " + secs(*k.reaction_seen);

@@ -19,6 +19,7 @@ namespace oly::olympics {
 namespace {
 
 using oly::testing::bin;
+using oly::testing::read_text_file;
 using oly::testing::Child;
 using oly::testing::eventually;
 
@@ -27,13 +28,6 @@ bool have(std::initializer_list<const char*> binaries) {
     if (!std::filesystem::exists(bin(b))) return false;
   }
   return true;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // The "state" of `node` in the output of `olympics status --json` ("" if the node is missing).
@@ -96,7 +90,7 @@ class OlympicsTool : public ::testing::Test {
   Run olympics(std::vector<std::string> args, Duration timeout = ms(60000)) {
     Child c(tool_argv(std::move(args)), next_output());
     const auto status = c.wait(timeout);
-    return {status.value_or(-1), slurp(last_output_)};
+    return {status.value_or(-1), read_text_file(last_output_)};
   }
 
   std::vector<std::string> tool_argv(std::vector<std::string> args) {
@@ -260,14 +254,14 @@ TEST_F(OlympicsTool, InterruptingTheDemoStopsEveryProcess) {
   Child demo(tool_argv({"demo", "--duration", "120", "--tablets", "10", "--run-dir", dir_.path()}),
              next_output());
   ASSERT_TRUE(eventually(
-      [&] { return slurp(last_output_).find("demo: running") != std::string::npos; }, ms(30000)))
-      << slurp(last_output_);
+      [&] { return read_text_file(last_output_).find("demo: running") != std::string::npos; }, ms(30000)))
+      << read_text_file(last_output_);
   const auto running = recorded_pids();
   EXPECT_EQ(running.size(), 5u);
   demo.signal(SIGINT);
-  EXPECT_EQ(demo.wait(ms(20000)), 130) << slurp(last_output_);
+  EXPECT_EQ(demo.wait(ms(20000)), 130) << read_text_file(last_output_);
   for (const auto& [node, pid] : running) EXPECT_FALSE(is_alive(pid)) << node;
-  EXPECT_NE(slurp(last_output_).find("interrupted"), std::string::npos);
+  EXPECT_NE(read_text_file(last_output_).find("interrupted"), std::string::npos);
 }
 
 }  // namespace

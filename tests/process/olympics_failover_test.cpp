@@ -14,14 +14,8 @@ namespace oly::olympics {
 namespace {
 
 using oly::testing::bin;
+using oly::testing::read_text_file;
 using oly::testing::Child;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class OlympicsFailover : public ::testing::Test {
  protected:
@@ -49,7 +43,7 @@ class OlympicsFailover : public ::testing::Test {
     const std::string out = dir_.file("failover-" + std::to_string(++runs_) + ".out");
     Child c(args, out);
     const auto status = c.wait(timeout);
-    return {status.value_or(-1), slurp(out)};
+    return {status.value_or(-1), read_text_file(out)};
   }
 
   static bool have_binaries() {
@@ -77,13 +71,13 @@ TEST_F(OlympicsFailover, KillsTheMasterAndANonMasterAndReportsTheWindows) {
   EXPECT_NE(r.output.find("kills of the master: 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("kills of a non-master: 1"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("publisher: first ack after the kill"), std::string::npos) << r.output;
-  const std::string json = slurp(run_dir_ + "/failover.json");
+  const std::string json = read_text_file(run_dir_ + "/failover.json");
   EXPECT_NE(json.find("\"kill\": 1, \"node\": \"fe1\", \"was_master\": true"), std::string::npos)
       << json;
   EXPECT_NE(json.find("\"kill\": 2, \"node\": \"fe2\", \"was_master\": false"), std::string::npos)
       << json;
   EXPECT_EQ(json.find("\"publisher_ms\": null"), std::string::npos) << json;
-  EXPECT_NE(slurp(run_dir_ + "/failover.yaml").find("interval_ms: 100"), std::string::npos);
+  EXPECT_NE(read_text_file(run_dir_ + "/failover.yaml").find("interval_ms: 100"), std::string::npos);
   // The cluster is down: nothing of the run directory is running.
   std::ostringstream sink;
   Config c = config_;
@@ -98,7 +92,7 @@ TEST_F(OlympicsFailover, RefusesARunDirectoryWithAnEarlierRunUnlessClean) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("holds an earlier run"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("--clean"), std::string::npos) << r.output;
-  EXPECT_EQ(slurp(run_dir_ + "/acks.csv"), "old\n");
+  EXPECT_EQ(read_text_file(run_dir_ + "/acks.csv"), "old\n");
 }
 
 TEST_F(OlympicsFailover, ATimeoutBelowTwiceTheIntervalIsABadConfig) {

@@ -14,6 +14,7 @@ namespace oly::olympics {
 namespace {
 
 using oly::testing::eventually;
+using oly::testing::read_text_file;
 using oly::testing::TempDir;
 
 // SIGKILLs a detached process when the test ends, however it ends.
@@ -24,13 +25,6 @@ struct Reaper {
   }
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST(SpawnDetached, RunsTheProgramInItsOwnSessionWithItsOutputInTheLog) {
   TempDir dir;
   const std::string log = dir.file("x.log");
@@ -38,7 +32,7 @@ TEST(SpawnDetached, RunsTheProgramInItsOwnSessionWithItsOutputInTheLog) {
   EXPECT_TRUE(is_alive(r.pid));
   EXPECT_EQ(::getsid(r.pid), r.pid);
   EXPECT_EQ(::getpgid(r.pid), r.pid);
-  EXPECT_TRUE(eventually([&] { return slurp(log) == "out\nerr\n"; }, ms(5000))) << slurp(log);
+  EXPECT_TRUE(eventually([&] { return read_text_file(log) == "out\nerr\n"; }, ms(5000))) << read_text_file(log);
   EXPECT_EQ(::waitpid(r.pid, nullptr, WNOHANG), -1);  // not our child: init reaps it
   EXPECT_TRUE(send_signal(r.pid, SIGKILL));
   EXPECT_TRUE(wait_for_exit(r.pid, ms(5000)));

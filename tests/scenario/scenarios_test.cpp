@@ -18,14 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using oly::testing::bin;
+using oly::testing::read_text_file;
 using oly::testing::Child;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 struct Case {
   const char* name;
@@ -62,14 +56,14 @@ class Scenario : public ::testing::TestWithParam<Case> {
     const std::string out = dir_.file("script.out");
     Child c(argv, out);
     const auto status = c.wait(timeout);
-    return {status.value_or(-1), slurp(out)};
+    return {status.value_or(-1), read_text_file(out)};
   }
 
   Result check(const std::string& dir) {
     const std::string out = dir_.file("check.out");
     Child c({bin("olympics"), "check", dir}, out);
     const auto status = c.wait(ms(60000));
-    return {status.value_or(-1), slurp(out)};
+    return {status.value_or(-1), read_text_file(out)};
   }
 
   oly::testing::TempDir dir_;
@@ -82,7 +76,7 @@ TEST_P(Scenario, EndsWithTheCheckersPass) {
                                          run_dir()});
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("verdict: PASS"), std::string::npos) << r.output;
-  const std::string json = slurp(run_dir() + "/check.json");
+  const std::string json = read_text_file(run_dir() + "/check.json");
   EXPECT_NE(json.find("\"pass\": true"), std::string::npos) << json;
   // The failure was seen and judged: one failure, recovered from, rebalanced after.
   EXPECT_NE(json.find("\"failures\": 1}"), std::string::npos) << json;
@@ -133,9 +127,9 @@ TEST(ScenarioFlags, ABadFlagIsRefusedBeforeAnythingStarts) {
            "--run-dir", dir.file("run")},
           out);
   EXPECT_EQ(c.wait(ms(10000)), 2);
-  EXPECT_NE(slurp(out).find("--tablets must be a positive whole number, not 'many'"),
+  EXPECT_NE(read_text_file(out).find("--tablets must be a positive whole number, not 'many'"),
             std::string::npos)
-      << slurp(out);
+      << read_text_file(out);
   EXPECT_FALSE(fs::exists(dir.file("run/cluster.yaml")));
 }
 

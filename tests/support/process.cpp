@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -20,6 +21,13 @@
 #include "common/codec.h"
 
 namespace oly::testing {
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 namespace {
 bool port_free(int port) {

@@ -61,6 +61,9 @@ class Child {
   std::optional<int> status_;
 };
 
+// The whole content of a text file ("" when it cannot be read): a child's output, a JSON report.
+std::string read_text_file(const std::string& path);
+
 // Path of a project binary (build/bin/<name>).
 std::string bin(const std::string& name);
 
