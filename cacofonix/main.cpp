@@ -23,12 +23,18 @@ int main(int argc, char** argv) {
   oly::add_common_flags(app, flags);
   double rate = 0;
   uint64_t count = 0;
+  int window = 0;
+  uint64_t max_pending = 0;
   double duration = 0;
   double drain = 10;
   std::string feed_path;
   std::optional<uint64_t> seed;
   app.add_option("--rate", rate, "updates per second (overrides cacofonix.rate)")->check(CLI::PositiveNumber);
   app.add_option("--count", count, "stop after this many updates (0 = no limit)");
+  app.add_option("--window", window, "most updates in flight (overrides cacofonix.window)")->check(CLI::PositiveNumber);
+  app.add_option("--max-pending", max_pending,
+                 "produce only while fewer than this many updates are unacknowledged (0 = no limit); with a "
+                 "high --rate, Cacofonix then sends as fast as acknowledgements come back");
   app.add_option("--duration", duration, "stop producing after this many seconds (0 = until stopped)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--drain", drain, "when stopping, wait this many seconds for outstanding acknowledgements")
@@ -39,6 +45,7 @@ int main(int argc, char** argv) {
 
   oly::Config cfg = oly::load_config_or_exit(flags);
   if (rate > 0) cfg.cacofonix.rate = rate;
+  if (window > 0) cfg.cacofonix.window = window;
   if (!feed_path.empty()) cfg.cacofonix.feed = feed_path;
   if (seed) cfg.cacofonix.seed = *seed;
   oly::init_logging("cacofonix", cfg.log_level, flags.log_file);
@@ -68,7 +75,7 @@ int main(int argc, char** argv) {
   oly::ZmqTransport transport(publisher, {});
   oly::add_cluster_peers(transport, cfg);
   for (const auto& f : cfg.frontends) transport.subscribe(f.id, "publisher");
-  oly::PublisherCore core(cfg, publisher, std::move(feed), {cfg.cacofonix.rate, count});
+  oly::PublisherCore core(cfg, publisher, std::move(feed), {cfg.cacofonix.rate, count, max_pending});
   oly::Node node(core, transport, clock);
   spdlog::info("publishing as {} at {}/s to {} ({} feed)", publisher, cfg.cacofonix.rate, core.target(),
                cfg.cacofonix.feed.empty() ? "random" : cfg.cacofonix.feed);

@@ -31,7 +31,7 @@ void PublisherCore::produce(TimePoint now) {
   }
   // After a stall (a paused process), resume the rate instead of bursting to catch up.
   if (now - next_produce_ > ms(1000)) next_produce_ = now;
-  while (producing_ && now >= next_produce_) {
+  while (producing_ && now >= next_produce_ && !full()) {
     if (limits_.max_updates > 0 && produced_ >= limits_.max_updates) {
       producing_ = false;
       break;
@@ -56,6 +56,10 @@ void PublisherCore::produce(TimePoint now) {
     ++counters_["produced"];
     next_produce_ += interval;
   }
+}
+
+bool PublisherCore::full() const {
+  return limits_.max_unacknowledged > 0 && pending_.size() >= limits_.max_unacknowledged;
 }
 
 void PublisherCore::send_window(TimePoint now, Effects& out) {
@@ -172,7 +176,9 @@ void PublisherCore::on_tick(TimePoint now, Effects& out) {
 }
 
 TimePoint PublisherCore::next_wake() const {
-  TimePoint w = producing_ ? (started_ ? next_produce_ : TimePoint::min()) : TimePoint::max();
+  // While full, the next acknowledgement (a message, after which the Node ticks us when due)
+  // makes room; waking for the rate meanwhile would only spin.
+  TimePoint w = !producing_ || full() ? TimePoint::max() : started_ ? next_produce_ : TimePoint::min();
   if (!pending_.empty() && pending_.begin()->first < next_to_send_) {
     w = std::min(w, pending_.begin()->second.last_sent + ms(cfg_.cacofonix.request_timeout_ms));
   }

@@ -1,13 +1,14 @@
 // PublisherCore: Cacofonix's deterministic logic.
 //
-// It draws updates from a Feed at `rate` per second, stamps each with {publisher, seq, token}
-// (seq 1, 2, 3, ... per publisher incarnation) and sends them, at most `window` in flight, to the
-// front end it believes is master. Every update is kept until acknowledged. The database applies
-// a publisher's updates strictly in seq order and deduplicates resends, so recovery is
-// go-back-N: on a timeout, a not_master answer, a seq_gap or a master_changed notice, the
-// publisher resends everything unacknowledged, oldest first, to the (new) master. On a timeout
-// with no better knowledge it tries the next front end of the config, which answers not_master
-// with the master's address if it is not master itself.
+// It draws updates from a Feed at `rate` per second (with `max_unacknowledged`, also no faster
+// than acknowledgements make room: a closed loop, for throughput measurements), stamps each with
+// {publisher, seq, token} (seq 1, 2, 3, ... per publisher incarnation) and sends them, at most
+// `window` in flight, to the front end it believes is master. Every update is kept until
+// acknowledged. The database applies a publisher's updates strictly in seq order and deduplicates
+// resends, so recovery is go-back-N: on a timeout, a not_master answer, a seq_gap or a
+// master_changed notice, the publisher resends everything unacknowledged, oldest first, to the
+// (new) master. On a timeout with no better knowledge it tries the next front end of the config,
+// which answers not_master with the master's address if it is not master itself.
 //
 // Every acknowledgement becomes an AckRecord (the shell writes them to the ack log for the
 // checker) and is counted per team and medal, so that tallies can be compared with the database.
@@ -31,6 +32,11 @@ namespace oly {
 struct PublisherLimits {
   double rate = 20;          // updates per second
   uint64_t max_updates = 0;  // stop producing after this many (0 = no limit)
+  // Draw from the feed only while fewer than this many updates are unacknowledged (0 = no
+  // limit). With a rate above what the cluster acknowledges, production then follows the
+  // acknowledgements instead of queueing without bound; an update's `created` is when room
+  // appeared, so its latency counts from then.
+  uint64_t max_unacknowledged = 0;
 };
 
 class PublisherCore final : public Core {
@@ -67,6 +73,8 @@ class PublisherCore final : public Core {
   };
 
   void produce(TimePoint now);
+  // True when max_unacknowledged holds production back.
+  bool full() const;
   void send_window(TimePoint now, Effects& out);
   void go_back(const std::string& target, TimePoint now, Effects& out);
   void on_ack(const std::string& from, const Ack& ack, uint64_t req, TimePoint now);

@@ -74,6 +74,7 @@ void ZmqTransport::rebuild_poll_items() {
   }
   items_.clear();
   for (auto& s : sources_) items_.push_back({s.socket->handle(), 0, ZMQ_POLLIN, 0});
+  ready_.assign(sources_.size(), true);  // new sockets are read at least once before a wait
   next_source_ = 0;
 }
 
@@ -83,8 +84,12 @@ void ZmqTransport::wait(Duration timeout) {
   if (t.count() < 0) t = std::chrono::milliseconds(0);
   try {
     zmq::poll(items_.data(), items_.size(), t);
+    for (size_t i = 0; i < items_.size(); ++i) {
+      if (items_[i].revents & ZMQ_POLLIN) ready_[i] = true;
+    }
   } catch (const zmq::error_t&) {
-    // EINTR: a signal arrived; the caller's loop checks for shutdown.
+    // EINTR: a signal arrived; the caller's loop checks for shutdown. Read everything once.
+    ready_.assign(sources_.size(), true);
   }
 }
 
@@ -121,10 +126,15 @@ void ZmqTransport::publish(const std::string& topic, std::string frame) {
 
 std::optional<Incoming> ZmqTransport::receive() {
   for (size_t i = 0; i < sources_.size(); ++i) {
-    auto& src = sources_[(next_source_ + i) % sources_.size()];
+    const size_t k = (next_source_ + i) % sources_.size();
+    if (!ready_[k]) continue;
+    auto& src = sources_[k];
     try {
       zmq::message_t first;
-      if (!src.socket->recv(first, zmq::recv_flags::dontwait)) continue;
+      if (!src.socket->recv(first, zmq::recv_flags::dontwait)) {
+        ready_[k] = false;  // drained: skipped until a wait() finds it readable
+        continue;
+      }
       next_source_ = (next_source_ + i + 1) % sources_.size();
       Incoming in;
       in.notice = src.notice;
