@@ -45,8 +45,7 @@ void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait
       every_second(now);
       next_second = now + ms(1000);
     }
-    // Always wait, if only for zero time: receive() reads only sockets a wait() found readable.
-    t.wait(wake > now ? std::min<Duration>(wake - now, max_wait) : Duration(0));
+    if (wake > now) t.wait(std::min<Duration>(wake - now, max_wait));
   }
 }
 

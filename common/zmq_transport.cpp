@@ -74,7 +74,6 @@ void ZmqTransport::rebuild_poll_items() {
   }
   items_.clear();
   for (auto& s : sources_) items_.push_back({s.socket->handle(), 0, ZMQ_POLLIN, 0});
-  ready_.assign(sources_.size(), true);  // new sockets are read at least once before a wait
   next_source_ = 0;
 }
 
@@ -84,12 +83,8 @@ void ZmqTransport::wait(Duration timeout) {
   if (t.count() < 0) t = std::chrono::milliseconds(0);
   try {
     zmq::poll(items_.data(), items_.size(), t);
-    for (size_t i = 0; i < items_.size(); ++i) {
-      if (items_[i].revents & ZMQ_POLLIN) ready_[i] = true;
-    }
   } catch (const zmq::error_t&) {
-    // EINTR: a signal arrived; the caller's loop checks for shutdown. Read everything once.
-    ready_.assign(sources_.size(), true);
+    // EINTR: a signal arrived; the caller's loop checks for shutdown.
   }
 }
 
@@ -126,15 +121,10 @@ void ZmqTransport::publish(const std::string& topic, std::string frame) {
 
 std::optional<Incoming> ZmqTransport::receive() {
   for (size_t i = 0; i < sources_.size(); ++i) {
-    const size_t k = (next_source_ + i) % sources_.size();
-    if (!ready_[k]) continue;
-    auto& src = sources_[k];
+    auto& src = sources_[(next_source_ + i) % sources_.size()];
     try {
       zmq::message_t first;
-      if (!src.socket->recv(first, zmq::recv_flags::dontwait)) {
-        ready_[k] = false;  // drained: skipped until a wait() finds it readable
-        continue;
-      }
+      if (!src.socket->recv(first, zmq::recv_flags::dontwait)) continue;
       next_source_ = (next_source_ + i + 1) % sources_.size();
       Incoming in;
       in.notice = src.notice;

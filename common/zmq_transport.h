@@ -11,10 +11,6 @@
 // With `drop_when_disconnected` (the default, ZMQ_IMMEDIATE), a frame to a peer that is down is
 // dropped at once instead of being queued and delivered, stale, when the peer comes back.
 //
-// receive() reads only from sockets that the last wait() found readable (and from sockets added
-// since), so draining costs no system call per idle socket: call wait() between drains, as the
-// node loop does. A socket found empty is skipped until a later wait() finds it readable again.
-//
 // Errors: construction throws std::runtime_error naming the address when a bind fails (port in
 // use, bad address). send/receive never throw.
 //
@@ -84,7 +80,6 @@ class ZmqTransport final : public Transport {
   };
   std::vector<Source> sources_;
   std::vector<zmq::pollitem_t> items_;
-  std::vector<bool> ready_;  // per source: readable at the last wait() (or new since)
   size_t next_source_ = 0;
   uint64_t dropped_ = 0;
 };
