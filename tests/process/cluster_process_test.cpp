@@ -19,12 +19,9 @@ class ClusterProcess : public ::testing::Test {
     ASSERT_TRUE(cluster.start_frontend("fe1"));
     ASSERT_TRUE(cluster.start_frontend("fe2"));
   }
-  // Timeouts long enough that a process of a shared CI host descheduled for a few hundred ms
-  // neither looks dead nor fails reads (failover has its own tests).
   ProcessCluster cluster{[](Config& c) {
     c.tablets.read_interval_ms = 500;
-    c.heartbeat.timeout_ms = 1500;
-    c.tablets.request_timeout_ms = 1500;
+    tolerate_descheduling(c);  // failover has its own tests
   }};
 };
 

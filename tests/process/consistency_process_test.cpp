@@ -24,10 +24,7 @@ TEST_P(ConsistencyProcess, GuaranteesHoldUnderLoad) {
     c.consistency = mode.consistency;
     c.pull.adaptive = mode.adaptive;
     c.tablets.read_interval_ms = 200;
-    // Consistency, not failover, is judged here: timeouts long enough that a process of a shared
-    // CI host descheduled for a few hundred ms neither looks dead nor fails reads.
-    c.heartbeat.timeout_ms = 1500;
-    c.tablets.request_timeout_ms = 1500;
+    tolerate_descheduling(c);
   });
   ASSERT_TRUE(cluster.start_database());
   ASSERT_TRUE(cluster.start_frontend("fe1"));

@@ -7,6 +7,11 @@
 
 namespace oly::testing {
 
+void tolerate_descheduling(Config& c) {
+  c.heartbeat.timeout_ms = 1500;
+  c.tablets.request_timeout_ms = 1500;
+}
+
 ProcessCluster::ProcessCluster(const std::function<void(Config&)>& tweak) {
   cfg_ = cluster_config(dir_.file("run"));
   if (tweak) tweak(cfg_);

@@ -11,6 +11,11 @@
 
 namespace oly::testing {
 
+// For tests that judge consistency, not failover: heartbeat and tablet request timeouts (1.5 s)
+// long enough that a process of a shared CI host descheduled for a few hundred ms neither looks
+// dead nor fails reads.
+void tolerate_descheduling(Config& c);
+
 class ProcessCluster {
  public:
   // A cluster config on free ports with run_dir in a fresh TempDir; `tweak` may adjust it.
