@@ -441,9 +441,10 @@ struct Error {
   std::optional<std::string> address;
   std::optional<uint64_t> epoch;
   std::optional<int64_t> retry_after_ms;  // lease_held: when the lease runs out
+  std::optional<std::string> leader;      // not_leader: the replica that leads, when known
   template <class F> void visit(F&& f) {
     f("code", code); f("error", error); f("master", master); f("address", address); f("epoch", epoch);
-    f("retry_after_ms", retry_after_ms);
+    f("retry_after_ms", retry_after_ms); f("leader", leader);
   }
 };
 
@@ -491,6 +492,7 @@ inline constexpr std::string_view kUnavailable = "unavailable";      // a depend
 inline constexpr std::string_view kStorage = "storage_error";        // the database failed to commit
 inline constexpr std::string_view kUnknownTablet = "unknown_tablet";
 inline constexpr std::string_view kLeaseHeld = "lease_held";         // another master's lease is live
+inline constexpr std::string_view kNotLeader = "not_leader";         // a database replica that does not lead
 }  // namespace code
 
 // Builds an Error body.

@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -58,6 +59,9 @@ class Core {
   virtual void on_batch_end(TimePoint /*now*/, Effects& /*out*/) {}
   // Counters reported by `stats`; the Node adds "malformed_frames".
   virtual Counters& counters() = 0;
+  // The role this core plays now, for log lines ("" for a process with one role only). The shell
+  // that runs the core shows it; the core keeps no process-global state.
+  virtual std::string_view role_name() const { return {}; }
 };
 
 class Node {
@@ -75,6 +79,8 @@ class Node {
 
   // Lets the core's effects be flushed from outside a step (used at start-up).
   void flush(Effects& effects);
+
+  const Core& core() const { return core_; }
 
  private:
   void handle_bad_frame(const Incoming& in, const DecodeError& err);

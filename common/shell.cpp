@@ -1,5 +1,7 @@
 #include "common/shell.h"
 
+#include "common/log.h"
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -38,8 +40,14 @@ void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait
               const std::function<void(TimePoint)>& every_second) {
   const auto& stop = install_stop_signals();
   TimePoint next_second = clock.now();
+  std::string role;
   while (!stop.load()) {
     const TimePoint wake = node.step();
+    // The core's role goes on every log line; the core only says what it is (no global state).
+    if (const auto r = node.core().role_name(); !r.empty() && r != role) {
+      role = std::string(r);
+      set_role(role);
+    }
     const TimePoint now = clock.now();
     if (every_second && now >= next_second) {
       every_second(now);

@@ -23,7 +23,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   oly::init_logging(id, cfg.log_level, flags.log_file);
-  oly::set_role("starting");
   try {
     oly::SteadyClock clock;
     oly::ZmqTransport transport(id, {me->address, me->pub});

@@ -26,7 +26,7 @@ size_t PushDirectory::cachers(const std::string& key) const {
   return it == cachers_.end() ? 0 : it->second.size();
 }
 
-PushDirectory::Update PushDirectory::on_update(const std::string& key, uint64_t version, const HeldReply& reply,
+PushDirectory::Update PushDirectory::on_update(const std::string& key, uint64_t version, uint64_t hold,
                                               TimePoint now) {
   Update u;
   std::map<std::string, uint64_t> owed;
@@ -46,32 +46,33 @@ PushDirectory::Update PushDirectory::on_update(const std::string& key, uint64_t 
   }
   if (owed.empty()) return u;
   u.held = true;
-  waits_.push_back(Wait{key, version, reply, std::move(owed), now});
+  waits_.push_back(Wait{key, version, hold, std::move(owed), now});
+  open_.insert(hold);
   return u;
 }
 
-std::vector<HeldReply> PushDirectory::release_done() {
-  std::vector<HeldReply> out;
+void PushDirectory::close_done() {
   for (auto it = waits_.begin(); it != waits_.end();) {
     if (it->peers.empty()) {
-      out.push_back(std::move(it->reply));
+      open_.erase(it->hold);
       it = waits_.erase(it);
     } else {
       ++it;
     }
   }
-  return out;
 }
 
-std::vector<HeldReply> PushDirectory::on_ack(const std::string& peer, const std::string& key, uint64_t version) {
+bool PushDirectory::waiting(uint64_t hold) const { return open_.count(hold) > 0; }
+
+void PushDirectory::on_ack(const std::string& peer, const std::string& key, uint64_t version) {
   for (auto& w : waits_) {
     auto it = w.peers.find(peer);
     if (w.key == key && it != w.peers.end() && it->second <= version) w.peers.erase(it);
   }
-  return release_done();
+  close_done();
 }
 
-std::vector<HeldReply> PushDirectory::expire(TimePoint now) {
+void PushDirectory::expire(TimePoint now) {
   for (auto it = leases_.begin(); it != leases_.end();) {
     if (it->second > now) {
       ++it;
@@ -81,7 +82,7 @@ std::vector<HeldReply> PushDirectory::expire(TimePoint now) {
     for (auto& w : waits_) w.peers.erase(it->first);
     it = leases_.erase(it);
   }
-  return release_done();
+  close_done();
 }
 
 std::vector<PushDirectory::Resend> PushDirectory::due_resends(TimePoint now) {
@@ -102,13 +103,11 @@ TimePoint PushDirectory::next_deadline() const {
   return t;
 }
 
-std::vector<HeldReply> PushDirectory::clear() {
-  std::vector<HeldReply> out;
-  for (auto& w : waits_) out.push_back(std::move(w.reply));
+void PushDirectory::clear() {
   waits_.clear();
+  open_.clear();
   cachers_.clear();
   leases_.clear();
-  return out;
 }
 
 }  // namespace oly

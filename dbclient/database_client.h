@@ -1,0 +1,82 @@
+// DatabaseClient: the one place a front end knows where the database tier is.
+//
+// It is given the tier's replicas (endpoint names, in preference order; one today, several
+// once the tier is replicated) and sends each request to the replica it believes leads. Answers
+// are matched by request id, never by the endpoint they came from.
+//
+// Retries: an attempt that gets no answer within its share of the request's timeout (timeout /
+// number of replicas, so with one replica there is no retry) is sent again to the next replica;
+// an answer `not_leader` sends it to the leader that answer names (Error.leader), or else to the
+// next replica, at most twice round the replicas. A retry resends the same request id: every
+// database request is safe to repeat (updates are deduplicated by (publisher, seq), a claim is
+// a compare-and-set whose repeat is recognised, reads change nothing).
+//
+// The caller keeps its own deadline for each request and calls timed_out() when it passes. The
+// tier is `failing` when a request timed out and nothing has been heard from any replica since
+// that request was sent; anything heard from a replica clears it.
+//
+// Pure: no I/O and no clock reads; sends go into the caller's Effects.
+//
+// Thread-safety: none (owned by one core).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/message.h"
+#include "common/node.h"
+
+namespace oly {
+
+class DatabaseClient {
+ public:
+  // REQUIRES: !replicas.empty().
+  explicit DatabaseClient(std::vector<std::string> replicas);
+
+  // Sends `body` as request `req` (unique among this client's requests in flight) to the
+  // replica believed to lead.
+  void send(uint64_t req, Body body, Duration timeout, TimePoint now, Effects& out);
+  // Whether `req` is one of this client's requests in flight.
+  bool owns(uint64_t req) const { return in_flight_.count(req) > 0; }
+  // Any message from endpoint `from` arrived at `now`: a replica, if it is one, is alive.
+  void heard(const std::string& from, TimePoint now);
+  // An answer to request msg.req. REQUIRES: owns(msg.req). Returns true when it is the final
+  // answer (the request is done and forgotten); false when it was consumed (not_leader: sent
+  // again).
+  bool on_reply(const std::string& from, const Message& msg, TimePoint now, Effects& out);
+  // Sends again the attempts whose share of the timeout ran out.
+  void tick(TimePoint now, Effects& out);
+  // When tick() next has something to do (TimePoint::max() when nothing).
+  TimePoint next_deadline() const;
+  // The caller gave up on `req`: forgets it; the tier is failing if nothing was heard since it
+  // was sent.
+  void timed_out(uint64_t req);
+
+  bool failing() const { return failing_; }
+  // The replica believed to lead.
+  const std::string& leader() const { return replicas_[leader_]; }
+  const std::vector<std::string>& replicas() const { return replicas_; }
+
+ private:
+  struct Attempt {
+    Body body;
+    TimePoint sent_at;     // the first send
+    TimePoint retry_at;    // when this attempt's share of the timeout runs out
+    Duration share{0};
+    size_t replica = 0;    // where the last attempt went
+    size_t tries = 1;
+  };
+  void send_to(uint64_t req, Attempt& a, size_t replica, TimePoint now, Effects& out);
+  size_t index_of(const std::string& replica) const;  // replicas_.size() when not one
+
+  std::vector<std::string> replicas_;
+  size_t leader_ = 0;
+  std::map<uint64_t, Attempt> in_flight_;
+  TimePoint last_heard_{};
+  bool failing_ = false;
+};
+
+}  // namespace oly
