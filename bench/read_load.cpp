@@ -61,6 +61,7 @@
 
 #include "common/codec.h"
 #include "common/config.h"
+#include "common/config_file.h"
 #include "common/message.h"
 
 namespace {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/config_file.h"
 
 namespace {
 

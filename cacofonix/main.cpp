@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "cacofonix/publisher_core.h"
-#include "common/log.h"
+#include "common/log_setup.h"
 #include "common/shell.h"
 
 namespace {

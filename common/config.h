@@ -4,7 +4,10 @@
 // and finds its own part by id. Tests build the struct directly. Durations are in milliseconds
 // (keys end in _ms); relative paths of files the processes write are relative to `run_dir`.
 //
-// Errors: load_config/parse_config throw ConfigError whose what() names the file, the key and
+// The struct and its rules live here (cores link them); reading and writing YAML is in
+// config_file.h, part of the shell library that only binaries and tools link.
+//
+// Errors: validate (and config_file.h's loaders) throw ConfigError whose what() names the file, the key and
 // what was expected, e.g. "config/cluster.yaml: consistency: expected push or pull, got 'sideways'".
 // Unknown keys are errors too (a typo must not silently fall back to a default).
 //
@@ -119,12 +122,6 @@ inline const std::vector<std::string>& medals() {
   return m;
 }
 
-// Reads and validates a YAML file.
-Config load_config(const std::string& path);
-// Parses and validates YAML text; `source` names it in error messages.
-Config parse_config(const std::string& yaml, const std::string& source);
-// The config as YAML that parse_config reads back to an equal Config.
-std::string to_yaml(const Config& c);
 // Checks cross-field rules (ids unique, timeouts above intervals, ...). Throws ConfigError.
 void validate(const Config& c);
 

@@ -1,4 +1,4 @@
-#include "common/log.h"
+#include "common/log_setup.h"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>

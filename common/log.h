@@ -1,22 +1,8 @@
-// Logging: spdlog with the level, the process id, the process name and its current role on
-// every line, e.g.
-//   2026-11-21 22:40:01.123 info  [12345 fe1 master] claimed epoch 3
+// Logging for cores and shells alike: spdlog's functions (spdlog::info, ...) on its default
+// logger. Cores only log; how lines look (level, process id, process name and current role on
+// every line) is set up by the shell (log_setup.h), so a core holds no logging state of its own.
 //
-// init_logging() once at start; set_role() whenever the role changes (front ends: master,
-// peer, ...). Everything else uses spdlog's functions directly (spdlog::info, ...).
-//
-// Thread-safety: set_role may be called from any thread.
+// Thread-safety: spdlog's default logger is thread-safe.
 #pragma once
 
 #include <spdlog/spdlog.h>
-
-#include <string>
-
-namespace oly {
-
-// REQUIRES: level is one of trace, debug, info, warn, error (Config validates it).
-// `file`, when not empty, receives the log instead of stderr.
-void init_logging(const std::string& process, const std::string& level, const std::string& file = "");
-void set_role(const std::string& role);
-
-}  // namespace oly

@@ -1,6 +1,5 @@
 #include "common/node.h"
 
-#include <csignal>
 
 #include "common/codec.h"
 #include "common/log.h"
@@ -58,19 +57,5 @@ void Node::handle_bad_frame(const Incoming& in, const DecodeError& err) {
   if (!in.notice) effects_.send(in.from, err.req, make_error(err.code, err.text));
 }
 
-namespace {
-std::atomic<bool> g_stop{false};
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
-}  // namespace
-
-const std::atomic<bool>& install_stop_signals() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  return g_stop;
-}
 
 }  // namespace oly

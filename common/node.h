@@ -13,7 +13,6 @@
 // Thread-safety: none; one thread per Node.
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <set>
 #include <string>
@@ -92,8 +91,5 @@ class Node {
   Effects effects_;
   std::set<std::string> warned_peers_;
 };
-
-// Turns SIGINT and SIGTERM into a flag that shells poll.
-const std::atomic<bool>& install_stop_signals();
 
 }  // namespace oly

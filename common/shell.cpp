@@ -1,7 +1,9 @@
 #include "common/shell.h"
 
-#include "common/log.h"
+#include "common/config_file.h"
+#include "common/log_setup.h"
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
@@ -34,6 +36,21 @@ Config load_config_or_exit(const CommonFlags& flags) {
 void add_cluster_peers(ZmqTransport& t, const Config& c) {
   t.add_peer(c.database.id, c.database.address);
   for (const auto& f : c.frontends) t.add_peer(f.id, f.address, f.pub);
+}
+
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+}  // namespace
+
+const std::atomic<bool>& install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  return g_stop;
 }
 
 void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait,

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -32,6 +33,9 @@ Config load_config_or_exit(const CommonFlags& flags);
 
 // Makes every server of the config (database, front ends) a known peer of `t`.
 void add_cluster_peers(ZmqTransport& t, const Config& c);
+
+// Turns SIGINT and SIGTERM into a flag that shells poll (and ignores SIGPIPE).
+const std::atomic<bool>& install_stop_signals();
 
 // Runs `node` until a stop signal; wakes at least every `max_wait`, and calls `every_second`
 // (when given) about once a second.

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "common/log.h"
+#include "common/log_setup.h"
 #include "common/shell.h"
 #include "database/database_core.h"
 #include "database/sqlite_store.h"

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "common/log.h"
+#include "common/log_setup.h"
 #include "common/shell.h"
 #include "frontend/frontend_core.h"
 

@@ -1,5 +1,7 @@
 #include "olympics/check_load.h"
 
+#include "common/config_file.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <stdexcept>

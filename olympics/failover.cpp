@@ -1,5 +1,7 @@
 #include "olympics/failover.h"
 
+#include "common/config_file.h"
+
 #include <signal.h>
 
 #include <algorithm>

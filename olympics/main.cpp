@@ -19,6 +19,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/config_file.h"
 #include "common/node.h"
 #include "common/shell.h"
 #include "olympics/analysis.h"

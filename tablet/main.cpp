@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "common/log.h"
+#include "common/log_setup.h"
 #include "common/shell.h"
 #include "tablet/tablets_core.h"
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/config_file.h"
 #include "olympics/cluster.h"
 #include "tests/support/process.h"
 

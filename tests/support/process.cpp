@@ -1,5 +1,7 @@
 #include "tests/support/process.h"
 
+#include "common/config_file.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>

@@ -1,6 +1,7 @@
 // The configuration: the default cluster file loads, a bad file is rejected with a message that
 // names the file, the key and what was expected, and to_yaml writes what parse_config reads back.
 #include "common/config.h"
+#include "common/config_file.h"
 
 #include <gtest/gtest.h>
 

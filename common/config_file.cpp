@@ -1,0 +1,234 @@
+#include "common/config_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace oly {
+
+namespace {
+
+// Reads one YAML map into struct fields, naming `source: a.b.c` in every error and rejecting
+// keys that no field claimed.
+class MapReader {
+ public:
+  MapReader(const YAML::Node& node, std::string source, std::string path)
+      : node_(node), source_(std::move(source)), path_(std::move(path)) {
+    if (!node_.IsMap()) fail(path_.empty() ? "top level" : path_, "expected a map");
+  }
+  ~MapReader() noexcept(false) {
+    if (std::uncaught_exceptions() > 0) return;
+    for (const auto& kv : node_) {
+      const auto key = scalar(kv.first);  // not as<std::string>(): a key may be a list or map
+      if (!seen_.count(key)) fail(key_path(key), "unknown key");
+    }
+  }
+
+  template <class T> void get(const std::string& key, T& out) {
+    seen_.insert(key);
+    const YAML::Node v = node_[key];
+    if (!v) return;
+    try {
+      if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+        if (!v.IsSequence()) fail(key_path(key), "expected a list of names");
+      }
+      out = v.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(key_path(key), std::string("expected ") + expected<T>() + ", got '" + scalar(v) + "'");
+    }
+  }
+
+  // Visits a sub-map; `fn` gets a MapReader for it.
+  template <class Fn> void sub(const std::string& key, Fn fn) {
+    seen_.insert(key);
+    const YAML::Node v = node_[key];
+    if (!v) return;
+    MapReader r(v, source_, key_path(key));
+    fn(r);
+  }
+
+  // Visits a list of maps; `fn` gets a MapReader and the index.
+  template <class Fn> void list(const std::string& key, Fn fn) {
+    seen_.insert(key);
+    const YAML::Node v = node_[key];
+    if (!v) return;
+    if (!v.IsSequence()) fail(key_path(key), "expected a list");
+    for (size_t i = 0; i < v.size(); ++i) {
+      MapReader r(v[i], source_, key_path(key) + "[" + std::to_string(i) + "]");
+      fn(r, i);
+    }
+  }
+
+  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
+    throw ConfigError(source_ + ": " + where + ": " + what);
+  }
+  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  bool has(const std::string& key) const { return static_cast<bool>(node_[key]); }
+
+ private:
+  template <class T> static const char* expected() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    else if constexpr (std::is_integral_v<T>) return "an integer";
+    else if constexpr (std::is_floating_point_v<T>) return "a number";
+    else if constexpr (std::is_same_v<T, std::string>) return "a string";
+    else return "a list of names";
+  }
+  static std::string scalar(const YAML::Node& v) {
+    if (v.IsScalar()) return v.Scalar();
+    std::ostringstream os;
+    os << v;
+    auto s = os.str();
+    for (auto& ch : s) {
+      if (ch == '\n') ch = ' ';
+    }
+    return s.substr(0, 60);
+  }
+
+  const YAML::Node node_;  // a copy: list() passes a temporary (v[i]); a Node is a cheap handle
+  std::string source_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+void fill(MapReader& r, Config& c) {
+  r.get("run_dir", c.run_dir);
+  r.get("log_level", c.log_level);
+  std::string consistency = to_string(c.consistency);
+  r.get("consistency", consistency);
+  if (consistency == "push") c.consistency = Consistency::kPush;
+  else if (consistency == "pull") c.consistency = Consistency::kPull;
+  else r.fail("consistency", "expected push or pull, got '" + consistency + "'");
+  r.get("events", c.events);
+  r.sub("database", [&](MapReader& d) {
+    d.get("id", c.database.id);
+    d.get("address", c.database.address);
+    d.get("path", c.database.path);
+    d.get("request_timeout_ms", c.database.request_timeout_ms);
+  });
+  if (r.has("frontends")) c.frontends.clear();  // an empty list too: it must fail validation
+  r.list("frontends", [&](MapReader& f, size_t i) {
+    FrontendConfig fe;
+    f.get("id", fe.id);
+    f.get("address", fe.address);
+    f.get("pub", fe.pub);
+    if (fe.id.empty()) f.fail("frontends[" + std::to_string(i) + "].id", "missing");
+    c.frontends.push_back(fe);
+  });
+  r.sub("heartbeat", [&](MapReader& h) {
+    h.get("interval_ms", c.heartbeat.interval_ms);
+    h.get("timeout_ms", c.heartbeat.timeout_ms);
+    h.get("settle_ms", c.heartbeat.settle_ms);
+  });
+  r.sub("lease", [&](MapReader& l) { l.get("duration_ms", c.lease.duration_ms); });
+  r.sub("pull", [&](MapReader& p) {
+    std::string ttr = c.pull.adaptive ? "adaptive" : "fixed";
+    p.get("ttr", ttr);
+    if (ttr == "adaptive") c.pull.adaptive = true;
+    else if (ttr == "fixed") c.pull.adaptive = false;
+    else p.fail("pull.ttr", "expected adaptive or fixed, got '" + ttr + "'");
+    p.get("ttr_ms", c.pull.ttr_ms);
+    p.get("ttr_min_ms", c.pull.ttr_min_ms);
+    p.get("ttr_max_ms", c.pull.ttr_max_ms);
+  });
+  r.sub("cache", [&](MapReader& k) { k.get("capacity", c.cache.capacity); });
+  r.sub("cacofonix", [&](MapReader& k) {
+    k.get("id", c.cacofonix.id);
+    k.get("token", c.cacofonix.token);
+    k.get("rate", c.cacofonix.rate);
+    k.get("seed", c.cacofonix.seed);
+    k.get("feed", c.cacofonix.feed);
+    k.get("window", c.cacofonix.window);
+    k.get("request_timeout_ms", c.cacofonix.request_timeout_ms);
+    k.get("ack_log", c.cacofonix.ack_log);
+  });
+  r.sub("tablets", [&](MapReader& t) {
+    t.get("count", c.tablets.count);
+    t.get("id_prefix", c.tablets.id_prefix);
+    t.get("read_interval_ms", c.tablets.read_interval_ms);
+    t.get("jitter_ms", c.tablets.jitter_ms);
+    t.get("events_per_tablet", c.tablets.events_per_tablet);
+    t.get("zipf_s", c.tablets.zipf_s);
+    t.get("seed", c.tablets.seed);
+    t.get("request_timeout_ms", c.tablets.request_timeout_ms);
+    t.get("history", c.tablets.history);
+  });
+}
+
+}  // namespace
+
+Config parse_config(const std::string& yaml, const std::string& source) {
+  Config c;
+  c.source = source;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (root.IsNull()) throw ConfigError(source + ": empty configuration");
+  {
+    MapReader r(root, source, "");
+    fill(r, c);
+  }
+  validate(c);
+  return c;
+}
+
+std::string to_yaml(const Config& c) {
+  std::ostringstream out;
+  auto num = [](double v) {  // the shortest text that reads back as the same double
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  };
+  auto q = [](const std::string& s) {
+    std::string r = "\"";
+    for (char ch : s) {
+      if (ch == '"' || ch == '\\') r += '\\';
+      r += ch;
+    }
+    return r + "\"";
+  };
+  out << "run_dir: " << q(c.run_dir) << "\n";
+  out << "log_level: " << c.log_level << "\n";
+  out << "consistency: " << to_string(c.consistency) << "\n";
+  out << "events: [";
+  for (size_t i = 0; i < c.events.size(); ++i) out << (i ? ", " : "") << q(c.events[i]);
+  out << "]\n";
+  out << "database: {id: " << q(c.database.id) << ", address: " << q(c.database.address)
+      << ", path: " << q(c.database.path) << ", request_timeout_ms: " << c.database.request_timeout_ms << "}\n";
+  out << "frontends:\n";
+  for (const auto& f : c.frontends) {
+    out << "  - {id: " << q(f.id) << ", address: " << q(f.address) << ", pub: " << q(f.pub) << "}\n";
+  }
+  out << "heartbeat: {interval_ms: " << c.heartbeat.interval_ms << ", timeout_ms: " << c.heartbeat.timeout_ms
+      << ", settle_ms: " << c.heartbeat.settle_ms << "}\n";
+  out << "lease: {duration_ms: " << c.lease.duration_ms << "}\n";
+  out << "pull: {ttr: " << (c.pull.adaptive ? "adaptive" : "fixed") << ", ttr_ms: " << c.pull.ttr_ms
+      << ", ttr_min_ms: " << c.pull.ttr_min_ms << ", ttr_max_ms: " << c.pull.ttr_max_ms << "}\n";
+  out << "cache: {capacity: " << c.cache.capacity << "}\n";
+  const auto& k = c.cacofonix;
+  out << "cacofonix: {id: " << q(k.id) << ", token: " << q(k.token) << ", rate: " << num(k.rate)
+      << ", seed: " << k.seed << ", feed: " << q(k.feed) << ", window: " << k.window
+      << ", request_timeout_ms: " << k.request_timeout_ms << ", ack_log: " << q(k.ack_log) << "}\n";
+  const auto& t = c.tablets;
+  out << "tablets: {count: " << t.count << ", id_prefix: " << q(t.id_prefix)
+      << ", read_interval_ms: " << t.read_interval_ms << ", jitter_ms: " << t.jitter_ms
+      << ", events_per_tablet: " << t.events_per_tablet << ", zipf_s: " << num(t.zipf_s)
+      << ", seed: " << t.seed << ", request_timeout_ms: " << t.request_timeout_ms
+      << ", history: " << q(t.history) << "}\n";
+  return out.str();
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+}  // namespace oly
