@@ -41,30 +41,21 @@ std::optional<Error> stamp_update(const Update& m, TimePoint now, UpdateCommand&
   return std::nullopt;
 }
 
-// The counter each outcome of apply adds to, or nullptr.
+// The counter each outcome of apply adds to (home_kept and invalid add to none).
+constexpr std::pair<Outcome, const char*> kOutcomeCounters[] = {
+    {Outcome::applied, "updates_applied"},
+    {Outcome::duplicate, "duplicates"},
+    {Outcome::fenced, "fenced"},
+    {Outcome::stale_seq, "stale_seqs"},
+    {Outcome::seq_gap, "seq_gaps"},
+    {Outcome::claimed, "claims"},
+    {Outcome::claim_fenced, "claims_rejected"},
+    {Outcome::lease_held, "claims_lease_held"},
+    {Outcome::home_assigned, "homes_assigned"}};
+
 const char* counter_of(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::applied:
-      return "updates_applied";
-    case Outcome::duplicate:
-      return "duplicates";
-    case Outcome::fenced:
-      return "fenced";
-    case Outcome::stale_seq:
-      return "stale_seqs";
-    case Outcome::seq_gap:
-      return "seq_gaps";
-    case Outcome::claimed:
-      return "claims";
-    case Outcome::claim_fenced:
-      return "claims_rejected";
-    case Outcome::lease_held:
-      return "claims_lease_held";
-    case Outcome::home_assigned:
-      return "homes_assigned";
-    case Outcome::home_kept:
-    case Outcome::invalid:
-      return nullptr;
+  for (const auto& [o, name] : kOutcomeCounters) {
+    if (o == outcome) return name;
   }
   return nullptr;
 }

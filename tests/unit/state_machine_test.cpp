@@ -11,6 +11,8 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "common/codec.h"
@@ -55,25 +57,18 @@ cmd::AssignHome assign(const std::string& tablet, std::vector<std::string> front
   return {.tablet = tablet, .frontends = std::move(frontends)};
 }
 
-// The request an update command is made from (its times are the handler's to stamp).
-SetScore request_of(const cmd::SetScore& c) {
-  SetScore m;
-  m.event = c.event;
-  m.gauls = c.gauls;
-  m.romans = c.romans;
-  m.publisher = c.publisher;
-  m.seq = c.seq;
-  m.epoch = c.epoch;
-  return m;
-}
-
-IncrementMedalTally request_of(const cmd::IncrementMedalTally& c) {
-  IncrementMedalTally m;
-  m.team = c.team;
-  m.medal = c.medal;
-  m.publisher = c.publisher;
-  m.seq = c.seq;
-  m.epoch = c.epoch;
+// The request an update command is made from: the command's fields that the request has by the
+// same name and type (its times are the handler's to stamp, its token is none).
+template <class Request, class Update>
+Request request_of(Update c) {
+  Request m;
+  m.visit([&](const char* name, auto& to) {
+    c.visit([&](const char* from_name, const auto& from) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(to)>, std::decay_t<decltype(from)>>) {
+        if (std::string_view(name) == from_name) to = from;
+      }
+    });
+  });
   return m;
 }
 
@@ -467,22 +462,22 @@ TEST(Replicas, FollowerReplayingWhatTheRequestHandlerCommittedEndsIdentical) {
   };
   GetScore read;
   read.event = "Curling";
-  const Body curling = request_of(set_score("Curling", 1, 0, 1));
-  const Body gold = request_of(increment("Gauls", "gold", 2));
+  const Body curling = request_of<SetScore>(set_score("Curling", 1, 0, 1));
+  const Body gold = request_of<IncrementMedalTally>(increment("Gauls", "gold", 2));
   step("fe1", {curling, ClaimMaster{.frontend = "fe1", .epoch = 1}, curling, gold, gold,
-               request_of(increment("Gauls", "gold", 9)), read});
+               request_of<IncrementMedalTally>(increment("Gauls", "gold", 9)), read});
   step("fe2", {ClaimMaster{.frontend = "fe2", .epoch = 2},  // lease held
                AssignHome{.tablet = "t1", .frontends = {"fe1", "fe2"}},
                AssignHome{.tablet = "t2", .frontends = {"fe1", "fe2"}}});
-  step("fe1",
-       {RenewMaster{.frontend = "fe1", .epoch = 1}, request_of(set_score("Skiing", 2, 5, 3))});
+  step("fe1", {RenewMaster{.frontend = "fe1", .epoch = 1},
+               request_of<SetScore>(set_score("Skiing", 2, 5, 3))});
   step("fe1", {GetMaster{}});  // a run without commands commits nothing
   clock.advance(ms(600));      // fe1's lease runs out
-  step("fe2",
-       {ClaimMaster{.frontend = "fe2", .epoch = 2}, request_of(set_score("Curling", 7, 0, 4))});
-  step("fe2",
-       {RenewMaster{.frontend = "fe2", .epoch = 2, .release = true},
-        ClaimMaster{.frontend = "fe1", .epoch = 3}, request_of(set_score("Curling", 7, 0, 4, 3))});
+  step("fe2", {ClaimMaster{.frontend = "fe2", .epoch = 2},
+               request_of<SetScore>(set_score("Curling", 7, 0, 4))});
+  step("fe2", {RenewMaster{.frontend = "fe2", .epoch = 2, .release = true},
+               ClaimMaster{.frontend = "fe1", .epoch = 3},
+               request_of<SetScore>(set_score("Curling", 7, 0, 4, 3))});
   ASSERT_EQ(log.size(), 5u);
 
   Replica follower;
