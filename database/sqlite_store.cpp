@@ -328,7 +328,8 @@ std::string SqliteStore::dump() {
   std::string out;
   std::vector<std::string> tables;
   {
-    auto q = query("SELECT type, name, sql FROM sqlite_master ORDER BY type DESC, name");
+    auto q = query(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name");
     while (q.next()) {
       out += q.text(2) + ";\n";
       if (q.text(0) == "table") tables.push_back(q.text(1));
