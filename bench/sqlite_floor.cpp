@@ -7,8 +7,8 @@
 // SQL text as database/sqlite_store.cpp: read the master row, read the publisher's last_seq, read
 // the key's row, INSERT OR REPLACE the score (or tally) row with version + 1, INSERT the
 // `applied` row, INSERT OR REPLACE the publisher's last_seq. B updates go into one BEGIN
-// IMMEDIATE ... COMMIT, as DatabaseCore's group commit does. The mix is the random feed's: mostly set_score over the
-// config's events, one increment_medal_tally in eight.
+// IMMEDIATE ... COMMIT, as DatabaseCore's group commit does. The mix is the random feed's: mostly
+// set_score over the config's events, one increment_medal_tally in eight.
 //
 // It stops after --count updates or --seconds, whichever comes first, and prints one line per
 // batch size:
