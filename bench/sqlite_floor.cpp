@@ -3,12 +3,12 @@
 //
 // For each batch size B it opens a fresh file DIR/floor-B.db exactly as SqliteStore does
 // (journal_mode=WAL, synchronous=FULL, busy timeout, the same schema) and applies updates the way
-// DatabaseCore applies one (database/database_core.cpp, `update`), with the same SQL text as
-// database/sqlite_store.cpp: read the master row, read the publisher's last_seq, read the key's
-// row, INSERT OR REPLACE the score (or tally) row with version + 1, INSERT the `applied` row,
-// INSERT OR REPLACE the publisher's last_seq. B updates go into one BEGIN IMMEDIATE ... COMMIT,
-// as DatabaseCore's group commit does. The mix is the random feed's: mostly set_score over the
-// config's events, one increment_medal_tally in eight.
+// the database's state machine applies one (database/state_machine.cpp, `update`), with the same
+// SQL text as database/sqlite_store.cpp: read the master row, read the publisher's last_seq, read
+// the key's row, INSERT OR REPLACE the score (or tally) row with version + 1, INSERT the
+// `applied` row, INSERT OR REPLACE the publisher's last_seq. B updates go into one BEGIN
+// IMMEDIATE ... COMMIT, as DatabaseCore's group commit does. The mix is the random feed's: mostly
+// set_score over the config's events, one increment_medal_tally in eight.
 //
 // It stops after --count updates or --seconds, whichever comes first, and prints one line per
 // batch size:
@@ -146,7 +146,7 @@ std::string text(sqlite3_stmt* s, int col) {
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(s, col))) : "";
 }
 
-// What DatabaseCore does for one applied update of `publisher` with sequence number `seq`.
+// What the database's StateMachine does for one applied update of `publisher` with sequence number `seq`.
 void apply_one(Db& db, const std::vector<std::string>& events, const std::string& publisher, int64_t seq) {
   int64_t epoch = 0;
   db.query(kGetMaster, [&](sqlite3_stmt* s) { epoch = sqlite3_column_int64(s, 1); });

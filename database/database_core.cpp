@@ -1,8 +1,8 @@
 #include "database/database_core.h"
 
 #include <algorithm>
-#include <chrono>
 #include <exception>
+#include <optional>
 #include <utility>
 
 #include "common/log.h"
@@ -27,28 +27,37 @@ Error unknown(std::string_view code, const std::string& what, const std::string&
   return make_error(code, "unknown " + what + " '" + name + "' (known: " + join(known) + ")");
 }
 
-// Message bodies are filled by field name, so that fields added to them later need no change here.
-// `ack` may already carry the key's value.
-Ack make_ack(const std::string& publisher, uint64_t seq, const std::string& key, uint64_t version,
-             bool duplicate, Ack ack = {}) {
-  ack.publisher = publisher;
-  ack.seq = seq;
-  ack.key = key;
-  ack.version = version;
-  ack.duplicate = duplicate;
-  return ack;
+// Checks the ids of update `m` and copies them and its epoch onto command `c`, stamped with the
+// monotonic time `now`; bad_value when the publisher or the seq is missing.
+template <class Update, class UpdateCommand>
+std::optional<Error> stamp_update(const Update& m, TimePoint now, UpdateCommand& c) {
+  const std::string op(Update::kOp);
+  if (m.publisher.empty()) return make_error(code::kBadValue, op + ": publisher must not be empty");
+  if (m.seq == 0) return make_error(code::kBadValue, op + ": seq starts at 1");
+  c.publisher = m.publisher;
+  c.seq = m.seq;
+  c.epoch = m.epoch;
+  c.committed_at_us = to_us(now);
+  return std::nullopt;
 }
 
-// `d` in whole milliseconds, rounded up (a wait of 0.2 ms is a wait of 1 ms).
-int64_t ceil_ms(Duration d) {
-  return std::chrono::ceil<std::chrono::milliseconds>(d).count();
-}
+// The counter each outcome of apply adds to (home_kept and invalid add to none).
+constexpr std::pair<Outcome, const char*> kOutcomeCounters[] = {
+    {Outcome::applied, "updates_applied"},
+    {Outcome::duplicate, "duplicates"},
+    {Outcome::fenced, "fenced"},
+    {Outcome::stale_seq, "stale_seqs"},
+    {Outcome::seq_gap, "seq_gaps"},
+    {Outcome::claimed, "claims"},
+    {Outcome::claim_fenced, "claims_rejected"},
+    {Outcome::lease_held, "claims_lease_held"},
+    {Outcome::home_assigned, "homes_assigned"}};
 
-TabletHome tablet_home(const std::string& tablet, const std::string& home) {
-  TabletHome reply;
-  reply.tablet = tablet;
-  reply.home = home;
-  return reply;
+const char* counter_of(Outcome outcome) {
+  for (const auto& [o, name] : kOutcomeCounters) {
+    if (o == outcome) return name;
+  }
+  return nullptr;
 }
 
 // Every counter the database reports, present from the start so that stats always lists them.
@@ -63,7 +72,7 @@ constexpr const char* kCounterNames[] = {"reads",          "updates_applied", "d
 }  // namespace
 
 DatabaseCore::DatabaseCore(Config config, Store& store, const Clock& clock)
-    : config_(std::move(config)), store_(store), clock_(clock) {
+    : config_(std::move(config)), store_(store), machine_(store), clock_(clock) {
   for (const char* name : kCounterNames) counters_[name] = 0;
 }
 
@@ -95,9 +104,11 @@ void DatabaseCore::on_batch_end(TimePoint /*now*/, Effects& out) {
     }
     in_transaction_ = false;
     lease_before_claims_.reset();
-    ++counters_["batches"];
+    if (std::exchange(batch_wrote_, false)) ++counters_["batches"];
     for (const auto& m : claims_) spdlog::info("'{}' is master at epoch {}", m.frontend, m.epoch);
     claims_.clear();
+    if (commit_listener_) commit_listener_(batch_);
+    batch_.clear();
   }
   for (const auto& reply : held_.items()) send(out, reply);
   held_.clear();
@@ -111,6 +122,8 @@ void DatabaseCore::fail_batch(const std::string& reason, Effects& out) {
     spdlog::error("rollback failed too: {}", e.what());
   }
   in_transaction_ = false;
+  batch_.clear();
+  batch_wrote_ = false;
   claims_.clear();
   // The claims of the transaction are undone, and so are the leases they granted.
   if (lease_before_claims_) lease_until_ = *std::exchange(lease_before_claims_, std::nullopt);
@@ -126,10 +139,16 @@ void DatabaseCore::send(Effects& out, const Effects::Out& reply) {
   out.send(reply.to, reply.msg.req, reply.msg.body);
 }
 
-void DatabaseCore::begin_write() {
-  if (in_transaction_) return;
-  store_.begin();
-  in_transaction_ = true;
+Result DatabaseCore::write(Command command) {
+  if (!in_transaction_) {
+    store_.begin();
+    in_transaction_ = true;
+  }
+  Result result = machine_.apply(command);
+  batch_.push_back(std::move(command));
+  if (const char* name = counter_of(result.outcome)) ++counters_[name];
+  batch_wrote_ = batch_wrote_ || wrote(result.outcome);
+  return result;
 }
 
 Duration DatabaseCore::lease() const {
@@ -145,13 +164,6 @@ void DatabaseCore::know_lease(TimePoint now) {
 
 Duration DatabaseCore::lease_left(TimePoint now) const {
   return lease_until_ > now ? lease_until_ - now : Duration::zero();
-}
-
-Error DatabaseCore::fenced(const MasterInfo& current, std::string text) {
-  Error e = make_error(code::kFenced, std::move(text));
-  e.epoch = current.epoch;
-  e.master = current.frontend;
-  return e;
 }
 
 // ---------------------------------------------------------------- reads
@@ -216,62 +228,6 @@ Body DatabaseCore::on(const T&, TimePoint) {
 
 // ---------------------------------------------------------------- updates
 
-template <class Apply>
-Body DatabaseCore::update(const std::string& publisher, uint64_t seq, std::optional<uint64_t> epoch,
-                          std::string key, std::string_view op, TimePoint now, Apply apply) {
-  if (publisher.empty())
-    return make_error(code::kBadValue, std::string(op) + ": publisher must not be empty");
-  if (seq == 0) return make_error(code::kBadValue, std::string(op) + ": seq starts at 1");
-  const MasterInfo master = store_.master();
-  if (master.epoch == 0 || epoch != master.epoch) {
-    ++counters_["fenced"];
-    const std::string given = epoch ? std::to_string(*epoch) : "none";
-    return fenced(master, std::string(op) + " with epoch " + given +
-                              " fenced: the current epoch is " + std::to_string(master.epoch) +
-                              (master.epoch == 0 ? " (no master yet)" : ""));
-  }
-  const uint64_t last = store_.last_seq(publisher);
-  if (seq <= last) {
-    const auto prior = store_.applied(publisher, seq);
-    if (!prior) {
-      ++counters_["stale_seqs"];
-      return make_error(code::kStaleSeq, "seq " + std::to_string(seq) + " of publisher '" +
-                                             publisher + "' is in the past (last applied " +
-                                             std::to_string(last) + ") and was never applied");
-    }
-    ++counters_["duplicates"];
-    // The key's current value (its version may be newer than the duplicate's): a master whose
-    // first ack was lost learns the value it missed and writes it through.
-    Ack current;
-    const std::string name = prior->key.substr(prior->key.find('/') + 1);
-    if (prior->key.rfind("score/", 0) == 0) {
-      current.score = store_.score(name);
-    } else {
-      current.tally = store_.tally(name);
-    }
-    return make_ack(publisher, seq, prior->key, prior->version, true, std::move(current));
-  }
-  if (seq > last + 1) {
-    ++counters_["seq_gaps"];
-    return make_error(code::kSeqGap, "expected seq " + std::to_string(last + 1) +
-                                         " from publisher '" + publisher + "', got " +
-                                         std::to_string(seq));
-  }
-  begin_write();
-  AppliedUpdate u;
-  u.publisher = publisher;
-  u.seq = seq;
-  u.key = std::move(key);
-  u.op = std::string(op);
-  u.committed_at_us = to_us(now);
-  Ack ack;
-  apply(u, ack);
-  store_.record_applied(u);
-  store_.set_last_seq(publisher, seq);
-  ++counters_["updates_applied"];
-  return make_ack(publisher, seq, u.key, u.version, false, std::move(ack));
-}
-
 Body DatabaseCore::on(const SetScore& m, TimePoint now) {
   if (!contains(config_.events, m.event))
     return unknown(code::kUnknownEvent, "event", m.event, config_.events);
@@ -280,30 +236,23 @@ Body DatabaseCore::on(const SetScore& m, TimePoint now) {
                       "set_score " + m.event + ": scores must not be negative, got " +
                           std::to_string(m.gauls) + "-" + std::to_string(m.romans));
   }
-  return update(m.publisher, m.seq, m.epoch, "score/" + m.event, SetScore::kOp, now,
-                [&](AppliedUpdate& u, Ack& ack) {
-                  Score s = store_.score(m.event);
-                  s.gauls = u.gauls = m.gauls;
-                  s.romans = u.romans = m.romans;
-                  s.version = u.version = s.version + 1;
-                  s.updated_at = clock_.wall_ms(now);
-                  store_.put_score(s);
-                  ack.score = s;
-                });
+  cmd::SetScore c;
+  if (auto bad = stamp_update(m, now, c)) return *bad;
+  c.event = m.event;
+  c.gauls = m.gauls;
+  c.romans = m.romans;
+  c.updated_at = clock_.wall_ms(now);
+  return write(std::move(c)).reply;
 }
 
 Body DatabaseCore::on(const IncrementMedalTally& m, TimePoint now) {
   if (!contains(teams(), m.team)) return unknown(code::kUnknownTeam, "team", m.team, teams());
   if (!contains(medals(), m.medal)) return unknown(code::kUnknownMedal, "medal", m.medal, medals());
-  return update(m.publisher, m.seq, m.epoch, "tally/" + m.team, IncrementMedalTally::kOp, now,
-                [&](AppliedUpdate& u, Ack& ack) {
-                  Tally t = store_.tally(m.team);
-                  ++(m.medal == "gold" ? t.gold : m.medal == "silver" ? t.silver : t.bronze);
-                  t.version = u.version = t.version + 1;
-                  u.medal = m.medal;
-                  store_.put_tally(t);
-                  ack.tally = t;
-                });
+  cmd::IncrementMedalTally c;
+  if (auto bad = stamp_update(m, now, c)) return *bad;
+  c.team = m.team;
+  c.medal = m.medal;
+  return write(std::move(c)).reply;
 }
 
 // ---------------------------------------------------------------- mastership and registry
@@ -312,49 +261,31 @@ Body DatabaseCore::on(const ClaimMaster& m, TimePoint now) {
   if (config_.frontend(m.frontend) == nullptr) {
     return make_error(code::kBadValue, "claim_master: unknown front end '" + m.frontend + "'");
   }
-  const MasterInfo current = store_.master();
-  if (m.epoch != current.epoch + 1) {
-    ++counters_["claims_rejected"];
-    return fenced(current, "claim of epoch " + std::to_string(m.epoch) + " by '" + m.frontend +
-                               "' refused: the current epoch is " + std::to_string(current.epoch) +
-                               " (master '" + current.frontend + "')");
+  cmd::ClaimMaster c;
+  c.frontend = m.frontend;
+  c.epoch = m.epoch;
+  c.lease_left_us = lease_left(now).count();
+  Result result = write(std::move(c));
+  if (result.outcome == Outcome::claimed) {
+    auto& next = std::get<MasterInfo>(result.reply);
+    claims_.push_back(next);
+    // The new master holds a lease from now on; undone with the claim if the transaction fails.
+    if (!lease_before_claims_) lease_before_claims_ = lease_until_;
+    lease_until_ = now + lease();
+    next.lease_ms = ceil_ms(lease());
   }
-  if (m.frontend != current.frontend && lease_left(now) > Duration::zero()) {
-    ++counters_["claims_lease_held"];
-    const int64_t left = std::max<int64_t>(1, ceil_ms(lease_left(now)));
-    Error e = make_error(
-        code::kLeaseHeld,
-        "claim of epoch " + std::to_string(m.epoch) + " by '" + m.frontend + "' refused: master '" +
-            current.frontend + "' (epoch " + std::to_string(current.epoch) +
-            ") holds the master lease for another " + std::to_string(left) + " ms");
-    e.master = current.frontend;
-    e.epoch = current.epoch;
-    e.retry_after_ms = left;
-    return e;
-  }
-  begin_write();
-  MasterInfo next;
-  next.frontend = m.frontend;
-  next.epoch = m.epoch;
-  store_.set_master(next);
-  claims_.push_back(next);
-  // The new master holds a lease from now on; undone with the claim if the transaction fails.
-  if (!lease_before_claims_) lease_before_claims_ = lease_until_;
-  lease_until_ = now + lease();
-  ++counters_["claims"];
-  next.lease_ms = ceil_ms(lease());
-  return next;
+  return std::move(result.reply);
 }
 
 Body DatabaseCore::on(const RenewMaster& m, TimePoint now) {
   const MasterInfo current = store_.master();
   if (current.epoch == 0 || m.epoch != current.epoch || m.frontend != current.frontend) {
     ++counters_["renewals_fenced"];
-    return fenced(current, std::string(m.release ? "release" : "renewal") +
-                               " of the master lease by '" + m.frontend + "' at epoch " +
-                               std::to_string(m.epoch) + " fenced: the current epoch is " +
-                               std::to_string(current.epoch) + " (master '" + current.frontend +
-                               "')");
+    return fenced_error(current, std::string(m.release ? "release" : "renewal") +
+                                     " of the master lease by '" + m.frontend + "' at epoch " +
+                                     std::to_string(m.epoch) + " fenced: the current epoch is " +
+                                     std::to_string(current.epoch) + " (master '" +
+                                     current.frontend + "')");
   }
   ++counters_["renewals"];
   MasterInfo reply = current;
@@ -378,21 +309,10 @@ Body DatabaseCore::on(const AssignHome& m, TimePoint) {
       return make_error(code::kBadValue, "assign_home: unknown front end '" + f + "'");
   }
   ++counters_["registrations"];
-  if (auto home = store_.home(m.tablet); home && contains(m.frontends, *home))
-    return tablet_home(m.tablet, *home);
-  const std::string* best = nullptr;
-  int64_t best_count = 0;
-  for (const auto& f : m.frontends) {
-    const int64_t n = store_.home_count(f);
-    if (best == nullptr || n < best_count) {
-      best = &f;
-      best_count = n;
-    }
-  }
-  begin_write();
-  store_.set_home(m.tablet, *best);
-  ++counters_["homes_assigned"];
-  return tablet_home(m.tablet, *best);
+  cmd::AssignHome c;
+  c.tablet = m.tablet;
+  c.frontends = m.frontends;
+  return write(std::move(c)).reply;
 }
 
 }  // namespace oly::database

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace oly::database {
@@ -71,6 +72,36 @@ class SqliteStore::Query {
                            static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
              : std::string();
   }
+  int columns() const { return sqlite3_column_count(stmt_); }
+  // Column `col` of the current row as an SQL literal: 42, 'it''s', X'00ff', NULL.
+  std::string literal(int col) const {
+    switch (sqlite3_column_type(stmt_, col)) {
+      case SQLITE_INTEGER:
+        return std::to_string(i64(col));
+      case SQLITE_FLOAT: {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.17g", sqlite3_column_double(stmt_, col));
+        return buf;
+      }
+      case SQLITE_NULL:
+        return "NULL";
+      case SQLITE_BLOB: {
+        const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_, col));
+        std::string hex = "X'";
+        for (int i = 0; i < sqlite3_column_bytes(stmt_, col); ++i) {
+          hex += "0123456789abcdef"[p[i] >> 4];
+          hex += "0123456789abcdef"[p[i] & 15];
+        }
+        return hex + "'";
+      }
+      default: {
+        std::string quoted = "'";
+        for (char c : text(col)) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+        return quoted + "'";
+      }
+    }
+  }
+
   // The current row as a Score (columns event, gauls, romans, version, updated_at) or a Tally
   // (team, gold, silver, bronze, version).
   Score score() const { return {text(0), i64(1), i64(2), u64(3), i64(4)}; }
@@ -290,6 +321,28 @@ std::vector<RegistryEntry> SqliteStore::registry(const std::optional<std::string
   if (home) q.bind(*home);
   std::vector<RegistryEntry> out;
   while (q.next()) out.push_back({q.text(0), q.text(1)});
+  return out;
+}
+
+std::string SqliteStore::dump() {
+  std::string out;
+  std::vector<std::string> tables;
+  {
+    auto q = query(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type DESC, name");
+    while (q.next()) {
+      out += q.text(2) + ";\n";
+      if (q.text(0) == "table") tables.push_back(q.text(1));
+    }
+  }
+  for (const auto& table : tables) {
+    auto q = query("SELECT * FROM \"" + table + "\" ORDER BY rowid");
+    while (q.next()) {
+      out += "INSERT INTO \"" + table + "\" VALUES(";
+      for (int col = 0; col < q.columns(); ++col) out += (col > 0 ? "," : "") + q.literal(col);
+      out += ");\n";
+    }
+  }
   return out;
 }
 

@@ -60,6 +60,12 @@ class SqliteStore final : public Store {
   int64_t home_count(const std::string& frontend) override;
   std::vector<RegistryEntry> registry(const std::optional<std::string>& home) override;
 
+  // Everything the file holds, as SQL text in the manner of the sqlite3 shell's .dump: the
+  // schema (tables, then indexes, by name), then every table's rows by name and in rowid order,
+  // one INSERT a row. Two stores with the same dump hold the same rows in the same order, so
+  // replicas can be compared with it.
+  std::string dump();
+
  private:
   class Query;
   // The prepared statement for `sql`, prepared once and cached, ready to bind.

@@ -44,6 +44,28 @@ TEST(SqliteStore, RowsReadBackAsWritten) {
   EXPECT_EQ(store.scores()[0].event, "Curling");  // ordered by name
 }
 
+TEST(SqliteStore, DumpGivesTheSchemaThenEveryRowAsSql) {
+  SqliteStore store(":memory:");
+  const std::string empty = store.dump();
+  EXPECT_NE(empty.find("CREATE TABLE scores("), std::string::npos) << empty;
+  EXPECT_NE(empty.find("CREATE INDEX registry_by_home"), std::string::npos) << empty;
+  EXPECT_EQ(empty.find("INSERT"), std::string::npos) << empty;
+  store.put_score({"O'Brien Cup", 1, 2, 3, 4});
+  store.set_last_seq("caco", 9);
+  const std::string dump = store.dump();
+  EXPECT_NE(dump.find("INSERT INTO \"scores\" VALUES('O''Brien Cup',1,2,3,4);\n"),
+            std::string::npos)
+      << dump;
+  EXPECT_NE(dump.find("INSERT INTO \"publishers\" VALUES('caco',9);\n"), std::string::npos) << dump;
+  // Another store with the same writes dumps the same; one more write makes it differ.
+  SqliteStore other(":memory:");
+  other.set_last_seq("caco", 9);
+  other.put_score({"O'Brien Cup", 1, 2, 3, 4});
+  EXPECT_EQ(other.dump(), dump);
+  other.set_home("t1", "fe1");
+  EXPECT_NE(other.dump(), dump);
+}
+
 TEST(SqliteStore, RegistryCountsAndFiltersByHome) {
   SqliteStore store(":memory:");
   store.set_home("t2", "fe1");
