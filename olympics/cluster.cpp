@@ -8,10 +8,13 @@
 #include <fstream>
 #include <thread>
 
-#include "olympics/events.h"
+#include "verify/events.h"
 #include "olympics/query.h"
 
 namespace oly::olympics {
+
+using verify::action_for_signal;
+using verify::append_event;
 
 namespace fs = std::filesystem;
 

@@ -1,6 +1,6 @@
 // olympics: the cluster tool. Starts every process of a cluster config on this machine, shows
 // them at a glance (once or --watch), signals, restarts and stops them, runs the demo, analyses
-// a run's freshness, measures failover windows, writes derived configs for scenario scripts,
+// a run's freshness, writes derived configs for scenario scripts,
 // waits for a steady cluster and judges a finished run (check). See --help.
 //
 // Exit status: 0 on success, 1 when the command could not do what was asked (the reason is one
@@ -21,20 +21,22 @@
 
 #include "common/node.h"
 #include "common/shell.h"
-#include "olympics/analysis.h"
-#include "olympics/check.h"
-#include "olympics/check_load.h"
+#include "verify/analysis.h"
+#include "verify/check.h"
+#include "verify/report.h"
+#include "verify/load.h"
 #include "olympics/cluster.h"
 #include "olympics/demo.h"
-#include "olympics/failover.h"
-#include "olympics/plot.h"
+#include "olympics/steady.h"
+#include "verify/plot.h"
 #include "olympics/status.h"
-#include "olympics/text.h"
+#include "verify/text.h"
 
 namespace {
 
 using namespace oly;
 using namespace oly::olympics;
+using namespace oly::verify;
 
 struct Flags {
   CommonFlags common;  // only --config and --run-dir are offered; the rest stay empty
@@ -47,7 +49,6 @@ struct Flags {
   std::string node;
   std::string signal = "KILL";
   DemoOptions demo;
-  FailoverOptions failover;
   // check
   std::string check_dir;
   std::optional<std::string> check_config;
@@ -141,7 +142,7 @@ int cmd_status(const Cluster& cluster, bool json, std::optional<double> watch,
   }
 }
 
-// The run directory of a command that keeps each run apart (failover, demo): --run-dir, else
+// The run directory of a command that keeps each run apart (the demo): --run-dir, else
 // <run_dir>/<what>-<date-time>.
 std::string own_run_dir(const Config& cfg, bool given, const std::string& what) {
   if (given) return cfg.run_dir;
@@ -352,55 +353,6 @@ int main(int argc, char** argv) {
       "stats files. Works on a running cluster or after 'down'.");
   add_config_flags(freshness, f);
 
-  auto* failover = app.add_subcommand(
-      "failover", "measure failover: kill -9 front ends again and again, then report the windows");
-  failover->footer(
-      "Starts a cluster in its own run directory (default <run_dir>/failover-<date-time>) with a\n"
-      "derived config (failover.yaml there), then K times: waits until it is steady (the first\n"
-      "front end is master, every front end serves), kill -9s the master or a non-master, waits\n"
-      "for the takeover, restarts it after --down-ms and waits for the handoff back. Then stops\n"
-      "the cluster and prints, from acks.csv and reads.csv, p50/p99/max of the publisher windows\n"
-      "(first ack after the kill; longest ack wait), the killed front end's tablets' windows\n"
-      "(first ok read after the kill; read wait) and the handoff gap (longest ack gap after the\n"
-      "restart), against heartbeat.timeout_ms; failover.json in the run directory has every kill.");
-  add_config_flags(failover, f);
-  add_consistency_flag(failover, f);
-  failover->add_option("--tablets", f.failover.tablets, "number of logical tablets")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  failover->add_option("--rate", f.failover.rate, "Cacofonix's updates per second")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  failover->add_option("--kills", f.failover.kills, "how many kills")
-      ->check(CLI::Range(1, 10000))
-      ->capture_default_str();
-  failover
-      ->add_option("--interval-ms", f.failover.interval_ms,
-                   "heartbeat.interval_ms (default: the config's)")
-      ->check(CLI::Range(1, 60000));
-  failover
-      ->add_option("--timeout-ms", f.failover.timeout_ms,
-                   "heartbeat.timeout_ms: silence before a peer is suspected (default: the "
-                   "config's; at least twice the interval)")
-      ->check(CLI::Range(1, 600000));
-  failover
-      ->add_option("--target", f.failover.target,
-                   "what to kill: master, nonmaster, or both (alternating, master first)")
-      ->check(CLI::IsMember({"master", "nonmaster", "both"}))
-      ->capture_default_str();
-  failover
-      ->add_option("--down-ms", f.failover.down_ms,
-                   "how long a killed front end stays down after the takeover")
-      ->check(CLI::Range(0, 600000))
-      ->capture_default_str();
-  failover
-      ->add_option("--quiet-ms", f.failover.quiet_ms,
-                   "how long the cluster must be steady before each kill")
-      ->check(CLI::Range(0, 600000))
-      ->capture_default_str();
-  failover->add_flag("--clean", f.failover.clean,
-                     "delete an earlier run's records and logs in --run-dir first");
-
   auto* check = app.add_subcommand(
       "check", "judge a finished run: lost, duplicate or reordered updates, stale and backwards "
                "reads, unavailability, rebalancing");
@@ -462,7 +414,6 @@ int main(int argc, char** argv) {
       "  olympics restart fe1              start it again with the same command line\n"
       "  olympics down                     stop everything\n"
       "  olympics status --watch 1         one line per node, every second (watch a failover)\n"
-      "  olympics failover --kills 5       kill the master 5 times and measure the windows\n"
       "  olympics check run --plot         judge the run in ./run, with a PNG timeline\n"
       "Run 'olympics <command> --help' for a command's options.");
   const auto known = app.get_subcommands(
@@ -471,7 +422,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "error: unknown command '%s'; the commands are up, status, kill, restart, down, demo, "
-        "freshness, failover, check, config, wait, frontends\n",
+        "freshness, check, config, wait, frontends\n",
         argv[1]);
     return 2;
   }
@@ -489,27 +440,10 @@ int main(int argc, char** argv) {
   // up, demo and failover stop what they started on SIGINT/SIGTERM, and status --watch ends
   // cleanly; the others keep the default handlers.
   const std::atomic<bool>* stop =
-      (*up || *demo || *failover || *wait || (*status && f.watch)) ? &install_stop_signals()
+      (*up || *demo || *wait || (*status && f.watch)) ? &install_stop_signals()
                                                                    : nullptr;
   if (*check) return cmd_check(f);
   if (*config) return cmd_config(f);
-  if (*failover) {
-    const Config base = load_config_or_exit(f.common);
-    f.failover.consistency = f.consistency;
-    try {
-      return run_failover(base, f.failover, own_run_dir(base, !f.common.run_dir.empty(), "failover"),
-                          *stop, std::cout);
-    } catch (const Interrupted&) {
-      std::cerr << "interrupted; the cluster has been stopped\n";
-      return 130;
-    } catch (const ConfigError& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return 2;
-    } catch (const std::runtime_error& e) {
-      std::cerr << "error: " << e.what() << "\n";
-      return 1;
-    }
-  }
   Config cfg = load_config_or_exit(f.common);
   if (*demo) cfg.run_dir = own_run_dir(cfg, !f.common.run_dir.empty(), "demo");
   Cluster cluster(std::move(cfg), f.common.config, self_bin_dir(), std::cout, stop);

@@ -4,7 +4,7 @@
 
 #include <csignal>
 
-#include "olympics/analysis.h"
+#include "verify/analysis.h"
 #include "tests/support/cluster.h"
 
 namespace oly::testing {

@@ -31,7 +31,7 @@
 
 #include "common/records.h"
 #include "database/sqlite_store.h"
-#include "olympics/analysis.h"
+#include "verify/analysis.h"
 #include "olympics/query.h"
 #include "tests/support/cluster.h"
 

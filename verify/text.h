@@ -1,4 +1,5 @@
-// Small text helpers for the tool's output: aligned tables, JSON strings, fixed-point numbers.
+// Small text helpers for the checker's and the olympics tool's output: aligned tables, JSON
+// strings (through nlohmann-json), fixed-point numbers.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -7,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace oly::olympics {
+namespace oly::verify {
 
 // Rows as left-aligned columns separated by two spaces, one line each, trailing blanks trimmed.
 // Rows may have different lengths.
@@ -19,4 +20,4 @@ std::string json_string(std::string_view s);
 // `v` with `decimals` digits after the point ("41.5").
 std::string fixed(double v, int decimals = 1);
 
-}  // namespace oly::olympics
+}  // namespace oly::verify

@@ -17,8 +17,9 @@
 #include <vector>
 
 #include "common/records.h"
+#include "database/store.h"
 
-namespace oly {
+namespace oly::verify {
 
 struct Commit {
   std::string key;
@@ -50,7 +51,10 @@ struct FreshnessReport {
   std::vector<StaleRead> stale;                 // every stale read, in the order of `reads`
 };
 
+// The commits of the database's applied log.
+std::vector<Commit> commits_of(const std::vector<database::AppliedUpdate>& applied);
+
 FreshnessReport analyse_freshness(const std::vector<ReadRecord>& reads, const std::vector<Commit>& commits,
                                   const std::vector<AckRecord>& acks);
 
-}  // namespace oly
+}  // namespace oly::verify

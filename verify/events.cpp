@@ -1,4 +1,4 @@
-#include "olympics/events.h"
+#include "verify/events.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -9,7 +9,7 @@
 #include <map>
 #include <stdexcept>
 
-namespace oly::olympics {
+namespace oly::verify {
 
 std::string action_for_signal(int sig) {
   switch (sig) {
@@ -105,4 +105,4 @@ RunEvents failures_from_events(const std::vector<ClusterEvent>& events,
   return out;
 }
 
-}  // namespace oly::olympics
+}  // namespace oly::verify

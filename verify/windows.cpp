@@ -1,10 +1,10 @@
-#include "olympics/windows.h"
+#include "verify/windows.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 
-namespace oly::olympics {
+namespace oly::verify {
 
 namespace {
 
@@ -122,4 +122,4 @@ Spread spread_of(std::vector<Duration> values) {
   return s;
 }
 
-}  // namespace oly::olympics
+}  // namespace oly::verify

@@ -1,9 +1,9 @@
 // Failover windows from hand-made ack and read records (olympics/windows.h).
 #include <gtest/gtest.h>
 
-#include "olympics/windows.h"
+#include "verify/windows.h"
 
-namespace oly::olympics {
+namespace oly::verify {
 namespace {
 
 TimePoint at_ms(int64_t v) {
@@ -168,4 +168,4 @@ TEST(SpreadOf, NearestRankPercentiles) {
 }
 
 }  // namespace
-}  // namespace oly::olympics
+}  // namespace oly::verify

@@ -1,13 +1,10 @@
-#include "olympics/analysis.h"
+#include "verify/analysis.h"
 
 #include <cstdio>
-#include <filesystem>
 #include <sstream>
 
-#include "database/sqlite_store.h"
-#include "olympics/query.h"
 
-namespace oly {
+namespace oly::verify {
 
 double RunAnalysis::hit_rate() const {
   const int64_t all = cache_hits + cache_misses;
@@ -20,28 +17,19 @@ double RunAnalysis::messages_per_update() const {
   return updates ? static_cast<double>(messages) / static_cast<double>(updates) : 0.0;
 }
 
-RunAnalysis analyse_run(const Config& cfg) {
+RunAnalysis analyse_run(const Config& cfg) { return analyse_records(cfg, read_records(cfg)); }
+
+RunAnalysis analyse_records(const Config& cfg, const RunRecords& records) {
   RunAnalysis a;
   a.consistency = to_string(cfg.consistency);
-  const std::string db_path = cfg.in_run_dir(cfg.database.path);
-  if (!std::filesystem::exists(db_path)) throw std::runtime_error(db_path + ": no database file");
-  std::vector<Commit> commits;
-  {
-    database::SqliteStore store(db_path);
-    for (const auto& u : store.applied_log()) commits.push_back({u.key, u.version, from_us(u.committed_at_us)});
-  }
-  const auto acks = read_ack_log(cfg.in_run_dir(cfg.cacofonix.ack_log));
-  const auto reads = read_history(cfg.in_run_dir(cfg.tablets.history));
-  a.freshness = analyse_freshness(reads, commits, acks);
-  a.updates = static_cast<int64_t>(acks.size());
-  for (const auto& f : cfg.frontends) {
-    const auto stats = olympics::read_stats_file(cfg.in_run_dir(f.id + ".stats"));
-    if (!stats) continue;
+  a.freshness = analyse_freshness(records.reads, commits_of(records.applied), records.acks);
+  a.updates = static_cast<int64_t>(records.acks.size());
+  for (const auto& [fe, stats] : records.frontend_stats) {
     auto get = [&](const char* name) {
-      auto it = stats->counters.find(name);
-      return it == stats->counters.end() ? int64_t{0} : it->second;
+      auto it = stats.counters.find(name);
+      return it == stats.counters.end() ? int64_t{0} : it->second;
     };
-    a.consistency = stats->info.count("consistency") ? stats->info.at("consistency") : a.consistency;
+    if (auto it = stats.info.find("consistency"); it != stats.info.end()) a.consistency = it->second;
     a.cache_hits += get("cache_hits");
     a.cache_misses += get("cache_misses");
     a.invalidations += get("invalidations_sent") + get("invalidations_resent");
@@ -78,4 +66,4 @@ std::string format_analysis(const RunAnalysis& a) {
   return out;
 }
 
-}  // namespace oly
+}  // namespace oly::verify

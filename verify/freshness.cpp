@@ -1,8 +1,8 @@
-#include "olympics/freshness.h"
+#include "verify/freshness.h"
 
 #include <algorithm>
 
-namespace oly {
+namespace oly::verify {
 
 namespace {
 
@@ -103,4 +103,11 @@ FreshnessReport analyse_freshness(const std::vector<ReadRecord>& reads, const st
   return rep;
 }
 
-}  // namespace oly
+std::vector<Commit> commits_of(const std::vector<database::AppliedUpdate>& applied) {
+  std::vector<Commit> out;
+  out.reserve(applied.size());
+  for (const auto& u : applied) out.push_back(Commit{u.key, u.version, from_us(u.committed_at_us)});
+  return out;
+}
+
+}  // namespace oly::verify

@@ -1,10 +1,12 @@
-// `olympics failover`'s pure parts (the process test is tests/process/olympics_failover_test.cpp):
-// the derived config, when a cluster counts as steady, and the report (olympics/failover.h).
+// bench_failover's pure parts: the derived config and the report (bench/support/failover_run.h),
+// and when a cluster counts as steady (olympics/steady.h).
 #include <gtest/gtest.h>
 
-#include "olympics/failover.h"
+#include "bench/support/failover_run.h"
+#include "olympics/steady.h"
 
-namespace oly::olympics {
+namespace oly::bench {
+using namespace oly::olympics;
 namespace {
 
 const std::vector<std::string> kFes = {"fe1", "fe2"};
@@ -136,4 +138,4 @@ TEST(FormatFailover, OneTablePerKindOfKillAndOneLinePerKill) {
 }
 
 }  // namespace
-}  // namespace oly::olympics
+}  // namespace oly::bench

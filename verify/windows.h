@@ -33,7 +33,7 @@
 #include "common/clock.h"
 #include "common/records.h"
 
-namespace oly::olympics {
+namespace oly::verify {
 
 struct KillEvent {
   std::string node;                    // the front end killed
@@ -70,4 +70,4 @@ struct Spread {
 // Nearest-rank percentiles (the smallest value with at least p of the values at or below it).
 Spread spread_of(std::vector<Duration> values);
 
-}  // namespace oly::olympics
+}  // namespace oly::verify

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "olympics/events.h"
+#include "verify/events.h"
 #include "tests/support/process.h"
 
-namespace oly::olympics {
+namespace oly::verify {
 namespace {
 
 TimePoint at_ms(int64_t v) {
@@ -130,4 +130,4 @@ TEST(ClusterEvents, EventsOutOfFileOrderAreTakenInTimeOrderAndARepeatedKillIsOne
 }
 
 }  // namespace
-}  // namespace oly::olympics
+}  // namespace oly::verify

@@ -27,7 +27,7 @@
 #include "common/clock.h"
 #include "common/records.h"
 
-namespace oly::olympics {
+namespace oly::verify {
 
 struct ClusterEvent {
   TimePoint at;
@@ -65,4 +65,4 @@ RunEvents failures_from_events(const std::vector<ClusterEvent>& events,
                                const std::string& database_id,
                                const std::vector<AckRecord>& acks);
 
-}  // namespace oly::olympics
+}  // namespace oly::verify

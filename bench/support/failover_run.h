@@ -1,4 +1,5 @@
-// `olympics failover`: measure how long clients go without service when a front end dies.
+// bench_failover (bench/failover.cpp, driven by the bench/failover script): measure how long
+// clients go without service when a front end dies, kill after kill.
 //
 // Starts a cluster in its own run directory from a derived config (written there as
 // failover.yaml: the base config with the heartbeat overrides, consistency, tablet count and
@@ -31,9 +32,12 @@
 
 #include "common/config.h"
 #include "olympics/status.h"
-#include "olympics/windows.h"
+#include "verify/windows.h"
 
-namespace oly::olympics {
+namespace oly::bench {
+
+using verify::KillEvent;
+using verify::KillWindows;
 
 struct FailoverOptions {
   std::optional<std::string> consistency;  // push or pull (default: the config's)
@@ -51,14 +55,6 @@ struct FailoverOptions {
 
 // `base` with run_dir = `run_dir` and the options applied; validated (throws ConfigError).
 Config failover_config(Config base, const FailoverOptions& o, const std::string& run_dir);
-
-// Why the cluster is not steady, or "" when it is: every front end of `frontends` (config order)
-// answers stats, the first is master and every front end follows it at its epoch, none suspects
-// another, no handoff is in progress, and the master and the tablet process (whose stats file
-// must be newer than `tablets_after`, a file time in seconds like NodeSample::at_s) both list
-// every front end as serving.
-std::string steady_problem(const ClusterSample& s, const std::vector<std::string>& frontends,
-                           double tablets_after);
 
 // One kill as the tool saw it.
 struct FailoverKill {
@@ -85,4 +81,4 @@ std::string format_failover(const FailoverRun& run, const std::vector<KillWindow
 // The same as JSON: settings, every kill with its windows, and the summary tables.
 std::string failover_json(const FailoverRun& run, const std::vector<KillWindows>& windows);
 
-}  // namespace oly::olympics
+}  // namespace oly::bench

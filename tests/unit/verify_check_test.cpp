@@ -1,4 +1,4 @@
-// The scenario checker's verdicts on hand-made histories (olympics/check.h): a clean run passes
+// The checker's verdicts on hand-made histories (verify/check.h, verify/report.h): a clean run passes
 // every guarantee, and each defect fails exactly the guarantee that covers it.
 #include <gtest/gtest.h>
 
@@ -7,9 +7,12 @@
 #include <set>
 #include <string>
 
-#include "olympics/check.h"
+#include <nlohmann/json.hpp>
 
-namespace oly::olympics {
+#include "verify/check.h"
+#include "verify/report.h"
+
+namespace oly::verify {
 namespace {
 
 // Virtual times: the run starts at at_ms(0).
@@ -183,26 +186,9 @@ bool any_example_has(const Verdict& v, const std::string& text) {
                      [&](const std::string& e) { return e.find(text) != std::string::npos; });
 }
 
-// Brackets and braces balance outside strings, and strings close: a structural JSON check.
-bool balanced_json(const std::string& s) {
-  std::string stack;
-  bool in_string = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') stack += c;
-    else if (c == '}' || c == ']') {
-      if (stack.empty() || stack.back() != (c == '}' ? '{' : '[')) return false;
-      stack.pop_back();
-    }
-  }
-  return !in_string && stack.empty();
-}
+using Json = nlohmann::json;
+
+Json parsed_json(const CheckReport& r) { return Json::parse(check_json(r)); }
 
 TEST(CheckRun, ACleanRunWithAMasterKillPassesEveryGuarantee) {
   const CheckReport r = check_run(CleanRun().in);
@@ -368,14 +354,14 @@ TEST(PullConsistency, StaleReadsUpToTheBoundPassAndOneBeyondItFails) {
   expect_failing(r, {});
   EXPECT_EQ(guarantee(r, 4).guarantee, "reads within the pull bound");
   EXPECT_EQ(r.freshness.stale.size(), 2u);
-  EXPECT_NE(check_json(r).find("\"over_bound\": 0"), std::string::npos);
+  EXPECT_EQ(parsed_json(r)["freshness"]["over_bound"], 0);
 
   run.in.pull_bound = ms(1439);
   r = check_run(run.in);
   expect_failing(r, {4});
   EXPECT_TRUE(any_example_has(guarantee(r, 4), "tablet-7 read score/Curling at 9.45 s, 1440.0 ms stale"))
       << format_check(r);
-  EXPECT_NE(check_json(r).find("\"over_bound\": 1"), std::string::npos);
+  EXPECT_EQ(parsed_json(r)["freshness"]["over_bound"], 1);
 }
 
 TEST(MonotonicReads, AReadOlderThanTheTabletsEarlierReadFails) {
@@ -524,19 +510,33 @@ TEST(FormatCheck, AFailedGuaranteeListsItsExamplesAndNamesItInTheVerdict) {
 }
 
 TEST(CheckJson, IsOneObjectWithTheVerdictsCountsAndFailures) {
-  const std::string json = check_json(check_run(CleanRun().in));
-  EXPECT_TRUE(balanced_json(json)) << json;
-  EXPECT_EQ(json.rfind("{\"pass\": true, \"run_dir\": \"/tmp/run\", \"consistency\": \"push\"", 0), 0u) << json;
-  for (const char* part : {"\"guarantees\": [{\"name\": \"no acknowledged update lost\", \"status\": \"PASS\"",
-                           "\"counts\": {\"acked\": 10, \"applied\": 10,", "\"freshness\": {\"reads\": 400,",
-                           "\"over_bound\": null", "\"unavailability\": {\"publisher\": {\"n\": 1, \"p50_ms\": 1020.000",
-                           "\"failures\": [{\"node\": \"fe1\", \"how\": \"kill\", \"role\": \"master\", "
-                           "\"at_s\": 10.000, \"back_s\": 13.000, \"publisher_ms\": 1020.000",
-                           "\"after\": {\"judged\": true, \"from_s\": 38.000, \"to_s\": 40.000, \"tablets\": "
-                           "{\"fe1\": 5, \"fe2\": 5}}",
-                           "\"home_master_back\": true}]}"}) {
-    EXPECT_NE(json.find(part), std::string::npos) << part << "\n" << json;
-  }
+  const std::string text = check_json(check_run(CleanRun().in));
+  const Json json = Json::parse(text);
+  EXPECT_EQ(json["pass"], true) << text;
+  EXPECT_EQ(json["run_dir"], "/tmp/run");
+  EXPECT_EQ(json["consistency"], "push");
+  ASSERT_EQ(json["guarantees"].size(), 7u) << text;
+  EXPECT_EQ(json["guarantees"][0]["name"], "no acknowledged update lost");
+  EXPECT_EQ(json["guarantees"][0]["status"], "PASS");
+  EXPECT_EQ(json["counts"]["acked"], 10);
+  EXPECT_EQ(json["counts"]["applied"], 10);
+  EXPECT_EQ(json["freshness"]["reads"], 400);
+  EXPECT_TRUE(json["freshness"]["over_bound"].is_null());
+  EXPECT_EQ(json["unavailability"]["publisher"]["n"], 1);
+  EXPECT_DOUBLE_EQ(json["unavailability"]["publisher"]["p50_ms"].get<double>(), 1020.0);
+  ASSERT_EQ(json["failures"].size(), 1u) << text;
+  const Json& f = json["failures"][0];
+  EXPECT_EQ(f["node"], "fe1");
+  EXPECT_EQ(f["how"], "kill");
+  EXPECT_EQ(f["role"], "master");
+  EXPECT_DOUBLE_EQ(f["at_s"].get<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(f["back_s"].get<double>(), 13.0);
+  EXPECT_DOUBLE_EQ(f["publisher_ms"].get<double>(), 1020.0);
+  EXPECT_EQ(f["after"]["judged"], true);
+  EXPECT_DOUBLE_EQ(f["after"]["from_s"].get<double>(), 38.0);
+  EXPECT_DOUBLE_EQ(f["after"]["to_s"].get<double>(), 40.0);
+  EXPECT_EQ(f["after"]["tablets"], (Json{{"fe1", 5}, {"fe2", 5}}));
+  EXPECT_EQ(f["home_master_back"], true);
 }
 
 TEST(CheckJson, AFailingRunSaysPassFalse) {
@@ -545,11 +545,10 @@ TEST(CheckJson, AFailingRunSaysPassFalse) {
   run.rows_from_applied();
   const CheckReport r = check_run(run.in);
   EXPECT_EQ(guarantee(r, 1).status, Status::kFail);
-  const std::string json = check_json(r);
-  EXPECT_TRUE(balanced_json(json)) << json;
-  EXPECT_EQ(json.rfind("{\"pass\": false,", 0), 0u) << json;
-  EXPECT_NE(json.find("\"status\": \"FAIL\""), std::string::npos);
+  const Json json = parsed_json(r);
+  EXPECT_EQ(json["pass"], false);
+  EXPECT_EQ(json["guarantees"][0]["status"], "FAIL");
 }
 
 }  // namespace
-}  // namespace oly::olympics
+}  // namespace oly::verify

@@ -1,6 +1,10 @@
-// The scenario checker: judges a finished run from what its processes recorded, and says plainly
-// whether any guarantee was broken. `olympics check RUN_DIR` loads the inputs (check_load.h),
-// calls check_run, prints format_check and writes check_json.
+// The checker: the one judge of the service's guarantees. It judges a run from what its processes
+// recorded and says plainly whether any guarantee was broken. `olympics check RUN_DIR` loads the
+// inputs (load.h), calls check_run, prints format_check and writes check_json (report.h); the
+// process and scenario tests assert on its verdicts, and the simulator (tests/sim) builds a
+// CheckInput from its own cluster and asserts on the same verdicts. Each guarantee's judge has
+// its own file: ledger.h (1-3), reads.h (4-5), recovery.h (6-7); epochs.h judges one writer
+// per epoch where the database's claims and writes were observed (the simulator).
 //
 // Inputs: Cacofonix's acknowledged updates (acks.csv), the tablets' reads (reads.csv), the
 // database's applied log and final rows, and the failures the tool caused (events.h).
@@ -40,17 +44,18 @@
 #include "common/message.h"
 #include "common/records.h"
 #include "database/store.h"
-#include "olympics/events.h"
-#include "olympics/freshness.h"
-#include "olympics/windows.h"
+#include "verify/events.h"
+#include "verify/freshness.h"
+#include "verify/verdict.h"
+#include "verify/windows.h"
 
-namespace oly::olympics {
+namespace oly::verify {
 
 struct CheckInput {
   std::string run_dir;                 // for the report's title only
   Consistency consistency = Consistency::kPush;
   std::vector<std::string> frontends;  // config order; the first is the home master
-  Duration pull_bound{0};              // pull: largest staleness allowed (check_load: TTR + slack)
+  Duration pull_bound{0};              // pull: largest staleness allowed (load.h: TTR + slack)
   Duration detect{0};                  // heartbeat.timeout_ms
   Duration settle{0};                  // heartbeat.settle_ms
   Duration read_interval{0};           // tablets.read_interval_ms + jitter_ms
@@ -61,16 +66,6 @@ struct CheckInput {
   std::vector<Score> scores;                     // the database's final rows
   std::vector<Tally> tallies;
   RunEvents events;                    // failures, start and end of the run
-};
-
-enum class Status { kPass, kFail, kNotJudged };
-const char* to_string(Status s);  // PASS, FAIL, n/a
-
-struct Verdict {
-  std::string guarantee;              // as named in the file comment
-  Status status = Status::kNotJudged;
-  std::string figures;                // one line: the numbers behind the status
-  std::vector<std::string> examples;  // up to 8 offending cases, described
 };
 
 // Tablets per front end over a period: each tablet counted once, at the front end of its last
@@ -116,15 +111,18 @@ struct CheckReport {
   bool passed() const;          // no verdict is FAIL
 };
 
+// The index in CheckReport::verdicts of each guarantee of the file comment.
+enum Guarantee : size_t {
+  kNoneLost = 0,
+  kNoneTwice = 1,
+  kInOrder = 2,
+  kFreshReads = 3,
+  kMonotonicReads = 4,
+  kRecovered = 5,
+  kRebalanced = 6,
+};
+
+// Judges every guarantee of the file comment (see CheckReport).
 CheckReport check_run(const CheckInput& in);
 
-// The verdict for people: one line per guarantee (PASS/FAIL/n/a, name, figures, examples), a
-// table of failures (when, what, windows, tablets per front end before/during/after), the
-// overall verdict last.
-std::string format_check(const CheckReport& r);
-// The same as one JSON object: {"pass", "run_dir", "consistency", "guarantees": [...], "counts",
-// "freshness", "unavailability" (p50/p99/max over failures), "failures": [...]}; times in ms,
-// failure times in seconds since the start.
-std::string check_json(const CheckReport& r);
-
-}  // namespace oly::olympics
+}  // namespace oly::verify

@@ -1,15 +1,14 @@
-#include "olympics/check_load.h"
+#include "verify/load.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
 #include "database/sqlite_store.h"
-#include "olympics/events.h"
-#include "olympics/nodes.h"
-#include "olympics/process.h"
+#include "verify/events.h"
+#include "verify/run_dir.h"
 
-namespace oly::olympics {
+namespace oly::verify {
 
 namespace fs = std::filesystem;
 
@@ -70,8 +69,37 @@ LoadedRun load_run(const std::string& run_dir, const std::optional<std::string>&
     }
   }
 
-  CheckInput& in = run.input;
-  in.run_dir = dir.string();
+  run.input = check_input(cfg, read_records(cfg), pull_slack);
+  return run;
+}
+
+RunRecords read_records(const Config& cfg) {
+  RunRecords r;
+  r.acks = read_ack_log(cfg.in_run_dir(cfg.cacofonix.ack_log));
+  if (cfg.tablets.history.empty()) {
+    throw std::runtime_error(cfg.source +
+                             ": tablets.history is empty, so the run recorded no reads to check");
+  }
+  r.reads = read_history(cfg.in_run_dir(cfg.tablets.history));
+  const std::string db_path = cfg.in_run_dir(cfg.database.path);
+  if (!fs::exists(db_path)) throw std::runtime_error(db_path + ": no database file");
+  {
+    database::SqliteStore store(db_path);
+    r.applied = store.applied_log();
+    r.scores = store.scores();
+    r.tallies = store.tallies();
+  }
+  const RunLayout layout{fs::path(cfg.run_dir)};
+  r.events = read_events(layout.events_file().string());
+  for (const auto& f : cfg.frontends) {
+    if (auto stats = read_stats_file(layout.stats_file(f.id))) r.frontend_stats.emplace(f.id, std::move(*stats));
+  }
+  return r;
+}
+
+CheckInput check_input(const Config& cfg, RunRecords records, Duration pull_slack) {
+  CheckInput in;
+  in.run_dir = cfg.run_dir;
   in.consistency = cfg.consistency;
   for (const auto& f : cfg.frontends) in.frontends.push_back(f.id);
   const int ttr = cfg.pull.adaptive ? cfg.pull.ttr_max_ms : cfg.pull.ttr_ms;
@@ -80,24 +108,13 @@ LoadedRun load_run(const std::string& run_dir, const std::optional<std::string>&
   in.settle = ms(cfg.heartbeat.settle_ms);
   in.read_interval = ms(cfg.tablets.read_interval_ms + cfg.tablets.jitter_ms);
   in.tablet_timeout = ms(cfg.tablets.request_timeout_ms);
-
-  in.acks = read_ack_log(cfg.in_run_dir(cfg.cacofonix.ack_log));
-  if (cfg.tablets.history.empty()) {
-    throw std::runtime_error(run.config_path +
-                             ": tablets.history is empty, so the run recorded no reads to check");
-  }
-  in.reads = read_history(cfg.in_run_dir(cfg.tablets.history));
-  const std::string db_path = cfg.in_run_dir(cfg.database.path);
-  if (!fs::exists(db_path)) throw std::runtime_error(db_path + ": no database file");
-  {
-    database::SqliteStore store(db_path);
-    in.applied = store.applied_log();
-    in.scores = store.scores();
-    in.tallies = store.tallies();
-  }
-  in.events = failures_from_events(read_events(RunLayout{dir}.events_file().string()),
-                                   in.frontends, cfg.database.id, in.acks);
-  return run;
+  in.events = failures_from_events(records.events, in.frontends, cfg.database.id, records.acks);
+  in.acks = std::move(records.acks);
+  in.reads = std::move(records.reads);
+  in.applied = std::move(records.applied);
+  in.scores = std::move(records.scores);
+  in.tallies = std::move(records.tallies);
+  return in;
 }
 
-}  // namespace oly::olympics
+}  // namespace oly::verify

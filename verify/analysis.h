@@ -1,7 +1,7 @@
 // Analysis of a finished (or running) cluster's run directory: freshness of every read against
 // the database's commits (see freshness.h), cache hit rate and consistency messages per update,
 // from the tablets' history, Cacofonix's ack log, the database file and the front ends' stats
-// files. `olympics freshness` prints it; the scenario checker builds on it.
+// files (all read through load.h). `olympics freshness` prints it.
 //
 // Errors: analyse_run throws std::runtime_error naming the file it could not read.
 #pragma once
@@ -9,9 +9,10 @@
 #include <string>
 
 #include "common/config.h"
-#include "olympics/freshness.h"
+#include "verify/freshness.h"
+#include "verify/load.h"
 
-namespace oly {
+namespace oly::verify {
 
 struct RunAnalysis {
   std::string consistency;
@@ -28,7 +29,9 @@ struct RunAnalysis {
   double messages_per_update() const;
 };
 
+// The run in cfg.run_dir (read_records), or records already read.
 RunAnalysis analyse_run(const Config& cfg);
+RunAnalysis analyse_records(const Config& cfg, const RunRecords& records);
 std::string format_analysis(const RunAnalysis& a);
 
-}  // namespace oly
+}  // namespace oly::verify

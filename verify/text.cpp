@@ -1,9 +1,10 @@
-#include "olympics/text.h"
+#include "verify/text.h"
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
-namespace oly::olympics {
+namespace oly::verify {
 
 std::string render_table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
@@ -25,35 +26,7 @@ std::string render_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char ch : s) {
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (ch < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-          out += buf;
-        } else {
-          out += static_cast<char>(ch);
-        }
-    }
-  }
-  return out + "\"";
+  return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string fixed(double v, int decimals) {
@@ -62,4 +35,4 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
-}  // namespace oly::olympics
+}  // namespace oly::verify

@@ -18,10 +18,10 @@
 
 #include <string>
 
-#include "olympics/check.h"
+#include "verify/check.h"
 
-namespace oly::olympics {
+namespace oly::verify {
 
 void plot_timeline(const CheckInput& in, const CheckReport& report, const std::string& png_path);
 
-}  // namespace oly::olympics
+}  // namespace oly::verify

@@ -1,4 +1,4 @@
-#include "olympics/plot.h"
+#include "verify/plot.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -14,11 +14,11 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "olympics/text.h"
+#include "verify/text.h"
 
 extern char** environ;
 
-namespace oly::olympics {
+namespace oly::verify {
 
 namespace fs = std::filesystem;
 
@@ -203,4 +203,4 @@ void plot_timeline(const CheckInput& in, const CheckReport& report, const std::s
   run_gnuplot(script, dir / "gnuplot.log");
 }
 
-}  // namespace oly::olympics
+}  // namespace oly::verify
