@@ -7,8 +7,6 @@
 // 2 for a bad flag or config; 130 when interrupted (the cluster is stopped).
 #include <CLI/CLI.hpp>
 
-#include <ctime>
-#include <filesystem>
 #include <iostream>
 
 #include "bench/support/failover_run.h"
@@ -64,24 +62,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const Config base = load_config_or_exit(common);
-  std::string run_dir = base.run_dir;
-  if (common.run_dir.empty()) {
-    const std::time_t t = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
-    run_dir = (std::filesystem::path(base.run_dir) / ("failover-" + std::string(stamp))).string();
-  }
+  const std::string run_dir = olympics::dated_run_dir(base, !common.run_dir.empty(), "failover");
   const std::atomic<bool>& stop = install_stop_signals();
-  try {
-    return bench::run_failover(base, o, run_dir, stop, std::cout);
-  } catch (const olympics::Interrupted&) {
-    std::cerr << "interrupted; the cluster has been stopped\n";
-    return 130;
-  } catch (const ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::runtime_error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return olympics::exit_status_of([&] { return bench::run_failover(base, o, run_dir, stop, std::cout); },
+                                  "the cluster has been stopped");
 }

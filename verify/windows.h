@@ -1,6 +1,6 @@
 // Failover windows: how long clients were without service around each kill of a front end,
-// computed from what the clients recorded (Cacofonix's acks, the tablets' reads) and the times
-// `olympics failover` killed and restarted front ends. All times are steady-clock microseconds,
+// computed from what the clients recorded (Cacofonix's acks, the tablets' reads) and the times of
+// the failures of a run (events.h) or of bench_failover's kills. All times are steady-clock microseconds,
 // comparable across the processes of one host (see common/clock.h).
 //
 // For a kill of front end F at time K:

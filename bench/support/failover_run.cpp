@@ -247,7 +247,7 @@ int run_failover(const Config& base, const FailoverOptions& o, const std::string
   const std::string yaml = cfg.in_run_dir("failover.yaml");
   {
     std::ofstream y(yaml, std::ios::trunc);
-    y << "# written by olympics failover: " << cfg.source << " with its overrides\n"
+    y << "# written by bench_failover: " << cfg.source << " with its overrides\n"
       << to_yaml(cfg);
     if (!y) throw ClusterError("cannot write " + yaml);
   }

@@ -1,8 +1,6 @@
 #include "olympics/commands/command.h"
 
 #include <chrono>
-#include <ctime>
-#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -41,33 +39,13 @@ bool sleep_unless_stopped(double seconds, const std::atomic<bool>* stop) {
   return stop == nullptr || !stop->load();
 }
 
-// The run directory of a command that keeps each run apart (the demo): --run-dir, else
-// <run_dir>/<what>-<date-time>.
-std::string own_run_dir(const Config& cfg, bool given, const std::string& what) {
-  if (given) return cfg.run_dir;
-  const std::time_t t = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
-  return (std::filesystem::path(cfg.run_dir) / (what + "-" + std::string(stamp))).string();
-}
 
 int on_cluster(const Flags& f, const std::atomic<bool>* stop,
                const std::function<int(Cluster&)>& body, const std::string& own_dir) {
   Config cfg = load_config_or_exit(f.common);
-  if (!own_dir.empty()) cfg.run_dir = own_run_dir(cfg, !f.common.run_dir.empty(), own_dir);
+  if (!own_dir.empty()) cfg.run_dir = dated_run_dir(cfg, !f.common.run_dir.empty(), own_dir);
   Cluster cluster(std::move(cfg), f.common.config, self_bin_dir(), std::cout, stop);
-  try {
-    return body(cluster);
-  } catch (const Interrupted&) {
-    std::cerr << "interrupted; what was started has been stopped\n";
-    return 130;
-  } catch (const ClusterError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::runtime_error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+  return exit_status_of([&] { return body(cluster); });
 }
 
 }  // namespace oly::olympics

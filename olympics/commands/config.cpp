@@ -12,7 +12,7 @@ namespace {
 // `olympics config --out FILE`: the config with the overrides, validated, as YAML.
 int cmd_config(const Flags& f) {
   Config c = load_config_or_exit(f.common);
-  try {
+  const int status = exit_status_of([&] {
     if (f.consistency) c.consistency = *f.consistency == "pull" ? Consistency::kPull : Consistency::kPush;
     if (f.tablets) c.tablets.count = *f.tablets;
     if (f.rate) c.cacofonix.rate = *f.rate;
@@ -20,13 +20,9 @@ int cmd_config(const Flags& f) {
     if (f.timeout_ms) c.heartbeat.timeout_ms = *f.timeout_ms;
     if (f.free_ports) c = with_free_ports(std::move(c));
     validate(c);
-  } catch (const ConfigError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const std::runtime_error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
+    return 0;
+  });
+  if (status != 0) return status;
   const std::string text = "# written by olympics config from " + c.source + "\n" + to_yaml(c);
   if (f.out.empty() || f.out == "-") {
     std::cout << text;

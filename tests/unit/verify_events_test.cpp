@@ -1,5 +1,5 @@
 // What the tool did to a cluster (events.csv) and the failures the checker makes of it
-// (olympics/events.h).
+// (verify/events.h).
 #include <gtest/gtest.h>
 #include <signal.h>
 

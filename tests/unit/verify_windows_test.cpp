@@ -1,4 +1,4 @@
-// Failover windows from hand-made ack and read records (olympics/windows.h).
+// Failover windows from hand-made ack and read records (verify/windows.h).
 #include <gtest/gtest.h>
 
 #include "verify/windows.h"
