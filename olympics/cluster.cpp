@@ -5,13 +5,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
 #include <fstream>
 #include <thread>
 
-#include "olympics/events.h"
+#include "verify/events.h"
 #include "olympics/query.h"
 
 namespace oly::olympics {
+
+using verify::action_for_signal;
+using verify::append_event;
 
 namespace fs = std::filesystem;
 
@@ -276,6 +282,29 @@ void Cluster::restart(const std::string& name) {
                        "; start the cluster with 'olympics up'");
   }
   start(n, *argv, UpOptions{}.ready_timeout);
+}
+
+std::string dated_run_dir(const Config& cfg, bool given, const std::string& what) {
+  if (given) return cfg.run_dir;
+  const std::time_t t = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+  return (std::filesystem::path(cfg.run_dir) / (what + "-" + std::string(stamp))).string();
+}
+
+int exit_status_of(const std::function<int()>& body, const std::string& stopped_note) {
+  try {
+    return body();
+  } catch (const Interrupted&) {
+    std::cerr << "interrupted; " << stopped_note << "\n";
+    return 130;
+  } catch (const ConfigError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::runtime_error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace oly::olympics

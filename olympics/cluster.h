@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
@@ -106,5 +107,15 @@ class Cluster {
   std::ostream& out_;
   const std::atomic<bool>* stop_;
 };
+
+// The run directory of a command that keeps each run apart (the demo, bench_failover):
+// cfg.run_dir when the user gave --run-dir (`given`), else <cfg.run_dir>/<what>-<date-time>.
+std::string dated_run_dir(const Config& cfg, bool given, const std::string& what);
+
+// Runs `body` and returns its exit status, or turns what it throws into one, with one line on
+// stderr: Interrupted 130 ("interrupted; " + `stopped_note`), ConfigError 2, any other
+// std::runtime_error (ClusterError, ...) 1.
+int exit_status_of(const std::function<int()>& body,
+                   const std::string& stopped_note = "what was started has been stopped");
 
 }  // namespace oly::olympics

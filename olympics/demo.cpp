@@ -3,17 +3,21 @@
 #include <filesystem>
 #include <fstream>
 
-#include "olympics/check.h"
-#include "olympics/check_load.h"
+#include "verify/check.h"
+#include "verify/report.h"
+#include "verify/load.h"
 
 #include <chrono>
 #include <csignal>
 #include <thread>
 
 #include "olympics/query.h"
-#include "olympics/text.h"
+#include "verify/text.h"
 
 namespace oly::olympics {
+
+using verify::fixed;
+using verify::render_table;
 
 namespace {
 
@@ -197,9 +201,9 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
            "give a fresh --run-dir to have it judged)\n";
   } else {
     try {
-      const LoadedRun run = load_run(cluster.layout().dir.string(), std::nullopt);
-      const CheckReport report = check_run(run.input);
-      out << "\n" << format_check(report);
+      const verify::LoadedRun run = verify::load_run(cluster.layout().dir.string(), std::nullopt);
+      const verify::CheckReport report = verify::check_run(run.input);
+      out << "\n" << verify::format_check(report);
       const std::string json_path = cfg.in_run_dir("check.json");
       std::ofstream(json_path, std::ios::trunc) << check_json(report);
       out << "(the checker's report is also in " << json_path << "; 'olympics check "

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "verify/run_dir.h"
 
 namespace oly::olympics {
 
@@ -47,24 +48,8 @@ inline constexpr const char* kTabletsNode = "tablets";
 // Every node of `c`, in start order (see the file comment).
 std::vector<NodeSpec> cluster_nodes(const Config& c);
 
-// Where a cluster's files live. `dir` should be absolute so that paths survive a change of
-// working directory (restart reuses them).
-struct RunLayout {
-  std::filesystem::path dir;
-  std::filesystem::path pids_dir() const { return dir / "pids"; }
-  std::filesystem::path pid_file(const std::string& node) const {
-    return pids_dir() / (node + ".pid");
-  }
-  std::filesystem::path cmd_file(const std::string& node) const {
-    return pids_dir() / (node + ".cmd");
-  }
-  std::filesystem::path log_file(const std::string& node) const { return dir / (node + ".log"); }
-  std::filesystem::path stats_file(const std::string& node) const {
-    return dir / (node + ".stats");
-  }
-  // What the tool did to the nodes, for the checker (events.h).
-  std::filesystem::path events_file() const { return dir / "events.csv"; }
-};
+using verify::RunLayout;  // verify/run_dir.h
+
 
 // What `up` varies per run. Unset optionals leave the config's value.
 struct LaunchOptions {

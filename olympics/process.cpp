@@ -190,12 +190,4 @@ void write_argv_file(const std::string& path, const std::vector<std::string>& ar
   write_text_file(path, text.str());
 }
 
-std::optional<std::vector<std::string>> read_argv_file(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> argv;
-  for (std::string line; std::getline(in, line);) argv.push_back(line);
-  if (argv.empty()) return std::nullopt;
-  return argv;
-}
-
 }  // namespace oly::olympics

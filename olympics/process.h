@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "verify/run_dir.h"
 
 namespace oly::olympics {
 
@@ -64,9 +65,9 @@ std::string signal_name(int sig);
 void write_text_file(const std::string& path, const std::string& text);
 // The pid in a pid file (one decimal number), or nullopt when missing or unreadable.
 std::optional<pid_t> read_pid_file(const std::string& path);
-// An argv file holds one argument per line. REQUIRES: no argument contains a newline.
+// An argv file holds one argument per line (verify::read_argv_file reads it back).
+// REQUIRES: no argument contains a newline.
 void write_argv_file(const std::string& path, const std::vector<std::string>& argv);
-// nullopt when missing or empty.
-std::optional<std::vector<std::string>> read_argv_file(const std::string& path);
+using verify::read_argv_file;
 
 }  // namespace oly::olympics

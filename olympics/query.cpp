@@ -50,13 +50,4 @@ std::vector<std::optional<Message>> request_all(const std::vector<Request>& requ
   return replies;
 }
 
-std::optional<Stats> read_stats_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  const std::string frame{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  Decoded d = decode(frame);
-  if (!d.ok || !d.message.is<Stats>()) return std::nullopt;
-  return d.message.as<Stats>();
-}
-
 }  // namespace oly::olympics

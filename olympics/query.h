@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/message.h"
+#include "verify/run_dir.h"
 
 namespace oly::olympics {
 
@@ -31,8 +32,6 @@ struct Request {
 std::vector<std::optional<Message>> request_all(const std::vector<Request>& requests,
                                                 Duration timeout);
 
-// The Stats a client last wrote to `path` (one encoded Message frame), or nullopt when the file
-// is missing or does not hold a Stats message.
-std::optional<Stats> read_stats_file(const std::filesystem::path& path);
+using verify::read_stats_file;  // verify/run_dir.h
 
 }  // namespace oly::olympics

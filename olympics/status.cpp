@@ -7,9 +7,13 @@
 #include <thread>
 
 #include "olympics/query.h"
-#include "olympics/text.h"
+#include "verify/text.h"
 
 namespace oly::olympics {
+
+using verify::fixed;
+using verify::json_string;
+using verify::render_table;
 
 namespace fs = std::filesystem;
 

@@ -19,7 +19,8 @@ void run_and_drain(SimCluster& c, int seconds) {
 
 void expect_invariants(SimCluster& c) {
   EXPECT_EQ(join(check_acknowledged_updates(c)), "") << c.describe();
-  EXPECT_EQ(join(check_monotonic_reads(c.reads())), "") << c.describe();
+  EXPECT_EQ(join(check_tallies_match_publisher(c)), "") << c.describe();
+  EXPECT_EQ(join(check_monotonic_reads(c)), "") << c.describe();
   EXPECT_EQ(join(check_even_split(c.tablets().tablets_per_home())), "") << c.describe();
 }
 

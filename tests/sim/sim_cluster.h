@@ -34,6 +34,7 @@
 #include "database/sqlite_store.h"
 #include "frontend/frontend_core.h"
 #include "tablet/tablets_core.h"
+#include "verify/epochs.h"
 
 namespace oly::sim {
 
@@ -47,23 +48,9 @@ struct SimOptions {
   double drop = 0.0;
 };
 
-// A claim the database granted: `frontend` is master from `epoch` on.
-struct DbClaim {
-  uint64_t epoch = 0;
-  std::string frontend;  // the claim's frontend field
-  std::string from;      // the endpoint that sent it
-  TimePoint at;
-};
-
-// An update the database applied (not a deduplicated resend).
-struct DbWrite {
-  std::string publisher;
-  uint64_t seq = 0;
-  std::string key;
-  uint64_t epoch = 0;    // the epoch the writer stamped on it
-  std::string from;      // the endpoint that sent it (the writing front end)
-  TimePoint at;
-};
+// What the database's tap saw (verify/epochs.h judges them).
+using DbClaim = verify::EpochClaim;  // an epoch granted
+using DbWrite = verify::EpochWrite;  // an update applied (not a deduplicated resend)
 
 class SimCluster {
  public:

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "olympics/status.h"
-#include "olympics/text.h"
+#include "verify/text.h"
 
 namespace oly::olympics {
+using verify::json_string;
+using verify::render_table;
 namespace {
 
 const NodeSpec kFe{"fe1", NodeKind::kFrontend, "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7111"};

@@ -1,0 +1,32 @@
+#include "olympics/commands/command.h"
+
+
+namespace oly::olympics {
+
+Command up_command(CLI::App& app, Flags& f) {
+  auto* up =
+      app.add_subcommand("up", "start the database, the front ends, Cacofonix and the tablets");
+  add_config_flags(up, f);
+  up->add_option("--tablets", f.tablets,
+                 "number of logical tablets (default: the config's tablets.count)")
+      ->check(CLI::Range(1, 100000));
+  up->add_flag("--no-clients", f.no_clients, "start only the database and the front ends");
+  add_consistency_flag(up, f);
+  up->add_option("--rate", f.rate,
+                 "Cacofonix's updates per second (default: the config's cacofonix.rate)")
+      ->check(CLI::PositiveNumber);
+  return {up, true, [&f](const std::atomic<bool>* stop) {
+    return on_cluster(f, stop, [&](Cluster& cluster) {
+      UpOptions options;
+      options.clients = !f.no_clients;
+      options.tablets = f.tablets;
+      options.consistency = f.consistency;
+      options.rate = f.rate;
+      cluster.up(options);
+      std::cout << "'olympics status' shows it, 'olympics down' stops it\n";
+      return 0;
+    });
+  }};
+}
+
+}  // namespace oly::olympics

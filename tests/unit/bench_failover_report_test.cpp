@@ -1,0 +1,141 @@
+// bench_failover's pure parts: the derived config and the report (bench/support/failover_run.h),
+// and when a cluster counts as steady (olympics/steady.h).
+#include <gtest/gtest.h>
+
+#include "bench/support/failover_run.h"
+#include "olympics/steady.h"
+
+namespace oly::bench {
+using namespace oly::olympics;
+namespace {
+
+const std::vector<std::string> kFes = {"fe1", "fe2"};
+
+NodeSample fe(std::string role, std::map<std::string, std::string> info) {
+  return {Stats{"x", std::move(role), {}, std::move(info)}, 1.0};
+}
+
+// fe1 master at epoch 3, fe2 following, both serving, tablets agreeing (file time 100).
+ClusterSample steady() {
+  ClusterSample s;
+  s.nodes["fe1"] =
+      fe("master", {{"master", "fe1"}, {"epoch", "3"}, {"suspected", ""}, {"serving", "fe1,fe2"}});
+  s.nodes["fe2"] = fe("peer", {{"master", "fe1"}, {"epoch", "3"}, {"suspected", ""}});
+  s.nodes["tablets"] = {Stats{"tablets", "tablets", {{"on_fe1", 25}}, {{"serving", "fe1,fe2"}}},
+                        100.0};
+  return s;
+}
+
+TEST(SteadyProblem, NoneWhenTheHomeMasterLeadsAndEveryoneServes) {
+  EXPECT_EQ(steady_problem(steady(), kFes, 50.0), "");
+}
+
+TEST(SteadyProblem, NamesWhatIsNotSteadyYet) {
+  auto s = steady();
+  s.nodes["fe2"].stats.reset();
+  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe2 does not answer");
+
+  s = steady();
+  s.nodes["fe1"].stats->role = "peer";
+  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe1 is not master");
+
+  s = steady();
+  s.nodes["fe2"].stats->info["master"] = "fe2";
+  s.nodes["fe2"].stats->info["epoch"] = "4";
+  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe2 follows fe2 at epoch 4, not fe1 at epoch 3");
+
+  s = steady();
+  s.nodes["fe1"].stats->info["suspected"] = "fe2";
+  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe1 suspects fe2");
+
+  s = steady();
+  s.nodes["fe2"].stats->info["handoff"] = "in progress";
+  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe2 is handing off");
+
+  s = steady();
+  s.nodes["fe1"].stats->info["serving"] = "fe1";
+  EXPECT_EQ(steady_problem(s, kFes, 50.0), "the master serves tablets from fe1, not fe1,fe2");
+
+  s = steady();
+  s.nodes["tablets"].stats->info["serving"] = "fe2";
+  EXPECT_EQ(steady_problem(s, kFes, 50.0), "the tablets read from fe2, not fe1,fe2");
+
+  s = steady();
+  EXPECT_EQ(steady_problem(s, kFes, 100.0), "waiting for newer tablets stats");
+  s.nodes.erase("tablets");
+  EXPECT_EQ(steady_problem(s, kFes, 50.0), "no stats from the tablets yet");
+}
+
+TEST(FailoverConfig, AppliesTheOverridesAndValidates) {
+  FailoverOptions o;
+  o.consistency = "pull";
+  o.interval_ms = 20;
+  o.timeout_ms = 100;
+  o.tablets = 7;
+  o.rate = 33;
+  const Config c = failover_config(Config{}, o, "/tmp/x");
+  EXPECT_EQ(c.run_dir, "/tmp/x");
+  EXPECT_EQ(c.consistency, Consistency::kPull);
+  EXPECT_EQ(c.heartbeat.interval_ms, 20);
+  EXPECT_EQ(c.heartbeat.timeout_ms, 100);
+  EXPECT_EQ(c.tablets.count, 7);
+  EXPECT_EQ(c.cacofonix.rate, 33);
+  o.timeout_ms = 30;  // less than twice the interval
+  EXPECT_THROW(failover_config(Config{}, o, "/tmp/x"), ConfigError);
+}
+
+TEST(FormatFailover, OneTablePerKindOfKillAndOneLinePerKill) {
+  FailoverRun run;
+  run.config.heartbeat.timeout_ms = 500;
+  run.options.tablets = 50;
+  run.options.rate = 50;
+  FailoverKill master;
+  master.event.node = "fe1";
+  master.event.was_master = true;
+  master.reaction_seen = ms(600);
+  FailoverKill peer;
+  peer.event.node = "fe2";
+  peer.event.was_master = false;
+  run.kills = {master, peer};
+  KillWindows w1;
+  w1.publisher = ms(700);
+  w1.tablets_first = {ms(400), ms(900)};
+  w1.tablets_wait = {ms(300), ms(310)};
+  w1.tablets_affected = 3;
+  w1.tablets_without_read = 1;
+  w1.handoff_gap = ms(250);
+  const std::string text = format_failover(run, {w1, KillWindows{}});
+  EXPECT_NE(text.find("kills of the master: 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kills of a non-master: 1\n"), std::string::npos) << text;
+  // p50 / p99 / max, the timeout and p99 / timeout.
+  EXPECT_NE(text.find("   publisher: first ack after the kill           1  700.0   700.0   700.0   "
+                      "500         1.40\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("   tablets: first ok read after the kill         2  400.0   900.0   900.0   "
+                      "500         1.80\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("   handoff: longest ack gap after the restart    1  250.0   250.0   250.0   "
+                      "500         0.50\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("1 tablets of a killed front end never read successfully"),
+            std::string::npos);
+  EXPECT_NE(text.find("   1     fe1   master  600.0    700.0         -            2/3      900.0 "
+                      "        310.0        250.0\n"),
+            std::string::npos)
+      << text;
+
+  const std::string json = failover_json(run, {w1, KillWindows{}});
+  EXPECT_NE(json.find("\"master\": {\"kills\": 1, \"tablets_without_read\": 1, \"publisher\": "
+                      "{\"n\": 1, \"p50_ms\": 700.000, \"p99_ms\": 700.000, \"max_ms\": 700.000, "
+                      "\"p99_over_timeout\": 1.400}"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"tablets_first_ms\": [400.000, 900.000]"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"publisher\": {\"n\": 0, \"p50_ms\": null"), std::string::npos) << json;
+}
+
+}  // namespace
+}  // namespace oly::bench

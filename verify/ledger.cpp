@@ -1,0 +1,271 @@
+#include "verify/ledger.h"
+
+#include <algorithm>
+#include <set>
+
+#include "verify/wording.h"
+
+namespace oly::verify {
+
+namespace {
+
+constexpr const char* kMedals[] = {"gold", "silver", "bronze"};
+constexpr const char* kIncrement = "increment_medal_tally";
+constexpr const char* kSetScore = "set_score";
+
+std::string team_of(const std::string& key) {
+  return key.rfind("tally/", 0) == 0 ? key.substr(6) : std::string();
+}
+
+int64_t medals(const Tally* t, const std::string& medal) {
+  if (t == nullptr) return 0;
+  if (medal == "gold") return t->gold;
+  if (medal == "silver") return t->silver;
+  return t->bronze;
+}
+
+// Every team with a tally row or a counted increment, with its row (or none) and its count.
+template <class F>
+void for_each_medal_count(const Ledger& l, F&& f) {
+  std::set<std::string> teams;
+  for (const auto& [team, t] : l.tallies) teams.insert(team);
+  for (const auto& [team, c] : l.counted) teams.insert(team);
+  for (const auto& team : teams) {
+    auto row = l.tallies.find(team);
+    auto count = l.counted.find(team);
+    for (const char* medal : kMedals) {
+      int64_t want = 0;
+      if (count != l.counted.end()) {
+        if (auto m = count->second.find(medal); m != count->second.end()) want = m->second;
+      }
+      f(team, medal, medals(row == l.tallies.end() ? nullptr : row->second, medal), want);
+    }
+  }
+}
+
+}  // namespace
+
+Ledger ledger_of(const CheckInput& in) {
+  Ledger l;
+  for (const auto& a : in.acks) l.acks[{a.publisher, a.seq}].push_back(&a);
+  for (const auto& u : in.applied) {
+    l.applied[{u.publisher, u.seq}].push_back(&u);
+    l.in_commit_order.push_back(&u);
+    ++l.applies_per_key[u.key];
+  }
+  std::stable_sort(l.in_commit_order.begin(), l.in_commit_order.end(),
+                   [](const database::AppliedUpdate* a, const database::AppliedUpdate* b) {
+                     return a->committed_at_us < b->committed_at_us;
+                   });
+  for (const auto& s : in.scores) l.final_version["score/" + s.event] = s.version;
+  for (const auto& t : in.tallies) {
+    l.final_version["tally/" + t.team] = t.version;
+    l.tallies[t.team] = &t;
+  }
+  l.counted = counted_medals(in.acks, in.applied);
+  return l;
+}
+
+Verdict no_update_lost(const CheckInput& in, const Ledger& l, TimePoint start, CheckReport& r) {
+  Verdict v = verdict("no acknowledged update lost");
+  size_t unapplied = 0, short_counts = 0;
+  for (const auto& [ps, acks] : l.acks) {
+    auto it = l.applied.find(ps);
+    const AckRecord* bad = nullptr;
+    std::string why;
+    if (it == l.applied.end()) {
+      bad = acks.front();
+      why = "never applied";
+    } else {
+      const database::AppliedUpdate& u = *it->second.front();
+      for (const AckRecord* a : acks) {
+        if (a->key != u.key || a->version != u.version) {
+          bad = a;
+          why = "applied as " + u.key + " v" + std::to_string(u.version);
+          break;
+        }
+      }
+    }
+    if (bad == nullptr) continue;
+    ++unapplied;
+    example(v, describe_ack(*bad, start) + ", " + why);
+  }
+  for_each_medal_count(l, [&](const std::string& team, const char* medal, int64_t have, int64_t want) {
+    if (have >= want) return;
+    ++short_counts;
+    example(v, "tally/" + team + " has " + std::to_string(have) + " " + medal + ", Cacofonix counted " +
+                   std::to_string(want));
+  });
+  r.lost = unapplied + short_counts;
+  if (in.acks.empty() && in.applied.empty() && in.tallies.empty()) {
+    v.figures = "nothing was acknowledged or applied";
+    return v;
+  }
+  v.status = r.lost == 0 ? Status::kPass : Status::kFail;
+  v.figures = std::to_string(r.acked) + " acknowledged, " +
+              (unapplied == 0 ? std::string("all applied")
+                              : std::to_string(unapplied) + " not applied as acknowledged");
+  if (r.applied_unacked > 0) v.figures += " (" + std::to_string(r.applied_unacked) + " applied without an ack)";
+  v.figures += short_counts == 0 ? "; no team short of a medal"
+                                 : "; " + plural(short_counts, "medal count", "medal counts") +
+                                       " below Cacofonix's count";
+  return v;
+}
+
+// Keys whose final version differs from their number of applies (guarantee 2), so that
+// guarantee 3 does not report them a second time.
+std::set<std::string> keys_off_count(const Ledger& l) {
+  std::set<std::string> keys;
+  for (const auto& [key, n] : l.applies_per_key) {
+    auto it = l.final_version.find(key);
+    if (it == l.final_version.end() || it->second != n) keys.insert(key);
+  }
+  for (const auto& [key, version] : l.final_version) {
+    if (!l.applies_per_key.contains(key) && version != 0) keys.insert(key);
+  }
+  return keys;
+}
+
+Verdict no_update_twice(const CheckInput& in, const Ledger& l, const std::set<std::string>& off,
+                        TimePoint start, CheckReport& r) {
+  Verdict v = verdict("no update applied twice");
+  size_t twice = 0, over = 0;
+  for (const auto& [ps, list] : l.applied) {
+    if (list.size() < 2) continue;
+    ++twice;
+    std::string when;
+    for (const database::AppliedUpdate* u : list) {
+      when += (when.empty() ? "" : ", ") + at_text(from_us(u->committed_at_us), start);
+    }
+    example(v, ps.first + " seq " + std::to_string(ps.second) + " (" + list.front()->key + ") applied " +
+                   std::to_string(list.size()) + " times, at " + when);
+  }
+  for (const auto& key : off) {
+    auto n = l.applies_per_key.find(key);
+    const size_t applies = n == l.applies_per_key.end() ? 0 : n->second;
+    auto f = l.final_version.find(key);
+    example(v, f == l.final_version.end()
+                   ? key + " has no row after " + plural(applies, "apply", "applies")
+                   : key + " is at v" + std::to_string(f->second) + " after " +
+                         plural(applies, "apply", "applies"));
+  }
+  for_each_medal_count(l, [&](const std::string& team, const char* medal, int64_t have, int64_t want) {
+    if (have <= want) return;
+    ++over;
+    example(v, "tally/" + team + " has " + std::to_string(have) + " " + medal + ", Cacofonix counted " +
+                   std::to_string(want));
+  });
+  r.duplicates = twice + off.size() + over;
+  if (in.applied.empty() && in.scores.empty() && in.tallies.empty()) {
+    v.figures = "nothing was applied";
+    return v;
+  }
+  v.status = r.duplicates == 0 ? Status::kPass : Status::kFail;
+  v.figures = std::to_string(r.applied) + " applied, " +
+              (twice == 0 ? std::string("none twice") : std::to_string(twice) + " more than once") + "; " +
+              (off.empty() ? "final versions of " + plural(l.final_version.size(), "key", "keys") +
+                                 " match their applies"
+                           : plural(off.size(), "key's", "keys'") + " final version off its applies") +
+              "; " +
+              (over == 0 ? std::string("no medal counted twice")
+                         : plural(over, "medal count", "medal counts") + " above Cacofonix's count");
+  return v;
+}
+
+Verdict applied_in_order(const CheckInput& in, const Ledger& l, const std::set<std::string>& off,
+                         TimePoint start, CheckReport& r) {
+  Verdict v = verdict("updates applied in order");
+  std::map<std::string, uint64_t> next_seq;
+  std::map<std::string, uint64_t> last_version;
+  std::map<std::string, const database::AppliedUpdate*> last_apply;
+  std::set<PubSeq> seen;
+  size_t seq_steps = 0, version_steps = 0, rows = 0;
+  for (const database::AppliedUpdate* u : l.in_commit_order) {
+    const std::string when = at_text(from_us(u->committed_at_us), start);
+    // A second apply of one {publisher, seq} is guarantee 2's; its version still counts below.
+    if (seen.insert({u->publisher, u->seq}).second) {
+      auto [it, fresh] = next_seq.emplace(u->publisher, 1);
+      const uint64_t want = it->second;
+      if (u->seq != want) {
+        ++seq_steps;
+        example(v, u->publisher + " seq " + std::to_string(u->seq) + " applied at " + when +
+                       (u->seq > want ? " when seq " + std::to_string(want) + " was next"
+                                      : " after seq " + std::to_string(want - 1)));
+      }
+      it->second = std::max(want, u->seq + 1);
+    }
+    uint64_t& last = last_version[u->key];
+    if (u->version != last + 1) {
+      ++version_steps;
+      example(v, u->key + " v" + std::to_string(u->version) + " applied at " + when + " after v" +
+                     std::to_string(last));
+    }
+    last = u->version;
+    last_apply[u->key] = u;
+  }
+  for (const auto& s : in.scores) {
+    auto it = last_apply.find("score/" + s.event);
+    if (it == last_apply.end()) continue;
+    const database::AppliedUpdate& u = *it->second;
+    const bool version_ok = off.contains(u.key) || s.version == u.version;
+    if (version_ok && (u.op != kSetScore || (s.gauls == u.gauls && s.romans == u.romans))) continue;
+    ++rows;
+    example(v, u.key + " ends at " + std::to_string(s.gauls) + "-" + std::to_string(s.romans) + " v" +
+                   std::to_string(s.version) + ", its last apply (" + u.publisher + " seq " +
+                   std::to_string(u.seq) + ") set " + std::to_string(u.gauls) + "-" +
+                   std::to_string(u.romans) + " v" + std::to_string(u.version));
+  }
+  for (const auto& t : in.tallies) {
+    auto it = last_apply.find("tally/" + t.team);
+    if (it == last_apply.end() || off.contains(it->first) || t.version == it->second->version) continue;
+    ++rows;
+    example(v, it->first + " ends at v" + std::to_string(t.version) + ", its last apply (" +
+                   it->second->publisher + " seq " + std::to_string(it->second->seq) + ") made v" +
+                   std::to_string(it->second->version));
+  }
+  r.reordered = seq_steps + version_steps + rows;
+  if (in.applied.empty()) {
+    v.figures = "nothing was applied";
+    return v;
+  }
+  v.status = r.reordered == 0 ? Status::kPass : Status::kFail;
+  v.figures = (seq_steps == 0 ? "seqs in order for " + plural(next_seq.size(), "publisher", "publishers")
+                              : plural(seq_steps, "seq", "seqs") + " out of order") +
+              ", " +
+              (version_steps == 0 ? "versions in order for " + plural(last_version.size(), "key", "keys")
+                                  : plural(version_steps, "version", "versions") + " out of order") +
+              ", " +
+              (rows == 0 ? std::string("final rows those of the last applies")
+                         : plural(rows, "final row", "final rows") + " not those of the last apply");
+  return v;
+}
+
+
+MedalCount counted_medals(const std::vector<AckRecord>& acks,
+                          const std::vector<database::AppliedUpdate>& applied) {
+  std::map<PubSeq, std::pair<std::string, std::string>> increments;  // {team, medal}
+  for (const auto& u : applied) {
+    if (u.op == kIncrement) increments.emplace(PubSeq{u.publisher, u.seq}, std::pair{team_of(u.key), u.medal});
+  }
+  for (const auto& a : acks) {
+    if (a.op == kIncrement) increments.emplace(PubSeq{a.publisher, a.seq}, std::pair{team_of(a.key), a.detail});
+  }
+  MedalCount counted;
+  for (const auto& [ps, tm] : increments) ++counted[tm.first][tm.second];
+  return counted;
+}
+
+std::vector<std::string> medals_off(const std::vector<Tally>& tallies, const MedalCount& counted) {
+  Ledger l;
+  for (const auto& t : tallies) l.tallies[t.team] = &t;
+  l.counted = counted;
+  std::vector<std::string> out;
+  for_each_medal_count(l, [&](const std::string& team, const char* medal, int64_t have, int64_t want) {
+    if (have == want) return;
+    out.push_back("tally/" + team + " has " + std::to_string(have) + " " + medal + ", counted " +
+                  std::to_string(want));
+  });
+  return out;
+}
+
+}  // namespace oly::verify
