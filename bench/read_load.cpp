@@ -373,7 +373,7 @@ class Load {
       c.seen[c.key] = std::max(c.seen[c.key], s->score.version);
       complete(i, true, now);
     } else if (const auto* e = std::get_if<oly::Error>(&d.message.body)) {
-      error(e->code + ": " + e->error);
+      error(std::string(oly::error_code_name(e->code)) + ": " + e->error);
       complete(i, false, now);
     } else {
       error(std::string("unexpected reply op ") + std::string(oly::op_name(d.message.body)));

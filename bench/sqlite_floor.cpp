@@ -30,6 +30,7 @@
 
 #include "common/config.h"
 #include "common/config_file.h"
+#include "common/key.h"
 
 namespace {
 
@@ -169,7 +170,7 @@ void apply_one(Db& db, const std::vector<std::string>& events, const std::string
     ++counts[kind == "gold" ? 0 : kind == "silver" ? 1 : 2];
     ++version;
     db.run(kPutTally, team, counts[0], counts[1], counts[2], version);
-    key = "tally/" + team;
+    key = oly::Key::tally(team).str();
     op = "increment_medal_tally";
     medal = kind;
   } else {  // set_score
@@ -184,7 +185,7 @@ void apply_one(Db& db, const std::vector<std::string>& events, const std::string
     (seq % 2 ? gauls : romans) += 1;
     ++version;
     db.run(kPutScore, event, gauls, romans, version, now_us / 1000);
-    key = "score/" + event;
+    key = oly::Key::score(event).str();
     op = "set_score";
   }
   db.run(kRecordApplied, publisher, seq, key, version, op, now_us, gauls, romans, medal);

@@ -142,22 +142,23 @@ void PublisherCore::on_error(const Error& e, uint64_t req, TimePoint now, Effect
     ++counters_["stale_answers"];  // answers an older send; the newer one decides
     return;
   }
-  if (e.code == code::kNotMaster) {
+  const std::string code(error_code_name(e.code));
+  if (e.code == ErrorCode::kNotMaster) {
     ++counters_["not_master"];
     const bool known = e.master && std::any_of(cfg_.frontends.begin(), cfg_.frontends.end(),
                                                [&](const auto& f) { return f.id == *e.master; });
     // With no master known yet, the timeout will move us on.
     if (known && *e.master != target_) go_back(*e.master, now, out);
-  } else if (e.code == code::kSeqGap || e.code == code::kUnavailable) {
-    ++counters_[e.code];
+  } else if (e.code == ErrorCode::kSeqGap || e.code == ErrorCode::kUnavailable) {
+    ++counters_[code];
     go_back(target_, now, out);
-  } else if (e.code == code::kStaleSeq) {
+  } else if (e.code == ErrorCode::kStaleSeq) {
     // Applied long ago (updates apply in seq order), its result no longer kept.
     spdlog::warn("update {} was applied earlier; its result is no longer known", it->first);
     on_ack(target_, Ack{publisher_, it->first, "", 0, true, std::nullopt, std::nullopt}, req, now);
   } else {
-    if (counters_["rejected_" + e.code]++ == 0) {
-      spdlog::error("update {} rejected: {} ({}); it will be retried", it->first, e.error, e.code);
+    if (counters_["rejected_" + code]++ == 0) {
+      spdlog::error("update {} rejected: {} ({}); it will be retried", it->first, e.error, code);
     }
   }
 }

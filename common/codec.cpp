@@ -1,5 +1,6 @@
 #include "common/codec.h"
 
+#include <algorithm>
 #include <limits>
 #include <msgpack.hpp>
 #include <type_traits>
@@ -53,6 +54,8 @@ template <class S> void pack_struct(Packer& pk, const S& s) {
 template <class T> void pack_value(Packer& pk, const T& v) {
   if constexpr (std::is_same_v<T, std::string> || std::is_arithmetic_v<T>) {
     pk.pack(v);
+  } else if constexpr (std::is_same_v<T, ErrorCode>) {
+    pk.pack(error_code_name(v));
   } else if constexpr (is_vector<T>::value) {
     pk.pack_array(static_cast<uint32_t>(v.size()));
     for (const auto& e : v) pack_value(pk, e);
@@ -130,6 +133,12 @@ class Reader {
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (o.type != msgpack::type::STR) return fail(path, "string", o);
       out.assign(o.via.str.ptr, o.via.str.size);
+    } else if constexpr (std::is_same_v<T, ErrorCode>) {
+      if (o.type != msgpack::type::STR) return fail(path, "error code name", o);
+      const std::string_view name(o.via.str.ptr, o.via.str.size);
+      const auto c = parse_error_code(name);
+      if (!c) return unknown_code(path, name);
+      out = *c;
     } else if constexpr (is_vector<T>::value) {
       if (o.type != msgpack::type::ARRAY) return fail(path, "array", o);
       out.clear();
@@ -180,6 +189,15 @@ class Reader {
   void fail(const std::string& path, const char* expected, const msgpack::object& got) {
     failed_ = true;
     why_ = "field '" + path + "': expected " + expected + ", got " + type_name(got);
+  }
+  // Quotes the name only when it is short and plain (never raw bytes into a log).
+  void unknown_code(const std::string& path, std::string_view name) {
+    failed_ = true;
+    const bool plain = name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || c == '_';
+                       });
+    why_ = "field '" + path + "': " + (plain ? "'" + std::string(name) + "' is not" : std::string("not")) +
+           " a known error code";
   }
   void range(const std::string& path) {
     failed_ = true;
@@ -236,7 +254,7 @@ std::string encode(const Message& msg) {
 Decoded decode(std::string_view frame) {
   Decoded d;
   if (frame.size() > kMaxFrameBytes) {
-    d.error = {code::kTooLarge,
+    d.error = {ErrorCode::kTooLarge,
                "frame of " + std::to_string(frame.size()) + " bytes is over the limit of " +
                    std::to_string(kMaxFrameBytes),
                0};
@@ -249,22 +267,22 @@ Decoded decode(std::string_view frame) {
     oh = msgpack::unpack(frame.data(), frame.size(), off, nullptr, nullptr,
                          msgpack::unpack_limit(65536, 65536, kMaxFrameBytes, kMaxFrameBytes, 1024, 16));
     if (off != frame.size()) {
-      d.error = {code::kMalformed, "trailing bytes after the message", 0};
+      d.error = {ErrorCode::kMalformed, "trailing bytes after the message", 0};
       return d;
     }
   } catch (const std::exception& e) {
-    d.error = {code::kMalformed, std::string("not a MessagePack value: ") + e.what(), 0};
+    d.error = {ErrorCode::kMalformed, std::string("not a MessagePack value: ") + e.what(), 0};
     return d;
   }
   const msgpack::object& o = oh.get();
   if (o.type != msgpack::type::MAP) {
-    d.error = {code::kMalformed, std::string("expected a map, got ") + type_name(o), 0};
+    d.error = {ErrorCode::kMalformed, std::string("expected a map, got ") + type_name(o), 0};
     return d;
   }
   uint64_t req = 0;
   if (const auto* r = find(o, "req")) {
     if (r->type != msgpack::type::POSITIVE_INTEGER) {
-      d.error = {code::kMalformed, std::string("field 'req': expected non-negative integer, got ") +
+      d.error = {ErrorCode::kMalformed, std::string("field 'req': expected non-negative integer, got ") +
                                        type_name(*r), 0};
       return d;
     }
@@ -273,21 +291,21 @@ Decoded decode(std::string_view frame) {
   d.error.req = req;
   const auto* op = find(o, "op");
   if (op == nullptr) {
-    d.error = {code::kMalformed, "missing field 'op'", req};
+    d.error = {ErrorCode::kMalformed, "missing field 'op'", req};
     return d;
   }
   if (op->type != msgpack::type::STR) {
-    d.error = {code::kMalformed, std::string("field 'op': expected string, got ") + type_name(*op), req};
+    d.error = {ErrorCode::kMalformed, std::string("field 'op': expected string, got ") + type_name(*op), req};
     return d;
   }
   std::string_view op_str(op->via.str.ptr, op->via.str.size);
   std::string why;
   if (!decode_body(op_str, o, d.message.body, why)) {
-    d.error = {code::kUnknownOp, "unknown op '" + std::string(op_str.substr(0, 64)) + "'", req};
+    d.error = {ErrorCode::kUnknownOp, "unknown op '" + std::string(op_str.substr(0, 64)) + "'", req};
     return d;
   }
   if (!why.empty()) {
-    d.error = {code::kMalformed, std::move(why), req};
+    d.error = {ErrorCode::kMalformed, std::move(why), req};
     return d;
   }
   d.message.req = req;

@@ -3,7 +3,7 @@
 // decode() never throws and never crashes on any input: a frame that is not a map, lacks `op`,
 // names an unknown op, lacks a required field, has a field of the wrong type or an integer out of
 // range, or is larger than kMaxFrameBytes gives a DecodeError whose `code` is one of
-// code::kMalformed, code::kUnknownOp or code::kTooLarge and whose `text` names the offending field.
+// ErrorCode::kMalformed, ErrorCode::kUnknownOp or ErrorCode::kTooLarge and whose `text` names the offending field.
 // The request id is recovered when the frame got that far, so that the error reply can echo it.
 //
 // Thread-safety: free functions without shared state.
@@ -21,7 +21,7 @@ namespace oly {
 inline constexpr std::size_t kMaxFrameBytes = 1 << 20;
 
 struct DecodeError {
-  std::string_view code;  // code::kMalformed, code::kUnknownOp or code::kTooLarge
+  ErrorCode code = ErrorCode::kMalformed;  // kMalformed, kUnknownOp or kTooLarge
   std::string text;       // e.g. "get_score: field 'event': expected string, got integer"
   uint64_t req = 0;       // the frame's req when it could be read, else 0
 };

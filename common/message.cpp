@@ -44,9 +44,9 @@ std::vector<std::string> comma_split(const std::string& list) {
   return out;
 }
 
-Error make_error(std::string_view c, std::string text) {
+Error make_error(ErrorCode c, std::string text) {
   Error e;
-  e.code = std::string(c);
+  e.code = c;
   e.error = std::move(text);
   return e;
 }

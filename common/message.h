@@ -21,6 +21,8 @@
 #include <variant>
 #include <vector>
 
+#include "common/error_code.h"
+
 namespace oly {
 
 // ---------------------------------------------------------------- shared value types
@@ -430,12 +432,12 @@ struct Stats {
   template <class F> void visit(F&& f) { f("node", node); f("role", role); f("counters", counters); f("info", info); }
 };
 
-// Any failed request. `code` is a stable symbol (see ErrorCode names in codec.h), `error` a
-// human-readable reason. A not_master error also carries the master's id and address when known;
-// a fenced error carries the current epoch.
+// Any failed request. `code` is a stable reason (common/error_code.h; it travels as its name, e.g.
+// "not_master"), `error` a human-readable one. A not_master error also carries the master's id and
+// address when known; a fenced error carries the current epoch.
 struct Error {
   static constexpr std::string_view kOp = "error";
-  std::string code;
+  ErrorCode code = ErrorCode::kMalformed;
   std::string error;
   std::optional<std::string> master;
   std::optional<std::string> address;
@@ -473,29 +475,7 @@ std::string_view op_name(const Body& body);
 // True for bodies that answer a request (they carry `ok` on the wire).
 bool is_reply(const Body& body);
 
-// Stable error codes. Each is sent as its snake_case name (see codec.h error_code_name).
-namespace code {
-inline constexpr std::string_view kMalformed = "malformed";          // not a valid message
-inline constexpr std::string_view kUnknownOp = "unknown_op";         // op not known to the receiver
-inline constexpr std::string_view kTooLarge = "too_large";           // frame over the size limit
-inline constexpr std::string_view kUnexpectedOp = "unexpected_op";   // valid op, wrong receiver
-inline constexpr std::string_view kUnknownEvent = "unknown_event";
-inline constexpr std::string_view kUnknownTeam = "unknown_team";
-inline constexpr std::string_view kUnknownMedal = "unknown_medal";
-inline constexpr std::string_view kBadValue = "bad_value";           // e.g. a negative score
-inline constexpr std::string_view kNotMaster = "not_master";
-inline constexpr std::string_view kFenced = "fenced";                // stale epoch
-inline constexpr std::string_view kUnauthorised = "unauthorised";    // wrong publisher token
-inline constexpr std::string_view kSeqGap = "seq_gap";               // seq > last + 1
-inline constexpr std::string_view kStaleSeq = "stale_seq";           // seq long past, result gone
-inline constexpr std::string_view kUnavailable = "unavailable";      // a dependency did not answer
-inline constexpr std::string_view kStorage = "storage_error";        // the database failed to commit
-inline constexpr std::string_view kUnknownTablet = "unknown_tablet";
-inline constexpr std::string_view kLeaseHeld = "lease_held";         // another master's lease is live
-inline constexpr std::string_view kNotLeader = "not_leader";         // a database replica that does not lead
-}  // namespace code
-
 // Builds an Error body.
-Error make_error(std::string_view code, std::string text);
+Error make_error(ErrorCode code, std::string text);
 
 }  // namespace oly

@@ -22,7 +22,7 @@ std::string join(const std::vector<std::string>& names) {
 }
 
 // "unknown event 'Luge' (known: Curling, Skating, Skiing)"
-Error unknown(std::string_view code, const std::string& what, const std::string& name,
+Error unknown(ErrorCode code, const std::string& what, const std::string& name,
               const std::vector<std::string>& known) {
   return make_error(code, "unknown " + what + " '" + name + "' (known: " + join(known) + ")");
 }
@@ -32,8 +32,8 @@ Error unknown(std::string_view code, const std::string& what, const std::string&
 template <class Update, class UpdateCommand>
 std::optional<Error> stamp_update(const Update& m, TimePoint now, UpdateCommand& c) {
   const std::string op(Update::kOp);
-  if (m.publisher.empty()) return make_error(code::kBadValue, op + ": publisher must not be empty");
-  if (m.seq == 0) return make_error(code::kBadValue, op + ": seq starts at 1");
+  if (m.publisher.empty()) return make_error(ErrorCode::kBadValue, op + ": publisher must not be empty");
+  if (m.seq == 0) return make_error(ErrorCode::kBadValue, op + ": seq starts at 1");
   c.publisher = m.publisher;
   c.seq = m.seq;
   c.epoch = m.epoch;
@@ -89,7 +89,7 @@ void DatabaseCore::on_message(const std::string& from, Message msg, bool notice,
     reply = std::visit([&](const auto& body) { return on(body, now); }, msg.body);
   } catch (const std::exception& e) {
     fail_batch(e.what(), out);
-    reply = make_error(code::kStorage, std::string("storage failed: ") + e.what());
+    reply = make_error(ErrorCode::kStorage, std::string("storage failed: ") + e.what());
   }
   held_.send(from, msg.req, std::move(reply));
 }
@@ -129,7 +129,7 @@ void DatabaseCore::fail_batch(const std::string& reason, Effects& out) {
   if (lease_before_claims_) lease_until_ = *std::exchange(lease_before_claims_, std::nullopt);
   for (const auto& reply : held_.items()) {
     ++counters_["storage_errors"];
-    send(out, {reply.to, {reply.msg.req, make_error(code::kStorage, "storage failed: " + reason)}});
+    send(out, {reply.to, {reply.msg.req, make_error(ErrorCode::kStorage, "storage failed: " + reason)}});
   }
   held_.clear();
 }
@@ -170,7 +170,7 @@ Duration DatabaseCore::lease_left(TimePoint now) const {
 
 Body DatabaseCore::on(const GetScore& m, TimePoint) {
   if (!contains(config_.events, m.event))
-    return unknown(code::kUnknownEvent, "event", m.event, config_.events);
+    return unknown(ErrorCode::kUnknownEvent, "event", m.event, config_.events);
   ++counters_["reads"];
   ScoreReply reply;
   reply.score = store_.score(m.event);
@@ -178,7 +178,7 @@ Body DatabaseCore::on(const GetScore& m, TimePoint) {
 }
 
 Body DatabaseCore::on(const GetMedalTally& m, TimePoint) {
-  if (!contains(teams(), m.team)) return unknown(code::kUnknownTeam, "team", m.team, teams());
+  if (!contains(teams(), m.team)) return unknown(ErrorCode::kUnknownTeam, "team", m.team, teams());
   ++counters_["reads"];
   TallyReply reply;
   reply.tally = store_.tally(m.team);
@@ -222,7 +222,7 @@ Body DatabaseCore::on(const GetStats&, TimePoint now) {
 template <class T>
 Body DatabaseCore::on(const T&, TimePoint) {
   ++counters_["unexpected_ops"];
-  return make_error(code::kUnexpectedOp,
+  return make_error(ErrorCode::kUnexpectedOp,
                     "the database does not handle '" + std::string(T::kOp) + "'");
 }
 
@@ -230,9 +230,9 @@ Body DatabaseCore::on(const T&, TimePoint) {
 
 Body DatabaseCore::on(const SetScore& m, TimePoint now) {
   if (!contains(config_.events, m.event))
-    return unknown(code::kUnknownEvent, "event", m.event, config_.events);
+    return unknown(ErrorCode::kUnknownEvent, "event", m.event, config_.events);
   if (m.gauls < 0 || m.romans < 0) {
-    return make_error(code::kBadValue,
+    return make_error(ErrorCode::kBadValue,
                       "set_score " + m.event + ": scores must not be negative, got " +
                           std::to_string(m.gauls) + "-" + std::to_string(m.romans));
   }
@@ -246,8 +246,8 @@ Body DatabaseCore::on(const SetScore& m, TimePoint now) {
 }
 
 Body DatabaseCore::on(const IncrementMedalTally& m, TimePoint now) {
-  if (!contains(teams(), m.team)) return unknown(code::kUnknownTeam, "team", m.team, teams());
-  if (!contains(medals(), m.medal)) return unknown(code::kUnknownMedal, "medal", m.medal, medals());
+  if (!contains(teams(), m.team)) return unknown(ErrorCode::kUnknownTeam, "team", m.team, teams());
+  if (!contains(medals(), m.medal)) return unknown(ErrorCode::kUnknownMedal, "medal", m.medal, medals());
   cmd::IncrementMedalTally c;
   if (auto bad = stamp_update(m, now, c)) return *bad;
   c.team = m.team;
@@ -259,7 +259,7 @@ Body DatabaseCore::on(const IncrementMedalTally& m, TimePoint now) {
 
 Body DatabaseCore::on(const ClaimMaster& m, TimePoint now) {
   if (config_.frontend(m.frontend) == nullptr) {
-    return make_error(code::kBadValue, "claim_master: unknown front end '" + m.frontend + "'");
+    return make_error(ErrorCode::kBadValue, "claim_master: unknown front end '" + m.frontend + "'");
   }
   cmd::ClaimMaster c;
   c.frontend = m.frontend;
@@ -301,12 +301,12 @@ Body DatabaseCore::on(const RenewMaster& m, TimePoint now) {
 }
 
 Body DatabaseCore::on(const AssignHome& m, TimePoint) {
-  if (m.tablet.empty()) return make_error(code::kBadValue, "assign_home: tablet must not be empty");
+  if (m.tablet.empty()) return make_error(ErrorCode::kBadValue, "assign_home: tablet must not be empty");
   if (m.frontends.empty())
-    return make_error(code::kBadValue, "assign_home " + m.tablet + ": no front ends given");
+    return make_error(ErrorCode::kBadValue, "assign_home " + m.tablet + ": no front ends given");
   for (const auto& f : m.frontends) {
     if (config_.frontend(f) == nullptr)
-      return make_error(code::kBadValue, "assign_home: unknown front end '" + f + "'");
+      return make_error(ErrorCode::kBadValue, "assign_home: unknown front end '" + f + "'");
   }
   ++counters_["registrations"];
   cmd::AssignHome c;

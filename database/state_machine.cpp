@@ -36,7 +36,7 @@ bool wrote(Outcome outcome) {
 }
 
 Error fenced_error(const MasterInfo& current, std::string text) {
-  Error e = make_error(code::kFenced, std::move(text));
+  Error e = make_error(ErrorCode::kFenced, std::move(text));
   e.epoch = current.epoch;
   e.master = current.frontend;
   return e;
@@ -67,7 +67,7 @@ std::vector<Result> StateMachine::apply_batch(const CommandBatch& batch) {
 // ---------------------------------------------------------------- updates
 
 template <class Update, class Write>
-Result StateMachine::update(const Update& c, std::string key, Write write) {
+Result StateMachine::update(const Update& c, const Key& key, Write write) {
   const std::string op(Update::kOp);
   const MasterInfo master = store_.master();
   if (master.epoch == 0 || c.epoch != master.epoch) {
@@ -82,31 +82,30 @@ Result StateMachine::update(const Update& c, std::string key, Write write) {
     const auto prior = store_.applied(c.publisher, c.seq);
     if (!prior) {
       return {Outcome::stale_seq,
-              make_error(code::kStaleSeq, "seq " + std::to_string(c.seq) + " of publisher '" +
+              make_error(ErrorCode::kStaleSeq, "seq " + std::to_string(c.seq) + " of publisher '" +
                                               c.publisher + "' is in the past (last applied " +
                                               std::to_string(last) + ") and was never applied")};
     }
     // The key's current value (its version may be newer than the duplicate's): a master whose
     // first ack was lost learns the value it missed and writes it through.
     Ack current;
-    const std::string name = prior->key.substr(prior->key.find('/') + 1);
-    if (prior->key.rfind("score/", 0) == 0) {
-      current.score = store_.score(name);
-    } else {
-      current.tally = store_.tally(name);
+    if (const auto key = Key::parse(prior->key); key && key->is_score()) {
+      current.score = store_.score(key->name());
+    } else if (key) {
+      current.tally = store_.tally(key->name());
     }
     return {Outcome::duplicate,
             make_ack(c.publisher, c.seq, prior->key, prior->version, true, std::move(current))};
   }
   if (c.seq > last + 1) {
-    return {Outcome::seq_gap, make_error(code::kSeqGap, "expected seq " + std::to_string(last + 1) +
+    return {Outcome::seq_gap, make_error(ErrorCode::kSeqGap, "expected seq " + std::to_string(last + 1) +
                                                             " from publisher '" + c.publisher +
                                                             "', got " + std::to_string(c.seq))};
   }
   AppliedUpdate u;
   u.publisher = c.publisher;
   u.seq = c.seq;
-  u.key = std::move(key);
+  u.key = key.str();
   u.op = op;
   u.committed_at_us = c.committed_at_us;
   Ack ack;
@@ -117,7 +116,7 @@ Result StateMachine::update(const Update& c, std::string key, Write write) {
 }
 
 Result StateMachine::on(const cmd::SetScore& c) {
-  return update(c, "score/" + c.event, [&](AppliedUpdate& u, Ack& ack) {
+  return update(c, Key::score(c.event), [&](AppliedUpdate& u, Ack& ack) {
     Score s = store_.score(c.event);
     s.gauls = u.gauls = c.gauls;
     s.romans = u.romans = c.romans;
@@ -129,7 +128,7 @@ Result StateMachine::on(const cmd::SetScore& c) {
 }
 
 Result StateMachine::on(const cmd::IncrementMedalTally& c) {
-  return update(c, "tally/" + c.team, [&](AppliedUpdate& u, Ack& ack) {
+  return update(c, Key::tally(c.team), [&](AppliedUpdate& u, Ack& ack) {
     Tally t = store_.tally(c.team);
     ++(c.medal == "gold" ? t.gold : c.medal == "silver" ? t.silver : t.bronze);
     t.version = u.version = t.version + 1;
@@ -153,7 +152,7 @@ Result StateMachine::on(const cmd::ClaimMaster& c) {
   }
   if (c.frontend != current.frontend && c.lease_left_us > 0) {
     const int64_t left = std::max<int64_t>(1, ceil_ms(Duration(c.lease_left_us)));
-    Error e = make_error(code::kLeaseHeld, claim + " refused: master '" + current.frontend +
+    Error e = make_error(ErrorCode::kLeaseHeld, claim + " refused: master '" + current.frontend +
                                                "' (epoch " + std::to_string(current.epoch) +
                                                ") holds the master lease for another " +
                                                std::to_string(left) + " ms");
@@ -183,7 +182,7 @@ Result StateMachine::on(const cmd::AssignHome& c) {
   }
   if (best == nullptr) {
     return {Outcome::invalid,
-            make_error(code::kBadValue, "assign_home " + c.tablet + ": no front ends given")};
+            make_error(ErrorCode::kBadValue, "assign_home " + c.tablet + ": no front ends given")};
   }
   store_.set_home(c.tablet, *best);
   return {Outcome::home_assigned, tablet_home(c.tablet, *best)};

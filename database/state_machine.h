@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/key.h"
 #include "common/message.h"
 #include "database/command.h"
 #include "database/store.h"
@@ -97,7 +98,7 @@ class StateMachine {
   // Fencing and exactly-once around `write(AppliedUpdate& u, Ack& ack)`, which writes the key,
   // fills in u.version (and u's values) and puts the key's new value on the ack.
   template <class Update, class Write>
-  Result update(const Update& c, std::string key, Write write);
+  Result update(const Update& c, const Key& key, Write write);
 
   Store& store_;
 };

@@ -31,7 +31,7 @@ namespace oly::database {
 struct AppliedUpdate {
   std::string publisher;
   uint64_t seq = 0;
-  std::string key;              // "score/<event>" or "tally/<team>"
+  std::string key;              // Key::str(): "score/<event>" or "tally/<team>"
   uint64_t version = 0;         // the key's version after this update
   std::string op;               // "set_score" or "increment_medal_tally"
   int64_t committed_at_us = 0;  // monotonic time (clock.h to_us) at which it was applied

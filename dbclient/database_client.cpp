@@ -35,7 +35,7 @@ bool DatabaseClient::on_reply(const std::string& from, const Message& msg, TimeP
   auto it = in_flight_.find(msg.req);
   Attempt& a = it->second;
   const auto* e = std::get_if<Error>(&msg.body);
-  if (e != nullptr && e->code == code::kNotLeader && a.tries < 2 * replicas_.size()) {
+  if (e != nullptr && e->code == ErrorCode::kNotLeader && a.tries < 2 * replicas_.size()) {
     const size_t named = e->leader ? index_of(*e->leader) : replicas_.size();
     leader_ = named < replicas_.size() ? named : (a.replica + 1) % replicas_.size();
     ++a.tries;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/key.h"
 #include "common/log.h"
 
 namespace oly {
@@ -60,7 +61,7 @@ void FrontendCore::on_message(const std::string& from, Message msg, bool notice,
   if (internal && !peer) {
     // Only the configured front ends (by endpoint name) take part in consistency and heartbeats.
     ++counters_["unauthorised"];
-    out.send(from, msg.req, make_error(code::kUnauthorised, "'" + from + "' is not a front end of this cluster"));
+    out.send(from, msg.req, make_error(ErrorCode::kUnauthorised, "'" + from + "' is not a front end of this cluster"));
     return;
   }
   if (from != id_ && peer && !msg.is<Heartbeat>()) members_.heard(from, 0, now);
@@ -106,15 +107,25 @@ bool FrontendCore::step_follower(const std::string& from, Message& msg, TimePoin
   return true;
 }
 
+bool FrontendCore::valid_key(const std::string& from, uint64_t req, std::string_view op, const std::string& key,
+                             Effects& out) {
+  if (Key::parse(key)) return true;
+  // Not echoed: the text may be anything a peer sent.
+  out.send(from, req, make_error(ErrorCode::kBadValue, std::string(op) + ": key is not score/<event> or tally/<team>"));
+  return false;
+}
+
 bool FrontendCore::step_master(const std::string& from, Message& msg, TimePoint now, Effects& out) {
   if (msg.is<SetScore>() || msg.is<IncrementMedalTally>()) {
     if (check_token(from, msg, out)) forward_update(from, msg, now, out);
   } else if (const auto* f = std::get_if<Fetch>(&msg.body)) {
     ++counters_["requests"];
+    if (!valid_key(from, msg.req, Fetch::kOp, f->key, out)) return true;
     serve(f->key, Waiter{Waiter::Kind::kPeerFetch, from, msg.req, 0, 0}, now, out);
   } else if (const auto* p = std::get_if<Poll>(&msg.body)) {
     ++counters_["requests"];
     ++counters_["polls_received"];
+    if (!valid_key(from, msg.req, Poll::kOp, p->key, out)) return true;
     serve(p->key, Waiter{Waiter::Kind::kPeerPoll, from, msg.req, 0, p->version}, now, out);
   } else if (msg.is<HandOver>()) {
     ++counters_["hand_overs_ignored"];
@@ -144,18 +155,18 @@ void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint n
   };
   if (auto* g = std::get_if<GetScore>(&msg.body)) {
     if (!events_.count(g->event)) {
-      out.send(from, msg.req, make_error(code::kUnknownEvent, "unknown event '" + g->event + "'"));
+      out.send(from, msg.req, make_error(ErrorCode::kUnknownEvent, "unknown event '" + g->event + "'"));
       return;
     }
     seen(g->tablet);
-    serve("score/" + g->event, Waiter{Waiter::Kind::kTablet, from, msg.req, g->min_version.value_or(0), 0}, now, out);
+    serve(Key::score(g->event).str(), Waiter{Waiter::Kind::kTablet, from, msg.req, g->min_version.value_or(0), 0}, now, out);
   } else if (auto* t = std::get_if<GetMedalTally>(&msg.body)) {
     if (std::find(teams().begin(), teams().end(), t->team) == teams().end()) {
-      out.send(from, msg.req, make_error(code::kUnknownTeam, "unknown team '" + t->team + "'"));
+      out.send(from, msg.req, make_error(ErrorCode::kUnknownTeam, "unknown team '" + t->team + "'"));
       return;
     }
     seen(t->tablet);
-    serve("tally/" + t->team, Waiter{Waiter::Kind::kTablet, from, msg.req, t->min_version.value_or(0), 0}, now, out);
+    serve(Key::tally(t->team).str(), Waiter{Waiter::Kind::kTablet, from, msg.req, t->min_version.value_or(0), 0}, now, out);
   } else if (auto* b = std::get_if<GetScoreboard>(&msg.body)) {
     seen(b->tablet);
     ask_database(GetScoreboard{}, {Pending::Kind::kRead, from, msg.req, now, "", {}}, out);
@@ -168,7 +179,7 @@ void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint n
   } else {
     ++counters_["errors"];
     out.send(from, msg.req,
-             make_error(code::kUnexpectedOp, "a front end does not serve '" + std::string(op_name(msg.body)) + "'"));
+             make_error(ErrorCode::kUnexpectedOp, "a front end does not serve '" + std::string(op_name(msg.body)) + "'"));
   }
 }
 
@@ -259,11 +270,11 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
         break;
       case Pending::Kind::kUpdate:
         update_done(gone, now, out, false);
-        out.send(gone.client, gone.client_req, make_error(code::kUnavailable, "no answer in time from the database"));
+        out.send(gone.client, gone.client_req, make_error(ErrorCode::kUnavailable, "no answer in time from the database"));
         break;
       default:
         if (!gone.client.empty()) {
-          out.send(gone.client, gone.client_req, make_error(code::kUnavailable, "no answer in time from upstream"));
+          out.send(gone.client, gone.client_req, make_error(ErrorCode::kUnavailable, "no answer in time from upstream"));
         }
     }
   }
@@ -302,7 +313,7 @@ void FrontendCore::recompute_wake(TimePoint now) {
 // ---------------------------------------------------------------- answers
 
 Error FrontendCore::not_master_error() const {
-  Error e = make_error(code::kNotMaster, master_.empty() ? std::string("no master is known yet; retry shortly")
+  Error e = make_error(ErrorCode::kNotMaster, master_.empty() ? std::string("no master is known yet; retry shortly")
                                                           : id_ + " is not master; " + master_ + " is");
   if (!master_.empty() && master_ != id_) {
     e.master = master_;

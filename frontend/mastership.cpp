@@ -185,16 +185,16 @@ void FrontendCore::maybe_claim(TimePoint now, Effects& out) {
 void FrontendCore::on_claim_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
   if (role_ == Role::kClaiming) become_peer();  // until the answer below says otherwise
   if (auto* e = std::get_if<Error>(&msg.body);
-      e && e->code == code::kFenced && e->master == id_ && e->epoch == claim_epoch_ && epoch_ < claim_epoch_) {
+      e && e->code == ErrorCode::kFenced && e->master == id_ && e->epoch == claim_epoch_ && epoch_ < claim_epoch_) {
     msg.body = MasterInfo{id_, claim_epoch_, {}};  // an earlier send of this claim won; its answer was lost
   }
   if (auto* e = std::get_if<Error>(&msg.body)) {
-    if (e->code == code::kLeaseHeld) {
+    if (e->code == ErrorCode::kLeaseHeld) {
       ++counters_["claims_lease_held"];
       timers_.set(Timer::kClaimRetry,
                   now + ms(std::max<int64_t>(1, e->retry_after_ms.value_or(cfg_.heartbeat.interval_ms))));
       spdlog::info("claim refused: {}", e->error);
-    } else if (e->code == code::kFenced) {
+    } else if (e->code == ErrorCode::kFenced) {
       spdlog::warn("claim refused: {}", e->error);
       adopt_master(e->master.value_or(""), e->epoch.value_or(epoch_), now, out);
     } else {
@@ -222,7 +222,7 @@ void FrontendCore::on_master_info(const MasterInfo& info, TimePoint now, Effects
 
 void FrontendCore::on_renew_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
   if (auto* e = std::get_if<Error>(&msg.body)) {
-    if (e->code == code::kFenced) on_fenced(*e, now, out);
+    if (e->code == ErrorCode::kFenced) on_fenced(*e, now, out);
     return;
   }
   auto* m = std::get_if<MasterInfo>(&msg.body);
@@ -307,7 +307,7 @@ void FrontendCore::tick_handoff(TimePoint now, Effects& out) {
 void FrontendCore::on_release_answer(Message& msg, TimePoint now, Effects& out) {
   const bool releasing = role_ == Role::kHandingOver && handoff_ == Handoff::kReleasing;
   if (auto* e = std::get_if<Error>(&msg.body)) {
-    if (e->code == code::kFenced) on_fenced(*e, now, out);
+    if (e->code == ErrorCode::kFenced) on_fenced(*e, now, out);
     if (releasing && role_ == Role::kHandingOver) abandon_handoff(now, out);
     return;
   }

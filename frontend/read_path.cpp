@@ -1,5 +1,6 @@
 // FrontendCore's read path: the cache and its fills. See frontend_core.h ("The path of a read");
 // where push and pull differ, the consistency protocol (consistency.h) decides.
+#include "common/key.h"
 #include "common/log.h"
 #include "frontend/frontend_core.h"
 
@@ -10,10 +11,12 @@ namespace {
 // How long an update may be in flight before the master stops trusting its cache for that key.
 constexpr Duration kUpdateGrace = ms(10);
 
-// The database read that fills `key` ("score/<event>" or "tally/<team>").
+// The database read that fills `key`, a Key's text (every key a read path holds was built by Key
+// or checked by Key::parse on arrival; anything else is asked as an event and found unknown).
 Body read_for(const std::string& key) {
-  if (key.rfind("tally/", 0) == 0) return GetMedalTally{key.substr(6), std::nullopt, std::nullopt};
-  return GetScore{key.substr(key.find('/') + 1), std::nullopt, std::nullopt};
+  const auto k = Key::parse(key);
+  if (k && k->is_tally()) return GetMedalTally{k->name(), std::nullopt, std::nullopt};
+  return GetScore{k ? k->name() : key, std::nullopt, std::nullopt};
 }
 
 // The value in a database read reply, if it is one.
@@ -84,7 +87,7 @@ void FrontendCore::fill_failed(const std::string& key, TimePoint now, Effects& o
 void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
   const std::string& key = p.key;
   if (auto* e = std::get_if<Error>(&msg.body)) {
-    if (p.kind != Pending::Kind::kFill && e->code == code::kNotMaster) {
+    if (p.kind != Pending::Kind::kFill && e->code == ErrorCode::kNotMaster) {
       fill_failed(key, now, out);  // the master moved: read the database meanwhile
       return;
     }

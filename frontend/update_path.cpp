@@ -1,6 +1,7 @@
 // FrontendCore's update path: a publisher's update, forwarded by the master to the database,
 // and its acknowledgement, written through to the cache and released to the publisher through
 // the hold queue once nothing holds it back. See frontend_core.h ("The path of an update").
+#include "common/key.h"
 #include "common/log.h"
 #include "frontend/frontend_core.h"
 
@@ -13,7 +14,7 @@ bool FrontendCore::check_token(const std::string& from, const Message& msg, Effe
       msg.is<SetScore>() ? msg.as<SetScore>().token : msg.as<IncrementMedalTally>().token;
   if (token && *token == cfg_.cacofonix.token) return true;
   ++counters_["unauthorised"];
-  out.send(from, msg.req, make_error(code::kUnauthorised, "publisher token missing or wrong"));
+  out.send(from, msg.req, make_error(ErrorCode::kUnauthorised, "publisher token missing or wrong"));
   return false;
 }
 
@@ -21,17 +22,17 @@ void FrontendCore::forward_update(const std::string& from, Message& msg, TimePoi
   std::string key;
   if (auto* s = std::get_if<SetScore>(&msg.body)) {
     if (!events_.count(s->event)) {
-      out.send(from, msg.req, make_error(code::kUnknownEvent, "unknown event '" + s->event + "'"));
+      out.send(from, msg.req, make_error(ErrorCode::kUnknownEvent, "unknown event '" + s->event + "'"));
       return;
     }
     s->token.reset();
     s->epoch = epoch_;
-    key = "score/" + s->event;
+    key = Key::score(s->event).str();
   } else {
     auto& m = msg.as<IncrementMedalTally>();
     m.token.reset();
     m.epoch = epoch_;
-    key = "tally/" + m.team;
+    key = Key::tally(m.team).str();
   }
   updating_[key].insert(now);
   ask_database(std::move(msg.body), {Pending::Kind::kUpdate, from, msg.req, now, key, {}}, out);
@@ -48,7 +49,7 @@ void FrontendCore::update_done(const Pending& p, TimePoint now, Effects& out, bo
 }
 
 void FrontendCore::on_update_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
-  if (auto* e = std::get_if<Error>(&msg.body); e && e->code == code::kFenced) {
+  if (auto* e = std::get_if<Error>(&msg.body); e && e->code == ErrorCode::kFenced) {
     on_fenced(*e, now, out);
     out.send(p.client, p.client_req, not_master_error());
     return;

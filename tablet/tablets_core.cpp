@@ -5,13 +5,6 @@
 
 namespace oly {
 
-namespace {
-std::string score_key(const std::string& event) { return "score/" + event; }
-std::string tally_key(const std::string& team) { return "tally/" + team; }
-constexpr std::string_view kScorePrefix = "score/";
-constexpr std::string_view kTallyPrefix = "tally/";
-}  // namespace
-
 TabletsCore::TabletsCore(const Config& cfg, int count, int first) : cfg_(cfg), rng_(cfg.tablets.seed + first) {
   // Zipf-like weights over the configured events, in config order.
   std::vector<double> weights;
@@ -26,9 +19,9 @@ TabletsCore::TabletsCore(const Config& cfg, int count, int first) : cfg_(cfg), r
       std::discrete_distribution<size_t> pick(w.begin(), w.end());
       const size_t e = pick(rng_);
       w[e] = 0;  // without replacement
-      t.keys.push_back(score_key(cfg_.events[e]));
+      t.keys.push_back(Key::score(cfg_.events[e]));
     }
-    for (const auto& team : teams()) t.keys.push_back(tally_key(team));
+    for (const auto& team : teams()) t.keys.push_back(Key::tally(team));
     index_[t.id] = i;
     tablets_.push_back(std::move(t));
   }
@@ -47,7 +40,7 @@ std::vector<std::string> TabletsCore::ids() const {
 std::vector<std::string> TabletsCore::events_of(int i) const {
   std::vector<std::string> out;
   for (const auto& k : tablets_.at(i).keys) {
-    if (k.rfind(kScorePrefix, 0) == 0) out.push_back(k.substr(kScorePrefix.size()));
+    if (k.is_score()) out.push_back(k.name());
   }
   return out;
 }
@@ -67,13 +60,13 @@ void TabletsCore::send_register(int t, TimePoint now, Effects& out, bool retry) 
   }
   const uint64_t req = next_req_++;
   const TimePoint deadline = now + ms(cfg_.tablets.request_timeout_ms);
-  in_flight_.emplace(req, InFlight{t, "", now, deadline, tab.current, retry});
+  in_flight_.emplace(req, InFlight{t, std::nullopt, now, deadline, tab.current, retry});
   deadlines_.emplace_back(deadline, req);
   ++counters_["registrations"];
   out.send(tab.current, req, Register{tab.id});
 }
 
-void TabletsCore::send_read(int t, const std::string& key, TimePoint now, Effects& out, bool retry) {
+void TabletsCore::send_read(int t, const Key& key, TimePoint now, Effects& out, bool retry) {
   Tablet& tab = tablets_[t];
   const uint64_t req = next_req_++;
   const TimePoint deadline = now + ms(cfg_.tablets.request_timeout_ms);
@@ -83,17 +76,17 @@ void TabletsCore::send_read(int t, const std::string& key, TimePoint now, Effect
   auto seen = tab.last_version.find(key);
   std::optional<uint64_t> min_version;
   if (seen != tab.last_version.end()) min_version = seen->second;
-  if (key.rfind(kScorePrefix, 0) == 0) {
-    out.send(tab.current, req, GetScore{key.substr(kScorePrefix.size()), min_version, tab.id});
+  if (key.is_score()) {
+    out.send(tab.current, req, GetScore{key.name(), min_version, tab.id});
   } else {
-    out.send(tab.current, req, GetMedalTally{key.substr(kTallyPrefix.size()), min_version, tab.id});
+    out.send(tab.current, req, GetMedalTally{key.name(), min_version, tab.id});
   }
 }
 
 void TabletsCore::finish(uint64_t, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome) {
-  if (f.key.empty()) return;  // registrations are not reads
-  tablets_[f.tablet].reading.erase(f.key);
-  reads_.push_back(ReadRecord{tablets_[f.tablet].id, f.key, version, f.start, now, f.frontend, outcome});
+  if (!f.key) return;  // registrations are not reads
+  tablets_[f.tablet].reading.erase(*f.key);
+  reads_.push_back(ReadRecord{tablets_[f.tablet].id, f.key->str(), version, f.start, now, f.frontend, outcome});
   if (outcome != "moved") ++counters_[outcome == "ok" ? "reads_ok" : "reads_failed"];
 }
 
@@ -140,7 +133,7 @@ void TabletsCore::on_serving(const Serving& notice, TimePoint now, Effects& out)
   // to the tablet's new front end, rather than after their timeout.
   std::vector<std::pair<uint64_t, InFlight>> moved;
   for (const auto& [req, f] : in_flight_) {
-    if (!f.key.empty() && !is_serving(f.frontend)) {
+    if (f.key && !is_serving(f.frontend)) {
       moved.emplace_back(req, f);
     }
   }
@@ -148,7 +141,7 @@ void TabletsCore::on_serving(const Serving& notice, TimePoint now, Effects& out)
     in_flight_.erase(req);
     finish(req, f, now, 0, "moved");
     ++counters_["reads_moved"];
-    send_read(f.tablet, f.key, now, out, f.retry);
+    send_read(f.tablet, *f.key, now, out, f.retry);
   }
 }
 
@@ -177,7 +170,7 @@ void TabletsCore::on_reply(uint64_t req, Message& msg, TimePoint now, Effects& o
   InFlight f = std::move(it->second);
   in_flight_.erase(it);
   Tablet& tab = tablets_[f.tablet];
-  if (f.key.empty()) {  // registration
+  if (!f.key) {  // registration
     if (auto* r = std::get_if<Registered>(&msg.body)) {
       if (!tab.registered) ++registered_;
       tab.registered = true;
@@ -202,14 +195,14 @@ void TabletsCore::on_reply(uint64_t req, Message& msg, TimePoint now, Effects& o
            std::to_string(t->tally.bronze);
   } else {
     const auto* e = std::get_if<Error>(&msg.body);
-    finish(req, f, now, 0, e ? e->code : "unexpected_reply");
+    finish(req, f, now, 0, e ? std::string(error_code_name(e->code)) : "unexpected_reply");
     return;
   }
-  auto& last = tab.last_version[f.key];
+  auto& last = tab.last_version[*f.key];
   if (version < last) ++counters_["backwards_reads"];
   last = std::max(last, version);
   finish(req, f, now, version, "ok");
-  if (f.tablet == 0) watch_[f.key] = SeenValue{text, version, now};
+  if (f.tablet == 0) watch_[f.key->str()] = SeenValue{text, version, now};
   (void)out;
 }
 
@@ -225,14 +218,14 @@ void TabletsCore::on_timeout(uint64_t req, TimePoint now, Effects& out) {
   // there once, at once.
   if (tab.current == f.frontend) tab.current = failover_target(f.frontend);
   if (f.retry) {
-    if (f.key.empty()) schedule(f.tablet, now + ms(cfg_.tablets.read_interval_ms));
+    if (!f.key) schedule(f.tablet, now + ms(cfg_.tablets.read_interval_ms));
     return;
   }
   ++counters_["retries"];
-  if (f.key.empty()) {
+  if (!f.key) {
     send_register(f.tablet, now, out, true);
   } else {
-    send_read(f.tablet, f.key, now, out, true);
+    send_read(f.tablet, *f.key, now, out, true);
   }
 }
 

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "common/key.h"
 #include "common/node.h"
 #include "common/records.h"
 
@@ -80,16 +81,16 @@ class TabletsCore final : public Core {
  private:
   struct Tablet {
     std::string id;
-    std::vector<std::string> keys;
-    std::map<std::string, uint64_t> last_version;
-    std::set<std::string> reading;  // keys with a read in flight (never two at once)
+    std::vector<Key> keys;
+    std::map<Key, uint64_t> last_version;
+    std::set<Key> reading;  // keys with a read in flight (never two at once)
     std::string home;
     std::string current;
     bool registered = false;
   };
   struct InFlight {
     int tablet;
-    std::string key;       // "" for a registration
+    std::optional<Key> key;  // none for a registration
     TimePoint start;
     TimePoint deadline;
     std::string frontend;
@@ -97,7 +98,7 @@ class TabletsCore final : public Core {
   };
 
   void send_register(int t, TimePoint now, Effects& out, bool retry);
-  void send_read(int t, const std::string& key, TimePoint now, Effects& out, bool retry);
+  void send_read(int t, const Key& key, TimePoint now, Effects& out, bool retry);
   void finish(uint64_t req, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome);
   void on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out);
   void on_timeout(uint64_t req, TimePoint now, Effects& out);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/key.h"
 #include "verify/wording.h"
 
 namespace oly::verify {
@@ -14,7 +15,8 @@ constexpr const char* kIncrement = "increment_medal_tally";
 constexpr const char* kSetScore = "set_score";
 
 std::string team_of(const std::string& key) {
-  return key.rfind("tally/", 0) == 0 ? key.substr(6) : std::string();
+  const auto k = Key::parse(key);
+  return k && k->is_tally() ? k->name() : std::string();
 }
 
 int64_t medals(const Tally* t, const std::string& medal) {
@@ -57,9 +59,9 @@ Ledger ledger_of(const CheckInput& in) {
                    [](const database::AppliedUpdate* a, const database::AppliedUpdate* b) {
                      return a->committed_at_us < b->committed_at_us;
                    });
-  for (const auto& s : in.scores) l.final_version["score/" + s.event] = s.version;
+  for (const auto& s : in.scores) l.final_version[Key::score(s.event).str()] = s.version;
   for (const auto& t : in.tallies) {
-    l.final_version["tally/" + t.team] = t.version;
+    l.final_version[Key::tally(t.team).str()] = t.version;
     l.tallies[t.team] = &t;
   }
   l.counted = counted_medals(in.acks, in.applied);
@@ -93,7 +95,7 @@ Verdict no_update_lost(const CheckInput& in, const Ledger& l, TimePoint start, C
   for_each_medal_count(l, [&](const std::string& team, const char* medal, int64_t have, int64_t want) {
     if (have >= want) return;
     ++short_counts;
-    example(v, "tally/" + team + " has " + std::to_string(have) + " " + medal + ", Cacofonix counted " +
+    example(v, Key::tally(team).str() + " has " + std::to_string(have) + " " + medal + ", Cacofonix counted " +
                    std::to_string(want));
   });
   r.lost = unapplied + short_counts;
@@ -152,7 +154,7 @@ Verdict no_update_twice(const CheckInput& in, const Ledger& l, const std::set<st
   for_each_medal_count(l, [&](const std::string& team, const char* medal, int64_t have, int64_t want) {
     if (have <= want) return;
     ++over;
-    example(v, "tally/" + team + " has " + std::to_string(have) + " " + medal + ", Cacofonix counted " +
+    example(v, Key::tally(team).str() + " has " + std::to_string(have) + " " + medal + ", Cacofonix counted " +
                    std::to_string(want));
   });
   r.duplicates = twice + off.size() + over;
@@ -204,7 +206,7 @@ Verdict applied_in_order(const CheckInput& in, const Ledger& l, const std::set<s
     last_apply[u->key] = u;
   }
   for (const auto& s : in.scores) {
-    auto it = last_apply.find("score/" + s.event);
+    auto it = last_apply.find(Key::score(s.event).str());
     if (it == last_apply.end()) continue;
     const database::AppliedUpdate& u = *it->second;
     const bool version_ok = off.contains(u.key) || s.version == u.version;
@@ -216,7 +218,7 @@ Verdict applied_in_order(const CheckInput& in, const Ledger& l, const std::set<s
                    std::to_string(u.romans) + " v" + std::to_string(u.version));
   }
   for (const auto& t : in.tallies) {
-    auto it = last_apply.find("tally/" + t.team);
+    auto it = last_apply.find(Key::tally(t.team).str());
     if (it == last_apply.end() || off.contains(it->first) || t.version == it->second->version) continue;
     ++rows;
     example(v, it->first + " ends at v" + std::to_string(t.version) + ", its last apply (" +
@@ -262,7 +264,7 @@ std::vector<std::string> medals_off(const std::vector<Tally>& tallies, const Med
   std::vector<std::string> out;
   for_each_medal_count(l, [&](const std::string& team, const char* medal, int64_t have, int64_t want) {
     if (have == want) return;
-    out.push_back("tally/" + team + " has " + std::to_string(have) + " " + medal + ", counted " +
+    out.push_back(Key::tally(team).str() + " has " + std::to_string(have) + " " + medal + ", counted " +
                   std::to_string(want));
   });
   return out;

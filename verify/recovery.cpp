@@ -100,12 +100,18 @@ std::vector<FailureReport> failure_reports(const CheckInput& in, const Ledger& l
   return out;
 }
 
+namespace {
+// True (and `v` says so) when the run had no failures to judge.
+bool no_failures(const CheckReport& r, Verdict& v) {
+  if (!r.failures.empty()) return false;
+  v.figures = "no failures";
+  return true;
+}
+}  // namespace
+
 Verdict recovered(const CheckReport& r) {
   Verdict v = verdict("service recovered after every failure");
-  if (r.failures.empty()) {
-    v.figures = "no failures";
-    return v;
-  }
+  if (no_failures(r, v)) return v;
   const TimePoint start = r.start.value_or(TimePoint{});
   size_t bad = 0, affected = 0;
   std::vector<Duration> publisher, waits;
@@ -134,10 +140,7 @@ Verdict recovered(const CheckReport& r) {
 
 Verdict rebalanced(const CheckReport& r) {
   Verdict v = verdict("rebalanced after recovery");
-  if (r.failures.empty()) {
-    v.figures = "no failures";
-    return v;
-  }
+  if (no_failures(r, v)) return v;
   const TimePoint start = r.start.value_or(TimePoint{});
   const size_t tolerance = std::max<size_t>(2, r.tablets / 10);
   const std::string home = r.frontends.empty() ? std::string("the home master") : r.frontends.front();

@@ -16,15 +16,11 @@ namespace {
 
 using oly::testing::bin;
 using oly::testing::read_text_file;
-using oly::testing::Child;
+using oly::testing::Finished;
+using oly::testing::run_to_end;
 
 class BenchFailover : public ::testing::Test {
  protected:
-  struct Run {
-    int status = -1;
-    std::string output;  // stdout and stderr
-  };
-
   BenchFailover()
       : config_(oly::testing::cluster_config(dir_.file("run"))),
         config_path_(dir_.file("cluster.yaml")),
@@ -38,13 +34,10 @@ class BenchFailover : public ::testing::Test {
     Cluster(c, config_path_, "", sink).down();
   }
 
-  Run failover(std::vector<std::string> args, Duration timeout = ms(120000)) {
+  Finished failover(std::vector<std::string> args, Duration timeout = ms(120000)) {
     args.insert(args.begin(),
                 {bin("bench_failover"), "--config", config_path_, "--run-dir", run_dir_});
-    const std::string out = dir_.file("failover-" + std::to_string(++runs_) + ".out");
-    Child c(args, out);
-    const auto status = c.wait(timeout);
-    return {status.value_or(-1), read_text_file(out)};
+    return run_to_end(std::move(args), dir_.file("failover-" + std::to_string(++runs_) + ".out"), timeout);
   }
 
   oly::testing::TempDir dir_;
@@ -57,7 +50,7 @@ class BenchFailover : public ::testing::Test {
 TEST_F(BenchFailover, RefusesARunDirectoryWithAnEarlierRunUnlessClean) {
   std::filesystem::create_directories(run_dir_);
   std::ofstream(run_dir_ + "/acks.csv") << "old\n";
-  const Run r = failover({"--kills", "1"});
+  const Finished r = failover({"--kills", "1"});
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("holds an earlier run"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("--clean"), std::string::npos) << r.output;
@@ -65,7 +58,7 @@ TEST_F(BenchFailover, RefusesARunDirectoryWithAnEarlierRunUnlessClean) {
 }
 
 TEST_F(BenchFailover, ATimeoutBelowTwiceTheIntervalIsABadConfig) {
-  const Run r = failover({"--interval-ms", "50", "--timeout-ms", "60"});
+  const Finished r = failover({"--interval-ms", "50", "--timeout-ms", "60"});
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("heartbeat.timeout_ms"), std::string::npos) << r.output;
 }

@@ -91,7 +91,7 @@ TEST_F(ClusterProcess, MalformedRequestsGetAnErrorAndTheFrontEndKeepsServing) {
   ASSERT_TRUE(garbage);
   Decoded d = decode(*garbage);
   ASSERT_TRUE(d.ok && d.message.is<Error>());
-  EXPECT_EQ(d.message.as<Error>().code, "malformed");
+  EXPECT_EQ(d.message.as<Error>().code, ErrorCode::kMalformed);
 
   // Wrong type: event as an integer.
   msgpack::sbuffer buf;
@@ -107,18 +107,18 @@ TEST_F(ClusterProcess, MalformedRequestsGetAnErrorAndTheFrontEndKeepsServing) {
   ASSERT_TRUE(wrong);
   d = decode(*wrong);
   ASSERT_TRUE(d.ok && d.message.is<Error>());
-  EXPECT_EQ(d.message.as<Error>().code, "malformed");
+  EXPECT_EQ(d.message.as<Error>().code, ErrorCode::kMalformed);
   EXPECT_EQ(d.message.req, 7u);
   EXPECT_NE(d.message.as<Error>().error.find("event"), std::string::npos);
 
   auto unknown = cluster.ask("fe2", GetScore{"Quidditch", {}, {}});
   ASSERT_TRUE(unknown && unknown->is<Error>());
-  EXPECT_EQ(unknown->as<Error>().code, "unknown_event");
+  EXPECT_EQ(unknown->as<Error>().code, ErrorCode::kUnknownEvent);
   EXPECT_NE(unknown->as<Error>().error.find("Quidditch"), std::string::npos);
 
   auto update = cluster.ask("fe1", SetScore{"Curling", 1, 0, "intruder", 1, std::string("wrong"), {}});
   ASSERT_TRUE(update && update->is<Error>());
-  EXPECT_EQ(update->as<Error>().code, "unauthorised");
+  EXPECT_EQ(update->as<Error>().code, ErrorCode::kUnauthorised);
 
   auto good = cluster.ask("fe2", GetScore{"Curling", {}, {}});
   ASSERT_TRUE(good && good->is<ScoreReply>()) << "the front end stopped serving";

@@ -162,7 +162,7 @@ TEST(DatabaseProcess, MalformedFrameGetsAnErrorAndTheDatabaseKeepsServing) {
   Decoded reply = decode(*raw);
   ASSERT_TRUE(reply.ok) << reply.error.text;
   ASSERT_TRUE(reply.message.is<Error>());
-  EXPECT_EQ(reply.message.as<Error>().code, code::kMalformed);
+  EXPECT_EQ(reply.message.as<Error>().code, ErrorCode::kMalformed);
   auto master = db.ask(GetMaster{});
   EXPECT_TRUE(master && master->is<MasterInfo>());
 }

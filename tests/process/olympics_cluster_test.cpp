@@ -21,6 +21,7 @@ namespace {
 using oly::testing::bin;
 using oly::testing::read_text_file;
 using oly::testing::Child;
+using oly::testing::Finished;
 using oly::testing::eventually;
 
 bool have(std::initializer_list<const char*> binaries) {
@@ -71,11 +72,6 @@ class Listener {
 
 class OlympicsTool : public ::testing::Test {
  protected:
-  struct Run {
-    int status = -1;
-    std::string output;  // stdout and stderr
-  };
-
   OlympicsTool()
       : config_(oly::testing::cluster_config(dir_.path())),
         config_path_(dir_.file("cluster.yaml")) {
@@ -87,10 +83,8 @@ class OlympicsTool : public ::testing::Test {
   }
 
   // Runs `olympics <args> --config <ours>` to completion.
-  Run olympics(std::vector<std::string> args, Duration timeout = ms(60000)) {
-    Child c(tool_argv(std::move(args)), next_output());
-    const auto status = c.wait(timeout);
-    return {status.value_or(-1), read_text_file(last_output_)};
+  Finished olympics(std::vector<std::string> args, Duration timeout = ms(60000)) {
+    return oly::testing::run_to_end(tool_argv(std::move(args)), next_output(), timeout);
   }
 
   std::vector<std::string> tool_argv(std::vector<std::string> args) {
@@ -123,11 +117,11 @@ class OlympicsTool : public ::testing::Test {
 };
 
 TEST_F(OlympicsTool, StatusShowsEveryNodeOfAClusterThatIsNotRunningAsDown) {
-  const Run r = olympics({"status", "--json"});
+  const Finished r = olympics({"status", "--json"});
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* node : {"db", "fe1", "fe2", "cacofonix", "tablets"})
     EXPECT_EQ(state_of(r.output, node), "down");
-  const Run table = olympics({"status"});
+  const Finished table = olympics({"status"});
   EXPECT_NE(table.output.find("0 of 5 nodes up"), std::string::npos) << table.output;
 }
 
@@ -135,7 +129,7 @@ TEST_F(OlympicsTool, UpRefusesWhenAPortIsTakenNamingTheNodeAndPort) {
   const int port = port_of(config_.frontends[1].pub);
   Listener taken(port);
   ASSERT_TRUE(taken.ok());
-  const Run r = olympics({"up", "--no-clients"});
+  const Finished r = olympics({"up", "--no-clients"});
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("fe2"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(std::to_string(port)), std::string::npos) << r.output;
@@ -149,7 +143,7 @@ TEST_F(OlympicsTool, UpRefusesWhenAClusterOfThisRunDirectoryIsUp) {
   std::filesystem::create_directories(layout.pids_dir());
   write_text_file(layout.pid_file("db"), std::to_string(sleeper.pid()) + "\n");
   write_argv_file(layout.cmd_file("db"), {"/bin/sleep", "60"});
-  const Run r = olympics({"up"});
+  const Finished r = olympics({"up"});
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("already up"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("db is running (pid " + std::to_string(sleeper.pid()) + ")"),
@@ -171,7 +165,7 @@ TEST_F(OlympicsTool, APidFileWhoseProcessRunsAnotherProgramDoesNotCount) {
 }
 
 TEST_F(OlympicsTool, KillAndRestartRefuseUnknownOrStoppedNodesClearly) {
-  Run r = olympics({"kill", "fe9"});
+  Finished r = olympics({"kill", "fe9"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("unknown node 'fe9'"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("db, fe1, fe2, cacofonix, tablets"), std::string::npos) << r.output;
@@ -185,7 +179,7 @@ TEST_F(OlympicsTool, KillAndRestartRefuseUnknownOrStoppedNodesClearly) {
 
 TEST_F(OlympicsTool, ABadConfigIsOneLineNamingTheKeyAndExitStatus2) {
   std::ofstream(config_path_) << "consistency: sideways\n";
-  const Run r = olympics({"status"});
+  const Finished r = olympics({"status"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.output.find("consistency"), std::string::npos) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
@@ -193,7 +187,7 @@ TEST_F(OlympicsTool, ABadConfigIsOneLineNamingTheKeyAndExitStatus2) {
 
 TEST_F(OlympicsTool, UpStatusKillRestartAndDownManageTheServers) {
   if (!have({"database", "frontend"})) GTEST_SKIP() << "database or frontend not built";
-  Run r = olympics({"up", "--no-clients"});
+  Finished r = olympics({"up", "--no-clients"});
   ASSERT_EQ(r.status, 0) << r.output;
   const auto started = recorded_pids();
   ASSERT_EQ(started.size(), 3u) << r.output;
@@ -239,7 +233,7 @@ TEST_F(OlympicsTool, TheDemoRunsTheWholeClusterAndStopsIt) {
   if (!have({"database", "frontend", "cacofonix", "tablet"}))
     GTEST_SKIP() << "not every binary is built";
   // (--run-dir: by default each demo gets a directory of its own under run_dir)
-  const Run r = olympics({"demo", "--duration", "4", "--tablets", "10", "--run-dir", dir_.path()});
+  const Finished r = olympics({"demo", "--duration", "4", "--tablets", "10", "--run-dir", dir_.path()});
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("result: OK"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("verdict: PASS"), std::string::npos) << r.output;  // the checker ran

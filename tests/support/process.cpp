@@ -24,6 +24,15 @@
 
 namespace oly::testing {
 
+Finished run_to_end(std::vector<std::string> argv, const std::string& log_file, Duration timeout) {
+  std::optional<int> status;
+  {
+    Child c(std::move(argv), log_file);
+    status = c.wait(timeout);
+  }  // killed and reaped here when still running
+  return {status.value_or(-1), read_text_file(log_file)};
+}
+
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;

@@ -64,6 +64,16 @@ class Child {
 // The whole content of a text file ("" when it cannot be read): a child's output, a JSON report.
 std::string read_text_file(const std::string& path);
 
+// A program run to its end: its exit status (-1 when it outlived the timeout and was killed) and
+// everything it wrote to stdout and stderr.
+struct Finished {
+  int status = -1;
+  std::string output;
+};
+
+// Runs argv (argv[0] a path) to its end or `timeout`, its output in `log_file`.
+Finished run_to_end(std::vector<std::string> argv, const std::string& log_file, Duration timeout);
+
 // Path of a project binary (build/bin/<name>).
 std::string bin(const std::string& name);
 

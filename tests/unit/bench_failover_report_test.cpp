@@ -2,6 +2,8 @@
 // and when a cluster counts as steady (olympics/steady.h).
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "bench/support/failover_run.h"
 #include "olympics/steady.h"
 
@@ -31,36 +33,32 @@ TEST(SteadyProblem, NoneWhenTheHomeMasterLeadsAndEveryoneServes) {
 }
 
 TEST(SteadyProblem, NamesWhatIsNotSteadyYet) {
-  auto s = steady();
-  s.nodes["fe2"].stats.reset();
-  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe2 does not answer");
-
-  s = steady();
-  s.nodes["fe1"].stats->role = "peer";
-  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe1 is not master");
-
-  s = steady();
-  s.nodes["fe2"].stats->info["master"] = "fe2";
-  s.nodes["fe2"].stats->info["epoch"] = "4";
-  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe2 follows fe2 at epoch 4, not fe1 at epoch 3");
-
-  s = steady();
-  s.nodes["fe1"].stats->info["suspected"] = "fe2";
-  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe1 suspects fe2");
-
-  s = steady();
-  s.nodes["fe2"].stats->info["handoff"] = "in progress";
-  EXPECT_EQ(steady_problem(s, kFes, 50.0), "fe2 is handing off");
-
-  s = steady();
-  s.nodes["fe1"].stats->info["serving"] = "fe1";
-  EXPECT_EQ(steady_problem(s, kFes, 50.0), "the master serves tablets from fe1, not fe1,fe2");
-
-  s = steady();
-  s.nodes["tablets"].stats->info["serving"] = "fe2";
-  EXPECT_EQ(steady_problem(s, kFes, 50.0), "the tablets read from fe2, not fe1,fe2");
-
-  s = steady();
+  struct Case {
+    std::function<void(ClusterSample&)> change;
+    std::string problem;
+  };
+  auto info = [](const char* node, const char* key, const char* value) {
+    return [=](ClusterSample& s) { s.nodes[node].stats->info[key] = value; };
+  };
+  const std::vector<Case> cases = {
+      {[](ClusterSample& s) { s.nodes["fe2"].stats.reset(); }, "fe2 does not answer"},
+      {[](ClusterSample& s) { s.nodes["fe1"].stats->role = "peer"; }, "fe1 is not master"},
+      {[&](ClusterSample& s) {
+         info("fe2", "master", "fe2")(s);
+         info("fe2", "epoch", "4")(s);
+       },
+       "fe2 follows fe2 at epoch 4, not fe1 at epoch 3"},
+      {info("fe1", "suspected", "fe2"), "fe1 suspects fe2"},
+      {info("fe2", "handoff", "in progress"), "fe2 is handing off"},
+      {info("fe1", "serving", "fe1"), "the master serves tablets from fe1, not fe1,fe2"},
+      {info("tablets", "serving", "fe2"), "the tablets read from fe2, not fe1,fe2"},
+  };
+  for (const auto& c : cases) {
+    ClusterSample s = steady();
+    c.change(s);
+    EXPECT_EQ(steady_problem(s, kFes, 50.0), c.problem);
+  }
+  ClusterSample s = steady();
   EXPECT_EQ(steady_problem(s, kFes, 100.0), "waiting for newer tablets stats");
   s.nodes.erase("tablets");
   EXPECT_EQ(steady_problem(s, kFes, 50.0), "no stats from the tablets yet");

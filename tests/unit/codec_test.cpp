@@ -204,7 +204,7 @@ RawMap set_score(uint64_t req) {
 }
 
 // `frame` is rejected with `code`, a text containing `text`, and `req` recovered.
-::testing::AssertionResult rejected(const std::string& frame, std::string_view code,
+::testing::AssertionResult rejected(const std::string& frame, ErrorCode code,
                                     const std::string& text, uint64_t req = 0) {
   Decoded d;
   try {
@@ -315,7 +315,7 @@ TEST(CodecWire, EveryMessageIsOneMapWithOpReqOkAndItsFieldsByName) {
 }
 
 TEST(CodecWire, AnErrorIsOkFalseWithCodeAndText) {
-  const std::string bytes = encode({9, make_error(code::kFenced, "epoch 3 is stale")});
+  const std::string bytes = encode({9, make_error(ErrorCode::kFenced, "epoch 3 is stale")});
   msgpack::object_handle oh = msgpack::unpack(bytes.data(), bytes.size());
   const auto m = oh.get().as<std::map<std::string, msgpack::object>>();
   EXPECT_EQ(m.at("op").as<std::string>(), "error");
@@ -366,56 +366,56 @@ TEST(CodecWire, AMissingReqDecodesAsZero) {
 TEST(CodecRejects, ATruncatedFrame) {
   const std::string full = encode({5, SetScore{"Curling", 1, 2, "p", 3, "tok", 4}});
   for (std::size_t n = 0; n < full.size(); ++n) {
-    EXPECT_TRUE(rejected(full.substr(0, n), code::kMalformed, "")) << "first " << n << " bytes";
+    EXPECT_TRUE(rejected(full.substr(0, n), ErrorCode::kMalformed, "")) << "first " << n << " bytes";
   }
-  EXPECT_TRUE(rejected("", code::kMalformed, "not a MessagePack value"));
+  EXPECT_TRUE(rejected("", ErrorCode::kMalformed, "not a MessagePack value"));
 }
 
 TEST(CodecRejects, AFrameThatIsNotAMap) {
   EXPECT_TRUE(rejected(packed([](Packer& pk) {
                          pk.pack(std::vector<int>{1, 2});
                        }),
-                       code::kMalformed, "expected a map, got array"));
-  EXPECT_TRUE(rejected(packed([](Packer& pk) { pk.pack("get_score"); }), code::kMalformed,
+                       ErrorCode::kMalformed, "expected a map, got array"));
+  EXPECT_TRUE(rejected(packed([](Packer& pk) { pk.pack("get_score"); }), ErrorCode::kMalformed,
                        "expected a map, got string"));
-  EXPECT_TRUE(rejected(packed([](Packer& pk) { pk.pack(3); }), code::kMalformed,
+  EXPECT_TRUE(rejected(packed([](Packer& pk) { pk.pack(3); }), ErrorCode::kMalformed,
                        "expected a map, got integer"));
 }
 
 TEST(CodecRejects, AMissingOpAndRecoversTheReq) {
-  EXPECT_TRUE(rejected(RawMap().with("req", 5).with("event", "Curling").bytes(), code::kMalformed,
+  EXPECT_TRUE(rejected(RawMap().with("req", 5).with("event", "Curling").bytes(), ErrorCode::kMalformed,
                        "missing field 'op'", 5));
 }
 
 TEST(CodecRejects, AnOpThatIsNotAString) {
-  EXPECT_TRUE(rejected(RawMap().with("op", 3).with("req", 6).bytes(), code::kMalformed,
+  EXPECT_TRUE(rejected(RawMap().with("op", 3).with("req", 6).bytes(), ErrorCode::kMalformed,
                        "field 'op': expected string, got integer", 6));
 }
 
 TEST(CodecRejects, AnUnknownOpNamingIt) {
-  EXPECT_TRUE(rejected(request("fly_to_the_moon", 8).bytes(), code::kUnknownOp,
+  EXPECT_TRUE(rejected(request("fly_to_the_moon", 8).bytes(), ErrorCode::kUnknownOp,
                        "unknown op 'fly_to_the_moon'", 8));
 }
 
 TEST(CodecRejects, AnUnknownOpWithoutEchoingAHugeName) {
   const Decoded d = decode(request(std::string(100000, 'x').c_str(), 8).bytes());
   ASSERT_FALSE(d.ok);
-  EXPECT_EQ(d.error.code, code::kUnknownOp);
+  EXPECT_EQ(d.error.code, ErrorCode::kUnknownOp);
   EXPECT_LT(d.error.text.size(), 200u);
 }
 
 TEST(CodecRejects, AReqThatIsNotANonNegativeInteger) {
   EXPECT_TRUE(rejected(RawMap().with("op", "get_scoreboard").with("req", -1).bytes(),
-                       code::kMalformed, "field 'req'"));
+                       ErrorCode::kMalformed, "field 'req'"));
   EXPECT_TRUE(rejected(RawMap().with("op", "get_scoreboard").with("req", "7").bytes(),
-                       code::kMalformed, "field 'req': expected non-negative integer, got string"));
+                       ErrorCode::kMalformed, "field 'req': expected non-negative integer, got string"));
 }
 
 TEST(CodecRejects, AMissingRequiredField) {
-  EXPECT_TRUE(rejected(request("get_score", 9).bytes(), code::kMalformed,
+  EXPECT_TRUE(rejected(request("get_score", 9).bytes(), ErrorCode::kMalformed,
                        "get_score: missing field 'event'", 9));
   EXPECT_TRUE(rejected(request("set_score", 9).with("event", "Curling").with("gauls", 1).bytes(),
-                       code::kMalformed, "set_score: missing field 'romans'", 9));
+                       ErrorCode::kMalformed, "set_score: missing field 'romans'", 9));
   EXPECT_TRUE(decode(set_score(9).bytes()).ok);  // the same with every field is fine
 }
 
@@ -425,23 +425,23 @@ TEST(CodecRejects, AMissingFieldInsideANestedValue) {
     pk.pack("event");
     pk.pack("Curling");
   });
-  EXPECT_TRUE(rejected(frame.bytes(), code::kMalformed, "missing field 'score.gauls'", 10));
+  EXPECT_TRUE(rejected(frame.bytes(), ErrorCode::kMalformed, "missing field 'score.gauls'", 10));
 }
 
 TEST(CodecRejects, AStringForAnInteger) {
-  EXPECT_TRUE(rejected(set_score(11).with("gauls", "three").bytes(), code::kMalformed,
+  EXPECT_TRUE(rejected(set_score(11).with("gauls", "three").bytes(), ErrorCode::kMalformed,
                        "set_score: field 'gauls': expected integer, got string", 11));
 }
 
 TEST(CodecRejects, AnIntegerForAString) {
-  EXPECT_TRUE(rejected(request("get_score", 12).with("event", 3).bytes(), code::kMalformed,
+  EXPECT_TRUE(rejected(request("get_score", 12).with("event", 3).bytes(), ErrorCode::kMalformed,
                        "get_score: field 'event': expected string, got integer", 12));
 }
 
 TEST(CodecRejects, AMapForAnArray) {
   EXPECT_TRUE(rejected(
       request("scoreboard", 13).with("scores", std::map<std::string, int>{{"a", 1}}).bytes(),
-      code::kMalformed, "scoreboard: field 'scores': expected array, got map", 13));
+      ErrorCode::kMalformed, "scoreboard: field 'scores': expected array, got map", 13));
 }
 
 TEST(CodecRejects, AWrongTypeDeepInsideNamingThePath) {
@@ -453,12 +453,12 @@ TEST(CodecRejects, AWrongTypeDeepInsideNamingThePath) {
                            pk.pack(1);
                          });
   EXPECT_TRUE(
-      rejected(frame.bytes(), code::kMalformed, "field 'scores[0]': expected map, got string", 14));
+      rejected(frame.bytes(), ErrorCode::kMalformed, "field 'scores[0]': expected map, got string", 14));
   const auto stats = request("stats_reply", 15)
                          .with("node", "db")
                          .with("role", "database")
                          .with("counters", std::map<std::string, std::string>{{"reads", "many"}});
-  EXPECT_TRUE(rejected(stats.bytes(), code::kMalformed,
+  EXPECT_TRUE(rejected(stats.bytes(), ErrorCode::kMalformed,
                        "field 'counters.reads': expected integer, got string", 15));
 }
 
@@ -469,40 +469,40 @@ TEST(CodecRejects, ABooleanThatIsNot) {
                          .with("key", "score/Curling")
                          .with("version", 1)
                          .with("duplicate", 1);
-  EXPECT_TRUE(rejected(frame.bytes(), code::kMalformed,
+  EXPECT_TRUE(rejected(frame.bytes(), ErrorCode::kMalformed,
                        "field 'duplicate': expected boolean, got integer", 16));
 }
 
 TEST(CodecRejects, ANilForARequiredField) {
   EXPECT_TRUE(rejected(request("get_score", 17).with("event", msgpack::type::nil_t()).bytes(),
-                       code::kMalformed, "field 'event': expected string, got nil", 17));
+                       ErrorCode::kMalformed, "field 'event': expected string, got nil", 17));
 }
 
 TEST(CodecRejects, ANegativeValueForAnUnsignedField) {
-  EXPECT_TRUE(rejected(set_score(18).with("seq", -1).bytes(), code::kMalformed,
+  EXPECT_TRUE(rejected(set_score(18).with("seq", -1).bytes(), ErrorCode::kMalformed,
                        "set_score: field 'seq': integer out of range", 18));
   EXPECT_TRUE(
       rejected(request("get_score", 18).with("event", "Curling").with("min_version", -5).bytes(),
-               code::kMalformed, "field 'min_version': integer out of range", 18));
+               ErrorCode::kMalformed, "field 'min_version': integer out of range", 18));
 }
 
 TEST(CodecRejects, AnIntegerOutOfRange) {
   const uint64_t too_big = uint64_t{std::numeric_limits<int64_t>::max()} + 1;
-  EXPECT_TRUE(rejected(set_score(19).with("gauls", too_big).bytes(), code::kMalformed,
+  EXPECT_TRUE(rejected(set_score(19).with("gauls", too_big).bytes(), ErrorCode::kMalformed,
                        "set_score: field 'gauls': integer out of range", 19));
 }
 
 TEST(CodecRejects, AFloatForAnInteger) {
   EXPECT_TRUE(rejected(
       request("get_score", 20).with("event", "Curling").with("min_version", 1.5).bytes(),
-      code::kMalformed, "field 'min_version': expected non-negative integer, got float", 20));
+      ErrorCode::kMalformed, "field 'min_version': expected non-negative integer, got float", 20));
 }
 
 TEST(CodecRejects, AFrameOverTheSizeLimitBeforeParsingIt) {
-  EXPECT_TRUE(rejected(std::string(kMaxFrameBytes + 1, '\x80'), code::kTooLarge, "over the limit"));
+  EXPECT_TRUE(rejected(std::string(kMaxFrameBytes + 1, '\x80'), ErrorCode::kTooLarge, "over the limit"));
   GetScore big;
   big.event = std::string(2 * kMaxFrameBytes, 'x');
-  EXPECT_TRUE(rejected(encode({21, big}), code::kTooLarge, std::to_string(kMaxFrameBytes)));
+  EXPECT_TRUE(rejected(encode({21, big}), ErrorCode::kTooLarge, std::to_string(kMaxFrameBytes)));
 }
 
 TEST(CodecRejects, NothingAtExactlyTheSizeLimit) {
@@ -522,7 +522,7 @@ TEST(CodecRejects, DeeplyNestedValues) {
           for (int i = 0; i < depth; ++i) pk.pack_array(1);
           pk.pack_nil();
         });
-    EXPECT_TRUE(rejected(frame.bytes(), code::kMalformed, "not a MessagePack value"))
+    EXPECT_TRUE(rejected(frame.bytes(), ErrorCode::kMalformed, "not a MessagePack value"))
         << "depth " << depth;
   }
 }
@@ -532,18 +532,18 @@ TEST(CodecRejects, HugeArraysMapsAndStrings) {
     pk.pack_array(100000);
     for (int i = 0; i < 100000; ++i) pk.pack_nil();
   });
-  EXPECT_TRUE(rejected(huge_array.bytes(), code::kMalformed, "not a MessagePack value"));
+  EXPECT_TRUE(rejected(huge_array.bytes(), ErrorCode::kMalformed, "not a MessagePack value"));
   // Headers that claim billions of elements or bytes, with nothing behind them.
   for (const std::string claim : {"\xdd\xff\xff\xff\xff", "\xdf\xff\xff\xff\xff",
                                   "\xdb\xff\xff\xff\xff", "\xc6\xff\xff\xff\xff"}) {
-    EXPECT_TRUE(rejected("\x81\xa2op" + claim, code::kMalformed, "not a MessagePack value"));
+    EXPECT_TRUE(rejected("\x81\xa2op" + claim, ErrorCode::kMalformed, "not a MessagePack value"));
   }
 }
 
 TEST(CodecRejects, TrailingBytes) {
-  EXPECT_TRUE(rejected(encode({25, GetScoreboard{}}) + "x", code::kMalformed, "trailing bytes"));
+  EXPECT_TRUE(rejected(encode({25, GetScoreboard{}}) + "x", ErrorCode::kMalformed, "trailing bytes"));
   EXPECT_TRUE(rejected(encode({25, GetScoreboard{}}) + encode({26, GetScoreboard{}}),
-                       code::kMalformed, "trailing bytes"));
+                       ErrorCode::kMalformed, "trailing bytes"));
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -559,8 +559,8 @@ TEST(CodecRejects, TrailingBytes) {
     return ::testing::AssertionFailure() << "decode threw";
   }
   if (!d.ok) {
-    if (d.error.code == code::kMalformed || d.error.code == code::kUnknownOp ||
-        d.error.code == code::kTooLarge) {
+    if (d.error.code == ErrorCode::kMalformed || d.error.code == ErrorCode::kUnknownOp ||
+        d.error.code == ErrorCode::kTooLarge) {
       return ::testing::AssertionSuccess();
     }
     return ::testing::AssertionFailure() << "unexpected code " << d.error.code;

@@ -12,7 +12,7 @@ const TimePoint t0 = TimePoint(ms(10'000));
 Message answer(uint64_t req, Body body) { return Message{req, std::move(body)}; }
 
 Error not_leader(std::optional<std::string> leader) {
-  Error e = make_error(code::kNotLeader, "not the leader");
+  Error e = make_error(ErrorCode::kNotLeader, "not the leader");
   e.leader = std::move(leader);
   return e;
 }

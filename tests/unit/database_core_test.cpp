@@ -18,7 +18,7 @@ const std::string kPublisher = "caco-1";
 
 std::string describe(const Message& m) {
   std::string s(op_name(m.body));
-  if (m.is<Error>()) s += " " + m.as<Error>().code + ": " + m.as<Error>().error;
+  if (m.is<Error>()) s += " " + std::string(error_code_name(m.as<Error>().code)) + ": " + m.as<Error>().error;
   return s;
 }
 
@@ -33,7 +33,7 @@ T as(const Message& m) {
 }
 
 // The reply as an Error with code `code`.
-Error error_of(const Message& m, std::string_view code) {
+Error error_of(const Message& m, ErrorCode code) {
   Error e = as<Error>(m);
   EXPECT_EQ(e.code, code) << e.error;
   return e;
@@ -245,7 +245,7 @@ TEST(DatabaseCore, UpdatesOfOnePublisherInOneBatchAreAllAppliedInOneCommit) {
 TEST(DatabaseCore, SeqGapIsRejectedNamingTheExpectedSeq) {
   auto db = db_with_master();
   as<Ack>(db->ask(increment("Gauls", "gold", 1)));
-  Error e = error_of(db->ask(increment("Gauls", "gold", 3)), code::kSeqGap);
+  Error e = error_of(db->ask(increment("Gauls", "gold", 3)), ErrorCode::kSeqGap);
   EXPECT_NE(e.error.find("expected seq 2"), std::string::npos) << e.error;
   EXPECT_EQ(db->tally("Gauls").gold, 1);
   EXPECT_EQ(as<Ack>(db->ask(increment("Gauls", "gold", 2))).version, 2u);
@@ -254,7 +254,7 @@ TEST(DatabaseCore, SeqGapIsRejectedNamingTheExpectedSeq) {
 TEST(DatabaseCore, PastSeqWithNoRecordedResultIsStale) {
   auto db = db_with_master();
   db->store().set_last_seq(kPublisher, 5);  // as if the log of seqs 1..5 had been pruned
-  error_of(db->ask(increment("Gauls", "gold", 3)), code::kStaleSeq);
+  error_of(db->ask(increment("Gauls", "gold", 3)), ErrorCode::kStaleSeq);
   EXPECT_EQ(db->tally("Gauls").gold, 0);
 }
 
@@ -273,10 +273,10 @@ TEST(DatabaseCore, WriteWithStaleEpochIsFencedAndChangesNothing) {
   auto db = db_with_master();
   db->expire_lease();
   as<MasterInfo>(db->ask(claim("fe2", 2)));
-  Error e = error_of(db->ask(set_score("Curling", 1, 0, 1, 1)), code::kFenced);
+  Error e = error_of(db->ask(set_score("Curling", 1, 0, 1, 1)), ErrorCode::kFenced);
   EXPECT_EQ(e.epoch, 2u);
   EXPECT_EQ(e.master, "fe2");
-  error_of(db->ask(increment("Gauls", "gold", 1, std::nullopt)), code::kFenced);
+  error_of(db->ask(increment("Gauls", "gold", 1, std::nullopt)), ErrorCode::kFenced);
   EXPECT_EQ(db->score("Curling").version, 0u);
   EXPECT_EQ(db->tally("Gauls").version, 0u);
   EXPECT_EQ(db->counter("fenced"), 2);
@@ -285,18 +285,18 @@ TEST(DatabaseCore, WriteWithStaleEpochIsFencedAndChangesNothing) {
 
 TEST(DatabaseCore, NoWriteIsAcceptedBeforeAnyClaim) {
   Db db;
-  Error e = error_of(db.ask(set_score("Curling", 1, 0, 1, 0)), code::kFenced);
+  Error e = error_of(db.ask(set_score("Curling", 1, 0, 1, 0)), ErrorCode::kFenced);
   EXPECT_EQ(e.epoch, 0u);
-  error_of(db.ask(set_score("Curling", 1, 0, 1, std::nullopt)), code::kFenced);
+  error_of(db.ask(set_score("Curling", 1, 0, 1, std::nullopt)), ErrorCode::kFenced);
   EXPECT_EQ(db.score("Curling").version, 0u);
   EXPECT_EQ(db.store().last_seq(kPublisher), 0u);
 }
 
 TEST(DatabaseCore, ClaimSucceedsOnlyForTheNextEpoch) {
   Db db;
-  error_of(db.ask(claim("fe1", 2)), code::kFenced);
+  error_of(db.ask(claim("fe1", 2)), ErrorCode::kFenced);
   expect_master(db.ask(claim("fe1", 1)), "fe1", 1);
-  Error lost = error_of(db.ask(claim("fe2", 1)), code::kFenced);
+  Error lost = error_of(db.ask(claim("fe2", 1)), ErrorCode::kFenced);
   EXPECT_EQ(lost.epoch, 1u);
   EXPECT_EQ(lost.master, "fe1");
   expect_master(db.ask(GetMaster{}), "fe1", 1);
@@ -311,13 +311,13 @@ TEST(DatabaseCore, OnlyOneOfTwoClaimsOfTheSameEpochInOneBatchWins) {
   auto replies = db.batch({claim("fe1", 1), claim("fe2", 1)});
   ASSERT_EQ(replies.size(), 2u);
   as<MasterInfo>(replies[0]);
-  error_of(replies[1], code::kFenced);
+  error_of(replies[1], ErrorCode::kFenced);
   EXPECT_EQ(as<MasterInfo>(db.ask(GetMaster{})).frontend, "fe1");
 }
 
 TEST(DatabaseCore, ClaimByAFrontEndOutsideTheConfigIsBadValue) {
   Db db;
-  Error e = error_of(db.ask(claim("fe9", 1)), code::kBadValue);
+  Error e = error_of(db.ask(claim("fe9", 1)), ErrorCode::kBadValue);
   EXPECT_NE(e.error.find("fe9"), std::string::npos) << e.error;
   expect_master(db.ask(GetMaster{}), "", 0);
 }
@@ -332,7 +332,7 @@ TEST(DatabaseCore, RenewalByTheMasterExtendsItsLease) {
   EXPECT_EQ(renewed.epoch, 1u);
   EXPECT_EQ(renewed.lease_ms, 500);
   db->clock().advance(ms(400));  // past the first lease, within the renewed one
-  Error held = error_of(db->ask(claim("fe2", 2)), code::kLeaseHeld);
+  Error held = error_of(db->ask(claim("fe2", 2)), ErrorCode::kLeaseHeld);
   EXPECT_EQ(held.retry_after_ms, 100);
   EXPECT_EQ(as<Stats>(db->ask(GetStats{})).info["master_lease_ms"], "100");
   db->clock().advance(ms(100));
@@ -343,23 +343,23 @@ TEST(DatabaseCore, RenewalByTheMasterExtendsItsLease) {
 
 TEST(DatabaseCore, RenewalWithAWrongEpochOrFrontEndIsFencedAndDoesNotExtendTheLease) {
   Db db;
-  Error none = error_of(db.ask(renew("", 0)), code::kFenced);  // no master yet: nothing to renew
+  Error none = error_of(db.ask(renew("", 0)), ErrorCode::kFenced);  // no master yet: nothing to renew
   EXPECT_EQ(none.epoch, 0u);
   as<MasterInfo>(db.ask(claim("fe1", 1)));
   db.clock().advance(ms(400));
-  Error epoch = error_of(db.ask(renew("fe1", 2)), code::kFenced);
+  Error epoch = error_of(db.ask(renew("fe1", 2)), ErrorCode::kFenced);
   EXPECT_EQ(epoch.epoch, 1u);
   EXPECT_EQ(epoch.master, "fe1");
-  Error other = error_of(db.ask(renew("fe2", 1)), code::kFenced);
+  Error other = error_of(db.ask(renew("fe2", 1)), ErrorCode::kFenced);
   EXPECT_EQ(other.epoch, 1u);
   EXPECT_EQ(other.master, "fe1");
   db.clock().advance(ms(100));  // fe1's lease from its claim ran out: the refusals did not renew it
   expect_master(db.ask(claim("fe2", 2)), "fe2", 2);
-  Error deposed = error_of(db.ask(renew("fe1", 1)), code::kFenced);
+  Error deposed = error_of(db.ask(renew("fe1", 1)), ErrorCode::kFenced);
   EXPECT_EQ(deposed.epoch, 2u);
   EXPECT_EQ(deposed.master, "fe2");
-  error_of(db.ask(renew("fe1", 1, true)), code::kFenced);  // nor may it release fe2's lease
-  error_of(db.ask(claim("fe1", 3)), code::kLeaseHeld);
+  error_of(db.ask(renew("fe1", 1, true)), ErrorCode::kFenced);  // nor may it release fe2's lease
+  error_of(db.ask(claim("fe1", 3)), ErrorCode::kLeaseHeld);
   EXPECT_EQ(db.counter("renewals_fenced"), 5);
   EXPECT_EQ(db.counter("renewals"), 0);
 }
@@ -367,7 +367,7 @@ TEST(DatabaseCore, RenewalWithAWrongEpochOrFrontEndIsFencedAndDoesNotExtendTheLe
 TEST(DatabaseCore, ClaimDuringAnotherFrontEndsLeaseIsLeaseHeldUntilItRunsOut) {
   auto db = db_with_master();
   db->clock().advance(ms(200));
-  Error e = error_of(db->ask(claim("fe2", 2)), code::kLeaseHeld);
+  Error e = error_of(db->ask(claim("fe2", 2)), ErrorCode::kLeaseHeld);
   EXPECT_EQ(e.master, "fe1");
   EXPECT_EQ(e.epoch, 1u);
   EXPECT_EQ(e.retry_after_ms, 300);
@@ -376,7 +376,7 @@ TEST(DatabaseCore, ClaimDuringAnotherFrontEndsLeaseIsLeaseHeldUntilItRunsOut) {
   expect_master(db->ask(GetMaster{}), "fe1", 1);
 
   db->clock().advance(Duration(299'750));  // 0.25 ms left: rounded up, never 0
-  EXPECT_EQ(error_of(db->ask(claim("fe2", 2)), code::kLeaseHeld).retry_after_ms, 1);
+  EXPECT_EQ(error_of(db->ask(claim("fe2", 2)), ErrorCode::kLeaseHeld).retry_after_ms, 1);
   db->clock().advance(Duration(250));  // the lease ends now
   expect_master(db->ask(claim("fe2", 2)), "fe2", 2);
   EXPECT_EQ(db->counter("claims_lease_held"), 2);
@@ -386,10 +386,10 @@ TEST(DatabaseCore, ClaimDuringAnotherFrontEndsLeaseIsLeaseHeldUntilItRunsOut) {
 
 TEST(DatabaseCore, FencedClaimIsAnsweredFencedEvenDuringTheLease) {
   auto db = db_with_master();
-  Error e = error_of(db->ask(claim("fe2", 1)), code::kFenced);
+  Error e = error_of(db->ask(claim("fe2", 1)), ErrorCode::kFenced);
   EXPECT_EQ(e.epoch, 1u);
   EXPECT_FALSE(e.retry_after_ms.has_value());
-  error_of(db->ask(claim("fe2", 3)), code::kFenced);
+  error_of(db->ask(claim("fe2", 3)), ErrorCode::kFenced);
   EXPECT_EQ(db->counter("claims_lease_held"), 0);
 }
 
@@ -401,7 +401,7 @@ TEST(DatabaseCore, ClaimByTheMastersOwnIdDuringItsLeaseSucceeds) {
   EXPECT_EQ(again.epoch, 2u);
   EXPECT_EQ(again.lease_ms, 500);
   db->clock().advance(ms(450));  // the lease runs from the new claim
-  EXPECT_EQ(error_of(db->ask(claim("fe2", 3)), code::kLeaseHeld).retry_after_ms, 50);
+  EXPECT_EQ(error_of(db->ask(claim("fe2", 3)), ErrorCode::kLeaseHeld).retry_after_ms, 50);
 }
 
 TEST(DatabaseCore, ReleasedLeaseLetsAnotherFrontEndClaimAtOnce) {
@@ -431,7 +431,7 @@ TEST(DatabaseCore, NewMasterHoldsALeaseFromItsClaim) {
   db->expire_lease();
   const MasterInfo fe2 = as<MasterInfo>(db->ask(claim("fe2", 2)));
   EXPECT_EQ(fe2.lease_ms, 500);
-  Error e = error_of(db->ask(claim("fe1", 3)), code::kLeaseHeld);
+  Error e = error_of(db->ask(claim("fe1", 3)), ErrorCode::kLeaseHeld);
   EXPECT_EQ(e.master, "fe2");
   EXPECT_EQ(e.epoch, 2u);
   EXPECT_EQ(e.retry_after_ms, 500);
@@ -450,7 +450,7 @@ TEST(DatabaseCore, AfterARestartWithAMasterAClaimIsRefusedForOneLeaseFromTheFirs
   db.clock().advance(ms(10'000));  // the lease starts at the first request, not at construction
   expect_master(db.ask(GetMaster{}), "fe1", 1);
   db.clock().advance(ms(300));
-  Error e = error_of(db.ask(claim("fe2", 2)), code::kLeaseHeld);
+  Error e = error_of(db.ask(claim("fe2", 2)), ErrorCode::kLeaseHeld);
   EXPECT_EQ(e.master, "fe1");
   EXPECT_EQ(e.retry_after_ms, 200);
   db.clock().advance(ms(200));
@@ -465,7 +465,7 @@ TEST(DatabaseCore, AfterARestartTheFirstRequestMayBeTheRefusedClaim) {
     as<MasterInfo>(db.ask(claim("fe1", 1)));
   }
   Db db(std::make_unique<SqliteStore>(path));
-  EXPECT_EQ(error_of(db.ask(claim("fe2", 2)), code::kLeaseHeld).retry_after_ms, 500);
+  EXPECT_EQ(error_of(db.ask(claim("fe2", 2)), ErrorCode::kLeaseHeld).retry_after_ms, 500);
   // The master itself may renew (or reclaim) at once.
   EXPECT_EQ(as<MasterInfo>(db.ask(renew("fe1", 1))).lease_ms, 500);
 }
@@ -507,8 +507,8 @@ TEST(DatabaseCore, TabletWhoseHomeIsNotOfferedIsReassigned) {
 
 TEST(DatabaseCore, AssignHomeNeedsKnownFrontEnds) {
   Db db;
-  error_of(db.ask(assign("t1", {})), code::kBadValue);
-  error_of(db.ask(assign("t1", {"fe1", "nope"})), code::kBadValue);
+  error_of(db.ask(assign("t1", {})), ErrorCode::kBadValue);
+  error_of(db.ask(assign("t1", {"fe1", "nope"})), ErrorCode::kBadValue);
   EXPECT_TRUE(as<Registry>(db.ask(list_registry())).entries.empty());
 }
 
@@ -516,13 +516,13 @@ TEST(DatabaseCore, AssignHomeNeedsKnownFrontEnds) {
 
 TEST(DatabaseCore, UnknownEventTeamAndMedalAreRejectedNamingThem) {
   auto db = db_with_master();
-  Error event = error_of(db->ask(get_score("Luge")), code::kUnknownEvent);
+  Error event = error_of(db->ask(get_score("Luge")), ErrorCode::kUnknownEvent);
   EXPECT_NE(event.error.find("'Luge'"), std::string::npos) << event.error;
-  error_of(db->ask(set_score("Luge", 1, 0, 1)), code::kUnknownEvent);
-  Error team = error_of(db->ask(get_tally("Britons")), code::kUnknownTeam);
+  error_of(db->ask(set_score("Luge", 1, 0, 1)), ErrorCode::kUnknownEvent);
+  Error team = error_of(db->ask(get_tally("Britons")), ErrorCode::kUnknownTeam);
   EXPECT_NE(team.error.find("'Britons'"), std::string::npos) << team.error;
-  error_of(db->ask(increment("Britons", "gold", 1)), code::kUnknownTeam);
-  Error medal = error_of(db->ask(increment("Gauls", "tin", 1)), code::kUnknownMedal);
+  error_of(db->ask(increment("Britons", "gold", 1)), ErrorCode::kUnknownTeam);
+  Error medal = error_of(db->ask(increment("Gauls", "tin", 1)), ErrorCode::kUnknownMedal);
   EXPECT_NE(medal.error.find("'tin'"), std::string::npos) << medal.error;
   EXPECT_TRUE(db->store().scores().empty());
   EXPECT_TRUE(db->store().tallies().empty());
@@ -531,13 +531,13 @@ TEST(DatabaseCore, UnknownEventTeamAndMedalAreRejectedNamingThem) {
 
 TEST(DatabaseCore, NegativeScoreIsBadValue) {
   auto db = db_with_master();
-  error_of(db->ask(set_score("Curling", -1, 0, 1)), code::kBadValue);
+  error_of(db->ask(set_score("Curling", -1, 0, 1)), ErrorCode::kBadValue);
   EXPECT_EQ(db->score("Curling").version, 0u);
 }
 
 TEST(DatabaseCore, OpsForOtherRolesAreUnexpectedAndRepliesAreNotAnswered) {
   Db db;
-  error_of(db.ask(Heartbeat{}), code::kUnexpectedOp);
+  error_of(db.ask(Heartbeat{}), ErrorCode::kUnexpectedOp);
   EXPECT_TRUE(db.batch({Ack{}}).empty());
   EXPECT_EQ(db.counter("ignored"), 1);
 }
@@ -635,9 +635,9 @@ TEST(DatabaseCore, FailedCommitTurnsEveryReplyOfTheBatchIntoStorageError) {
   store.fail_next_commit = true;
   auto replies = db.batch({increment("Gauls", "gold", 1), get_tally("Gauls")});
   ASSERT_EQ(replies.size(), 2u);
-  Error e = error_of(replies[0], code::kStorage);
+  Error e = error_of(replies[0], ErrorCode::kStorage);
   EXPECT_NE(e.error.find("disk is full"), std::string::npos) << e.error;
-  error_of(replies[1], code::kStorage);
+  error_of(replies[1], ErrorCode::kStorage);
 
   EXPECT_EQ(db.tally("Gauls").version, 0u);
   EXPECT_EQ(as<Ack>(db.ask(increment("Gauls", "gold", 1))).version,
@@ -669,7 +669,7 @@ TEST(DatabaseCore, ClaimRolledBackByAFailedCommitTakesItsLeaseBack) {
   db.expire_lease();
 
   store.fail_next_commit = true;
-  error_of(db.ask(claim("fe2", 2)), code::kStorage);
+  error_of(db.ask(claim("fe2", 2)), ErrorCode::kStorage);
   expect_master(db.ask(GetMaster{}), "fe1", 1);
   // fe1's lease had run out and fe2's never was: another claim goes through at once.
   expect_master(db.ask(claim("fe2", 2)), "fe2", 2);

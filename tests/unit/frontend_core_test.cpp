@@ -28,7 +28,7 @@ TEST(FrontendCore, PeerAnswersUpdatesWithNotMasterAndTheMastersAddress) {
   auto reply = h.deliver("bard", Message{9, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}}});
   ASSERT_EQ(reply.size(), 1u);
   const auto& e = reply[0].msg.as<Error>();
-  EXPECT_EQ(e.code, "not_master");
+  EXPECT_EQ(e.code, ErrorCode::kNotMaster);
   EXPECT_EQ(e.master, "fe1");
   EXPECT_EQ(e.address, h.cfg.frontends[0].address);
   EXPECT_EQ(reply[0].msg.req, 9u);
@@ -39,7 +39,7 @@ TEST(FrontendCore, WrongTokenIsUnauthorisedAndNothingReachesTheDatabase) {
   auto reply = h.deliver("intruder", Message{3, IncrementMedalTally{"Gauls", "gold", "x", 1, std::string("nope"), {}}});
   ASSERT_EQ(reply.size(), 1u);
   EXPECT_EQ(reply[0].to, "intruder");
-  EXPECT_EQ(reply[0].msg.as<Error>().code, "unauthorised");
+  EXPECT_EQ(reply[0].msg.as<Error>().code, ErrorCode::kUnauthorised);
 }
 
 TEST(FrontendCore, MasterStampsItsEpochAndDemotesWhenFenced) {
@@ -54,7 +54,7 @@ TEST(FrontendCore, MasterStampsItsEpochAndDemotesWhenFenced) {
   EXPECT_EQ(fwd[0].msg.as<SetScore>().epoch, 1u);
   EXPECT_FALSE(fwd[0].msg.as<SetScore>().token.has_value());  // the secret stays at the front end
 
-  Error fenced = make_error(code::kFenced, "stale epoch");
+  Error fenced = make_error(ErrorCode::kFenced, "stale epoch");
   fenced.epoch = 2;
   fenced.master = "fe2";
   auto reply = h.deliver("db", Message{fwd[0].msg.req, fenced});
@@ -65,15 +65,34 @@ TEST(FrontendCore, MasterStampsItsEpochAndDemotesWhenFenced) {
     if (r.to == "bard") to_bard = &r;
   }
   ASSERT_NE(to_bard, nullptr);
-  EXPECT_EQ(to_bard->msg.as<Error>().code, "not_master");
+  EXPECT_EQ(to_bard->msg.as<Error>().code, ErrorCode::kNotMaster);
 }
 
 TEST(FrontendCore, UnknownEventIsRejectedNamingIt) {
   Harness h("fe2");
   auto reply = h.deliver("t", Message{1, GetScore{"Quidditch", {}, {}}});
   ASSERT_EQ(reply.size(), 1u);
-  EXPECT_EQ(reply[0].msg.as<Error>().code, "unknown_event");
+  EXPECT_EQ(reply[0].msg.as<Error>().code, ErrorCode::kUnknownEvent);
   EXPECT_NE(reply[0].msg.as<Error>().error.find("Quidditch"), std::string::npos);
+}
+
+TEST(FrontendCore, MasterRejectsAPeersFetchOrPollOfSomethingThatIsNotAKey) {
+  Harness h("fe1");
+  auto sent = h.tick();
+  sent = h.answer_db(sent, "get_master", MasterInfo{"", 0, {}});
+  h.answer_db(sent, "claim_master", MasterInfo{"fe1", 1, {}});
+  ASSERT_TRUE(h.core.is_master());
+  for (Body bad : {Body{Fetch{"scores/Curling"}}, Body{Poll{"Curling", 0}}}) {
+    auto reply = h.deliver("fe2", Message{4, bad});
+    ASSERT_EQ(reply.size(), 1u) << op_name(bad);
+    EXPECT_EQ(reply[0].to, "fe2");
+    const auto& e = reply[0].msg.as<Error>();
+    EXPECT_EQ(e.code, ErrorCode::kBadValue);
+    EXPECT_EQ(e.error.find("Curling"), std::string::npos) << "echoed: " << e.error;
+  }
+  // A well-formed key is served (here: a fill from the database).
+  auto fill = h.deliver("fe2", Message{5, Fetch{"score/Curling"}});
+  ASSERT_NE(h.find(fill, "get_score"), nullptr);
 }
 
 }  // namespace

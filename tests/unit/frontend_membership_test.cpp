@@ -54,7 +54,7 @@ TEST(FrontendMembership, ClaimRefusedForALiveLeaseIsRetriedWhenTheLeaseEnds) {
   Harness h("fe2");
   follow_fe1(h);
   auto sent = h.advance(ms(500));
-  Error held = make_error(code::kLeaseHeld, "fe1 holds the master lease for 40 ms");
+  Error held = make_error(ErrorCode::kLeaseHeld, "fe1 holds the master lease for 40 ms");
   held.master = "fe1";
   held.epoch = 1;
   held.retry_after_ms = 40;
@@ -207,7 +207,7 @@ TEST(FrontendMembership, ActingMasterHandsOverToTheSettledHomeMasterAndHoldsUpda
   for (const auto& s : moved) {
     if (s.to == "bard" && s.msg.req == 5) {
       answered = true;
-      EXPECT_EQ(s.msg.as<Error>().code, "not_master");
+      EXPECT_EQ(s.msg.as<Error>().code, ErrorCode::kNotMaster);
       EXPECT_EQ(s.msg.as<Error>().master, "fe1");
     }
   }

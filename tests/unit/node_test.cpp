@@ -180,7 +180,7 @@ TEST_F(NodeTest, TicksTheCoreOnlyWhenItIsDueAndPublishesItsNotices) {
 TEST_F(NodeTest, AnswersAMalformedFrameWithAnErrorEchoingItsReq) {
   // {req: 77, op: 5}: a map with a req, but op is not a string.
   const Error e = error_for("\x82\xa3req\x4d\xa2op\x05");
-  EXPECT_EQ(e.code, code::kMalformed);
+  EXPECT_EQ(e.code, ErrorCode::kMalformed);
   EXPECT_NE(e.error.find("field 'op'"), std::string::npos) << e.error;
   EXPECT_EQ(last_error_req_, 77u);
   EXPECT_TRUE(core_.seen.empty());
@@ -191,10 +191,10 @@ TEST_F(NodeTest, AnswersAnUnknownOpAndAnOversizeFrameWithTheirCodes) {
   EXPECT_EQ(error_for("\x82\xa3req\x09\xa2op\xa3"
                       "fly")
                 .code,
-            code::kUnknownOp);
+            ErrorCode::kUnknownOp);
   EXPECT_EQ(last_error_req_, 9u);
-  EXPECT_EQ(error_for(std::string(kMaxFrameBytes + 1, 'x')).code, code::kTooLarge);
-  EXPECT_EQ(error_for("garbage").code, code::kMalformed);
+  EXPECT_EQ(error_for(std::string(kMaxFrameBytes + 1, 'x')).code, ErrorCode::kTooLarge);
+  EXPECT_EQ(error_for("garbage").code, ErrorCode::kMalformed);
   EXPECT_EQ(core_.counters()["malformed_frames"], 3);
 }
 

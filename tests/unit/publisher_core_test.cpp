@@ -73,7 +73,7 @@ TEST_F(PublisherCoreTest, StampsPublisherSeqAndTokenAndHonoursTheWindow) {
 
 TEST_F(PublisherCoreTest, NotMasterAnswerResendsEverythingUnacknowledgedToTheMaster) {
   auto sent = start();
-  Error e = make_error(code::kNotMaster, "fe1 is not master");
+  Error e = make_error(ErrorCode::kNotMaster, "fe1 is not master");
   e.master = "fe2";
   auto resent = deliver("fe1", Message{sent[1].msg.req, e});
   ASSERT_EQ(resent.size(), 4u);

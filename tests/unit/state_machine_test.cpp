@@ -83,7 +83,7 @@ T reply_of(const Result& r, Outcome outcome) {
   return std::get<T>(r.reply);
 }
 
-Error error_of(const Result& r, Outcome outcome, std::string_view code) {
+Error error_of(const Result& r, Outcome outcome, ErrorCode code) {
   Error e = reply_of<Error>(r, outcome);
   EXPECT_EQ(e.code, code) << e.error;
   return e;
@@ -130,10 +130,10 @@ std::vector<std::string> bytes(const std::vector<Result>& results) {
 
 TEST(StateMachine, UpdateBeforeAnyClaimIsFencedAndWritesNothing) {
   Replica r;
-  Error e = error_of(r.apply(set_score("Curling", 1, 0, 1, 0)), Outcome::fenced, code::kFenced);
+  Error e = error_of(r.apply(set_score("Curling", 1, 0, 1, 0)), Outcome::fenced, ErrorCode::kFenced);
   EXPECT_EQ(e.epoch, 0u);
   EXPECT_NE(e.error.find("no master yet"), std::string::npos) << e.error;
-  error_of(r.apply(increment("Gauls", "gold", 1, std::nullopt)), Outcome::fenced, code::kFenced);
+  error_of(r.apply(increment("Gauls", "gold", 1, std::nullopt)), Outcome::fenced, ErrorCode::kFenced);
   EXPECT_TRUE(r.store.scores().empty());
   EXPECT_TRUE(r.store.applied_log().empty());
   EXPECT_EQ(r.store.last_seq(kPublisher), 0u);
@@ -143,11 +143,11 @@ TEST(StateMachine, UpdateWithAStaleOrMissingEpochIsFencedNamingTheCurrentMaster)
   auto r = replica_with_master();
   reply_of<MasterInfo>(r->apply(claim("fe2", 2)), Outcome::claimed);
   Error stale =
-      error_of(r->apply(set_score("Curling", 1, 0, 1, 1)), Outcome::fenced, code::kFenced);
+      error_of(r->apply(set_score("Curling", 1, 0, 1, 1)), Outcome::fenced, ErrorCode::kFenced);
   EXPECT_EQ(stale.epoch, 2u);
   EXPECT_EQ(stale.master, "fe2");
-  error_of(r->apply(set_score("Curling", 1, 0, 1, std::nullopt)), Outcome::fenced, code::kFenced);
-  error_of(r->apply(set_score("Curling", 1, 0, 1, 3)), Outcome::fenced, code::kFenced);
+  error_of(r->apply(set_score("Curling", 1, 0, 1, std::nullopt)), Outcome::fenced, ErrorCode::kFenced);
+  error_of(r->apply(set_score("Curling", 1, 0, 1, 3)), Outcome::fenced, ErrorCode::kFenced);
   EXPECT_EQ(r->store.score("Curling").version, 0u);
   reply_of<Ack>(r->apply(set_score("Curling", 1, 0, 1, 2)), Outcome::applied);
 }
@@ -192,7 +192,7 @@ TEST(StateMachine, DuplicateReturnsTheStoredResultWithTheKeysCurrentValueAndChan
 TEST(StateMachine, PastSeqMissingFromTheLogIsStaleSeq) {
   auto r = replica_with_master();
   r->store.set_last_seq(kPublisher, 5);  // as if the log of seqs 1..5 had been pruned
-  Error e = error_of(r->apply(increment("Gauls", "gold", 3)), Outcome::stale_seq, code::kStaleSeq);
+  Error e = error_of(r->apply(increment("Gauls", "gold", 3)), Outcome::stale_seq, ErrorCode::kStaleSeq);
   EXPECT_NE(e.error.find("last applied 5"), std::string::npos) << e.error;
   EXPECT_EQ(r->store.tally("Gauls").version, 0u);
 }
@@ -200,7 +200,7 @@ TEST(StateMachine, PastSeqMissingFromTheLogIsStaleSeq) {
 TEST(StateMachine, SeqBeyondTheNextIsSeqGapNamingTheExpectedSeq) {
   auto r = replica_with_master();
   reply_of<Ack>(r->apply(increment("Gauls", "gold", 1)), Outcome::applied);
-  Error e = error_of(r->apply(increment("Gauls", "gold", 3)), Outcome::seq_gap, code::kSeqGap);
+  Error e = error_of(r->apply(increment("Gauls", "gold", 3)), Outcome::seq_gap, ErrorCode::kSeqGap);
   EXPECT_NE(e.error.find("expected seq 2"), std::string::npos) << e.error;
   EXPECT_EQ(r->store.tally("Gauls").gold, 1);
   EXPECT_EQ(r->store.last_seq(kPublisher), 1u);
@@ -209,40 +209,40 @@ TEST(StateMachine, SeqBeyondTheNextIsSeqGapNamingTheExpectedSeq) {
 TEST(StateMachine, FencingIsDecidedBeforeTheSeqRules) {
   auto r = replica_with_master();
   reply_of<Ack>(r->apply(increment("Gauls", "gold", 1)), Outcome::applied);
-  error_of(r->apply(increment("Gauls", "gold", 1, 7)), Outcome::fenced, code::kFenced);
-  error_of(r->apply(increment("Gauls", "gold", 5, 7)), Outcome::fenced, code::kFenced);
+  error_of(r->apply(increment("Gauls", "gold", 1, 7)), Outcome::fenced, ErrorCode::kFenced);
+  error_of(r->apply(increment("Gauls", "gold", 5, 7)), Outcome::fenced, ErrorCode::kFenced);
 }
 
 TEST(StateMachine, ClaimIsACompareAndSetOnTheEpoch) {
   Replica r;
-  Error early = error_of(r.apply(claim("fe1", 2)), Outcome::claim_fenced, code::kFenced);
+  Error early = error_of(r.apply(claim("fe1", 2)), Outcome::claim_fenced, ErrorCode::kFenced);
   EXPECT_EQ(early.epoch, 0u);
   MasterInfo won = reply_of<MasterInfo>(r.apply(claim("fe1", 1)), Outcome::claimed);
   EXPECT_EQ(won.frontend, "fe1");
   EXPECT_EQ(won.epoch, 1u);
   EXPECT_FALSE(won.lease_ms.has_value());  // the lease is the handler's to add
   // A resent claim that already succeeded is fenced naming the claimant itself.
-  Error resent = error_of(r.apply(claim("fe1", 1)), Outcome::claim_fenced, code::kFenced);
+  Error resent = error_of(r.apply(claim("fe1", 1)), Outcome::claim_fenced, ErrorCode::kFenced);
   EXPECT_EQ(resent.master, "fe1");
   EXPECT_EQ(resent.epoch, 1u);
-  error_of(r.apply(claim("fe2", 1)), Outcome::claim_fenced, code::kFenced);
+  error_of(r.apply(claim("fe2", 1)), Outcome::claim_fenced, ErrorCode::kFenced);
   EXPECT_EQ(r.store.master().frontend, "fe1");
   EXPECT_EQ(r.store.master().epoch, 1u);
 }
 
 TEST(StateMachine, ClaimByAnotherFrontEndWhileTheStampedLeaseRunsIsLeaseHeld) {
   auto r = replica_with_master();
-  Error held = error_of(r->apply(claim("fe2", 2, 300'000)), Outcome::lease_held, code::kLeaseHeld);
+  Error held = error_of(r->apply(claim("fe2", 2, 300'000)), Outcome::lease_held, ErrorCode::kLeaseHeld);
   EXPECT_EQ(held.master, "fe1");
   EXPECT_EQ(held.epoch, 1u);
   EXPECT_EQ(held.retry_after_ms, 300);
   EXPECT_NE(held.error.find("300 ms"), std::string::npos) << held.error;
   // What is left is rounded up, never to 0.
-  EXPECT_EQ(error_of(r->apply(claim("fe2", 2, 250)), Outcome::lease_held, code::kLeaseHeld)
+  EXPECT_EQ(error_of(r->apply(claim("fe2", 2, 250)), Outcome::lease_held, ErrorCode::kLeaseHeld)
                 .retry_after_ms,
             1);
   // The compare-and-set is decided first: a claim of the wrong epoch is fenced, lease or not.
-  Error wrong = error_of(r->apply(claim("fe2", 3, 300'000)), Outcome::claim_fenced, code::kFenced);
+  Error wrong = error_of(r->apply(claim("fe2", 3, 300'000)), Outcome::claim_fenced, ErrorCode::kFenced);
   EXPECT_FALSE(wrong.retry_after_ms.has_value());
   EXPECT_EQ(r->store.master().epoch, 1u);
   // The current master's own id (a restarted incarnation) is not held back.
@@ -267,7 +267,7 @@ TEST(StateMachine, AssignHomeKeepsAnOfferedHomeElseTakesTheLeastLoaded) {
             "fe1");
   EXPECT_EQ(reply_of<TabletHome>(r.apply(assign("t1", {"fe2"})), Outcome::home_assigned).home,
             "fe2");
-  error_of(r.apply(assign("t4", {})), Outcome::invalid, code::kBadValue);
+  error_of(r.apply(assign("t4", {})), Outcome::invalid, ErrorCode::kBadValue);
   EXPECT_EQ(r.store.registry(std::nullopt),
             (std::vector<RegistryEntry>{{"t1", "fe2"}, {"t2", "fe2"}, {"t3", "fe2"}}));
 }

@@ -28,6 +28,17 @@ constexpr int64_t kEndMs = 40'000;
 // fe1 is down. Tablets 1-5 live on fe1, 6-10 on fe2; each reads one key (odd tablets the score)
 // every second at an offset of 100 + 50 * i ms, and gets the latest committed version. While fe1
 // is down its tablets time out once and then read from fe2 until 16 s.
+// The database killed at `at`, and back at `back` when given.
+Failure database_killed(TimePoint at, std::optional<TimePoint> back = std::nullopt) {
+  Failure db;
+  db.node = "database";
+  db.database = true;
+  db.how = "kill";
+  db.at = at;
+  db.back = back;
+  return db;
+}
+
 class CleanRun {
  public:
   CleanRun() {
@@ -391,12 +402,8 @@ TEST(MonotonicReads, AReadOlderThanTheTabletsEarlierReadFails) {
 
 TEST(Recovery, AFailureAfterWhichCacofonixIsNeverAcknowledgedFails) {
   CleanRun run;
-  Failure db;
-  db.node = "database";
-  db.database = true;
-  db.how = "kill";
-  db.at = at_ms(39'000);  // after the last ack; never restarted
-  run.in.events.failures.push_back(db);
+  // After the last ack; never restarted.
+  run.in.events.failures.push_back(database_killed(at_ms(39'000)));
   const CheckReport r = check_run(run.in);
   expect_failing(r, {6});
   ASSERT_EQ(r.failures.size(), 2u);
@@ -462,13 +469,8 @@ TEST(CheckRun, WithoutFailuresRecoveryAndRebalancingAreNotJudgedAndTheRunPasses)
 
 TEST(DatabaseFailure, ThePublisherWindowCountsOnlyAcksOfUpdatesCommittedAfterIt) {
   CleanRun run;
-  Failure db;
-  db.node = "database";
-  db.database = true;
-  db.how = "kill";
-  db.at = at_ms(20'015);  // seq 8 was committed at 20.01 s and is acknowledged at 20.02 s
-  db.back = at_ms(21'000);
-  run.in.events.failures = {db};
+  // Seq 8 was committed at 20.01 s and is acknowledged at 20.02 s.
+  run.in.events.failures = {database_killed(at_ms(20'015), at_ms(21'000))};
   const CheckReport r = check_run(run.in);
   expect_failing(r, {});
   ASSERT_EQ(r.failures.size(), 1u);
