@@ -68,6 +68,8 @@ std::string show(const T& v) {
     return v ? "true" : "false";
   } else if constexpr (std::is_arithmetic_v<T>) {
     return std::to_string(v);
+  } else if constexpr (std::is_same_v<T, ErrorCode>) {
+    return std::string(error_code_name(v));
   } else if constexpr (Optional<T>) {
     return v ? show(*v) : "absent";
   } else if constexpr (Sequence<T>) {
@@ -109,6 +111,8 @@ class Filler {
       v = (n_ % 2 ? -1 : 1) * static_cast<T>(n_ * 1'000'000'007LL);
     } else if constexpr (std::is_integral_v<T>) {
       v = static_cast<T>(n_) * 0x9E3779B97F4A7C15ULL;  // large: exercises 64-bit encodings
+    } else if constexpr (std::is_same_v<T, ErrorCode>) {
+      v = kErrorCodes[static_cast<std::size_t>(n_) % kErrorCodes.size()].code;
     } else if constexpr (Optional<T>) {
       if (with_optionals_)
         fill(v.emplace());
