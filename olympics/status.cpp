@@ -1,10 +1,13 @@
 #include "olympics/status.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <initializer_list>
 #include <string_view>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "olympics/query.h"
 #include "verify/text.h"
@@ -12,7 +15,6 @@
 namespace oly::olympics {
 
 using verify::fixed;
-using verify::json_string;
 using verify::render_table;
 
 namespace fs = std::filesystem;
@@ -253,23 +255,19 @@ std::string detail(const NodeStatus& r) {
   return d;
 }
 
+using Json = nlohmann::ordered_json;
+
 template <class T>
-std::string json_or_null(const std::optional<T>& v) {
-  if (!v) return "null";
+Json or_null(const std::optional<T>& v) {
+  if (!v) return nullptr;
   if constexpr (std::is_floating_point_v<T>) {
-    return fixed(*v, 3);
+    return std::round(*v * 1000.0) / 1000.0;
   } else {
-    return std::to_string(*v);
+    return *v;
   }
 }
 
-template <class Map, class Fn>
-std::string json_object(const Map& m, Fn value) {
-  std::string out = "{";
-  for (const auto& [k, v] : m)
-    out += (out.size() > 1 ? ", " : "") + json_string(k) + ": " + value(v);
-  return out + "}";
-}
+Json or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
 }  // namespace
 
@@ -291,22 +289,17 @@ std::string format_status_json(const std::vector<NodeStatus>& rows) {
   std::string out = "[\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
-    const auto str = [](const std::string& s) {
-      return s.empty() ? std::string("null") : json_string(s);
-    };
-    out +=
-        "  {\"node\": " + json_string(r.node) + ", \"kind\": " + json_string(r.kind) +
-        ", \"pid\": " + json_or_null(r.pid) + ", \"state\": " + json_string(r.state) +
-        ", \"role\": " + str(r.role) + ", \"epoch\": " + str(r.epoch) +
-        ", \"master\": " + str(r.master) + ", \"suspects\": " + str(r.suspects) +
-        ", \"serving\": " + str(r.serving) + ", \"handoff\": " + (r.handoff ? "true" : "false") +
-        ", \"rate_per_s\": " + json_or_null(r.rate) + ", \"tablets\": " + json_or_null(r.tablets) +
-        ", \"hit_rate\": " + json_or_null(r.hit_rate) + ", \"acked\": " + json_or_null(r.acked) +
-        ", \"reads_ok\": " + json_or_null(r.reads_ok) +
-        ", \"reads_failed\": " + json_or_null(r.reads_failed) +
-        ", \"counters\": " + json_object(r.counters, [](int64_t v) { return std::to_string(v); }) +
-        ", \"info\": " + json_object(r.info, json_string) + "}" + (i + 1 < rows.size() ? "," : "") +
-        "\n";
+    const Json row = {{"node", r.node},           {"kind", r.kind},
+                      {"pid", or_null(r.pid)},    {"state", r.state},
+                      {"role", or_null(r.role)},  {"epoch", or_null(r.epoch)},
+                      {"master", or_null(r.master)}, {"suspects", or_null(r.suspects)},
+                      {"serving", or_null(r.serving)}, {"handoff", r.handoff},
+                      {"rate_per_s", or_null(r.rate)}, {"tablets", or_null(r.tablets)},
+                      {"hit_rate", or_null(r.hit_rate)}, {"acked", or_null(r.acked)},
+                      {"reads_ok", or_null(r.reads_ok)}, {"reads_failed", or_null(r.reads_failed)},
+                      {"counters", r.counters},   {"info", r.info}};
+    // Invalid UTF-8 from a node's stats is replaced, never echoed raw.
+    out += "  " + row.dump(-1, ' ', false, Json::error_handler_t::replace) + (i + 1 < rows.size() ? "," : "") + "\n";
   }
   return out + "]\n";
 }

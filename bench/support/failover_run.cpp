@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "common/records.h"
 #include "olympics/cluster.h"
@@ -28,7 +31,6 @@ using verify::KillWindows;
 using verify::spread_of;
 using verify::Spread;
 using verify::render_table;
-using verify::json_string;
 
 namespace fs = std::filesystem;
 
@@ -210,15 +212,18 @@ std::string settings_line(const FailoverRun& run) {
          std::to_string(run.options.down_ms) + " ms";
 }
 
-std::string json_ms(std::optional<Duration> d) {
-  return d ? fixed(to_ms(*d), 3) : "null";
-}
+using Json = nlohmann::ordered_json;
 
-std::string json_ms_list(const std::vector<Duration>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + fixed(to_ms(v[i]), 3);
-  return out + "]";
+// To the microsecond, as the checker's report writes them.
+double rounded(double v) { return std::round(v * 1000.0) / 1000.0; }
+Json ms_json(std::optional<Duration> d) { return d ? Json(rounded(to_ms(*d))) : Json(nullptr); }
+Json ms_list(const std::vector<Duration>& v) {
+  Json out = Json::array();
+  for (const auto& d : v) out.push_back(rounded(to_ms(d)));
+  return out;
 }
+Json us_json(std::optional<TimePoint> t) { return t ? Json(to_us(*t)) : Json(nullptr); }
+Json or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
 
 }  // namespace
 
@@ -430,67 +435,58 @@ std::string format_failover(const FailoverRun& run, const std::vector<KillWindow
 std::string failover_json(const FailoverRun& run, const std::vector<KillWindows>& windows) {
   const Config& c = run.config;
   const auto& o = run.options;
-  std::string out = "{\n";
-  out += "  \"consistency\": " + json_string(to_string(c.consistency)) +
-         ", \"interval_ms\": " + std::to_string(c.heartbeat.interval_ms) +
-         ", \"timeout_ms\": " + std::to_string(c.heartbeat.timeout_ms) +
-         ", \"settle_ms\": " + std::to_string(c.heartbeat.settle_ms) +
-         ", \"lease_ms\": " + std::to_string(c.lease.duration_ms) +
-         ", \"tablets\": " + std::to_string(o.tablets) + ", \"rate\": " + fixed(o.rate, 3) +
-         ", \"kills_requested\": " + std::to_string(o.kills) +
-         ", \"target\": " + json_string(o.target) + ", \"down_ms\": " + std::to_string(o.down_ms) +
-         ", \"aborted\": " + (run.aborted.empty() ? "null" : json_string(run.aborted)) + ",\n";
-  out += "  \"summary\": {";
-  bool first_kind = true;
+  Json out = {{"consistency", to_string(c.consistency)},
+              {"interval_ms", c.heartbeat.interval_ms},
+              {"timeout_ms", c.heartbeat.timeout_ms},
+              {"settle_ms", c.heartbeat.settle_ms},
+              {"lease_ms", c.lease.duration_ms},
+              {"tablets", o.tablets},
+              {"rate", rounded(o.rate)},
+              {"kills_requested", o.kills},
+              {"target", o.target},
+              {"down_ms", o.down_ms},
+              {"aborted", or_null(run.aborted)},
+              {"summary", Json::object()},
+              {"kills", Json::array()}};
+  static const char* keys[] = {"publisher", "publisher_wait", "tablets_first", "tablets_wait", "handoff_gap"};
   for (const bool masters : {true, false}) {
     size_t count = 0, without_read = 0;
     const auto rows = summary_rows(run, windows, masters, &count, &without_read);
     if (count == 0) continue;
-    static const char* keys[] = {"publisher", "publisher_wait", "tablets_first", "tablets_wait",
-                                 "handoff_gap"};
-    out += std::string(first_kind ? "" : ",") + "\n    " +
-           json_string(masters ? "master" : "nonmaster") +
-           ": {\"kills\": " + std::to_string(count) +
-           ", \"tablets_without_read\": " + std::to_string(without_read);
-    first_kind = false;
+    Json kind = {{"kills", count}, {"tablets_without_read", without_read}};
     for (size_t i = 0; i < rows.size(); ++i) {
       const Spread s = spread_of(rows[i].values);
-      const bool any = s.n > 0;
-      out += std::string(", ") + json_string(keys[i]) + ": {\"n\": " + std::to_string(s.n) +
-             ", \"p50_ms\": " + (any ? fixed(to_ms(s.p50), 3) : "null") +
-             ", \"p99_ms\": " + (any ? fixed(to_ms(s.p99), 3) : "null") +
-             ", \"max_ms\": " + (any ? fixed(to_ms(s.max), 3) : "null") +
-             ", \"p99_over_timeout\": " +
-             (any ? fixed(to_ms(s.p99) / c.heartbeat.timeout_ms, 3) : "null") + "}";
+      const auto ms = [&](Duration d) { return s.n > 0 ? Json(rounded(to_ms(d))) : Json(nullptr); };
+      kind[keys[i]] = {{"n", s.n},
+                       {"p50_ms", ms(s.p50)},
+                       {"p99_ms", ms(s.p99)},
+                       {"max_ms", ms(s.max)},
+                       {"p99_over_timeout",
+                        s.n > 0 ? Json(rounded(to_ms(s.p99) / c.heartbeat.timeout_ms)) : Json(nullptr)}};
     }
-    out += "}";
+    out["summary"][masters ? "master" : "nonmaster"] = std::move(kind);
   }
-  out += "\n  },\n  \"kills\": [";
   for (size_t i = 0; i < run.kills.size(); ++i) {
     const auto& k = run.kills[i];
     const KillWindows w = i < windows.size() ? windows[i] : KillWindows{};
-    const auto us = [](std::optional<TimePoint> t) {
-      return t ? std::to_string(to_us(*t)) : std::string("null");
-    };
-    out += std::string(i ? "," : "") + "\n    {\"kill\": " + std::to_string(i + 1) +
-           ", \"node\": " + json_string(k.event.node) +
-           ", \"was_master\": " + (k.event.was_master ? "true" : "false") +
-           ", \"killed_us\": " + us(k.event.killed) +
-           ", \"restarted_us\": " + us(k.event.restarted) +
-           ", \"settled_us\": " + us(k.event.settled) +
-           ", \"new_master\": " + (k.new_master.empty() ? "null" : json_string(k.new_master)) +
-           ", \"reaction_seen_ms\": " + json_ms(k.reaction_seen) +
-           ", \"settled_seen_ms\": " + json_ms(k.settled_seen) +
-           ", \"publisher_ms\": " + json_ms(w.publisher) +
-           ", \"publisher_wait_ms\": " + json_ms(w.publisher_wait) +
-           ", \"handoff_gap_ms\": " + json_ms(w.handoff_gap) +
-           ", \"tablets_affected\": " + std::to_string(w.tablets_affected) +
-           ", \"tablets_without_read\": " + std::to_string(w.tablets_without_read) +
-           ", \"tablets_first_ms\": " + json_ms_list(w.tablets_first) +
-           ", \"tablets_wait_ms\": " + json_ms_list(w.tablets_wait) + "}";
+    out["kills"].push_back({{"kill", i + 1},
+                            {"node", k.event.node},
+                            {"was_master", k.event.was_master},
+                            {"killed_us", us_json(k.event.killed)},
+                            {"restarted_us", us_json(k.event.restarted)},
+                            {"settled_us", us_json(k.event.settled)},
+                            {"new_master", or_null(k.new_master)},
+                            {"reaction_seen_ms", ms_json(k.reaction_seen)},
+                            {"settled_seen_ms", ms_json(k.settled_seen)},
+                            {"publisher_ms", ms_json(w.publisher)},
+                            {"publisher_wait_ms", ms_json(w.publisher_wait)},
+                            {"handoff_gap_ms", ms_json(w.handoff_gap)},
+                            {"tablets_affected", w.tablets_affected},
+                            {"tablets_without_read", w.tablets_without_read},
+                            {"tablets_first_ms", ms_list(w.tablets_first)},
+                            {"tablets_wait_ms", ms_list(w.tablets_wait)}});
   }
-  out += "\n  ]\n}\n";
-  return out;
+  return out.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace oly::bench

@@ -2,6 +2,8 @@
 // cluster on free ports in a temporary directory, and the refusals that need no other binary.
 // Whatever happens, the fixture brings the cluster down (through olympics_core) at the end.
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -31,15 +33,13 @@ bool have(std::initializer_list<const char*> binaries) {
   return true;
 }
 
-// The "state" of `node` in the output of `olympics status --json` ("" if the node is missing).
+// The "state" of `node` in the output of `olympics status --json` ("" if the node is missing or
+// the output is not JSON).
 std::string state_of(const std::string& json, const std::string& node) {
-  std::istringstream lines(json);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find("{\"node\": \"" + node + "\"") == std::string::npos) continue;
-    const std::string key = "\"state\": \"";
-    const auto at = line.find(key);
-    if (at == std::string::npos) return "";
-    return line.substr(at + key.size(), line.find('"', at + key.size()) - at - key.size());
+  const auto rows = nlohmann::json::parse(json, nullptr, false);
+  if (!rows.is_array()) return "";
+  for (const auto& row : rows) {
+    if (row.value("node", "") == node) return row.value("state", "");
   }
   return "";
 }

@@ -23,11 +23,6 @@ constexpr int64_t kKillMs = 10'000;  // fe1, the master, is killed here ...
 constexpr int64_t kBackMs = 13'000;  // ... and restarted here
 constexpr int64_t kEndMs = 40'000;
 
-// The clean run: Cacofonix publishes 10 updates of score/Curling (odd seqs) and tally/Gauls (even
-// seqs), each committed 10 ms and acknowledged 20 ms after it is sent, through fe1 except while
-// fe1 is down. Tablets 1-5 live on fe1, 6-10 on fe2; each reads one key (odd tablets the score)
-// every second at an offset of 100 + 50 * i ms, and gets the latest committed version. While fe1
-// is down its tablets time out once and then read from fe2 until 16 s.
 // The database killed at `at`, and back at `back` when given.
 Failure database_killed(TimePoint at, std::optional<TimePoint> back = std::nullopt) {
   Failure db;
@@ -39,6 +34,11 @@ Failure database_killed(TimePoint at, std::optional<TimePoint> back = std::nullo
   return db;
 }
 
+// The clean run: Cacofonix publishes 10 updates of score/Curling (odd seqs) and tally/Gauls (even
+// seqs), each committed 10 ms and acknowledged 20 ms after it is sent, through fe1 except while
+// fe1 is down. Tablets 1-5 live on fe1, 6-10 on fe2; each reads one key (odd tablets the score)
+// every second at an offset of 100 + 50 * i ms, and gets the latest committed version. While fe1
+// is down its tablets time out once and then read from fe2 until 16 s.
 class CleanRun {
  public:
   CleanRun() {
