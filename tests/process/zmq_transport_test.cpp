@@ -130,7 +130,8 @@ TEST(ZmqTransport, SendingToAPeerThatIsDownNeitherBlocksNorThrows) {
   for (int i = 0; i < 1000; ++i) EXPECT_NO_THROW(a.send("fe2", std::string(1000, 'x')));
   EXPECT_EQ(a.frames_dropped(), 1000u);            // dropped at once, not queued for later
   EXPECT_NO_THROW(a.send("no such client", "x"));  // unknown name, through the ROUTER
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // Not a speed figure: a blocking send would hang; this turns a hang into a failure.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 
   ZmqTransport client("tablets",
                       ZmqOptions{});  // no ROUTER: an unknown name is dropped and counted
@@ -149,7 +150,7 @@ TEST(ZmqTransport, SendingToAPeerThatWentDownNeitherBlocksNorThrows) {
   }
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 1000; ++i) EXPECT_NO_THROW(a.send("fe2", std::string(1000, 'x')));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));  // a hang guard, as above
 }
 
 TEST(ZmqTransport, BindingATakenPortThrowsNamingTheAddress) {

@@ -1,8 +1,8 @@
 // The error codes: one table of names, used by the codec and held to by docs/protocol.md.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -49,7 +49,7 @@ TEST(ErrorCode, AnUnknownNameIsMalformedAndNamesTheField) {
 
 // Section 4 of docs/protocol.md has one row per code, and no row for a code that does not exist.
 TEST(ErrorCode, TheProtocolDocsListEveryCodeAndNoOther) {
-  std::ifstream in(std::string(OLY_SOURCE_DIR) + "/docs/protocol.md");
+  std::ifstream in(std::filesystem::path(OLY_SOURCE_DIR) / "docs" / "protocol.md");
   ASSERT_TRUE(in) << "docs/protocol.md not found";
   std::stringstream text;
   text << in.rdbuf();
@@ -58,9 +58,14 @@ TEST(ErrorCode, TheProtocolDocsListEveryCodeAndNoOther) {
   ASSERT_NE(from, std::string::npos);
   const auto to = doc.find("\n## ", from + 1);
   const std::string section = doc.substr(from, to - from);
+  // The first cell of each row: "\n| `name` |". (No std::regex: GCC 12 under ASan warns inside it.)
   std::set<std::string> rows;
-  const std::regex row(R"(\n\| `([a-z_]+)` \|)");
-  for (std::sregex_iterator it(section.begin(), section.end(), row), end; it != end; ++it) rows.insert((*it)[1]);
+  const std::string start = "\n| `";
+  for (auto at = section.find(start); at != std::string::npos; at = section.find(start, at + 1)) {
+    const auto from = at + start.size();
+    const auto to = section.find("` |", from);
+    if (to != std::string::npos) rows.insert(section.substr(from, to - from));
+  }
   for (const auto& e : kErrorCodes) EXPECT_TRUE(rows.count(std::string(e.name))) << "no row for " << e.name;
   for (const auto& r : rows) EXPECT_TRUE(parse_error_code(r).has_value()) << "row for unknown code " << r;
 }
