@@ -21,15 +21,15 @@ class Key {
  public:
   enum class Kind : uint8_t { kScore, kTally };
 
-  static Key score(std::string event) { return Key(Kind::kScore, std::move(event)); }
-  static Key tally(std::string team) { return Key(Kind::kTally, std::move(team)); }
+  static Key score(std::string_view event) { return Key(Kind::kScore, event); }
+  static Key tally(std::string_view team) { return Key(Kind::kTally, team); }
 
   // The key written as `text`, or nullopt when `text` is neither "score/<name>" nor "tally/<name>"
   // with a non-empty name.
   static std::optional<Key> parse(std::string_view text) {
     for (Kind k : {Kind::kScore, Kind::kTally}) {
-      std::string_view p = prefix(k);
-      if (text.size() > p.size() && text.substr(0, p.size()) == p) return Key(k, std::string(text.substr(p.size())));
+      const std::string_view p = prefix(k);
+      if (text.size() > p.size() && text.substr(0, p.size()) == p) return Key(k, text.substr(p.size()));
     }
     return std::nullopt;
   }
@@ -38,18 +38,20 @@ class Key {
   bool is_score() const { return kind_ == Kind::kScore; }
   bool is_tally() const { return kind_ == Kind::kTally; }
   // The event (for a score) or the team (for a tally).
-  const std::string& name() const { return name_; }
-  // "score/<event>" or "tally/<team>".
-  std::string str() const { return std::string(prefix(kind_)) + name_; }
+  std::string_view name() const { return std::string_view(text_).substr(prefix(kind_).size()); }
+  // "score/<event>" or "tally/<team>" (held, not built: a read looks its key up by this text).
+  const std::string& str() const { return text_; }
 
-  auto operator<=>(const Key&) const = default;
+  // Orders as the text does (the prefixes order as the kinds).
+  auto operator<=>(const Key& o) const { return text_ <=> o.text_; }
+  bool operator==(const Key& o) const { return text_ == o.text_; }
 
  private:
-  Key(Kind kind, std::string name) : kind_(kind), name_(std::move(name)) {}
+  Key(Kind kind, std::string_view name) : kind_(kind), text_(std::string(prefix(kind)).append(name)) {}
   static constexpr std::string_view prefix(Kind k) { return k == Kind::kScore ? "score/" : "tally/"; }
 
   Kind kind_;
-  std::string name_;
+  std::string text_;
 };
 
 }  // namespace oly

@@ -90,9 +90,9 @@ Result StateMachine::update(const Update& c, const Key& key, Write write) {
     // first ack was lost learns the value it missed and writes it through.
     Ack current;
     if (const auto key = Key::parse(prior->key); key && key->is_score()) {
-      current.score = store_.score(key->name());
+      current.score = store_.score(std::string(key->name()));
     } else if (key) {
-      current.tally = store_.tally(key->name());
+      current.tally = store_.tally(std::string(key->name()));
     }
     return {Outcome::duplicate,
             make_ack(c.publisher, c.seq, prior->key, prior->version, true, std::move(current))};

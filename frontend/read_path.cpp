@@ -15,8 +15,8 @@ constexpr Duration kUpdateGrace = ms(10);
 // or checked by Key::parse on arrival; anything else is asked as an event and found unknown).
 Body read_for(const std::string& key) {
   const auto k = Key::parse(key);
-  if (k && k->is_tally()) return GetMedalTally{k->name(), std::nullopt, std::nullopt};
-  return GetScore{k ? k->name() : key, std::nullopt, std::nullopt};
+  if (k && k->is_tally()) return GetMedalTally{std::string(k->name()), std::nullopt, std::nullopt};
+  return GetScore{k ? std::string(k->name()) : key, std::nullopt, std::nullopt};
 }
 
 // The value in a database read reply, if it is one.

@@ -40,7 +40,7 @@ std::vector<std::string> TabletsCore::ids() const {
 std::vector<std::string> TabletsCore::events_of(int i) const {
   std::vector<std::string> out;
   for (const auto& k : tablets_.at(i).keys) {
-    if (k.is_score()) out.push_back(k.name());
+    if (k.is_score()) out.emplace_back(k.name());
   }
   return out;
 }
@@ -77,9 +77,9 @@ void TabletsCore::send_read(int t, const Key& key, TimePoint now, Effects& out, 
   std::optional<uint64_t> min_version;
   if (seen != tab.last_version.end()) min_version = seen->second;
   if (key.is_score()) {
-    out.send(tab.current, req, GetScore{key.name(), min_version, tab.id});
+    out.send(tab.current, req, GetScore{std::string(key.name()), min_version, tab.id});
   } else {
-    out.send(tab.current, req, GetMedalTally{key.name(), min_version, tab.id});
+    out.send(tab.current, req, GetMedalTally{std::string(key.name()), min_version, tab.id});
   }
 }
 

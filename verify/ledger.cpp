@@ -16,7 +16,7 @@ constexpr const char* kSetScore = "set_score";
 
 std::string team_of(const std::string& key) {
   const auto k = Key::parse(key);
-  return k && k->is_tally() ? k->name() : std::string();
+  return k && k->is_tally() ? std::string(k->name()) : std::string();
 }
 
 int64_t medals(const Tally* t, const std::string& medal) {

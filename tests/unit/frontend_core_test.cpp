@@ -44,9 +44,7 @@ TEST(FrontendCore, WrongTokenIsUnauthorisedAndNothingReachesTheDatabase) {
 
 TEST(FrontendCore, MasterStampsItsEpochAndDemotesWhenFenced) {
   Harness h("fe1");
-  auto sent = h.tick();
-  sent = h.answer_db(sent, "get_master", MasterInfo{"", 0, {}});
-  h.answer_db(sent, "claim_master", MasterInfo{"fe1", 1, {}});
+  h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
   ASSERT_TRUE(h.core.is_master());
   auto fwd = h.deliver("bard", Message{5, SetScore{"Curling", 2, 1, "bard", 1, h.cfg.cacofonix.token, {}}});
   ASSERT_EQ(fwd.size(), 1u);
@@ -78,9 +76,7 @@ TEST(FrontendCore, UnknownEventIsRejectedNamingIt) {
 
 TEST(FrontendCore, MasterRejectsAPeersFetchOrPollOfSomethingThatIsNotAKey) {
   Harness h("fe1");
-  auto sent = h.tick();
-  sent = h.answer_db(sent, "get_master", MasterInfo{"", 0, {}});
-  h.answer_db(sent, "claim_master", MasterInfo{"fe1", 1, {}});
+  h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
   ASSERT_TRUE(h.core.is_master());
   for (Body bad : {Body{Fetch{"scores/Curling"}}, Body{Poll{"Curling", 0}}}) {
     auto reply = h.deliver("fe2", Message{4, bad});

@@ -30,6 +30,12 @@ struct Harness {
     core.on_message(from, std::move(m), false, now, out);
     return out.items();
   }
+  // Starts the front end and lets it claim: the database says `seen` is master, then grants the
+  // claim as `granted`. Returns what the grant made the front end send.
+  std::vector<Effects::Out> start_and_claim(const MasterInfo& seen, const MasterInfo& granted) {
+    auto sent = answer_db(tick(), "get_master", seen);
+    return answer_db(sent, "claim_master", granted);
+  }
   // Answers the database request in `sent` (by op) with `reply`.
   std::vector<Effects::Out> answer_db(const std::vector<Effects::Out>& sent, std::string_view op, Body reply) {
     for (const auto& s : sent) {

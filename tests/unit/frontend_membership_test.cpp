@@ -233,9 +233,7 @@ TEST(FrontendMembership, RestartedHomeMasterFollowsALiveActingMasterUntilHandedO
 // still serve under a lease granted by the dead incarnation, so acks wait for fe2's confirmation.
 TEST(FrontendMembership, ReclaimingMasterAcknowledgesOnlyAfterThePeersConfirmedItsEpoch) {
   Harness h("fe1");
-  auto sent = h.tick();
-  sent = h.answer_db(sent, "get_master", MasterInfo{"fe1", 1, {}});
-  h.answer_db(sent, "claim_master", MasterInfo{"fe1", 2, {}});
+  h.start_and_claim(MasterInfo{"fe1", 1, {}}, MasterInfo{"fe1", 2, {}});
   ASSERT_TRUE(h.core.is_master());
   auto fwd = h.deliver("bard", Message{5, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}}});
   Ack ack{"bard", 1, "score/Curling", 1, false, Score{"Curling", 1, 0, 1, 0}, std::nullopt};
