@@ -54,6 +54,9 @@ template <class S> void pack_struct(Packer& pk, const S& s) {
 template <class T> void pack_value(Packer& pk, const T& v) {
   if constexpr (std::is_same_v<T, std::string> || std::is_arithmetic_v<T>) {
     pk.pack(v);
+  } else if constexpr (std::is_same_v<T, Bytes>) {
+    pk.pack_bin(static_cast<uint32_t>(v.data.size()));
+    pk.pack_bin_body(v.data.data(), static_cast<uint32_t>(v.data.size()));
   } else if constexpr (std::is_same_v<T, ErrorCode>) {
     pk.pack(error_code_name(v));
   } else if constexpr (is_vector<T>::value) {
@@ -133,6 +136,9 @@ class Reader {
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (o.type != msgpack::type::STR) return fail(path, "string", o);
       out.assign(o.via.str.ptr, o.via.str.size);
+    } else if constexpr (std::is_same_v<T, Bytes>) {
+      if (o.type != msgpack::type::BIN) return fail(path, "binary", o);
+      out.data.assign(o.via.bin.ptr, o.via.bin.size);
     } else if constexpr (std::is_same_v<T, ErrorCode>) {
       if (o.type != msgpack::type::STR) return fail(path, "error code name", o);
       const std::string_view name(o.via.str.ptr, o.via.str.size);

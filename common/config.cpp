@@ -40,14 +40,57 @@ bool tcp_address(const std::string& a) { return a.rfind("tcp://", 0) == 0 || a.r
 
 }  // namespace
 
+std::vector<ReplicaConfig> Config::database_nodes() const {
+  if (replicated()) return database.replicas;
+  return {{database.id, database.address}};
+}
+
+std::vector<std::string> Config::database_ids() const {
+  std::vector<std::string> out;
+  for (const auto& r : database_nodes()) out.push_back(r.id);
+  return out;
+}
+
+const ReplicaConfig* Config::replica(const std::string& id) const {
+  for (const auto& r : database.replicas) {
+    if (r.id == id) return &r;
+  }
+  return nullptr;
+}
+
+std::string Config::database_file(const std::string& id) const {
+  return in_run_dir(replicated() ? id + ".db" : database.path);
+}
+
 void validate(const Config& c) {
   auto fail = [&](const std::string& key, const std::string& what) {
     throw ConfigError(c.source + ": " + key + ": " + what);
   };
   if (c.frontends.size() < 2) fail("frontends", "expected at least 2 front ends, got " + std::to_string(c.frontends.size()));
-  std::set<std::string> ids = {c.database.id, c.cacofonix.id};
-  std::set<std::string> addresses = {c.database.address};
-  if (ids.size() != 2) fail("cacofonix.id", "must differ from database.id");
+  std::set<std::string> ids = {c.cacofonix.id};
+  std::set<std::string> addresses;
+  const size_t n = c.database.replicas.size();
+  if (n != 0 && n != 1 && n != 3 && n != 5) {
+    fail("database.replicas", "expected 1, 3 or 5 replicas (a majority must survive a failure), got " + std::to_string(n));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const auto& r = c.database.replicas[i];
+    const auto key = "database.replicas[" + std::to_string(i) + "]";
+    if (r.id.empty() || r.id.find_first_of(" ,/\\\n") != std::string::npos) fail(key + ".id", "expected a name without spaces, commas or slashes, got '" + r.id + "'");
+    if (!ids.insert(r.id).second) fail(key + ".id", "duplicate id '" + r.id + "'");
+    if (!tcp_address(r.address)) fail(key + ".address", "expected tcp://host:port, got '" + r.address + "'");
+    if (!addresses.insert(r.address).second) fail(key + ".address", "address used twice: " + r.address);
+  }
+  if (n == 0) {
+    if (!ids.insert(c.database.id).second) fail("cacofonix.id", "must differ from database.id");
+    addresses.insert(c.database.address);
+  }
+  positive(c, "database.raft_heartbeat_ms", c.database.raft_heartbeat_ms);
+  if (c.database.election_timeout_ms < 3 * c.database.raft_heartbeat_ms) {
+    fail("database.election_timeout_ms", "expected at least three times database.raft_heartbeat_ms (" +
+                                             std::to_string(3 * c.database.raft_heartbeat_ms) + "), got " +
+                                             std::to_string(c.database.election_timeout_ms));
+  }
   for (size_t i = 0; i < c.frontends.size(); ++i) {
     const auto& f = c.frontends[i];
     const auto key = "frontends[" + std::to_string(i) + "]";

@@ -29,11 +29,27 @@ class ConfigError : public std::runtime_error {
 enum class Consistency { kPush, kPull };
 const char* to_string(Consistency c);
 
+// One replica of a replicated database tier: its endpoint name and its ROUTER (clients and the
+// other replicas). Its SQLite file is <id>.db in run_dir.
+struct ReplicaConfig {
+  std::string id;
+  std::string address;
+  bool operator==(const ReplicaConfig&) const = default;
+};
+
 struct DatabaseConfig {
-  std::string id = "db";                           // endpoint name of the database
+  std::string id = "db";                           // endpoint name of the single database
   std::string address = "tcp://127.0.0.1:7100";    // its ROUTER
-  std::string path = "olympics.db";                // SQLite file, relative to run_dir
+  std::string path = "olympics.db";                // its SQLite file, relative to run_dir
   int request_timeout_ms = 1000;                   // how long a front end waits for an answer
+  // A replicated tier (Raft): 1, 3 or 5 replicas instead of the single database above. Empty:
+  // the single database.
+  std::vector<ReplicaConfig> replicas;
+  // Raft's timers. A follower that hears no leader for a random time in [1x, 2x) the election
+  // timeout starts an election (after a pre-vote); the leader heartbeats every heartbeat_ms. With
+  // 200/40 a leader's crash is followed by a new leader after 0.2-0.5 s (bench/RESULTS.md).
+  int election_timeout_ms = 200;
+  int raft_heartbeat_ms = 40;
 };
 
 struct FrontendConfig {
@@ -103,6 +119,17 @@ struct Config {
   CacofonixConfig cacofonix;
   TabletsConfig tablets;
 
+  // Whether the database tier is replicated (database.replicas given).
+  bool replicated() const { return !database.replicas.empty(); }
+  // The database tier's nodes: the replicas, or the single database.
+  std::vector<ReplicaConfig> database_nodes() const;
+  // Their endpoint names, in config order.
+  std::vector<std::string> database_ids() const;
+  // The replica with this id, or nullptr.
+  const ReplicaConfig* replica(const std::string& id) const;
+  // The SQLite file of database node `id`: database.path for the single database, <id>.db for a
+  // replica, in run_dir.
+  std::string database_file(const std::string& id) const;
   // The front end with this id, or nullptr.
   const FrontendConfig* frontend(const std::string& id) const;
   // The id of the front end after `id` in config order, wrapping around (the first one when `id`

@@ -108,6 +108,19 @@ void fill(MapReader& r, Config& c) {
     d.get("address", c.database.address);
     d.get("path", c.database.path);
     d.get("request_timeout_ms", c.database.request_timeout_ms);
+    d.get("election_timeout_ms", c.database.election_timeout_ms);
+    d.get("raft_heartbeat_ms", c.database.raft_heartbeat_ms);
+    d.list("replicas", [&](MapReader& rr, size_t i) {
+      ReplicaConfig replica;
+      rr.get("id", replica.id);
+      rr.get("address", replica.address);
+      if (replica.id.empty()) rr.fail("database.replicas[" + std::to_string(i) + "].id", "missing");
+      c.database.replicas.push_back(replica);
+    });
+    if (d.has("replicas") && (d.has("id") || d.has("address") || d.has("path"))) {
+      d.fail(d.has("id") ? "database.id" : d.has("address") ? "database.address" : "database.path",
+             "not with database.replicas: each replica is named there ({id, address}) and its file is <id>.db");
+    }
   });
   if (r.has("frontends")) c.frontends.clear();  // an empty list too: it must fail validation
   r.list("frontends", [&](MapReader& f, size_t i) {
@@ -198,8 +211,20 @@ std::string to_yaml(const Config& c) {
   out << "events: [";
   for (size_t i = 0; i < c.events.size(); ++i) out << (i ? ", " : "") << q(c.events[i]);
   out << "]\n";
-  out << "database: {id: " << q(c.database.id) << ", address: " << q(c.database.address)
-      << ", path: " << q(c.database.path) << ", request_timeout_ms: " << c.database.request_timeout_ms << "}\n";
+  out << "database: {";
+  if (c.replicated()) {
+    out << "replicas: [";
+    for (size_t i = 0; i < c.database.replicas.size(); ++i) {
+      const auto& r = c.database.replicas[i];
+      out << (i ? ", " : "") << "{id: " << q(r.id) << ", address: " << q(r.address) << "}";
+    }
+    out << "]";
+  } else {
+    out << "id: " << q(c.database.id) << ", address: " << q(c.database.address) << ", path: " << q(c.database.path);
+  }
+  out << ", request_timeout_ms: " << c.database.request_timeout_ms
+      << ", election_timeout_ms: " << c.database.election_timeout_ms
+      << ", raft_heartbeat_ms: " << c.database.raft_heartbeat_ms << "}\n";
   out << "frontends:\n";
   for (const auto& f : c.frontends) {
     out << "  - {id: " << q(f.id) << ", address: " << q(f.address) << ", pub: " << q(f.pub) << "}\n";

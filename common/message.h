@@ -27,6 +27,13 @@ namespace oly {
 
 // ---------------------------------------------------------------- shared value types
 
+// Opaque bytes (MessagePack bin on the wire, never checked as text): the Raft messages between
+// database replicas carry them.
+struct Bytes {
+  std::string data;
+  bool operator==(const Bytes&) const = default;
+};
+
 // The score of one event. `version` is assigned by the database and rises by one on every
 // applied update of this event; 0 means "never updated". `updated_at` is the wall-clock time of
 // that update in milliseconds since the Unix epoch (0 when never updated).
@@ -308,6 +315,15 @@ struct Registry {
   template <class F> void visit(F&& f) { f("entries", entries); }
 };
 
+// One Raft RPC between database replicas (consensus/rpc_codec.h encodes `rpc`). Never answered:
+// Raft's own result messages travel as RaftRpc too. A replica accepts it only from another
+// configured replica.
+struct RaftRpc {
+  static constexpr std::string_view kOp = "raft";
+  Bytes rpc;
+  template <class F> void visit(F&& f) { f("rpc", rpc); }
+};
+
 // ---------------------------------------------------------------- internal: front ends
 
 // Front end <-> front end, every heartbeat.interval_ms both ways. Carries what the sender
@@ -457,7 +473,7 @@ using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScor
                           MasterChanged, ClaimMaster, GetMaster, MasterInfo, AssignHome,
                           TabletHome, ListRegistry, Registry, Heartbeat, Fetch, Value, Invalidate,
                           InvalidateAck, Poll, NotModified, LeaseRequest, LeaseGrant, GetStats, Stats,
-                          Error, RenewMaster, HandOver, Serving>;
+                          Error, RenewMaster, HandOver, Serving, RaftRpc>;
 
 // One message: the request id it carries (or answers) and its body.
 struct Message {

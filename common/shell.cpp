@@ -34,7 +34,7 @@ Config load_config_or_exit(const CommonFlags& flags) {
 }
 
 void add_cluster_peers(ZmqTransport& t, const Config& c) {
-  t.add_peer(c.database.id, c.database.address);
+  for (const auto& d : c.database_nodes()) t.add_peer(d.id, d.address);
   for (const auto& f : c.frontends) t.add_peer(f.id, f.address, f.pub);
 }
 

@@ -39,10 +39,11 @@ struct SetScore {
   std::optional<uint64_t> epoch;  // the forwarding master's epoch; none is fenced
   int64_t committed_at_us = 0;    // monotonic (clock.h to_us): AppliedUpdate::committed_at_us
   int64_t updated_at = 0;         // wall clock, ms since the Unix epoch: the score's updated_at
+  std::string from;               // the endpoint that sent it (the forwarding front end)
   template <class F> void visit(F&& f) {
     f("event", event); f("gauls", gauls); f("romans", romans); f("publisher", publisher);
     f("seq", seq); f("epoch", epoch); f("committed_at_us", committed_at_us);
-    f("updated_at", updated_at);
+    f("updated_at", updated_at); f("from", from);
   }
   bool operator==(const SetScore&) const = default;
 };
@@ -57,9 +58,10 @@ struct IncrementMedalTally {
   uint64_t seq = 0;
   std::optional<uint64_t> epoch;
   int64_t committed_at_us = 0;
+  std::string from;
   template <class F> void visit(F&& f) {
     f("team", team); f("medal", medal); f("publisher", publisher); f("seq", seq);
-    f("epoch", epoch); f("committed_at_us", committed_at_us);
+    f("epoch", epoch); f("committed_at_us", committed_at_us); f("from", from);
   }
   bool operator==(const IncrementMedalTally&) const = default;
 };
@@ -73,8 +75,9 @@ struct ClaimMaster {
   std::string frontend;
   uint64_t epoch = 0;
   int64_t lease_left_us = 0;
+  std::string from;  // the endpoint that sent the claim
   template <class F> void visit(F&& f) {
-    f("frontend", frontend); f("epoch", epoch); f("lease_left_us", lease_left_us);
+    f("frontend", frontend); f("epoch", epoch); f("lease_left_us", lease_left_us); f("from", from);
   }
   bool operator==(const ClaimMaster&) const = default;
 };

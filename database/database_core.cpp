@@ -6,40 +6,11 @@
 #include <utility>
 
 #include "common/log.h"
+#include "database/requests.h"
 
 namespace oly::database {
 
 namespace {
-
-bool contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
-// "unknown event 'Luge' (known: Curling, Skating, Skiing)"
-Error unknown(ErrorCode code, const std::string& what, const std::string& name,
-              const std::vector<std::string>& known) {
-  return make_error(code, "unknown " + what + " '" + name + "' (known: " + join(known) + ")");
-}
-
-// Checks the ids of update `m` and copies them and its epoch onto command `c`, stamped with the
-// monotonic time `now`; bad_value when the publisher or the seq is missing.
-template <class Update, class UpdateCommand>
-std::optional<Error> stamp_update(const Update& m, TimePoint now, UpdateCommand& c) {
-  const std::string op(Update::kOp);
-  if (m.publisher.empty()) return make_error(ErrorCode::kBadValue, op + ": publisher must not be empty");
-  if (m.seq == 0) return make_error(ErrorCode::kBadValue, op + ": seq starts at 1");
-  c.publisher = m.publisher;
-  c.seq = m.seq;
-  c.epoch = m.epoch;
-  c.committed_at_us = to_us(now);
-  return std::nullopt;
-}
 
 // The counter each outcome of apply adds to (home_kept and invalid add to none).
 constexpr std::pair<Outcome, const char*> kOutcomeCounters[] = {
@@ -72,7 +43,8 @@ constexpr const char* kCounterNames[] = {"reads",          "updates_applied", "d
 }  // namespace
 
 DatabaseCore::DatabaseCore(Config config, Store& store, const Clock& clock)
-    : config_(std::move(config)), store_(store), machine_(store), clock_(clock) {
+    : config_(std::move(config)), store_(store), machine_(store), clock_(clock),
+      lease_(ms(config_.heartbeat.timeout_ms)) {
   for (const char* name : kCounterNames) counters_[name] = 0;
 }
 
@@ -84,6 +56,7 @@ void DatabaseCore::on_message(const std::string& from, Message msg, bool notice,
     return;
   }
   Body reply;
+  from_ = from;
   try {
     know_lease(now);
     reply = std::visit([&](const auto& body) { return on(body, now); }, msg.body);
@@ -126,7 +99,7 @@ void DatabaseCore::fail_batch(const std::string& reason, Effects& out) {
   batch_wrote_ = false;
   claims_.clear();
   // The claims of the transaction are undone, and so are the leases they granted.
-  if (lease_before_claims_) lease_until_ = *std::exchange(lease_before_claims_, std::nullopt);
+  if (lease_before_claims_) lease_.set_until(*std::exchange(lease_before_claims_, std::nullopt));
   for (const auto& reply : held_.items()) {
     ++counters_["storage_errors"];
     send(out, {reply.to, {reply.msg.req, make_error(ErrorCode::kStorage, "storage failed: " + reason)}});
@@ -151,59 +124,33 @@ Result DatabaseCore::write(Command command) {
   return result;
 }
 
-Duration DatabaseCore::lease() const {
-  return ms(config_.heartbeat.timeout_ms);
-}
-
 void DatabaseCore::know_lease(TimePoint now) {
   if (lease_known_) return;
   // Whatever lease a master held before a restart of the database ended by now + lease.
-  lease_until_ = store_.master().epoch > 0 ? now + lease() : TimePoint::min();
+  lease_.know(now, store_.master().epoch);
   lease_known_ = true;
 }
 
-Duration DatabaseCore::lease_left(TimePoint now) const {
-  return lease_until_ > now ? lease_until_ - now : Duration::zero();
+// Applies the command `checked` came to, or answers its error.
+Body DatabaseCore::write_checked(Checked checked) {
+  if (auto* e = std::get_if<Error>(&checked)) return std::move(*e);
+  return write(std::move(std::get<Command>(checked))).reply;
 }
 
 // ---------------------------------------------------------------- reads
 
-Body DatabaseCore::on(const GetScore& m, TimePoint) {
-  if (!contains(config_.events, m.event))
-    return unknown(ErrorCode::kUnknownEvent, "event", m.event, config_.events);
-  ++counters_["reads"];
-  ScoreReply reply;
-  reply.score = store_.score(m.event);
+template <class Read>
+Body DatabaseCore::read_counted(const Read& m) {
+  Body reply = read(m, store_, config_);
+  if (!std::holds_alternative<Error>(reply)) ++counters_["reads"];
   return reply;
 }
 
-Body DatabaseCore::on(const GetMedalTally& m, TimePoint) {
-  if (!contains(teams(), m.team)) return unknown(ErrorCode::kUnknownTeam, "team", m.team, teams());
-  ++counters_["reads"];
-  TallyReply reply;
-  reply.tally = store_.tally(m.team);
-  return reply;
-}
-
-Body DatabaseCore::on(const GetScoreboard&, TimePoint) {
-  ++counters_["reads"];
-  Scoreboard board;
-  for (const auto& event : config_.events) board.scores.push_back(store_.score(event));
-  for (const auto& team : teams()) board.tallies.push_back(store_.tally(team));
-  return board;
-}
-
-Body DatabaseCore::on(const GetMaster&, TimePoint) {
-  ++counters_["reads"];
-  return store_.master();
-}
-
-Body DatabaseCore::on(const ListRegistry& m, TimePoint) {
-  ++counters_["reads"];
-  Registry reply;
-  reply.entries = store_.registry(m.home);
-  return reply;
-}
+Body DatabaseCore::on(const GetScore& m, TimePoint) { return read_counted(m); }
+Body DatabaseCore::on(const GetMedalTally& m, TimePoint) { return read_counted(m); }
+Body DatabaseCore::on(const GetScoreboard& m, TimePoint) { return read_counted(m); }
+Body DatabaseCore::on(const GetMaster& m, TimePoint) { return read_counted(m); }
+Body DatabaseCore::on(const ListRegistry& m, TimePoint) { return read_counted(m); }
 
 Body DatabaseCore::on(const GetStats&, TimePoint now) {
   ++counters_["stats"];
@@ -214,7 +161,7 @@ Body DatabaseCore::on(const GetStats&, TimePoint now) {
   stats.counters = counters_;
   stats.info = {{"master", master.frontend},
                 {"epoch", std::to_string(master.epoch)},
-                {"master_lease_ms", std::to_string(ceil_ms(lease_left(now)))},
+                {"master_lease_ms", std::to_string(ceil_ms(lease_.left(now)))},
                 {"path", config_.database.path}};
   return stats;
 }
@@ -228,91 +175,39 @@ Body DatabaseCore::on(const T&, TimePoint) {
 
 // ---------------------------------------------------------------- updates
 
-Body DatabaseCore::on(const SetScore& m, TimePoint now) {
-  if (!contains(config_.events, m.event))
-    return unknown(ErrorCode::kUnknownEvent, "event", m.event, config_.events);
-  if (m.gauls < 0 || m.romans < 0) {
-    return make_error(ErrorCode::kBadValue,
-                      "set_score " + m.event + ": scores must not be negative, got " +
-                          std::to_string(m.gauls) + "-" + std::to_string(m.romans));
-  }
-  cmd::SetScore c;
-  if (auto bad = stamp_update(m, now, c)) return *bad;
-  c.event = m.event;
-  c.gauls = m.gauls;
-  c.romans = m.romans;
-  c.updated_at = clock_.wall_ms(now);
-  return write(std::move(c)).reply;
-}
+Body DatabaseCore::on(const SetScore& m, TimePoint now) { return write_checked(check(m, from_, now, clock_, config_)); }
 
-Body DatabaseCore::on(const IncrementMedalTally& m, TimePoint now) {
-  if (!contains(teams(), m.team)) return unknown(ErrorCode::kUnknownTeam, "team", m.team, teams());
-  if (!contains(medals(), m.medal)) return unknown(ErrorCode::kUnknownMedal, "medal", m.medal, medals());
-  cmd::IncrementMedalTally c;
-  if (auto bad = stamp_update(m, now, c)) return *bad;
-  c.team = m.team;
-  c.medal = m.medal;
-  return write(std::move(c)).reply;
-}
+Body DatabaseCore::on(const IncrementMedalTally& m, TimePoint now) { return write_checked(check(m, from_, now, config_)); }
 
 // ---------------------------------------------------------------- mastership and registry
 
 Body DatabaseCore::on(const ClaimMaster& m, TimePoint now) {
-  if (config_.frontend(m.frontend) == nullptr) {
-    return make_error(ErrorCode::kBadValue, "claim_master: unknown front end '" + m.frontend + "'");
-  }
-  cmd::ClaimMaster c;
-  c.frontend = m.frontend;
-  c.epoch = m.epoch;
-  c.lease_left_us = lease_left(now).count();
-  Result result = write(std::move(c));
+  Checked checked = check(m, from_, lease_.left(now), config_);
+  if (auto* e = std::get_if<Error>(&checked)) return std::move(*e);
+  Result result = write(std::move(std::get<Command>(checked)));
   if (result.outcome == Outcome::claimed) {
     auto& next = std::get<MasterInfo>(result.reply);
     claims_.push_back(next);
     // The new master holds a lease from now on; undone with the claim if the transaction fails.
-    if (!lease_before_claims_) lease_before_claims_ = lease_until_;
-    lease_until_ = now + lease();
-    next.lease_ms = ceil_ms(lease());
+    if (!lease_before_claims_) lease_before_claims_ = lease_.until();
+    lease_.grant(now);
+    next.lease_ms = ceil_ms(lease_.length());
   }
   return std::move(result.reply);
 }
 
 Body DatabaseCore::on(const RenewMaster& m, TimePoint now) {
-  const MasterInfo current = store_.master();
-  if (current.epoch == 0 || m.epoch != current.epoch || m.frontend != current.frontend) {
-    ++counters_["renewals_fenced"];
-    return fenced_error(current, std::string(m.release ? "release" : "renewal") +
-                                     " of the master lease by '" + m.frontend + "' at epoch " +
-                                     std::to_string(m.epoch) + " fenced: the current epoch is " +
-                                     std::to_string(current.epoch) + " (master '" +
-                                     current.frontend + "')");
-  }
-  ++counters_["renewals"];
-  MasterInfo reply = current;
-  if (m.release) {
-    ++counters_["releases"];
-    lease_until_ = now;
-    reply.lease_ms = 0;
-  } else {
-    lease_until_ = now + lease();
-    reply.lease_ms = ceil_ms(lease());
-  }
+  bool renewed = false;
+  Body reply = renew(m, store_.master(), lease_, now, renewed);
+  ++counters_[renewed ? "renewals" : "renewals_fenced"];
+  if (renewed && m.release) ++counters_["releases"];
   return reply;
 }
 
 Body DatabaseCore::on(const AssignHome& m, TimePoint) {
-  if (m.tablet.empty()) return make_error(ErrorCode::kBadValue, "assign_home: tablet must not be empty");
-  if (m.frontends.empty())
-    return make_error(ErrorCode::kBadValue, "assign_home " + m.tablet + ": no front ends given");
-  for (const auto& f : m.frontends) {
-    if (config_.frontend(f) == nullptr)
-      return make_error(ErrorCode::kBadValue, "assign_home: unknown front end '" + f + "'");
-  }
-  ++counters_["registrations"];
-  cmd::AssignHome c;
-  c.tablet = m.tablet;
-  c.frontends = m.frontends;
-  return write(std::move(c)).reply;
+  Checked checked = check(m, config_);
+  if (std::holds_alternative<Command>(checked)) ++counters_["registrations"];
+  return write_checked(std::move(checked));
 }
 
 }  // namespace oly::database

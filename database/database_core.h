@@ -66,6 +66,7 @@
 #include "common/config.h"
 #include "common/node.h"
 #include "database/command.h"
+#include "database/requests.h"
 #include "database/state_machine.h"
 #include "database/store.h"
 
@@ -112,11 +113,11 @@ class DatabaseCore final : public Core {
   // Rolls back the batch's transaction and answers every held reply with storage_error.
   void fail_batch(const std::string& reason, Effects& out);
   void send(Effects& out, const Effects::Out& reply);
-  // The master lease: how long one lasts, its initialisation on the first request, and the time
-  // it has left at `now` (zero when it ran out).
-  Duration lease() const;
+  // The master lease's initialisation on the first request.
   void know_lease(TimePoint now);
-  Duration lease_left(TimePoint now) const;
+  Body write_checked(Checked checked);
+  template <class Read>
+  Body read_counted(const Read& m);
 
   Config config_;
   Store& store_;
@@ -129,11 +130,12 @@ class DatabaseCore final : public Core {
   bool batch_wrote_ = false;  // whether one of them wrote
   CommitListener commit_listener_;
   std::vector<MasterInfo> claims_;  // claims of this batch, logged once committed
-  // The current master's lease runs until lease_until_ (TimePoint::min() when there is none).
-  // It is meaningless until lease_known_ (set by know_lease on the first request).
+  std::string from_;  // the sender of the request being handled
+  // The current master's lease. It is meaningless until lease_known_ (set by know_lease on the
+  // first request).
+  MasterLease lease_;
   bool lease_known_ = false;
-  TimePoint lease_until_ = TimePoint::min();
-  // lease_until_ before the first claim of the open transaction, restored if it rolls back.
+  // lease_.until() before the first claim of the open transaction, restored if it rolls back.
   std::optional<TimePoint> lease_before_claims_;
 };
 

@@ -3,7 +3,10 @@
 #include <sqlite3.h>
 
 #include <cstdio>
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
+#include <utility>
 
 namespace oly::database {
 
@@ -30,7 +33,38 @@ CREATE TABLE IF NOT EXISTS applied(
 CREATE INDEX IF NOT EXISTS applied_by_key ON applied(key, version);
 CREATE TABLE IF NOT EXISTS registry(tablet TEXT PRIMARY KEY, home TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS registry_by_home ON registry(home);
+CREATE TABLE IF NOT EXISTS raft_meta(
+  id INTEGER PRIMARY KEY CHECK (id = 0), term INTEGER NOT NULL, vote INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS raft_log(
+  idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS raft_snapshot(
+  id INTEGER PRIMARY KEY CHECK (id = 0), idx INTEGER NOT NULL, term INTEGER NOT NULL,
+  configuration TEXT NOT NULL, configuration_idx INTEGER NOT NULL, data BLOB NOT NULL);
 )sql";
+
+// The tables of the replicated state (the rest is the Raft log), in dump order.
+constexpr const char* kStateTables[] = {"applied", "master", "publishers", "registry", "scores", "tallies"};
+
+// A snapshot's configuration as text: one "id role address" line per member.
+std::string configuration_text(const std::vector<consensus::StoredMember>& members) {
+  std::string out;
+  for (const auto& m : members) out += std::to_string(m.id) + " " + std::to_string(m.role) + " " + m.address + "\n";
+  return out;
+}
+
+std::vector<consensus::StoredMember> configuration_of(const std::string& text) {
+  std::vector<consensus::StoredMember> out;
+  size_t from = 0;
+  while (from < text.size()) {
+    const size_t nl = std::min(text.find('\n', from), text.size());
+    const std::string line = text.substr(from, nl - from);
+    const size_t a = line.find(' '), b = line.find(' ', a + 1);
+    if (a == std::string::npos || b == std::string::npos) throw std::runtime_error("raft_snapshot: bad configuration line '" + line + "'");
+    out.push_back({std::stoull(line.substr(0, a)), line.substr(b + 1), std::stoi(line.substr(a + 1, b - a - 1))});
+    from = nl + 1;
+  }
+  return out;
+}
 
 constexpr int kBusyTimeoutMs = 5000;
 
@@ -50,6 +84,9 @@ class SqliteStore::Query {
 
   Query& bind(int64_t v) { return check(sqlite3_bind_int64(stmt_, ++index_, v)); }
   Query& bind(uint64_t v) { return bind(static_cast<int64_t>(v)); }
+  Query& bind_blob(std::string_view v) {
+    return check(sqlite3_bind_blob64(stmt_, ++index_, v.data(), v.size(), SQLITE_TRANSIENT));
+  }
   Query& bind(const std::string& v) {
     return check(
         sqlite3_bind_text(stmt_, ++index_, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
@@ -71,6 +108,10 @@ class SqliteStore::Query {
     return p ? std::string(reinterpret_cast<const char*>(p),
                            static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
              : std::string();
+  }
+  std::string blob(int col) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
   }
   int columns() const { return sqlite3_column_count(stmt_); }
   // Column `col` of the current row as an SQL literal: 42, 'it''s', X'00ff', NULL.
@@ -169,12 +210,28 @@ void SqliteStore::begin() {
 }
 void SqliteStore::commit() {
   query("COMMIT").run();
+  open_ = Txn::kNone;
 }
 void SqliteStore::rollback() {
   // SQLite aborts the transaction by itself on some errors (disk full, I/O); then there is
   // nothing left to roll back.
   if (sqlite3_get_autocommit(db_) == 0) query("ROLLBACK").run();
+  open_ = Txn::kNone;
 }
+bool SqliteStore::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+void SqliteStore::begin_kind(Txn kind) {
+  if (in_transaction()) {
+    if (open_ == kind || open_ == Txn::kNone) return;  // kNone: one the caller began (begin())
+    commit();  // the state's writes so far, unsynced
+  }
+  // The level applies to the transactions begun after it (SQLite refuses to change it inside one).
+  exec(kind == Txn::kLog ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  begin();
+  open_ = kind;
+}
+
+void SqliteStore::begin_state() { begin_kind(Txn::kState); }
 
 Score SqliteStore::score(const std::string& event) {
   auto q = query("SELECT event, gauls, romans, version, updated_at FROM scores WHERE event = ?");
@@ -322,6 +379,93 @@ std::vector<RegistryEntry> SqliteStore::registry(const std::optional<std::string
   std::vector<RegistryEntry> out;
   while (q.next()) out.push_back({q.text(0), q.text(1)});
   return out;
+}
+
+// ---------------------------------------------------------------- replicas: state and log
+
+std::string SqliteStore::state_dump() {
+  std::string out;
+  for (const char* table : kStateTables) {
+    auto q = query(std::string("SELECT * FROM \"") + table + "\" ORDER BY rowid");
+    while (q.next()) {
+      out += std::string("INSERT INTO \"") + table + "\" VALUES(";
+      for (int col = 0; col < q.columns(); ++col) out += (col > 0 ? "," : "") + q.literal(col);
+      out += ");\n";
+    }
+  }
+  return out;
+}
+
+void SqliteStore::clear_state() {
+  begin_state();
+  for (const char* table : kStateTables) exec((std::string("DELETE FROM \"") + table + "\"").c_str());
+}
+
+void SqliteStore::restore_state(const std::string& dump) {
+  begin_state();
+  clear_state();
+  exec(dump.c_str(), "restore a snapshot");
+}
+
+consensus::StoredLog SqliteStore::load_log() {
+  consensus::StoredLog out;
+  {
+    auto q = query("SELECT term, vote FROM raft_meta WHERE id = 0");
+    if (q.next()) {
+      out.term = q.u64(0);
+      out.vote = q.u64(1);
+    }
+  }
+  out.snapshot = snapshot();
+  auto q = query("SELECT idx, term, type, data FROM raft_log ORDER BY idx");
+  while (q.next()) {
+    if (out.entries.empty()) out.first_index = q.u64(0);
+    if (q.u64(0) != out.first_index + out.entries.size()) throw std::runtime_error("raft_log: a gap at index " + std::to_string(q.u64(0)));
+    out.entries.push_back({q.u64(1), static_cast<int>(q.i64(2)), q.blob(3)});
+  }
+  return out;
+}
+
+void SqliteStore::set_term_vote(uint64_t term, uint64_t vote) {
+  begin_kind(Txn::kLog);
+  query("INSERT OR REPLACE INTO raft_meta VALUES(0, ?, ?)").bind(term).bind(vote).run();
+}
+
+void SqliteStore::append_entry(uint64_t index, const consensus::LogEntry& entry) {
+  begin_kind(Txn::kLog);
+  query("INSERT OR REPLACE INTO raft_log VALUES(?, ?, ?, ?)")
+      .bind(index).bind(entry.term).bind(static_cast<int64_t>(entry.type)).bind_blob(entry.data).run();
+}
+
+void SqliteStore::truncate_log(uint64_t index) {
+  begin_kind(Txn::kLog);
+  query("DELETE FROM raft_log WHERE idx >= ?").bind(std::min<uint64_t>(index, INT64_MAX)).run();
+}
+
+void SqliteStore::put_snapshot(const consensus::StoredSnapshot& s, uint64_t keep_from) {
+  begin_kind(Txn::kLog);
+  query("INSERT OR REPLACE INTO raft_snapshot VALUES(0, ?, ?, ?, ?, ?)")
+      .bind(s.index).bind(s.term).bind(configuration_text(s.configuration)).bind(s.configuration_index)
+      .bind_blob(s.data).run();
+  query("DELETE FROM raft_log WHERE idx < ?").bind(std::min<uint64_t>(keep_from, INT64_MAX)).run();
+}
+
+std::optional<consensus::StoredSnapshot> SqliteStore::snapshot() {
+  auto q = query("SELECT idx, term, configuration, configuration_idx, data FROM raft_snapshot WHERE id = 0");
+  if (!q.next()) return std::nullopt;
+  return consensus::StoredSnapshot{q.u64(0), q.u64(1), configuration_of(q.text(2)), q.u64(3), q.blob(4)};
+}
+
+void SqliteStore::commit_unsynced() {
+  if (in_transaction()) commit();
+}
+
+void SqliteStore::sync_log() {
+  if (std::exchange(fail_next_sync_, false)) {
+    rollback();
+    throw std::runtime_error("sqlite: COMMIT: injected failure (test hook)");
+  }
+  if (in_transaction()) commit();
 }
 
 std::string SqliteStore::dump() {

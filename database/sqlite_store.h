@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "consensus/log_store.h"
 #include "database/store.h"
 
 struct sqlite3;
@@ -28,7 +29,7 @@ struct sqlite3_stmt;
 
 namespace oly::database {
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public consensus::LogStore {
  public:
   explicit SqliteStore(const std::string& path);
   ~SqliteStore() override;  // an open transaction is rolled back
@@ -60,6 +61,38 @@ class SqliteStore final : public Store {
   int64_t home_count(const std::string& frontend) override;
   std::vector<RegistryEntry> registry(const std::optional<std::string>& home) override;
 
+  bool in_transaction() const;
+  // A replica's transactions are of two kinds, never mixed: the log's (synchronous=FULL: its
+  // commit, sync_log(), waits for the disk) and the applied state's (synchronous=NORMAL: its
+  // commit, commit_unsynced(), does not; the log rebuilds the state after a crash). begin_state()
+  // opens a state transaction unless one is open, committing an open log transaction first; the
+  // LogStore methods below do the converse for the log.
+  void begin_state();
+
+  // A replica's state (the tables other than the Raft log's) as SQL INSERTs, table by table in
+  // name order and rows in rowid order: a replica's snapshot, and equal on two replicas that
+  // applied the same entries. restore_state replaces the state with such a dump; clear_state
+  // empties it (a replica rebuilds it from its snapshot and log at every start).
+  std::string state_dump();
+  void restore_state(const std::string& dump);
+  void clear_state();
+
+  // consensus::LogStore: the Raft log in tables raft_meta, raft_log and raft_snapshot of the same
+  // file, written in the open transaction (opened if needed); sync_log() commits it.
+  consensus::StoredLog load_log() override;
+  void set_term_vote(uint64_t term, uint64_t vote) override;
+  void append_entry(uint64_t index, const consensus::LogEntry& entry) override;
+  void truncate_log(uint64_t index) override;
+  void put_snapshot(const consensus::StoredSnapshot& snapshot, uint64_t keep_from) override;
+  std::optional<consensus::StoredSnapshot> snapshot() override;
+  void sync_log() override;
+  // Commits the open transaction (if any): for a replica's state transaction, without waiting
+  // for the disk (see begin_state).
+  void commit_unsynced();
+  // Test hook: the next sync_log() rolls the open transaction back and throws, as a process
+  // killed before its fsync (or a failing disk) loses what it had not synced.
+  void fail_next_sync() { fail_next_sync_ = true; }
+
   // Everything the file holds, as SQL text in the manner of the sqlite3 shell's .dump: the
   // schema (tables, then indexes, by name), then every table's rows by name and in rowid order,
   // one INSERT a row. Two stores with the same dump hold the same rows in the same order, so
@@ -76,6 +109,10 @@ class SqliteStore final : public Store {
 
   sqlite3* db_ = nullptr;
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
+  bool fail_next_sync_ = false;
+  enum class Txn { kNone, kLog, kState };
+  Txn open_ = Txn::kNone;  // the kind of the open transaction (kNone: none, or one begun by begin())
+  void begin_kind(Txn kind);
 };
 
 }  // namespace oly::database

@@ -35,11 +35,19 @@ bool DatabaseClient::on_reply(const std::string& from, const Message& msg, TimeP
   auto it = in_flight_.find(msg.req);
   Attempt& a = it->second;
   const auto* e = std::get_if<Error>(&msg.body);
-  if (e != nullptr && e->code == ErrorCode::kNotLeader && a.tries < 2 * replicas_.size()) {
+  if (e != nullptr && e->code == ErrorCode::kNotLeader && replicas_.size() > 1) {
     const size_t named = e->leader ? index_of(*e->leader) : replicas_.size();
-    leader_ = named < replicas_.size() ? named : (a.replica + 1) % replicas_.size();
-    ++a.tries;
-    send_to(msg.req, a, leader_, now, out);
+    if (named < replicas_.size() && named != a.replica && a.redirects < 2 * replicas_.size()) {
+      // Straight to the leader the replica named.
+      leader_ = named;
+      ++a.redirects;
+      send_to(msg.req, a, leader_, now, out);
+    } else {
+      // No leader known (an election is under way): ask the next replica a little later, until
+      // the caller's own deadline.
+      a.backoff = true;
+      a.retry_at = now + kElectionBackoff;
+    }
     return false;
   }
   if (const size_t i = index_of(from); i < replicas_.size() && e == nullptr) leader_ = i;
@@ -50,8 +58,9 @@ bool DatabaseClient::on_reply(const std::string& from, const Message& msg, TimeP
 void DatabaseClient::tick(TimePoint now, Effects& out) {
   if (replicas_.size() == 1) return;  // nowhere else to try
   for (auto& [req, a] : in_flight_) {
-    if (a.retry_at > now || a.tries >= replicas_.size()) continue;
+    if (a.retry_at > now || (!a.backoff && a.tries >= replicas_.size())) continue;
     ++a.tries;
+    a.backoff = false;
     send_to(req, a, (a.replica + 1) % replicas_.size(), now, out);
   }
 }
@@ -60,7 +69,7 @@ TimePoint DatabaseClient::next_deadline() const {
   TimePoint t = TimePoint::max();
   if (replicas_.size() == 1) return t;
   for (const auto& [req, a] : in_flight_) {
-    if (a.tries < replicas_.size()) t = std::min(t, a.retry_at);
+    if (a.backoff || a.tries < replicas_.size()) t = std::min(t, a.retry_at);
   }
   return t;
 }

@@ -6,8 +6,9 @@
 //
 // Retries: an attempt that gets no answer within its share of the request's timeout (timeout /
 // number of replicas, so with one replica there is no retry) is sent again to the next replica;
-// an answer `not_leader` sends it to the leader that answer names (Error.leader), or else to the
-// next replica, at most twice round the replicas. A retry resends the same request id: every
+// an answer `not_leader` sends it at once to the leader that answer names (Error.leader; at most
+// twice round the replicas), or, when it names none (an election is under way), to the next
+// replica kElectionBackoff later, again and again until the caller's deadline. A retry resends the same request id: every
 // database request is safe to repeat (updates are deduplicated by (publisher, seq), a claim is
 // a compare-and-set whose repeat is recognised, reads change nothing).
 //
@@ -60,6 +61,8 @@ class DatabaseClient {
   const std::string& leader() const { return replicas_[leader_]; }
   const std::vector<std::string>& replicas() const { return replicas_; }
 
+  static constexpr Duration kElectionBackoff = ms(20);
+
  private:
   struct Attempt {
     Body body;
@@ -67,7 +70,9 @@ class DatabaseClient {
     TimePoint retry_at;    // when this attempt's share of the timeout runs out
     Duration share{0};
     size_t replica = 0;    // where the last attempt went
-    size_t tries = 1;
+    size_t tries = 1;      // sends after a timeout share (and the first)
+    size_t redirects = 0;  // sends to a leader named by not_leader
+    bool backoff = false;  // waiting to ask the next replica after a not_leader naming nobody
   };
   void send_to(uint64_t req, Attempt& a, size_t replica, TimePoint now, Effects& out);
   size_t index_of(const std::string& replica) const;  // replicas_.size() when not one

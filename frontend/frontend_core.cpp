@@ -31,7 +31,7 @@ FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
       id_(std::move(id)),
       events_(cfg.events.begin(), cfg.events.end()),
       next_req_(req_base),
-      database_({cfg.database.id}),
+      database_(cfg.database_ids()),
       cache_(static_cast<size_t>(cfg.cache.capacity)),
       consistency_(ConsistencyProtocol::make(cfg_, cache_, counters_)),
       incarnation_(req_base | 1),

@@ -87,7 +87,7 @@ void Cluster::up(const UpOptions& options) {
   refuse_if_ports_taken();
   const LaunchOptions launch{
       bin_dir_,     config_path_,   layout_.dir.string(), options.consistency,
-      options.rate, options.tablets};
+      options.rate, options.tablets, config_.replicated()};
   std::vector<const NodeSpec*> to_start;
   for (const auto& n : nodes_) {
     if (!options.clients && !is_server(n.kind)) continue;

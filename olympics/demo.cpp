@@ -106,7 +106,29 @@ std::string format_view(int elapsed_s, const Scoreboard* board, const std::strin
                    r.hit_rate ? "hits " + fixed(*r.hit_rate * 100) + "%" : ""});
   }
   out += "front ends\n" + render_table(fes);
+  // The database tier: the single database, or each replica's Raft role and how far it applied.
+  std::vector<std::vector<std::string>> dbs;
+  for (const auto& r : rows) {
+    if (r.kind != kind_name(NodeKind::kDatabase)) continue;
+    const auto info = [&r](const char* k) {
+      auto it = r.info.find(k);
+      return it == r.info.end() ? std::string() : it->second;
+    };
+    dbs.push_back({" ", r.node, r.state, r.role.empty() ? "-" : r.role,
+                   info("raft_term").empty() ? "" : "term " + info("raft_term"),
+                   info("raft_applied").empty() ? "" : "applied " + info("raft_applied")});
+  }
+  if (!dbs.empty()) out += "database\n" + render_table(dbs);
   return out + clients_line(rows) + "\n";
+}
+
+std::string database_leader(const ClusterSample& sample) {
+  for (const auto& [name, node] : sample.nodes) {
+    if (!node.stats) continue;
+    auto it = node.stats->info.find("raft_ready");
+    if (it != node.stats->info.end() && it->second == "yes") return name;
+  }
+  return "";
 }
 
 DemoSummary summarize(const std::vector<NodeStatus>& rows) {
@@ -157,6 +179,7 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
   ClusterSample previous = take_sample(cluster, kAskTimeout);
   int ran_s = 0;
   bool interrupted = false;
+  std::string db_victim;  // the database leader killed, until it is restarted
   try {
     for (int second = 1; second <= options.duration_s; ++second) {
       sleep_until(start + std::chrono::seconds(second), stop);
@@ -164,12 +187,25 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
       // The failover part of the demo: the home master dies at a third of the run and comes
       // back at two thirds (it then takes its tablets and mastership back).
       const std::string& home = cluster.config().frontends.front().id;
-      if (options.kill_master && options.duration_s >= 9 && second == options.duration_s / 3) {
+      const bool failures = options.kill_master && options.duration_s >= 9;
+      if (failures && second == options.duration_s / 3) {
         out << "\n*** second " << second << ": kill -9 " << home << " (the master) ***\n" << std::flush;
         cluster.kill(home, SIGKILL);
-      } else if (options.kill_master && options.duration_s >= 9 && second == 2 * options.duration_s / 3) {
+      } else if (failures && second == 2 * options.duration_s / 3) {
         out << "\n*** second " << second << ": restarting " << home << " ***\n" << std::flush;
         cluster.restart(home);
+      }
+      // A replicated tier loses its leader half-way through; it comes back at five sixths.
+      if (failures && cfg.replicated() && second == options.duration_s / 2) {
+        db_victim = database_leader(take_sample(cluster, kAskTimeout));
+        if (!db_victim.empty()) {
+          out << "\n*** second " << second << ": kill -9 " << db_victim << " (the database leader) ***\n" << std::flush;
+          cluster.kill(db_victim, SIGKILL);
+        }
+      } else if (failures && !db_victim.empty() && second == 5 * options.duration_s / 6) {
+        out << "\n*** second " << second << ": restarting " << db_victim << " ***\n" << std::flush;
+        cluster.restart(db_victim);
+        db_victim.clear();
       }
       if (second % options.view_every_s != 0 && second != options.duration_s) continue;
       ClusterSample now = take_sample(cluster, kAskTimeout);

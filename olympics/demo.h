@@ -26,7 +26,8 @@ struct DemoOptions {
   int tablets = 50;                        // logical tablets
   std::optional<std::string> consistency;  // push or pull (default: the config's)
   int view_every_s = 3;                    // seconds between live views
-  bool kill_master = true;                 // kill -9 the home master at 1/3 of the run, restart it at 2/3
+  bool kill_master = true;                 // kill -9 the home master at 1/3 of the run, restart it at 2/3;
+                                           // with replicas, also the database leader at 1/2, back at 5/6
 };
 
 // What the demo judges the run by, taken just before the cluster goes down.
@@ -49,6 +50,9 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
 // one line per front end and the clients' progress, from `rows`. `elapsed_s` heads it.
 std::string format_view(int elapsed_s, const Scoreboard* board, const std::string& source,
                         const std::vector<NodeStatus>& rows);
+
+// The replica that leads the database tier in `sample` (Stats info raft_ready), or "".
+std::string database_leader(const ClusterSample& sample);
 
 // The summary printed at the end, ending with the verdict line.
 DemoSummary summarize(const std::vector<NodeStatus>& rows);

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
       up_command(app, f),        status_command(app, f), kill_command(app, f),
       restart_command(app, f),   down_command(app, f),   demo_command(app, f),
       freshness_command(app, f), check_command(app, f),  config_command(app, f),
-      wait_command(app, f),      frontends_command(app, f)};
+      wait_command(app, f),      frontends_command(app, f),
+      databases_command(app, f)};
 
   app.footer(
       "Examples:\n"
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
       "  olympics up --consistency pull    start the cluster of config/cluster.yaml\n"
       "  olympics status                   one line per node\n"
       "  olympics kill fe1                 kill -9 the front end fe1\n"
+      "  olympics kill $(olympics databases --leader)   kill -9 the database leader\n"
       "  olympics restart fe1              start it again with the same command line\n"
       "  olympics down                     stop everything\n"
       "  olympics status --watch 1         one line per node, every second (watch a failover)\n"
@@ -50,7 +52,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "error: unknown command '%s'; the commands are up, status, kill, restart, down, demo, "
-        "freshness, check, config, wait, frontends\n",
+        "freshness, check, config, wait, frontends, databases\n",
         argv[1]);
     return 2;
   }

@@ -31,7 +31,7 @@ const char* kind_name(NodeKind k) {
 
 std::vector<NodeSpec> cluster_nodes(const Config& c) {
   std::vector<NodeSpec> nodes;
-  nodes.push_back({c.database.id, NodeKind::kDatabase, c.database.address, ""});
+  for (const auto& d : c.database_nodes()) nodes.push_back({d.id, NodeKind::kDatabase, d.address, ""});
   for (const auto& f : c.frontends) nodes.push_back({f.id, NodeKind::kFrontend, f.address, f.pub});
   nodes.push_back({kCacofonixNode, NodeKind::kCacofonix, "", ""});
   nodes.push_back({kTabletsNode, NodeKind::kTablets, "", ""});
@@ -41,7 +41,9 @@ std::vector<NodeSpec> cluster_nodes(const Config& c) {
 std::vector<std::string> node_argv(const NodeSpec& node, const LaunchOptions& o) {
   std::vector<std::string> argv = {
       (std::filesystem::path(o.bin_dir) / binary_name(node.kind)).string()};
-  if (node.kind == NodeKind::kFrontend) argv.insert(argv.end(), {"--id", node.name});
+  if (node.kind == NodeKind::kFrontend || (node.kind == NodeKind::kDatabase && o.replicated)) {
+    argv.insert(argv.end(), {"--id", node.name});
+  }
   argv.insert(argv.end(), {"--config", o.config_path, "--run-dir", o.run_dir});
   switch (node.kind) {
     case NodeKind::kFrontend:
@@ -128,6 +130,7 @@ Config with_free_ports(Config c, const PortProbe& in_use) {
     throw std::runtime_error("no free port found on 127.0.0.1 in 20000-32767");
   };
   c.database.address = next();
+  for (auto& r : c.database.replicas) r.address = next();
   for (auto& f : c.frontends) {
     f.address = next();
     f.pub = next();

@@ -2,7 +2,8 @@
 // order they start, where each keeps its pid, argv, log and stats files, the command line that
 // starts each, and the listening ports they need.
 //
-// Nodes, in start order: the database (named by database.id), every front end (by its id),
+// Nodes, in start order: the database (named by database.id) or every replica of a replicated
+// tier (by its id), every front end (by its id),
 // then the two clients, "cacofonix" and "tablets" (the tablet process). Files, under the run
 // directory D: D/<node>.log (stdout and stderr), D/<node>.stats (clients' latest Stats),
 // D/pids/<node>.pid and D/pids/<node>.cmd (the exact argv, one argument per line), and
@@ -59,6 +60,7 @@ struct LaunchOptions {
   std::optional<std::string> consistency;  // push or pull, to each front end
   std::optional<double> rate;              // updates/s, to cacofonix
   std::optional<int> tablets;              // tablet count, to the tablet process
+  bool replicated = false;                 // the config lists database.replicas (each gets --id)
 };
 
 // The exact argv that starts `node`: the binary, --config, --run-dir, then the node's own flags.

@@ -92,9 +92,11 @@ ClusterSample take_sample(const Cluster& cluster, Duration timeout) {
       asked.push_back(n.name);
     }
   }
-  const auto& db = cluster.config().database;
-  const bool ask_registry = !requests.empty() && requests.front().peer == db.id;
-  if (ask_registry) requests.push_back({db.id, db.address, ListRegistry{}});
+  // The registry from every running database node: the single database, or the replica that
+  // leads (the others answer not_leader).
+  for (const auto& n : cluster.nodes()) {
+    if (n.kind == NodeKind::kDatabase && cluster.running_pid(n)) requests.push_back({n.name, n.address, ListRegistry{}});
+  }
   const double at = now_s();
   const auto replies = request_all(requests, timeout);
   for (size_t i = 0; i < asked.size(); ++i) {
@@ -102,8 +104,10 @@ ClusterSample take_sample(const Cluster& cluster, Duration timeout) {
     s.at_s = at;
     if (replies[i] && replies[i]->is<Stats>()) s.stats = replies[i]->as<Stats>();
   }
-  if (ask_registry && replies.back() && replies.back()->is<Registry>()) {
-    for (const auto& e : replies.back()->as<Registry>().entries) ++sample.homes[e.home];
+  for (size_t i = asked.size(); i < replies.size(); ++i) {
+    if (!replies[i] || !replies[i]->is<Registry>()) continue;
+    for (const auto& e : replies[i]->as<Registry>().entries) ++sample.homes[e.home];
+    break;
   }
   return sample;
 }
@@ -169,6 +173,10 @@ NodeStatus node_status(const NodeSpec& node, std::optional<pid_t> pid, ProcState
   if (node.kind == NodeKind::kFrontend) {
     r.suspects = info_or(now, "suspected");
     r.handoff = !info_or(now, "handoff").empty();
+  }
+  if (node.kind == NodeKind::kDatabase && !info_or(now, "raft_role").empty()) {
+    r.role = info_or(now, "raft_role");
+    if (r.role == "leader" && info_or(now, "raft_ready") != "yes") r.role = "leader (electing)";
   }
   switch (node.kind) {
     case NodeKind::kDatabase:
@@ -249,6 +257,25 @@ std::string detail(const NodeStatus& r) {
   }
   std::string d = r.consistency;
   const auto add = [&d](const std::string& item) { d += (d.empty() ? "" : ", ") + item; };
+  if (r.kind == kind_name(NodeKind::kDatabase) && r.info.count("raft_term")) {
+    // A replica: its term, how far its log is committed and applied, and (leader) each
+    // follower's lag in entries, or (follower) how long ago it heard from the leader.
+    const auto info = [&r](const char* k) {
+      auto it = r.info.find(k);
+      return it == r.info.end() ? std::string() : it->second;
+    };
+    add("term " + info("raft_term"));
+    add("commit " + info("raft_commit"));
+    add("applied " + info("raft_applied"));
+    std::string lag;
+    for (const auto& [k, v] : r.info) {
+      if (k.rfind("raft_lag.", 0) == 0) lag += (lag.empty() ? "" : " ") + k.substr(9) + ":" + v;
+    }
+    if (!lag.empty()) add("lag " + lag);
+    if (r.role != "leader" && !info("raft_last_contact_ms").empty()) {
+      add("leader " + or_dash(info("raft_leader")) + " heard " + info("raft_last_contact_ms") + " ms ago");
+    }
+  }
   if (r.kind == kind_name(NodeKind::kFrontend) && r.role == "master" && !r.serving.empty())
     add("serving " + r.serving);
   if (r.handoff) add("handoff");

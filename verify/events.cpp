@@ -56,7 +56,7 @@ std::string acked_last_before(const std::vector<const AckRecord*>& by_time, Time
 
 RunEvents failures_from_events(const std::vector<ClusterEvent>& events,
                                const std::vector<std::string>& frontends,
-                               const std::string& database_id,
+                               const std::vector<std::string>& database_ids,
                                const std::vector<AckRecord>& acks) {
   std::vector<const AckRecord*> by_time;
   for (const auto& a : acks) by_time.push_back(&a);
@@ -79,7 +79,7 @@ RunEvents failures_from_events(const std::vector<ClusterEvent>& events,
       continue;
     }
     const bool frontend = std::find(frontends.begin(), frontends.end(), e->node) != frontends.end();
-    if (!frontend && e->node != database_id) continue;
+    if (!frontend && std::find(database_ids.begin(), database_ids.end(), e->node) == database_ids.end()) continue;
     const auto it = open.find(e->node);
     const bool fails = e->action == "kill" || e->action == "term" || e->action == "int";
     if ((fails || e->action == "stop") && it == open.end()) {

@@ -58,11 +58,11 @@ struct RunEvents {
   std::optional<TimePoint> end;   // the first down event after the last start (nullopt: none)
 };
 
-// The failures of the servers `frontends` and `database_id` (see the file comment). `acks` tells
+// The failures of the servers `frontends` and `database_ids` (the database or its replicas; see the file comment). `acks` tells
 // which front end was master when one failed.
 RunEvents failures_from_events(const std::vector<ClusterEvent>& events,
                                const std::vector<std::string>& frontends,
-                               const std::string& database_id,
+                               const std::vector<std::string>& database_ids,
                                const std::vector<AckRecord>& acks);
 
 }  // namespace oly::verify

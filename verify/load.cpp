@@ -83,14 +83,21 @@ RunRecords read_records(const Config& cfg) {
                              ": tablets.history is empty, so the run recorded no reads to check");
   }
   r.reads = read_history(cfg.in_run_dir(cfg.tablets.history));
-  const std::string db_path = cfg.in_run_dir(cfg.database.path);
-  if (!fs::exists(db_path)) throw std::runtime_error(db_path + ": no database file");
-  {
+  // The database file; of a replicated tier, the replica file that applied the most (every
+  // replica applies the same log, so each file holds a prefix of the same history).
+  bool found = false;
+  for (const auto& id : cfg.database_ids()) {
+    const std::string db_path = cfg.database_file(id);
+    if (!fs::exists(db_path)) continue;
     database::SqliteStore store(db_path);
-    r.applied = store.applied_log();
+    auto applied = store.applied_log();
+    if (found && applied.size() <= r.applied.size()) continue;
+    found = true;
+    r.applied = std::move(applied);
     r.scores = store.scores();
     r.tallies = store.tallies();
   }
+  if (!found) throw std::runtime_error(cfg.database_file(cfg.database_ids().front()) + ": no database file");
   const RunLayout layout{fs::path(cfg.run_dir)};
   r.events = read_events(layout.events_file().string());
   for (const auto& f : cfg.frontends) {
@@ -110,7 +117,7 @@ CheckInput check_input(const Config& cfg, RunRecords records, Duration pull_slac
   in.settle = ms(cfg.heartbeat.settle_ms);
   in.read_interval = ms(cfg.tablets.read_interval_ms + cfg.tablets.jitter_ms);
   in.tablet_timeout = ms(cfg.tablets.request_timeout_ms);
-  in.events = failures_from_events(records.events, in.frontends, cfg.database.id, records.acks);
+  in.events = failures_from_events(records.events, in.frontends, cfg.database_ids(), records.acks);
   in.acks = std::move(records.acks);
   in.reads = std::move(records.reads);
   in.applied = std::move(records.applied);

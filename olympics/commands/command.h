@@ -1,5 +1,6 @@
 // The olympics tool's subcommands, one file each (up.cpp, status.cpp, kill.cpp, restart.cpp,
-// down.cpp, demo.cpp, freshness.cpp, check.cpp, config.cpp, wait.cpp, frontends.cpp); main.cpp
+// down.cpp, demo.cpp, freshness.cpp, check.cpp, config.cpp, wait.cpp, frontends.cpp,
+// databases.cpp); main.cpp
 // registers them and runs the one given. Each <name>_command adds its subcommand and flags to
 // the app and returns what runs it.
 //
@@ -49,6 +50,9 @@ struct Flags {
   // frontends
   bool only_master = false;
   bool only_peers = false;
+  // databases
+  bool only_leader = false;
+  bool only_followers = false;
 };
 
 struct Command {
@@ -58,6 +62,7 @@ struct Command {
 };
 
 Command up_command(CLI::App& app, Flags& f);
+Command databases_command(CLI::App& app, Flags& f);
 Command status_command(CLI::App& app, Flags& f);
 Command kill_command(CLI::App& app, Flags& f);
 Command restart_command(CLI::App& app, Flags& f);

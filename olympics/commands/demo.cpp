@@ -19,7 +19,7 @@ Command demo_command(CLI::App& app, Flags& f) {
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
   demo->add_flag("!--no-kill", f.demo.kill_master,
-                 "do not kill -9 the master at a third of the run (and restart it at two thirds)");
+                 "do not kill -9 the master at a third of the run (and restart it at two thirds), nor the database leader half-way (restarted at five sixths)");
   demo->add_option("--tablets", f.demo.tablets, "number of logical tablets")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();

@@ -53,8 +53,8 @@ verify::FreshnessReport freshness(SimCluster& c) { return judge(c).freshness; }
 std::vector<std::string> check_caches_not_ahead(SimCluster& c) {
   std::vector<std::string> v;
   std::vector<std::pair<std::string, uint64_t>> keys;
-  for (const auto& e : c.config().events) keys.emplace_back("score/" + e, c.store().score(e).version);
-  for (const auto& t : teams()) keys.emplace_back("tally/" + t, c.store().tally(t).version);
+  for (const auto& e : c.config().events) keys.emplace_back("score/" + e, c.committed_version("score/" + e));
+  for (const auto& t : teams()) keys.emplace_back("tally/" + t, c.committed_version("tally/" + t));
   for (const auto& f : c.config().frontends) {
     FrontendCore* fe = c.frontend(f.id);
     if (fe == nullptr) continue;
@@ -108,7 +108,7 @@ MasterLeaseMonitor::MasterLeaseMonitor(SimCluster& c) : violations_(std::make_sh
       FrontendCore* fe = c.frontend(f.id);
       if (fe == nullptr || !fe->holds_master_lease(now)) continue;
       holders.push_back(f.id + "@" + std::to_string(fe->epoch()));
-      const MasterInfo db = c.store().master();
+      const MasterInfo db = c.committed_master();
       if (db.frontend != f.id || db.epoch != fe->epoch()) {
         out->push_back("t=" + std::to_string(to_us(now)) + "us: " + f.id + " holds the master lease at epoch " +
                        std::to_string(fe->epoch()) + " but the database's master is " + db.frontend + " at epoch " +
@@ -121,6 +121,52 @@ MasterLeaseMonitor::MasterLeaseMonitor(SimCluster& c) : violations_(std::make_sh
       out->push_back("t=" + std::to_string(to_us(now)) + "us: the master lease is held by" + names);
     }
   });
+}
+
+RaftMonitor::RaftMonitor(SimCluster& c)
+    : violations_(std::make_shared<std::vector<std::string>>()),
+      leaders_(std::make_shared<std::map<uint64_t, std::string>>()) {
+  if (!c.config().replicated()) return;
+  auto out = violations_;
+  auto leaders = leaders_;
+  c.observe([&c, out, leaders] {
+    for (const auto& r : c.config().database.replicas) {
+      const database::ReplicaCore* core = c.replica(r.id);
+      if (core == nullptr || core->consensus().role() != consensus::Role::leader) continue;
+      const uint64_t term = core->consensus().term();
+      auto [it, fresh] = leaders->emplace(term, r.id);
+      if (!fresh && it->second != r.id && out->size() < 20) {
+        out->push_back("t=" + std::to_string(to_us(c.now())) + "us: term " + std::to_string(term) + " has two leaders, " +
+                       it->second + " and " + r.id);
+      }
+    }
+  });
+}
+
+std::vector<std::string> check_replicas_identical(SimCluster& c) {
+  std::vector<std::string> v;
+  std::map<uint64_t, std::pair<std::string, std::string>> by_index;  // applied index -> (replica, dump)
+  uint64_t furthest = 0;
+  for (const auto& r : c.config().database.replicas) {
+    const database::ReplicaCore* core = c.replica(r.id);
+    if (core != nullptr) furthest = std::max(furthest, core->consensus().last_applied());
+  }
+  for (const auto& r : c.config().database.replicas) {
+    const database::ReplicaCore* core = c.replica(r.id);
+    if (core == nullptr) continue;
+    const uint64_t applied = core->consensus().last_applied();
+    if (applied < furthest) {
+      v.push_back(r.id + " applied up to index " + std::to_string(applied) + ", behind " + std::to_string(furthest));
+    }
+    const std::string dump = c.store(r.id).state_dump();
+    auto [it, fresh] = by_index.emplace(applied, std::make_pair(r.id, dump));
+    if (!fresh && it->second.second != dump) {
+      v.push_back(r.id + " and " + it->second.first + " both applied index " + std::to_string(applied) +
+                  " but hold different states (" + std::to_string(dump.size()) + " and " +
+                  std::to_string(it->second.second.size()) + " bytes of dump)");
+    }
+  }
+  return v;
 }
 
 std::string join(const std::vector<std::string>& v, size_t limit) {

@@ -75,6 +75,24 @@ class MasterLeaseMonitor {
   std::shared_ptr<std::vector<std::string>> violations_;
 };
 
+// Watches the replicas of a replicated tier after every step and records every term in which two
+// replicas led (Raft's election safety). (Simulator only.)
+class RaftMonitor {
+ public:
+  explicit RaftMonitor(SimCluster& c);
+  const std::vector<std::string>& violations() const { return *violations_; }
+  // Every leader seen, per term.
+  size_t leaders_seen() const { return leaders_->size(); }
+
+ private:
+  std::shared_ptr<std::vector<std::string>> violations_;
+  std::shared_ptr<std::map<uint64_t, std::string>> leaders_;
+};
+
+// The live replicas that applied the same index hold the same state (SqliteStore::state_dump),
+// and every live replica has applied as far as the furthest one (call after quiescence).
+std::vector<std::string> check_replicas_identical(SimCluster& c);
+
 // Joins violations for a failure message (at most `limit` of them).
 std::string join(const std::vector<std::string>& v, size_t limit = 10);
 

@@ -96,7 +96,8 @@ class SimCluster::FilteredTransport final : public Transport {
 };
 
 SimCluster::SimCluster(Config cfg, SimOptions opt)
-    : cfg_(std::move(cfg)), opt_(opt), net_(clock_, opt.seed), store_(std::make_unique<database::SqliteStore>(":memory:")) {
+    : cfg_(std::move(cfg)), opt_(opt), net_(clock_, opt.seed) {
+  for (const auto& id : cfg_.database_ids()) stores_[id] = std::make_unique<database::SqliteStore>(":memory:");
   // Simulations are quiet unless asked (OLY_SIM_LOG=debug, info, ...).
   const char* level = std::getenv("OLY_SIM_LOG");
   spdlog::set_level(level ? spdlog::level::from_str(level) : spdlog::level::off);
@@ -108,7 +109,7 @@ SimCluster::SimCluster(Config cfg, SimOptions opt)
   }
   net_.set_delay(opt_.min_delay, opt_.max_delay);
   net_.set_drop(opt_.drop);
-  start(cfg_.database.id);
+  for (const auto& id : cfg_.database_ids()) start(id);
   for (const auto& f : cfg_.frontends) start(f.id);
   start("cacofonix");
   start("tablets");
@@ -121,8 +122,13 @@ SimCluster::~SimCluster() {
 void SimCluster::start(const std::string& name) {
   SimNode n;
   ++incarnation_;
-  if (name == cfg_.database.id) {
-    n.core = std::make_unique<DatabaseTap>(*this, std::make_unique<database::DatabaseCore>(cfg_, *store_, clock_));
+  if (cfg_.replica(name) != nullptr) {
+    auto core = std::make_unique<database::ReplicaCore>(cfg_, name, *stores_.at(name), clock_, clock_.now(),
+                                                        opt_.seed * 1000003 + static_cast<uint64_t>(incarnation_));
+    core->on_apply([this](const database::Command& c, const database::Result& r) { record_apply(c, r); });
+    n.core = std::move(core);
+  } else if (name == cfg_.database.id) {
+    n.core = std::make_unique<DatabaseTap>(*this, std::make_unique<database::DatabaseCore>(cfg_, *stores_.at(name), clock_));
   } else if (name == "cacofonix") {
     const std::string publisher = "cacofonix-" + std::to_string(incarnation_);
     n.core = std::make_unique<PublisherCore>(cfg_, publisher,
@@ -154,6 +160,74 @@ void SimCluster::crash(const std::string& name) {
   net_.crash(name);
   nodes_.erase(name);
   paused_.erase(name);
+  // What the node had written but not committed (synced) is lost with it.
+  if (auto it = stores_.find(name); it != stores_.end()) it->second->rollback();
+}
+
+void SimCluster::crash_at_next_sync(const std::string& name) { stores_.at(name)->fail_next_sync(); }
+
+void SimCluster::record_apply(const database::Command& command, const database::Result& result) {
+  const TimePoint now = clock_.now();
+  if (result.outcome == database::Outcome::applied) {
+    std::visit(
+        [&](const auto& c) {
+          using T = std::decay_t<decltype(c)>;
+          if constexpr (std::is_same_v<T, database::cmd::SetScore> ||
+                        std::is_same_v<T, database::cmd::IncrementMedalTally>) {
+            if (!recorded_writes_.insert({c.publisher, c.seq}).second) return;
+            const std::string key = [&] {
+              if constexpr (std::is_same_v<T, database::cmd::SetScore>) return "score/" + c.event;
+              else return "tally/" + c.team;
+            }();
+            writes_.push_back(DbWrite{c.publisher, c.seq, key, c.epoch.value_or(0), c.from, now});
+            const auto& ack = std::get<Ack>(result.reply);
+            applied_versions_[key] = std::max(applied_versions_[key], ack.version);
+          }
+        },
+        command);
+  } else if (result.outcome == database::Outcome::claimed) {
+    const auto& c = std::get<database::cmd::ClaimMaster>(command);
+    if (c.epoch <= recorded_epoch_) return;
+    recorded_epoch_ = c.epoch;
+    claims_.push_back(DbClaim{c.epoch, c.frontend, c.from, now});
+  }
+}
+
+database::SqliteStore& SimCluster::store() {
+  if (!cfg_.replicated()) return *stores_.at(cfg_.database.id);
+  database::ReplicaCore* best = nullptr;
+  for (const auto& r : cfg_.database.replicas) {
+    database::ReplicaCore* core = replica(r.id);
+    if (core != nullptr && (best == nullptr || core->consensus().last_applied() > best->consensus().last_applied())) {
+      best = core;
+    }
+  }
+  return *stores_.at(best != nullptr ? best->id() : cfg_.database.replicas.front().id);
+}
+
+uint64_t SimCluster::committed_version(const std::string& key) {
+  if (cfg_.replicated()) {
+    auto it = applied_versions_.find(key);
+    return it == applied_versions_.end() ? 0 : it->second;
+  }
+  const auto k = Key::parse(key);
+  if (!k) return 0;
+  return k->is_score() ? store().score(std::string(k->name())).version : store().tally(std::string(k->name())).version;
+}
+
+MasterInfo SimCluster::committed_master() {
+  if (!cfg_.replicated()) return store().master();
+  if (claims_.empty()) return {};
+  MasterInfo m;
+  m.frontend = claims_.back().frontend;
+  m.epoch = claims_.back().epoch;
+  return m;
+}
+
+database::ReplicaCore* SimCluster::replica(const std::string& name) {
+  if (cfg_.replica(name) == nullptr) return nullptr;
+  auto it = nodes_.find(name);
+  return it == nodes_.end() ? nullptr : static_cast<database::ReplicaCore*>(it->second.core.get());
 }
 
 void SimCluster::pause(const std::string& name) {
@@ -196,6 +270,7 @@ void SimCluster::collect() {
 
 bool SimCluster::run_until(const std::function<bool()>& pred, Duration limit) {
   const TimePoint end = clock_.now() + limit;
+  std::vector<std::string> stopped;
   while (!pred()) {
     // The next moment anything happens: a node's timer or a frame's arrival.
     TimePoint next = TimePoint::max();
@@ -214,9 +289,17 @@ bool SimCluster::run_until(const std::function<bool()>& pred, Duration limit) {
       const auto d = net_.next_delivery(name);
       if (n.core->next_wake() <= clock_.now() || (d && *d <= clock_.now())) {
         g_log_node = name;
-        n.node->step();
+        try {
+          n.node->step();
+        } catch (const std::runtime_error& e) {
+          // A replica whose storage failed stops, as the real process exits (database/main.cpp).
+          if (cfg_.replica(name) == nullptr) throw;
+          stopped.push_back(name);
+        }
       }
     }
+    for (const auto& name : stopped) crash(name);
+    stopped.clear();
     collect();
     for (const auto& f : observers_) f();
   }

@@ -2,9 +2,11 @@
 // MemoryNetwork with a VirtualClock and a seeded RNG, driven by the same Node loop as the real
 // processes. A run replays exactly from its seed.
 //
-// Nodes are named as in the config ("db", "fe1", "fe2", ...), "cacofonix" and "tablets".
+// Nodes are named as in the config ("db", or the replicas "db1", "db2", ... of a replicated tier;
+// "fe1", "fe2", ...), "cacofonix" and "tablets".
 // crash(name) stops a node and drops its traffic; restart(name) starts a fresh core for it (a
-// new process incarnation: empty memory), except that the database keeps its store (the disk).
+// new process incarnation: empty memory), except that a database node keeps its store (the disk)
+// as of its last commit: a replica loses the writes it had not synced.
 // pause(name) models SIGSTOP: the node keeps its state but is neither stepped nor ticked, and
 // frames sent to it queue up in its inbox; resume(name) lets it run again (it then handles the
 // queued frames and its overdue timers at the current time), like SIGCONT.
@@ -12,6 +14,8 @@
 // The database runs behind a tap that records, as the database saw them, every successful
 // master claim and every update it applied, with the endpoint that sent it and the epoch it
 // carried (claims(), writes()), so that tests can check fencing without trusting the front ends.
+// Replicas record what they apply (the first replica to apply a command records it: every
+// replica applies the same log in the same order).
 // observe(f) calls f after every simulation step (for checks that must hold at every instant);
 // drop_if(f) drops the directed frames f picks (a precise message loss, e.g. one answer).
 //
@@ -31,6 +35,7 @@
 #include "common/memory_transport.h"
 #include "common/node.h"
 #include "database/database_core.h"
+#include "database/replica_core.h"
 #include "database/sqlite_store.h"
 #include "frontend/frontend_core.h"
 #include "tablet/tablets_core.h"
@@ -64,6 +69,9 @@ class SimCluster {
 
   void crash(const std::string& name);
   void restart(const std::string& name);
+  // Replica `name` dies at its next sync, with the log entries it had appended since the last one
+  // unsynced (lost): kill -9 before the fsync. It stays down until restart(name).
+  void crash_at_next_sync(const std::string& name);
   // SIGSTOP / SIGCONT of a node (see above). REQUIRES: the node runs (not crashed).
   void pause(const std::string& name);
   void resume(const std::string& name);
@@ -85,7 +93,17 @@ class SimCluster {
   FrontendCore* frontend(const std::string& id);
   PublisherCore& publisher();
   TabletsCore& tablets();
-  database::Store& store() { return *store_; }
+  // The database's store: the single database's, or the store of the live replica that applied
+  // the most (the committed state furthest along).
+  database::SqliteStore& store();
+  database::SqliteStore& store(const std::string& node) { return *stores_.at(node); }
+  // What the database tier has committed: the key's version and the master. For the single
+  // database, its rows; for replicas, the most any replica ever applied (a committed entry may
+  // not be applied on any live replica yet, e.g. right after the leader that applied it died).
+  uint64_t committed_version(const std::string& key);
+  MasterInfo committed_master();
+  // The replica `name`, or nullptr when it is down (or the tier is not replicated).
+  database::ReplicaCore* replica(const std::string& name);
 
   // Everything recorded so far.
   const std::vector<AckRecord>& acks() const { return acks_; }
@@ -107,6 +125,7 @@ class SimCluster {
     std::unique_ptr<Node> node;
   };
   class DatabaseTap;
+  void record_apply(const database::Command& command, const database::Result& result);
   class FilteredTransport;
   void start(const std::string& name);
   void collect();
@@ -115,7 +134,10 @@ class SimCluster {
   SimOptions opt_;
   VirtualClock clock_;
   MemoryNetwork net_;
-  std::unique_ptr<database::SqliteStore> store_;
+  std::map<std::string, std::unique_ptr<database::SqliteStore>> stores_;  // per database node
+  std::set<std::pair<std::string, uint64_t>> recorded_writes_;  // (publisher, seq) in writes_
+  uint64_t recorded_epoch_ = 0;                                 // the last epoch in claims_
+  std::map<std::string, uint64_t> applied_versions_;            // replicas: key -> highest applied
   std::map<std::string, SimNode> nodes_;
   int incarnation_ = 0;
   std::vector<AckRecord> acks_;

@@ -20,6 +20,7 @@ ProcessCluster::ProcessCluster(const std::function<void(Config&)>& tweak) {
 }
 
 std::string ProcessCluster::address_of(const std::string& node) const {
+  if (const auto* r = cfg_.replica(node)) return r->address;
   if (node == cfg_.database.id) return cfg_.database.address;
   const auto* f = cfg_.frontend(node);
   return f ? f->address : "";
@@ -42,7 +43,30 @@ bool ProcessCluster::start_server(const std::string& name, std::vector<std::stri
 }
 
 bool ProcessCluster::start_database() {
-  return start_server(cfg_.database.id, {bin("database"), "--config", config_path_});
+  if (!cfg_.replicated()) return start_server(cfg_.database.id, {bin("database"), "--config", config_path_});
+  for (const auto& r : cfg_.database.replicas) {
+    children_[r.id] = std::make_unique<Child>(std::vector<std::string>{bin("database"), "--id", r.id, "--config", config_path_},
+                                              dir_.file(r.id + ".log"));
+  }
+  const bool led = eventually([&] { return !db_leader().empty(); }, ms(10000));
+  if (!led) ADD_FAILURE() << "no database replica leads after 10 s; " << cfg_.database.replicas.front().id << "'s log:\n"
+                          << log_tail(cfg_.database.replicas.front().id);
+  return led;
+}
+
+bool ProcessCluster::start_replica(const std::string& id) {
+  return start_server(id, {bin("database"), "--id", id, "--config", config_path_});
+}
+
+std::string ProcessCluster::db_leader() {
+  for (const auto& r : cfg_.database.replicas) {
+    const auto reply = ask(r.id, GetStats{}, ms(300));
+    const auto* s = reply ? std::get_if<Stats>(&reply->body) : nullptr;
+    if (s == nullptr) continue;
+    auto it = s->info.find("raft_ready");
+    if (it != s->info.end() && it->second == "yes") return r.id;
+  }
+  return "";
 }
 
 bool ProcessCluster::start_frontend(const std::string& id) {

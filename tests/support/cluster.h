@@ -26,8 +26,12 @@ class ProcessCluster {
   std::string run_file(const std::string& name) const { return cfg_.in_run_dir(name); }
 
   // Starts the database / a front end and waits until it answers `stats`; fails the test
-  // (ADD_FAILURE, returning false) with the log's tail when it does not within 5 s.
+  // (ADD_FAILURE, returning false) with the log's tail when it does not within 5 s. With
+  // database.replicas, start_database starts every replica and waits until one leads.
   bool start_database();
+  bool start_replica(const std::string& id);
+  // The replica that leads and is ready to serve (asked by `stats`), or "" when none answers so.
+  std::string db_leader();
   bool start_frontend(const std::string& id);
   // Starts Cacofonix / the tablet process with extra arguments (e.g. --duration 5).
   void start_cacofonix(const std::vector<std::string>& args);

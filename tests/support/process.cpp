@@ -189,6 +189,14 @@ Config cluster_config(const std::string& run_dir) {
   return c;
 }
 
+void replicate(Config& c, int n) {
+  const auto ports = free_ports(n);
+  c.database.replicas.clear();
+  for (int i = 0; i < n; ++i) {
+    c.database.replicas.push_back({"db" + std::to_string(i + 1), "tcp://127.0.0.1:" + std::to_string(ports[static_cast<size_t>(i)])});
+  }
+}
+
 void write_config(const Config& c, const std::string& path) {
   std::ofstream out(path);
   out << to_yaml(c);

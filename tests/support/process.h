@@ -89,6 +89,8 @@ bool eventually(const std::function<bool()>& pred, Duration timeout);
 
 // The default cluster config (Config{}) moved onto free ports, with run_dir = `run_dir`.
 Config cluster_config(const std::string& run_dir);
+// Makes `c`'s database tier `n` replicas db1..dbn on free ports.
+void replicate(Config& c, int n);
 // Writes `c` as YAML to `path` (so binaries can load it with --config).
 void write_config(const Config& c, const std::string& path);
 

@@ -70,6 +70,10 @@ std::string show(const T& v) {
     return std::to_string(v);
   } else if constexpr (std::is_same_v<T, ErrorCode>) {
     return std::string(error_code_name(v));
+  } else if constexpr (std::is_same_v<T, Bytes>) {
+    std::string hex = "bin:";
+    for (unsigned char c : v.data) hex += "0123456789abcdef"[c >> 4], hex += "0123456789abcdef"[c & 15];
+    return hex;
   } else if constexpr (Optional<T>) {
     return v ? show(*v) : "absent";
   } else if constexpr (Sequence<T>) {
@@ -113,6 +117,8 @@ class Filler {
       v = static_cast<T>(n_) * 0x9E3779B97F4A7C15ULL;  // large: exercises 64-bit encodings
     } else if constexpr (std::is_same_v<T, ErrorCode>) {
       v = kErrorCodes[static_cast<std::size_t>(n_) % kErrorCodes.size()].code;
+    } else if constexpr (std::is_same_v<T, Bytes>) {
+      v.data = std::string("\0\xff\xc1 not text ", 13) + std::to_string(n_);  // any bytes, not UTF-8
     } else if constexpr (Optional<T>) {
       if (with_optionals_)
         fill(v.emplace());

@@ -19,15 +19,17 @@ CommandBatch every_kind() {
                     .seq = std::numeric_limits<uint64_t>::max(),
                     .epoch = 3,
                     .committed_at_us = std::numeric_limits<int64_t>::min(),
-                    .updated_at = 1'700'000'000'123},
-      cmd::SetScore{.event = "", .publisher = "p", .seq = 1, .epoch = std::nullopt},
+                    .updated_at = 1'700'000'000'123,
+                    .from = "fe1"},
+      cmd::SetScore{.event = "", .publisher = "p", .seq = 1, .epoch = std::nullopt, .from = ""},
       cmd::IncrementMedalTally{.team = "Gauls",
                                .medal = "bronze",
                                .publisher = "p",
                                .seq = 2,
                                .epoch = 0,
-                               .committed_at_us = 42},
-      cmd::ClaimMaster{.frontend = "fe2", .epoch = 7, .lease_left_us = 499'999},
+                               .committed_at_us = 42,
+                               .from = "fe2"},
+      cmd::ClaimMaster{.frontend = "fe2", .epoch = 7, .lease_left_us = 499'999, .from = "fe2"},
       cmd::AssignHome{.tablet = "t17", .frontends = {"fe2", "fe1"}},
       cmd::AssignHome{.tablet = "t18", .frontends = {}},
   };
@@ -78,13 +80,15 @@ std::string one_command(uint64_t version, std::string_view op, Fields fields) {
 template <class Epoch>
 auto claim_fields(Epoch epoch) {
   return [epoch](msgpack::packer<msgpack::sbuffer>& pk) {
-    pk.pack_map(3);
+    pk.pack_map(4);
     pk.pack("frontend");
     pk.pack("fe1");
     pk.pack("epoch");
     epoch(pk);
     pk.pack("lease_left_us");
     pk.pack(0);
+    pk.pack("from");
+    pk.pack("fe1");
   };
 }
 

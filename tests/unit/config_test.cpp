@@ -46,7 +46,8 @@ class ConfigFile : public ::testing::Test {
 
 // Field lists, so that whole structs compare (and print) at once.
 auto fields(const DatabaseConfig& d) {
-  return std::tie(d.id, d.address, d.path, d.request_timeout_ms);
+  return std::tie(d.id, d.address, d.path, d.request_timeout_ms, d.replicas, d.election_timeout_ms,
+                  d.raft_heartbeat_ms);
 }
 auto fields(const FrontendConfig& f) {
   return std::tie(f.id, f.address, f.pub);
@@ -209,7 +210,7 @@ Config every_field_changed() {
   c.log_level = "debug";
   c.consistency = Consistency::kPull;
   c.events = {"Ice Hockey", "Curling", "Ski: Jumping", "#1 Luge"};
-  c.database = {"database", "tcp://127.0.0.1:9100", "data/oly.db", 1234};
+  c.database = {"database", "tcp://127.0.0.1:9100", "data/oly.db", 1234, {}, 321, 45};
   c.frontends = {{"a", "tcp://127.0.0.1:9101", "tcp://127.0.0.1:9111"},
                  {"b", "tcp://127.0.0.1:9102", "tcp://127.0.0.1:9112"},
                  {"c", "tcp://127.0.0.1:9103", "tcp://127.0.0.1:9113"}};
@@ -228,6 +229,45 @@ TEST(ConfigYaml, ReadsBackEveryFieldAsWritten) {
   ASSERT_NO_THROW(validate(c));
   const Config back = parse_config(to_yaml(c), "round-trip");
   expect_same(c, back);
+}
+
+TEST(ConfigYaml, AReplicatedTierSurvivesARoundTrip) {
+  Config c = every_field_changed();
+  c.database.replicas = {{"r1", "tcp://127.0.0.1:9120"}, {"r2", "tcp://127.0.0.1:9121"}, {"r3", "tcp://127.0.0.1:9122"}};
+  ASSERT_NO_THROW(validate(c));
+  Config back = parse_config(to_yaml(c), "round-trip");
+  // id, address and path are not written with replicas: they keep their defaults.
+  c.database.id = back.database.id;
+  c.database.address = back.database.address;
+  c.database.path = back.database.path;
+  expect_same(c, back);
+  EXPECT_TRUE(back.replicated());
+  EXPECT_EQ(back.database_ids(), (std::vector<std::string>{"r1", "r2", "r3"}));
+  EXPECT_EQ(back.database_file("r2"), back.run_dir + "/r2.db");
+}
+
+TEST_F(ConfigFile, ReplicasTwoOrFourAreRefused) {
+  expect_error("database:\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1'}, {id: b, address: 'tcp://127.0.0.1:2'}]\n",
+               "database.replicas: expected 1, 3 or 5 replicas");
+}
+
+TEST_F(ConfigFile, ReplicasWithTheSingleDatabasesKeysAreRefused) {
+  expect_error("database:\n  id: db\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1'}]\n",
+               "database.id: not with database.replicas");
+}
+
+TEST_F(ConfigFile, ReplicasWithDuplicateIdsOrAddresses) {
+  expect_error("database:\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1'}, {id: a, address: 'tcp://127.0.0.1:2'},"
+               " {id: c, address: 'tcp://127.0.0.1:3'}]\n",
+               "database.replicas[1].id: duplicate id 'a'");
+  expect_error("database:\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1'}, {id: b, address: 'tcp://127.0.0.1:1'},"
+               " {id: c, address: 'tcp://127.0.0.1:3'}]\n",
+               "database.replicas[1].address: address used twice");
+}
+
+TEST_F(ConfigFile, AnElectionTimeoutBelowThreeHeartbeats) {
+  expect_error("database:\n  election_timeout_ms: 100\n  raft_heartbeat_ms: 50\n",
+               "database.election_timeout_ms: expected at least three times database.raft_heartbeat_ms (150), got 100");
 }
 
 TEST(ConfigYaml, TheDefaultClusterSurvivesARoundTrip) {

@@ -88,21 +88,41 @@ TEST(DatabaseClient, NotLeaderSendsTheRequestToTheNamedLeader) {
   EXPECT_FALSE(c.owns(7));
 }
 
-TEST(DatabaseClient, NotLeaderWithoutAHintTriesTheNextReplicaAndGivesUpAfterTwoRounds) {
-  DatabaseClient c({"db1", "db2"});
+TEST(DatabaseClient, NotLeaderWithoutAHintAsksTheNextReplicaAfterABackoffUntilTheCallerGivesUp) {
+  DatabaseClient c({"db1", "db2", "db3"});
   Effects out;
   c.send(7, GetMaster{}, ms(900), t0, out);
   std::vector<std::string> tried;
-  size_t consumed = 0;
-  for (int i = 0; i < 10; ++i) {
+  TimePoint now = t0;
+  std::string from = "db1";
+  for (int i = 0; i < 8; ++i) {
     out.clear();
-    if (c.on_reply(tried.empty() ? "db1" : tried.back(), answer(7, not_leader(std::nullopt)), t0, out)) break;
-    ++consumed;
-    tried.push_back(out.items().at(0).to);
+    ASSERT_FALSE(c.on_reply(from, answer(7, not_leader(std::nullopt)), now, out)) << "consumed, never final";
+    EXPECT_TRUE(out.items().empty()) << "not at once: an election is under way";
+    EXPECT_EQ(c.next_deadline(), now + DatabaseClient::kElectionBackoff);
+    now = c.next_deadline();
+    c.tick(now, out);
+    ASSERT_EQ(out.items().size(), 1u);
+    from = out.items()[0].to;
+    tried.push_back(from);
   }
-  EXPECT_EQ(tried, (std::vector<std::string>{"db2", "db1", "db2"}));
-  EXPECT_EQ(consumed, 3u) << "the fourth not_leader is the answer the caller gets";
+  EXPECT_EQ(tried, (std::vector<std::string>{"db2", "db3", "db1", "db2", "db3", "db1", "db2", "db3"}));
+  EXPECT_TRUE(c.owns(7));
+  c.timed_out(7);
   EXPECT_FALSE(c.owns(7));
+}
+
+TEST(DatabaseClient, NotLeaderNamingTheLeaderGoesThereAtOnce) {
+  DatabaseClient c({"db1", "db2", "db3"});
+  Effects out;
+  c.send(7, GetMaster{}, ms(900), t0, out);
+  out.clear();
+  EXPECT_FALSE(c.on_reply("db1", answer(7, not_leader("db3")), t0, out));
+  ASSERT_EQ(out.items().size(), 1u);
+  EXPECT_EQ(out.items()[0].to, "db3");
+  EXPECT_EQ(c.leader(), "db3");
+  out.clear();
+  EXPECT_TRUE(c.on_reply("db3", answer(7, MasterInfo{"fe1", 1, {}}), t0 + ms(1), out));
 }
 
 TEST(DatabaseClient, FailingWhenARequestTimedOutAndNothingWasHeardSinceItWasSent) {

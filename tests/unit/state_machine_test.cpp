@@ -36,7 +36,8 @@ cmd::SetScore set_score(const std::string& event, int64_t gauls, int64_t romans,
           .seq = seq,
           .epoch = epoch,
           .committed_at_us = kAtUs + static_cast<int64_t>(seq),
-          .updated_at = kWallMs + static_cast<int64_t>(seq)};
+          .updated_at = kWallMs + static_cast<int64_t>(seq),
+          .from = "fe1"};
 }
 
 cmd::IncrementMedalTally increment(const std::string& team, const std::string& medal, uint64_t seq,
@@ -46,11 +47,12 @@ cmd::IncrementMedalTally increment(const std::string& team, const std::string& m
           .publisher = kPublisher,
           .seq = seq,
           .epoch = epoch,
-          .committed_at_us = kAtUs + static_cast<int64_t>(seq)};
+          .committed_at_us = kAtUs + static_cast<int64_t>(seq),
+          .from = "fe1"};
 }
 
 cmd::ClaimMaster claim(const std::string& frontend, uint64_t epoch, int64_t lease_left_us = 0) {
-  return {.frontend = frontend, .epoch = epoch, .lease_left_us = lease_left_us};
+  return {.frontend = frontend, .epoch = epoch, .lease_left_us = lease_left_us, .from = frontend};
 }
 
 cmd::AssignHome assign(const std::string& tablet, std::vector<std::string> frontends) {

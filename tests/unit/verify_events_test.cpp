@@ -68,7 +68,7 @@ TEST(ClusterEvents, AKillIsAFailureUntilTheNodeIsStartedAgain) {
       {ev(0, "db", "start"), ev(1, "fe1", "start"), ev(2, "fe2", "start"),
        ev(3, "cacofonix", "start"), ev(5000, "fe1", "kill"), ev(9000, "fe1", "start"),
        ev(20000, "fe2", "down"), ev(20001, "fe1", "down")},
-      kFes, "db", {ack_via(4000, "fe1"), ack_via(6000, "fe2")});
+      kFes, {"db"}, {ack_via(4000, "fe1"), ack_via(6000, "fe2")});
   ASSERT_EQ(run.failures.size(), 1u);
   const Failure& f = run.failures[0];
   EXPECT_EQ(f.node, "fe1");
@@ -85,7 +85,7 @@ TEST(ClusterEvents, APauseEndsWithContinueAndAKilledPausedNodeWithItsStart) {
   const auto run = failures_from_events(
       {ev(1000, "fe1", "stop"), ev(4000, "fe1", "cont"), ev(5000, "fe2", "stop"),
        ev(6000, "fe2", "kill"), ev(7000, "fe2", "cont"), ev(8000, "fe2", "start")},
-      kFes, "db", {ack_via(500, "fe1")});
+      kFes, {"db"}, {ack_via(500, "fe1")});
   ASSERT_EQ(run.failures.size(), 2u);
   EXPECT_EQ(run.failures[0].how, "pause");
   EXPECT_TRUE(run.failures[0].was_master);
@@ -100,12 +100,12 @@ TEST(ClusterEvents, TheRunEndsAtTheFirstStopAfterTheLastStart) {
   const auto run = failures_from_events(
       {ev(0, "fe1", "start"), ev(1000, "fe1", "down"), ev(2000, "fe1", "start"),
        ev(3000, "fe1", "down"), ev(3001, "db", "down")},
-      kFes, "db", {});
+      kFes, {"db"}, {});
   EXPECT_TRUE(run.failures.empty());
   EXPECT_EQ(run.start, at_ms(0));
   EXPECT_EQ(run.end, at_ms(3000));
   const auto running = failures_from_events(
-      {ev(0, "fe1", "start"), ev(1000, "fe1", "down"), ev(2000, "fe1", "start")}, kFes, "db", {});
+      {ev(0, "fe1", "start"), ev(1000, "fe1", "down"), ev(2000, "fe1", "start")}, kFes, {"db"}, {});
   EXPECT_FALSE(running.end.has_value());
 }
 
@@ -113,7 +113,7 @@ TEST(ClusterEvents, TheDatabaseFailsTooButClientsAndUnknownNodesDoNot) {
   const auto run = failures_from_events(
       {ev(1000, "tablets", "kill"), ev(2000, "cacofonix", "term"), ev(3000, "db", "kill"),
        ev(3500, "elsewhere", "kill")},
-      kFes, "db", {});
+      kFes, {"db"}, {});
   ASSERT_EQ(run.failures.size(), 1u);
   EXPECT_TRUE(run.failures[0].database);
   EXPECT_FALSE(run.failures[0].was_master);
@@ -122,7 +122,7 @@ TEST(ClusterEvents, TheDatabaseFailsTooButClientsAndUnknownNodesDoNot) {
 
 TEST(ClusterEvents, EventsOutOfFileOrderAreTakenInTimeOrderAndARepeatedKillIsOneFailure) {
   const auto run = failures_from_events(
-      {ev(9000, "fe2", "start"), ev(5000, "fe2", "kill"), ev(5100, "fe2", "kill")}, kFes, "db",
+      {ev(9000, "fe2", "start"), ev(5000, "fe2", "kill"), ev(5100, "fe2", "kill")}, kFes, {"db"},
       {});
   ASSERT_EQ(run.failures.size(), 1u);
   EXPECT_EQ(run.failures[0].at, at_ms(5000));

@@ -1,0 +1,152 @@
+// Consensus: the project's adapter over Canonical's libraft (Debian libraft-dev 0.15), the one
+// place that knows libraft. It replicates opaque entries among a group of replicas and applies
+// the committed ones, in log order, to a Machine on every replica.
+//
+// It is deterministic and does no I/O of its own: the caller hands it the time, the Raft messages
+// that arrived (receive) and the ticks (tick); it queues the messages to send (take_outbox) and
+// the disk writes, which flush() makes durable in one LogStore sync before it fires their
+// completions. The same code therefore runs in the real replica (over ZeroMQ and a SQLite file)
+// and in the whole-cluster simulation (in-memory network, virtual clock, seeded randomness).
+// libraft's raft_io is implemented here over those (raft_io.h): libraft's own libuv backend is not
+// used.
+//
+// Known gaps of libraft 0.15 and what this adapter does about each (REPLICATION.md section 1):
+// - No entry of its own term is appended when a leader is elected, so reads could be answered
+//   from an unknown commit point: leading() is false until a barrier proposed at election has
+//   been applied.
+// - A candidate could advertise entries that are not yet on disk: flush() runs before every tick
+//   (elections start in ticks), so every appended entry is durable before a vote is asked.
+// - A failed disk write does not depose a leader: any LogStore failure stops this replica for
+//   good (failed(); the process exits and is restarted, as after a crash).
+// Pre-vote is on, so a replica that was cut off does not depose a healthy leader when it returns.
+//
+// Machine::apply runs for every committed command entry on every replica, in order; it must be
+// deterministic. The state it builds must be rebuilt from scratch at every start: restore() of
+// the latest snapshot (if any) then the entries after it. Machine::snapshot() is taken every
+// snapshot_threshold applied entries; the log keeps snapshot_trailing entries behind it.
+//
+// Thread-safety: none; one thread. One Consensus at a time may exist per LogStore.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "consensus/log_store.h"
+
+namespace oly::consensus {
+
+// A replica of the group: its Raft id (above 0, unique) and endpoint name.
+struct Member {
+  uint64_t id = 0;
+  std::string name;
+};
+
+struct Options {
+  Member self;
+  // The voters of a new group: a replica whose log is empty bootstraps with them (every member
+  // of a new group must be given the same list).
+  std::vector<Member> voters;
+  int election_timeout_ms = 300;  // randomised by libraft in [1x, 2x)
+  int heartbeat_ms = 50;          // a leader's heartbeat interval
+  int tick_ms = 10;               // how often libraft's timers are checked
+  bool pre_vote = true;
+  unsigned snapshot_threshold = 1024;
+  unsigned snapshot_trailing = 4096;
+  size_t max_entry_bytes_per_rpc = 256 * 1024;
+  uint64_t seed = 1;              // randomness of the election timeouts
+};
+
+// The replicated state machine.
+class Machine {
+ public:
+  virtual ~Machine() = default;
+  virtual void apply(std::string_view entry) = 0;
+  virtual std::string snapshot() = 0;
+  virtual void restore(std::string_view snapshot) = 0;
+};
+
+enum class Role { follower, candidate, leader, stopped };
+const char* to_string(Role r);
+
+class Consensus {
+ public:
+  // Loads the log (bootstrapping a new group with options.voters when it is empty), restores the
+  // latest snapshot into `machine` and starts. Throws std::runtime_error when libraft refuses.
+  Consensus(Options options, LogStore& log, Machine& machine, TimePoint now);
+  ~Consensus();
+  Consensus(const Consensus&) = delete;
+  Consensus& operator=(const Consensus&) = delete;
+
+  // A Raft message from endpoint `from`. Dropped (and counted) when `from` is not a member or the
+  // bytes are malformed; the reason is logged once per sender.
+  void receive(const std::string& from, std::string_view rpc, TimePoint now);
+  // Runs libraft's timers when due (after a flush, see the file comment).
+  void tick(TimePoint now);
+  // When tick() next has work, or now when a flush is pending.
+  TimePoint next_wake() const;
+  // Makes the queued disk writes durable (one sync) and fires their completions, which may queue
+  // more (a few rounds at most; the rest waits for the next flush).
+  void flush(TimePoint now);
+  // The Raft messages to send, as (endpoint name, bytes for RaftRpc.rpc), in order.
+  std::vector<std::pair<std::string, std::string>> take_outbox();
+
+  // Called once an entry (or barrier) is applied (`ok`), or when it cannot be (`ok` false: this
+  // replica lost leadership or stopped; the entry may still be committed by a later leader).
+  using Done = std::function<void(bool ok)>;
+  // Appends `entry` when leading; false (and `done` never called) otherwise.
+  bool propose(std::string_view entry, Done done);
+  bool barrier(Done done);
+
+  Role role() const;
+  // Leading and caught up: libraft says leader and the election barrier has been applied.
+  bool leading() const { return role() == Role::leader && ready_; }
+  uint64_t term() const;
+  // The leader this replica knows of, if any (itself when it leads).
+  std::optional<Member> leader() const;
+  uint64_t commit_index() const;
+  uint64_t last_applied() const;
+  uint64_t last_index() const;
+  // When this replica last heard from the leader (or, leading, from a majority); nullopt never.
+  std::optional<TimePoint> last_contact() const { return last_contact_; }
+  // Per other member: how far its log matches the leader's (only meaningful when leading).
+  struct Peer {
+    Member member;
+    uint64_t match_index = 0;
+    bool voter = true;
+  };
+  std::vector<Peer> peers() const;
+  const std::vector<Member>& members() const { return members_; }
+  // A storage failure stopped this replica (see the file comment); `failure()` says what.
+  bool failed() const { return !failure_.empty(); }
+  const std::string& failure() const { return failure_; }
+  uint64_t rpcs_dropped() const { return rpcs_dropped_; }
+
+  class Io;  // the raft_io (consensus.cpp)
+
+ private:
+  void after_step();  // role changes: the election barrier
+  struct Fsm;
+
+
+  Options options_;
+  std::vector<Member> members_;
+  Machine& machine_;
+  std::unique_ptr<Io> io_;
+  struct Raft;
+  std::unique_ptr<Raft> raft_;
+  bool ready_ = false;
+  uint64_t ready_term_ = 0;
+  std::optional<TimePoint> last_contact_;
+  std::string failure_;
+  uint64_t rpcs_dropped_ = 0;
+  std::vector<std::string> warned_;
+};
+
+}  // namespace oly::consensus

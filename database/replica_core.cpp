@@ -1,0 +1,313 @@
+#include "database/replica_core.h"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+#include <utility>
+
+namespace oly::database {
+
+namespace {
+
+constexpr const char* kCounterNames[] = {"reads",         "updates_applied", "duplicates",      "fenced",
+                                         "seq_gaps",      "stale_seqs",      "claims",          "claims_rejected",
+                                         "claims_lease_held", "renewals",    "releases",        "renewals_fenced",
+                                         "registrations", "homes_assigned",  "batches",         "barriers",
+                                         "rounds_failed", "not_leader",      "stats",           "errors",
+                                         "unexpected_ops", "ignored",        "raft_rpcs",       "raft_rpcs_refused"};
+
+// The counter each outcome of apply adds to on the leader (home_kept and invalid add to none).
+const char* counter_of(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::applied: return "updates_applied";
+    case Outcome::duplicate: return "duplicates";
+    case Outcome::fenced: return "fenced";
+    case Outcome::stale_seq: return "stale_seqs";
+    case Outcome::seq_gap: return "seq_gaps";
+    case Outcome::claimed: return "claims";
+    case Outcome::claim_fenced: return "claims_rejected";
+    case Outcome::lease_held: return "claims_lease_held";
+    case Outcome::home_assigned: return "homes_assigned";
+    default: return nullptr;
+  }
+}
+
+consensus::Options options_for(const Config& config, const std::string& id, uint64_t seed) {
+  consensus::Options o;
+  o.voters = replica_members(config);
+  for (const auto& m : o.voters) {
+    if (m.name == id) o.self = m;
+  }
+  if (o.self.id == 0) throw std::runtime_error("'" + id + "' is not one of database.replicas");
+  o.election_timeout_ms = config.database.election_timeout_ms;
+  o.heartbeat_ms = config.database.raft_heartbeat_ms;
+  o.tick_ms = std::max(1, std::min(10, config.database.raft_heartbeat_ms / 4));
+  o.seed = seed;
+  return o;
+}
+
+}  // namespace
+
+std::vector<consensus::Member> replica_members(const Config& config) {
+  std::vector<consensus::Member> out;
+  for (size_t i = 0; i < config.database.replicas.size(); ++i) out.push_back({i + 1, config.database.replicas[i].id});
+  return out;
+}
+
+ReplicaCore::ReplicaCore(Config config, const std::string& id, SqliteStore& store, const Clock& clock, TimePoint now,
+                         uint64_t seed)
+    : config_(std::move(config)), id_(id), store_(store), clock_(clock), machine_(store),
+      lease_(ms(config_.heartbeat.timeout_ms)), now_(now) {
+  for (const char* name : kCounterNames) counters_[name] = 0;
+  // The state is rebuilt from the snapshot and the log (the Consensus restores and re-applies).
+  store_.rollback();
+  store_.clear_state();
+  consensus_ = std::make_unique<consensus::Consensus>(options_for(config_, id, seed), store_,
+                                                      static_cast<consensus::Machine&>(*this), now);
+}
+
+ReplicaCore::~ReplicaCore() {
+  closing_ = true;  // the rounds the Consensus cancels as it closes go unanswered
+  consensus_.reset();
+}
+
+std::string_view ReplicaCore::role_name() const { return consensus::to_string(consensus_->role()); }
+
+// ---------------------------------------------------------------- the replicated state machine
+
+void ReplicaCore::apply(std::string_view entry) {
+  DecodedBatch decoded = decode_batch(entry);
+  if (!decoded.error.empty()) {
+    // Every replica has the same bytes, so every replica skips the same entry alike.
+    spdlog::error("skipping a log entry that is not a command batch: {}", decoded.error);
+    last_results_.clear();
+    return;
+  }
+  store_.begin_state();
+  last_results_.clear();
+  for (const auto& command : decoded.batch) {
+    last_results_.push_back(machine_.apply(command));
+    if (apply_listener_) apply_listener_(command, last_results_.back());
+  }
+}
+
+// ---------------------------------------------------------------- requests
+
+void ReplicaCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
+  now_ = now;
+  if (auto* rpc = std::get_if<RaftRpc>(&msg.body)) {
+    if (config_.replica(from) == nullptr || from == id_) {
+      ++counters_["raft_rpcs_refused"];
+    } else {
+      ++counters_["raft_rpcs"];
+      consensus_->receive(from, rpc->rpc.data, now);
+    }
+  } else if (notice || is_reply(msg.body)) {
+    ++counters_["ignored"];
+  } else {
+    handle(from, std::move(msg), now, out);
+  }
+  settle(now, out);
+}
+
+void ReplicaCore::handle(const std::string& from, Message msg, TimePoint now, Effects& out) {
+  if (msg.is<GetStats>()) {
+    ++counters_["stats"];
+    out.send(from, msg.req, stats(now));
+    return;
+  }
+  if (!consensus_->leading()) {
+    ++counters_["not_leader"];
+    ++counters_["errors"];
+    out.send(from, msg.req, not_leader());
+    return;
+  }
+  Held held{from, msg.req, std::move(msg.body), -1};
+  std::optional<Checked> checked;
+  if (const auto* m = std::get_if<SetScore>(&held.request)) checked = check(*m, from, now, clock_, config_);
+  else if (const auto* m = std::get_if<IncrementMedalTally>(&held.request)) checked = check(*m, from, now, config_);
+  else if (const auto* m = std::get_if<ClaimMaster>(&held.request)) checked = check(*m, from, lease_.left(now), config_);
+  else if (const auto* m = std::get_if<AssignHome>(&held.request)) checked = check(*m, config_);
+  else if (!is_read(held.request) && !std::holds_alternative<RenewMaster>(held.request)) {
+    ++counters_["unexpected_ops"];
+    ++counters_["errors"];
+    out.send(from, held.req, make_error(ErrorCode::kUnexpectedOp, "the database does not handle '" +
+                                                                      std::string(op_name(held.request)) + "'"));
+    return;
+  }
+  if (checked) {
+    if (auto* e = std::get_if<Error>(&*checked)) {
+      ++counters_["errors"];
+      out.send(from, held.req, std::move(*e));
+      return;
+    }
+    if (std::holds_alternative<AssignHome>(held.request)) ++counters_["registrations"];
+    held.command = static_cast<int>(open_.batch.size());
+    open_.batch.push_back(std::move(std::get<Command>(*checked)));
+  }
+  open_.held.push_back(std::move(held));
+}
+
+void ReplicaCore::on_batch_end(TimePoint now, Effects& out) {
+  now_ = now;
+  if (!open_.held.empty()) propose_round(now);
+  consensus_->flush(now);
+  settle(now, out);
+  end_step();
+}
+
+void ReplicaCore::end_step() {
+  // What was applied since the last sync becomes visible to readers of the file (the checker,
+  // the tools); the log already holds it durably.
+  try {
+    store_.commit_unsynced();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("replica '" + id_ + "' stopped: storage failed: " + e.what());
+  }
+}
+
+void ReplicaCore::propose_round(TimePoint now) {
+  auto round = std::make_shared<Round>(std::exchange(open_, {}));
+  const bool writes = !round->batch.empty();
+  auto done = [this, round, writes](bool ok) {
+    // A command entry's results are those of the apply that ran just before this call.
+    const std::vector<Result> results = writes && ok ? std::exchange(last_results_, {}) : std::vector<Result>{};
+    complete(*round, ok, results, now_);
+  };
+  const bool proposed = writes ? consensus_->propose(encode_batch(round->batch), done) : consensus_->barrier(done);
+  if (proposed) {
+    ++counters_[writes ? "batches" : "barriers"];
+  } else {
+    complete(*round, false, {}, now);
+  }
+}
+
+void ReplicaCore::complete(const Round& round, bool ok, const std::vector<Result>& results, TimePoint now) {
+  if (closing_) return;
+  if (!ok || (!round.batch.empty() && results.size() != round.batch.size())) {
+    ++counters_["rounds_failed"];
+    for (const auto& h : round.held) {
+      ++counters_["errors"];
+      answers_.send(h.from, h.req, not_leader());
+    }
+    return;
+  }
+  for (const auto& h : round.held) {
+    Body reply = answer(h, results, now);
+    if (std::holds_alternative<Error>(reply)) ++counters_["errors"];
+    answers_.send(h.from, h.req, std::move(reply));
+  }
+}
+
+Body ReplicaCore::answer(const Held& h, const std::vector<Result>& results, TimePoint now) {
+  if (h.command >= 0) {
+    const Result& result = results[static_cast<size_t>(h.command)];
+    if (const char* name = counter_of(result.outcome)) ++counters_[name];
+    Body reply = result.reply;
+    if (result.outcome == Outcome::claimed) {
+      auto& next = std::get<MasterInfo>(reply);
+      spdlog::info("'{}' is master at epoch {}", next.frontend, next.epoch);
+      lease_.grant(now);
+      next.lease_ms = ceil_ms(lease_.length());
+    }
+    return reply;
+  }
+  if (const auto* renewal = std::get_if<RenewMaster>(&h.request)) {
+    bool renewed = false;
+    Body reply = renew(*renewal, store_.master(), lease_, now, renewed);
+    ++counters_[renewed ? "renewals" : "renewals_fenced"];
+    if (renewed && renewal->release) ++counters_["releases"];
+    return reply;
+  }
+  ++counters_["reads"];
+  return std::visit(
+      [&](const auto& m) -> Body {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, GetScore> || std::is_same_v<T, GetMedalTally> ||
+                      std::is_same_v<T, GetScoreboard> || std::is_same_v<T, GetMaster> ||
+                      std::is_same_v<T, ListRegistry>) {
+          return read(m, store_, config_);
+        } else {
+          return make_error(ErrorCode::kUnexpectedOp, "not a read");
+        }
+      },
+      h.request);
+}
+
+Error ReplicaCore::not_leader() const {
+  Error e = make_error(ErrorCode::kNotLeader, "'" + id_ + "' is not the database leader");
+  if (auto l = consensus_->leader(); l && l->name != id_) {
+    e.leader = l->name;
+    e.error += " (the leader is '" + l->name + "')";
+  } else if (consensus_->role() == consensus::Role::leader) {
+    e.error = "'" + id_ + "' was just elected database leader and is not ready yet";
+  } else {
+    e.error += " (no leader known: an election is under way)";
+  }
+  return e;
+}
+
+Body ReplicaCore::stats(TimePoint now) {
+  const MasterInfo master = store_.master();
+  Stats s;
+  s.node = id_;
+  s.role = "database";
+  s.counters = counters_;
+  const auto& c = *consensus_;
+  const auto leader = c.leader();
+  s.info = {{"master", master.frontend},
+            {"epoch", std::to_string(master.epoch)},
+            {"master_lease_ms", std::to_string(ceil_ms(lease_.left(now)))},
+            {"path", config_.database_file(id_)},
+            {"raft_role", consensus::to_string(c.role())},
+            {"raft_ready", c.leading() ? "yes" : "no"},
+            {"raft_term", std::to_string(c.term())},
+            {"raft_leader", leader ? leader->name : ""},
+            {"raft_commit", std::to_string(c.commit_index())},
+            {"raft_applied", std::to_string(c.last_applied())},
+            {"raft_last_index", std::to_string(c.last_index())},
+            {"raft_last_contact_ms",
+             c.last_contact() ? std::to_string(static_cast<int64_t>(to_ms(now - *c.last_contact()))) : ""}};
+  if (c.role() == consensus::Role::leader) {
+    for (const auto& p : c.peers()) {
+      const uint64_t lag = c.last_index() > p.match_index ? c.last_index() - p.match_index : 0;
+      s.info["raft_lag." + p.member.name] = std::to_string(lag);
+    }
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- time and settling
+
+void ReplicaCore::on_tick(TimePoint now, Effects& out) {
+  now_ = now;
+  consensus_->flush(now);
+  consensus_->tick(now);
+  settle(now, out);
+  end_step();
+}
+
+TimePoint ReplicaCore::next_wake() const { return consensus_->next_wake(); }
+
+void ReplicaCore::settle(TimePoint now, Effects& out) {
+  if (consensus_->failed()) throw std::runtime_error("replica '" + id_ + "' stopped: " + consensus_->failure());
+  const bool leading = consensus_->leading();
+  if (leading && !was_leading_) {
+    // Any lease an earlier leader granted is treated as running for a whole lease from now.
+    lease_.know(now, store_.master().epoch);
+    spdlog::info("leading the database tier at term {} (applied index {})", consensus_->term(),
+                 consensus_->last_applied());
+  } else if (!leading && was_leading_) {
+    spdlog::info("no longer leading the database tier (term {})", consensus_->term());
+  }
+  was_leading_ = leading;
+  for (auto& [to, bytes] : consensus_->take_outbox()) {
+    RaftRpc rpc;
+    rpc.rpc.data = std::move(bytes);
+    out.send(to, 0, std::move(rpc));
+  }
+  for (auto& a : answers_.items()) out.send(a.to, a.msg.req, std::move(a.msg.body));
+  answers_.clear();
+}
+
+}  // namespace oly::database

@@ -1,0 +1,68 @@
+// The database's requests, as every kind of database core handles them: the checks that need no
+// stored state (the config's events, teams, medals and front ends; non-negative scores; a
+// publisher and a seq), the command (command.h) a write request becomes, stamped with the time,
+// and the answers of reads from the Store. The single database (database_core.h) and the Raft
+// replica (replica_core.h) differ only in when they apply commands and answer.
+//
+// Thread-safety: free functions without shared state.
+#pragma once
+
+#include <string>
+#include <variant>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/message.h"
+#include "database/command.h"
+#include "database/store.h"
+
+namespace oly::database {
+
+// A write request's command, or the error that refuses it.
+using Checked = std::variant<Command, Error>;
+
+// `from` is the endpoint that sent the request, `now` the monotonic time of its arrival; a
+// score's updated_at is clock.wall_ms(now). A claim carries `lease_left` of the current master's
+// lease (see command.h).
+Checked check(const SetScore& m, const std::string& from, TimePoint now, const Clock& clock, const Config& config);
+Checked check(const IncrementMedalTally& m, const std::string& from, TimePoint now, const Config& config);
+Checked check(const ClaimMaster& m, const std::string& from, Duration lease_left, const Config& config);
+Checked check(const AssignHome& m, const Config& config);
+
+// Reads: the latest applied rows; unknown_event / unknown_team naming the name and the known ones.
+Body read(const GetScore& m, Store& store, const Config& config);
+Body read(const GetMedalTally& m, Store& store, const Config& config);
+Body read(const GetScoreboard& m, Store& store, const Config& config);
+Body read(const GetMaster& m, Store& store, const Config& config);
+Body read(const ListRegistry& m, Store& store, const Config& config);
+
+// Whether `body` is one of the reads above.
+bool is_read(const Body& body);
+// Whether `body` is one of the write requests above.
+bool is_write(const Body& body);
+
+// The master lease, kept in the memory of the database (the single one, or the Raft leader) and
+// never stored: see database_core.h. A new holder of the role knows no lease: know() treats the
+// current master (if any, epoch >= 1) as holding one for a whole lease from `now`.
+class MasterLease {
+ public:
+  explicit MasterLease(Duration length) : length_(length) {}
+  Duration length() const { return length_; }
+  void know(TimePoint now, uint64_t epoch) { until_ = epoch > 0 ? now + length_ : TimePoint::min(); }
+  Duration left(TimePoint now) const { return until_ > now ? until_ - now : Duration::zero(); }
+  void grant(TimePoint now) { until_ = now + length_; }
+  void end(TimePoint now) { until_ = now; }
+  TimePoint until() const { return until_; }
+  void set_until(TimePoint t) { until_ = t; }
+
+ private:
+  Duration length_;
+  TimePoint until_ = TimePoint::min();
+};
+
+// The answer to renew_master {frontend, epoch, release} given the current master row: the
+// MasterInfo with lease_ms (the lease granted or, on release, ended in `lease`), or fenced.
+// `renewed` tells which (for counters).
+Body renew(const RenewMaster& m, const MasterInfo& current, MasterLease& lease, TimePoint now, bool& renewed);
+
+}  // namespace oly::database

@@ -1,0 +1,220 @@
+// The replicated database tier (three replicas on Raft) in the whole-cluster simulation, over many
+// seeds: the database leader or a follower crashes under load and comes back, a replica dies
+// before syncing what it appended, the leader is cut off together with the master front end,
+// frames between replicas are lost and delayed, and the database leader crashes during a
+// front-end handoff. After every run, besides everything failover_sim_test checks (one writer per
+// epoch, none lost, none twice, in order, push and pull freshness, no cache ahead, the master
+// lease at every instant): one leader per term at every instant (RaftMonitor) and identical
+// state on every replica once they have applied the same index.
+//
+// OLY_SIM_SEED, OLY_SIM_SEEDS and OLY_SIM_MAX_FAILED work as in failover_sim_test.cpp.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "tests/sim/invariants.h"
+#include "tests/sim/sim_cluster.h"
+#include "tests/sim/sim_run.h"
+
+namespace oly::sim {
+namespace {
+
+constexpr uint64_t kReplicatedSeeds = 200;  // per test
+
+Config replicated(Consistency mode, int frontends = 2) {
+  Config c = config(mode, frontends);
+  c.database.replicas = {{"db1", "tcp://127.0.0.1:7120"}, {"db2", "tcp://127.0.0.1:7121"}, {"db3", "tcp://127.0.0.1:7122"}};
+  return c;
+}
+
+Consistency mode_of(uint64_t seed) { return seed % 2 ? Consistency::kPush : Consistency::kPull; }
+
+// The replica that leads and is ready, or "" (none, or the simulation has none running).
+std::string db_leader(SimCluster& c) {
+  for (const auto& r : c.config().database.replicas) {
+    const database::ReplicaCore* core = c.replica(r.id);
+    if (core != nullptr && core->consensus().leading()) return r.id;
+  }
+  return "";
+}
+
+std::string wait_for_db_leader(SimRun& r, Duration limit = ms(3000)) {
+  r.c.run_until([&] { return !db_leader(r.c).empty(); }, limit);
+  return db_leader(r.c);
+}
+
+// Failover windows of the database leader (kill to the next acknowledgement), over a test.
+std::vector<double> g_windows;
+
+void print_windows(const char* test) {
+  if (g_windows.empty()) return;
+  std::sort(g_windows.begin(), g_windows.end());
+  std::printf("[ measured ] %s: database failover window (kill to next ack) over %zu kills: p50 %.0f ms, p99 %.0f ms, "
+              "max %.0f ms\n",
+              test, g_windows.size(), g_windows[g_windows.size() / 2], g_windows[g_windows.size() * 99 / 100],
+              g_windows.back());
+  g_windows.clear();
+}
+
+// The first acknowledgement Cacofonix got after `t`, measured from `t`.
+std::optional<Duration> next_ack_after(SimCluster& c, TimePoint t) {
+  std::optional<TimePoint> first;
+  for (const auto& a : c.acks()) {
+    if (a.acked > t && (!first || a.acked < *first)) first = a.acked;
+  }
+  if (!first) return std::nullopt;
+  return *first - t;
+}
+
+// What every replicated run checks at its end, after drain_and_check: one leader per term, and
+// the replicas identical once they caught up.
+void check_replicas(SimRun& r, const RaftMonitor& raft) {
+  r.c.run_until([&] { return check_replicas_identical(r.c).empty(); }, ms(3000));
+  EXPECT_EQ(join(check_replicas_identical(r.c)), "") << r.describe();
+  EXPECT_EQ(join(raft.violations()), "") << r.describe();
+}
+
+TEST(ReplicatedSim, DatabaseLeaderCrashesUnderLoadAndComesBack) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(replicated(mode_of(seed)), options(seed));
+        RaftMonitor raft(r.c);
+        r.run(r.uniform(1200, 2500));
+        const std::string leader = wait_for_db_leader(r);
+        ASSERT_FALSE(leader.empty()) << r.describe();
+        const TimePoint k = r.crash(leader);
+        r.run(r.uniform(100, 2500));
+        r.restart(leader);
+        drain_and_check(r);
+        check_replicas(r, raft);
+        // Cacofonix keeps publishing throughout, so the next ack measures the failover.
+        const auto window = next_ack_after(r.c, k);
+        ASSERT_TRUE(window) << "nothing acknowledged after the database leader died; " << r.describe();
+        g_windows.push_back(to_ms(*window));
+        EXPECT_LT(*window, ms(1500)) << r.describe();
+      },
+      kReplicatedSeeds);
+  print_windows("DatabaseLeaderCrashesUnderLoadAndComesBack");
+}
+
+TEST(ReplicatedSim, DatabaseFollowerCrashesAndComesBack) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(replicated(mode_of(seed)), options(seed));
+        RaftMonitor raft(r.c);
+        r.run(r.uniform(1200, 2500));
+        const std::string leader = wait_for_db_leader(r);
+        ASSERT_FALSE(leader.empty()) << r.describe();
+        const std::string follower = leader == "db1" ? "db2" : "db1";
+        r.crash(follower);
+        r.run(r.uniform(100, 2500));
+        r.restart(follower);
+        drain_and_check(r);
+        check_replicas(r, raft);
+        EXPECT_EQ(db_leader(r.c), leader) << "a follower's crash moved the leadership; " << r.describe();
+      },
+      kReplicatedSeeds);
+}
+
+TEST(ReplicatedSim, AReplicaDiesBeforeSyncingWhatItAppended) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(replicated(mode_of(seed)), options(seed));
+        RaftMonitor raft(r.c);
+        r.run(r.uniform(1200, 2500));
+        const std::string leader = wait_for_db_leader(r);
+        ASSERT_FALSE(leader.empty()) << r.describe();
+        // The leader on odd seeds, a follower on even ones.
+        const std::string victim = seed % 4 < 2 ? leader : (leader == "db3" ? "db2" : "db3");
+        r.note("crash at next sync " + victim);
+        r.c.crash_at_next_sync(victim);
+        r.c.run_until([&] { return r.c.replica(victim) == nullptr; }, ms(1000));
+        ASSERT_EQ(r.c.replica(victim), nullptr) << victim << " never synced again; " << r.describe();
+        r.run(r.uniform(100, 1500));
+        r.restart(victim);
+        drain_and_check(r);
+        check_replicas(r, raft);
+      },
+      kReplicatedSeeds);
+}
+
+TEST(ReplicatedSim, TheLeaderCutOffTogetherWithTheMasterFrontEnd) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(replicated(mode_of(seed)), options(seed));
+        RaftMonitor raft(r.c);
+        r.run(r.uniform(1200, 2500));
+        const std::string leader = wait_for_db_leader(r);
+        ASSERT_FALSE(leader.empty()) << r.describe();
+        // {leader, fe1} on one side; the other replicas, fe2, Cacofonix and the tablets on the other.
+        std::vector<std::string> minority = {leader, "fe1"};
+        std::vector<std::string> majority = {"fe2", "cacofonix", "tablets"};
+        for (const auto& rep : r.c.config().database.replicas) {
+          if (rep.id != leader) majority.push_back(rep.id);
+        }
+        for (const auto& a : minority) {
+          for (const auto& b : majority) r.partition(a, b);
+        }
+        r.run(r.uniform(1500, 3000));
+        r.heal();
+        drain_and_check(r);
+        check_replicas(r, raft);
+      },
+      kReplicatedSeeds);
+}
+
+TEST(ReplicatedSim, LossAndDelayBetweenReplicas) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimOptions o = options(seed, 0.01 * (1 + seed % 3));
+        o.max_delay = Duration(2000 + 500 * static_cast<int64_t>(seed % 5));
+        SimRun r(replicated(mode_of(seed)), o);
+        RaftMonitor raft(r.c);
+        r.run(r.uniform(1200, 2500));
+        const std::string leader = wait_for_db_leader(r);
+        ASSERT_FALSE(leader.empty()) << r.describe();
+        if (seed % 2 == 0) {
+          r.crash(leader);
+          r.run(r.uniform(300, 1500));
+          r.restart(leader);
+        }
+        drain_and_check(r);
+        check_replicas(r, raft);
+      },
+      kReplicatedSeeds);
+}
+
+TEST(ReplicatedSim, DatabaseLeaderCrashesDuringAFrontEndHandoff) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(replicated(mode_of(seed)), options(seed));
+        RaftMonitor raft(r.c);
+        const Config& cfg = r.c.config();
+        r.run(r.uniform(1200, 2000));
+        r.crash("fe1");
+        ASSERT_TRUE(r.c.run_until([&] { return r.c.frontend("fe2")->holds_master_lease(r.c.now()); }, ms(3000)))
+            << r.describe();
+        r.run(r.uniform(0, 500));
+        const TimePoint back = r.restart("fe1");
+        const bool started = r.c.run_until(
+            [&] { return r.c.frontend("fe2")->stats(r.c.now()).info.count("handoff") > 0; },
+            ms(cfg.heartbeat.settle_ms + 1500));
+        ASSERT_TRUE(started) << "fe2 never started a handoff; " << r.describe();
+        r.note("handoff started");
+        r.run_us(r.uniform(0, 4000));
+        const std::string leader = wait_for_db_leader(r);
+        ASSERT_FALSE(leader.empty()) << r.describe();
+        r.crash(leader);
+        r.run(r.uniform(200, 1500));
+        r.restart(leader);
+        expect_recovery(r, back, ms(cfg.heartbeat.settle_ms) + failed_handoff_recovery_bound(cfg) + ms(3000));
+        drain_and_check(r);
+        check_replicas(r, raft);
+      },
+      kReplicatedSeeds);
+}
+
+}  // namespace
+}  // namespace oly::sim
