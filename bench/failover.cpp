@@ -41,8 +41,10 @@ int main(int argc, char** argv) {
                  "heartbeat.timeout_ms: silence before a peer is suspected (default: the config's; "
                  "at least twice the interval)")
       ->check(CLI::Range(1, 600000));
-  app.add_option("--target", o.target, "what to kill: master, nonmaster, or both (alternating, master first)")
-      ->check(CLI::IsMember({"master", "nonmaster", "both"}))
+  app.add_option("--target", o.target,
+                 "what to kill: master, nonmaster, or both (alternating, master first) front ends, or "
+                 "dbleader (the database leader of a replicated tier)")
+      ->check(CLI::IsMember({"master", "nonmaster", "both", "dbleader"}))
       ->capture_default_str();
   app.add_option("--down-ms", o.down_ms, "how long a killed front end stays down after the takeover")
       ->check(CLI::Range(0, 600000))

@@ -4,13 +4,15 @@
 
 namespace oly {
 
-DatabaseClient::DatabaseClient(std::vector<std::string> replicas) : replicas_(std::move(replicas)) {}
+DatabaseClient::DatabaseClient(std::vector<std::string> replicas)
+    : replicas_(std::move(replicas)), heard_at_(replicas_.size(), TimePoint::min()) {}
 
 size_t DatabaseClient::index_of(const std::string& replica) const {
   return static_cast<size_t>(std::find(replicas_.begin(), replicas_.end(), replica) - replicas_.begin());
 }
 
 void DatabaseClient::send(uint64_t req, Body body, Duration timeout, TimePoint now, Effects& out) {
+  if (auto old = in_flight_.find(req); old != in_flight_.end()) unschedule(req, old->second);
   Attempt a;
   a.body = std::move(body);
   a.sent_at = now;
@@ -20,13 +22,27 @@ void DatabaseClient::send(uint64_t req, Body body, Duration timeout, TimePoint n
 }
 
 void DatabaseClient::send_to(uint64_t req, Attempt& a, size_t replica, TimePoint now, Effects& out) {
+  unschedule(req, a);
   a.replica = replica;
+  a.attempt_at = now;
+  a.backoff = false;
   a.retry_at = now + a.share;
+  schedule(req, a);
   out.send(replicas_[replica], req, a.body);
 }
 
+void DatabaseClient::schedule(uint64_t req, const Attempt& a) {
+  // With one replica there is nowhere else to try; an attempt that went round the replicas waits
+  // for its answer or the caller's deadline.
+  if (replicas_.size() > 1 && (a.backoff || a.tries < replicas_.size())) deadlines_.insert({a.retry_at, req});
+}
+
+void DatabaseClient::unschedule(uint64_t req, const Attempt& a) { deadlines_.erase({a.retry_at, req}); }
+
 void DatabaseClient::heard(const std::string& from, TimePoint now) {
-  if (index_of(from) == replicas_.size()) return;
+  const size_t i = index_of(from);
+  if (i == replicas_.size()) return;
+  heard_at_[i] = now;
   last_heard_ = now;
   failing_ = false;
 }
@@ -45,39 +61,45 @@ bool DatabaseClient::on_reply(const std::string& from, const Message& msg, TimeP
     } else {
       // No leader known (an election is under way): ask the next replica a little later, until
       // the caller's own deadline.
+      unschedule(msg.req, a);
       a.backoff = true;
       a.retry_at = now + kElectionBackoff;
+      schedule(msg.req, a);
     }
     return false;
   }
   if (const size_t i = index_of(from); i < replicas_.size() && e == nullptr) leader_ = i;
+  unschedule(msg.req, a);
   in_flight_.erase(it);
   return true;
 }
 
 void DatabaseClient::tick(TimePoint now, Effects& out) {
-  if (replicas_.size() == 1) return;  // nowhere else to try
-  for (auto& [req, a] : in_flight_) {
-    if (a.retry_at > now || (!a.backoff && a.tries >= replicas_.size())) continue;
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const uint64_t req = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    Attempt& a = in_flight_.at(req);
+    if (!a.backoff && heard_at_[a.replica] > a.attempt_at) {
+      // The replica asked is alive (it answered something since): it is slow, not gone, and
+      // another replica would only send the request back to it. Keep waiting.
+      a.retry_at = now + a.share;
+      schedule(req, a);
+      continue;
+    }
     ++a.tries;
-    a.backoff = false;
     send_to(req, a, (a.replica + 1) % replicas_.size(), now, out);
   }
 }
 
 TimePoint DatabaseClient::next_deadline() const {
-  TimePoint t = TimePoint::max();
-  if (replicas_.size() == 1) return t;
-  for (const auto& [req, a] : in_flight_) {
-    if (a.backoff || a.tries < replicas_.size()) t = std::min(t, a.retry_at);
-  }
-  return t;
+  return deadlines_.empty() ? TimePoint::max() : deadlines_.begin()->first;
 }
 
 void DatabaseClient::timed_out(uint64_t req) {
   auto it = in_flight_.find(req);
   if (it == in_flight_.end()) return;
   if (last_heard_ < it->second.sent_at) failing_ = true;
+  unschedule(req, it->second);
   in_flight_.erase(it);
 }
 

@@ -5,7 +5,9 @@
 // are matched by request id, never by the endpoint they came from.
 //
 // Retries: an attempt that gets no answer within its share of the request's timeout (timeout /
-// number of replicas, so with one replica there is no retry) is sent again to the next replica;
+// number of replicas, so with one replica there is no retry) is sent again to the next replica,
+// unless the replica asked answered something since it was asked (it is alive, only slow: the
+// attempt waits another share);
 // an answer `not_leader` sends it at once to the leader that answer names (Error.leader; at most
 // twice round the replicas), or, when it names none (an election is under way), to the next
 // replica kElectionBackoff later, again and again until the caller's deadline. A retry resends the same request id: every
@@ -23,6 +25,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +71,7 @@ class DatabaseClient {
     Body body;
     TimePoint sent_at;     // the first send
     TimePoint retry_at;    // when this attempt's share of the timeout runs out
+    TimePoint attempt_at;  // the latest send
     Duration share{0};
     size_t replica = 0;    // where the last attempt went
     size_t tries = 1;      // sends after a timeout share (and the first)
@@ -75,11 +79,16 @@ class DatabaseClient {
     bool backoff = false;  // waiting to ask the next replica after a not_leader naming nobody
   };
   void send_to(uint64_t req, Attempt& a, size_t replica, TimePoint now, Effects& out);
+  // deadlines_ holds (retry_at, req) of the attempts that may still be retried.
+  void schedule(uint64_t req, const Attempt& a);
+  void unschedule(uint64_t req, const Attempt& a);
   size_t index_of(const std::string& replica) const;  // replicas_.size() when not one
 
   std::vector<std::string> replicas_;
   size_t leader_ = 0;
   std::map<uint64_t, Attempt> in_flight_;
+  std::set<std::pair<TimePoint, uint64_t>> deadlines_;
+  std::vector<TimePoint> heard_at_;  // per replica, when it was last heard from
   TimePoint last_heard_{};
   bool failing_ = false;
 };

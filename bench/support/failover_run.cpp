@@ -18,6 +18,7 @@
 
 #include "common/records.h"
 #include "olympics/cluster.h"
+#include "olympics/demo.h"
 #include "olympics/steady.h"
 #include "olympics/query.h"
 #include "verify/text.h"
@@ -292,21 +293,35 @@ int run_failover(const Config& base, const FailoverOptions& o, const std::string
         break;
       }
     }
+    const bool db_leader = o.target == "dbleader";
     const bool kill_master = o.target == "master" || (o.target == "both" && i % 2 == 0);
-    const std::string victim = kill_master ? fes[0] : fes[1];
+    const std::string victim = db_leader ? olympics::database_leader(take_sample(cluster, kAsk))
+                               : kill_master ? fes[0] : fes[1];
+    if (victim.empty()) {
+      run.aborted = "no database leader before kill " + std::to_string(i + 1);
+      break;
+    }
     const auto before = frontend_stats(cluster);
     const uint64_t old_epoch = before.count(fes[0]) ? epoch_of(before.at(fes[0])) : uint64_t{0};
 
     FailoverKill k;
     k.event.node = victim;
-    k.event.was_master = kill_master;
+    k.event.was_master = kill_master && !db_leader;
+    k.event.all_tablets = db_leader;  // every tablet's fills and polls wait for the new leader
     k.event.killed = clock.now();
     cluster.kill(victim, SIGKILL);
     std::string reaction;
     while (true) {
       const auto now_stats = frontend_stats(cluster);
       const TimePoint now = clock.now();
-      if (kill_master) {
+      if (db_leader) {
+        const std::string next = olympics::database_leader(take_sample(cluster, kAsk));
+        if (!next.empty() && next != victim) {
+          k.new_master = next;
+          k.reaction_seen = now - k.event.killed;
+          reaction = next + " leads the database tier after " + secs(*k.reaction_seen);
+        }
+      } else if (kill_master) {
         for (const auto& [name, st] : now_stats) {
           if (st.role == "master" && epoch_of(st) > old_epoch) {
             k.new_master = name;
@@ -347,7 +362,9 @@ int run_failover(const Config& base, const FailoverOptions& o, const std::string
       after = "NOT steady again: " + problem;
     }
     out << "kill " << (i + 1) << "/" << o.kills << ": " << victim
-        << (kill_master ? " (master, epoch " + std::to_string(old_epoch) + ")" : " (non-master)")
+        << (db_leader     ? std::string(" (database leader)")
+            : kill_master ? " (master, epoch " + std::to_string(old_epoch) + ")"
+                          : std::string(" (non-master)"))
         << " at +" << secs(k.event.killed - t0) << "; " << reaction << "; restarted; " << after
         << "\n"
         << std::flush;
@@ -383,7 +400,9 @@ std::string format_failover(const FailoverRun& run, const std::vector<KillWindow
     size_t count = 0, without_read = 0;
     const auto rows = summary_rows(run, windows, masters, &count, &without_read);
     if (count == 0) continue;
-    out += std::string(masters ? "kills of the master: " : "kills of a non-master: ") +
+    out += std::string(masters                           ? "kills of the master: "
+                       : run.options.target == "dbleader" ? "kills of the database leader: "
+                                                          : "kills of a non-master: ") +
            std::to_string(count) + "\n";
     std::vector<std::vector<std::string>> t = {
         {" ", "window", "n", "p50 ms", "p99 ms", "max ms", "timeout ms", "p99/timeout"}};
@@ -409,7 +428,8 @@ std::string format_failover(const FailoverRun& run, const std::vector<KillWindow
     const auto max_of = [](const std::vector<Duration>& v) {
       return v.empty() ? std::optional<Duration>{} : *std::max_element(v.begin(), v.end());
     };
-    t.push_back({" ", std::to_string(i + 1), k.event.node, k.event.was_master ? "master" : "peer",
+    t.push_back({" ", std::to_string(i + 1), k.event.node,
+                 k.event.was_master ? "master" : run.options.target == "dbleader" ? "db leader" : "peer",
                  ms_text(k.reaction_seen), ms_text(w.publisher), ms_text(w.publisher_wait),
                  std::to_string(w.tablets_first.size()) + "/" + std::to_string(w.tablets_affected),
                  ms_text(max_of(w.tablets_first)), ms_text(max_of(w.tablets_wait)),
@@ -464,7 +484,7 @@ std::string failover_json(const FailoverRun& run, const std::vector<KillWindows>
                        {"p99_over_timeout",
                         s.n > 0 ? Json(rounded(to_ms(s.p99) / c.heartbeat.timeout_ms)) : Json(nullptr)}};
     }
-    out["summary"][masters ? "master" : "nonmaster"] = std::move(kind);
+    out["summary"][masters ? "master" : o.target == "dbleader" ? "dbleader" : "nonmaster"] = std::move(kind);
   }
   for (size_t i = 0; i < run.kills.size(); ++i) {
     const auto& k = run.kills[i];

@@ -204,6 +204,33 @@ TEST(Consensus, TheLeadersCrashLosesNoCommittedEntryAndANewLeaderTakesOverWellUn
   EXPECT_LT(failover_ms.back(), 1000.0);
 }
 
+// libraft 0.15 appends no entry of its own term at election: a new leader's commit point is
+// unknown until one commits. leading() stays false until the barrier proposed at election applied.
+TEST(Consensus, ANewLeaderIsNotReadyUntilAnEntryOfItsTermIsApplied) {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Group g(seed);
+    bool saw_unready_leader = false;
+    std::string ready;
+    g.run_until(
+        [&] {
+          for (const char* r : {"r1", "r2", "r3"}) {
+            Consensus& c = g.raft(r);
+            if (c.role() == Role::leader && !c.leading()) {
+              saw_unready_leader = true;
+              // Not ready: the barrier of its term is not applied yet.
+              EXPECT_LT(c.last_applied(), c.last_index()) << r << " seed " << seed;
+            }
+            if (c.leading()) ready = r;
+          }
+          return !ready.empty();
+        },
+        ms(3000));
+    EXPECT_TRUE(saw_unready_leader) << "seed " << seed;
+    ASSERT_FALSE(ready.empty());
+    EXPECT_GE(g.raft(ready).last_applied(), 2u) << "the bootstrap entry and the election barrier";
+  }
+}
+
 TEST(Consensus, AnIsolatedReplicaDoesNotDeposeTheLeaderWhenItReturns) {
   Group g(5);
   ASSERT_TRUE(g.run_until([&] { return !g.leader().empty(); }, ms(3000)));

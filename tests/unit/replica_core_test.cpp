@@ -1,0 +1,138 @@
+// ReplicaCore on its own (one replica, or a follower that knows no leader), on a virtual clock:
+// a write is answered only once its entry is committed and applied, a follower sends clients to
+// the leader, Raft messages from outside the group are refused, and a restart rebuilds the state
+// from the log.
+#include "database/replica_core.h"
+
+#include <gtest/gtest.h>
+
+#include "database/sqlite_store.h"
+
+namespace oly::database {
+namespace {
+
+Config replicas(int n) {
+  Config c;
+  for (int i = 1; i <= n; ++i) c.database.replicas.push_back({"db" + std::to_string(i), "tcp://127.0.0.1:" + std::to_string(7119 + i)});
+  return c;
+}
+
+SetScore score(const std::string& event, int64_t gauls, uint64_t seq) {
+  SetScore m;
+  m.event = event;
+  m.gauls = gauls;
+  m.publisher = "p";
+  m.seq = seq;
+  m.epoch = 1;
+  return m;
+}
+
+// Drives one core: ticks until `pred` holds (at most `limit` of virtual time), collecting output.
+struct Driver {
+  Driver(ReplicaCore& core, VirtualClock& clock) : core(core), clock(clock) {}
+  bool run_until(const std::function<bool()>& pred, Duration limit = ms(3000)) {
+    const TimePoint end = clock.now() + limit;
+    while (!pred()) {
+      const TimePoint next = std::max(clock.now(), std::min(core.next_wake(), end));
+      clock.set(next);
+      core.on_tick(clock.now(), out);
+      if (clock.now() >= end) return pred();
+    }
+    return true;
+  }
+  void send(const std::string& from, uint64_t req, Body body) {
+    core.on_message(from, Message{req, std::move(body)}, false, clock.now(), out);
+  }
+  void end_step() { core.on_batch_end(clock.now(), out); }
+  // The answer to request `req`, if one went out.
+  const Body* answer(uint64_t req) {
+    for (const auto& o : out.items()) {
+      if (o.msg.req == req) return &o.msg.body;
+    }
+    return nullptr;
+  }
+  bool ready() {
+    Effects e;
+    core.on_message("tool", Message{99, GetStats{}}, false, clock.now(), e);
+    return std::get<Stats>(e.items().at(0).msg.body).info.at("raft_ready") == "yes";
+  }
+  ReplicaCore& core;
+  VirtualClock& clock;
+  Effects out;
+};
+
+TEST(ReplicaCore, ASingleReplicaAnswersAWriteOnlyOnceItsEntryIsCommittedAndApplied) {
+  SqliteStore store(":memory:");
+  VirtualClock clock;
+  ReplicaCore core(replicas(1), "db1", store, clock, clock.now(), 1);
+  Driver d(core, clock);
+  ASSERT_TRUE(d.run_until([&] { return d.ready(); }));
+  d.send("fe1", 1, ClaimMaster{"fe1", 1});
+  EXPECT_EQ(d.answer(1), nullptr) << "held until the step's entry is committed";
+  EXPECT_EQ(store.master().epoch, 0u);
+  d.end_step();
+  d.run_until([&] { return d.answer(1) != nullptr; });
+  ASSERT_NE(d.answer(1), nullptr);
+  const auto* m = std::get_if<MasterInfo>(d.answer(1));
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->epoch, 1u);
+  EXPECT_TRUE(m->lease_ms.has_value());
+  EXPECT_EQ(store.master().frontend, "fe1") << "applied before it was answered";
+  // A bad request is refused at once, naming what is wrong; nothing is proposed for it.
+  d.send("fe1", 2, score("Luge", 1, 1));
+  ASSERT_NE(d.answer(2), nullptr);
+  EXPECT_EQ(std::get<Error>(*d.answer(2)).code, ErrorCode::kUnknownEvent);
+}
+
+TEST(ReplicaCore, AFollowerThatKnowsNoLeaderSaysSoAndRaftFromOutsideTheGroupIsRefused) {
+  SqliteStore store(":memory:");
+  VirtualClock clock;
+  ReplicaCore core(replicas(3), "db2", store, clock, clock.now(), 1);
+  Driver d(core, clock);
+  d.send("fe1", 1, GetMaster{});
+  ASSERT_NE(d.answer(1), nullptr);
+  const auto& e = std::get<Error>(*d.answer(1));
+  EXPECT_EQ(e.code, ErrorCode::kNotLeader);
+  EXPECT_FALSE(e.leader.has_value());
+  EXPECT_NE(e.error.find("election"), std::string::npos) << e.error;
+  RaftRpc rpc;
+  rpc.rpc.data = "\x91\x01";
+  d.send("intruder", 0, rpc);
+  d.send("db1", 0, RaftRpc{});  // a replica, with bytes that are not a Raft message: dropped
+  EXPECT_EQ(core.counters()["raft_rpcs_refused"], 1);
+  EXPECT_EQ(core.counters()["raft_rpcs"], 1);
+  EXPECT_EQ(core.consensus().rpcs_dropped(), 1u);
+}
+
+TEST(ReplicaCore, ARestartRebuildsTheStateFromTheLog) {
+  SqliteStore store(":memory:");
+  VirtualClock clock;
+  std::string before;
+  {
+    ReplicaCore core(replicas(1), "db1", store, clock, clock.now(), 1);
+    Driver d(core, clock);
+    ASSERT_TRUE(d.run_until([&] { return d.ready(); }));
+    d.send("fe1", 1, ClaimMaster{"fe1", 1});
+    d.end_step();
+    d.run_until([&] { return d.answer(1) != nullptr; });
+    for (uint64_t seq = 1; seq <= 5; ++seq) d.send("fe1", 10 + seq, score("Curling", static_cast<int64_t>(seq), seq));
+    d.end_step();
+    d.run_until([&] { return d.answer(15) != nullptr; });
+    ASSERT_TRUE(std::holds_alternative<Ack>(*d.answer(15)));
+    before = store.state_dump();
+  }
+  EXPECT_EQ(store.score("Curling").gauls, 5);
+  ReplicaCore again(replicas(1), "db1", store, clock, clock.now(), 2);
+  Driver d(again, clock);
+  ASSERT_TRUE(d.run_until([&] { return d.ready(); }));
+  EXPECT_EQ(store.state_dump(), before);
+  // The (publisher, seq) table came back with it: a resend is a duplicate.
+  d.send("fe1", 20, score("Curling", 5, 5));
+  d.end_step();
+  d.run_until([&] { return d.answer(20) != nullptr; });
+  ASSERT_TRUE(std::holds_alternative<Ack>(*d.answer(20)));
+  EXPECT_TRUE(std::get<Ack>(*d.answer(20)).duplicate);
+}
+
+}  // namespace
+}  // namespace oly::database
