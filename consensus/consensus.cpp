@@ -144,6 +144,8 @@ class Consensus::Io {
         if (wrote) log_.sync_log();
       } catch (const std::exception& e) {
         owner_.failure_ = std::string("storage failed: ") + e.what();
+        // Not completed now (the replica stops), but at close, as canceled: libraft frees them then.
+        for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
         return false;
       }
       for (auto& request : batch) complete(request, 0);

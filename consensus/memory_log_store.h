@@ -1,10 +1,12 @@
 // MemoryLogStore: a LogStore in memory whose "disk" keeps only what was synced, for tests of the
-// consensus engine: crash() drops every write since the last sync_log(), as a kill -9 would, and
-// fail_syncs(true) makes every sync throw, as a failing disk would.
+// consensus engine: crash() drops every write since the last sync_log(), as a kill -9 would,
+// fail_syncs(true) makes every sync throw, as a failing disk would, and before_sync lets a test
+// look at the engine just before a sync.
 //
 // Thread-safety: none.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <stdexcept>
 
@@ -39,6 +41,7 @@ class MemoryLogStore final : public LogStore {
   }
   std::optional<StoredSnapshot> snapshot() override { return (dirty_ ? pending_ : synced_).snapshot; }
   void sync_log() override {
+    if (before_sync) before_sync();
     if (fail_) throw std::runtime_error("sync failed: injected disk error");
     if (dirty_) synced_ = pending_;
     dirty_ = false;
@@ -49,6 +52,11 @@ class MemoryLogStore final : public LogStore {
   void fail_syncs(bool fail) { fail_ = fail; }
   uint64_t syncs() const { return syncs_; }
   size_t entries_on_disk() const { return synced_.entries.size(); }
+  // The index of the last entry on disk (synced), 0 when none.
+  uint64_t last_on_disk() const { return synced_.entries.empty() ? 0 : synced_.entries.rbegin()->first; }
+  // Called at the start of every sync_log(), before the writes become durable (tests look at what
+  // the engine did while they were not).
+  std::function<void()> before_sync;
 
  private:
   struct State {

@@ -18,7 +18,11 @@
 // Reads (get_score, get_medal_tally, get_scoreboard, get_master, list_registry) and master-lease
 // renewals are linearizable: they wait for the round (the step's entry, or a barrier when the step
 // had no write) proposed after they arrived, and are answered from the state once it is applied.
-// A renewal is judged then too: a claim applied before it fences it.
+// A renewal is judged then too: a claim applied before it fences it. The exception: a get_score or
+// get_medal_tally with min_version is answered at once by any replica, leader or not, whose
+// applied state has that version of the key or a newer one (it asked for no more than that; the
+// state is a committed prefix of the log); otherwise it is handled as above (a follower answers
+// not_leader). stats counts them as local_reads.
 //
 // The master lease stays in the leader's memory (requests.h MasterLease) and is never logged. A
 // new leader knows no lease: when it becomes ready it treats the current master as holding one
@@ -99,6 +103,8 @@ class ReplicaCore final : public Core, private consensus::Machine {
   Body answer(const Held& h, const std::vector<Result>& results, TimePoint now);
   Body stats(TimePoint now);
   Error not_leader() const;
+  // A min_version read this replica's applied state satisfies: true, with the answer.
+  bool read_locally(const Body& request, Body& answer);
   // After every call into Consensus: role changes, Raft messages out, answers out, a failure.
   void settle(TimePoint now, Effects& out);
   // At the end of a step: the applied state committed, unsynced.

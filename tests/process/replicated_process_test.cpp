@@ -5,10 +5,13 @@
 // recorded; each test also prints the failover window it saw (kill to Cacofonix's next ack).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <thread>
 
+#include "common/codec.h"
+#include "common/zmq_transport.h"
 #include "verify/check.h"
 #include "verify/load.h"
 #include "verify/report.h"
@@ -126,6 +129,76 @@ TEST(ReplicatedProcess, ALeaderStoppedPastTheElectionTimeoutStepsDownWhenContinu
       },
       ms(3000)));
   finish_and_check(cluster);
+}
+
+// Sends `n` get_score requests one after the other to `replica` over one connection; returns
+// the latencies in microseconds, sorted, and the last answer.
+std::pair<std::vector<double>, Message> timed_reads(const Config& cfg, const std::string& replica,
+                                                    std::optional<uint64_t> min_version, int n) {
+  ZmqTransport t("reader", {});
+  t.add_peer(replica, cfg.replica(replica)->address);
+  SteadyClock clock;
+  std::vector<double> us;
+  Message last;
+  // The connection is up once a first request is answered (frames to a peer not yet connected
+  // are dropped, ZMQ_IMMEDIATE).
+  eventually(
+      [&] {
+        t.send(replica, encode(Message{1'000'000, GetStats{}}));
+        t.wait(ms(20));
+        while (auto in = t.receive()) {
+          if (Decoded dd = decode(in->frame); dd.ok && dd.message.req == 1'000'000) return true;
+        }
+        return false;
+      },
+      ms(3000));
+  for (int i = 0; i < n; ++i) {
+    const TimePoint sent = clock.now();
+    t.send(replica, encode(Message{static_cast<uint64_t>(i + 1), GetScore{cfg.events.front(), min_version, std::nullopt}}));
+    while (clock.now() - sent < ms(2000)) {
+      t.wait(ms(50));
+      auto in = t.receive();
+      if (!in) continue;
+      Decoded d = decode(in->frame);
+      if (!d.ok || d.message.req != static_cast<uint64_t>(i + 1)) continue;
+      us.push_back(to_ms(clock.now() - sent) * 1000);
+      last = d.message;
+      break;
+    }
+  }
+  std::sort(us.begin(), us.end());
+  return {us, last};
+}
+
+// Linearizable reads (no min_version) wait for a quorum round at the leader; a min_version read
+// that the replica's applied state satisfies is answered at once, by any replica. The front ends
+// fill their caches with the first kind. Both are measured here (printed, not asserted).
+TEST(ReplicatedProcess, LinearizableReadsGoThroughTheLeaderMinVersionReadsAnyReplica) {
+  ProcessCluster cluster = replicated_cluster(Consistency::kPush);
+  ASSERT_TRUE(cluster.start_database());
+  const std::string leader = cluster.db_leader();
+  ASSERT_FALSE(leader.empty());
+  const std::string follower = leader == "db1" ? "db2" : "db1";
+  const Config& cfg = cluster.config();
+  const int n = 300;
+  const auto [linearizable, a] = timed_reads(cfg, leader, std::nullopt, n);
+  const auto [leader_local, b] = timed_reads(cfg, leader, 0, n);
+  const auto [follower_local, c] = timed_reads(cfg, follower, 0, n);
+  const auto [refused, d] = timed_reads(cfg, follower, std::nullopt, 1);
+  ASSERT_EQ(linearizable.size(), static_cast<size_t>(n));
+  ASSERT_EQ(leader_local.size(), static_cast<size_t>(n));
+  ASSERT_EQ(follower_local.size(), static_cast<size_t>(n));
+  EXPECT_TRUE(a.is<ScoreReply>());
+  EXPECT_TRUE(b.is<ScoreReply>());
+  EXPECT_TRUE(c.is<ScoreReply>());
+  ASSERT_TRUE(d.is<Error>());
+  EXPECT_EQ(d.as<Error>().code, ErrorCode::kNotLeader);
+  EXPECT_EQ(d.as<Error>().leader, leader);
+  const auto p = [](const std::vector<double>& v, double q) { return v[static_cast<size_t>(q * (v.size() - 1))]; };
+  std::printf("[ measured ] get_score over one connection, %d each: linearizable at the leader p50 %.0f / p99 %.0f us; "
+              "min_version at the leader p50 %.0f / p99 %.0f us; min_version at a follower p50 %.0f / p99 %.0f us\n",
+              n, p(linearizable, 0.5), p(linearizable, 0.99), p(leader_local, 0.5), p(leader_local, 0.99),
+              p(follower_local, 0.5), p(follower_local, 0.99));
 }
 
 }  // namespace

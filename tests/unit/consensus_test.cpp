@@ -140,6 +140,12 @@ class Group {
   std::map<std::pair<std::string, std::string>, TimePoint> last_;
 };
 
+std::string join_lines(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& l : v) out += l + "\n";
+  return out;
+}
+
 // Proposes `entry` at the leader; true once its Done reported ok.
 bool commit(Group& g, const std::string& entry) {
   const std::string l = g.leader();
@@ -229,6 +235,56 @@ TEST(Consensus, ANewLeaderIsNotReadyUntilAnEntryOfItsTermIsApplied) {
     ASSERT_FALSE(ready.empty());
     EXPECT_GE(g.raft(ready).last_applied(), 2u) << "the bootstrap entry and the election barrier";
   }
+}
+
+// libraft 0.15 lets a candidate advertise entries it has appended but not yet written to disk.
+// The adapter flushes its disk queue before every tick (elections start in ticks), so no vote
+// request that leaves claims more than the disk holds. Checked at every moment a vote request can
+// be seen: just before each sync (before_sync) and after each tick.
+TEST(Consensus, AVoteRequestNeverAdvertisesEntriesThatAreNotOnDisk) {
+  MemoryLogStore disk;
+  ListMachine machine;
+  Options o;
+  o.voters = {{1, "r1"}, {2, "r2"}, {3, "r3"}};
+  o.self = o.voters[1];
+  TimePoint now{};
+  Consensus r2(o, disk, machine, now);
+  uint64_t advertised = 0;
+  std::vector<std::string> violations;
+  const auto look = [&] {
+    for (auto& [to, bytes] : r2.take_outbox()) {
+      raft_message out{};
+      std::string why;
+      ASSERT_TRUE(decode_rpc(bytes, out, why)) << why;
+      if (out.type == RAFT_IO_REQUEST_VOTE) {
+        advertised = std::max<uint64_t>(advertised, out.request_vote.last_log_index);
+        if (out.request_vote.last_log_index > disk.last_on_disk()) {
+          violations.push_back("advertised " + std::to_string(out.request_vote.last_log_index) + " with " +
+                               std::to_string(disk.last_on_disk()) + " on disk");
+        }
+      }
+      free_rpc(out);
+    }
+  };
+  disk.before_sync = look;
+  // r1, leading at term 2, sends three entries after the bootstrap entry; then it goes silent.
+  std::string data[3] = {"a", "b", "c"};
+  raft_entry entries[3];
+  for (int i = 0; i < 3; ++i) entries[i] = {2, RAFT_COMMAND, {data[i].data(), data[i].size()}, nullptr};
+  raft_message m{};
+  m.type = RAFT_IO_APPEND_ENTRIES;
+  m.append_entries = {2, 1, 1, 1, entries, 3};
+  r2.receive("r1", encode_rpc(m, 1 << 20).at(0), now);
+  ASSERT_EQ(r2.last_index(), 4u);
+  // The driver flushes nothing itself, and its next tick comes after r2's election timer (at most
+  // 2 x 300 ms) ran out: as when a slow disk write outlasts the election timeout.
+  for (int t = 0; t < 5; ++t) {
+    now = TimePoint(ms(1000 + 10 * t));
+    r2.tick(now);
+    look();
+  }
+  EXPECT_EQ(advertised, 4u) << "r2 should have stood with its whole log";
+  EXPECT_EQ(join_lines(violations), "");
 }
 
 TEST(Consensus, AnIsolatedReplicaDoesNotDeposeTheLeaderWhenItReturns) {

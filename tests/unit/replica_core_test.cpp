@@ -84,6 +84,29 @@ TEST(ReplicaCore, ASingleReplicaAnswersAWriteOnlyOnceItsEntryIsCommittedAndAppli
   EXPECT_EQ(std::get<Error>(*d.answer(2)).code, ErrorCode::kUnknownEvent);
 }
 
+TEST(ReplicaCore, AMinVersionReadItsStateSatisfiesIsAnsweredAtOnceAnyOtherWaitsForARound) {
+  SqliteStore store(":memory:");
+  VirtualClock clock;
+  ReplicaCore core(replicas(1), "db1", store, clock, clock.now(), 1);
+  Driver d(core, clock);
+  ASSERT_TRUE(d.run_until([&] { return d.ready(); }));
+  GetScore local{"Curling", 0, std::nullopt};
+  d.send("fe1", 1, local);
+  ASSERT_NE(d.answer(1), nullptr) << "version 0 is applied: no round needed";
+  EXPECT_EQ(std::get<ScoreReply>(*d.answer(1)).score.version, 0u);
+  GetScore ahead{"Curling", 3, std::nullopt};
+  d.send("fe1", 2, ahead);
+  GetScore linearizable{"Curling", std::nullopt, std::nullopt};
+  d.send("fe1", 3, linearizable);
+  EXPECT_EQ(d.answer(2), nullptr) << "version 3 is not applied: a quorum round first";
+  EXPECT_EQ(d.answer(3), nullptr) << "without min_version: a quorum round first";
+  d.end_step();
+  d.run_until([&] { return d.answer(2) != nullptr && d.answer(3) != nullptr; });
+  ASSERT_NE(d.answer(2), nullptr);
+  ASSERT_NE(d.answer(3), nullptr);
+  EXPECT_EQ(core.counters()["local_reads"], 1);
+}
+
 TEST(ReplicaCore, AFollowerThatKnowsNoLeaderSaysSoAndRaftFromOutsideTheGroupIsRefused) {
   SqliteStore store(":memory:");
   VirtualClock clock;
