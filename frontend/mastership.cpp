@@ -232,6 +232,9 @@ void FrontendCore::on_renew_answer(const Pending& p, Message& msg, TimePoint now
 
 void FrontendCore::on_fenced(const Error& e, TimePoint now, Effects& out) {
   if (e.epoch.value_or(0) <= epoch_ && !is_master()) return;  // a late answer: we know already
+  // An answer to a request sent under an earlier epoch of ours (a resend through a new database
+  // leader): the database's current master is still us.
+  if (is_master() && e.epoch.value_or(0) == epoch_ && e.master.value_or("") == id_) return;
   spdlog::warn("fenced by the database (our epoch {} is stale, current {}); demoting", epoch_, e.epoch.value_or(0));
   ++counters_["fenced"];
   become_peer();
