@@ -86,6 +86,7 @@ void validate(const Config& c) {
     addresses.insert(c.database.address);
   }
   positive(c, "database.raft_heartbeat_ms", c.database.raft_heartbeat_ms);
+  if (c.database.snapshot_every < 16) fail("database.snapshot_every", "expected at least 16 entries, got " + std::to_string(c.database.snapshot_every));
   if (c.database.election_timeout_ms < 3 * c.database.raft_heartbeat_ms) {
     fail("database.election_timeout_ms", "expected at least three times database.raft_heartbeat_ms (" +
                                              std::to_string(3 * c.database.raft_heartbeat_ms) + "), got " +

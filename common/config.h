@@ -50,6 +50,11 @@ struct DatabaseConfig {
   // 200/40 a leader's crash is followed by a new leader after 0.2-0.5 s (bench/RESULTS.md).
   int election_timeout_ms = 200;
   int raft_heartbeat_ms = 40;
+  // Each replica snapshots its state every snapshot_every applied log entries and then drops the
+  // log up to snapshot_trailing entries behind the snapshot; a replica further behind than that
+  // (or joining) installs the leader's snapshot instead of replaying the log.
+  unsigned snapshot_every = 4096;
+  unsigned snapshot_trailing = 1024;
 };
 
 struct FrontendConfig {

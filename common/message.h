@@ -316,12 +316,65 @@ struct Registry {
 };
 
 // One Raft RPC between database replicas (consensus/rpc_codec.h encodes `rpc`). Never answered:
-// Raft's own result messages travel as RaftRpc too. A replica accepts it only from another
-// configured replica.
+// Raft's own result messages travel as RaftRpc too. `id` is the sender's Raft id (a replica that
+// is joining, or that missed a membership change, learns it from the leader's messages).
+// A message larger than a frame's share (a snapshot) travels in `parts` frames, `part` 0 to
+// parts - 1 in order, each with a piece of `rpc`; the receiver joins them.
 struct RaftRpc {
   static constexpr std::string_view kOp = "raft";
   Bytes rpc;
-  template <class F> void visit(F&& f) { f("rpc", rpc); }
+  std::optional<uint64_t> id;
+  std::optional<uint64_t> part;
+  std::optional<uint64_t> parts;
+  template <class F> void visit(F&& f) { f("rpc", rpc); f("id", id); f("part", part); f("parts", parts); }
+};
+
+// ---------------------------------------------------------------- replicated tier membership
+
+// One replica of the replicated tier, as its membership (replicated in the Raft log) lists it.
+// role: "voter" (counts in the quorum), "standby" (replicates, does not vote) or "spare" (added,
+// not yet replicating).
+struct ReplicaInfo {
+  std::string id;
+  std::string address;
+  std::string role;
+  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("role", role); }
+};
+
+// Anyone -> any replica: the tier's membership as that replica knows it (its latest
+// configuration); answered by Members.
+struct GetMembers {
+  static constexpr std::string_view kOp = "get_members";
+  template <class F> void visit(F&&) {}
+};
+
+// `leader`: the replica the answering one believes leads, if any. `index`: the log index of the
+// configuration listed (a larger one is newer).
+struct Members {
+  static constexpr std::string_view kOp = "members";
+  std::vector<ReplicaInfo> members;
+  std::optional<std::string> leader;
+  uint64_t index = 0;
+  template <class F> void visit(F&& f) { f("members", members); f("leader", leader); f("index", index); }
+};
+
+// A new replica -> the leader: add me (Raft id `raft_id`, reachable at `address`). Answered by
+// Members once it is in the configuration (as a standby; the leader promotes it to voter once it
+// has caught up, up to 5 voters). Repeating it is harmless.
+struct JoinTier {
+  static constexpr std::string_view kOp = "join";
+  std::string id;
+  std::string address;
+  uint64_t raft_id = 0;
+  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("raft_id", raft_id); }
+};
+
+// An operator -> the leader: remove replica `id` from the tier. A leader asked to remove itself
+// first hands leadership over and answers not_leader (ask the new leader). Answered by Members.
+struct RemoveReplica {
+  static constexpr std::string_view kOp = "remove_replica";
+  std::string id;
+  template <class F> void visit(F&& f) { f("id", id); }
 };
 
 // ---------------------------------------------------------------- internal: front ends
@@ -473,7 +526,8 @@ using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScor
                           MasterChanged, ClaimMaster, GetMaster, MasterInfo, AssignHome,
                           TabletHome, ListRegistry, Registry, Heartbeat, Fetch, Value, Invalidate,
                           InvalidateAck, Poll, NotModified, LeaseRequest, LeaseGrant, GetStats, Stats,
-                          Error, RenewMaster, HandOver, Serving, RaftRpc>;
+                          Error, RenewMaster, HandOver, Serving, RaftRpc, GetMembers, Members,
+                          JoinTier, RemoveReplica>;
 
 // One message: the request id it carries (or answers) and its body.
 struct Message {

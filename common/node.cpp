@@ -38,6 +38,7 @@ void Node::note_if_slow(TimePoint began, size_t handled) {
 }
 
 void Node::flush(Effects& effects) {
+  for (const auto& [name, address] : effects.connects()) transport_.connect(name, address);
   for (auto& o : effects.items()) {
     if (o.notice) {
       transport_.publish(o.to, encode(o.msg));

@@ -38,11 +38,19 @@ class Effects {
   };
   void send(const std::string& to, uint64_t req, Body body) { out_.push_back({to, {req, std::move(body)}, false}); }
   void publish(const std::string& topic, Body body) { out_.push_back({topic, {0, std::move(body)}, true}); }
+  // Makes endpoint `name` reachable at `address` (a member learnt at run time: a replica that
+  // joined the database tier); applied before the sends of the same step. Known names are kept.
+  void connect(const std::string& name, const std::string& address) { connects_.emplace_back(name, address); }
   std::vector<Out>& items() { return out_; }
-  void clear() { out_.clear(); }
+  std::vector<std::pair<std::string, std::string>>& connects() { return connects_; }
+  void clear() {
+    out_.clear();
+    connects_.clear();
+  }
 
  private:
   std::vector<Out> out_;
+  std::vector<std::pair<std::string, std::string>> connects_;
 };
 
 class Core {

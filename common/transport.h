@@ -30,6 +30,9 @@ class Transport {
   virtual const std::string& name() const = 0;
   // Sends one frame to endpoint `to`. Never blocks; drops the frame when `to` is unreachable.
   virtual void send(const std::string& to, std::string frame) = 0;
+  // Makes endpoint `name` reachable at `address` from now on, unless the name is already known
+  // (then nothing changes). For peers learnt at run time; a failure is logged, never thrown.
+  virtual void connect(const std::string& /*name*/, const std::string& /*address*/) {}
   // Publishes one notice on `topic` to the subscribers whose prefix matches.
   virtual void publish(const std::string& topic, std::string frame) = 0;
   // Subscribes to notices published by endpoint `publisher` whose topic starts with `prefix`.

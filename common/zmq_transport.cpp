@@ -1,5 +1,7 @@
 #include "common/zmq_transport.h"
 
+#include <spdlog/spdlog.h>
+
 #include <stdexcept>
 
 namespace oly {
@@ -30,6 +32,15 @@ ZmqTransport::ZmqTransport(std::string name, ZmqOptions options)
 }
 
 ZmqTransport::~ZmqTransport() = default;
+
+void ZmqTransport::connect(const std::string& name, const std::string& address) {
+  if (knows(name) || name == name_ || address.empty()) return;
+  try {
+    add_peer(name, address);
+  } catch (const std::exception& e) {
+    spdlog::warn("{}", e.what());
+  }
+}
 
 void ZmqTransport::add_peer(const std::string& name, const std::string& address, const std::string& pub) {
   auto& p = peers_[name];

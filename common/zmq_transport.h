@@ -51,6 +51,7 @@ class ZmqTransport final : public Transport {
 
   const std::string& name() const override { return name_; }
   void send(const std::string& to, std::string frame) override;
+  void connect(const std::string& name, const std::string& address) override;
   void publish(const std::string& topic, std::string frame) override;
   void subscribe(const std::string& publisher, const std::string& prefix) override;
   std::optional<Incoming> receive() override;

@@ -25,7 +25,37 @@ const char* to_string(Role r) {
   return "?";
 }
 
+const char* to_string(Standing s) {
+  switch (s) {
+    case Standing::voter: return "voter";
+    case Standing::standby: return "standby";
+    case Standing::spare: return "spare";
+  }
+  return "?";
+}
+
+std::string member_address(const Member& m) { return m.address.empty() ? m.name : m.name + " " + m.address; }
+
+Member member_of(uint64_t id, std::string_view address) {
+  const size_t space = address.find(' ');
+  if (space == std::string_view::npos) return Member{id, std::string(address), ""};
+  return Member{id, std::string(address.substr(0, space)), std::string(address.substr(space + 1))};
+}
+
 namespace {
+
+int raft_role(Standing s) {
+  switch (s) {
+    case Standing::voter: return RAFT_VOTER;
+    case Standing::standby: return RAFT_STANDBY;
+    case Standing::spare: return RAFT_SPARE;
+  }
+  return RAFT_SPARE;
+}
+
+Standing standing_of(int role) {
+  return role == RAFT_VOTER ? Standing::voter : role == RAFT_STANDBY ? Standing::standby : Standing::spare;
+}
 
 uint64_t time_ms(TimePoint t) {
   return static_cast<uint64_t>(std::max<int64_t>(0, to_us(t) / 1000));
@@ -307,7 +337,7 @@ class Consensus::Io {
 
   static int send(raft_io* io, raft_io_send* req, const raft_message* msg, raft_io_send_cb cb) {
     Io& s = self(io);
-    const std::string to = msg->server_address != nullptr ? msg->server_address : "";
+    const std::string to = member_of(0, msg->server_address != nullptr ? msg->server_address : "").name;
     for (auto& bytes : encode_rpc(*msg, s.max_entry_bytes_)) s.outbox_.emplace_back(to, std::move(bytes));
     s.queue_.push_back(SendDone{req, cb});
     return 0;
@@ -407,7 +437,7 @@ struct Consensus::Fsm {
 };
 
 Consensus::Consensus(Options options, LogStore& log, Machine& machine, TimePoint now)
-    : options_(std::move(options)), members_(options_.voters), machine_(machine), io_(std::make_unique<Io>(*this, log, options_)),
+    : options_(std::move(options)), machine_(machine), io_(std::make_unique<Io>(*this, log, options_)),
       raft_(std::make_unique<Raft>()) {
   io_->set_now(now);
   raft_fsm& fsm = raft_->fsm;
@@ -418,7 +448,7 @@ Consensus::Consensus(Options options, LogStore& log, Machine& machine, TimePoint
   fsm.restore = &Fsm::restore;
 
   raft& r = raft_->r;
-  if (int rv = raft_init(&r, io_->io(), &fsm, options_.self.id, options_.self.name.c_str()); rv != 0) {
+  if (int rv = raft_init(&r, io_->io(), &fsm, options_.self.id, member_address(options_.self).c_str()); rv != 0) {
     throw std::runtime_error(std::string("raft_init: ") + raft_strerror(rv));
   }
   raft_set_election_timeout(&r, static_cast<unsigned>(options_.election_timeout_ms));
@@ -427,13 +457,15 @@ Consensus::Consensus(Options options, LogStore& log, Machine& machine, TimePoint
   raft_set_snapshot_threshold(&r, options_.snapshot_threshold);
   raft_set_snapshot_trailing(&r, options_.snapshot_trailing);
 
-  raft_configuration conf;
-  raft_configuration_init(&conf);
-  for (const auto& m : options_.voters) raft_configuration_add(&conf, m.id, m.name.c_str(), RAFT_VOTER);
-  const int boot = raft_bootstrap(&r, &conf);
-  raft_configuration_close(&conf);
-  if (boot != 0 && boot != RAFT_CANTBOOTSTRAP) {
-    throw std::runtime_error(std::string("raft_bootstrap: ") + raft_strerror(boot) + (failed() ? ": " + failure_ : ""));
+  if (!options_.voters.empty()) {
+    raft_configuration conf;
+    raft_configuration_init(&conf);
+    for (const auto& m : options_.voters) raft_configuration_add(&conf, m.id, member_address(m).c_str(), RAFT_VOTER);
+    const int boot = raft_bootstrap(&r, &conf);
+    raft_configuration_close(&conf);
+    if (boot != 0 && boot != RAFT_CANTBOOTSTRAP) {
+      throw std::runtime_error(std::string("raft_bootstrap: ") + raft_strerror(boot) + (failed() ? ": " + failure_ : ""));
+    }
   }
   if (int rv = raft_start(&r); rv != 0) {
     throw std::runtime_error(std::string("raft_start: ") + raft_strerror(rv) + (failed() ? ": " + failure_ : ""));
@@ -446,21 +478,26 @@ Consensus::~Consensus() {
   io_->drain_for_close();
 }
 
-void Consensus::receive(const std::string& from, std::string_view rpc, TimePoint now) {
+void Consensus::receive(const std::string& from, std::string_view rpc, TimePoint now, uint64_t sender) {
   io_->set_now(now);
   if (failed()) return;
   const raft& r = raft_->r;
-  const raft_server* sender = nullptr;
+  const raft_server* known = nullptr;
   for (unsigned i = 0; i < r.configuration.n; ++i) {
-    if (from == r.configuration.servers[i].address) sender = &r.configuration.servers[i];
+    const raft_server& s = r.configuration.servers[i];
+    if (sender != 0 ? s.id == sender : member_of(s.id, s.address).name == from) known = &s;
   }
   raft_message msg;
   std::string why;
-  if (sender == nullptr || sender->id == options_.self.id) {
+  if (sender == 0 && known == nullptr) {
     why = "not a member of the group";
+  } else if ((known != nullptr && member_of(known->id, known->address).name != from) || sender == options_.self.id ||
+             (known != nullptr && known->id == options_.self.id)) {
+    why = "its Raft id belongs to another member";
   } else if (decode_rpc(rpc, msg, why)) {
-    msg.server_id = sender->id;
-    msg.server_address = sender->address;
+    msg.server_id = known != nullptr ? known->id : sender;
+    // An unknown sender's messages are answered by name (Io::send takes the name part).
+    msg.server_address = known != nullptr ? known->address : from.c_str();
     if (msg.type == RAFT_IO_APPEND_ENTRIES || msg.type == RAFT_IO_INSTALL_SNAPSHOT ||
         msg.type == RAFT_IO_APPEND_ENTRIES_RESULT) {
       last_contact_ = now;
@@ -565,7 +602,7 @@ std::optional<Member> Consensus::leader() const {
   const char* address = nullptr;
   raft_leader(&raft_->r, &id, &address);
   if (id == 0 || address == nullptr) return std::nullopt;
-  return Member{id, address};
+  return member_of(id, address);
 }
 
 std::vector<Consensus::Peer> Consensus::peers() const {
@@ -576,12 +613,100 @@ std::vector<Consensus::Peer> Consensus::peers() const {
     const raft_server& s = r.configuration.servers[i];
     if (s.id == options_.self.id) continue;
     Peer p;
-    p.member = {s.id, s.address};
+    p.member = member_of(s.id, s.address);
     p.voter = s.role == RAFT_VOTER;
     p.match_index = leading && r.leader_state.progress != nullptr ? r.leader_state.progress[i].match_index : 0;
     out.push_back(std::move(p));
   }
   return out;
+}
+
+std::vector<Configured> Consensus::configuration() const {
+  std::vector<Configured> out;
+  const raft& r = raft_->r;
+  for (unsigned i = 0; i < r.configuration.n; ++i) {
+    const raft_server& s = r.configuration.servers[i];
+    out.push_back({member_of(s.id, s.address), standing_of(s.role)});
+  }
+  return out;
+}
+
+uint64_t Consensus::configuration_index() const {
+  const raft& r = raft_->r;
+  return std::max(r.configuration_index, r.configuration_uncommitted_index);
+}
+
+bool Consensus::changing() const {
+  const raft& r = raft_->r;
+  if (r.state != RAFT_LEADER) return false;
+  return r.configuration_uncommitted_index != 0 || r.leader_state.change != nullptr ||
+         r.leader_state.promotee_id != 0 || r.transfer != nullptr;
+}
+
+namespace {
+
+Pending<raft_change>* change_request(Consensus::Done done) {
+  auto* p = new Pending<raft_change>{{}, std::move(done)};
+  p->req.data = p;
+  return p;
+}
+
+void change_done(raft_change* req, int status) { complete_request(req, status); }
+
+}  // namespace
+
+bool Consensus::add(const Member& m, Done done) {
+  if (failed() || role() != Role::leader || changing()) return false;
+  auto* p = change_request(std::move(done));
+  if (raft_add(&raft_->r, &p->req, m.id, member_address(m).c_str(), &change_done) != 0) {
+    delete p;
+    return false;
+  }
+  return true;
+}
+
+bool Consensus::assign(uint64_t id, Standing s, Done done) {
+  if (failed() || role() != Role::leader || changing()) return false;
+  auto* p = change_request(std::move(done));
+  if (raft_assign(&raft_->r, &p->req, id, raft_role(s), &change_done) != 0) {
+    delete p;
+    return false;
+  }
+  return true;
+}
+
+bool Consensus::remove(uint64_t id, Done done) {
+  if (failed() || role() != Role::leader || changing()) return false;
+  auto* p = change_request(std::move(done));
+  if (raft_remove(&raft_->r, &p->req, id, &change_done) != 0) {
+    delete p;
+    return false;
+  }
+  return true;
+}
+
+bool Consensus::transfer(uint64_t id, Done done) {
+  if (failed() || role() != Role::leader || changing()) return false;
+  struct Transfer {
+    struct raft_transfer req{};
+    Consensus* owner;
+    Done done;
+  };
+  auto* t = new Transfer{{}, this, std::move(done)};
+  t->req.data = t;
+  const int rv = raft_transfer(&raft_->r, &t->req, id, [](struct raft_transfer* req) {
+    auto* t = static_cast<Transfer*>(req->data);
+    Done done = std::move(t->done);
+    const auto leader = t->owner->leader();
+    const bool ok = leader && leader->id != t->owner->id() && t->owner->role() != Role::leader;
+    delete t;
+    if (done) done(ok);
+  });
+  if (rv != 0) {
+    delete t;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace oly::consensus

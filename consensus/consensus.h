@@ -42,16 +42,32 @@
 
 namespace oly::consensus {
 
-// A replica of the group: its Raft id (above 0, unique) and endpoint name.
+// A replica of the group: its Raft id (above 0, unique), endpoint name and the address it listens
+// on ("" when the transport needs none, as in the simulation). libraft's configuration keeps
+// name and address together in its address string (member_address()).
 struct Member {
   uint64_t id = 0;
   std::string name;
+  std::string address;
+  bool operator==(const Member&) const = default;
+};
+std::string member_address(const Member& m);               // "name address", or "name"
+Member member_of(uint64_t id, std::string_view address);   // its inverse
+
+// What a member does: a voter counts in the quorum; a standby replicates without voting; a spare
+// (just added) does neither.
+enum class Standing { voter, standby, spare };
+const char* to_string(Standing s);
+struct Configured {
+  Member member;
+  Standing standing = Standing::voter;
 };
 
 struct Options {
   Member self;
   // The voters of a new group: a replica whose log is empty bootstraps with them (every member
-  // of a new group must be given the same list).
+  // of a new group must be given the same list). Empty for a replica joining a running group: it
+  // starts with no configuration and learns it from the leader once added (add()).
   std::vector<Member> voters;
   int election_timeout_ms = 300;  // randomised by libraft in [1x, 2x)
   int heartbeat_ms = 50;          // a leader's heartbeat interval
@@ -84,9 +100,13 @@ class Consensus {
   Consensus(const Consensus&) = delete;
   Consensus& operator=(const Consensus&) = delete;
 
-  // A Raft message from endpoint `from`. Dropped (and counted) when `from` is not a member or the
-  // bytes are malformed; the reason is logged once per sender.
-  void receive(const std::string& from, std::string_view rpc, TimePoint now);
+  // A Raft message from endpoint `from`, whose Raft id is `sender` (0: look it up by name in the
+  // configuration). A sender not in this replica's configuration is accepted when it gives its id
+  // (a leader elected in a configuration this replica has not yet seen, or the leader of a group
+  // this replica is joining). Dropped (and counted) when the bytes are malformed, when `from`
+  // names a member whose id differs, or (sender 0) when `from` is not a member; the reason is
+  // logged once per sender.
+  void receive(const std::string& from, std::string_view rpc, TimePoint now, uint64_t sender = 0);
   // Runs libraft's timers when due (after a flush, see the file comment).
   void tick(TimePoint now);
   // When tick() next has work, or now when a flush is pending.
@@ -122,7 +142,23 @@ class Consensus {
     bool voter = true;
   };
   std::vector<Peer> peers() const;
-  const std::vector<Member>& members() const { return members_; }
+  uint64_t id() const { return options_.self.id; }
+
+  // Membership. The configuration is replicated in the log; configuration() is the latest this
+  // replica has (it may not be committed yet), at log index configuration_index().
+  std::vector<Configured> configuration() const;
+  uint64_t configuration_index() const;
+  // Leading with a membership change (or a promotion's catch-up) in flight: libraft runs one at a
+  // time, so add/assign/remove return false until it is done.
+  bool changing() const;
+  // Leader only; false when not leading, changing, or libraft refuses (the member is already
+  // there, unknown, or has that standing). `done` is called once the change is committed (true)
+  // or abandoned (false).
+  bool add(const Member& m, Done done);  // as a spare
+  bool assign(uint64_t id, Standing s, Done done);
+  bool remove(uint64_t id, Done done);
+  // Hands leadership to voter `id` (0: the most up-to-date one); `done(true)` once it leads.
+  bool transfer(uint64_t id, Done done);
   // A storage failure stopped this replica (see the file comment); `failure()` says what.
   bool failed() const { return !failure_.empty(); }
   const std::string& failure() const { return failure_; }
@@ -136,7 +172,6 @@ class Consensus {
 
 
   Options options_;
-  std::vector<Member> members_;
   Machine& machine_;
   std::unique_ptr<Io> io_;
   struct Raft;

@@ -7,7 +7,9 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -15,6 +17,7 @@
 #include <string>
 
 #include "common/log_setup.h"
+#include "common/request.h"
 #include "common/shell.h"
 #include "database/database_core.h"
 #include "database/replica_core.h"
@@ -59,12 +62,41 @@ int run_single(const oly::Config& config) {
   return 0;
 }
 
-int run_replica(const oly::Config& config, const std::string& id) {
+// The membership of the running tier, asked of the replica at `seed` (again and again for
+// `patience`: it may be starting too).
+oly::Members discover(const std::string& seed, std::chrono::seconds patience) {
+  oly::SteadyClock clock;
+  const auto deadline = clock.now() + patience;
+  while (clock.now() < deadline) {
+    auto replies = oly::request_all({{"seed", seed, oly::GetMembers{}}}, oly::ms(1000));
+    if (replies[0]) {
+      if (auto* m = std::get_if<oly::Members>(&replies[0]->body); m != nullptr && !m->members.empty()) return *m;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  die("--join " + seed + ": no replica of a running tier answered there within " + std::to_string(patience.count()) + " s");
+}
+
+int run_replica(const oly::Config& config, const std::string& id, const std::string& join, std::string address) {
   const oly::ReplicaConfig* me = config.replica(id);
-  if (me == nullptr) {
+  if (me == nullptr && join.empty()) {
     std::string known;
     for (const auto& r : config.database.replicas) known += (known.empty() ? "" : ", ") + r.id;
-    die(config.source + ": database.replicas: no replica with id '" + id + "' (known: " + known + ")", 2);
+    die(config.source + ": database.replicas: no replica with id '" + id + "' (known: " + known +
+            "); to add a new replica to a running tier, give --join ADDRESS (and --address)", 2);
+  }
+  if (address.empty() && me != nullptr) address = me->address;
+  if (address.empty()) die("--address: give the address replica '" + id + "' listens on (tcp://host:port)", 2);
+  oly::database::ReplicaStart start{id, address, {}};
+  std::vector<oly::ReplicaInfo> known;
+  if (!join.empty()) {
+    const oly::Members m = discover(join, std::chrono::seconds(30));
+    for (const auto& r : m.members) {
+      if (r.id == id) continue;
+      start.join.push_back(r.id);
+      known.push_back(r);
+    }
+    spdlog::info("joining the tier of {} replicas found at {} (leader '{}')", m.members.size(), join, m.leader.value_or(""));
   }
   const std::string path = config.database_file(id);
   oly::SteadyClock clock;
@@ -74,19 +106,20 @@ int run_replica(const oly::Config& config, const std::string& id) {
   try {
     store = std::make_unique<oly::database::SqliteStore>(path);
     oly::ZmqOptions options;
-    options.bind = me->address;
+    options.bind = address;
     transport = std::make_unique<oly::ZmqTransport>(id, options);
     for (const auto& r : config.database.replicas) {
       if (r.id != id) transport->add_peer(r.id, r.address);
     }
+    for (const auto& r : known) transport->connect(r.id, r.address);
     const auto seed = static_cast<uint64_t>(oly::to_us(clock.now())) ^ (static_cast<uint64_t>(::getpid()) << 32);
-    core = std::make_unique<oly::database::ReplicaCore>(config, id, *store, clock, clock.now(), seed);
+    core = std::make_unique<oly::database::ReplicaCore>(config, start, *store, clock, clock.now(), seed);
   } catch (const std::runtime_error& e) {
     die(e.what());
   }
   const auto& raft = core->consensus();
-  spdlog::info("replica {} of {} serving {} on {}, pid {}; log up to index {} at term {}", id,
-               config.database.replicas.size(), path, me->address, ::getpid(), raft.last_index(), raft.term());
+  spdlog::info("replica {} (Raft id {}) of {} serving {} on {}, pid {}; log up to index {} at term {}", id, raft.id(),
+               raft.configuration().size(), path, address, ::getpid(), raft.last_index(), raft.term());
   oly::Node node(*core, *transport, clock);
   try {
     oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.database.raft_heartbeat_ms / 4)));
@@ -103,13 +136,18 @@ int run_replica(const oly::Config& config, const std::string& id) {
 int main(int argc, char** argv) {
   CLI::App app{"database — the database tier of the Olympic scores cluster"};
   oly::CommonFlags flags;
-  std::string id;
+  std::string id, join, address;
   oly::add_common_flags(app, flags);
-  app.add_option("--id", id, "which of database.replicas this process is (replicated tier only)");
+  app.add_option("--id", id, "which of database.replicas this process is, or the name of a new replica (replicated tier only)");
+  app.add_option("--join", join, "add this new replica to the running tier that has a replica at this address (tcp://host:port)");
+  app.add_option("--address", address, "where this replica listens (default: its entry in database.replicas)");
   CLI11_PARSE(app, argc, argv);
 
   const oly::Config config = oly::load_config_or_exit(flags);
   if (config.replicated() && id.empty()) die(config.source + ": database.replicas: give --id (one of them)", 2);
+  if (!config.replicated() && (!join.empty() || !address.empty())) die("--join and --address are for a replicated tier (database.replicas)", 2);
+  if (!join.empty() && join.rfind("tcp://", 0) != 0) die("--join '" + join + "': expected tcp://host:port", 2);
+  if (!address.empty() && address.rfind("tcp://", 0) != 0) die("--address '" + address + "': expected tcp://host:port", 2);
   if (!config.replicated() && !id.empty() && id != config.database.id) {
     die("--id '" + id + "': the config has a single database '" + config.database.id + "', not replicas", 2);
   }
@@ -119,5 +157,5 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(config.run_dir, ec);
   if (ec) die("cannot create run_dir '" + config.run_dir + "': " + ec.message());
-  return config.replicated() ? run_replica(config, id) : run_single(config);
+  return config.replicated() ? run_replica(config, id, join, address) : run_single(config);
 }

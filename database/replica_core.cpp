@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+#include <random>
 #include <stdexcept>
 #include <utility>
 
@@ -14,7 +17,8 @@ constexpr const char* kCounterNames[] = {"reads",         "updates_applied", "du
                                          "claims_lease_held", "renewals",    "releases",        "renewals_fenced",
                                          "registrations", "homes_assigned",  "batches",         "barriers",
                                          "rounds_failed", "not_leader",      "stats",           "errors",       "local_reads",
-                                         "unexpected_ops", "ignored",        "raft_rpcs",       "raft_rpcs_refused"};
+                                         "unexpected_ops", "ignored",        "raft_rpcs",       "raft_rpcs_refused",
+                                         "snapshots",     "joins_asked",     "raft_parts_sent"};
 
 // The counter each outcome of apply adds to on the leader (home_kept and invalid add to none).
 const char* counter_of(Outcome outcome) {
@@ -32,16 +36,38 @@ const char* counter_of(Outcome outcome) {
   }
 }
 
-consensus::Options options_for(const Config& config, const std::string& id, uint64_t seed) {
-  consensus::Options o;
-  o.voters = replica_members(config);
-  for (const auto& m : o.voters) {
-    if (m.name == id) o.self = m;
+// This replica's Raft id: the one kept in its file, else its position in the config (a member
+// of a new tier), else (joining) a random one above every position, kept from then on.
+uint64_t raft_id_of(const Config& config, const ReplicaStart& start, SqliteStore& store, uint64_t seed) {
+  if (uint64_t kept = store.raft_id(); kept != 0) return kept;
+  uint64_t id = 0;
+  if (start.join.empty()) {
+    for (const auto& m : replica_members(config)) {
+      if (m.name == start.id) id = m.id;
+    }
+    if (id == 0) throw std::runtime_error("'" + start.id + "' is not one of database.replicas (to add it to a running tier, give it a replica to join)");
+  } else {
+    std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ull);
+    id = (rng() >> 2) | (uint64_t{1} << 40);  // positive as an SQLite INTEGER, never a position
   }
-  if (o.self.id == 0) throw std::runtime_error("'" + id + "' is not one of database.replicas");
+  store.set_raft_id(id);
+  return id;
+}
+
+consensus::Options options_for(const Config& config, const ReplicaStart& start, uint64_t raft_id, uint64_t seed) {
+  consensus::Options o;
+  // Only a replica of the config's first group bootstraps with it; one that joined later (and
+  // restarts, its log maybe still empty) waits for the leader instead.
+  const auto configured = replica_members(config);
+  const bool founder = std::any_of(configured.begin(), configured.end(),
+                                   [&](const auto& m) { return m.name == start.id && m.id == raft_id; });
+  if (start.join.empty() && founder) o.voters = configured;
+  o.self = {raft_id, start.id, start.address};
   o.election_timeout_ms = config.database.election_timeout_ms;
   o.heartbeat_ms = config.database.raft_heartbeat_ms;
   o.tick_ms = std::max(1, std::min(10, config.database.raft_heartbeat_ms / 4));
+  o.snapshot_threshold = config.database.snapshot_every;
+  o.snapshot_trailing = config.database.snapshot_trailing;
   o.seed = seed;
   return o;
 }
@@ -50,19 +76,37 @@ consensus::Options options_for(const Config& config, const std::string& id, uint
 
 std::vector<consensus::Member> replica_members(const Config& config) {
   std::vector<consensus::Member> out;
-  for (size_t i = 0; i < config.database.replicas.size(); ++i) out.push_back({i + 1, config.database.replicas[i].id});
+  for (size_t i = 0; i < config.database.replicas.size(); ++i) {
+    const auto& r = config.database.replicas[i];
+    out.push_back({i + 1, r.id, r.address});
+  }
   return out;
 }
 
+namespace {
+
+ReplicaStart start_of(const Config& config, const std::string& id) {
+  const ReplicaConfig* me = config.replica(id);
+  return ReplicaStart{id, me != nullptr ? me->address : "", {}};
+}
+
+}  // namespace
+
 ReplicaCore::ReplicaCore(Config config, const std::string& id, SqliteStore& store, const Clock& clock, TimePoint now,
                          uint64_t seed)
-    : config_(std::move(config)), id_(id), store_(store), clock_(clock), machine_(store),
-      lease_(ms(config_.heartbeat.timeout_ms)), now_(now) {
+    : ReplicaCore(config, start_of(config, id), store, clock, now, seed) {}
+
+ReplicaCore::ReplicaCore(Config config, ReplicaStart start, SqliteStore& store, const Clock& clock, TimePoint now,
+                         uint64_t seed)
+    : config_(std::move(config)), id_(start.id), store_(store), clock_(clock), machine_(store),
+      lease_(ms(config_.heartbeat.timeout_ms)), now_(now), join_via_(start.join), next_join_(now),
+      address_(start.address) {
   for (const char* name : kCounterNames) counters_[name] = 0;
   // The state is rebuilt from the snapshot and the log (the Consensus restores and re-applies).
   store_.rollback();
+  const uint64_t raft_id = raft_id_of(config_, start, store_, seed);
   store_.clear_state();
-  consensus_ = std::make_unique<consensus::Consensus>(options_for(config_, id, seed), store_,
+  consensus_ = std::make_unique<consensus::Consensus>(options_for(config_, start, raft_id, seed), store_,
                                                       static_cast<consensus::Machine&>(*this), now);
 }
 
@@ -91,17 +135,55 @@ void ReplicaCore::apply(std::string_view entry) {
   }
 }
 
+std::string ReplicaCore::snapshot() {
+  // Timed for the log only (the operator's view of what a snapshot costs the loop).
+  const auto began = std::chrono::steady_clock::now();
+  std::string dump = store_.state_dump();
+  const auto took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
+  ++counters_["snapshots"];
+  spdlog::info("snapshot of the state at applied index {}: {} bytes in {:.1f} ms", consensus_->last_applied(), dump.size(), took);
+  return dump;
+}
+
 // ---------------------------------------------------------------- requests
 
 void ReplicaCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
   now_ = now;
   if (auto* rpc = std::get_if<RaftRpc>(&msg.body)) {
-    if (config_.replica(from) == nullptr || from == id_) {
+    if (from == id_) {
       ++counters_["raft_rpcs_refused"];
     } else {
       ++counters_["raft_rpcs"];
-      consensus_->receive(from, rpc->rpc.data, now);
+      std::string whole;
+      bool complete = true;
+      if (rpc->parts && *rpc->parts > 1) {
+        // In order per sender (the transport keeps a pair's order); a gap drops what came so far.
+        auto& r = parts_[from];
+        if (rpc->part.value_or(0) == 0) r = {};
+        if (rpc->part.value_or(0) != r.next || r.bytes.size() + rpc->rpc.data.size() > kMaxRaftMessage) {
+          parts_.erase(from);
+          ++counters_["raft_rpcs_refused"];
+          complete = false;
+        } else {
+          r.bytes += rpc->rpc.data;
+          ++r.next;
+          complete = r.next == *rpc->parts;
+          if (complete) {
+            whole = std::move(r.bytes);
+            parts_.erase(from);
+          }
+        }
+      } else {
+        whole = std::move(rpc->rpc.data);
+      }
+      if (complete) {
+        const uint64_t dropped = consensus_->rpcs_dropped();
+        consensus_->receive(from, whole, now, rpc->id.value_or(0));
+        if (consensus_->rpcs_dropped() != dropped) ++counters_["raft_rpcs_refused"];
+      }
     }
+  } else if (!notice && (msg.is<Members>() || msg.is<Error>())) {
+    on_membership_reply(from, msg.body);  // answers to this replica's join
   } else if (notice || is_reply(msg.body)) {
     ++counters_["ignored"];
   } else {
@@ -116,6 +198,10 @@ void ReplicaCore::handle(const std::string& from, Message msg, TimePoint now, Ef
     out.send(from, msg.req, stats(now));
     return;
   }
+  if (msg.is<GetMembers>()) {
+    out.send(from, msg.req, members());
+    return;
+  }
   if (Body local; read_locally(msg.body, local)) {
     ++counters_["reads"];
     ++counters_["local_reads"];
@@ -126,6 +212,14 @@ void ReplicaCore::handle(const std::string& from, Message msg, TimePoint now, Ef
     ++counters_["not_leader"];
     ++counters_["errors"];
     out.send(from, msg.req, not_leader());
+    return;
+  }
+  if (const auto* j = std::get_if<JoinTier>(&msg.body)) {
+    on_join(from, msg.req, *j, out);
+    return;
+  }
+  if (const auto* r = std::get_if<RemoveReplica>(&msg.body)) {
+    on_remove(from, msg.req, *r, out);
     return;
   }
   Held held{from, msg.req, std::move(msg.body), -1};
@@ -289,6 +383,9 @@ Body ReplicaCore::stats(TimePoint now) {
             {"raft_last_index", std::to_string(c.last_index())},
             {"raft_last_contact_ms",
              c.last_contact() ? std::to_string(static_cast<int64_t>(to_ms(now - *c.last_contact()))) : ""}};
+  for (const auto& m : c.configuration()) {
+    s.info["member." + m.member.name] = std::string(consensus::to_string(m.standing)) + " " + m.member.address;
+  }
   if (c.role() == consensus::Role::leader) {
     for (const auto& p : c.peers()) {
       const uint64_t lag = c.last_index() > p.match_index ? c.last_index() - p.match_index : 0;
@@ -304,11 +401,16 @@ void ReplicaCore::on_tick(TimePoint now, Effects& out) {
   now_ = now;
   consensus_->flush(now);
   consensus_->tick(now);
+  manage_membership(now, out);
   settle(now, out);
   end_step();
 }
 
-TimePoint ReplicaCore::next_wake() const { return consensus_->next_wake(); }
+TimePoint ReplicaCore::next_wake() const {
+  TimePoint w = consensus_->next_wake();
+  if (!member()) w = std::min(w, next_join_);
+  return w;
+}
 
 void ReplicaCore::settle(TimePoint now, Effects& out) {
   if (consensus_->failed()) throw std::runtime_error("replica '" + id_ + "' stopped: " + consensus_->failure());
@@ -322,11 +424,25 @@ void ReplicaCore::settle(TimePoint now, Effects& out) {
     spdlog::info("no longer leading the database tier (term {})", consensus_->term());
   }
   was_leading_ = leading;
+  connect_members(out);
   for (auto& [to, bytes] : consensus_->take_outbox()) {
     RaftRpc rpc;
-    rpc.rpc.data = std::move(bytes);
-    out.send(to, 0, std::move(rpc));
+    rpc.id = consensus_->id();
+    if (bytes.size() <= raft_part_) {
+      rpc.rpc.data = std::move(bytes);
+      out.send(to, 0, std::move(rpc));
+      continue;
+    }
+    const uint64_t parts = (bytes.size() + raft_part_ - 1) / raft_part_;
+    counters_["raft_parts_sent"] += static_cast<int64_t>(parts);
+    for (uint64_t i = 0; i < parts; ++i) {
+      rpc.part = i;
+      rpc.parts = parts;
+      rpc.rpc.data = bytes.substr(i * raft_part_, raft_part_);
+      out.send(to, 0, rpc);
+    }
   }
+  for (const auto& [name, address] : answers_.connects()) out.connect(name, address);
   for (auto& a : answers_.items()) out.send(a.to, a.msg.req, std::move(a.msg.body));
   answers_.clear();
 }

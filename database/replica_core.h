@@ -33,7 +33,18 @@
 // not_leader: a write may still be committed by the next leader, and the client's resend is
 // deduplicated by (publisher, seq).
 //
-// Raft messages (RaftRpc) are accepted only from the other replicas of the config. A storage
+// Membership (replica_membership.cpp). The tier's membership is the Raft configuration,
+// replicated in the log; every replica answers get_members from it. A new replica starts with no
+// configuration and asks the replicas it was given (ReplicaStart.join) to add it (join), again
+// every kJoinRetry until it finds itself in the configuration. The leader adds it as a spare,
+// makes it a standby (it replicates and catches up, from a snapshot when the log it needs is
+// compacted away), then a voter once it has caught up, while there are fewer than kMaxVoters
+// voters (standby beyond). remove_replica (an operator's) removes one; a leader asked to remove
+// itself hands leadership over first. libraft makes one change at a time; the leader queues the
+// rest. Every member's address travels in the configuration, and each replica connects to the
+// members it learns (Effects::connect).
+//
+// Raft messages (RaftRpc) carry their sender's Raft id; Consensus judges them. A storage
 // failure stops the replica: every call then throws std::runtime_error, and the process exits to
 // be restarted, as after a crash (Consensus's file comment says why).
 //
@@ -41,6 +52,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,11 +70,33 @@
 
 namespace oly::database {
 
+// How a replica starts: as one of config.database.replicas (join empty: a new tier bootstraps
+// with them), or joining a running tier through the replicas named in `join`.
+struct ReplicaStart {
+  std::string id;       // this replica's endpoint name
+  std::string address;  // where it listens, as the membership will list it ("" in simulations)
+  std::vector<std::string> join;
+};
+
 class ReplicaCore final : public Core, private consensus::Machine {
  public:
-  // Replica `id` of config.database.replicas over `store` (its file). `clock` stamps scores'
-  // updated_at; `seed` drives the election timeouts. Throws std::runtime_error when the log
-  // cannot be loaded.
+  static constexpr size_t kMaxVoters = 5;
+  static constexpr Duration kJoinRetry = ms(500);
+  // A standby this close to the leader's last index is promoted (libraft's catch-up rounds do
+  // the rest).
+  static constexpr uint64_t kCaughtUp = 64;
+  // A Raft message larger than this goes in parts of this size (a frame holds 1 MiB); one
+  // reassembled may be at most kMaxRaftMessage.
+  static constexpr size_t kRaftPart = 512 * 1024;
+  static constexpr size_t kMaxRaftMessage = size_t{1} << 30;
+
+  // Replica `start.id` over `store` (its file). Its Raft id is kept in the file: chosen at its
+  // first start (its position in config.database.replicas, or at random when joining). `clock`
+  // stamps scores' updated_at; `seed` drives the election timeouts. Throws std::runtime_error
+  // when the log cannot be loaded or `start.id` is not in the config and joins nothing.
+  ReplicaCore(Config config, ReplicaStart start, SqliteStore& store, const Clock& clock, TimePoint now,
+              uint64_t seed);
+  // Replica `id` of config.database.replicas.
   ReplicaCore(Config config, const std::string& id, SqliteStore& store, const Clock& clock, TimePoint now,
               uint64_t seed);
   ~ReplicaCore() override;
@@ -78,6 +114,12 @@ class ReplicaCore final : public Core, private consensus::Machine {
 
   const consensus::Consensus& consensus() const { return *consensus_; }
   const std::string& id() const { return id_; }
+  // Tests: split Raft messages larger than `bytes` into parts (default kRaftPart).
+  void set_raft_part_bytes(size_t bytes) { raft_part_ = bytes; }
+  // The membership as this replica knows it (the get_members answer).
+  Members members() const;
+  // In the configuration (a joining replica is not, until the leader has added it).
+  bool member() const;
 
  private:
   // A request waiting for its round.
@@ -94,7 +136,7 @@ class ReplicaCore final : public Core, private consensus::Machine {
 
   // consensus::Machine
   void apply(std::string_view entry) override;
-  std::string snapshot() override { return store_.state_dump(); }
+  std::string snapshot() override;
   void restore(std::string_view snapshot) override { store_.restore_state(std::string(snapshot)); }
 
   void handle(const std::string& from, Message msg, TimePoint now, Effects& out);
@@ -110,6 +152,19 @@ class ReplicaCore final : public Core, private consensus::Machine {
   // At the end of a step: the applied state committed, unsynced.
   void end_step();
 
+  // Membership (replica_membership.cpp).
+  struct Waiting {
+    std::string from;
+    uint64_t req = 0;
+  };
+  void on_join(const std::string& from, uint64_t req, const JoinTier& j, Effects& out);
+  void on_remove(const std::string& from, uint64_t req, const RemoveReplica& r, Effects& out);
+  void on_membership_reply(const std::string& from, const Body& body);
+  // Leader: starts the next membership change when none is in flight. Joiner: asks to join.
+  void manage_membership(TimePoint now, Effects& out);
+  bool start_change();
+  void answer_waiting(std::vector<Waiting>& waiting, bool ok);
+  void connect_members(Effects& out);
   Config config_;
   std::string id_;
   SqliteStore& store_;
@@ -124,6 +179,24 @@ class ReplicaCore final : public Core, private consensus::Machine {
   TimePoint now_{};
   ApplyListener apply_listener_;
   bool closing_ = false;
+  // Membership: joins and removals waiting for the leader to run them (by replica name), the
+  // requests to answer when each is done, whether one is in flight, the replicas to ask to join
+  // and the names already connected.
+  std::map<std::string, std::pair<consensus::Member, std::vector<Waiting>>> joins_;
+  std::map<std::string, std::vector<Waiting>> removals_;
+  bool change_in_flight_ = false;
+  std::vector<std::string> join_via_;
+  std::optional<std::string> join_leader_;
+  TimePoint next_join_{};
+  std::string address_;
+  std::set<std::string> connected_;
+  // Raft messages arriving in parts (a snapshot), per sender: the bytes so far and the next part.
+  struct Reassembly {
+    std::string bytes;
+    uint64_t next = 0;
+  };
+  std::map<std::string, Reassembly> parts_;
+  size_t raft_part_ = kRaftPart;
   // Last: destroyed first, so that the rounds it cancels find everything above alive.
   std::unique_ptr<consensus::Consensus> consensus_;
 };

@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS registry(tablet TEXT PRIMARY KEY, home TEXT NOT NULL)
 CREATE INDEX IF NOT EXISTS registry_by_home ON registry(home);
 CREATE TABLE IF NOT EXISTS raft_meta(
   id INTEGER PRIMARY KEY CHECK (id = 0), term INTEGER NOT NULL, vote INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS raft_identity(
+  id INTEGER PRIMARY KEY CHECK (id = 0), raft_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_log(
   idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_snapshot(
@@ -424,6 +426,17 @@ consensus::StoredLog SqliteStore::load_log() {
     out.entries.push_back({q.u64(1), static_cast<int>(q.i64(2)), q.blob(3)});
   }
   return out;
+}
+
+uint64_t SqliteStore::raft_id() {
+  auto q = query("SELECT raft_id FROM raft_identity WHERE id = 0");
+  return q.next() ? q.u64(0) : 0;
+}
+
+void SqliteStore::set_raft_id(uint64_t id) {
+  begin_kind(Txn::kLog);
+  query("INSERT OR REPLACE INTO raft_identity VALUES(0, ?)").bind(id).run();
+  sync_log();
 }
 
 void SqliteStore::set_term_vote(uint64_t term, uint64_t vote) {

@@ -86,6 +86,10 @@ class SqliteStore final : public Store, public consensus::LogStore {
   void put_snapshot(const consensus::StoredSnapshot& snapshot, uint64_t keep_from) override;
   std::optional<consensus::StoredSnapshot> snapshot() override;
   void sync_log() override;
+  // This replica's Raft id, chosen once and kept with its log (0 before one is set). set_raft_id
+  // writes it durably at once.
+  uint64_t raft_id();
+  void set_raft_id(uint64_t id);
   // Commits the open transaction (if any): for a replica's state transaction, without waiting
   // for the disk (see begin_state).
   void commit_unsynced();

@@ -91,6 +91,33 @@ void DatabaseClient::tick(TimePoint now, Effects& out) {
   }
 }
 
+void DatabaseClient::learn(const Members& m, Effects& out) {
+  if (m.members.empty() || m.index <= learnt_index_) return;
+  learnt_index_ = m.index;
+  std::vector<std::string> next;
+  for (const auto& r : m.members) {
+    next.push_back(r.id);
+    if (index_of(r.id) == replicas_.size() && !r.address.empty()) out.connect(r.id, r.address);
+  }
+  if (next == replicas_) return;
+  auto moved = [&](size_t old) {
+    const auto it = std::find(next.begin(), next.end(), replicas_[old]);
+    return it == next.end() ? size_t{0} : static_cast<size_t>(it - next.begin());
+  };
+  std::vector<TimePoint> heard(next.size(), TimePoint::min());
+  for (size_t i = 0; i < replicas_.size(); ++i) {
+    if (std::find(next.begin(), next.end(), replicas_[i]) != next.end()) heard[moved(i)] = heard_at_[i];
+  }
+  for (auto& [req, a] : in_flight_) a.replica = moved(a.replica);
+  size_t leader = moved(leader_);
+  if (m.leader) {
+    if (auto it = std::find(next.begin(), next.end(), *m.leader); it != next.end()) leader = static_cast<size_t>(it - next.begin());
+  }
+  leader_ = leader;
+  replicas_ = std::move(next);
+  heard_at_ = std::move(heard);
+}
+
 TimePoint DatabaseClient::next_deadline() const {
   return deadlines_.empty() ? TimePoint::max() : deadlines_.begin()->first;
 }

@@ -1,7 +1,8 @@
 // DatabaseClient: the one place a front end knows where the database tier is.
 //
-// It is given the tier's replicas (endpoint names, in preference order; one today, several
-// once the tier is replicated) and sends each request to the replica it believes leads. Answers
+// It is given the tier's replicas (endpoint names, in preference order: the config's, which may
+// list only one replica of a larger tier) and sends each request to the replica it believes
+// leads; learn() keeps the list up to date as replicas join and leave. Answers
 // are matched by request id, never by the endpoint they came from.
 //
 // Retries: an attempt that gets no answer within its share of the request's timeout (timeout /
@@ -59,6 +60,11 @@ class DatabaseClient {
   // was sent.
   void timed_out(uint64_t req);
 
+  // The tier's membership, as a replica listed it (get_members): replicas that joined are added
+  // (and connected to), removed ones dropped; requests in flight keep their replica. Ignored
+  // when it is empty or not newer (Members.index) than the last one learnt.
+  void learn(const Members& m, Effects& out);
+
   bool failing() const { return failing_; }
   // The replica believed to lead.
   const std::string& leader() const { return replicas_[leader_]; }
@@ -85,6 +91,7 @@ class DatabaseClient {
   size_t index_of(const std::string& replica) const;  // replicas_.size() when not one
 
   std::vector<std::string> replicas_;
+  uint64_t learnt_index_ = 0;  // Members.index of the membership learnt last
   size_t leader_ = 0;
   std::map<uint64_t, Attempt> in_flight_;
   std::set<std::pair<TimePoint, uint64_t>> deadlines_;

@@ -16,6 +16,8 @@ namespace {
 constexpr Duration kMasterPollUnknown = ms(200);
 // How often it asks anyway, as a backstop to heartbeats.
 constexpr Duration kMasterPollKnown = ms(2000);
+// How often it asks the replicated database tier for its membership (replicas join and leave).
+constexpr Duration kDatabaseMembersPoll = ms(1000);
 // A tablet counts as served by this front end if it read within this window.
 constexpr Duration kTabletWindow = ms(5000);
 
@@ -44,6 +46,7 @@ FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
   }
   // Due at the first tick.
   for (Timer t : {Timer::kHeartbeat, Timer::kMasterPoll, Timer::kPrune}) timers_.set(t, TimePoint{});
+  if (cfg_.replicated()) timers_.set(Timer::kDatabaseMembers, TimePoint{});
 }
 
 const FrontendInfo* FrontendCore::info_of(const std::string& id) const {
@@ -238,6 +241,9 @@ void FrontendCore::on_reply(Message& msg, TimePoint now, Effects& out) {
     case Pending::Kind::kLease:
       if (auto* g = std::get_if<LeaseGrant>(&msg.body)) consistency_->on_lease_grant(*g, p.sent_at, view());
       return;
+    case Pending::Kind::kMembers:
+      if (auto* m = std::get_if<Members>(&msg.body)) database_.learn(*m, out);
+      return;
     case Pending::Kind::kFill:
     case Pending::Kind::kFetch:
     case Pending::Kind::kPoll:
@@ -287,6 +293,11 @@ void FrontendCore::on_tick(TimePoint now, Effects& out) {
     ask_database(GetMaster{}, {Pending::Kind::kGetMaster, "", 0, now, "", {}}, out);
     const bool unsure = master_.empty() || (master_ == id_ && !is_master()) || database_.failing();
     timers_.set(Timer::kMasterPoll, now + (unsure ? kMasterPollUnknown : kMasterPollKnown));
+  }
+  if (timers_.due(Timer::kDatabaseMembers, now)) {
+    // Replicas join and leave the database tier at run time: learn its membership.
+    ask_database(GetMembers{}, {Pending::Kind::kMembers, "", 0, now, "", {}}, out);
+    timers_.set(Timer::kDatabaseMembers, now + kDatabaseMembersPoll);
   }
   tick_membership(now, out);
   consistency_->tick(view(), now, out);

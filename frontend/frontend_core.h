@@ -101,7 +101,7 @@ class FrontendCore final : public Core {
   // A request we sent (to the database, or to the master) and what it serves.
   struct Pending {
     enum class Kind {
-      kRead, kRegister, kUpdate, kGetMaster, kClaim, kRenew, kRelease, kFill, kFetch, kPoll, kLease
+      kRead, kRegister, kUpdate, kGetMaster, kClaim, kRenew, kRelease, kFill, kFetch, kPoll, kLease, kMembers
     } kind;
     std::string client;      // endpoint to answer ("" for our own requests)
     uint64_t client_req = 0;
@@ -119,7 +119,7 @@ class FrontendCore final : public Core {
   };
   // The ops only some roles serve; each returns false for an op it leaves to the common path.
   using Step = bool (FrontendCore::*)(const std::string& from, Message& msg, TimePoint now, Effects& out);
-  enum class Timer { kHeartbeat, kMasterPoll, kPrune, kClaimRetry, kServing, kHandoffDeadline, kCount };
+  enum class Timer { kHeartbeat, kMasterPoll, kPrune, kClaimRetry, kServing, kHandoffDeadline, kDatabaseMembers, kCount };
   enum class Handoff { kDraining, kReleasing, kHandedOver };
 
   // frontend_core.cpp: dispatch, the requests every role serves, requests we send.

@@ -3,7 +3,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -61,7 +64,124 @@ Cluster::Cluster(Config config, const std::string& config_path, std::string bin_
       layout_{fs::absolute(config_.run_dir).lexically_normal()},
       nodes_(cluster_nodes(config_)),
       out_(out),
-      stop_(stop) {}
+      stop_(stop) {
+  // Replicas added by `olympics db add`: after the configured ones.
+  std::ifstream added(added_replicas_file());
+  std::string name, address;
+  while (added >> name >> address) {
+    if (std::any_of(nodes_.begin(), nodes_.end(), [&](const NodeSpec& n) { return n.name == name; })) continue;
+    const auto last_db = std::find_if(nodes_.rbegin(), nodes_.rend(), [](const NodeSpec& n) { return n.kind == NodeKind::kDatabase; });
+    nodes_.insert(last_db.base(), NodeSpec{name, NodeKind::kDatabase, address, ""});
+  }
+}
+
+fs::path Cluster::added_replicas_file() const { return layout_.dir / "added-replicas.txt"; }
+
+std::optional<Members> Cluster::members() const {
+  std::vector<Request> asks;
+  for (const auto& n : nodes_) {
+    if (n.kind == NodeKind::kDatabase && running_pid(n)) asks.push_back({n.name, n.address, GetMembers{}});
+  }
+  std::optional<Members> best;
+  for (auto& reply : request_all(asks, ms(1000))) {
+    if (!reply) continue;
+    if (auto* m = std::get_if<Members>(&reply->body); m != nullptr && (!best || m->index > best->index ||
+                                                                       (m->index == best->index && m->leader && !best->leader))) {
+      best = *m;
+    }
+  }
+  return best;
+}
+
+void Cluster::add_replica(const std::string& name) {
+  if (!config_.replicated()) throw ClusterError("the database tier of " + config_.source + " is a single database, not replicas");
+  if (std::any_of(nodes_.begin(), nodes_.end(), [&](const NodeSpec& n) { return n.name == name; })) {
+    throw ClusterError("there is already a node called '" + name + "'");
+  }
+  if (name.empty() || name.size() > 64 ||
+      !std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; })) {
+    throw ClusterError("'" + name + "': a replica name is letters, digits, '-', '_' and '.' (at most 64)");
+  }
+  const NodeSpec* seed = nullptr;
+  for (const auto& n : nodes_) {
+    if (n.kind == NodeKind::kDatabase && running_pid(n)) {
+      seed = &n;
+      break;
+    }
+  }
+  if (seed == nullptr) throw ClusterError("no replica of the tier is running to join through");
+  const std::string address = with_free_ports(config_).database.replicas.front().address;
+  const NodeSpec spec{name, NodeKind::kDatabase, address, ""};
+  LaunchOptions o;
+  o.bin_dir = bin_dir_;
+  o.config_path = config_path_;
+  o.run_dir = layout_.dir.string();
+  o.replicated = true;
+  auto argv = node_argv(spec, o);
+  argv.insert(argv.end(), {"--address", address, "--join", seed->address});
+  {
+    std::ofstream added(added_replicas_file(), std::ios::app);
+    added << name << " " << address << "\n";
+    if (!added) throw ClusterError("cannot write " + added_replicas_file().string());
+  }
+  const auto last_db = std::find_if(nodes_.rbegin(), nodes_.rend(), [](const NodeSpec& n) { return n.kind == NodeKind::kDatabase; });
+  nodes_.insert(last_db.base(), spec);
+  out_ << "adding replica " << name << " at " << address << ", joining through " << seed->name << " (" << seed->address << ")\n";
+  start(spec, argv, UpOptions{}.ready_timeout);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto m = members()) {
+      for (const auto& r : m->members) {
+        if (r.id == name && r.role == "voter") {
+          out_ << name << " is a voter of the tier (" << m->members.size() << " replicas, leader " << m->leader.value_or("?") << ")\n";
+          return;
+        }
+      }
+    }
+    sleep_unless_stopped(ms(200));
+  }
+  throw ClusterError(name + " started but is not a voter after 30 s (see " + layout_.log_file(name).string() + ")");
+}
+
+void Cluster::remove_replica(const std::string& name) {
+  const NodeSpec& target = node(name);
+  if (target.kind != NodeKind::kDatabase || !config_.replicated()) throw ClusterError("'" + name + "' is not a database replica");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::string last_error = "no replica answered";
+  bool removed = false;
+  while (!removed && std::chrono::steady_clock::now() < deadline) {
+    const auto m = members();
+    if (m && std::none_of(m->members.begin(), m->members.end(), [&](const ReplicaInfo& r) { return r.id == name; })) {
+      removed = true;
+      break;
+    }
+    if (m && m->leader) {
+      const auto leader = std::find_if(m->members.begin(), m->members.end(), [&](const ReplicaInfo& r) { return r.id == *m->leader; });
+      if (leader != m->members.end()) {
+        auto reply = request_all({{leader->id, leader->address, RemoveReplica{name}}}, ms(3000))[0];
+        if (reply && reply->is<Members>()) {
+          const auto& after = reply->as<Members>();
+          removed = std::none_of(after.members.begin(), after.members.end(), [&](const ReplicaInfo& r) { return r.id == name; });
+        } else if (reply && reply->is<Error>()) {
+          last_error = reply->as<Error>().error;
+          if (reply->as<Error>().code != ErrorCode::kNotLeader) throw ClusterError("remove " + name + ": " + last_error);
+        }
+      }
+    }
+    if (!removed) sleep_unless_stopped(ms(200));
+  }
+  if (!removed) throw ClusterError("remove " + name + ": not removed after 20 s (" + last_error + ")");
+  out_ << name << " is no longer a member of the tier\n";
+  if (running_pid(target)) kill(name, SIGTERM);
+  // Forget an added replica; a configured one stays in the config (it is down and not a member).
+  std::ifstream in(added_replicas_file());
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + " ", 0) != 0) kept += line + "\n";
+  }
+  in.close();
+  if (fs::exists(added_replicas_file())) write_text_file(added_replicas_file().string(), kept);
+}
 
 const NodeSpec& Cluster::node(const std::string& name) const {
   std::string names;

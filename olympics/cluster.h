@@ -88,7 +88,19 @@ class Cluster {
   // answer `stats`. Throws ClusterError if it is running or has no saved argv.
   void restart(const std::string& name);
 
+  // Replicas added at run time (a replicated tier only). add_replica starts a new replica `name`
+  // on a free port of 127.0.0.1 with --join (the address of a running replica), waits until the
+  // leader lists it as a member, and records it in D/added-replicas.txt, so that kill, restart,
+  // status and down know it. remove_replica asks the leader to remove `name` (retrying through
+  // leader changes: a leader asked to remove itself hands leadership over first), then stops its
+  // process. Both print what they did and throw ClusterError when they cannot.
+  void add_replica(const std::string& name);
+  void remove_replica(const std::string& name);
+  // The tier's membership as a running replica answers get_members (nullopt: none answered).
+  std::optional<Members> members() const;
+
  private:
+  std::filesystem::path added_replicas_file() const;
   void refuse_if_up() const;
   void refuse_if_ports_taken() const;
   // Spawns `argv` for `node`, records pid and argv, and waits until it is ready.

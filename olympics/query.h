@@ -1,37 +1,14 @@
-// Asking the cluster: requests to servers, all at once with one deadline, and the stats files
-// that clients (Cacofonix, the tablet process) write instead of listening.
-//
-// Requests go out through a fresh ZmqTransport (one DEALER per server, without ZMQ_IMMEDIATE, so
-// a request to a server that is still connecting is queued rather than dropped). A server that
-// is down or paused simply does not answer before the deadline.
-//
-// Errors: none thrown; a missing answer or file is nullopt.
-//
-// Thread-safety: free functions; each call uses its own sockets.
+// Asking the cluster: requests to servers (common/request.h) and the stats files that clients
+// (Cacofonix, the tablet process) write instead of listening.
 #pragma once
 
-#include <filesystem>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include "common/clock.h"
-#include "common/message.h"
+#include "common/request.h"
 #include "verify/run_dir.h"
 
 namespace oly::olympics {
 
-struct Request {
-  std::string peer;     // the server's endpoint name (database id or front end id)
-  std::string address;  // its ROUTER
-  Body body;
-};
-
-// Sends every request at once and waits until each has its answer or `timeout` passed.
-// Element i of the result answers requests[i] (an Error reply is an answer too).
-std::vector<std::optional<Message>> request_all(const std::vector<Request>& requests,
-                                                Duration timeout);
-
+using oly::Request;
+using oly::request_all;
 using verify::read_stats_file;  // verify/run_dir.h
 
 }  // namespace oly::olympics

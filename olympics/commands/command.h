@@ -1,6 +1,6 @@
 // The olympics tool's subcommands, one file each (up.cpp, status.cpp, kill.cpp, restart.cpp,
 // down.cpp, demo.cpp, freshness.cpp, check.cpp, config.cpp, wait.cpp, frontends.cpp,
-// databases.cpp); main.cpp
+// databases.cpp, db.cpp); main.cpp
 // registers them and runs the one given. Each <name>_command adds its subcommand and flags to
 // the app and returns what runs it.
 //
@@ -53,6 +53,8 @@ struct Flags {
   // databases
   bool only_leader = false;
   bool only_followers = false;
+  // db
+  std::string db_action;
 };
 
 struct Command {
@@ -73,6 +75,7 @@ Command check_command(CLI::App& app, Flags& f);
 Command config_command(CLI::App& app, Flags& f);
 Command wait_command(CLI::App& app, Flags& f);
 Command frontends_command(CLI::App& app, Flags& f);
+Command db_command(CLI::App& app, Flags& f);
 
 // Shared by the commands (common.cpp).
 void add_config_flags(CLI::App* sub, Flags& f);      // --config, --run-dir

@@ -109,6 +109,54 @@ TEST(ReplicatedProcess, KillingAFollowerChangesNothing) {
   finish_and_check(cluster);
 }
 
+// A replica's role in the membership `reply` lists, or "".
+std::string role_in(const std::optional<Message>& reply, const std::string& id) {
+  const auto* m = reply ? std::get_if<Members>(&reply->body) : nullptr;
+  if (m == nullptr) return "";
+  for (const auto& r : m->members) {
+    if (r.id == id) return r.role;
+  }
+  return "";
+}
+
+// A fourth replica joins through a follower under load and becomes a voter; fe2 knows only that
+// follower from its config. With four voters, the old leader's death leaves no majority without
+// the newcomer: the updates that keep being acknowledged are on its disk.
+TEST(ReplicatedProcess, AReplicaJoinsUnderLoadAndCarriesTheQuorumWhenTheOldLeaderDies) {
+  ProcessCluster cluster = replicated_cluster(Consistency::kPush);
+  ASSERT_TRUE(cluster.start_database());
+  const std::string leader = cluster.db_leader();
+  ASSERT_FALSE(leader.empty());
+  const std::string follower = leader == "db1" ? "db2" : "db1";
+  ASSERT_TRUE(cluster.start_frontend("fe1"));
+  ASSERT_TRUE(cluster.start_frontend_knowing("fe2", follower));
+  cluster.start_cacofonix({"--rate", "100", "--duration", "8"});
+  cluster.start_tablets({"--count", "50", "--duration", "9"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(cluster.join_replica("db4", follower));
+  EXPECT_TRUE(eventually([&] { return role_in(cluster.ask(leader, GetMembers{}, ms(300)), "db4") == "voter"; }, ms(10000)))
+      << cluster.log_tail("db4") << cluster.log_tail(leader);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  ASSERT_EQ(cluster.db_leader(), leader) << "the leader changed before the kill";
+  SteadyClock clock;
+  const TimePoint killed = clock.now();
+  cluster.signal(leader, SIGKILL);
+  EXPECT_TRUE(eventually([&] { return !cluster.db_leader().empty(); }, ms(5000))) << "no new leader";
+  // fe2 learnt the whole tier from `follower`: it names the replica it believes leads.
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto reply = cluster.ask("fe2", GetStats{}, ms(300));
+        const auto* s = reply ? std::get_if<Stats>(&reply->body) : nullptr;
+        return s != nullptr && s->info.at("database") == cluster.db_leader();
+      },
+      ms(5000)));
+  finish_and_check(cluster);
+  const double window = window_after(cluster, killed);
+  std::printf("[ measured ] database leader %s killed with 4 voters: next acknowledgement after %.0f ms\n", leader.c_str(),
+              window);
+  EXPECT_GE(window, 0) << "nothing acknowledged after the kill";
+}
+
 TEST(ReplicatedProcess, ALeaderStoppedPastTheElectionTimeoutStepsDownWhenContinued) {
   ProcessCluster cluster = replicated_cluster(Consistency::kPush);
   start_all(cluster, 6);

@@ -130,14 +130,14 @@ RaftMonitor::RaftMonitor(SimCluster& c)
   auto out = violations_;
   auto leaders = leaders_;
   c.observe([&c, out, leaders] {
-    for (const auto& r : c.config().database.replicas) {
-      const database::ReplicaCore* core = c.replica(r.id);
+    for (const auto& id : c.replica_names()) {
+      const database::ReplicaCore* core = c.replica(id);
       if (core == nullptr || core->consensus().role() != consensus::Role::leader) continue;
       const uint64_t term = core->consensus().term();
-      auto [it, fresh] = leaders->emplace(term, r.id);
-      if (!fresh && it->second != r.id && out->size() < 20) {
+      auto [it, fresh] = leaders->emplace(term, id);
+      if (!fresh && it->second != id && out->size() < 20) {
         out->push_back("t=" + std::to_string(to_us(c.now())) + "us: term " + std::to_string(term) + " has two leaders, " +
-                       it->second + " and " + r.id);
+                       it->second + " and " + id);
       }
     }
   });
@@ -147,21 +147,21 @@ std::vector<std::string> check_replicas_identical(SimCluster& c) {
   std::vector<std::string> v;
   std::map<uint64_t, std::pair<std::string, std::string>> by_index;  // applied index -> (replica, dump)
   uint64_t furthest = 0;
-  for (const auto& r : c.config().database.replicas) {
-    const database::ReplicaCore* core = c.replica(r.id);
+  for (const auto& id : c.replica_names()) {
+    const database::ReplicaCore* core = c.replica(id);
     if (core != nullptr) furthest = std::max(furthest, core->consensus().last_applied());
   }
-  for (const auto& r : c.config().database.replicas) {
-    const database::ReplicaCore* core = c.replica(r.id);
+  for (const auto& id : c.replica_names()) {
+    const database::ReplicaCore* core = c.replica(id);
     if (core == nullptr) continue;
     const uint64_t applied = core->consensus().last_applied();
     if (applied < furthest) {
-      v.push_back(r.id + " applied up to index " + std::to_string(applied) + ", behind " + std::to_string(furthest));
+      v.push_back(id + " applied up to index " + std::to_string(applied) + ", behind " + std::to_string(furthest));
     }
-    const std::string dump = c.store(r.id).state_dump();
-    auto [it, fresh] = by_index.emplace(applied, std::make_pair(r.id, dump));
+    const std::string dump = c.store(id).state_dump();
+    auto [it, fresh] = by_index.emplace(applied, std::make_pair(id, dump));
     if (!fresh && it->second.second != dump) {
-      v.push_back(r.id + " and " + it->second.first + " both applied index " + std::to_string(applied) +
+      v.push_back(id + " and " + it->second.first + " both applied index " + std::to_string(applied) +
                   " but hold different states (" + std::to_string(dump.size()) + " and " +
                   std::to_string(it->second.second.size()) + " bytes of dump)");
     }

@@ -16,6 +16,7 @@
 
 #include "tests/sim/invariants.h"
 #include "tests/sim/sim_cluster.h"
+#include "tests/sim/replicated.h"
 #include "tests/sim/sim_run.h"
 
 namespace oly::sim {
@@ -29,28 +30,6 @@ constexpr uint64_t kReplicatedSeeds = 20;
 constexpr uint64_t kReplicatedSeeds = 200;
 #endif
 
-Config replicated(Consistency mode, int frontends = 2) {
-  Config c = config(mode, frontends);
-  c.database.replicas = {{"db1", "tcp://127.0.0.1:7120"}, {"db2", "tcp://127.0.0.1:7121"}, {"db3", "tcp://127.0.0.1:7122"}};
-  return c;
-}
-
-Consistency mode_of(uint64_t seed) { return seed % 2 ? Consistency::kPush : Consistency::kPull; }
-
-// The replica that leads and is ready, or "" (none, or the simulation has none running).
-std::string db_leader(SimCluster& c) {
-  for (const auto& r : c.config().database.replicas) {
-    const database::ReplicaCore* core = c.replica(r.id);
-    if (core != nullptr && core->consensus().leading()) return r.id;
-  }
-  return "";
-}
-
-std::string wait_for_db_leader(SimRun& r, Duration limit = ms(3000)) {
-  r.c.run_until([&] { return !db_leader(r.c).empty(); }, limit);
-  return db_leader(r.c);
-}
-
 // Failover windows of the database leader (kill to the next acknowledgement), over a test.
 std::vector<double> g_windows;
 
@@ -62,24 +41,6 @@ void print_windows(const char* test) {
               test, g_windows.size(), g_windows[g_windows.size() / 2], g_windows[g_windows.size() * 99 / 100],
               g_windows.back());
   g_windows.clear();
-}
-
-// The first acknowledgement Cacofonix got after `t`, measured from `t`.
-std::optional<Duration> next_ack_after(SimCluster& c, TimePoint t) {
-  std::optional<TimePoint> first;
-  for (const auto& a : c.acks()) {
-    if (a.acked > t && (!first || a.acked < *first)) first = a.acked;
-  }
-  if (!first) return std::nullopt;
-  return *first - t;
-}
-
-// What every replicated run checks at its end, after drain_and_check: one leader per term, and
-// the replicas identical once they caught up.
-void check_replicas(SimRun& r, const RaftMonitor& raft) {
-  r.c.run_until([&] { return check_replicas_identical(r.c).empty(); }, ms(3000));
-  EXPECT_EQ(join(check_replicas_identical(r.c)), "") << r.describe();
-  EXPECT_EQ(join(raft.violations()), "") << r.describe();
 }
 
 TEST(ReplicatedSim, DatabaseLeaderCrashesUnderLoadAndComesBack) {

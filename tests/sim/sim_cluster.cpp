@@ -122,10 +122,13 @@ SimCluster::~SimCluster() {
 void SimCluster::start(const std::string& name) {
   SimNode n;
   ++incarnation_;
-  if (cfg_.replica(name) != nullptr) {
-    auto core = std::make_unique<database::ReplicaCore>(cfg_, name, *stores_.at(name), clock_, clock_.now(),
+  if (is_replica(name)) {
+    database::ReplicaStart how{name, "", {}};
+    if (auto j = joined_.find(name); j != joined_.end()) how.join = {j->second};
+    auto core = std::make_unique<database::ReplicaCore>(cfg_, how, *stores_.at(name), clock_, clock_.now(),
                                                         opt_.seed * 1000003 + static_cast<uint64_t>(incarnation_));
     core->on_apply([this](const database::Command& c, const database::Result& r) { record_apply(c, r); });
+    if (opt_.raft_part_bytes > 0) core->set_raft_part_bytes(opt_.raft_part_bytes);
     n.core = std::move(core);
   } else if (name == cfg_.database.id) {
     n.core = std::make_unique<DatabaseTap>(*this, std::make_unique<database::DatabaseCore>(cfg_, *stores_.at(name), clock_));
@@ -196,8 +199,8 @@ void SimCluster::record_apply(const database::Command& command, const database::
 database::SqliteStore& SimCluster::store() {
   if (!cfg_.replicated()) return *stores_.at(cfg_.database.id);
   database::ReplicaCore* best = nullptr;
-  for (const auto& r : cfg_.database.replicas) {
-    database::ReplicaCore* core = replica(r.id);
+  for (const auto& id : replica_names()) {
+    database::ReplicaCore* core = replica(id);
     if (core != nullptr && (best == nullptr || core->consensus().last_applied() > best->consensus().last_applied())) {
       best = core;
     }
@@ -225,7 +228,7 @@ MasterInfo SimCluster::committed_master() {
 }
 
 database::ReplicaCore* SimCluster::replica(const std::string& name) {
-  if (cfg_.replica(name) == nullptr) return nullptr;
+  if (!is_replica(name)) return nullptr;
   auto it = nodes_.find(name);
   return it == nodes_.end() ? nullptr : static_cast<database::ReplicaCore*>(it->second.core.get());
 }
@@ -247,6 +250,39 @@ std::map<std::string, int64_t> SimCluster::medal_counts() const {
 void SimCluster::restart(const std::string& name) {
   net_.restart(name);
   start(name);
+}
+
+bool SimCluster::is_replica(const std::string& name) const {
+  return cfg_.replica(name) != nullptr || joined_.count(name) > 0;
+}
+
+std::vector<std::string> SimCluster::replica_names() const {
+  std::vector<std::string> out;
+  for (const auto& r : cfg_.database.replicas) out.push_back(r.id);
+  for (const auto& [name, via] : joined_) out.push_back(name);
+  return out;
+}
+
+void SimCluster::join_replica(const std::string& name, const std::string& via) {
+  stores_[name] = std::make_unique<database::SqliteStore>(":memory:");
+  joined_[name] = via;
+  net_.restart(name);
+  start(name);
+}
+
+void SimCluster::ask(const std::string& to, Body body) {
+  if (!operator_) operator_ = net_.endpoint("operator");
+  operator_->send(to, encode(Message{++operator_req_, std::move(body)}));
+}
+
+std::vector<Message> SimCluster::operator_answers() {
+  std::vector<Message> out;
+  if (!operator_) return out;
+  while (auto in = operator_->receive()) {
+    Decoded d = decode(in->frame);
+    if (d.ok) out.push_back(std::move(d.message));
+  }
+  return out;
 }
 
 void SimCluster::stop_publishing() { publisher().stop_producing(); }
@@ -293,7 +329,7 @@ bool SimCluster::run_until(const std::function<bool()>& pred, Duration limit) {
           n.node->step();
         } catch (const std::runtime_error& e) {
           // A replica whose storage failed stops, as the real process exits (database/main.cpp).
-          if (cfg_.replica(name) == nullptr) throw;
+          if (!is_replica(name)) throw;
           stopped.push_back(name);
         }
       }

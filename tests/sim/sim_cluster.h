@@ -51,6 +51,7 @@ struct SimOptions {
   Duration min_delay = Duration(50);
   Duration max_delay = Duration(500);
   double drop = 0.0;
+  size_t raft_part_bytes = 0;   // replicas: split Raft messages above this size (0: the default)
 };
 
 // What the database's tap saw (verify/epochs.h judges them).
@@ -104,6 +105,16 @@ class SimCluster {
   MasterInfo committed_master();
   // The replica `name`, or nullptr when it is down (or the tier is not replicated).
   database::ReplicaCore* replica(const std::string& name);
+  // The replicated tier's replicas: the config's, then those that joined.
+  std::vector<std::string> replica_names() const;
+  bool is_replica(const std::string& name) const;
+  // Starts a new replica `name` (an empty store) that joins the running tier through replica
+  // `via`, as `database --id name --join` does. restart(name) restarts it the same way.
+  void join_replica(const std::string& name, const std::string& via);
+  // Sends `body` to endpoint `to` from an operator's endpoint ("operator", as `olympics db` is);
+  // operator_answers() takes what has come back since.
+  void ask(const std::string& to, Body body);
+  std::vector<Message> operator_answers();
 
   // Everything recorded so far.
   const std::vector<AckRecord>& acks() const { return acks_; }
@@ -139,6 +150,9 @@ class SimCluster {
   uint64_t recorded_epoch_ = 0;                                 // the last epoch in claims_
   std::map<std::string, uint64_t> applied_versions_;            // replicas: key -> highest applied
   std::map<std::string, SimNode> nodes_;
+  std::map<std::string, std::string> joined_;  // replicas that joined -> the replica they joined via
+  std::unique_ptr<Transport> operator_;
+  uint64_t operator_req_ = 0;
   int incarnation_ = 0;
   std::vector<AckRecord> acks_;
   std::vector<ReadRecord> reads_;

@@ -21,6 +21,7 @@ ProcessCluster::ProcessCluster(const std::function<void(Config&)>& tweak) {
 
 std::string ProcessCluster::address_of(const std::string& node) const {
   if (const auto* r = cfg_.replica(node)) return r->address;
+  if (auto j = joined_.find(node); j != joined_.end()) return j->second;
   if (node == cfg_.database.id) return cfg_.database.address;
   const auto* f = cfg_.frontend(node);
   return f ? f->address : "";
@@ -58,13 +59,31 @@ bool ProcessCluster::start_replica(const std::string& id) {
   return start_server(id, {bin("database"), "--id", id, "--config", config_path_});
 }
 
+bool ProcessCluster::join_replica(const std::string& id, const std::string& via) {
+  const std::string address = "tcp://127.0.0.1:" + std::to_string(free_ports(1).at(0));
+  joined_[id] = address;
+  return start_server(id, {bin("database"), "--id", id, "--config", config_path_, "--address", address, "--join",
+                           address_of(via)});
+}
+
+bool ProcessCluster::start_frontend_knowing(const std::string& id, const std::string& replica) {
+  Config c = cfg_;
+  c.database.replicas = {*cfg_.replica(replica)};
+  const std::string path = dir_.file(id + "-cluster.yaml");
+  write_config(c, path);
+  return start_server(id, {bin("frontend"), "--id", id, "--config", path});
+}
+
 std::string ProcessCluster::db_leader() {
-  for (const auto& r : cfg_.database.replicas) {
-    const auto reply = ask(r.id, GetStats{}, ms(300));
+  std::vector<std::string> ids;
+  for (const auto& r : cfg_.database.replicas) ids.push_back(r.id);
+  for (const auto& [id, address] : joined_) ids.push_back(id);
+  for (const auto& id : ids) {
+    const auto reply = ask(id, GetStats{}, ms(300));
     const auto* s = reply ? std::get_if<Stats>(&reply->body) : nullptr;
     if (s == nullptr) continue;
     auto it = s->info.find("raft_ready");
-    if (it != s->info.end() && it->second == "yes") return r.id;
+    if (it != s->info.end() && it->second == "yes") return id;
   }
   return "";
 }

@@ -30,6 +30,12 @@ class ProcessCluster {
   // database.replicas, start_database starts every replica and waits until one leads.
   bool start_database();
   bool start_replica(const std::string& id);
+  // Starts a new replica `id` on a free port that joins the running tier through replica `via`
+  // (database --join); true once it answers.
+  bool join_replica(const std::string& id, const std::string& via);
+  // Starts front end `id` with a copy of the config whose database.replicas lists only `replica`
+  // (it must learn the others from the tier).
+  bool start_frontend_knowing(const std::string& id, const std::string& replica);
   // The replica that leads and is ready to serve (asked by `stats`), or "" when none answers so.
   std::string db_leader();
   bool start_frontend(const std::string& id);
@@ -54,6 +60,7 @@ class ProcessCluster {
   TempDir dir_;
   Config cfg_;
   std::string config_path_;
+  std::map<std::string, std::string> joined_;  // replicas started with join_replica -> address
   std::map<std::string, std::unique_ptr<Child>> children_;
 };
 

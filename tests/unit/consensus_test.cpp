@@ -47,7 +47,7 @@ struct Replica {
 class Group {
  public:
   explicit Group(uint64_t seed, Options base = {}) : rng_(seed), base_(base) {
-    for (uint64_t i = 1; i <= 3; ++i) members_.push_back({i, "r" + std::to_string(i)});
+    for (uint64_t i = 1; i <= 3; ++i) members_.push_back({i, "r" + std::to_string(i), ""});
     for (const auto& m : members_) start(m.name);
   }
 
@@ -245,7 +245,7 @@ TEST(Consensus, AVoteRequestNeverAdvertisesEntriesThatAreNotOnDisk) {
   MemoryLogStore disk;
   ListMachine machine;
   Options o;
-  o.voters = {{1, "r1"}, {2, "r2"}, {3, "r3"}};
+  o.voters = {{1, "r1", ""}, {2, "r2", ""}, {3, "r3", ""}};
   o.self = o.voters[1];
   TimePoint now{};
   Consensus r2(o, disk, machine, now);

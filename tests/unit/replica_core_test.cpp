@@ -107,7 +107,7 @@ TEST(ReplicaCore, AMinVersionReadItsStateSatisfiesIsAnsweredAtOnceAnyOtherWaitsF
   EXPECT_EQ(core.counters()["local_reads"], 1);
 }
 
-TEST(ReplicaCore, AFollowerThatKnowsNoLeaderSaysSoAndRaftFromOutsideTheGroupIsRefused) {
+TEST(ReplicaCore, AFollowerThatKnowsNoLeaderSaysSoAndRaftFromOutsideTheGroupOrUnderAnotherIdIsRefused) {
   SqliteStore store(":memory:");
   VirtualClock clock;
   ReplicaCore core(replicas(3), "db2", store, clock, clock.now(), 1);
@@ -120,11 +120,13 @@ TEST(ReplicaCore, AFollowerThatKnowsNoLeaderSaysSoAndRaftFromOutsideTheGroupIsRe
   EXPECT_NE(e.error.find("election"), std::string::npos) << e.error;
   RaftRpc rpc;
   rpc.rpc.data = "\x91\x01";
-  d.send("intruder", 0, rpc);
-  d.send("db1", 0, RaftRpc{});  // a replica, with bytes that are not a Raft message: dropped
-  EXPECT_EQ(core.counters()["raft_rpcs_refused"], 1);
-  EXPECT_EQ(core.counters()["raft_rpcs"], 1);
-  EXPECT_EQ(core.consensus().rpcs_dropped(), 1u);
+  d.send("intruder", 0, rpc);  // not a member, and no Raft id given
+  d.send("db1", 0, RaftRpc{});  // a replica, with bytes that are not a Raft message
+  rpc.id = 1;                   // db1's Raft id, claimed by another endpoint
+  d.send("db3", 0, rpc);
+  EXPECT_EQ(core.counters()["raft_rpcs_refused"], 3);
+  EXPECT_EQ(core.counters()["raft_rpcs"], 3);
+  EXPECT_EQ(core.consensus().rpcs_dropped(), 3u);
 }
 
 TEST(ReplicaCore, ARestartRebuildsTheStateFromTheLog) {

@@ -1,15 +1,13 @@
-#include "olympics/query.h"
+#include "common/request.h"
 
 #include <unistd.h>
 
 #include <atomic>
-#include <fstream>
-#include <iterator>
 
 #include "common/codec.h"
 #include "common/zmq_transport.h"
 
-namespace oly::olympics {
+namespace oly {
 
 std::vector<std::optional<Message>> request_all(const std::vector<Request>& requests,
                                                 Duration timeout) {
@@ -50,4 +48,4 @@ std::vector<std::optional<Message>> request_all(const std::vector<Request>& requ
   return replies;
 }
 
-}  // namespace oly::olympics
+}  // namespace oly
