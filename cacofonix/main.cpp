@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   std::optional<uint64_t> seed;
   app.add_option("--rate", rate, "updates per second (overrides cacofonix.rate)")->check(CLI::PositiveNumber);
   app.add_option("--count", count, "stop after this many updates (0 = no limit)");
-  app.add_option("--window", window, "most updates in flight (overrides cacofonix.window)")->check(CLI::PositiveNumber);
+  app.add_option("--window", window, "most updates in flight (overrides cacofonix.window; at most 8192)")
+      ->check(CLI::Range(1, 8192));
   app.add_option("--max-pending", max_pending,
                  "produce only while fewer than this many updates are unacknowledged (0 = no limit); with a "
                  "high --rate, Cacofonix then sends as fast as acknowledgements come back");

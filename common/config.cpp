@@ -126,6 +126,9 @@ void validate(const Config& c) {
   positive(c, "cache.capacity", c.cache.capacity);
   positive(c, "cacofonix.rate", c.cacofonix.rate);
   positive(c, "cacofonix.window", c.cacofonix.window);
+  // The database answers a resend with its stored result for a publisher's last 16384 seqs
+  // (database/store.h kExactlyOnceWindow): keep what may be resent well inside it.
+  if (c.cacofonix.window > 8192) fail("cacofonix.window", "expected at most 8192 updates in flight, got " + std::to_string(c.cacofonix.window));
   positive(c, "cacofonix.request_timeout_ms", c.cacofonix.request_timeout_ms);
   if (c.cacofonix.token.empty()) fail("cacofonix.token", "expected a non-empty secret");
   if (c.tablets.count < 0 || c.tablets.count > 100000) fail("tablets.count", "expected 0 to 100000, got " + std::to_string(c.tablets.count));

@@ -30,7 +30,11 @@ CREATE TABLE IF NOT EXISTS applied(
   op TEXT NOT NULL, committed_at_us INTEGER NOT NULL,
   gauls INTEGER NOT NULL, romans INTEGER NOT NULL, medal TEXT NOT NULL,
   PRIMARY KEY (publisher, seq));
-CREATE INDEX IF NOT EXISTS applied_by_key ON applied(key, version);
+CREATE TABLE IF NOT EXISTS history(
+  publisher TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL,
+  op TEXT NOT NULL, committed_at_us INTEGER NOT NULL,
+  gauls INTEGER NOT NULL, romans INTEGER NOT NULL, medal TEXT NOT NULL,
+  PRIMARY KEY (publisher, seq));
 CREATE TABLE IF NOT EXISTS registry(tablet TEXT PRIMARY KEY, home TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS registry_by_home ON registry(home);
 CREATE TABLE IF NOT EXISTS raft_meta(
@@ -170,6 +174,8 @@ SqliteStore::SqliteStore(const std::string& path) {
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
+    // After a checkpoint the WAL is cut back to this size (by default it keeps its largest).
+    exec("PRAGMA journal_size_limit=4194304");
     exec(kSchema, "create tables");
   } catch (const std::runtime_error& e) {
     sqlite3_close_v2(db_);  // the destructor does not run for a constructor that threw
@@ -315,20 +321,27 @@ void SqliteStore::set_last_seq(const std::string& publisher, uint64_t seq) {
 }
 
 void SqliteStore::record_applied(const AppliedUpdate& u) {
-  query(
-      "INSERT INTO applied(publisher, seq, key, version, op, committed_at_us, gauls, romans, "
-      "medal) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(u.publisher)
-      .bind(u.seq)
-      .bind(u.key)
-      .bind(u.version)
-      .bind(u.op)
-      .bind(u.committed_at_us)
-      .bind(u.gauls)
-      .bind(u.romans)
-      .bind(u.medal)
-      .run();
+  // The replicated record, then the local history (a rebuild after a restart applies the same
+  // updates again: already there).
+  for (const char* sql : {"INSERT INTO applied(publisher, seq, key, version, op, committed_at_us, gauls, romans, "
+                          "medal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          "INSERT OR IGNORE INTO history(publisher, seq, key, version, op, committed_at_us, gauls, "
+                          "romans, medal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"}) {
+    query(sql)
+        .bind(u.publisher)
+        .bind(u.seq)
+        .bind(u.key)
+        .bind(u.version)
+        .bind(u.op)
+        .bind(u.committed_at_us)
+        .bind(u.gauls)
+        .bind(u.romans)
+        .bind(u.medal)
+        .run();
+  }
+  if (u.seq > kExactlyOnceWindow) {
+    query("DELETE FROM applied WHERE publisher = ? AND seq <= ?").bind(u.publisher).bind(u.seq - kExactlyOnceWindow).run();
+  }
 }
 
 std::optional<AppliedUpdate> SqliteStore::applied(const std::string& publisher, uint64_t seq) {
@@ -343,7 +356,7 @@ std::optional<AppliedUpdate> SqliteStore::applied(const std::string& publisher, 
 
 std::vector<AppliedUpdate> SqliteStore::applied_log() {
   auto q = query(
-      "SELECT publisher, seq, key, version, op, committed_at_us, gauls, romans, medal FROM applied "
+      "SELECT publisher, seq, key, version, op, committed_at_us, gauls, romans, medal FROM history "
       "ORDER BY committed_at_us, rowid");
   std::vector<AppliedUpdate> out;
   while (q.next()) {

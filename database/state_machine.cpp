@@ -83,8 +83,9 @@ Result StateMachine::update(const Update& c, const Key& key, Write write) {
     if (!prior) {
       return {Outcome::stale_seq,
               make_error(ErrorCode::kStaleSeq, "seq " + std::to_string(c.seq) + " of publisher '" +
-                                              c.publisher + "' is in the past (last applied " +
-                                              std::to_string(last) + ") and was never applied")};
+                                              c.publisher + "' is older than the last " +
+                                              std::to_string(kExactlyOnceWindow) + " the database remembers (last applied " +
+                                              std::to_string(last) + "); its result is gone")};
     }
     // The key's current value (its version may be newer than the duplicate's): a master whose
     // first ack was lost learns the value it missed and writes it through.

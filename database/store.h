@@ -26,6 +26,12 @@
 
 namespace oly::database {
 
+// How many of a publisher's latest seqs the exactly-once record keeps: a resend of one of them is
+// answered with its stored result; an older one gets stale_seq. A publisher keeps far fewer
+// unacknowledged (Cacofonix: cacofonix.window, at most 8192), and the bound keeps the replicated
+// state, and so each snapshot, from growing with the run.
+inline constexpr uint64_t kExactlyOnceWindow = 16384;
+
 // One applied update, as recorded in the `applied` log: enough to answer a resent duplicate with
 // the stored result, and for the checker to replay what the database accepted.
 struct AppliedUpdate {
@@ -72,11 +78,15 @@ class Store {
   // The last seq applied for `publisher`, 0 when it never had one applied.
   virtual uint64_t last_seq(const std::string& publisher) = 0;
   virtual void set_last_seq(const std::string& publisher, uint64_t seq) = 0;
-  // Adds `u` to the applied log. Throws when (publisher, seq) is already there.
+  // Records `u`: in the exactly-once record (state, replicated), where the updates of a
+  // publisher older than its last kExactlyOnceWindow seqs are dropped, and in the history (not
+  // state: kept by this store, never replicated nor cleared). Throws when (publisher, seq) is
+  // already in the record.
   virtual void record_applied(const AppliedUpdate& u) = 0;
-  // The applied update (publisher, seq), if recorded.
+  // The applied update (publisher, seq), if it is in the exactly-once record.
   virtual std::optional<AppliedUpdate> applied(const std::string& publisher, uint64_t seq) = 0;
-  // The whole applied log, ordered by commit time (for the checker and the simulations).
+  // The history: every update this store ever applied, ordered by commit time (for the checker
+  // and the simulations). A replica that installed a snapshot lacks the updates before it.
   virtual std::vector<AppliedUpdate> applied_log() = 0;
 
   // The home front end of `tablet`, if it has one.

@@ -83,8 +83,8 @@ RunRecords read_records(const Config& cfg) {
                              ": tablets.history is empty, so the run recorded no reads to check");
   }
   r.reads = read_history(cfg.in_run_dir(cfg.tablets.history));
-  // The database file; of a replicated tier, the replica file that applied the most (every
-  // replica applies the same log, so each file holds a prefix of the same history).
+  // The database file; of a replicated tier, the replica file with the longest history (every
+  // replica applies the same log; one that installed a snapshot lacks the updates before it).
   bool found = false;
   for (const auto& id : cfg.database_ids()) {
     const std::string db_path = cfg.database_file(id);

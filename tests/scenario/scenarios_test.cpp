@@ -128,7 +128,9 @@ TEST_P(Scenario, EndsWithTheCheckersPass) {
       sqlite3* db = nullptr;
       ASSERT_EQ(sqlite3_open((copy + "/" + file).c_str(), &db), SQLITE_OK);
       char* err = nullptr;
-      char* sql = sqlite3_mprintf("DELETE FROM applied WHERE publisher = %Q AND seq = %lld", last.publisher.c_str(),
+      char* sql = sqlite3_mprintf("DELETE FROM applied WHERE publisher = %Q AND seq = %lld; "
+                                  "DELETE FROM history WHERE publisher = %Q AND seq = %lld",
+                                  last.publisher.c_str(), static_cast<long long>(last.seq), last.publisher.c_str(),
                                   static_cast<long long>(last.seq));
       const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
       statement = sql;

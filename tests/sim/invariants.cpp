@@ -19,6 +19,12 @@ verify::CheckInput check_input(SimCluster& c, Duration pull_bound) {
   in.acks = c.acks();
   in.reads = c.reads();
   in.applied = c.store().applied_log();
+  // As verify/load does: the longest history (a replica that installed a snapshot lacks the
+  // updates before it).
+  for (const auto& id : c.replica_names()) {
+    auto log = c.store(id).applied_log();
+    if (log.size() > in.applied.size()) in.applied = std::move(log);
+  }
   in.scores = c.store().scores();
   in.tallies = c.store().tallies();
   return in;

@@ -191,6 +191,22 @@ TEST(StateMachine, DuplicateReturnsTheStoredResultWithTheKeysCurrentValueAndChan
   EXPECT_EQ(r->store.dump(), before);
 }
 
+TEST(StateMachine, TheExactlyOnceRecordKeepsAPublishersLastWindowOfSeqsAndTheHistoryKeepsAll) {
+  auto r = replica_with_master();
+  const uint64_t n = kExactlyOnceWindow + 100;
+  for (uint64_t seq = 1; seq <= n; ++seq) reply_of<Ack>(r->apply(set_score("Curling", 1, 0, seq)), Outcome::applied);
+  // The replicated state holds the last window; the store's history (not state) every update.
+  EXPECT_FALSE(r->store.applied(kPublisher, 100).has_value());
+  EXPECT_TRUE(r->store.applied(kPublisher, 101).has_value());
+  EXPECT_TRUE(r->store.applied(kPublisher, n).has_value());
+  EXPECT_EQ(r->store.applied_log().size(), n);
+  // A resend within the window gets its stored result; an older one a clear stale_seq.
+  EXPECT_EQ(reply_of<Ack>(r->apply(set_score("Curling", 9, 9, n - 5)), Outcome::duplicate).version, n - 5);
+  Error e = error_of(r->apply(set_score("Curling", 9, 9, 7)), Outcome::stale_seq, ErrorCode::kStaleSeq);
+  EXPECT_NE(e.error.find("older than the last " + std::to_string(kExactlyOnceWindow)), std::string::npos) << e.error;
+  EXPECT_EQ(r->store.score("Curling").version, n);
+}
+
 TEST(StateMachine, PastSeqMissingFromTheLogIsStaleSeq) {
   auto r = replica_with_master();
   r->store.set_last_seq(kPublisher, 5);  // as if the log of seqs 1..5 had been pruned
