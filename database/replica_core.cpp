@@ -108,6 +108,7 @@ ReplicaCore::ReplicaCore(Config config, ReplicaStart start, SqliteStore& store, 
   store_.clear_state();
   consensus_ = std::make_unique<consensus::Consensus>(options_for(config_, start, raft_id, seed), store_,
                                                       static_cast<consensus::Machine&>(*this), now);
+  on_configuration(answers_);  // the connects reach the Node with the first step's effects
 }
 
 ReplicaCore::~ReplicaCore() {
@@ -424,7 +425,7 @@ void ReplicaCore::settle(TimePoint now, Effects& out) {
     spdlog::info("no longer leading the database tier (term {})", consensus_->term());
   }
   was_leading_ = leading;
-  connect_members(out);
+  on_configuration(out);
   for (auto& [to, bytes] : consensus_->take_outbox()) {
     RaftRpc rpc;
     rpc.id = consensus_->id();

@@ -119,7 +119,7 @@ class ReplicaCore final : public Core, private consensus::Machine {
   // The membership as this replica knows it (the get_members answer).
   Members members() const;
   // In the configuration (a joining replica is not, until the leader has added it).
-  bool member() const;
+  bool member() const { return member_; }
 
  private:
   // A request waiting for its round.
@@ -164,7 +164,8 @@ class ReplicaCore final : public Core, private consensus::Machine {
   void manage_membership(TimePoint now, Effects& out);
   bool start_change();
   void answer_waiting(std::vector<Waiting>& waiting, bool ok);
-  void connect_members(Effects& out);
+  // When the configuration changed (a new index): member_ again, and connects to new members.
+  void on_configuration(Effects& out);
   Config config_;
   std::string id_;
   SqliteStore& store_;
@@ -190,6 +191,8 @@ class ReplicaCore final : public Core, private consensus::Machine {
   TimePoint next_join_{};
   std::string address_;
   std::set<std::string> connected_;
+  uint64_t configuration_index_ = UINT64_MAX;  // of the configuration on_configuration last saw
+  bool member_ = false;
   // Raft messages arriving in parts (a snapshot), per sender: the bytes so far and the next part.
   struct Reassembly {
     std::string bytes;

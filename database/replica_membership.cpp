@@ -35,11 +35,6 @@ Members ReplicaCore::members() const {
   return m;
 }
 
-bool ReplicaCore::member() const {
-  const auto conf = consensus_->configuration();
-  return std::any_of(conf.begin(), conf.end(), [&](const auto& c) { return c.member.id == consensus_->id(); });
-}
-
 void ReplicaCore::on_join(const std::string& from, uint64_t req, const JoinTier& j, Effects& out) {
   if (!valid_name(j.id) || !valid_address(j.address) || j.raft_id == 0) {
     ++counters_["errors"];
@@ -226,8 +221,12 @@ bool ReplicaCore::start_change() {
   return false;
 }
 
-void ReplicaCore::connect_members(Effects& out) {
-  for (const auto& c : consensus_->configuration()) {
+void ReplicaCore::on_configuration(Effects& out) {
+  if (consensus_->configuration_index() == configuration_index_) return;
+  configuration_index_ = consensus_->configuration_index();
+  const auto conf = consensus_->configuration();
+  member_ = std::any_of(conf.begin(), conf.end(), [&](const auto& c) { return c.member.id == consensus_->id(); });
+  for (const auto& c : conf) {
     if (c.member.name == id_ || c.member.address.empty() || connected_.count(c.member.name)) continue;
     out.connect(c.member.name, c.member.address);
     connected_.insert(c.member.name);
