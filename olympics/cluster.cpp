@@ -66,16 +66,14 @@ Cluster::Cluster(Config config, const std::string& config_path, std::string bin_
       out_(out),
       stop_(stop) {
   // Replicas added by `olympics db add`: after the configured ones.
-  std::ifstream added(added_replicas_file());
-  std::string name, address;
-  while (added >> name >> address) {
+  for (const auto& [name, address] : verify::read_added_replicas(added_replicas_file())) {
     if (std::any_of(nodes_.begin(), nodes_.end(), [&](const NodeSpec& n) { return n.name == name; })) continue;
     const auto last_db = std::find_if(nodes_.rbegin(), nodes_.rend(), [](const NodeSpec& n) { return n.kind == NodeKind::kDatabase; });
     nodes_.insert(last_db.base(), NodeSpec{name, NodeKind::kDatabase, address, ""});
   }
 }
 
-fs::path Cluster::added_replicas_file() const { return layout_.dir / "added-replicas.txt"; }
+fs::path Cluster::added_replicas_file() const { return layout_.added_replicas_file(); }
 
 std::optional<Members> Cluster::members() const {
   std::vector<Request> asks;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 
 #include "database/sqlite_store.h"
@@ -52,6 +53,53 @@ std::string find_config(const fs::path& run_dir, const std::vector<std::vector<s
                            fallback.string() + "; pass --config");
 }
 
+// The database's nodes: the configured ones, and of a replicated tier those added at run time.
+std::vector<std::string> database_names(const Config& cfg, const RunLayout& layout) {
+  std::vector<std::string> out = cfg.database_ids();
+  if (cfg.replicated()) {
+    for (const auto& added : read_added_replicas(layout.added_replicas_file())) out.push_back(added.name);
+  }
+  return out;
+}
+
+// The database's history and final state, into `r`. Of a replicated tier, every replica's file
+// (the configured ones and those added at run time): a replica's history lacks what came before a
+// snapshot it installed, and what was committed after it last heard from the leader, so the
+// history is the union, each update at the earliest time a replica applied it (replicas apply in
+// log order on one clock, so the union keeps that order). The final state is the most advanced
+// replica's: the highest sum of versions, as versions only grow along the log.
+void read_database(const Config& cfg, const RunLayout& layout, RunRecords& r) {
+  std::vector<std::string> files;
+  for (const auto& id : database_names(cfg, layout)) files.push_back(cfg.database_file(id));
+  std::map<std::pair<std::string, uint64_t>, database::AppliedUpdate> history;
+  bool found = false;
+  uint64_t most_advanced = 0;
+  for (const auto& path : files) {
+    if (!fs::exists(path)) continue;
+    database::SqliteStore store(path);
+    for (auto& u : store.applied_log()) {
+      auto [it, fresh] = history.try_emplace({u.publisher, u.seq}, u);
+      if (!fresh && u.committed_at_us < it->second.committed_at_us) it->second.committed_at_us = u.committed_at_us;
+    }
+    auto scores = store.scores();
+    auto tallies = store.tallies();
+    uint64_t versions = 0;
+    for (const auto& s : scores) versions += s.version;
+    for (const auto& t : tallies) versions += t.version;
+    if (found && versions <= most_advanced) continue;
+    found = true;
+    most_advanced = versions;
+    r.scores = std::move(scores);
+    r.tallies = std::move(tallies);
+  }
+  if (!found) throw std::runtime_error(files.front() + ": no database file");
+  r.applied.clear();
+  for (auto& [ps, u] : history) r.applied.push_back(std::move(u));
+  std::stable_sort(r.applied.begin(), r.applied.end(), [](const database::AppliedUpdate& a, const database::AppliedUpdate& b) {
+    return a.committed_at_us < b.committed_at_us;
+  });
+}
+
 }  // namespace
 
 LoadedRun load_run(const std::string& run_dir, const std::optional<std::string>& config_path,
@@ -83,22 +131,8 @@ RunRecords read_records(const Config& cfg) {
                              ": tablets.history is empty, so the run recorded no reads to check");
   }
   r.reads = read_history(cfg.in_run_dir(cfg.tablets.history));
-  // The database file; of a replicated tier, the replica file with the longest history (every
-  // replica applies the same log; one that installed a snapshot lacks the updates before it).
-  bool found = false;
-  for (const auto& id : cfg.database_ids()) {
-    const std::string db_path = cfg.database_file(id);
-    if (!fs::exists(db_path)) continue;
-    database::SqliteStore store(db_path);
-    auto applied = store.applied_log();
-    if (found && applied.size() <= r.applied.size()) continue;
-    found = true;
-    r.applied = std::move(applied);
-    r.scores = store.scores();
-    r.tallies = store.tallies();
-  }
-  if (!found) throw std::runtime_error(cfg.database_file(cfg.database_ids().front()) + ": no database file");
   const RunLayout layout{fs::path(cfg.run_dir)};
+  read_database(cfg, layout, r);
   r.events = read_events(layout.events_file().string());
   for (const auto& f : cfg.frontends) {
     if (auto stats = read_stats_file(layout.stats_file(f.id))) r.frontend_stats.emplace(f.id, std::move(*stats));
@@ -117,7 +151,8 @@ CheckInput check_input(const Config& cfg, RunRecords records, Duration pull_slac
   in.settle = ms(cfg.heartbeat.settle_ms);
   in.read_interval = ms(cfg.tablets.read_interval_ms + cfg.tablets.jitter_ms);
   in.tablet_timeout = ms(cfg.tablets.request_timeout_ms);
-  in.events = failures_from_events(records.events, in.frontends, cfg.database_ids(), records.acks);
+  in.events = failures_from_events(records.events, in.frontends, database_names(cfg, RunLayout{fs::path(cfg.run_dir)}),
+                                   records.acks);
   in.acks = std::move(records.acks);
   in.reads = std::move(records.reads);
   in.applied = std::move(records.applied);

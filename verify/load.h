@@ -9,7 +9,8 @@
 // says.
 //
 // Files read (run_dir.h): the ack log and the tablets' history named by the config, the database
-// file (its applied log and final rows; nothing is written), events.csv (absent: no events) and
+// file or every replica's, added ones included (the union of their histories, and the final rows
+// of the most advanced; nothing is written), events.csv (absent: no events) and
 // the front ends' stats files (absent: skipped).
 //
 // Errors: std::runtime_error (or ConfigError) naming the file that is missing or malformed and

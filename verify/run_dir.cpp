@@ -15,6 +15,13 @@ std::optional<std::vector<std::string>> read_argv_file(const std::string& path) 
   return argv;
 }
 
+std::vector<AddedReplica> read_added_replicas(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<AddedReplica> out;
+  for (AddedReplica r; in >> r.name >> r.address;) out.push_back(r);
+  return out;
+}
+
 std::optional<Stats> read_stats_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;

@@ -4,7 +4,8 @@
 // Files, under the run directory D: D/<node>.log (stdout and stderr), D/<node>.stats (a node's
 // latest Stats, one encoded Message frame, refreshed every second), D/pids/<node>.pid and
 // D/pids/<node>.cmd (the exact argv, one argument per line), and D/events.csv (every start,
-// signal and stop the olympics tool did, see events.h). The ack log, the tablets' history and
+// signal and stop the olympics tool did, see events.h) and D/added-replicas.txt (the replicas
+// `olympics db add` started). The ack log, the tablets' history and
 // the database file are named by the run's config (common/config.h).
 //
 // Errors: none thrown; a missing or unreadable file is nullopt.
@@ -38,7 +39,19 @@ struct RunLayout {
   }
   // What the tool did to the nodes, for the checker (events.h).
   std::filesystem::path events_file() const { return dir / "events.csv"; }
+  // The replicas `olympics db add` started, one "<name> <address>" line each.
+  std::filesystem::path added_replicas_file() const { return dir / "added-replicas.txt"; }
 };
+
+// A replica added at run time (RunLayout::added_replicas_file).
+struct AddedReplica {
+  std::string name;
+  std::string address;
+};
+
+// The added replicas recorded in `path`, in the order they were added; empty when the file is
+// missing.
+std::vector<AddedReplica> read_added_replicas(const std::filesystem::path& path);
 
 // The argv saved in an argv file (one argument per line); nullopt when missing or empty.
 std::optional<std::vector<std::string>> read_argv_file(const std::string& path);

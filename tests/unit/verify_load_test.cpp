@@ -1,0 +1,83 @@
+// The loader's view of a replicated tier's files (verify/load.h): the union of the replicas'
+// histories, added replicas included, and the final rows of the most advanced replica.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/config_file.h"
+#include "database/sqlite_store.h"
+#include "tests/support/process.h"
+#include "verify/load.h"
+#include "verify/run_dir.h"
+
+namespace oly::verify {
+namespace {
+
+using database::AppliedUpdate;
+
+// Applies set_score seqs [from, to] of "caco" on event "curling" to the replica file `path`,
+// with commit times 1000 * seq + skew (microseconds); versions follow seqs.
+void apply(const std::string& path, uint64_t from, uint64_t to, int64_t skew) {
+  database::SqliteStore store(path);
+  store.begin();
+  for (uint64_t seq = from; seq <= to; ++seq) {
+    const auto version = seq;
+    store.record_applied(AppliedUpdate{"caco", seq, "score/curling", version, "set_score",
+                                       static_cast<int64_t>(1000 * seq) + skew, static_cast<int64_t>(seq), 0, ""});
+    store.put_score(Score{"curling", static_cast<int64_t>(seq), 0, version, 0});
+  }
+  store.commit();
+}
+
+class LoadReplicas : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cfg_ = load_config((std::filesystem::path(OLY_SOURCE_DIR) / "config" / "cluster.yaml").string());
+    ASSERT_TRUE(cfg_.replicated());
+    cfg_.run_dir = dir_.path();
+    std::ofstream(cfg_.in_run_dir(cfg_.cacofonix.ack_log)) << ack_csv_header() << "\n";
+    std::ofstream(cfg_.in_run_dir(cfg_.tablets.history)) << read_csv_header() << "\n";
+  }
+
+  oly::testing::TempDir dir_;
+  Config cfg_;
+};
+
+TEST_F(LoadReplicas, TheHistoryIsTheUnionOfEveryReplicasAddedOnesIncluded) {
+  const auto ids = cfg_.database_ids();
+  ASSERT_GE(ids.size(), 3u);
+  // The old leader applied 1-6 and was killed; a follower applied 1-8 (and never heard of 9);
+  // the added replica installed a snapshot at 5 and applied 6-9, each later than the others.
+  apply(cfg_.database_file(ids[0]), 1, 6, 0);
+  apply(cfg_.database_file(ids[1]), 1, 8, 200);
+  std::ofstream(RunLayout{dir_.path()}.added_replicas_file()) << "db4 tcp://127.0.0.1:1\n";
+  apply(cfg_.database_file("db4"), 6, 9, 400);
+  {
+    database::SqliteStore added(cfg_.database_file("db4"));
+    EXPECT_EQ(added.applied_log().size(), 4u);
+  }
+
+  const RunRecords r = read_records(cfg_);
+  ASSERT_EQ(r.applied.size(), 9u);
+  for (uint64_t i = 0; i < 9; ++i) {
+    EXPECT_EQ(r.applied[i].seq, i + 1);
+    // The earliest time any replica applied it.
+    EXPECT_EQ(r.applied[i].committed_at_us, static_cast<int64_t>(1000 * (i + 1)) + (i + 1 <= 6 ? 0 : i + 1 <= 8 ? 200 : 400));
+  }
+  ASSERT_EQ(r.scores.size(), 1u);
+  EXPECT_EQ(r.scores[0].version, 9u) << "the final rows are the most advanced replica's";
+}
+
+TEST_F(LoadReplicas, WithoutTheAddedReplicasFileOnlyTheConfiguredOnesCount) {
+  const auto ids = cfg_.database_ids();
+  apply(cfg_.database_file(ids[0]), 1, 3, 0);
+  apply(cfg_.database_file("db4"), 1, 5, 0);  // not recorded as added: not part of this run
+  const RunRecords r = read_records(cfg_);
+  EXPECT_EQ(r.applied.size(), 3u);
+  ASSERT_EQ(r.scores.size(), 1u);
+  EXPECT_EQ(r.scores[0].version, 3u);
+}
+
+}  // namespace
+}  // namespace oly::verify
