@@ -69,10 +69,14 @@ class SqliteStore final : public Store, public consensus::LogStore {
   // LogStore methods below do the converse for the log.
   void begin_state();
 
-  // A replica's state (the tables other than the Raft log's) as SQL INSERTs, table by table in
-  // name order and rows in rowid order: a replica's snapshot, and equal on two replicas that
-  // applied the same entries. restore_state replaces the state with such a dump; clear_state
-  // empties it (a replica rebuilds it from its snapshot and log at every start).
+  // A replica's state (the tables other than the Raft log's and the history), table by table in
+  // name order and rows in rowid order, in a compact typed binary form (sqlite_store.cpp): a
+  // replica's snapshot, and equal on two replicas that applied the same entries. It runs in the
+  // replica's loop, so it is kept cheap: about 10 ms and 1.1 MB for a publisher's 16,384 applied
+  // updates. restore_state replaces the state with such a dump (or with the SQL
+  // INSERTs that snapshots held before; throws std::runtime_error "snapshot: ..." on a malformed
+  // one, the state transaction then to be rolled back); clear_state empties it (a replica
+  // rebuilds it from its snapshot and log at every start).
   std::string state_dump();
   void restore_state(const std::string& dump);
   void clear_state();

@@ -122,3 +122,79 @@ TEST(SqliteStore, OpeningAFileThatIsNotADatabaseThrowsNamingTheProblem) {
 
 }  // namespace
 }  // namespace oly::database
+
+namespace oly::database {
+namespace {
+
+// A state with every kind of field: negative and large integers, empty and non-ASCII text.
+void fill_state(SqliteStore& store) {
+  store.begin_state();
+  store.put_score({"Skiing", -3, INT64_MAX, 7, INT64_MIN});
+  store.put_score({"", 0, 0, 1, 0});
+  store.put_score({"Lancer de menhir \xc3\xa9\xe2\x82\xac", 1, 2, 3, 4});
+  store.put_tally({"Romans", 1, 2, 3, 6});
+  store.set_master({"fe2", 4, {}});
+  store.set_home("t1", "fe1");
+  for (uint64_t seq = 1; seq <= 100; ++seq) {
+    store.set_last_seq("caco", seq);
+    store.record_applied({"caco", seq, "tally/Romans", seq, "increment_medal_tally", static_cast<int64_t>(seq) * 1000, 0, 0, "gold"});
+  }
+  store.commit_unsynced();
+}
+
+TEST(SqliteStoreStateDump, RestoringADumpGivesAnEqualStateAndOnlyTheState) {
+  SqliteStore a(":memory:");
+  fill_state(a);
+  const std::string dump = a.state_dump();
+  SqliteStore b(":memory:");
+  b.begin_state();
+  b.put_score({"Stale", 9, 9, 9, 9});  // replaced, not merged
+  b.restore_state(dump);
+  b.commit_unsynced();
+  EXPECT_EQ(b.state_dump(), dump);
+  EXPECT_EQ(b.scores(), a.scores());
+  EXPECT_EQ(b.score("Skiing"), (Score{"Skiing", -3, INT64_MAX, 7, INT64_MIN}));
+  EXPECT_EQ(b.applied("caco", 42), a.applied("caco", 42));
+  EXPECT_EQ(b.home("t1"), "fe1");
+  // The history is this store's own, not state: restored replicas lack what came before.
+  EXPECT_TRUE(b.applied_log().empty());
+  EXPECT_EQ(a.applied_log().size(), 100u);
+}
+
+TEST(SqliteStoreStateDump, ASnapshotOfSqlInsertsFromBeforeTheBinaryDumpStillRestores) {
+  SqliteStore b(":memory:");
+  b.restore_state("INSERT INTO \"scores\" VALUES('Curling',2,1,5,77);\nINSERT INTO \"master\" VALUES(0,'fe1',3);\n");
+  b.commit_unsynced();
+  EXPECT_EQ(b.score("Curling"), (Score{"Curling", 2, 1, 5, 77}));
+  EXPECT_EQ(b.master().epoch, 3u);
+}
+
+TEST(SqliteStoreStateDump, AMalformedDumpThrowsNamingTheFaultAndTheRollbackKeepsTheState) {
+  SqliteStore a(":memory:");
+  fill_state(a);
+  const std::string dump = a.state_dump();
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {dump.substr(0, dump.size() - 3), "snapshot: "},
+      {dump + "x", "bytes after the last table"},
+      {"garbage", "neither a state dump nor SQL INSERTs"},
+      {std::string("OLYSTATE1\n") + "\x09\x01" + "z", "unknown field tag in table applied"},
+      {std::string("OLYSTATE1\n") + std::string("\x05\x00", 2), "table applied has 5 columns in the dump, 9 here"},
+  };
+  for (const auto& [bytes, want] : bad) {
+    SqliteStore b(":memory:");
+    b.begin_state();
+    b.put_score({"Kept", 1, 1, 1, 1});
+    b.commit_unsynced();
+    try {
+      b.restore_state(bytes);
+      ADD_FAILURE() << "restored " << bytes.size() << " malformed bytes";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+    b.rollback();
+    EXPECT_EQ(b.score("Kept").version, 1u);
+  }
+}
+
+}  // namespace
+}  // namespace oly::database
