@@ -1,12 +1,14 @@
 // The database binary: a thin shell that runs the database tier's core over ZeroMQ and one SQLite
 // file. With database.replicas in the config it runs replica --id of the replicated tier
 // (ReplicaCore over Raft); without, the single database (DatabaseCore).
+// On SIGINT/SIGTERM a leading replica first hands leadership over (at most two election timeouts).
 // Exit status: 0 after SIGINT/SIGTERM, 1 when the file cannot be opened or the address bound,
 // 2 on a bad config or flag, 3 when a replica's storage failed while running (restart it: it
 // rebuilds its state from its log, as after a crash).
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -77,6 +79,27 @@ oly::Members discover(const std::string& seed, std::chrono::seconds patience) {
   die("--join " + seed + ": no replica of a running tier answered there within " + std::to_string(patience.count()) + " s");
 }
 
+// After SIGTERM or SIGINT: a leader hands leadership over and keeps stepping until another
+// replica leads and has been named to the requests still sent here (ReplicaCore::may_stop).
+void hand_over_and_stop(oly::database::ReplicaCore& core, oly::Node& node, oly::ZmqTransport& transport,
+                        const oly::Clock& clock) {
+  const auto began = clock.now();
+  const bool leading = core.consensus().leading();
+  core.begin_stop(began);
+  while (!core.may_stop(clock.now())) {
+    const auto wake = node.step();
+    transport.wait(std::clamp<oly::Duration>(wake - clock.now(), oly::Duration::zero(), oly::ms(5)));
+  }
+  if (!leading) return;
+  const auto took = std::chrono::duration<double, std::milli>(clock.now() - began).count();
+  const auto next = core.consensus().leader();
+  if (core.consensus().leading() || !next) {
+    spdlog::warn("stopping after {:.0f} ms without a hand-over: the others will elect a leader", took);
+  } else {
+    spdlog::info("stopping after {:.0f} ms: '{}' leads now", took, next->name);
+  }
+}
+
 int run_replica(const oly::Config& config, const std::string& id, const std::string& join, std::string address) {
   const oly::ReplicaConfig* me = config.replica(id);
   if (me == nullptr && join.empty()) {
@@ -123,6 +146,7 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
   oly::Node node(*core, *transport, clock);
   try {
     oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.database.raft_heartbeat_ms / 4)));
+    hand_over_and_stop(*core, node, *transport, clock);
   } catch (const std::runtime_error& e) {
     spdlog::critical("{}", e.what());
     die(e.what(), 3);

@@ -89,6 +89,8 @@ class ReplicaCore final : public Core, private consensus::Machine {
   // reassembled may be at most kMaxRaftMessage.
   static constexpr size_t kRaftPart = 512 * 1024;
   static constexpr size_t kMaxRaftMessage = size_t{1} << 30;
+  // How long a replica that handed leadership over before stopping keeps redirecting requests.
+  static constexpr Duration kStopLinger = ms(100);
 
   // Replica `start.id` over `store` (its file). Its Raft id is kept in the file: chosen at its
   // first start (its position in config.database.replicas, or at random when joining). `clock`
@@ -120,6 +122,14 @@ class ReplicaCore final : public Core, private consensus::Machine {
   Members members() const;
   // In the configuration (a joining replica is not, until the leader has added it).
   bool member() const { return member_; }
+  // A clean stop (SIGTERM), in two calls. begin_stop: a leader hands leadership to its most
+  // up-to-date voter, so the tier waits for one hand-over (a round trip or two) instead of an
+  // election timeout. may_stop, after each step: true once the process can exit, that is when
+  // this replica does not lead and has known the next leader for kStopLinger (answering the
+  // requests still sent here with not_leader naming it), or two election timeouts after
+  // begin_stop whatever happened. A follower may stop at once.
+  void begin_stop(TimePoint now);
+  bool may_stop(TimePoint now);
 
  private:
   // A request waiting for its round.
@@ -145,6 +155,9 @@ class ReplicaCore final : public Core, private consensus::Machine {
   Body answer(const Held& h, const std::vector<Result>& results, TimePoint now);
   Body stats(TimePoint now);
   Error not_leader() const;
+  // Starts a hand-over of leadership (libraft's transfer to the most up-to-date voter), logging
+  // `why`; false when libraft refused.
+  bool hand_over(std::string_view why);
   // A min_version read this replica's applied state satisfies: true, with the answer.
   bool read_locally(const Body& request, Body& answer);
   // After every call into Consensus: role changes, Raft messages out, answers out, a failure.
@@ -186,6 +199,13 @@ class ReplicaCore final : public Core, private consensus::Machine {
   std::map<std::string, std::pair<consensus::Member, std::vector<Waiting>>> joins_;
   std::map<std::string, std::vector<Waiting>> removals_;
   bool change_in_flight_ = false;
+  // A clean stop under way (begin_stop): until when at most, and since when the next leader is
+  // known.
+  struct Stop {
+    TimePoint deadline;
+    std::optional<TimePoint> leader_known;
+  };
+  std::optional<Stop> stop_;
   std::vector<std::string> join_via_;
   std::optional<std::string> join_leader_;
   TimePoint next_join_{};

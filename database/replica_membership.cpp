@@ -171,13 +171,7 @@ bool ReplicaCore::start_change() {
       continue;
     }
     if (target->member.id == consensus_->id()) {
-      spdlog::info("membership: asked to remove this replica, the leader: handing leadership over first");
-      change_in_flight_ = true;
-      const bool started = consensus_->transfer(0, [this](bool ok) {
-        change_in_flight_ = false;
-        spdlog::info("membership: leadership hand-over {}", ok ? "done" : "did not complete");
-      });
-      if (!started) change_in_flight_ = false;
+      const bool started = hand_over("membership: asked to remove this replica, the leader");
       answer_waiting(it->second, false);  // not_leader: ask the next leader
       removals_.erase(it);
       return started;
@@ -231,6 +225,33 @@ void ReplicaCore::on_configuration(Effects& out) {
     out.connect(c.member.name, c.member.address);
     connected_.insert(c.member.name);
   }
+}
+
+bool ReplicaCore::hand_over(std::string_view why) {
+  change_in_flight_ = true;
+  const bool started = consensus_->transfer(0, [this](bool ok) {
+    // Also called, with false, while the replica closes (consensus_ is going away then).
+    change_in_flight_ = false;
+    const auto next = ok ? consensus_->leader() : std::nullopt;
+    spdlog::info("leadership hand-over {}{}", ok ? "done" : "did not complete",
+                 next ? ", to " + next->name : std::string());
+  });
+  if (!started) change_in_flight_ = false;
+  spdlog::info("{}: {}", why, started ? "handing leadership over to the most up-to-date voter" : "libraft refused a hand-over");
+  return started;
+}
+
+void ReplicaCore::begin_stop(TimePoint now) {
+  stop_ = Stop{now + ms(2 * config_.database.election_timeout_ms), std::nullopt};
+  if (!consensus_->leading() || !hand_over("stopping while leading")) stop_->deadline = now;
+}
+
+bool ReplicaCore::may_stop(TimePoint now) {
+  if (!stop_ || now >= stop_->deadline) return true;
+  const auto l = consensus_->leader();
+  if (consensus_->leading() || !l || l->name == id_) return false;
+  if (!stop_->leader_known) stop_->leader_known = now;
+  return now >= *stop_->leader_known + kStopLinger;
 }
 
 }  // namespace oly::database

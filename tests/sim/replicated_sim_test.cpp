@@ -66,6 +66,36 @@ TEST(ReplicatedSim, DatabaseLeaderCrashesUnderLoadAndComesBack) {
   print_windows("DatabaseLeaderCrashesUnderLoadAndComesBack");
 }
 
+// A clean stop (SIGTERM in database/main.cpp): the leader hands leadership over before it goes,
+// so the window is a hand-over, shorter than the election timeout that a crash costs at least.
+TEST(ReplicatedSim, ALeaderStoppedCleanlyHandsOverFasterThanAnElection) {
+  for_seeds(
+      [](uint64_t seed) {
+        const Config cfg = replicated(mode_of(seed));
+        SimRun r(cfg, options(seed));
+        RaftMonitor raft(r.c);
+        r.run(r.uniform(1200, 2500));
+        const std::string leader = wait_for_db_leader(r);
+        ASSERT_FALSE(leader.empty()) << r.describe();
+        const TimePoint k = r.c.now();
+        r.note("stop " + leader + " cleanly");
+        r.c.replica(leader)->begin_stop(k);
+        r.c.run_until([&] { return r.c.replica(leader)->may_stop(r.c.now()); }, ms(2 * cfg.database.election_timeout_ms));
+        ASSERT_FALSE(r.c.replica(leader)->consensus().leading()) << leader << " still leads; " << r.describe();
+        r.crash(leader);
+        r.run(r.uniform(100, 1500));
+        r.restart(leader);
+        drain_and_check(r);
+        check_replicas(r, raft);
+        const auto window = next_ack_after(r.c, k);
+        ASSERT_TRUE(window) << "nothing acknowledged after the database leader stopped; " << r.describe();
+        g_windows.push_back(to_ms(*window));
+        EXPECT_LT(*window, ms(cfg.database.election_timeout_ms / 2)) << r.describe();
+      },
+      kReplicatedSeeds);
+  print_windows("ALeaderStoppedCleanlyHandsOverFasterThanAnElection");
+}
+
 TEST(ReplicatedSim, DatabaseFollowerCrashesAndComesBack) {
   for_seeds(
       [](uint64_t seed) {
