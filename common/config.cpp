@@ -86,6 +86,9 @@ void validate(const Config& c) {
     addresses.insert(c.database.address);
   }
   positive(c, "database.raft_heartbeat_ms", c.database.raft_heartbeat_ms);
+  if (c.database.history_keep != 0 && c.database.history_keep < 1000) {
+    fail("database.history_keep", "expected 0 (keep all) or at least 1000 updates, got " + std::to_string(c.database.history_keep));
+  }
   if (c.database.snapshot_every < 16) fail("database.snapshot_every", "expected at least 16 entries, got " + std::to_string(c.database.snapshot_every));
   if (c.database.election_timeout_ms < 3 * c.database.raft_heartbeat_ms) {
     fail("database.election_timeout_ms", "expected at least three times database.raft_heartbeat_ms (" +

@@ -112,6 +112,7 @@ void fill(MapReader& r, Config& c) {
     d.get("raft_heartbeat_ms", c.database.raft_heartbeat_ms);
     d.get("snapshot_every", c.database.snapshot_every);
     d.get("snapshot_trailing", c.database.snapshot_trailing);
+    d.get("history_keep", c.database.history_keep);
     d.list("replicas", [&](MapReader& rr, size_t i) {
       ReplicaConfig replica;
       rr.get("id", replica.id);
@@ -227,7 +228,8 @@ std::string to_yaml(const Config& c) {
   out << ", request_timeout_ms: " << c.database.request_timeout_ms
       << ", election_timeout_ms: " << c.database.election_timeout_ms
       << ", raft_heartbeat_ms: " << c.database.raft_heartbeat_ms << ", snapshot_every: " << c.database.snapshot_every
-      << ", snapshot_trailing: " << c.database.snapshot_trailing << "}\n";
+      << ", snapshot_trailing: " << c.database.snapshot_trailing << ", history_keep: " << c.database.history_keep
+      << "}\n";
   out << "frontends:\n";
   for (const auto& f : c.frontends) {
     out << "  - {id: " << q(f.id) << ", address: " << q(f.address) << ", pub: " << q(f.pub) << "}\n";

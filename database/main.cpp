@@ -46,6 +46,7 @@ int run_single(const oly::Config& config) {
   oly::MasterInfo master;
   try {
     store = std::make_unique<oly::database::SqliteStore>(path);
+    store->set_history_keep(config.database.history_keep);
     // The database only answers: replies leave through its ROUTER, so it knows no peers.
     oly::ZmqOptions options;
     options.bind = config.database.address;
@@ -128,6 +129,7 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
   std::unique_ptr<oly::database::ReplicaCore> core;
   try {
     store = std::make_unique<oly::database::SqliteStore>(path);
+    store->set_history_keep(config.database.history_keep);
     oly::ZmqOptions options;
     options.bind = address;
     transport = std::make_unique<oly::ZmqTransport>(id, options);

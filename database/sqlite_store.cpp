@@ -346,6 +346,10 @@ void SqliteStore::record_applied(const AppliedUpdate& u) {
   if (u.seq > kExactlyOnceWindow) {
     query("DELETE FROM applied WHERE publisher = ? AND seq <= ?").bind(u.publisher).bind(u.seq - kExactlyOnceWindow).run();
   }
+  if (history_keep_ > 0 && ++since_pruned_ >= kHistoryPruneEvery) {
+    since_pruned_ = 0;
+    query("DELETE FROM history WHERE rowid <= (SELECT max(rowid) FROM history) - ?").bind(history_keep_).run();
+  }
 }
 
 std::optional<AppliedUpdate> SqliteStore::applied(const std::string& publisher, uint64_t seq) {

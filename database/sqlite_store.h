@@ -61,6 +61,11 @@ class SqliteStore final : public Store, public consensus::LogStore {
   int64_t home_count(const std::string& frontend) override;
   std::vector<RegistryEntry> registry(const std::optional<std::string>& home) override;
 
+  // Keep only the last `rows` updates of the history (0, the default: all of it); older ones are
+  // deleted as new ones come, in steps of kHistoryPruneEvery.
+  void set_history_keep(uint64_t rows) { history_keep_ = rows; }
+  static constexpr uint64_t kHistoryPruneEvery = 1024;
+
   bool in_transaction() const;
   // A replica's transactions are of two kinds, never mixed: the log's (synchronous=FULL: its
   // commit, sync_log(), waits for the disk) and the applied state's (synchronous=NORMAL: its
@@ -118,6 +123,8 @@ class SqliteStore final : public Store, public consensus::LogStore {
   sqlite3* db_ = nullptr;
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
   bool fail_next_sync_ = false;
+  uint64_t history_keep_ = 0;     // 0: keep the whole history
+  uint64_t since_pruned_ = 0;     // history rows written since the last prune
   enum class Txn { kNone, kLog, kState };
   Txn open_ = Txn::kNone;  // the kind of the open transaction (kNone: none, or one begun by begin())
   void begin_kind(Txn kind);

@@ -131,6 +131,11 @@ RunRecords read_records(const Config& cfg) {
                              ": tablets.history is empty, so the run recorded no reads to check");
   }
   r.reads = read_history(cfg.in_run_dir(cfg.tablets.history));
+  if (cfg.database.history_keep > 0) {
+    throw std::runtime_error(cfg.source + ": database.history_keep is " + std::to_string(cfg.database.history_keep) +
+                             ": the database kept only its last updates, so no run of this config can be checked "
+                             "(set it to 0 to keep the whole history)");
+  }
   const RunLayout layout{fs::path(cfg.run_dir)};
   read_database(cfg, layout, r);
   r.events = read_events(layout.events_file().string());

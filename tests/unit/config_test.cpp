@@ -47,7 +47,7 @@ class ConfigFile : public ::testing::Test {
 // Field lists, so that whole structs compare (and print) at once.
 auto fields(const DatabaseConfig& d) {
   return std::tie(d.id, d.address, d.path, d.request_timeout_ms, d.replicas, d.election_timeout_ms,
-                  d.raft_heartbeat_ms);
+                  d.raft_heartbeat_ms, d.snapshot_every, d.snapshot_trailing, d.history_keep);
 }
 auto fields(const FrontendConfig& f) {
   return std::tie(f.id, f.address, f.pub);
@@ -210,7 +210,7 @@ Config every_field_changed() {
   c.log_level = "debug";
   c.consistency = Consistency::kPull;
   c.events = {"Ice Hockey", "Curling", "Ski: Jumping", "#1 Luge"};
-  c.database = {"database", "tcp://127.0.0.1:9100", "data/oly.db", 1234, {}, 321, 45};
+  c.database = {"database", "tcp://127.0.0.1:9100", "data/oly.db", 1234, {}, 321, 45, 777, 333, 50000};
   c.frontends = {{"a", "tcp://127.0.0.1:9101", "tcp://127.0.0.1:9111"},
                  {"b", "tcp://127.0.0.1:9102", "tcp://127.0.0.1:9112"},
                  {"c", "tcp://127.0.0.1:9103", "tcp://127.0.0.1:9113"}};
@@ -268,6 +268,12 @@ TEST_F(ConfigFile, ReplicasWithDuplicateIdsOrAddresses) {
 TEST_F(ConfigFile, AnElectionTimeoutBelowThreeHeartbeats) {
   expect_error("database:\n  election_timeout_ms: 100\n  raft_heartbeat_ms: 50\n",
                "database.election_timeout_ms: expected at least three times database.raft_heartbeat_ms (150), got 100");
+}
+
+TEST_F(ConfigFile, AHistoryKeptShorterThanAThousandUpdatesOrNegative) {
+  expect_error("database:\n  history_keep: 999\n",
+               "database.history_keep: expected 0 (keep all) or at least 1000 updates, got 999");
+  expect_error("database:\n  history_keep: -5\n", "database.history_keep: expected an integer, got '-5'");
 }
 
 TEST(ConfigYaml, TheDefaultClusterSurvivesARoundTrip) {

@@ -196,5 +196,27 @@ TEST(SqliteStoreStateDump, AMalformedDumpThrowsNamingTheFaultAndTheRollbackKeeps
   }
 }
 
+TEST(SqliteStoreHistory, KeepsTheLastUpdatesWhenToldAndAllOfThemOtherwise) {
+  for (const uint64_t keep : {uint64_t{0}, uint64_t{1000}}) {
+    SqliteStore store(":memory:");
+    store.set_history_keep(keep);
+    store.begin_state();
+    for (uint64_t seq = 1; seq <= 5000; ++seq) {
+      store.record_applied({"caco", seq, "score/Curling", seq, "set_score", static_cast<int64_t>(seq), 1, 0, ""});
+    }
+    store.commit_unsynced();
+    const auto history = store.applied_log();
+    if (keep == 0) {
+      EXPECT_EQ(history.size(), 5000u);
+      continue;
+    }
+    // Pruned in steps: between `keep` and `keep` + one step, and always the newest.
+    EXPECT_GE(history.size(), keep);
+    EXPECT_LT(history.size(), keep + SqliteStore::kHistoryPruneEvery);
+    EXPECT_EQ(history.back().seq, 5000u);
+    EXPECT_EQ(history.front().seq, 5001 - history.size());
+  }
+}
+
 }  // namespace
 }  // namespace oly::database

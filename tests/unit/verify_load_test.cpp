@@ -79,5 +79,16 @@ TEST_F(LoadReplicas, WithoutTheAddedReplicasFileOnlyTheConfiguredOnesCount) {
   EXPECT_EQ(r.scores[0].version, 3u);
 }
 
+TEST_F(LoadReplicas, ARunWhoseDatabaseKeptOnlyItsLastUpdatesIsRefusedNamingTheKey) {
+  apply(cfg_.database_file(cfg_.database_ids()[0]), 1, 3, 0);
+  cfg_.database.history_keep = 5000;
+  try {
+    read_records(cfg_);
+    ADD_FAILURE() << "read a run whose history was cut";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("database.history_keep is 5000"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace oly::verify
