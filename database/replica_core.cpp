@@ -156,28 +156,9 @@ void ReplicaCore::on_message(const std::string& from, Message msg, bool notice, 
     } else {
       ++counters_["raft_rpcs"];
       std::string whole;
-      bool complete = true;
-      if (rpc->parts && *rpc->parts > 1) {
-        // In order per sender (the transport keeps a pair's order); a gap drops what came so far.
-        auto& r = parts_[from];
-        if (rpc->part.value_or(0) == 0) r = {};
-        if (rpc->part.value_or(0) != r.next || r.bytes.size() + rpc->rpc.data.size() > kMaxRaftMessage) {
-          parts_.erase(from);
-          ++counters_["raft_rpcs_refused"];
-          complete = false;
-        } else {
-          r.bytes += rpc->rpc.data;
-          ++r.next;
-          complete = r.next == *rpc->parts;
-          if (complete) {
-            whole = std::move(r.bytes);
-            parts_.erase(from);
-          }
-        }
-      } else {
-        whole = std::move(rpc->rpc.data);
-      }
-      if (complete) {
+      const auto outcome = parts_.add(from, *rpc, whole);
+      if (outcome == RaftParts::Outcome::kRefused) ++counters_["raft_rpcs_refused"];
+      if (outcome == RaftParts::Outcome::kWhole) {
         const uint64_t dropped = consensus_->rpcs_dropped();
         consensus_->receive(from, whole, now, rpc->id.value_or(0));
         if (consensus_->rpcs_dropped() != dropped) ++counters_["raft_rpcs_refused"];
@@ -427,21 +408,9 @@ void ReplicaCore::settle(TimePoint now, Effects& out) {
   was_leading_ = leading;
   on_configuration(out);
   for (auto& [to, bytes] : consensus_->take_outbox()) {
-    RaftRpc rpc;
-    rpc.id = consensus_->id();
-    if (bytes.size() <= raft_part_) {
-      rpc.rpc.data = std::move(bytes);
-      out.send(to, 0, std::move(rpc));
-      continue;
-    }
-    const uint64_t parts = (bytes.size() + raft_part_ - 1) / raft_part_;
-    counters_["raft_parts_sent"] += static_cast<int64_t>(parts);
-    for (uint64_t i = 0; i < parts; ++i) {
-      rpc.part = i;
-      rpc.parts = parts;
-      rpc.rpc.data = bytes.substr(i * raft_part_, raft_part_);
-      out.send(to, 0, rpc);
-    }
+    auto messages = split_raft_message(std::move(bytes), consensus_->id(), raft_part_);
+    if (messages.size() > 1) counters_["raft_parts_sent"] += static_cast<int64_t>(messages.size());
+    for (auto& rpc : messages) out.send(to, 0, std::move(rpc));
   }
   for (const auto& [name, address] : answers_.connects()) out.connect(name, address);
   for (auto& a : answers_.items()) out.send(a.to, a.msg.req, std::move(a.msg.body));

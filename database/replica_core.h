@@ -65,6 +65,7 @@
 #include "consensus/consensus.h"
 #include "database/command.h"
 #include "database/requests.h"
+#include "database/raft_parts.h"
 #include "database/sqlite_store.h"
 #include "database/state_machine.h"
 
@@ -213,12 +214,8 @@ class ReplicaCore final : public Core, private consensus::Machine {
   std::set<std::string> connected_;
   uint64_t configuration_index_ = UINT64_MAX;  // of the configuration on_configuration last saw
   bool member_ = false;
-  // Raft messages arriving in parts (a snapshot), per sender: the bytes so far and the next part.
-  struct Reassembly {
-    std::string bytes;
-    uint64_t next = 0;
-  };
-  std::map<std::string, Reassembly> parts_;
+  bool non_voters_ = false;  // the configuration has spares or standbys (to promote)
+  RaftParts parts_{kMaxRaftMessage};  // Raft messages arriving in parts (a snapshot)
   size_t raft_part_ = kRaftPart;
   // Last: destroyed first, so that the rounds it cancels find everything above alive.
   std::unique_ptr<consensus::Consensus> consensus_;

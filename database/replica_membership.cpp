@@ -127,6 +127,8 @@ void ReplicaCore::manage_membership(TimePoint now, Effects& out) {
     return;
   }
   if (change_in_flight_ || consensus_->changing()) return;
+  // The common case, every tick: nothing asked and every member a voter.
+  if (joins_.empty() && removals_.empty() && !non_voters_) return;
   start_change();
 }
 
@@ -220,6 +222,7 @@ void ReplicaCore::on_configuration(Effects& out) {
   configuration_index_ = consensus_->configuration_index();
   const auto conf = consensus_->configuration();
   member_ = std::any_of(conf.begin(), conf.end(), [&](const auto& c) { return c.member.id == consensus_->id(); });
+  non_voters_ = std::any_of(conf.begin(), conf.end(), [](const auto& c) { return c.standing != consensus::Standing::voter; });
   for (const auto& c : conf) {
     if (c.member.name == id_ || c.member.address.empty() || connected_.count(c.member.name)) continue;
     out.connect(c.member.name, c.member.address);

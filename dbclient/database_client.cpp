@@ -1,6 +1,7 @@
 #include "dbclient/database_client.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace oly {
 
@@ -100,20 +101,20 @@ void DatabaseClient::learn(const Members& m, Effects& out) {
     if (index_of(r.id) == replicas_.size() && !r.address.empty()) out.connect(r.id, r.address);
   }
   if (next == replicas_) return;
-  auto moved = [&](size_t old) {
-    const auto it = std::find(next.begin(), next.end(), replicas_[old]);
-    return it == next.end() ? size_t{0} : static_cast<size_t>(it - next.begin());
+  auto position = [&](const std::string& name) -> std::optional<size_t> {
+    const auto it = std::find(next.begin(), next.end(), name);
+    if (it == next.end()) return std::nullopt;
+    return static_cast<size_t>(it - next.begin());
   };
+  // Where an old index is in the new list; a replica that left maps to the first, to try next.
+  auto moved = [&](size_t old) { return position(replicas_[old]).value_or(0); };
   std::vector<TimePoint> heard(next.size(), TimePoint::min());
   for (size_t i = 0; i < replicas_.size(); ++i) {
-    if (std::find(next.begin(), next.end(), replicas_[i]) != next.end()) heard[moved(i)] = heard_at_[i];
+    if (const auto at = position(replicas_[i])) heard[*at] = heard_at_[i];
   }
   for (auto& [req, a] : in_flight_) a.replica = moved(a.replica);
-  size_t leader = moved(leader_);
-  if (m.leader) {
-    if (auto it = std::find(next.begin(), next.end(), *m.leader); it != next.end()) leader = static_cast<size_t>(it - next.begin());
-  }
-  leader_ = leader;
+  const auto named = m.leader ? position(*m.leader) : std::nullopt;
+  leader_ = named ? *named : moved(leader_);
   replicas_ = std::move(next);
   heard_at_ = std::move(heard);
 }

@@ -108,7 +108,7 @@ void Cluster::add_replica(const std::string& name) {
     }
   }
   if (seed == nullptr) throw ClusterError("no replica of the tier is running to join through");
-  const std::string address = with_free_ports(config_).database.replicas.front().address;
+  const std::string address = FreePorts().next();
   const NodeSpec spec{name, NodeKind::kDatabase, address, ""};
   LaunchOptions o;
   o.bin_dir = bin_dir_;

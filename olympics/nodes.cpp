@@ -115,25 +115,29 @@ std::optional<PortConflict> find_port_conflict(const std::vector<NodeSpec>& node
   return std::nullopt;
 }
 
-Config with_free_ports(Config c, const PortProbe& in_use) {
+FreePorts::FreePorts(PortProbe in_use) : in_use_(std::move(in_use)) {
   std::random_device seed;
-  std::mt19937 rng(seed() ^ static_cast<unsigned>(::getpid()));
+  rng_.seed(seed() ^ static_cast<unsigned>(::getpid()));
+}
+
+std::string FreePorts::next() {
   std::uniform_int_distribution<int> pick(20000, 32767);
-  std::set<int> taken;
-  const auto next = [&] {
-    for (int tries = 0; tries < 10000; ++tries) {
-      const int p = pick(rng);
-      if (taken.count(p) || in_use(TcpEndpoint{"127.0.0.1", p})) continue;
-      taken.insert(p);
-      return "tcp://127.0.0.1:" + std::to_string(p);
-    }
-    throw std::runtime_error("no free port found on 127.0.0.1 in 20000-32767");
-  };
-  c.database.address = next();
-  for (auto& r : c.database.replicas) r.address = next();
+  for (int tries = 0; tries < 10000; ++tries) {
+    const int p = pick(rng_);
+    if (taken_.count(p) || in_use_(TcpEndpoint{"127.0.0.1", p})) continue;
+    taken_.insert(p);
+    return "tcp://127.0.0.1:" + std::to_string(p);
+  }
+  throw std::runtime_error("no free port found on 127.0.0.1 in 20000-32767");
+}
+
+Config with_free_ports(Config c, const PortProbe& in_use) {
+  FreePorts ports(in_use);
+  c.database.address = ports.next();
+  for (auto& r : c.database.replicas) r.address = ports.next();
   for (auto& f : c.frontends) {
-    f.address = next();
-    f.pub = next();
+    f.address = ports.next();
+    f.pub = ports.next();
   }
   return c;
 }

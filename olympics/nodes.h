@@ -17,6 +17,8 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -91,10 +93,21 @@ using PortProbe = std::function<bool(const TcpEndpoint&)>;
 std::optional<PortConflict> find_port_conflict(const std::vector<NodeSpec>& nodes,
                                                const PortProbe& in_use);
 
-// `c` with every server (database, front end address and pub) moved to a free port of
-// 127.0.0.1, picked at random from 20000-32767 (below Linux's ephemeral range, so outgoing
-// connections do not take them) and checked with `in_use`, so that runs side by side do not
-// collide. Throws std::runtime_error when no free ports are found.
+// Free ports of 127.0.0.1, picked at random from 20000-32767 (below Linux's ephemeral range, so
+// outgoing connections do not take them) and checked with `in_use`, so that runs side by side do
+// not collide; never the same one twice. next() throws std::runtime_error when none is free.
+class FreePorts {
+ public:
+  explicit FreePorts(PortProbe in_use = tcp_port_in_use);
+  std::string next();  // "tcp://127.0.0.1:<port>"
+
+ private:
+  PortProbe in_use_;
+  std::mt19937 rng_;
+  std::set<int> taken_;
+};
+
+// `c` with every server (database, front end address and pub) moved to a free port (FreePorts).
 Config with_free_ports(Config c, const PortProbe& in_use = tcp_port_in_use);
 
 }  // namespace oly::olympics

@@ -86,16 +86,16 @@ RunEvents failures_from_events(const std::vector<ClusterEvent>& events,
       Failure f;
       f.node = e->node;
       f.database = !frontend;
-      f.how = fails ? "kill" : "pause";
+      f.how = fails ? e->action : "pause";
       f.was_master = frontend && acked_last_before(by_time, e->at) == e->node;
       f.at = e->at;
       open[e->node] = out.failures.size();
       out.failures.push_back(std::move(f));
     } else if (it != open.end()) {
       Failure& f = out.failures[it->second];
-      const bool mends = f.how == "kill" ? e->action == "start" : e->action == "cont";
+      const bool mends = f.how != "pause" ? e->action == "start" : e->action == "cont";
       // A paused process that is killed stays a failure until it is started again.
-      if (f.how == "pause" && fails) f.how = "kill";
+      if (f.how == "pause" && fails) f.how = e->action;
       if (mends) {
         f.back = e->at;
         open.erase(it);

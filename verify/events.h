@@ -46,7 +46,7 @@ std::vector<ClusterEvent> read_events(const std::string& path);
 struct Failure {
   std::string node;
   bool database = false;    // the database; otherwise a front end
-  std::string how;          // "kill" (kill -9, term, int) or "pause" (SIGSTOP)
+  std::string how;          // how it went: "kill" (-9), "term" or "int" (a clean stop), "pause" (SIGSTOP)
   bool was_master = false;  // a front end that acknowledged the last update before `at`
   TimePoint at;
   std::optional<TimePoint> back;  // restarted (kill) or continued (pause); nullopt: never

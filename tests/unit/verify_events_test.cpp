@@ -70,6 +70,12 @@ TEST(ClusterEvents, AKillIsAFailureUntilTheNodeIsStartedAgain) {
        ev(20000, "fe2", "down"), ev(20001, "fe1", "down")},
       kFes, {"db"}, {ack_via(4000, "fe1"), ack_via(6000, "fe2")});
   ASSERT_EQ(run.failures.size(), 1u);
+  // A clean stop is a failure too, named for its signal.
+  const auto term = failures_from_events({ev(0, "db", "start"), ev(100, "db", "term"), ev(200, "db", "start")}, kFes,
+                                         {"db"}, {});
+  ASSERT_EQ(term.failures.size(), 1u);
+  EXPECT_EQ(term.failures[0].how, "term");
+  EXPECT_EQ(term.failures[0].back, at_ms(200));
   const Failure& f = run.failures[0];
   EXPECT_EQ(f.node, "fe1");
   EXPECT_EQ(f.how, "kill");
