@@ -61,6 +61,16 @@ void MemoryNetwork::heal_all() { cut_.clear(); }
 void MemoryNetwork::crash(const std::string& name) {
   down_.insert(name);
   inbox_.erase(name);
+  std::set<std::string> peers;
+  for (const auto& [pair, at] : last_) {
+    if (pair.first == name) peers.insert(pair.second);
+    if (pair.second == name) peers.insert(pair.first);
+  }
+  for (const auto& to : peers) {
+    if (to == name || down_.count(to) || !live_.count(to) || cut_.count({name, to})) continue;
+    Incoming lost{name, "", false, true};
+    inbox_[to].insert(InFlight{clock_.now() + min_delay_, order_++, std::move(lost)});
+  }
 }
 void MemoryNetwork::restart(const std::string& name) { down_.erase(name); }
 
@@ -92,7 +102,8 @@ std::optional<Incoming> MemoryNetwork::take(const std::string& name) {
   if (first->at > clock_.now()) return std::nullopt;
   Incoming msg = std::move(const_cast<InFlight&>(*first).msg);
   it->second.erase(first);
-  if (blocked(msg.from, name)) {  // partitioned or crashed while the frame was in flight
+  // Partitioned or crashed while the frame was in flight (a crash's own notice, only cut off).
+  if (msg.lost ? cut_.count({msg.from, name}) > 0 : blocked(msg.from, name)) {
     ++dropped_;
     return take(name);
   }

@@ -4,8 +4,10 @@
 // never earlier than the previous frame between the same pair (FIFO per pair, as TCP gives).
 // Faults: a frame is dropped with probability `drop`; partition(a, b) drops every frame between
 // a and b both ways until heal; crash(n) makes n drop everything it sends and everything sent to
-// it (including frames already in flight) until restart(n). All randomness comes from the seed,
-// so a run replays exactly.
+// it (including frames already in flight) until restart(n); each endpoint that exchanged frames
+// with n and is not cut off from it is told (Incoming::lost) after min_delay, as a TCP peer sees
+// the kernel close a dead process's connections. All randomness comes from the seed, so a run
+// replays exactly.
 //
 // Thread-safety: none; one simulation thread.
 #pragma once

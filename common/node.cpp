@@ -13,6 +13,10 @@ TimePoint Node::step(size_t max_frames) {
     auto in = transport_.receive();
     if (!in) break;
     ++handled;
+    if (in->lost) {
+      core_.on_peer_lost(in->from, clock_.now(), effects_);
+      continue;
+    }
     Decoded d = decode(in->frame);
     if (!d.ok) {
       handle_bad_frame(*in, d.error);

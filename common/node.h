@@ -60,6 +60,8 @@ class Core {
   virtual void on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) = 0;
   // Called when now >= next_wake().
   virtual void on_tick(TimePoint now, Effects& out) = 0;
+  // The transport saw the connection to `peer` close (Incoming::lost): a hint that it died.
+  virtual void on_peer_lost(const std::string& /*peer*/, TimePoint /*now*/, Effects& /*out*/) {}
   // When the core next needs on_tick (TimePoint::max() for never).
   virtual TimePoint next_wake() const = 0;
   // Called after each run of messages handled in one step (group commit point).

@@ -21,6 +21,11 @@ struct Incoming {
   std::string from;    // the sending endpoint's name
   std::string frame;   // one encoded message
   bool notice = false; // true when it came from a subscription, not as a directed frame
+  // The connection to `from` closed under us: its process exited or crashed (the kernel closed
+  // its sockets). No frame. Only from transports that watch their peers (ZmqOptions::
+  // report_lost_peers; MemoryNetwork on crash, to the endpoints that exchanged frames with it);
+  // a pause, a partition or a dead machine gives none, so it is a hint, never a verdict.
+  bool lost = false;
 };
 
 class Transport {

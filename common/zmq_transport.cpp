@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace oly {
@@ -54,12 +55,25 @@ void ZmqTransport::add_peer(const std::string& name, const std::string& address,
   p.dealer->set(zmq::sockopt::immediate, options_.drop_when_disconnected ? 1 : 0);
   p.dealer->set(zmq::sockopt::reconnect_ivl, options_.reconnect_ms);
   p.dealer->set(zmq::sockopt::reconnect_ivl_max, options_.reconnect_ms * 5);
+  if (options_.report_lost_peers) watch(name, p);
   try {
     p.dealer->connect(address);
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot connect to " + name + " at '" + address + "': " + e.what());
   }
   rebuild_poll_items();
+}
+
+void ZmqTransport::watch(const std::string& name, Peer& p) {
+  p.monitor.reset();
+  const std::string at = "inproc://oly-monitor-" + std::to_string(++monitors_) + "-" + name;
+  if (zmq_socket_monitor(p.dealer->handle(), at.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+    spdlog::warn("cannot watch the connection to {}: {}", name, zmq_strerror(zmq_errno()));
+    return;
+  }
+  p.monitor = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
+  p.monitor->set(zmq::sockopt::linger, 0);
+  p.monitor->connect(at);
 }
 
 void ZmqTransport::subscribe(const std::string& publisher, const std::string& prefix) {
@@ -82,6 +96,7 @@ void ZmqTransport::rebuild_poll_items() {
   for (auto& [n, p] : peers_) {
     if (p.dealer) sources_.push_back({p.dealer.get(), n, false});
     if (p.sub) sources_.push_back({p.sub.get(), n, true});
+    if (p.monitor) sources_.push_back({p.monitor.get(), n, false, true});
   }
   items_.clear();
   for (auto& s : sources_) items_.push_back({s.socket->handle(), 0, ZMQ_POLLIN, 0});
@@ -148,6 +163,15 @@ std::optional<Incoming> ZmqTransport::receive() {
         zmq::message_t more;
         if (!src.socket->recv(more, zmq::recv_flags::dontwait)) break;
         parts.push_back(std::move(more));
+      }
+      if (src.monitor) {
+        // [event: uint16 id, uint32 value][endpoint]; only DISCONNECTED is asked for.
+        if (parts.size() != 2 || parts[0].size() < 2) continue;
+        uint16_t event = 0;
+        std::memcpy(&event, parts[0].data(), sizeof event);
+        if (event != ZMQ_EVENT_DISCONNECTED) continue;
+        in.lost = true;
+        return in;
       }
       const size_t want = (src.socket == router_.get() || src.notice) ? 2 : 1;
       if (parts.size() != want) continue;

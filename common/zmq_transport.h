@@ -11,6 +11,11 @@
 // With `drop_when_disconnected` (the default, ZMQ_IMMEDIATE), a frame to a peer that is down is
 // dropped at once instead of being queued and delivered, stale, when the peer comes back.
 //
+// With `report_lost_peers`, each peer's DEALER is watched (a ZeroMQ socket monitor) and
+// receive() returns Incoming{peer, lost} when its connection closes under it
+// (ZMQ_EVENT_DISCONNECTED: the peer's process exited or was killed and its kernel closed the
+// socket; a paused or unreachable peer gives none).
+//
 // Errors: construction throws std::runtime_error naming the address when a bind fails (port in
 // use, bad address). send/receive never throw.
 //
@@ -33,6 +38,7 @@ struct ZmqOptions {
   std::string pub_bind;      // PUB address to bind, "" for none
   bool drop_when_disconnected = true;
   int reconnect_ms = 20;     // how soon a broken connection is retried
+  bool report_lost_peers = false;
 };
 
 class ZmqTransport final : public Transport {
@@ -64,7 +70,9 @@ class ZmqTransport final : public Transport {
     std::string pub;
     std::unique_ptr<zmq::socket_t> dealer;
     std::unique_ptr<zmq::socket_t> sub;
+    std::unique_ptr<zmq::socket_t> monitor;  // PAIR reading the dealer's monitor events
   };
+  void watch(const std::string& name, Peer& p);
   void rebuild_poll_items();
 
   std::string name_;
@@ -78,11 +86,13 @@ class ZmqTransport final : public Transport {
     zmq::socket_t* socket;
     std::string peer;
     bool notice;
+    bool monitor = false;  // a peer's monitor events, not frames
   };
   std::vector<Source> sources_;
   std::vector<zmq::pollitem_t> items_;
   size_t next_source_ = 0;
   uint64_t dropped_ = 0;
+  uint64_t monitors_ = 0;  // for unique inproc monitor addresses
 };
 
 }  // namespace oly

@@ -145,7 +145,7 @@ class Consensus::Io {
       self(io).queue_.push_back(SnapshotGet{req, cb});
       return 0;
     };
-    io_.time = [](raft_io* io) -> raft_time { return time_ms(self(io).now_); };
+    io_.time = [](raft_io* io) -> raft_time { return time_ms(self(io).now_ + self(io).skew_); };
     io_.random = [](raft_io* io, int min, int max) {
       return std::uniform_int_distribution<int>(min, std::max(min, max))(self(io).rng_);
     };
@@ -153,6 +153,8 @@ class Consensus::Io {
 
   raft_io* io() { return &io_; }
   void set_now(TimePoint now) { now_ = now; }
+  // Moves libraft's clock forward by `d`, for good (Consensus::leader_lost).
+  void advance(Duration d) { skew_ += d; }
   bool pending() const { return !queue_.empty(); }
   TimePoint next_tick() const { return tick_cb_ ? next_tick_ : TimePoint::max(); }
 
@@ -362,6 +364,7 @@ class Consensus::Io {
   unsigned tick_ms_;
   size_t max_entry_bytes_;
   TimePoint now_{};
+  Duration skew_{};  // added to now_ in the time libraft reads
   TimePoint next_tick_ = TimePoint::max();
   raft_io_tick_cb tick_cb_ = nullptr;
   raft_io_recv_cb recv_cb_ = nullptr;
@@ -521,6 +524,12 @@ void Consensus::tick(TimePoint now) {
   io_->tick();
   after_step();
   io_->flush();
+}
+
+bool Consensus::leader_lost() {
+  if (failed() || role() != Role::follower || !leader()) return false;
+  io_->advance(ms(options_.election_timeout_ms));
+  return true;
 }
 
 TimePoint Consensus::next_wake() const {

@@ -109,6 +109,13 @@ class Consensus {
   void receive(const std::string& from, std::string_view rpc, TimePoint now, uint64_t sender = 0);
   // Runs libraft's timers when due (after a flush, see the file comment).
   void tick(TimePoint now);
+  // The connection to the leader closed under us (its process died, database/replica_core.h):
+  // brings this follower's election forward by one election timeout, as if that much more time
+  // had passed without a heartbeat. libraft draws the timeout in [1x, 2x), so the election starts
+  // within [0, 1x) of the loss instead of [1x, 2x). Safe whatever really happened: an election
+  // may start at any time, and with pre-vote a leader that is in fact alive keeps leading. False,
+  // and nothing done, unless this replica follows a known leader.
+  bool leader_lost();
   // When tick() next has work, or now when a flush is pending.
   TimePoint next_wake() const;
   // Makes the queued disk writes durable (one sync) and fires their completions, which may queue

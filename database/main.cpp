@@ -132,6 +132,7 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
     store->set_history_keep(config.database.history_keep);
     oly::ZmqOptions options;
     options.bind = address;
+    options.report_lost_peers = true;  // a dead leader's closed connection starts an election
     transport = std::make_unique<oly::ZmqTransport>(id, options);
     for (const auto& r : config.database.replicas) {
       if (r.id != id) transport->add_peer(r.id, r.address);

@@ -18,7 +18,7 @@ constexpr const char* kCounterNames[] = {"reads",         "updates_applied", "du
                                          "registrations", "homes_assigned",  "batches",         "barriers",
                                          "rounds_failed", "not_leader",      "stats",           "errors",       "local_reads",
                                          "unexpected_ops", "ignored",        "raft_rpcs",       "raft_rpcs_refused",
-                                         "snapshots",     "joins_asked",     "raft_parts_sent"};
+                                         "snapshots",     "joins_asked",     "raft_parts_sent", "leader_connection_lost"};
 
 // The counter each outcome of apply adds to on the leader (home_kept and invalid add to none).
 const char* counter_of(Outcome outcome) {
@@ -386,6 +386,17 @@ void ReplicaCore::on_tick(TimePoint now, Effects& out) {
   manage_membership(now, out);
   settle(now, out);
   end_step();
+}
+
+void ReplicaCore::on_peer_lost(const std::string& peer, TimePoint now, Effects& out) {
+  now_ = now;
+  const auto leader = consensus_->leader();
+  if (!leader || leader->name != peer || leader->name == id_) return;
+  if (!consensus_->leader_lost()) return;
+  ++counters_["leader_connection_lost"];
+  spdlog::info("the connection to the leader {} closed: electing a new one within one election timeout", peer);
+  consensus_->tick(now);
+  settle(now, out);
 }
 
 TimePoint ReplicaCore::next_wake() const {

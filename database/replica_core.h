@@ -110,6 +110,9 @@ class ReplicaCore final : public Core, private consensus::Machine {
 
   void on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) override;
   void on_tick(TimePoint now, Effects& out) override;
+  // The connection to the leader closed: its process died, so the election is brought forward
+  // (Consensus::leader_lost). Any other peer's loss changes nothing.
+  void on_peer_lost(const std::string& peer, TimePoint now, Effects& out) override;
   TimePoint next_wake() const override;
   void on_batch_end(TimePoint now, Effects& out) override;
   Counters& counters() override { return counters_; }

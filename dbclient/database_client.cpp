@@ -119,6 +119,18 @@ void DatabaseClient::learn(const Members& m, Effects& out) {
   heard_at_ = std::move(heard);
 }
 
+void DatabaseClient::lost(const std::string& replica, TimePoint now, Effects& out) {
+  const size_t i = index_of(replica);
+  if (i == replicas_.size() || replicas_.size() == 1) return;
+  heard_at_[i] = TimePoint::min();
+  if (leader_ == i) leader_ = (i + 1) % replicas_.size();
+  for (auto& [req, a] : in_flight_) {
+    if (a.replica != i || a.backoff) continue;
+    ++a.tries;
+    send_to(req, a, leader_, now, out);
+  }
+}
+
 TimePoint DatabaseClient::next_deadline() const {
   return deadlines_.empty() ? TimePoint::max() : deadlines_.begin()->first;
 }

@@ -54,6 +54,10 @@ class DatabaseClient {
   bool on_reply(const std::string& from, const Message& msg, TimePoint now, Effects& out);
   // Sends again the attempts whose share of the timeout ran out.
   void tick(TimePoint now, Effects& out);
+  // The connection to `replica` closed (Incoming::lost: its process died): the attempts waiting
+  // on it go to the next replica now instead of after their share, and it is no longer believed
+  // to lead. Anything else is ignored.
+  void lost(const std::string& replica, TimePoint now, Effects& out);
   // When tick() next has something to do (TimePoint::max() when nothing).
   TimePoint next_deadline() const;
   // The caller gave up on `req`: forgets it; the tier is failing if nothing was heard since it

@@ -288,6 +288,10 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
 
 // ---------------------------------------------------------------- time
 
+void FrontendCore::on_peer_lost(const std::string& peer, TimePoint now, Effects& out) {
+  database_.lost(peer, now, out);
+}
+
 void FrontendCore::on_tick(TimePoint now, Effects& out) {
   if (timers_.due(Timer::kMasterPoll, now)) {
     ask_database(GetMaster{}, {Pending::Kind::kGetMaster, "", 0, now, "", {}}, out);

@@ -78,6 +78,8 @@ class FrontendCore final : public Core {
 
   void on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) override;
   void on_tick(TimePoint now, Effects& out) override;
+  // A database replica's connection closed: its requests go elsewhere at once (DatabaseClient).
+  void on_peer_lost(const std::string& peer, TimePoint now, Effects& out) override;
   TimePoint next_wake() const override { return next_wake_; }
   Counters& counters() override { return counters_; }
   std::string_view role_name() const override { return to_string(role_); }

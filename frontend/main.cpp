@@ -25,7 +25,11 @@ int main(int argc, char** argv) {
   oly::init_logging(id, cfg.log_level, flags.log_file);
   try {
     oly::SteadyClock clock;
-    oly::ZmqTransport transport(id, {me->address, me->pub});
+    oly::ZmqOptions options;
+    options.bind = me->address;
+    options.pub_bind = me->pub;
+    options.report_lost_peers = true;  // a dead database leader's requests go elsewhere at once
+    oly::ZmqTransport transport(id, options);
     oly::add_cluster_peers(transport, cfg);
     // Request ids start from the start time so that a restarted incarnation never reuses them.
     oly::FrontendCore core(cfg, id, static_cast<uint64_t>(oly::to_us(clock.now())) << 8);

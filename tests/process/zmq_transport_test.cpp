@@ -153,6 +153,32 @@ TEST(ZmqTransport, SendingToAPeerThatWentDownNeitherBlocksNorThrows) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));  // a hang guard, as above
 }
 
+// report_lost_peers: a peer whose sockets close (as its kernel does when its process dies) is
+// reported once as lost; without the option nothing is.
+TEST(ZmqTransport, APeerWhoseConnectionClosesIsReportedLostWhenAsked) {
+  const auto ports = testing::free_ports(3);
+  ZmqOptions watching = server_at(tcp(ports[0]));
+  watching.report_lost_peers = true;
+  ZmqTransport a("db1", watching);
+  ZmqTransport quiet("db3", server_at(tcp(ports[2])));
+  a.add_peer("db2", tcp(ports[1]));
+  quiet.add_peer("db2", tcp(ports[1]));
+  {
+    ZmqTransport b("db2", server_at(tcp(ports[1])));
+    ASSERT_TRUE(receive_matching(b, frame_is("from a"), [&] { a.send("db2", "from a"); }).has_value());
+    ASSERT_TRUE(receive_matching(b, frame_is("from quiet"), [&] { quiet.send("db2", "from quiet"); }).has_value());
+    // Nothing is lost while it is up.
+    a.wait(ms(50));
+    while (auto in = a.receive()) EXPECT_FALSE(in->lost) << in->from;
+  }
+  const auto lost = receive_matching(a, [](const Incoming& in) { return in.lost; });
+  ASSERT_TRUE(lost.has_value()) << "db2's closed connection was not reported";
+  EXPECT_EQ(lost->from, "db2");
+  EXPECT_TRUE(lost->frame.empty());
+  quiet.wait(ms(200));
+  while (auto in = quiet.receive()) EXPECT_FALSE(in->lost) << "reported without report_lost_peers";
+}
+
 TEST(ZmqTransport, BindingATakenPortThrowsNamingTheAddress) {
   const auto ports = testing::free_ports(1);
   ZmqTransport first("fe1", server_at(tcp(ports[0])));

@@ -63,6 +63,23 @@ TEST(DatabaseClient, AnAttemptWithoutAnswerIsRetriedOnTheNextReplicaWithTheSameI
   EXPECT_EQ(c.next_deadline(), TimePoint::max());
 }
 
+TEST(DatabaseClient, ALostReplicasRequestsGoToTheNextAtOnceAndItNoLongerLeads) {
+  DatabaseClient c({"db1", "db2", "db3"});
+  Effects out;
+  c.send(7, GetMaster{}, ms(900), t0, out);
+  c.send(8, GetMaster{}, ms(900), t0, out);
+  out.clear();
+  c.lost("fe2", t0 + ms(5), out);  // not a replica
+  c.lost("db3", t0 + ms(5), out);  // nothing waits on it
+  EXPECT_TRUE(out.items().empty());
+  EXPECT_EQ(c.leader(), "db1");
+  c.lost("db1", t0 + ms(10), out);
+  ASSERT_EQ(out.items().size(), 2u) << "both requests, long before their share (300 ms) ran out";
+  for (const auto& item : out.items()) EXPECT_EQ(item.to, "db2");
+  EXPECT_EQ(c.leader(), "db2");
+  EXPECT_EQ(c.next_deadline(), t0 + ms(310)) << "a new share from the resend";
+}
+
 TEST(DatabaseClient, WithOneReplicaNothingIsRetried) {
   DatabaseClient c({"db"});
   Effects out;

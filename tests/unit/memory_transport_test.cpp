@@ -200,10 +200,32 @@ TEST_F(MemoryNet, ACrashedNodeLosesWhatWasInFlightAndSendsNothingUntilRestarted)
   ep("b").send("a", "in flight from b");
   net_.crash("b");
   EXPECT_TRUE(net_.crashed("b"));
+  // a, which exchanged frames with b, is told b's connection closed (no frame); nothing else.
+  clock_.advance(ms(10));
+  const auto told = drain("a");
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_TRUE(told[0].lost);
+  EXPECT_EQ(told[0].from, "b");
+  EXPECT_TRUE(told[0].frame.empty());
   EXPECT_EQ(exchange_both_ways("to and from crashed b"), 0u);  // nor what was in flight
   net_.restart("b");
   EXPECT_FALSE(net_.crashed("b"));
   EXPECT_EQ(exchange_both_ways("after restart"), 2u);
+}
+
+TEST_F(MemoryNet, ACrashIsToldOnlyToThoseThatTalkedWithItAndAreNotCutOff) {
+  ep("b");
+  ep("a").send("b", "x");
+  ep("c").send("b", "y");
+  ep("d");  // never talked with b
+  clock_.advance(ms(10));
+  drain("b");
+  net_.partition("c", "b");
+  net_.crash("b");
+  clock_.advance(ms(10));
+  EXPECT_EQ(drain("a").size(), 1u);
+  EXPECT_TRUE(drain("c").empty()) << "cut off: a crash behind a partition is not seen";
+  EXPECT_TRUE(drain("d").empty());
 }
 
 TEST_F(MemoryNet, AFrameToAnEndpointThatDoesNotExistIsDropped) {
