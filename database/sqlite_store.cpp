@@ -343,7 +343,7 @@ void SqliteStore::record_applied(const AppliedUpdate& u) {
         .bind(u.medal)
         .run();
   }
-  if (u.seq > kExactlyOnceWindow) {
+  if (u.seq > kExactlyOnceWindow && u.seq % kExactlyOncePruneEvery == 0) {
     query("DELETE FROM applied WHERE publisher = ? AND seq <= ?").bind(u.publisher).bind(u.seq - kExactlyOnceWindow).run();
   }
   if (history_keep_ > 0 && ++since_pruned_ >= kHistoryPruneEvery) {

@@ -31,6 +31,10 @@ namespace oly::database {
 // unacknowledged (Cacofonix: cacofonix.window, at most 8192), and the bound keeps the replicated
 // state, and so each snapshot, from growing with the run.
 inline constexpr uint64_t kExactlyOnceWindow = 16384;
+// The record is pruned when a seq that is a multiple of this is applied (a function of the seq
+// alone, so every replica prunes alike): it holds the last kExactlyOnceWindow seqs and at most
+// this many - 1 more. One DELETE per 64 updates instead of one per update.
+inline constexpr uint64_t kExactlyOncePruneEvery = 64;
 
 // One applied update, as recorded in the `applied` log: enough to answer a resent duplicate with
 // the stored result, and for the checker to replay what the database accepted.

@@ -193,11 +193,12 @@ TEST(StateMachine, DuplicateReturnsTheStoredResultWithTheKeysCurrentValueAndChan
 
 TEST(StateMachine, TheExactlyOnceRecordKeepsAPublishersLastWindowOfSeqsAndTheHistoryKeepsAll) {
   auto r = replica_with_master();
-  const uint64_t n = kExactlyOnceWindow + 100;
+  // Ends on a pruning seq: the record then holds exactly the last window.
+  const uint64_t n = kExactlyOnceWindow + 2 * kExactlyOncePruneEvery;
   for (uint64_t seq = 1; seq <= n; ++seq) reply_of<Ack>(r->apply(set_score("Curling", 1, 0, seq)), Outcome::applied);
   // The replicated state holds the last window; the store's history (not state) every update.
-  EXPECT_FALSE(r->store.applied(kPublisher, 100).has_value());
-  EXPECT_TRUE(r->store.applied(kPublisher, 101).has_value());
+  EXPECT_FALSE(r->store.applied(kPublisher, n - kExactlyOnceWindow).has_value());
+  EXPECT_TRUE(r->store.applied(kPublisher, n - kExactlyOnceWindow + 1).has_value());
   EXPECT_TRUE(r->store.applied(kPublisher, n).has_value());
   EXPECT_EQ(r->store.applied_log().size(), n);
   // A resend within the window gets its stored result; an older one a clear stale_seq.
