@@ -505,8 +505,23 @@ void Consensus::receive(const std::string& from, std::string_view rpc, TimePoint
         msg.type == RAFT_IO_APPEND_ENTRIES_RESULT) {
       last_contact_ = now;
     }
+    const bool vote_request = msg.type == RAFT_IO_REQUEST_VOTE;
+    const bool pre_vote = vote_request && msg.request_vote.pre_vote;
+    const raft_index their_last = vote_request ? msg.request_vote.last_log_index : 0;
+    const raft_id them = msg.server_id;
     io_->deliver(msg);
     after_step();
+    // A leaderless election that the one asking cannot win: its log is shorter, so it cannot
+    // have our vote and we would have its; or (a real vote, not a pre-vote) the logs are equal
+    // and both voted for themselves in the same term, a split vote, where the lower Raft id
+    // goes again. Run for it at the next tick rather than after our own timeout. The one asking
+    // never does the same for us, so two replicas never keep restarting each other.
+    const raft_index ours = raft_last_index(&raft_->r);
+    const bool we_win = ours > their_last || (!pre_vote && ours == their_last && options_.self.id < them);
+    if (vote_request && role() != Role::leader && !leader() && we_win) {
+      io_->advance(ms(2 * options_.election_timeout_ms));
+      ++elections_brought_forward_;
+    }
     return;
   }
   ++rpcs_dropped_;

@@ -105,7 +105,9 @@ class Consensus {
   // (a leader elected in a configuration this replica has not yet seen, or the leader of a group
   // this replica is joining). Dropped (and counted) when the bytes are malformed, when `from`
   // names a member whose id differs, or (sender 0) when `from` is not a member; the reason is
-  // logged once per sender.
+  // logged once per sender. A vote request from a replica with a shorter log while no leader is
+  // known (or, in a split vote with equal logs, from a higher Raft id) makes this replica start
+  // its own election at its next tick, instead of after its election timeout.
   void receive(const std::string& from, std::string_view rpc, TimePoint now, uint64_t sender = 0);
   // Runs libraft's timers when due (after a flush, see the file comment).
   void tick(TimePoint now);
@@ -170,6 +172,9 @@ class Consensus {
   bool failed() const { return !failure_.empty(); }
   const std::string& failure() const { return failure_; }
   uint64_t rpcs_dropped() const { return rpcs_dropped_; }
+  // Elections this replica brought forward because a replica with a shorter log asked for its
+  // vote while no leader was known (see receive).
+  uint64_t elections_brought_forward() const { return elections_brought_forward_; }
 
   class Io;  // the raft_io (consensus.cpp)
 
@@ -188,6 +193,7 @@ class Consensus {
   std::optional<TimePoint> last_contact_;
   std::string failure_;
   uint64_t rpcs_dropped_ = 0;
+  uint64_t elections_brought_forward_ = 0;
   std::vector<std::string> warned_;
 };
 

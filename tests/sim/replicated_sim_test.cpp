@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 #include <vector>
 
 #include "tests/sim/invariants.h"
@@ -33,22 +34,24 @@ constexpr uint64_t kReplicatedSeeds = 200;
 // Failover windows of the database leader (kill to the next acknowledgement), over a test.
 std::vector<double> g_windows;
 
-// Prints the windows and clears them; returns their median (0 when none).
-double print_windows(const char* test) {
-  if (g_windows.empty()) return 0;
+// Prints the windows and clears them; returns their median and maximum (0 when none).
+std::pair<double, double> print_windows(const char* test) {
+  if (g_windows.empty()) return {0, 0};
   std::sort(g_windows.begin(), g_windows.end());
-  const double median = g_windows[g_windows.size() / 2];
+  const std::pair<double, double> figures{g_windows[g_windows.size() / 2], g_windows.back()};
   std::printf("[ measured ] %s: database failover window (kill to next ack) over %zu kills: p50 %.0f ms, p99 %.0f ms, "
               "max %.0f ms\n",
               test, g_windows.size(), g_windows[g_windows.size() / 2], g_windows[g_windows.size() * 99 / 100],
               g_windows.back());
   g_windows.clear();
-  return median;
+  return figures;
 }
 
 // The followers see the dead leader's connections close (Incoming::lost), which brings their
-// election forward by an election timeout: the median window is below one election timeout,
-// where waiting for the timeout alone costs one and a half on average.
+// election forward by an election timeout, and a replica that would win an election another
+// started (or a split vote) runs at once (Consensus::receive): the median window is below one
+// election timeout, where waiting for the timeout alone costs one and a half on average, and
+// every window within the timeout + 200 ms.
 TEST(ReplicatedSim, DatabaseLeaderCrashesUnderLoadAndComesBack) {
   int64_t hints = 0;
   for_seeds(
@@ -74,9 +77,11 @@ TEST(ReplicatedSim, DatabaseLeaderCrashesUnderLoadAndComesBack) {
         EXPECT_LT(*window, ms(1500)) << r.describe();
       },
       kReplicatedSeeds);
-  const double median = print_windows("DatabaseLeaderCrashesUnderLoadAndComesBack");
+  const auto [median, max] = print_windows("DatabaseLeaderCrashesUnderLoadAndComesBack");
+  const int timeout = replicated(Consistency::kPush).database.election_timeout_ms;
   EXPECT_GT(hints, 0) << "no follower heard of its leader's closed connection";
-  EXPECT_LT(median, replicated(Consistency::kPush).database.election_timeout_ms);
+  EXPECT_LT(median, timeout);
+  EXPECT_LT(max, timeout + 200);
 }
 
 // A clean stop (SIGTERM in database/main.cpp): the leader hands leadership over before it goes,
