@@ -481,6 +481,16 @@ Consensus::~Consensus() {
   io_->drain_for_close();
 }
 
+namespace {
+
+// Whether this replica, with `ours` as its last log index, would win a leaderless election that
+// the replica `them` asked its vote for (Consensus::receive).
+bool we_would_win(raft_index ours, raft_index theirs, bool pre_vote, raft_id them, raft_id self) {
+  return ours > theirs || (!pre_vote && ours == theirs && self < them);
+}
+
+}  // namespace
+
 void Consensus::receive(const std::string& from, std::string_view rpc, TimePoint now, uint64_t sender) {
   io_->set_now(now);
   if (failed()) return;
@@ -516,9 +526,8 @@ void Consensus::receive(const std::string& from, std::string_view rpc, TimePoint
     // and both voted for themselves in the same term, a split vote, where the lower Raft id
     // goes again. Run for it at the next tick rather than after our own timeout. The one asking
     // never does the same for us, so two replicas never keep restarting each other.
-    const raft_index ours = raft_last_index(&raft_->r);
-    const bool we_win = ours > their_last || (!pre_vote && ours == their_last && options_.self.id < them);
-    if (vote_request && role() != Role::leader && !leader() && we_win) {
+    if (vote_request && role() != Role::leader && !leader() &&
+        we_would_win(raft_last_index(&raft_->r), their_last, pre_vote, them, options_.self.id)) {
       io_->advance(ms(2 * options_.election_timeout_ms));
       ++elections_brought_forward_;
     }

@@ -47,6 +47,18 @@ std::pair<double, double> print_windows(const char* test) {
   return figures;
 }
 
+// The leader `leader`, down since `k`, is restarted after [down_min, down_max] ms; then the
+// usual end-of-run checks. Cacofonix keeps publishing throughout, so the next acknowledgement
+// after `k` measures the failover: returned, or nullopt when there was none.
+std::optional<Duration> restart_and_check(SimRun& r, const RaftMonitor& raft, const std::string& leader, TimePoint k,
+                                          int64_t down_min, int64_t down_max) {
+  r.run(r.uniform(down_min, down_max));
+  r.restart(leader);
+  drain_and_check(r);
+  check_replicas(r, raft);
+  return next_ack_after(r.c, k);
+}
+
 // The followers see the dead leader's connections close (Incoming::lost), which brings their
 // election forward by an election timeout, and a replica that would win an election another
 // started (or a split vote) runs at once (Consensus::receive): the median window is below one
@@ -66,12 +78,7 @@ TEST(ReplicatedSim, DatabaseLeaderCrashesUnderLoadAndComesBack) {
         for (const auto& id : r.c.replica_names()) {
           if (auto* core = r.c.replica(id)) hints += core->counters()["leader_connection_lost"];
         }
-        r.run(r.uniform(100, 2500));
-        r.restart(leader);
-        drain_and_check(r);
-        check_replicas(r, raft);
-        // Cacofonix keeps publishing throughout, so the next ack measures the failover.
-        const auto window = next_ack_after(r.c, k);
+        const auto window = restart_and_check(r, raft, leader, k, 100, 2500);
         ASSERT_TRUE(window) << "nothing acknowledged after the database leader died; " << r.describe();
         g_windows.push_back(to_ms(*window));
         EXPECT_LT(*window, ms(1500)) << r.describe();
@@ -101,11 +108,7 @@ TEST(ReplicatedSim, ALeaderStoppedCleanlyHandsOverFasterThanAnElection) {
         r.c.run_until([&] { return r.c.replica(leader)->may_stop(r.c.now()); }, ms(2 * cfg.database.election_timeout_ms));
         ASSERT_FALSE(r.c.replica(leader)->consensus().leading()) << leader << " still leads; " << r.describe();
         r.crash(leader);
-        r.run(r.uniform(100, 1500));
-        r.restart(leader);
-        drain_and_check(r);
-        check_replicas(r, raft);
-        const auto window = next_ack_after(r.c, k);
+        const auto window = restart_and_check(r, raft, leader, k, 100, 1500);
         ASSERT_TRUE(window) << "nothing acknowledged after the database leader stopped; " << r.describe();
         g_windows.push_back(to_ms(*window));
         EXPECT_LT(*window, ms(cfg.database.election_timeout_ms / 2)) << r.describe();
