@@ -65,7 +65,9 @@ std::filesystem::path temp_base() {
 std::vector<int> free_ports(int n) {
   std::random_device rd;
   std::mt19937 rng(rd() ^ static_cast<unsigned>(::getpid()));
-  std::uniform_int_distribution<int> dist(20000, 59999);
+  // Below Linux's ephemeral range (32768-60999): a port picked there may be taken as the source
+  // port of an outgoing connection between the pick and the bind.
+  std::uniform_int_distribution<int> dist(20000, 32767);
   std::set<int> chosen;
   std::vector<int> out;
   for (int tries = 0; static_cast<int>(out.size()) < n && tries < 10000; ++tries) {
