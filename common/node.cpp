@@ -26,6 +26,9 @@ TimePoint Node::step(size_t max_frames) {
   }
   const TimePoint now = clock_.now();
   if (handled > 0) core_.on_batch_end(now, effects_);
+  // What the frames produced goes out before the tick, which may wait on the disk: a database
+  // leader's new entries reach its followers while its own write is being made durable.
+  flush(effects_);
   if (now >= core_.next_wake()) core_.on_tick(now, effects_);
   flush(effects_);
   note_if_slow(began, handled);

@@ -7,7 +7,7 @@
 // A Node runs a Core over a Transport: it decodes frames (answering a malformed one with an
 // Error reply that echoes its req when it can, counting it, and logging it once per peer),
 // feeds the core, calls on_batch_end after each run of frames (the database commits its group
-// there), ticks the core when due, and encodes and sends the effects. The same Node drives the
+// there), sends what they produced, then ticks the core when due and sends what the tick did. The same Node drives the
 // real processes (ZmqTransport, SteadyClock) and the simulations (MemoryNetwork, VirtualClock).
 //
 // Thread-safety: none; one thread per Node.

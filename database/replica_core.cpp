@@ -235,7 +235,10 @@ void ReplicaCore::handle(const std::string& from, Message msg, TimePoint now, Ef
 void ReplicaCore::on_batch_end(TimePoint now, Effects& out) {
   now_ = now;
   if (!open_.held.empty()) propose_round(now);
-  consensus_->flush(now);
+  // The new entries go to the followers before they are durable here (Raft allows it: the leader
+  // counts itself in a quorum only once its own write is done), so the leader's sync and the
+  // followers' overlap instead of adding up. on_tick makes them durable, right after Node has
+  // sent these (next_wake() is now while a write is pending).
   settle(now, out);
   end_step();
 }

@@ -11,7 +11,9 @@
 //
 // An update's path on the leader: the write requests of one Node step are checked (requests.h)
 // and become one CommandBatch, proposed as one Raft entry at the end of the step (group commit).
-// Once a majority has it on disk it is committed; every replica applies it; the leader answers
+// The entry is sent to the followers first and made durable here in the tick that follows, so
+// the leader's disk sync and the followers' run at the same time. Once a majority has it on disk
+// it is committed; every replica applies it; the leader answers
 // each request of the step with its result. Nothing is answered before that, so an ack means the
 // update is on a majority's disks and applied.
 //

@@ -232,6 +232,10 @@ void SqliteStore::rollback() {
 }
 bool SqliteStore::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
+void SqliteStore::set_wal_autocheckpoint(bool on) {
+  exec(on ? "PRAGMA wal_autocheckpoint=1000" : "PRAGMA wal_autocheckpoint=0");
+}
+
 void SqliteStore::begin_kind(Txn kind) {
   if (in_transaction()) {
     if (open_ == kind || open_ == Txn::kNone) return;  // kNone: one the caller began (begin())

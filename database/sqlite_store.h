@@ -66,6 +66,10 @@ class SqliteStore final : public Store, public consensus::LogStore {
   void set_history_keep(uint64_t rows) { history_keep_ = rows; }
   static constexpr uint64_t kHistoryPruneEvery = 1024;
 
+  // Whether this connection copies the WAL back into the file itself when a commit takes it past
+  // 1,000 pages (SQLite's default, true), or leaves that to a WalCheckpointer (false).
+  void set_wal_autocheckpoint(bool on);
+
   bool in_transaction() const;
   // A replica's transactions are of two kinds, never mixed: the log's (synchronous=FULL: its
   // commit, sync_log(), waits for the disk) and the applied state's (synchronous=NORMAL: its

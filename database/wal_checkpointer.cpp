@@ -1,0 +1,65 @@
+#include "database/wal_checkpointer.h"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+#include "common/log.h"
+
+namespace oly::database {
+
+WalCheckpointer::WalCheckpointer(const std::string& path, std::chrono::milliseconds interval) : path_(path) {
+  const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close_v2(db_);
+    throw std::runtime_error("cannot open database '" + path + "' to checkpoint it: " + why);
+  }
+  sqlite3_busy_timeout(db_, 100);
+  // A new connection reads the file (and learns it is in WAL mode) only at its first statement.
+  char* err = nullptr;
+  if (sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, &err) != SQLITE_OK) {
+    const std::string why = err != nullptr ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    sqlite3_close_v2(db_);
+    throw std::runtime_error("cannot checkpoint database '" + path + "': " + why);
+  }
+  if (interval.count() > 0) thread_ = std::thread([this, interval] { run(interval); });
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  if (thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  sqlite3_close_v2(db_);
+}
+
+WalCheckpointer::Round WalCheckpointer::checkpoint_now() {
+  Round r;
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &r.wal_frames, &r.copied_frames);
+  ++rounds_;
+  // Busy: another checkpoint (a tool's) runs; the next round tries again. -1 frames: not in WAL mode.
+  r.ok = (rc == SQLITE_OK || rc == SQLITE_BUSY) && r.wal_frames >= 0;
+  if (!r.ok && !warned_) {
+    warned_ = true;
+    spdlog::warn("checkpoint of {} failed: {} (retried every round; further failures are not logged)", path_,
+                 sqlite3_errmsg(db_));
+  }
+  return r;
+}
+
+void WalCheckpointer::run(std::chrono::milliseconds interval) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!wake_.wait_for(lock, interval, [this] { return stop_; })) {
+    lock.unlock();
+    checkpoint_now();
+    lock.lock();
+  }
+}
+
+}  // namespace oly::database
