@@ -232,8 +232,16 @@ void SqliteStore::rollback() {
 }
 bool SqliteStore::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
-void SqliteStore::set_wal_autocheckpoint(bool on) {
-  exec(on ? "PRAGMA wal_autocheckpoint=1000" : "PRAGMA wal_autocheckpoint=0");
+void SqliteStore::hand_checkpoints_to(std::function<void(int pages)> wal_grew) {
+  wal_grew_ = std::move(wal_grew);
+  // Replaces SQLite's own hook, which is what checkpoints every 1,000 pages.
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int pages) {
+        static_cast<SqliteStore*>(self)->wal_grew_(pages);
+        return SQLITE_OK;
+      },
+      this);
 }
 
 void SqliteStore::begin_kind(Txn kind) {

@@ -17,6 +17,7 @@
 // Thread-safety: none; one thread per SqliteStore.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -66,9 +67,10 @@ class SqliteStore final : public Store, public consensus::LogStore {
   void set_history_keep(uint64_t rows) { history_keep_ = rows; }
   static constexpr uint64_t kHistoryPruneEvery = 1024;
 
-  // Whether this connection copies the WAL back into the file itself when a commit takes it past
-  // 1,000 pages (SQLite's default, true), or leaves that to a WalCheckpointer (false).
-  void set_wal_autocheckpoint(bool on);
+  // From now on this connection no longer copies the WAL back into the file itself when a commit
+  // takes it past 1,000 pages (SQLite's default): after each commit it calls `wal_grew` with the
+  // WAL's size in pages instead, for a WalCheckpointer to do it elsewhere.
+  void hand_checkpoints_to(std::function<void(int pages)> wal_grew);
 
   bool in_transaction() const;
   // A replica's transactions are of two kinds, never mixed: the log's (synchronous=FULL: its
@@ -127,6 +129,7 @@ class SqliteStore final : public Store, public consensus::LogStore {
   sqlite3* db_ = nullptr;
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
   bool fail_next_sync_ = false;
+  std::function<void(int)> wal_grew_;
   uint64_t history_keep_ = 0;     // 0: keep the whole history
   uint64_t since_pruned_ = 0;     // history rows written since the last prune
   enum class Txn { kNone, kLog, kState };

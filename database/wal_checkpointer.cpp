@@ -8,7 +8,7 @@
 
 namespace oly::database {
 
-WalCheckpointer::WalCheckpointer(const std::string& path, std::chrono::milliseconds interval) : path_(path) {
+WalCheckpointer::WalCheckpointer(const std::string& path, int pages) : path_(path), threshold_(pages) {
   const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     const std::string why = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
@@ -24,7 +24,7 @@ WalCheckpointer::WalCheckpointer(const std::string& path, std::chrono::milliseco
     sqlite3_close_v2(db_);
     throw std::runtime_error("cannot checkpoint database '" + path + "': " + why);
   }
-  if (interval.count() > 0) thread_ = std::thread([this, interval] { run(interval); });
+  if (threshold_ > 0) thread_ = std::thread([this] { run(); });
 }
 
 WalCheckpointer::~WalCheckpointer() {
@@ -53,9 +53,22 @@ WalCheckpointer::Round WalCheckpointer::checkpoint_now() {
   return r;
 }
 
-void WalCheckpointer::run(std::chrono::milliseconds interval) {
+void WalCheckpointer::wal_grew(int pages) {
+  bool due = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    due = threshold_ > 0 && pages >= threshold_ && pages_ < threshold_;
+    pages_ = pages;
+  }
+  if (due) wake_.notify_one();
+}
+
+void WalCheckpointer::run() {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!wake_.wait_for(lock, interval, [this] { return stop_; })) {
+  for (;;) {
+    wake_.wait(lock, [this] { return stop_ || pages_ >= threshold_; });
+    if (stop_) return;
+    pages_ = 0;  // until the store reports again: a round that copied nothing waits for more
     lock.unlock();
     checkpoint_now();
     lock.lock();

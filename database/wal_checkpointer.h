@@ -4,22 +4,22 @@
 // In WAL mode every commit appends pages to <file>-wal; by default the committing connection
 // itself copies them into the file (a checkpoint, with its own syncs) once the WAL passes 1,000
 // pages, which stalls whatever that commit was part of: on a replica, a write's ack. With a
-// WalCheckpointer the store's connection does no checkpoint (SqliteStore::set_wal_autocheckpoint
-// (false)) and this one, on its own connection, runs a PASSIVE checkpoint every `interval`:
-// it never takes the writer's lock, so the loop keeps committing meanwhile, and once everything
-// has been copied the next commit starts the WAL over (cut back to journal_size_limit).
+// WalCheckpointer the store's connection does no checkpoint: it reports the WAL's size after each
+// commit (SqliteStore::hand_checkpoints_to(wal_grew)), and once that reaches `pages` this one,
+// on its own connection and thread, runs a PASSIVE checkpoint. That never takes the writer's
+// lock, so the loop keeps committing meanwhile, and once everything has been copied the next
+// commit starts the WAL over (cut back to journal_size_limit).
 //
-// checkpoint_now() does one round in the caller's thread (tests; a final round at exit).
-// Failures of a round are logged once and retried at the next; they lose nothing (the WAL
-// keeps the pages until a checkpoint copies them).
+// checkpoint_now() does one round in the caller's thread (tests). Failures of a round are
+// logged once and retried when the WAL next grows; they lose nothing (the WAL keeps the pages
+// until a checkpoint copies them).
 //
-// Thread-safety: the constructor starts the thread and the destructor stops and joins it; its
-// connection is used by that thread only (checkpoint_now() must not be called while it runs,
-// i.e. only on an instance constructed with interval zero).
+// Thread-safety: wal_grew() may be called from any thread. The constructor starts the thread
+// (unless `pages` is zero: then rounds run only when checkpoint_now() is called) and the
+// destructor stops and joins it; its connection is used by that thread only.
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -33,11 +33,15 @@ namespace oly::database {
 class WalCheckpointer {
  public:
   // Opens `path` (an existing SQLite file in WAL mode; throws std::runtime_error naming it when
-  // it cannot) and, unless `interval` is zero, checkpoints it every `interval` on a thread.
-  WalCheckpointer(const std::string& path, std::chrono::milliseconds interval);
+  // it cannot) and, unless `pages` is zero, checkpoints it on a thread whenever wal_grew() has
+  // reported at least `pages` pages.
+  WalCheckpointer(const std::string& path, int pages);
   ~WalCheckpointer();
   WalCheckpointer(const WalCheckpointer&) = delete;
   WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+
+  // The WAL holds `pages` pages after a commit.
+  void wal_grew(int pages);
 
   struct Round {
     bool ok = false;
@@ -48,12 +52,14 @@ class WalCheckpointer {
   uint64_t rounds() const { return rounds_.load(); }
 
  private:
-  void run(std::chrono::milliseconds interval);
+  void run();
 
   std::string path_;
   sqlite3* db_ = nullptr;
   std::mutex mu_;
   std::condition_variable wake_;
+  const int threshold_;
+  int pages_ = 0;  // as last reported
   bool stop_ = false;
   bool warned_ = false;
   std::atomic<uint64_t> rounds_{0};

@@ -1,7 +1,7 @@
 // WalCheckpointer: a store whose own connection no longer checkpoints lets its WAL grow until a
 // checkpointer copies it into the file, after which the next commit starts the WAL over; nothing
-// is lost. The rounds run synchronously here (interval zero); the database binary runs them on
-// a thread (the process tests).
+// is lost. The rounds run synchronously here (threshold zero); the database binary runs them on
+// a thread (the process tests, and the last test here).
 #include "database/wal_checkpointer.h"
 
 #include <gtest/gtest.h>
@@ -34,11 +34,13 @@ TEST(WalCheckpointer, CopiesTheWalTheStoreNoLongerCopiesAndTheNextCommitStartsIt
   oly::testing::TempDir dir;
   const std::string path = dir.file("db1.db");
   SqliteStore store(path);
-  store.set_wal_autocheckpoint(false);
-  WalCheckpointer checkpointer(path, std::chrono::milliseconds(0));
+  WalCheckpointer checkpointer(path, 0);
+  int reported = 0;
+  store.hand_checkpoints_to([&](int pages) { reported = pages; });
   append(store, 1, 1500);
   const uintmax_t grown = wal_bytes(path);
   EXPECT_GT(grown, 1000u * 4096) << "past SQLite's 1,000 pages: the store did not checkpoint";
+  EXPECT_GT(reported, 1000) << "and said how large the WAL had grown";
 
   const auto round = checkpointer.checkpoint_now();
   EXPECT_TRUE(round.ok);
@@ -47,6 +49,7 @@ TEST(WalCheckpointer, CopiesTheWalTheStoreNoLongerCopiesAndTheNextCommitStartsIt
   EXPECT_EQ(checkpointer.rounds(), 1u);
 
   append(store, 1501, 10);
+  EXPECT_LT(reported, 100) << "the WAL started over";
   EXPECT_LE(wal_bytes(path), 4u << 20) << "started over and cut back to journal_size_limit, was " << grown;
   SqliteStore reopened(path);
   const auto log = reopened.load_log();
@@ -63,10 +66,27 @@ TEST(WalCheckpointer, AStoreLeftToItselfCheckpointsAsBefore) {
   EXPECT_LE(wal_bytes(path), 4u << 20);
 }
 
+// The thread: the store's commits wake it past the threshold, and it keeps the WAL bounded.
+// (Joins the thread at the end; waits for it only through the store's own writes.)
+TEST(WalCheckpointer, ItsThreadCopiesTheWalOnceTheStoreReportsItPastTheThreshold) {
+  oly::testing::TempDir dir;
+  const std::string path = dir.file("db1.db");
+  SqliteStore store(path);
+  uint64_t rounds_seen = 0;
+  {
+    WalCheckpointer checkpointer(path, 100);
+    store.hand_checkpoints_to([&](int pages) { checkpointer.wal_grew(pages); });
+    for (uint64_t i = 0; i < 200 && checkpointer.rounds() == 0; ++i) append(store, 1 + 150 * i, 150);
+    rounds_seen = checkpointer.rounds();
+    store.hand_checkpoints_to([](int) {});
+  }
+  EXPECT_GE(rounds_seen, 1u) << "woken past 100 pages (each append adds about 150)";
+}
+
 TEST(WalCheckpointer, AFileThatCannotBeOpenedIsNamed) {
   oly::testing::TempDir dir;
   try {
-    WalCheckpointer c(dir.file("missing/db1.db"), std::chrono::milliseconds(0));
+    WalCheckpointer c(dir.file("missing/db1.db"), 0);
     FAIL() << "expected a throw";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("missing/db1.db"), std::string::npos) << e.what();
