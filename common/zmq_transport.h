@@ -90,7 +90,9 @@ class ZmqTransport final : public Transport {
   };
   std::vector<Source> sources_;
   std::vector<zmq::pollitem_t> items_;
-  size_t next_source_ = 0;
+  size_t next_source_ = 0;  // the socket receive() asks first
+  size_t burst_ = 0;        // frames taken from it in a row
+  static constexpr size_t kBurst = 32;
   uint64_t dropped_ = 0;
   uint64_t monitors_ = 0;  // for unique inproc monitor addresses
 };

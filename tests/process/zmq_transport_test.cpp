@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "tests/support/process.h"
 
@@ -73,6 +75,47 @@ TEST(ZmqTransport, TwoServersExchangeFramesBothWaysByName) {
   auto at_a = receive_matching(a, frame_is("b to a"), [&] { b.send("fe1", "b to a"); });
   ASSERT_TRUE(at_a.has_value());
   EXPECT_EQ(at_a->from, "fe2");
+}
+
+// Two sockets with frames waiting: receive() takes a run of at most 32 from one before the
+// other's turn, so a flood on one never starves the other (and an empty socket is not asked
+// after every frame).
+TEST(ZmqTransport, FramesWaitingOnTwoSocketsAreTakenInTurnsOfAtMost32) {
+  const auto ports = testing::free_ports(2);
+  ZmqTransport db("db", server_at(tcp(ports[0])));
+  ZmqTransport fe2("fe2", server_at(tcp(ports[1])));
+  ZmqTransport client("tablets", ZmqOptions{});
+  db.add_peer("fe2", tcp(ports[1]));  // fe2's frames to "db" come back on this DEALER
+  client.add_peer("db", tcp(ports[0]));  // the client's on db's ROUTER
+  ASSERT_TRUE(receive_matching(fe2, frame_is("hello"), [&] { db.send("fe2", "hello"); }));
+  ASSERT_TRUE(receive_matching(db, frame_is("c-ready"), [&] { client.send("db", "c-ready"); }));
+  ASSERT_TRUE(receive_matching(db, frame_is("f-ready"), [&] { fe2.send("db", "f-ready"); }));
+  while (db.receive()) {}  // ready frames sent more than once
+  for (int i = 0; i < 200; ++i) {
+    client.send("db", "c");
+    fe2.send("db", "f");
+  }
+  // Let all of them reach db's queues (ZeroMQ's I/O thread) before any is taken.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string order;
+  testing::eventually(
+      [&] {
+        db.wait(ms(20));
+        while (auto in = db.receive()) order += in->frame;
+        return order.size() >= 400;
+      },
+      ms(5000));
+  ASSERT_EQ(order.size(), 400u);
+  // Runs of one source while the other still had frames waiting: at most 32 long.
+  const size_t last_c = order.rfind('c'), last_f = order.rfind('f');
+  size_t run = 0, longest = 0;
+  for (size_t i = 0; i < std::min(last_c, last_f); ++i) {
+    run = i > 0 && order[i] == order[i - 1] ? run + 1 : 1;
+    longest = std::max(longest, run);
+  }
+  EXPECT_LE(longest, 32u) << order;
+  EXPECT_NE(order.substr(0, 64).find('c'), std::string::npos) << order;
+  EXPECT_NE(order.substr(0, 64).find('f'), std::string::npos) << order;
 }
 
 TEST(ZmqTransport, AClientWithoutABindGetsRepliesThroughTheServersRouter) {
