@@ -258,12 +258,15 @@ std::string detail(const NodeStatus& r) {
   std::string d = r.consistency;
   const auto add = [&d](const std::string& item) { d += (d.empty() ? "" : ", ") + item; };
   if (r.kind == kind_name(NodeKind::kDatabase) && r.info.count("raft_term")) {
-    // A replica: its term, how far its log is committed and applied, and (leader) each
-    // follower's lag in entries, or (follower) how long ago it heard from the leader.
-    const auto info = [&r](const char* k) {
+    // A replica: its standing in the tier (voter, standby or spare), its term, how far its log
+    // is committed and applied, and (leader) each follower's lag in entries, or (follower) how
+    // long ago it heard from the leader.
+    const auto info = [&r](const std::string& k) {
       auto it = r.info.find(k);
       return it == r.info.end() ? std::string() : it->second;
     };
+    const std::string member = info("member." + r.node);  // "<standing> <address>"
+    if (!member.empty()) add(member.substr(0, member.find(' ')));
     add("term " + info("raft_term"));
     add("commit " + info("raft_commit"));
     add("applied " + info("raft_applied"));

@@ -168,6 +168,24 @@ TEST(FormatStatusTable, APeerShowsItsConsistencyAndAHandoffButNoServingSet) {
   EXPECT_NE(table.find("  push, serving fe1,fe2, handoff\n"), std::string::npos) << table;
 }
 
+TEST(FormatStatusTable, AReplicaShowsItsStandingTermAndProgress) {
+  const NodeSpec db1{"db1", NodeKind::kDatabase, "tcp://127.0.0.1:7100", ""};
+  const NodeSpec db4{"db4", NodeKind::kDatabase, "tcp://127.0.0.1:7104", ""};
+  const std::map<std::string, std::string> members = {{"member.db1", "voter tcp://127.0.0.1:7100"},
+                                                       {"member.db4", "standby tcp://127.0.0.1:7104"}};
+  auto info = members;
+  info.insert({{"raft_term", "3"}, {"raft_commit", "10"}, {"raft_applied", "9"}, {"raft_leader", "db1"},
+               {"raft_last_contact_ms", "12"}});
+  const NodeSample leader = sample(10, {}, info, "leader");
+  const NodeSample standby = sample(10, {}, info, "follower");
+  const auto table = format_status_table({node_status(db1, 1, ProcState::kRunning, nullptr, &leader, {}),
+                                          node_status(db4, 2, ProcState::kRunning, nullptr, &standby, {})});
+  EXPECT_NE(table.find("  voter, term 3, commit 10, applied 9\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("  standby, term 3, commit 10, applied 9, leader db1 heard 12 ms ago\n"),
+            std::string::npos)
+      << table;
+}
+
 TEST(FormatStatusTable, ClientsShowTheirProgressAndRateInDetail) {
   const NodeSample before = sample(1, {{"reads_ok", 100}, {"reads_failed", 0}});
   const NodeSample now = sample(2, {{"reads_ok", 150}, {"reads_failed", 1}});
