@@ -156,11 +156,11 @@ std::optional<Incoming> ZmqTransport::receive() {
       // empty socket costs libzmq two system calls (poll and getpid), so moving on after every
       // frame cost more than the frame itself under load.
       const size_t at = (next_source_ + i) % sources_.size();
-      if (i == 0 && ++burst_ < kBurst) {
-        next_source_ = at;
-      } else {
-        next_source_ = i == 0 ? (at + 1) % sources_.size() : at;
-        burst_ = i == 0 ? 0 : 1;
+      burst_ = i == 0 ? burst_ + 1 : 1;
+      next_source_ = at;
+      if (burst_ == kBurst) {
+        next_source_ = (at + 1) % sources_.size();
+        burst_ = 0;
       }
       Incoming in;
       in.notice = src.notice;

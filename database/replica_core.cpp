@@ -18,8 +18,7 @@ constexpr const char* kCounterNames[] = {"reads",         "updates_applied", "du
                                          "registrations", "homes_assigned",  "batches",         "barriers",
                                          "rounds_failed", "not_leader",      "stats",           "errors",       "local_reads",
                                          "unexpected_ops", "ignored",        "raft_rpcs",       "raft_rpcs_refused",
-                                         "snapshots",     "joins_asked",     "raft_parts_sent", "leader_connection_lost",
-                                         "elections_brought_forward"};
+                                         "snapshots",     "joins_asked",     "raft_parts_sent", "leader_connection_lost"};
 
 // The counter each outcome of apply adds to on the leader (home_kept and invalid add to none).
 const char* counter_of(Outcome outcome) {
@@ -160,10 +159,9 @@ void ReplicaCore::on_message(const std::string& from, Message msg, bool notice, 
       const auto outcome = parts_.add(from, *rpc, whole);
       if (outcome == RaftParts::Outcome::kRefused) ++counters_["raft_rpcs_refused"];
       if (outcome == RaftParts::Outcome::kWhole) {
-        const uint64_t dropped = consensus_->rpcs_dropped(), forward = consensus_->elections_brought_forward();
+        const uint64_t dropped = consensus_->rpcs_dropped();
         consensus_->receive(from, whole, now, rpc->id.value_or(0));
         if (consensus_->rpcs_dropped() != dropped) ++counters_["raft_rpcs_refused"];
-        if (consensus_->elections_brought_forward() != forward) ++counters_["elections_brought_forward"];
       }
     }
   } else if (!notice && (msg.is<Members>() || msg.is<Error>())) {
@@ -356,6 +354,7 @@ Body ReplicaCore::stats(TimePoint now) {
   s.role = "database";
   s.counters = counters_;
   const auto& c = *consensus_;
+  s.counters["elections_brought_forward"] = static_cast<int64_t>(c.elections_brought_forward());
   const auto leader = c.leader();
   s.info = {{"master", master.frontend},
             {"epoch", std::to_string(master.epoch)},
