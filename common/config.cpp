@@ -1,6 +1,6 @@
 #include "common/config.h"
 
-
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +38,23 @@ void positive(const Config& c, const char* key, double v) {
 
 bool tcp_address(const std::string& a) { return a.rfind("tcp://", 0) == 0 || a.rfind("ipc://", 0) == 0 || a.rfind("inproc://", 0) == 0; }
 
+// host:port with a host of letters, digits, '.', '-' (or an IPv6 literal in brackets) and a port
+// of 1-65535.
+bool host_port(const std::string& a) {
+  const size_t colon = a.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size() || a.size() - colon > 6) return false;
+  for (size_t i = colon + 1; i < a.size(); ++i) {
+    if (a[i] < '0' || a[i] > '9') return false;
+  }
+  const long port = std::stol(a.substr(colon + 1));
+  if (port < 1 || port > 65535) return false;
+  for (size_t i = 0; i < colon; ++i) {
+    const char c = a[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '[' && c != ']' && c != ':') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<ReplicaConfig> Config::database_nodes() const {
@@ -70,8 +87,9 @@ void validate(const Config& c) {
   std::set<std::string> ids = {c.cacofonix.id};
   std::set<std::string> addresses;
   const size_t n = c.database.replicas.size();
-  if (n != 0 && n != 1 && n != 3 && n != 5) {
-    fail("database.replicas", "expected 1, 3 or 5 replicas (a majority must survive a failure), got " + std::to_string(n));
+  if (n == 2 || n > 5) {
+    fail("database.replicas", "expected 1 or 3 to 5 replicas (with 2 a majority cannot survive a failure; libraft's "
+                              "tier has at most 5 voters), got " + std::to_string(n));
   }
   for (size_t i = 0; i < n; ++i) {
     const auto& r = c.database.replicas[i];
@@ -80,6 +98,10 @@ void validate(const Config& c) {
     if (!ids.insert(r.id).second) fail(key + ".id", "duplicate id '" + r.id + "'");
     if (!tcp_address(r.address)) fail(key + ".address", "expected tcp://host:port, got '" + r.address + "'");
     if (!addresses.insert(r.address).second) fail(key + ".address", "address used twice: " + r.address);
+    if (!r.http.empty()) {
+      if (!host_port(r.http)) fail(key + ".http", "expected host:port, got '" + r.http + "'");
+      if (!addresses.insert("tcp://" + r.http).second) fail(key + ".http", "address used twice: " + r.http);
+    }
   }
   if (n == 0) {
     if (!ids.insert(c.database.id).second) fail("cacofonix.id", "must differ from database.id");

@@ -34,6 +34,7 @@ const char* to_string(Consistency c);
 struct ReplicaConfig {
   std::string id;
   std::string address;
+  std::string http = {};  // host:port of its key-value HTTP port (docs/kvstore.md); "" for none
   bool operator==(const ReplicaConfig&) const = default;
 };
 
@@ -42,7 +43,7 @@ struct DatabaseConfig {
   std::string address = "tcp://127.0.0.1:7100";    // its ROUTER
   std::string path = "olympics.db";                // its SQLite file, relative to run_dir
   int request_timeout_ms = 1000;                   // how long a front end waits for an answer
-  // A replicated tier (Raft): 1, 3 or 5 replicas instead of the single database above. Empty:
+  // A replicated tier (Raft): 1, or 3 to 5 replicas instead of the single database above. Empty:
   // the single database.
   std::vector<ReplicaConfig> replicas;
   // Raft's timers. A follower that hears no leader for a random time in [1x, 2x) the election

@@ -117,6 +117,7 @@ void fill(MapReader& r, Config& c) {
       ReplicaConfig replica;
       rr.get("id", replica.id);
       rr.get("address", replica.address);
+      rr.get("http", replica.http);
       if (replica.id.empty()) rr.fail("database.replicas[" + std::to_string(i) + "].id", "missing");
       c.database.replicas.push_back(replica);
     });
@@ -219,7 +220,9 @@ std::string to_yaml(const Config& c) {
     out << "replicas: [";
     for (size_t i = 0; i < c.database.replicas.size(); ++i) {
       const auto& r = c.database.replicas[i];
-      out << (i ? ", " : "") << "{id: " << q(r.id) << ", address: " << q(r.address) << "}";
+      out << (i ? ", " : "") << "{id: " << q(r.id) << ", address: " << q(r.address);
+      if (!r.http.empty()) out << ", http: " << q(r.http);
+      out << "}";
     }
     out << "]";
   } else {

@@ -36,6 +36,7 @@ enum class ErrorCode : uint8_t {
   kUnknownTablet,
   kLeaseHeld,      // another master's lease is live
   kNotLeader,      // a database replica that does not lead
+  kStoreFull,      // the key-value store is at its size limit
 };
 
 struct ErrorCodeName {
@@ -63,6 +64,7 @@ inline constexpr std::array kErrorCodes{
     ErrorCodeName{ErrorCode::kUnknownTablet, "unknown_tablet"},
     ErrorCodeName{ErrorCode::kLeaseHeld, "lease_held"},
     ErrorCodeName{ErrorCode::kNotLeader, "not_leader"},
+    ErrorCodeName{ErrorCode::kStoreFull, "store_full"},
 };
 
 // The wire name of `c`, e.g. "not_master".
@@ -84,7 +86,7 @@ static_assert([] {
   for (std::size_t i = 0; i < kErrorCodes.size(); ++i) {
     if (static_cast<std::size_t>(kErrorCodes[i].code) != i) return false;
   }
-  return kErrorCodes.back().code == ErrorCode::kNotLeader;
+  return kErrorCodes.back().code == ErrorCode::kStoreFull;
 }());
 
 }  // namespace oly

@@ -338,7 +338,8 @@ struct ReplicaInfo {
   std::string id;
   std::string address;
   std::string role;
-  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("role", role); }
+  std::optional<std::string> http;  // host:port of its key-value HTTP port (docs/kvstore.md), if it has one
+  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("role", role); f("http", http); }
 };
 
 // Anyone -> any replica: the tier's membership as that replica knows it (its latest
@@ -366,7 +367,48 @@ struct JoinTier {
   std::string id;
   std::string address;
   uint64_t raft_id = 0;
-  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("raft_id", raft_id); }
+  std::optional<std::string> http;  // its key-value HTTP address (host:port), if it serves one
+  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("raft_id", raft_id); f("http", http); }
+};
+
+// ---------------------------------------------------------------- the key-value store (docs/kvstore.md)
+//
+// A string namespace beside the Olympic tables, served by the replicated tier; the HTTP gateway
+// (database/kv_gateway.h) turns each HTTP request into one of these, and so may any client.
+
+// Anyone -> any replica: the value of `key`. Linearizable (a follower forwards it to the leader),
+// unless `local`: then the replica answers from its own applied state at once, saying how far
+// behind it may be. Answered by KvValue.
+struct KvGet {
+  static constexpr std::string_view kOp = "kv_get";
+  std::string key;
+  bool local = false;
+  template <class F> void visit(F&& f) { f("key", key); f("local", local); }
+};
+
+// Anyone -> any replica: `key` becomes `value`, through the Raft log. Answered by KvValue with the
+// old value once the set is committed and applied.
+struct KvSet {
+  static constexpr std::string_view kOp = "kv_set";
+  std::string key;
+  std::string value;
+  template <class F> void visit(F&& f) { f("key", key); f("value", value); }
+};
+
+// The answer to KvGet (the value) and KvSet (the value before the set); `value` absent: none.
+// `leader`: the leading replica's HTTP address, when the answering one knows it. `applied_index`
+// and `behind_ms` come with a local read: the Raft index of the state read, and how far behind it
+// may be (absent: unknown; see docs/kvstore.md).
+struct KvValue {
+  static constexpr std::string_view kOp = "kv_value";
+  std::string key;
+  std::optional<std::string> value;
+  std::optional<std::string> leader;
+  std::optional<uint64_t> applied_index;
+  std::optional<int64_t> behind_ms;
+  template <class F> void visit(F&& f) {
+    f("key", key); f("value", value); f("leader", leader); f("applied_index", applied_index); f("behind_ms", behind_ms);
+  }
 };
 
 // An operator -> the leader: remove replica `id` from the tier. A leader asked to remove itself
@@ -513,9 +555,10 @@ struct Error {
   std::optional<uint64_t> epoch;
   std::optional<int64_t> retry_after_ms;  // lease_held: when the lease runs out
   std::optional<std::string> leader;      // not_leader: the replica that leads, when known
+  std::optional<std::string> leader_http; // and its key-value HTTP address, when it has one
   template <class F> void visit(F&& f) {
     f("code", code); f("error", error); f("master", master); f("address", address); f("epoch", epoch);
-    f("retry_after_ms", retry_after_ms); f("leader", leader);
+    f("retry_after_ms", retry_after_ms); f("leader", leader); f("leader_http", leader_http);
   }
 };
 
@@ -527,7 +570,7 @@ using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScor
                           TabletHome, ListRegistry, Registry, Heartbeat, Fetch, Value, Invalidate,
                           InvalidateAck, Poll, NotModified, LeaseRequest, LeaseGrant, GetStats, Stats,
                           Error, RenewMaster, HandOver, Serving, RaftRpc, GetMembers, Members,
-                          JoinTier, RemoveReplica>;
+                          JoinTier, RemoveReplica, KvGet, KvSet, KvValue>;
 
 // One message: the request id it carries (or answers) and its body.
 struct Message {

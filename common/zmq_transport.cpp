@@ -100,8 +100,14 @@ void ZmqTransport::rebuild_poll_items() {
   }
   items_.clear();
   for (auto& s : sources_) items_.push_back({s.socket->handle(), 0, ZMQ_POLLIN, 0});
+  for (int fd : watched_fds_) items_.push_back({nullptr, fd, ZMQ_POLLIN, 0});
   next_source_ = 0;
   burst_ = 0;
+}
+
+void ZmqTransport::watch_fd(int fd) {
+  watched_fds_.push_back(fd);
+  rebuild_poll_items();
 }
 
 void ZmqTransport::wait(Duration timeout) {

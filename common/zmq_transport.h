@@ -52,8 +52,12 @@ class ZmqTransport final : public Transport {
   void add_peer(const std::string& name, const std::string& address, const std::string& pub = "");
   bool knows(const std::string& name) const { return peers_.count(name) > 0; }
 
-  // Blocks until a frame may have arrived or `timeout` passed.
+  // Blocks until a frame may have arrived, a watched file descriptor is readable, or `timeout`
+  // passed.
   void wait(Duration timeout);
+  // From now on wait() also returns when `fd` is readable (another server run from the same loop,
+  // e.g. the key-value store's HTTP server). The caller keeps `fd` open while this lives.
+  void watch_fd(int fd);
 
   const std::string& name() const override { return name_; }
   void send(const std::string& to, std::string frame) override;
@@ -89,7 +93,8 @@ class ZmqTransport final : public Transport {
     bool monitor = false;  // a peer's monitor events, not frames
   };
   std::vector<Source> sources_;
-  std::vector<zmq::pollitem_t> items_;
+  std::vector<zmq::pollitem_t> items_;  // sources_ in order, then watched_fds_
+  std::vector<int> watched_fds_;
   size_t next_source_ = 0;  // the socket receive() asks first
   size_t burst_ = 0;        // frames taken from it in a row
   static constexpr size_t kBurst = 32;

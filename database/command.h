@@ -91,10 +91,20 @@ struct AssignHome {
   bool operator==(const AssignHome&) const = default;
 };
 
+// kv_set: `key` of the key-value store becomes `value` (both already checked against kv.h's
+// rules), unless the store would then hold more than kKvMaxStoreBytes.
+struct KvSet {
+  static constexpr std::string_view kOp = "kv_set";
+  std::string key;
+  std::string value;
+  template <class F> void visit(F&& f) { f("key", key); f("value", value); }
+  bool operator==(const KvSet&) const = default;
+};
+
 }  // namespace cmd
 
 using Command = std::variant<cmd::SetScore, cmd::IncrementMedalTally, cmd::ClaimMaster,
-                             cmd::AssignHome>;
+                             cmd::AssignHome, cmd::KvSet>;
 using CommandBatch = std::vector<Command>;
 
 // The bytes of `batch`: a MessagePack map {version: 1, commands: [[op, {field: value, ...}], ...]}

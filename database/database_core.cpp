@@ -6,46 +6,17 @@
 #include <utility>
 
 #include "common/log.h"
+#include "database/counters.h"
 #include "database/requests.h"
 
 namespace oly::database {
 
-namespace {
-
-// The counter each outcome of apply adds to (home_kept and invalid add to none).
-constexpr std::pair<Outcome, const char*> kOutcomeCounters[] = {
-    {Outcome::applied, "updates_applied"},
-    {Outcome::duplicate, "duplicates"},
-    {Outcome::fenced, "fenced"},
-    {Outcome::stale_seq, "stale_seqs"},
-    {Outcome::seq_gap, "seq_gaps"},
-    {Outcome::claimed, "claims"},
-    {Outcome::claim_fenced, "claims_rejected"},
-    {Outcome::lease_held, "claims_lease_held"},
-    {Outcome::home_assigned, "homes_assigned"}};
-
-const char* counter_of(Outcome outcome) {
-  for (const auto& [o, name] : kOutcomeCounters) {
-    if (o == outcome) return name;
-  }
-  return nullptr;
-}
-
-// Every counter the database reports, present from the start so that stats always lists them.
-constexpr const char* kCounterNames[] = {"reads",          "updates_applied", "duplicates",
-                                         "fenced",         "seq_gaps",        "stale_seqs",
-                                         "claims",         "claims_rejected", "claims_lease_held",
-                                         "renewals",       "releases",        "renewals_fenced",
-                                         "registrations",  "homes_assigned",  "batches",
-                                         "stats",          "errors",          "storage_errors",
-                                         "unexpected_ops", "ignored"};
-
-}  // namespace
 
 DatabaseCore::DatabaseCore(Config config, Store& store, const Clock& clock)
     : config_(std::move(config)), store_(store), machine_(store), clock_(clock),
       lease_(ms(config_.heartbeat.timeout_ms)) {
-  for (const char* name : kCounterNames) counters_[name] = 0;
+  for (const char* name : kCoreCounters) counters_[name] = 0;
+  for (const char* name : kSingleCounters) counters_[name] = 0;
 }
 
 void DatabaseCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now,

@@ -1,6 +1,10 @@
 // The database binary: a thin shell that runs the database tier's core over ZeroMQ and one SQLite
 // file. With database.replicas in the config it runs replica --id of the replicated tier
 // (ReplicaCore over Raft); without, the single database (DatabaseCore).
+// A replica with an HTTP address (database.replicas[].http, --http) also serves the key-value store
+// (docs/kvstore.md) from the same loop. With --servers FILE, or with neither --config nor
+// --servers in a directory holding servers.txt (and no config/cluster.yaml), it is one replica of a
+// key-value tier described by that file alone (servers_mode below).
 // On SIGINT/SIGTERM a leading replica first hands leadership over (at most two election timeouts).
 // Exit status: 0 after SIGINT/SIGTERM, 1 when the file cannot be opened or the address bound,
 // 2 on a bad config or flag, 3 when a replica's storage failed while running (restart it: it
@@ -14,17 +18,23 @@
 #include <thread>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
+#include "common/config_file.h"
 #include "common/log_setup.h"
 #include "common/request.h"
 #include "common/shell.h"
 #include "database/database_core.h"
 #include "database/replica_core.h"
 #include "database/sqlite_store.h"
+#include "database/kv_gateway.h"
 #include "database/wal_checkpointer.h"
+#include "http/server.h"
+#include "kvclient/servers_file.h"
 
 namespace {
 
@@ -113,7 +123,18 @@ void hand_over_and_stop(oly::database::ReplicaCore& core, oly::Node& node, oly::
   }
 }
 
-int run_replica(const oly::Config& config, const std::string& id, const std::string& join, std::string address) {
+// The key-value store's HTTP server at `http` (host:port).
+std::unique_ptr<oly::http::Server> start_http(const std::string& http) {
+  const oly::kv::HostPort hp = oly::kv::parse_host_port(http);
+  oly::http::Options options;
+  options.host = hp.host.starts_with('[') ? hp.host.substr(1, hp.host.size() - 2) : hp.host;
+  options.port = hp.port;
+  options.server = "olympics-kv/1.0";
+  return std::make_unique<oly::http::Server>(options);
+}
+
+int run_replica(const oly::Config& config, const std::string& id, const std::string& join, std::string address,
+                std::string http) {
   const oly::ReplicaConfig* me = config.replica(id);
   if (me == nullptr && join.empty()) {
     std::string known;
@@ -122,8 +143,9 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
             "); to add a new replica to a running tier, give --join ADDRESS (and --address)", 2);
   }
   if (address.empty() && me != nullptr) address = me->address;
+  if (http.empty() && me != nullptr) http = me->http;
   if (address.empty()) die("--address: give the address replica '" + id + "' listens on (tcp://host:port)", 2);
-  oly::database::ReplicaStart start{id, address, {}};
+  oly::database::ReplicaStart start{id, address, {}, http};
   std::vector<oly::ReplicaInfo> known;
   if (!join.empty()) {
     const oly::Members m = discover(join, std::chrono::seconds(30));
@@ -140,7 +162,9 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
   std::unique_ptr<oly::database::WalCheckpointer> checkpointer;
   std::unique_ptr<oly::ZmqTransport> transport;
   std::unique_ptr<oly::database::ReplicaCore> core;
+  std::unique_ptr<oly::http::Server> http_server;
   try {
+    if (!http.empty()) http_server = start_http(http);
     store = std::make_unique<oly::database::SqliteStore>(path);
     store->set_history_keep(config.database.history_keep);
     checkpointer = start_checkpointer(*store, path);
@@ -154,13 +178,19 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
     for (const auto& r : known) transport->connect(r.id, r.address);
     const auto seed = static_cast<uint64_t>(oly::to_us(clock.now())) ^ (static_cast<uint64_t>(::getpid()) << 32);
     core = std::make_unique<oly::database::ReplicaCore>(config, start, *store, clock, clock.now(), seed);
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {
     die(e.what());
   }
   const auto& raft = core->consensus();
   spdlog::info("replica {} (Raft id {}) of {} serving {} on {}, pid {}; log up to index {} at term {}", id, raft.id(),
                raft.configuration().size(), path, address, ::getpid(), raft.last_index(), raft.term());
-  oly::Node node(*core, *transport, clock);
+  std::unique_ptr<oly::database::KvGateway> gateway;
+  if (http_server) {
+    transport->watch_fd(http_server->fd());
+    gateway = std::make_unique<oly::database::KvGateway>(*transport, *http_server, clock);
+    spdlog::info("serving the key-value store over HTTP on {}", http);
+  }
+  oly::Node node(*core, gateway ? static_cast<oly::Transport&>(*gateway) : *transport, clock);
   try {
     oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.database.raft_heartbeat_ms / 4)));
     hand_over_and_stop(*core, node, *transport, clock);
@@ -172,19 +202,85 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
   return 0;
 }
 
+// The config of a key-value tier given by a servers file (docs/kvstore.md, "Start-up"): each entry
+// host:port is a replica serving HTTP there and Raft at port + `offset`, named by its entry; the
+// replicas are ordered by name, so that every replica's file, whatever its order, gives each the
+// same Raft id. Returns the config and this replica's id (the file's first entry).
+std::pair<oly::Config, std::string> servers_mode(const std::string& file, int offset) {
+  std::ifstream in(file);
+  if (!in) die("--servers: cannot read '" + file + "'", 2);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<std::string> entries;
+  try {
+    entries = oly::kv::parse_servers_text(text.str(), file);
+  } catch (const std::invalid_argument& e) {
+    die(e.what(), 2);
+  }
+  oly::Config c;
+  c.source = file;
+  c.run_dir = "kvstore-data";
+  std::vector<oly::ReplicaConfig> replicas;
+  std::string self;
+  for (const auto& entry : entries) {
+    const oly::kv::HostPort hp = oly::kv::parse_host_port(entry);
+    if (hp.port + offset > 65535 || hp.port + offset < 1) {
+      die(file + ": entry '" + entry + "': its Raft port " + std::to_string(hp.port + offset) +
+              " (the HTTP port + --peer-port-offset) is not a port", 2);
+    }
+    std::string id;
+    for (char ch : hp.str()) {
+      if (ch == '[' || ch == ']') continue;
+      id += (ch == ':') ? '-' : ch;
+    }
+    if (self.empty()) self = id;
+    for (const auto& r : replicas) {
+      if (r.id == id) die(file + ": entry '" + entry + "' is listed twice", 2);
+    }
+    replicas.push_back({id, "tcp://" + hp.host + ":" + std::to_string(hp.port + offset), hp.str()});
+  }
+  std::sort(replicas.begin(), replicas.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  c.database.replicas = replicas;
+  try {
+    oly::validate(c);
+  } catch (const oly::ConfigError& e) {
+    die(e.what(), 2);
+  }
+  return {c, self};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"database — the database tier of the Olympic scores cluster"};
   oly::CommonFlags flags;
-  std::string id, join, address;
+  std::string id, join, address, http, servers;
+  int peer_port_offset = 1000;
   oly::add_common_flags(app, flags);
+  app.add_option("--http", http, "serve the key-value store over HTTP at host:port (default: the replica's database.replicas entry)");
+  app.add_option("--servers", servers, "run one replica of the key-value tier listed in this servers.txt (its first entry is this replica)");
+  app.add_option("--peer-port-offset", peer_port_offset, "with --servers: each replica's Raft port is its HTTP port plus this")
+      ->capture_default_str();
   app.add_option("--id", id, "which of database.replicas this process is, or the name of a new replica (replicated tier only)");
   app.add_option("--join", join, "add this new replica to the running tier that has a replica at this address (tcp://host:port)");
   app.add_option("--address", address, "where this replica listens (default: its entry in database.replicas)");
   CLI11_PARSE(app, argc, argv);
 
-  const oly::Config config = oly::load_config_or_exit(flags);
+  if (servers.empty() && app.count("--config") == 0 && std::filesystem::exists("servers.txt") &&
+      !std::filesystem::exists(flags.config)) {
+    servers = "servers.txt";
+  }
+  oly::Config config;
+  if (!servers.empty()) {
+    if (!id.empty() || !address.empty() || !http.empty()) die("--servers: the file's first entry names this replica; give no --id, --address or --http", 2);
+    auto [c, self] = servers_mode(servers, peer_port_offset);
+    config = std::move(c);
+    id = self;
+    if (!flags.run_dir.empty()) config.run_dir = flags.run_dir;
+    if (!flags.log_level.empty()) config.log_level = flags.log_level;
+  } else {
+    config = oly::load_config_or_exit(flags);
+  }
   if (config.replicated() && id.empty()) die(config.source + ": database.replicas: give --id (one of them)", 2);
   if (!config.replicated() && (!join.empty() || !address.empty())) die("--join and --address are for a replicated tier (database.replicas)", 2);
   if (!join.empty() && join.rfind("tcp://", 0) != 0) die("--join '" + join + "': expected tcp://host:port", 2);
@@ -198,5 +294,13 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(config.run_dir, ec);
   if (ec) die("cannot create run_dir '" + config.run_dir + "': " + ec.message());
-  return config.replicated() ? run_replica(config, id, join, address) : run_single(config);
+  if (!config.replicated() && !http.empty()) die("--http is for a replica of a replicated tier (database.replicas)", 2);
+  if (!http.empty()) {
+    try {
+      oly::kv::parse_host_port(http);
+    } catch (const std::invalid_argument& e) {
+      die(std::string("--http: ") + e.what(), 2);
+    }
+  }
+  return config.replicated() ? run_replica(config, id, join, address, http) : run_single(config);
 }

@@ -4,37 +4,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <stdexcept>
 #include <utility>
 
+#include "database/counters.h"
+
 namespace oly::database {
 
 namespace {
-
-constexpr const char* kCounterNames[] = {"reads",         "updates_applied", "duplicates",      "fenced",
-                                         "seq_gaps",      "stale_seqs",      "claims",          "claims_rejected",
-                                         "claims_lease_held", "renewals",    "releases",        "renewals_fenced",
-                                         "registrations", "homes_assigned",  "batches",         "barriers",
-                                         "rounds_failed", "not_leader",      "stats",           "errors",       "local_reads",
-                                         "unexpected_ops", "ignored",        "raft_rpcs",       "raft_rpcs_refused",
-                                         "snapshots",     "joins_asked",     "raft_parts_sent", "leader_connection_lost"};
-
-// The counter each outcome of apply adds to on the leader (home_kept and invalid add to none).
-const char* counter_of(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::applied: return "updates_applied";
-    case Outcome::duplicate: return "duplicates";
-    case Outcome::fenced: return "fenced";
-    case Outcome::stale_seq: return "stale_seqs";
-    case Outcome::seq_gap: return "seq_gaps";
-    case Outcome::claimed: return "claims";
-    case Outcome::claim_fenced: return "claims_rejected";
-    case Outcome::lease_held: return "claims_lease_held";
-    case Outcome::home_assigned: return "homes_assigned";
-    default: return nullptr;
-  }
-}
 
 // This replica's Raft id: the one kept in its file, else its position in the config (a member
 // of a new tier), else (joining) a random one above every position, kept from then on.
@@ -62,7 +41,7 @@ consensus::Options options_for(const Config& config, const ReplicaStart& start, 
   const bool founder = std::any_of(configured.begin(), configured.end(),
                                    [&](const auto& m) { return m.name == start.id && m.id == raft_id; });
   if (start.join.empty() && founder) o.voters = configured;
-  o.self = {raft_id, start.id, start.address};
+  o.self = {raft_id, start.id, join_member_address(start.address, start.http)};
   o.election_timeout_ms = config.database.election_timeout_ms;
   o.heartbeat_ms = config.database.raft_heartbeat_ms;
   o.tick_ms = std::max(1, std::min(10, config.database.raft_heartbeat_ms / 4));
@@ -78,7 +57,7 @@ std::vector<consensus::Member> replica_members(const Config& config) {
   std::vector<consensus::Member> out;
   for (size_t i = 0; i < config.database.replicas.size(); ++i) {
     const auto& r = config.database.replicas[i];
-    out.push_back({i + 1, r.id, r.address});
+    out.push_back({i + 1, r.id, join_member_address(r.address, r.http)});
   }
   return out;
 }
@@ -87,7 +66,7 @@ namespace {
 
 ReplicaStart start_of(const Config& config, const std::string& id) {
   const ReplicaConfig* me = config.replica(id);
-  return ReplicaStart{id, me != nullptr ? me->address : "", {}};
+  return ReplicaStart{id, me != nullptr ? me->address : "", {}, me != nullptr ? me->http : ""};
 }
 
 }  // namespace
@@ -100,8 +79,9 @@ ReplicaCore::ReplicaCore(Config config, ReplicaStart start, SqliteStore& store, 
                          uint64_t seed)
     : config_(std::move(config)), id_(start.id), store_(store), clock_(clock), machine_(store),
       lease_(ms(config_.heartbeat.timeout_ms)), now_(now), join_via_(start.join), next_join_(now),
-      address_(start.address) {
-  for (const char* name : kCounterNames) counters_[name] = 0;
+      address_(start.address), http_(start.http) {
+  for (const char* name : kCoreCounters) counters_[name] = 0;
+  for (const char* name : kReplicaCounters) counters_[name] = 0;
   // The state is rebuilt from the snapshot and the log (the Consensus restores and re-applies).
   store_.rollback();
   const uint64_t raft_id = raft_id_of(config_, start, store_, seed);
@@ -164,6 +144,8 @@ void ReplicaCore::on_message(const std::string& from, Message msg, bool notice, 
         if (consensus_->rpcs_dropped() != dropped) ++counters_["raft_rpcs_refused"];
       }
     }
+  } else if (!notice && is_reply(msg.body) && relay(msg.req, msg.body, out)) {
+    // the leader's answer to a forwarded key-value request
   } else if (!notice && (msg.is<Members>() || msg.is<Error>())) {
     on_membership_reply(from, msg.body);  // answers to this replica's join
   } else if (notice || is_reply(msg.body)) {
@@ -190,6 +172,17 @@ void ReplicaCore::handle(const std::string& from, Message msg, TimePoint now, Ef
     out.send(from, msg.req, std::move(local));
     return;
   }
+  if (const auto* get = std::get_if<KvGet>(&msg.body); get != nullptr && get->local) {
+    ++counters_["local_reads"];
+    Body reply = read_kv_locally(*get, now);
+    if (std::holds_alternative<Error>(reply)) ++counters_["errors"];
+    out.send(from, msg.req, std::move(reply));
+    return;
+  }
+  if (!consensus_->leading() && (msg.is<KvGet>() || msg.is<KvSet>())) {
+    forward(from, std::move(msg), now, out);
+    return;
+  }
   if (!consensus_->leading()) {
     ++counters_["not_leader"];
     ++counters_["errors"];
@@ -210,7 +203,9 @@ void ReplicaCore::handle(const std::string& from, Message msg, TimePoint now, Ef
   else if (const auto* m = std::get_if<IncrementMedalTally>(&held.request)) checked = check(*m, from, now, config_);
   else if (const auto* m = std::get_if<ClaimMaster>(&held.request)) checked = check(*m, from, lease_.left(now), config_);
   else if (const auto* m = std::get_if<AssignHome>(&held.request)) checked = check(*m, config_);
-  else if (!is_read(held.request) && !std::holds_alternative<RenewMaster>(held.request)) {
+  else if (const auto* m = std::get_if<KvSet>(&held.request)) checked = check(*m);
+  else if (!is_read(held.request) && !std::holds_alternative<RenewMaster>(held.request) &&
+           !std::holds_alternative<KvGet>(held.request)) {
     ++counters_["unexpected_ops"];
     ++counters_["errors"];
     out.send(from, held.req, make_error(ErrorCode::kUnexpectedOp, "the database does not handle '" +
@@ -289,6 +284,7 @@ Body ReplicaCore::answer(const Held& h, const std::vector<Result>& results, Time
     const Result& result = results[static_cast<size_t>(h.command)];
     if (const char* name = counter_of(result.outcome)) ++counters_[name];
     Body reply = result.reply;
+    if (auto* kv = std::get_if<KvValue>(&reply)) kv->leader = leader_http();
     if (result.outcome == Outcome::claimed) {
       auto& next = std::get<MasterInfo>(reply);
       spdlog::info("'{}' is master at epoch {}", next.frontend, next.epoch);
@@ -305,6 +301,12 @@ Body ReplicaCore::answer(const Held& h, const std::vector<Result>& results, Time
     return reply;
   }
   ++counters_["reads"];
+  if (const auto* get = std::get_if<KvGet>(&h.request)) {
+    ++counters_["kv_gets"];
+    Body reply = read(*get, store_);
+    if (auto* kv = std::get_if<KvValue>(&reply)) kv->leader = leader_http();
+    return reply;
+  }
   return std::visit(
       [&](const auto& m) -> Body {
         using T = std::decay_t<decltype(m)>;
@@ -338,6 +340,7 @@ Error ReplicaCore::not_leader() const {
   Error e = make_error(ErrorCode::kNotLeader, "'" + id_ + "' is not the database leader");
   if (auto l = consensus_->leader(); l && l->name != id_) {
     e.leader = l->name;
+    e.leader_http = leader_http();
     e.error += " (the leader is '" + l->name + "')";
   } else if (consensus_->role() == consensus::Role::leader) {
     e.error = "'" + id_ + "' was just elected database leader and is not ready yet";
@@ -381,6 +384,80 @@ Body ReplicaCore::stats(TimePoint now) {
   return s;
 }
 
+// ---------------------------------------------------------------- the key-value store
+
+std::optional<std::string> ReplicaCore::leader_http() const {
+  const auto l = consensus_->leader();
+  if (!l) return std::nullopt;
+  std::string http = split_member_address(l->address).http;
+  if (http.empty()) return std::nullopt;
+  return http;
+}
+
+Body ReplicaCore::read_kv_locally(const KvGet& get, TimePoint now) {
+  Body reply = read(get, store_);
+  if (auto* kv = std::get_if<KvValue>(&reply)) {
+    kv->leader = leader_http();
+    kv->applied_index = consensus_->last_applied();
+    if (consensus_->leading()) {
+      kv->behind_ms = 0;
+    } else if (const auto contact = consensus_->last_contact()) {
+      kv->behind_ms = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(to_ms(now - *contact))));
+    }
+  }
+  return reply;
+}
+
+void ReplicaCore::forward(const std::string& from, Message msg, TimePoint now, Effects& out) {
+  const auto leader = consensus_->leader();
+  const auto conf = consensus_->configuration();
+  const bool from_replica = std::any_of(conf.begin(), conf.end(), [&](const auto& c) { return c.member.name == from; });
+  // A forward is forwarded once at most: two replicas with stale views never bounce it.
+  if (!leader || leader->name == id_ || from_replica) {
+    ++counters_["not_leader"];
+    ++counters_["errors"];
+    out.send(from, msg.req, not_leader());
+    return;
+  }
+  const uint64_t req = next_forward_++;
+  forwards_[req] = Forward{from, msg.req, now + kForwardTimeout, leader->name};
+  ++counters_["kv_forwarded"];
+  out.send(leader->name, req, std::move(msg.body));
+}
+
+bool ReplicaCore::relay(uint64_t req, Body& body, Effects& out) {
+  const auto it = forwards_.find(req);
+  if (it == forwards_.end()) return false;
+  if (std::holds_alternative<Error>(body)) ++counters_["errors"];
+  out.send(it->second.from, it->second.req, std::move(body));
+  forwards_.erase(it);
+  return true;
+}
+
+void ReplicaCore::expire_forwards(TimePoint now, Effects& out, const std::string& lost) {
+  const auto leader = consensus_->leader();
+  for (auto it = forwards_.begin(); it != forwards_.end();) {
+    const Forward& f = it->second;
+    std::string why;
+    if (f.deadline <= now) {
+      why = "the database leader did not answer within " + std::to_string(ceil_ms(kForwardTimeout)) + " ms";
+      ++counters_["kv_forward_timeouts"];
+    } else if (f.to == lost) {
+      why = "the connection to the database leader '" + f.to + "' closed";
+    } else if (!leader || leader->name != f.to) {
+      why = "'" + f.to + "' no longer leads the database tier";
+    } else {
+      ++it;
+      continue;
+    }
+    Error e = not_leader();
+    e.error = why + "; the request may or may not have taken effect" + (e.leader ? " (the leader is now '" + *e.leader + "')" : "");
+    ++counters_["errors"];
+    out.send(f.from, f.req, std::move(e));
+    it = forwards_.erase(it);
+  }
+}
+
 // ---------------------------------------------------------------- time and settling
 
 void ReplicaCore::on_tick(TimePoint now, Effects& out) {
@@ -388,12 +465,14 @@ void ReplicaCore::on_tick(TimePoint now, Effects& out) {
   consensus_->flush(now);
   consensus_->tick(now);
   manage_membership(now, out);
+  expire_forwards(now, out);
   settle(now, out);
   end_step();
 }
 
 void ReplicaCore::on_peer_lost(const std::string& peer, TimePoint now, Effects& out) {
   now_ = now;
+  expire_forwards(now, out, peer);
   const auto leader = consensus_->leader();
   if (!leader || leader->name != peer || leader->name == id_) return;
   if (!consensus_->leader_lost()) return;
@@ -406,6 +485,7 @@ void ReplicaCore::on_peer_lost(const std::string& peer, TimePoint now, Effects& 
 TimePoint ReplicaCore::next_wake() const {
   TimePoint w = consensus_->next_wake();
   if (!member()) w = std::min(w, next_join_);
+  if (!forwards_.empty()) w = std::min(w, forwards_.begin()->second.deadline);
   return w;
 }
 
@@ -422,6 +502,7 @@ void ReplicaCore::settle(TimePoint now, Effects& out) {
   }
   was_leading_ = leading;
   on_configuration(out);
+  if (!forwards_.empty()) expire_forwards(now, out);
   for (auto& [to, bytes] : consensus_->take_outbox()) {
     auto messages = split_raft_message(std::move(bytes), consensus_->id(), raft_part_);
     if (messages.size() > 1) counters_["raft_parts_sent"] += static_cast<int64_t>(messages.size());

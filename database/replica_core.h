@@ -46,6 +46,17 @@
 // rest. Every member's address travels in the configuration, and each replica connects to the
 // members it learns (Effects::connect).
 //
+// The key-value store (docs/kvstore.md): kv_set is a command of the log like the updates, and
+// kv_get a linearizable read like get_score, both answered by the leader. A follower forwards
+// them to the leader under a request id of its own (from kForwardReq up) and relays the answer;
+// when the leader does not answer within kForwardTimeout, or another replica leads meanwhile, or
+// the connection to it closes, it answers not_leader itself (naming the new leader when known),
+// and the client retries there. A kv_get
+// with `local` is answered by any replica from its applied state, with that state's index and
+// how far behind it may be (the time since this replica last heard from a leader; 0 at the
+// leader). Replies name the leader's HTTP address when known (KvValue.leader,
+// Error.leader_http), which the membership carries (member_address.h).
+//
 // Raft messages (RaftRpc) carry their sender's Raft id; Consensus judges them. A storage
 // failure stops the replica: every call then throws std::runtime_error, and the process exits to
 // be restarted, as after a crash (Consensus's file comment says why).
@@ -66,6 +77,7 @@
 #include "common/node.h"
 #include "consensus/consensus.h"
 #include "database/command.h"
+#include "database/member_address.h"
 #include "database/requests.h"
 #include "database/raft_parts.h"
 #include "database/sqlite_store.h"
@@ -79,6 +91,7 @@ struct ReplicaStart {
   std::string id;       // this replica's endpoint name
   std::string address;  // where it listens, as the membership will list it ("" in simulations)
   std::vector<std::string> join;
+  std::string http = {};  // where it serves the key-value store over HTTP (host:port), "" for nowhere
 };
 
 class ReplicaCore final : public Core, private consensus::Machine {
@@ -94,6 +107,10 @@ class ReplicaCore final : public Core, private consensus::Machine {
   static constexpr size_t kMaxRaftMessage = size_t{1} << 30;
   // How long a replica that handed leadership over before stopping keeps redirecting requests.
   static constexpr Duration kStopLinger = ms(100);
+  // A follower's forwards of key-value requests to the leader: their request ids, and how long
+  // it waits for the leader's answer.
+  static constexpr uint64_t kForwardReq = uint64_t{1} << 62;
+  static constexpr Duration kForwardTimeout = ms(1000);
 
   // Replica `start.id` over `store` (its file). Its Raft id is kept in the file: chosen at its
   // first start (its position in config.database.replicas, or at random when joining). `clock`
@@ -166,6 +183,18 @@ class ReplicaCore final : public Core, private consensus::Machine {
   bool hand_over(std::string_view why);
   // A min_version read this replica's applied state satisfies: true, with the answer.
   bool read_locally(const Body& request, Body& answer);
+  // The key-value store at a replica that does not lead: forwards to the leader, or answers
+  // not_leader when none is known.
+  void forward(const std::string& from, Message msg, TimePoint now, Effects& out);
+  // The leader's answer to a forward: relayed to whoever asked (false: not a forward's answer).
+  bool relay(uint64_t req, Body& body, Effects& out);
+  // Forwards the leader did not answer in time, and those to a replica that no longer leads (or
+  // whose connection closed: `lost`), are answered not_leader.
+  void expire_forwards(TimePoint now, Effects& out, const std::string& lost = "");
+  // A kv_get with `local`, from this replica's applied state.
+  Body read_kv_locally(const KvGet& get, TimePoint now);
+  // The leader's key-value HTTP address, when a leader with one is known.
+  std::optional<std::string> leader_http() const;
   // After every call into Consensus: role changes, Raft messages out, answers out, a failure.
   void settle(TimePoint now, Effects& out);
   // At the end of a step: the applied state committed, unsynced.
@@ -216,7 +245,17 @@ class ReplicaCore final : public Core, private consensus::Machine {
   std::optional<std::string> join_leader_;
   TimePoint next_join_{};
   std::string address_;
+  std::string http_;
   std::set<std::string> connected_;
+  // Key-value requests forwarded to the leader, by the request id they went under.
+  struct Forward {
+    std::string from;
+    uint64_t req = 0;
+    TimePoint deadline;
+    std::string to;  // the leader it went to
+  };
+  std::map<uint64_t, Forward> forwards_;
+  uint64_t next_forward_ = kForwardReq;
   uint64_t configuration_index_ = UINT64_MAX;  // of the configuration on_configuration last saw
   bool member_ = false;
   bool non_voters_ = false;  // the configuration has spares or standbys (to promote)

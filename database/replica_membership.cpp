@@ -28,7 +28,9 @@ bool valid_address(const std::string& a) {
 Members ReplicaCore::members() const {
   Members m;
   for (const auto& c : consensus_->configuration()) {
-    m.members.push_back({c.member.name, c.member.address, consensus::to_string(c.standing)});
+    const MemberAddress a = split_member_address(c.member.address);
+    m.members.push_back({c.member.name, a.peer, std::string(consensus::to_string(c.standing)),
+                         a.http.empty() ? std::nullopt : std::optional<std::string>(a.http)});
   }
   if (auto l = consensus_->leader()) m.leader = l->name;
   m.index = consensus_->configuration_index();
@@ -36,7 +38,10 @@ Members ReplicaCore::members() const {
 }
 
 void ReplicaCore::on_join(const std::string& from, uint64_t req, const JoinTier& j, Effects& out) {
-  if (!valid_name(j.id) || !valid_address(j.address) || j.raft_id == 0) {
+  const bool valid_http = !j.http || (!j.http->empty() && j.http->size() <= 256 && j.http->find(';') == std::string::npos &&
+                                      valid_address("tcp://" + *j.http));
+  if (!valid_name(j.id) || !valid_address(j.address) || j.address.find(';') != std::string::npos || !valid_http ||
+      j.raft_id == 0) {
     ++counters_["errors"];
     out.send(from, req, make_error(ErrorCode::kBadValue, "join: expected a replica name (letters, digits, - _ .; at most "
                                                          "64), a tcp:// address and a Raft id above 0"));
@@ -56,7 +61,7 @@ void ReplicaCore::on_join(const std::string& from, uint64_t req, const JoinTier&
     }
   }
   auto& entry = joins_[j.id];
-  entry.first = consensus::Member{j.raft_id, j.id, j.address};
+  entry.first = consensus::Member{j.raft_id, j.id, join_member_address(j.address, j.http.value_or(""))};
   entry.second.push_back({from, req});
   ++counters_["joins_asked"];
   manage_membership(now_, out);
@@ -109,7 +114,7 @@ void ReplicaCore::manage_membership(TimePoint now, Effects& out) {
     // Joining: ask the leader (when one is known) or every replica we know of, again and again.
     if (now < next_join_ || join_via_.empty()) return;
     next_join_ = now + kJoinRetry;
-    const JoinTier j{id_, address_, consensus_->id()};
+    const JoinTier j{id_, address_, consensus_->id(), http_.empty() ? std::nullopt : std::optional<std::string>(http_)};
     if (join_leader_ && *join_leader_ != id_) {
       out.send(*join_leader_, 0, j);
       join_leader_.reset();  // if it no longer leads, ask everyone next time
@@ -224,8 +229,9 @@ void ReplicaCore::on_configuration(Effects& out) {
   member_ = std::any_of(conf.begin(), conf.end(), [&](const auto& c) { return c.member.id == consensus_->id(); });
   non_voters_ = std::any_of(conf.begin(), conf.end(), [](const auto& c) { return c.standing != consensus::Standing::voter; });
   for (const auto& c : conf) {
-    if (c.member.name == id_ || c.member.address.empty() || connected_.count(c.member.name)) continue;
-    out.connect(c.member.name, c.member.address);
+    const std::string peer = split_member_address(c.member.address).peer;
+    if (c.member.name == id_ || peer.empty() || connected_.count(c.member.name)) continue;
+    out.connect(c.member.name, peer);
     connected_.insert(c.member.name);
   }
 }

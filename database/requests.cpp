@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "database/kv.h"
 #include "database/state_machine.h"
 
 namespace oly::database {
@@ -89,6 +90,21 @@ Checked check(const AssignHome& m, const Config& config) {
   c.tablet = m.tablet;
   c.frontends = m.frontends;
   return c;
+}
+
+Checked check(const KvSet& m) {
+  std::string problem = kv_key_problem(m.key);
+  if (problem.empty()) problem = kv_value_problem(m.value);
+  if (!problem.empty()) return make_error(ErrorCode::kBadValue, "kv_set: " + problem);
+  return cmd::KvSet{m.key, m.value};
+}
+
+Body read(const KvGet& m, Store& store) {
+  if (std::string problem = kv_key_problem(m.key); !problem.empty()) return make_error(ErrorCode::kBadValue, "kv_get: " + problem);
+  KvValue reply;
+  reply.key = m.key;
+  reply.value = store.kv_get(m.key);
+  return reply;
 }
 
 Body read(const GetScore& m, Store& store, const Config& config) {

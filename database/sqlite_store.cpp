@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS history(
   PRIMARY KEY (publisher, seq));
 CREATE TABLE IF NOT EXISTS registry(tablet TEXT PRIMARY KEY, home TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS registry_by_home ON registry(home);
+CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_meta(
   id INTEGER PRIMARY KEY CHECK (id = 0), term INTEGER NOT NULL, vote INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_identity(
@@ -50,8 +51,11 @@ CREATE TABLE IF NOT EXISTS raft_snapshot(
   configuration TEXT NOT NULL, configuration_idx INTEGER NOT NULL, data BLOB NOT NULL);
 )sql";
 
-// The tables of the replicated state (the rest is the Raft log), in dump order.
-constexpr const char* kStateTables[] = {"applied", "master", "publishers", "registry", "scores", "tallies"};
+// The tables of the replicated state (the rest is the Raft log), in dump order. A table added
+// later goes last: a snapshot taken before it ends before its section, and it restores empty.
+constexpr const char* kStateTables[] = {"applied", "master", "publishers", "registry", "scores", "tallies", "kv"};
+// How many tables the first dumps had (before kv): a dump may end after them, never earlier.
+constexpr size_t kFirstDumpTables = 6;
 
 // A snapshot's configuration as text: one "id role address" line per member.
 std::string configuration_text(const std::vector<consensus::StoredMember>& members) {
@@ -229,6 +233,7 @@ void SqliteStore::rollback() {
   // nothing left to roll back.
   if (sqlite3_get_autocommit(db_) == 0) query("ROLLBACK").run();
   open_ = Txn::kNone;
+  kv_bytes_.reset();
 }
 bool SqliteStore::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
@@ -273,6 +278,29 @@ void SqliteStore::put_score(const Score& s) {
       .bind(s.version)
       .bind(s.updated_at)
       .run();
+}
+
+std::optional<std::string> SqliteStore::kv_get(const std::string& key) {
+  auto q = query("SELECT value FROM kv WHERE key = ?");
+  q.bind(key);
+  if (!q.next()) return std::nullopt;
+  return q.text(0);
+}
+
+void SqliteStore::kv_put(const std::string& key, const std::string& value) {
+  const int64_t before = kv_bytes();
+  const auto old = kv_get(key);
+  query("INSERT OR REPLACE INTO kv(key, value) VALUES (?, ?)").bind(key).bind(value).run();
+  kv_bytes_ = before - (old ? static_cast<int64_t>(key.size() + old->size()) : 0) +
+              static_cast<int64_t>(key.size() + value.size());
+}
+
+int64_t SqliteStore::kv_bytes() {
+  if (!kv_bytes_) {
+    auto q = query("SELECT CAST(total(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))) AS INTEGER) FROM kv");
+    kv_bytes_ = q.next() ? q.i64(0) : 0;
+  }
+  return *kv_bytes_;
 }
 
 Tally SqliteStore::tally(const std::string& team) {
@@ -516,11 +544,13 @@ std::string SqliteStore::state_dump() {
 
 void SqliteStore::clear_state() {
   begin_state();
+  kv_bytes_.reset();
   for (const char* table : kStateTables) exec((std::string("DELETE FROM \"") + table + "\"").c_str());
 }
 
 void SqliteStore::restore_state(const std::string& dump) {
   begin_state();
+  kv_bytes_.reset();
   clear_state();
   if (!dump.starts_with(kDumpMagic)) {
     // A snapshot taken before the binary dump: SQL INSERTs of the same tables.
@@ -529,7 +559,9 @@ void SqliteStore::restore_state(const std::string& dump) {
     return;
   }
   DumpReader in(std::string_view(dump).substr(kDumpMagic.size()));
-  for (const char* table : kStateTables) {
+  for (size_t t = 0; t < std::size(kStateTables); ++t) {
+    const char* table = kStateTables[t];
+    if (t >= kFirstDumpTables && in.done()) break;  // a snapshot from before this table existed
     const uint64_t columns = in.varint();
     const uint64_t rows = in.varint();
     const int here = query(std::string("SELECT * FROM \"") + table + "\" LIMIT 0").columns();

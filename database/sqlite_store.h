@@ -7,7 +7,8 @@
 //
 // Tables: scores(event), tallies(team), master (one row), publishers(publisher -> last_seq),
 // applied(publisher, seq, key, version, op, committed_at_us, gauls, romans, medal) indexed by
-// (publisher, seq) and (key, version), registry(tablet -> home) indexed by home.
+// (publisher, seq) and (key, version), registry(tablet -> home) indexed by home, kv(key -> value)
+// (the key-value store, docs/kvstore.md).
 //
 // Errors: the constructor and every method throw std::runtime_error carrying SQLite's error text
 // and what was being done, e.g. "sqlite: COMMIT: disk I/O error"; the constructor's also names
@@ -61,6 +62,10 @@ class SqliteStore final : public Store, public consensus::LogStore {
   void set_home(const std::string& tablet, const std::string& frontend) override;
   int64_t home_count(const std::string& frontend) override;
   std::vector<RegistryEntry> registry(const std::optional<std::string>& home) override;
+
+  std::optional<std::string> kv_get(const std::string& key) override;
+  void kv_put(const std::string& key, const std::string& value) override;
+  int64_t kv_bytes() override;
 
   // Keep only the last `rows` updates of the history (0, the default: all of it); older ones are
   // deleted as new ones come, in steps of kHistoryPruneEvery.
@@ -131,6 +136,9 @@ class SqliteStore final : public Store, public consensus::LogStore {
   bool fail_next_sync_ = false;
   std::function<void(int)> wal_grew_;
   uint64_t history_keep_ = 0;     // 0: keep the whole history
+  // kv_bytes(), summed from the table when unknown (at first, and after a rollback, a restore or
+  // a clear) and kept up to date by kv_put.
+  std::optional<int64_t> kv_bytes_;
   uint64_t since_pruned_ = 0;     // history rows written since the last prune
   enum class Txn { kNone, kLog, kState };
   Txn open_ = Txn::kNone;  // the kind of the open transaction (kNone: none, or one begun by begin())

@@ -32,7 +32,7 @@ TabletHome tablet_home(const std::string& tablet, const std::string& home) {
 
 bool wrote(Outcome outcome) {
   return outcome == Outcome::applied || outcome == Outcome::claimed ||
-         outcome == Outcome::home_assigned;
+         outcome == Outcome::home_assigned || outcome == Outcome::kv_set;
 }
 
 Error fenced_error(const MasterInfo& current, std::string text) {
@@ -187,6 +187,24 @@ Result StateMachine::on(const cmd::AssignHome& c) {
   }
   store_.set_home(c.tablet, *best);
   return {Outcome::home_assigned, tablet_home(c.tablet, *best)};
+}
+
+// ---------------------------------------------------------------- the key-value store
+
+Result StateMachine::on(const cmd::KvSet& c) {
+  KvValue reply;
+  reply.key = c.key;
+  reply.value = store_.kv_get(c.key);
+  const auto size = [&](const std::string& value) { return static_cast<int64_t>(c.key.size() + value.size()); };
+  const int64_t after = store_.kv_bytes() - (reply.value ? size(*reply.value) : 0) + size(c.value);
+  if (after > kKvMaxStoreBytes) {
+    return {Outcome::store_full,
+            make_error(ErrorCode::kStoreFull, "the key-value store would hold " + std::to_string(after) +
+                                                  " bytes of keys and values; at most " +
+                                                  std::to_string(kKvMaxStoreBytes) + " are allowed")};
+  }
+  store_.kv_put(c.key, c.value);
+  return {Outcome::kv_set, std::move(reply)};
 }
 
 }  // namespace oly::database

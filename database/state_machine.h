@@ -28,6 +28,9 @@
 //       up, at least 1 (a restarted incarnation of the current master is not held back). Else the
 //       master row becomes {frontend, epoch} (claimed); R = master {frontend, epoch} (the handler
 //       adds lease_ms).
+//   kv_set {key, value}: store_full when the store's keys and values would then take more than
+//       kKvMaxStoreBytes (kv.h); else the key's value becomes `value` (kv_set); R = kv_value
+//       {key, value: the old value, absent when none}.
 //   assign_home {tablet, frontends}: the tablet keeps its home when that is in `frontends`
 //       (home_kept), else gets the one in `frontends` with the fewest home tablets, ties to the
 //       earliest in the list (home_assigned); R = tablet_home. (With no front ends, which the
@@ -50,6 +53,7 @@
 #include "common/key.h"
 #include "common/message.h"
 #include "database/command.h"
+#include "database/kv.h"
 #include "database/store.h"
 
 namespace oly::database {
@@ -68,6 +72,8 @@ enum class Outcome {
   home_assigned,  // assign_home: a new home was stored
   invalid,        // a command the handler should not have made (assign_home with no front
                   // ends): bad_value, nothing changes
+  kv_set,         // kv_set: the key has its new value; R = kv_value with the old one
+  store_full,     // kv_set refused: the store would exceed kKvMaxStoreBytes (store_full)
 };
 
 // Whether a command with this outcome wrote to the Store.
@@ -75,7 +81,7 @@ bool wrote(Outcome outcome);
 
 struct Result {
   Outcome outcome = Outcome::applied;
-  Body reply;  // the reply body: Ack, MasterInfo, TabletHome or Error
+  Body reply;  // the reply body: Ack, MasterInfo, TabletHome, KvValue or Error
 };
 
 class StateMachine {
@@ -94,6 +100,7 @@ class StateMachine {
   Result on(const cmd::IncrementMedalTally& c);
   Result on(const cmd::ClaimMaster& c);
   Result on(const cmd::AssignHome& c);
+  Result on(const cmd::KvSet& c);
 
   // Fencing and exactly-once around `write(AppliedUpdate& u, Ack& ack)`, which writes the key,
   // fills in u.version (and u's values) and puts the key's new value on the ack.

@@ -101,6 +101,13 @@ class Store {
   virtual int64_t home_count(const std::string& frontend) = 0;
   // The registry ordered by tablet, all of it or only the tablets whose home is `*home`.
   virtual std::vector<RegistryEntry> registry(const std::optional<std::string>& home) = 0;
+
+  // The key-value store (docs/kvstore.md): the value of `key`, if it has one.
+  virtual std::optional<std::string> kv_get(const std::string& key) = 0;
+  // Inserts or replaces the value of `key`.
+  virtual void kv_put(const std::string& key, const std::string& value) = 0;
+  // The bytes of every stored key and value together.
+  virtual int64_t kv_bytes() = 0;
 };
 
 }  // namespace oly::database

@@ -134,7 +134,10 @@ std::string FreePorts::next() {
 Config with_free_ports(Config c, const PortProbe& in_use) {
   FreePorts ports(in_use);
   c.database.address = ports.next();
-  for (auto& r : c.database.replicas) r.address = ports.next();
+  for (auto& r : c.database.replicas) {
+    r.address = ports.next();
+    if (!r.http.empty()) r.http = ports.next().substr(6);  // host:port, without tcp://
+  }
   for (auto& f : c.frontends) {
     f.address = ports.next();
     f.pub = ports.next();

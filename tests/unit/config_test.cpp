@@ -248,7 +248,7 @@ TEST(ConfigYaml, AReplicatedTierSurvivesARoundTrip) {
 
 TEST_F(ConfigFile, ReplicasTwoOrFourAreRefused) {
   expect_error("database:\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1'}, {id: b, address: 'tcp://127.0.0.1:2'}]\n",
-               "database.replicas: expected 1, 3 or 5 replicas");
+               "database.replicas: expected 1 or 3 to 5 replicas");
 }
 
 TEST_F(ConfigFile, ReplicasWithTheSingleDatabasesKeysAreRefused) {

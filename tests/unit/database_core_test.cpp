@@ -621,6 +621,9 @@ class FailingCommitStore final : public Store {
   std::vector<RegistryEntry> registry(const std::optional<std::string>& h) override {
     return inner_.registry(h);
   }
+  std::optional<std::string> kv_get(const std::string& k) override { return inner_.kv_get(k); }
+  void kv_put(const std::string& k, const std::string& v) override { inner_.kv_put(k, v); }
+  int64_t kv_bytes() override { return inner_.kv_bytes(); }
 
  private:
   SqliteStore inner_{":memory:"};

@@ -161,3 +161,57 @@ TEST(ReplicaCore, ARestartRebuildsTheStateFromTheLog) {
 
 }  // namespace
 }  // namespace oly::database
+
+namespace oly::database {
+namespace {
+
+TEST(ReplicaCoreKv, ASetAndALinearizableGetAreAnsweredAfterTheirRoundALocalGetAtOnce) {
+  Config c = replicas(1);
+  c.database.replicas[0].http = "127.0.0.1:8120";
+  SqliteStore store(":memory:");
+  VirtualClock clock;
+  ReplicaCore core(c, "db1", store, clock, clock.now(), 1);
+  Driver d(core, clock);
+  ASSERT_TRUE(d.run_until([&] { return d.ready(); }));
+  d.send("http/1", 1, KvSet{"city", "Namur"});
+  d.send("http/2", 2, KvGet{"city", false});
+  d.send("http/3", 3, KvGet{"city", true});
+  d.send("http/4", 4, KvSet{"bad=key", "x"});
+  EXPECT_EQ(d.answer(1), nullptr);
+  EXPECT_EQ(d.answer(2), nullptr) << "a linearizable get waits for its round";
+  ASSERT_NE(d.answer(3), nullptr) << "a local get is answered at once";
+  const auto& local = std::get<KvValue>(*d.answer(3));
+  EXPECT_EQ(local.value, std::nullopt) << "the set is not applied yet";
+  EXPECT_EQ(local.behind_ms, 0) << "at the leader";
+  EXPECT_TRUE(local.applied_index.has_value());
+  ASSERT_NE(d.answer(4), nullptr);
+  EXPECT_EQ(std::get<Error>(*d.answer(4)).code, ErrorCode::kBadValue);
+  d.end_step();
+  d.run_until([&] { return d.answer(1) != nullptr && d.answer(2) != nullptr; });
+  ASSERT_NE(d.answer(1), nullptr);
+  EXPECT_EQ(std::get<KvValue>(*d.answer(1)).value, std::nullopt) << "no value before the set";
+  EXPECT_EQ(std::get<KvValue>(*d.answer(1)).leader, "127.0.0.1:8120");
+  ASSERT_NE(d.answer(2), nullptr);
+  EXPECT_EQ(std::get<KvValue>(*d.answer(2)).value, "Namur") << "the get came after the set in the same round";
+  EXPECT_EQ(core.counters()["kv_sets"], 1);
+  EXPECT_EQ(core.members().members.at(0).http, "127.0.0.1:8120") << "the membership carries the HTTP address";
+  EXPECT_EQ(core.members().members.at(0).address, "tcp://127.0.0.1:7120");
+}
+
+TEST(ReplicaCoreKv, AFollowerThatKnowsNoLeaderAnswersNotLeaderButServesALocalReadSayingItsLagIsUnknown) {
+  SqliteStore store(":memory:");
+  VirtualClock clock;
+  ReplicaCore core(replicas(3), "db2", store, clock, clock.now(), 1);
+  Driver d(core, clock);
+  d.send("http/1", 1, KvSet{"k", "v"});
+  ASSERT_NE(d.answer(1), nullptr);
+  EXPECT_EQ(std::get<Error>(*d.answer(1)).code, ErrorCode::kNotLeader);
+  d.send("http/2", 2, KvGet{"k", true});
+  ASSERT_NE(d.answer(2), nullptr);
+  const auto& local = std::get<KvValue>(*d.answer(2));
+  EXPECT_EQ(local.value, std::nullopt);
+  EXPECT_EQ(local.behind_ms, std::nullopt) << "it never heard from a leader";
+}
+
+}  // namespace
+}  // namespace oly::database

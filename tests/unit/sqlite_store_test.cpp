@@ -220,3 +220,40 @@ TEST(SqliteStoreHistory, KeepsTheLastUpdatesWhenToldAndAllOfThemOtherwise) {
 
 }  // namespace
 }  // namespace oly::database
+
+namespace oly::database {
+namespace {
+
+TEST(SqliteStoreKv, ValuesAndTheStoresSizeSurviveADumpAndAnOldDumpWithoutTheTableRestoresEmpty) {
+  SqliteStore a(":memory:");
+  fill_state(a);
+  const std::string before_kv = a.state_dump();
+  a.begin_state();
+  EXPECT_EQ(a.kv_get("city"), std::nullopt);
+  a.kv_put("city", "Li\xc3\xa8ge");
+  a.kv_put("empty", "");
+  a.kv_put("city", "Namur");
+  EXPECT_EQ(a.kv_bytes(), 4 + 5 + 5);
+  a.commit_unsynced();
+  EXPECT_EQ(a.kv_get("empty"), "") << "the empty string is a value, not none";
+
+  SqliteStore b(":memory:");
+  b.restore_state(a.state_dump());
+  b.commit_unsynced();
+  EXPECT_EQ(b.kv_get("city"), "Namur");
+  EXPECT_EQ(b.kv_bytes(), 14) << "summed from the table after a restore";
+
+  // A dump from before the kv table ends after the tallies: it restores, with no keys.
+  const std::string old_dump = before_kv.substr(0, before_kv.size() - 2);
+  SqliteStore c(":memory:");
+  c.begin_state();
+  c.kv_put("stale", "x");
+  c.restore_state(old_dump);
+  c.commit_unsynced();
+  EXPECT_EQ(c.kv_get("stale"), std::nullopt);
+  EXPECT_EQ(c.kv_bytes(), 0);
+  EXPECT_EQ(c.scores(), a.scores());
+}
+
+}  // namespace
+}  // namespace oly::database

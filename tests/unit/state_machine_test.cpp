@@ -522,3 +522,46 @@ TEST(Replicas, FollowerReplayingWhatTheRequestHandlerCommittedEndsIdentical) {
 
 }  // namespace
 }  // namespace oly::database
+
+namespace oly::database {
+namespace {
+
+TEST(StateMachineKv, ASetAnswersTheOldValueAndASetBeyondTheStoresLimitIsRefusedWithNothingStored) {
+  SqliteStore store(":memory:");
+  StateMachine machine(store);
+  Result r = machine.apply(cmd::KvSet{"city", "Namur"});
+  EXPECT_EQ(r.outcome, Outcome::kv_set);
+  EXPECT_TRUE(wrote(r.outcome));
+  EXPECT_EQ(std::get<KvValue>(r.reply).key, "city");
+  EXPECT_EQ(std::get<KvValue>(r.reply).value, std::nullopt);
+  r = machine.apply(cmd::KvSet{"city", "Li\xc3\xa8ge"});
+  EXPECT_EQ(std::get<KvValue>(r.reply).value, "Namur");
+  EXPECT_EQ(store.kv_get("city"), "Li\xc3\xa8ge");
+
+  // Fill the store to its limit with values of the largest size allowed.
+  const std::string big(kKvMaxValueBytes, 'v');
+  int i = 0;
+  while (true) {
+    r = machine.apply(cmd::KvSet{"k" + std::to_string(i++), big});
+    if (r.outcome != Outcome::kv_set) break;
+  }
+  EXPECT_EQ(r.outcome, Outcome::store_full);
+  EXPECT_EQ(std::get<Error>(r.reply).code, ErrorCode::kStoreFull);
+  EXPECT_LE(store.kv_bytes(), kKvMaxStoreBytes);
+  EXPECT_GT(store.kv_bytes(), kKvMaxStoreBytes - static_cast<int64_t>(kKvMaxValueBytes + 16));
+  EXPECT_EQ(store.kv_get("k" + std::to_string(i - 1)), std::nullopt) << "the refused set stored nothing";
+  // Replacing a value by a shorter one still fits.
+  r = machine.apply(cmd::KvSet{"k0", "short"});
+  EXPECT_EQ(r.outcome, Outcome::kv_set);
+  EXPECT_EQ(std::get<KvValue>(r.reply).value, big);
+}
+
+TEST(StateMachineKv, ASetSurvivesTheBatchEncoding) {
+  const CommandBatch batch = {cmd::KvSet{"a=", "b\xc3\xa8"}};
+  const DecodedBatch d = decode_batch(encode_batch(batch));
+  ASSERT_EQ(d.error, "");
+  EXPECT_EQ(d.batch, batch);
+}
+
+}  // namespace
+}  // namespace oly::database
