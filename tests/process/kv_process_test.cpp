@@ -18,6 +18,8 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -177,6 +179,89 @@ Answer ask_once(const std::string& host_port, const std::string& key, const std:
   if (a.status != 200 || body == std::string::npos || out.find("X-Kv-Found: ") == std::string::npos) return a;
   if (out.find("X-Kv-Found: yes") != std::string::npos) a.value = out.substr(body + 4 + key.size() + 1);
   return a;
+}
+
+TEST(KvProcess, TheClientFailsOverFromADeadReplicaAndFollowsTheLeaderItLearns) {
+  KvTier tier(3);
+  tier.start_all();
+  const std::string leader = tier.leader();
+  ASSERT_FALSE(leader.empty()) << tier.log_tail("db1");
+  std::string follower;
+  for (const auto& r : tier.config().database.replicas) {
+    if (r.id != leader) follower = r.id;
+  }
+  // The list starts with a dead replica: refused, then the next one.
+  tier.kill(follower);
+  std::vector<std::string> servers = {tier.http(follower)};
+  for (const auto& r : tier.config().database.replicas) {
+    if (r.id != follower) servers.push_back(r.http);
+  }
+  kv::KvClient client(servers, kv::Options{std::chrono::milliseconds(2000), 0, std::chrono::milliseconds(15000)});
+  kv::Result r = client.set("relay", "1");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(client.leader(), tier.http(leader)) << "learnt from X-Leader";
+  // The follower is back and the leader dies: the client's next calls fail over and find the new
+  // leader.
+  tier.start(follower);
+  ASSERT_TRUE(eventually([&] { return kv::KvClient({tier.http(follower)}).get("relay", true).value == "1"; }, ms(10000)));
+  tier.kill(leader);
+  r = client.set("relay", "2");
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_NE(client.leader(), tier.http(leader));
+  EXPECT_EQ(client.get("relay").value, "2");
+  // The binary too: it prints the value, or NULL.
+  TempDir cwd;
+  std::string list;
+  for (const auto& s : servers) list += (list.empty() ? "" : ",") + s;
+  const Finished got = run_to_end({bin("kv"), "-h", list, "relay"}, cwd.file("kv.out"), ms(20000));
+  EXPECT_EQ(got.status, 0) << got.output;
+  EXPECT_EQ(got.output, "2\n");
+  const Finished none = run_to_end({bin("kv"), "-h", list, "nothing"}, cwd.file("kv2.out"), ms(20000));
+  EXPECT_EQ(none.output, "NULL\n");
+}
+
+TEST(KvProcess, ScriptsKvstoreStartsTheTierOfAServersTxtThatKvReadsAndStopsIt) {
+  TempDir dir;
+  // Three HTTP ports whose Raft ports (+1,000) stay below the ephemeral range too.
+  std::vector<int> ports;
+  while (ports.size() < 3) {
+    for (int p : free_ports(8)) {
+      if (p + 1000 < 32768 && ports.size() < 3) ports.push_back(p);
+    }
+  }
+  std::string servers = "# the tier\n";
+  for (int p : ports) servers += "127.0.0.1:" + std::to_string(p) + (p == ports[1] ? " " : "\n");
+  {
+    std::ofstream(dir.file("servers.txt")) << servers;
+  }
+  const std::string script = std::string(OLY_SOURCE_DIR) + "/scripts/kvstore";
+  auto in_dir = [&](const std::string& command, const std::string& log) {
+    return run_to_end({"/bin/sh", "-c", "cd '" + dir.path() + "' && OLY_BIN_DIR='" + std::string(OLY_BIN_DIR) + "' " + command},
+                      dir.file(log), ms(60000));
+  };
+  struct StopAtEnd {
+    std::function<void()> f;
+    ~StopAtEnd() { f(); }
+  } stop_at_end{[&] { in_dir("bash '" + script + "' stop", "stop-at-end.log"); }};
+  const Finished started = in_dir("bash '" + script + "' start", "start.log");
+  ASSERT_EQ(started.status, 0) << started.output;
+  EXPECT_NE(started.output.find("3 replicas up; the leader is 127.0.0.1:"), std::string::npos) << started.output;
+  const Finished set = in_dir("'" + std::string(OLY_BIN_DIR) + "/kv' city=LiÃ¨ge", "kv1.log");
+  EXPECT_EQ(set.output, "NULL\n");
+  const Finished got = in_dir("'" + std::string(OLY_BIN_DIR) + "/kv' city", "kv2.log");
+  EXPECT_EQ(got.output, "LiÃ¨ge\n");
+  const Finished status = in_dir("bash '" + script + "' status", "status.log");
+  EXPECT_EQ(status.status, 0) << status.output;
+  EXPECT_NE(status.output.find("leader"), std::string::npos) << status.output;
+  EXPECT_EQ(std::count(status.output.begin(), status.output.end(), '\n'), 4) << status.output;
+  const Finished stopped = in_dir("bash '" + script + "' stop", "stop.log");
+  EXPECT_EQ(stopped.status, 0) << stopped.output;
+  const Finished after = in_dir("bash '" + script + "' status", "status2.log");
+  EXPECT_EQ(after.status, 1) << "every replica is down: " << after.output;
+  EXPECT_NE(after.output.find("stopped"), std::string::npos) << after.output;
+  // What was set survives a restart of the tier.
+  ASSERT_EQ(in_dir("bash '" + script + "' start", "start2.log").status, 0);
+  EXPECT_EQ(in_dir("'" + std::string(OLY_BIN_DIR) + "/kv' city", "kv3.log").output, "LiÃ¨ge\n");
 }
 
 // What one client thread recorded.
