@@ -1,11 +1,13 @@
 #include "common/config.h"
 
-#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <stdexcept>
+
+#include "common/servers_file.h"
 
 namespace oly {
 
@@ -38,21 +40,14 @@ void positive(const Config& c, const char* key, double v) {
 
 bool tcp_address(const std::string& a) { return a.rfind("tcp://", 0) == 0 || a.rfind("ipc://", 0) == 0 || a.rfind("inproc://", 0) == 0; }
 
-// host:port with a host of letters, digits, '.', '-' (or an IPv6 literal in brackets) and a port
-// of 1-65535.
+// host:port as the key-value store's server lists write one (servers_file.h).
 bool host_port(const std::string& a) {
-  const size_t colon = a.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == a.size() || a.size() - colon > 6) return false;
-  for (size_t i = colon + 1; i < a.size(); ++i) {
-    if (a[i] < '0' || a[i] > '9') return false;
+  try {
+    kv::parse_host_port(a);
+    return true;
+  } catch (const std::invalid_argument&) {
+    return false;
   }
-  const long port = std::stol(a.substr(colon + 1));
-  if (port < 1 || port > 65535) return false;
-  for (size_t i = 0; i < colon; ++i) {
-    const char c = a[i];
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '[' && c != ']' && c != ':') return false;
-  }
-  return true;
 }
 
 }  // namespace

@@ -91,7 +91,7 @@ struct AssignHome {
   bool operator==(const AssignHome&) const = default;
 };
 
-// kv_set: `key` of the key-value store becomes `value` (both already checked against kv.h's
+// kv_set: `key` of the key-value store becomes `value` (both already checked against common/kv_rules.h's
 // rules), unless the store would then hold more than kKvMaxStoreBytes.
 struct KvSet {
   static constexpr std::string_view kOp = "kv_set";

@@ -5,7 +5,7 @@
 #include <charconv>
 
 #include "common/codec.h"
-#include "database/kv.h"
+#include "common/kv_rules.h"
 
 namespace oly::database {
 

@@ -34,7 +34,7 @@
 #include "database/kv_gateway.h"
 #include "database/wal_checkpointer.h"
 #include "http/server.h"
-#include "kvclient/servers_file.h"
+#include "common/servers_file.h"
 
 namespace {
 

@@ -502,7 +502,13 @@ void ReplicaCore::settle(TimePoint now, Effects& out) {
   }
   was_leading_ = leading;
   on_configuration(out);
-  if (!forwards_.empty()) expire_forwards(now, out);
+  // Forwards all go to the leader known when they were made: only a change of leader can orphan
+  // them (their deadlines are on_tick's business).
+  const auto leader = consensus_->leader();
+  if (std::string name = leader ? leader->name : ""; name != forwards_leader_) {
+    forwards_leader_ = std::move(name);
+    if (!forwards_.empty()) expire_forwards(now, out);
+  }
   for (auto& [to, bytes] : consensus_->take_outbox()) {
     auto messages = split_raft_message(std::move(bytes), consensus_->id(), raft_part_);
     if (messages.size() > 1) counters_["raft_parts_sent"] += static_cast<int64_t>(messages.size());

@@ -255,6 +255,7 @@ class ReplicaCore final : public Core, private consensus::Machine {
     std::string to;  // the leader it went to
   };
   std::map<uint64_t, Forward> forwards_;
+  std::string forwards_leader_;  // the leader settle() last saw ("" for none)
   uint64_t next_forward_ = kForwardReq;
   uint64_t configuration_index_ = UINT64_MAX;  // of the configuration on_configuration last saw
   bool member_ = false;

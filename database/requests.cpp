@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "database/kv.h"
+#include "common/kv_rules.h"
 #include "database/state_machine.h"
 
 namespace oly::database {

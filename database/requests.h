@@ -28,7 +28,7 @@ Checked check(const SetScore& m, const std::string& from, TimePoint now, const C
 Checked check(const IncrementMedalTally& m, const std::string& from, TimePoint now, const Config& config);
 Checked check(const ClaimMaster& m, const std::string& from, Duration lease_left, const Config& config);
 Checked check(const AssignHome& m, const Config& config);
-// The key-value store (docs/kvstore.md): a key and value that break kv.h's rules are bad_value.
+// The key-value store (docs/kvstore.md): a key and value that break common/kv_rules.h's rules are bad_value.
 Checked check(const KvSet& m);
 
 // Reads: the latest applied rows; unknown_event / unknown_team naming the name and the known ones.
@@ -37,7 +37,7 @@ Body read(const GetMedalTally& m, Store& store, const Config& config);
 Body read(const GetScoreboard& m, Store& store, const Config& config);
 Body read(const GetMaster& m, Store& store, const Config& config);
 Body read(const ListRegistry& m, Store& store, const Config& config);
-// The key's value (bad_value for a key that breaks kv.h's rules).
+// The key's value (bad_value for a key that breaks common/kv_rules.h's rules).
 Body read(const KvGet& m, Store& store);
 
 // Whether `body` is one of the reads above.

@@ -29,7 +29,7 @@
 //       master row becomes {frontend, epoch} (claimed); R = master {frontend, epoch} (the handler
 //       adds lease_ms).
 //   kv_set {key, value}: store_full when the store's keys and values would then take more than
-//       kKvMaxStoreBytes (kv.h); else the key's value becomes `value` (kv_set); R = kv_value
+//       kKvMaxStoreBytes (common/kv_rules.h); else the key's value becomes `value` (kv_set); R = kv_value
 //       {key, value: the old value, absent when none}.
 //   assign_home {tablet, frontends}: the tablet keeps its home when that is in `frontends`
 //       (home_kept), else gets the one in `frontends` with the fewest home tablets, ties to the
@@ -53,7 +53,7 @@
 #include "common/key.h"
 #include "common/message.h"
 #include "database/command.h"
-#include "database/kv.h"
+#include "common/kv_rules.h"
 #include "database/store.h"
 
 namespace oly::database {

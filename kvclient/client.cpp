@@ -8,8 +8,8 @@
 #include <thread>
 #include <utility>
 
-#include "common/utf8.h"
-#include "kvclient/servers_file.h"
+#include "common/kv_rules.h"
+#include "common/servers_file.h"
 
 namespace oly::kv {
 
@@ -18,8 +18,6 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kMaxKey = 1024;
-constexpr size_t kMaxValue = 65536;
 // A body is at most a key, `=` and a value; anything much longer is not this store's server.
 constexpr size_t kMaxBody = 1 << 20;
 constexpr milliseconds kFirstBackoff{50}, kMaxBackoff{1000};
@@ -75,24 +73,9 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
-std::string check_key(std::string_view key) {
-  if (key.empty()) return "the key is empty";
-  if (key.size() > kMaxKey) return "the key is longer than 1024 bytes";
-  if (key.find('=') != std::string_view::npos) return "the key contains '='";
-  if (!valid_utf8(key)) return "the key is not valid UTF-8";
-  for (char ch : key) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7F) return "the key contains a control character";
-  }
-  return "";
-}
+std::string check_key(std::string_view key) { return kv_key_problem(key); }
 
-std::string check_value(std::string_view value) {
-  if (value.size() > kMaxValue) return "the value is longer than 65536 bytes";
-  if (value.find('\0') != std::string_view::npos) return "the value contains a NUL character";
-  if (!valid_utf8(value)) return "the value is not valid UTF-8";
-  return "";
-}
+std::string check_value(std::string_view value) { return kv_value_problem(value); }
 
 // One HTTP answer, or why there was none.
 struct KvClient::Response {

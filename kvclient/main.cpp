@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "kvclient/client.h"
-#include "kvclient/servers_file.h"
+#include "common/servers_file.h"
 
 namespace {
 

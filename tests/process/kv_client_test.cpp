@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "kvclient/servers_file.h"
+#include "common/servers_file.h"
 #include "tests/support/process.h"
 
 namespace oly::kv {

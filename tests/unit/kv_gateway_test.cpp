@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "database/kv.h"
+#include "common/kv_rules.h"
 
 namespace oly::database {
 namespace {

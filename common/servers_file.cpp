@@ -1,4 +1,4 @@
-#include "kvclient/servers_file.h"
+#include "common/servers_file.h"
 
 #include <cerrno>
 #include <cstring>

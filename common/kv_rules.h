@@ -1,7 +1,8 @@
 // The key-value store's rules (docs/kvstore.md): what a key and a value may be, and how big the
-// store may grow. Judged twice: by whoever first receives a request (the HTTP gateway, with a 400,
-// or a replica's request checks, with bad_value), and by the state machine for the store's size
-// (from the replicated state, so every replica decides alike).
+// store may grow. One table for every side: the client (KvClient refuses a request breaking them
+// before sending it), whoever first receives a request (the HTTP gateway, with a 400, or a
+// replica's request checks, with bad_value), and the state machine for the store's size (from the
+// replicated state, so every replica decides alike).
 //
 // Thread-safety: constants and pure functions.
 #pragma once
@@ -11,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace oly::database {
+namespace oly {
 
 inline constexpr size_t kKvMaxKeyBytes = 1024;
 inline constexpr size_t kKvMaxValueBytes = 65536;
@@ -24,4 +25,4 @@ std::string kv_key_problem(std::string_view key);
 // without NUL. The text never quotes the value.
 std::string kv_value_problem(std::string_view value);
 
-}  // namespace oly::database
+}  // namespace oly

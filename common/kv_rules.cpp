@@ -1,10 +1,10 @@
-#include "database/kv.h"
+#include "common/kv_rules.h"
 
 #include <algorithm>
 
 #include "common/utf8.h"
 
-namespace oly::database {
+namespace oly {
 
 std::string kv_key_problem(std::string_view key) {
   if (key.empty()) return "the key is empty";
@@ -29,4 +29,4 @@ std::string kv_value_problem(std::string_view value) {
   return {};
 }
 
-}  // namespace oly::database
+}  // namespace oly
