@@ -74,6 +74,15 @@ std::string Config::database_file(const std::string& id) const {
   return in_run_dir(replicated() ? id + ".db" : database.path);
 }
 
+std::string_view ttr_name(TtrKind k) {
+  switch (k) {
+    case TtrKind::kFixed: return "fixed";
+    case TtrKind::kLimd: return "limd";
+    case TtrKind::kFidelity: return "fidelity";
+  }
+  return "?";
+}
+
 void validate(const Config& c) {
   auto fail = [&](const std::string& key, const std::string& what) {
     throw ConfigError(c.source + ": " + key + ": " + what);
@@ -143,6 +152,9 @@ void validate(const Config& c) {
   positive(c, "pull.ttr_ms", c.pull.ttr_ms);
   positive(c, "pull.ttr_min_ms", c.pull.ttr_min_ms);
   if (c.pull.ttr_max_ms < c.pull.ttr_min_ms) fail("pull.ttr_max_ms", "expected at least pull.ttr_min_ms");
+  if (!(c.pull.fidelity > 0.0 && c.pull.fidelity < 1.0)) {
+    fail("pull.fidelity", "expected a share of reads above 0 and below 1, got " + std::to_string(c.pull.fidelity));
+  }
   positive(c, "cache.capacity", c.cache.capacity);
   positive(c, "cacofonix.rate", c.cacofonix.rate);
   positive(c, "cacofonix.window", c.cacofonix.window);

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace oly {
@@ -79,12 +80,25 @@ struct LeaseConfig {
   int duration_ms = 1000;  // push mode: how long a read lease lasts without renewal
 };
 
-struct PullConfig {
-  bool adaptive = true;    // adaptive TTR (true) or fixed ttr_ms (false)
-  int ttr_ms = 500;        // fixed time to refresh
-  int ttr_min_ms = 50;     // adaptive lower bound
-  int ttr_max_ms = 1000;   // adaptive upper bound; also the staleness bound with one round trip
+// How a pull-mode peer chooses each key's time to refresh (frontend/ttr.h).
+enum class TtrKind {
+  kFixed,     // always ttr_ms
+  kLimd,      // linear increase, multiplicative decrease on change (the default; "adaptive" in older configs)
+  kFidelity,  // per key, from its read and change rates, to meet `fidelity` with the fewest polls (trial)
 };
+
+struct PullConfig {
+  TtrKind ttr = TtrKind::kLimd;
+  int ttr_ms = 500;        // fixed time to refresh
+  int ttr_min_ms = 50;     // limd and fidelity: lower bound
+  int ttr_max_ms = 1000;   // limd and fidelity: upper bound; also the staleness bound with one round trip
+  double fidelity = 0.97;  // fidelity: the share of a peer's reads that should get the latest version
+  // The longest a value is served without a poll: the staleness bound, less one round trip.
+  int longest_ttr_ms() const { return ttr == TtrKind::kFixed ? ttr_ms : ttr_max_ms; }
+};
+
+// "fixed", "limd" or "fidelity".
+std::string_view ttr_name(TtrKind k);
 
 struct CacheConfig {
   int capacity = 4096;  // entries per front end; least recently used is evicted

@@ -142,14 +142,16 @@ void fill(MapReader& r, Config& c) {
   });
   r.sub("lease", [&](MapReader& l) { l.get("duration_ms", c.lease.duration_ms); });
   r.sub("pull", [&](MapReader& p) {
-    std::string ttr = c.pull.adaptive ? "adaptive" : "fixed";
+    std::string ttr(ttr_name(c.pull.ttr));
     p.get("ttr", ttr);
-    if (ttr == "adaptive") c.pull.adaptive = true;
-    else if (ttr == "fixed") c.pull.adaptive = false;
-    else p.fail("pull.ttr", "expected adaptive or fixed, got '" + ttr + "'");
+    if (ttr == "fixed") c.pull.ttr = TtrKind::kFixed;
+    else if (ttr == "limd" || ttr == "adaptive") c.pull.ttr = TtrKind::kLimd;  // "adaptive": its older name
+    else if (ttr == "fidelity") c.pull.ttr = TtrKind::kFidelity;
+    else p.fail("pull.ttr", "expected fixed, limd or fidelity, got '" + ttr + "'");
     p.get("ttr_ms", c.pull.ttr_ms);
     p.get("ttr_min_ms", c.pull.ttr_min_ms);
     p.get("ttr_max_ms", c.pull.ttr_max_ms);
+    p.get("fidelity", c.pull.fidelity);
   });
   r.sub("cache", [&](MapReader& k) { k.get("capacity", c.cache.capacity); });
   r.sub("cacofonix", [&](MapReader& k) {
@@ -240,8 +242,8 @@ std::string to_yaml(const Config& c) {
   out << "heartbeat: {interval_ms: " << c.heartbeat.interval_ms << ", timeout_ms: " << c.heartbeat.timeout_ms
       << ", settle_ms: " << c.heartbeat.settle_ms << "}\n";
   out << "lease: {duration_ms: " << c.lease.duration_ms << "}\n";
-  out << "pull: {ttr: " << (c.pull.adaptive ? "adaptive" : "fixed") << ", ttr_ms: " << c.pull.ttr_ms
-      << ", ttr_min_ms: " << c.pull.ttr_min_ms << ", ttr_max_ms: " << c.pull.ttr_max_ms << "}\n";
+  out << "pull: {ttr: " << ttr_name(c.pull.ttr) << ", ttr_ms: " << c.pull.ttr_ms << ", ttr_min_ms: " << c.pull.ttr_min_ms
+      << ", ttr_max_ms: " << c.pull.ttr_max_ms << ", fidelity: " << num(c.pull.fidelity) << "}\n";
   out << "cache: {capacity: " << c.cache.capacity << "}\n";
   const auto& k = c.cacofonix;
   out << "cacofonix: {id: " << q(k.id) << ", token: " << q(k.token) << ", rate: " << num(k.rate)

@@ -1,13 +1,24 @@
 #include "frontend/cache.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace oly {
 
-namespace {
-// Read rates are smoothed over about this long.
-constexpr double kRateWindowSeconds = 5.0;
-}  // namespace
+void DecayedRate::add(double events, TimePoint now, double window) {
+  per_second = as_of(now, window) + events / window;
+  at = now;
+}
+
+double DecayedRate::as_of(TimePoint now, double window) const {
+  const double dt = std::max(0.0, to_ms(now - at) / 1000.0);
+  return per_second * std::exp(-dt / window);
+}
+
+double DecayedRate::estimate(TimePoint now, double window) const {
+  const double age = std::max(1.0, to_ms(now - since) / 1000.0);
+  return as_of(now, window) / (1.0 - std::exp(-age / window));
+}
 
 void Cache::touch(Slot& s) { lru_.splice(lru_.begin(), lru_, s.lru); }
 
@@ -21,10 +32,7 @@ CacheEntry* Cache::read(const std::string& key, TimePoint now) {
   if (it == entries_.end()) return nullptr;
   touch(it->second);
   CacheEntry& e = it->second.entry;
-  // Exponentially decayed count of reads per second.
-  const double dt = std::max(0.0, to_ms(now - e.rate_at) / 1000.0);
-  e.read_rate = e.read_rate * std::exp(-dt / kRateWindowSeconds) + 1.0 / kRateWindowSeconds;
-  e.rate_at = now;
+  e.reads.add(1, now, kReadRateWindow);
   return &e;
 }
 
@@ -48,7 +56,8 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
   lru_.push_front(v.key);
   Slot& s = entries_[v.key];
   s.lru = lru_.begin();
-  s.entry = CacheEntry{v, now, ttr, 0, now, false};
+  s.entry = CacheEntry{.value = v, .confirmed_at = now, .ttr = ttr, .reads = {0, now, now},
+                       .updates = {0, now, now}, .updates_long = {0, now, now}};
   return s.entry;
 }
 

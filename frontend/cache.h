@@ -17,13 +17,31 @@
 
 namespace oly {
 
+// A count of events per second, exponentially smoothed over `window` seconds: each event adds
+// 1/window, and the sum decays by e^(-dt/window). A steady rate r converges to r.
+struct DecayedRate {
+  double per_second = 0;  // as of `at`
+  TimePoint at{};
+  TimePoint since{};      // when counting began
+  void add(double events, TimePoint now, double window);
+  double as_of(TimePoint now, double window) const;
+  // as_of() corrected for a count younger than its window (divided by 1 - e^(-age/window), age
+  // at least a second): an unbiased rate from the start, not one that creeps up from zero.
+  double estimate(TimePoint now, double window) const;
+};
+
+// Read rates are smoothed over this many seconds.
+inline constexpr double kReadRateWindow = 5.0;
+
 struct CacheEntry {
   KeyValue value;
   TimePoint confirmed_at;   // fetched, or confirmed unchanged by a poll
   Duration ttr{0};          // pull mode: serve without polling until confirmed_at + ttr
-  double read_rate = 0;     // reads per second, exponentially smoothed
-  TimePoint rate_at;        // when read_rate was last updated
+  DecayedRate reads;        // reads per second (over kReadRateWindow), updated by Cache::read
+  DecayedRate updates;      // pull mode: versions per second its polls saw, lately (ttr.h)
+  DecayedRate updates_long; // ... and over a longer window
   bool refreshing = false;  // pull mode: a poll for this key is in flight
+  double read_rate() const { return reads.per_second; }
 };
 
 class Cache {
@@ -35,6 +53,10 @@ class Cache {
   CacheEntry* read(const std::string& key, TimePoint now);
   // The entry of `key`, or nullptr, without counting a use.
   CacheEntry* peek(const std::string& key);
+  // Calls f(key, entry) for every entry, without counting uses.
+  template <class F> void for_each(F&& f) const {
+    for (const auto& [key, slot] : entries_) f(key, slot.entry);
+  }
 
   // Stores `v` unless the cache holds a newer version; returns the entry that is now cached
   // (the newer one if `v` was older). Evicts the least recently used entry when full.

@@ -8,7 +8,7 @@ namespace oly {
 
 std::unique_ptr<ConsistencyProtocol> ConsistencyProtocol::make(const Config& cfg, Cache& cache, Counters& counters) {
   if (cfg.consistency == Consistency::kPush) return std::make_unique<PushConsistency>(cfg, cache, counters);
-  return std::make_unique<PullConsistency>(cfg, counters);
+  return std::make_unique<PullConsistency>(cfg, cache, counters);
 }
 
 void flush_cache(Cache& cache, Counters& counters, const char* why) {

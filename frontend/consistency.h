@@ -55,10 +55,11 @@ class ConsistencyProtocol {
   // Whether a filled value may be cached. `value` is the master's answer (nullptr for a read of
   // the database).
   virtual bool may_cache(const Value* value, const RoleView& role, TimePoint now) const = 0;
-  // The time to refresh of a value cached now: `polled` when it answered a poll of `previous`.
-  virtual Duration ttr_after_fill(const CacheEntry* previous, bool polled) const = 0;
-  // The time to refresh after a poll found `e` unchanged.
-  virtual Duration ttr_unchanged(const CacheEntry& e) const = 0;
+  // The time to refresh of a value fetched now (not cached before).
+  virtual Duration ttr_after_fetch() const = 0;
+  // A poll of `e` (which still holds the version polled) was answered at `now` with `version`
+  // (the same when not modified): the key's next time to refresh.
+  virtual Duration ttr_after_poll(CacheEntry& e, uint64_t version, TimePoint now) = 0;
   // Whether a peer's fill at `version` is older than an invalidation it already received (the
   // "invalidation before reply" race: it must be discarded and fetched again).
   virtual bool stale_fill(const std::string& key, uint64_t version) const = 0;

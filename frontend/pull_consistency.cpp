@@ -14,9 +14,15 @@ Body PullConsistency::fill_request(const std::string& key, CacheEntry* cached) {
   return Poll{key, cached->value.version};
 }
 
-Duration PullConsistency::ttr_after_fill(const CacheEntry* previous, bool polled) const {
-  if (previous != nullptr && polled) return ttr_.after_poll(previous->ttr, true, previous->read_rate);
-  return ttr_.initial();
+void PullConsistency::tick(const RoleView&, TimePoint now, Effects&) {
+  if (now < next_retune_ || ttr_.kind() != TtrKind::kFidelity) return;
+  ttr_.retune(cache_, now);
+  next_retune_ = now + kRetune;
+}
+
+void PullConsistency::add_stats(Stats& s, const RoleView&, TimePoint) const {
+  s.info["ttr"] = std::string(ttr_name(ttr_.kind()));
+  if (ttr_.kind() == TtrKind::kFidelity) s.info["ttr_scale"] = std::to_string(ttr_.scale());
 }
 
 std::optional<int64_t> PullConsistency::staleness_bound(const CacheEntry* e, const RoleView& role,
@@ -28,7 +34,7 @@ std::optional<int64_t> PullConsistency::staleness_bound(const CacheEntry* e, con
 
 bool PullConsistency::refresh_ahead(const CacheEntry& e, TimePoint now) const {
   // A key read at least once a second is polled when three quarters of its TTR have passed.
-  return e.read_rate >= 1.0 && (now - e.confirmed_at) * 4 >= e.ttr * 3;
+  return e.read_rate() >= 1.0 && (now - e.confirmed_at) * 4 >= e.ttr * 3;
 }
 
 }  // namespace oly

@@ -19,13 +19,15 @@ namespace oly {
 
 class PullConsistency final : public ConsistencyProtocol {
  public:
-  PullConsistency(const Config& cfg, Counters& counters) : adaptive_(cfg.pull.adaptive), ttr_(cfg.pull), counters_(counters) {}
+  PullConsistency(const Config& cfg, Cache& cache, Counters& counters) : ttr_(cfg.pull), cache_(cache), counters_(counters) {}
 
   bool usable(const CacheEntry& e, TimePoint now) const override { return now - e.confirmed_at < e.ttr; }
   Body fill_request(const std::string& key, CacheEntry* cached) override;
   bool may_cache(const Value*, const RoleView&, TimePoint) const override { return true; }
-  Duration ttr_after_fill(const CacheEntry* previous, bool polled) const override;
-  Duration ttr_unchanged(const CacheEntry& e) const override { return ttr_.after_poll(e.ttr, false, e.read_rate); }
+  Duration ttr_after_fetch() const override { return ttr_.initial(); }
+  Duration ttr_after_poll(CacheEntry& e, uint64_t version, TimePoint now) override {
+    return ttr_.after_poll(e, version, now);
+  }
   bool stale_fill(const std::string&, uint64_t) const override { return false; }
   std::optional<int64_t> staleness_bound(const CacheEntry* e, const RoleView& role, TimePoint now) const override;
   bool refresh_ahead(const CacheEntry& e, TimePoint now) const override;
@@ -44,16 +46,21 @@ class PullConsistency final : public ConsistencyProtocol {
   void on_invalidate_ack(const std::string&, const InvalidateAck&) override {}
   bool acks_settle() const override { return false; }
 
-  void tick(const RoleView&, TimePoint, Effects&) override {}
-  TimePoint next_deadline() const override { return TimePoint::max(); }
+  // Retunes the TTR policy (ttr.h) every kRetune.
+  void tick(const RoleView&, TimePoint now, Effects&) override;
+  TimePoint next_deadline() const override {
+    return ttr_.kind() == TtrKind::kFidelity ? next_retune_ : TimePoint::max();
+  }
   void reset() override {}
-  void add_stats(Stats& s, const RoleView&, TimePoint) const override { s.info["ttr"] = adaptive_ ? "adaptive" : "fixed"; }
+  void add_stats(Stats& s, const RoleView&, TimePoint) const override;
   Consistency mode() const override { return Consistency::kPull; }
 
  private:
-  const bool adaptive_;
+  static constexpr Duration kRetune = ms(250);
   TtrPolicy ttr_;
+  Cache& cache_;
   Counters& counters_;
+  TimePoint next_retune_{};
 };
 
 }  // namespace oly

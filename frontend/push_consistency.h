@@ -30,8 +30,8 @@ class PushConsistency final : public ConsistencyProtocol {
   bool usable(const CacheEntry& e, TimePoint now) const override;
   Body fill_request(const std::string& key, CacheEntry* cached) override;
   bool may_cache(const Value* value, const RoleView& role, TimePoint now) const override;
-  Duration ttr_after_fill(const CacheEntry*, bool) const override { return Duration(0); }
-  Duration ttr_unchanged(const CacheEntry& e) const override { return e.ttr; }
+  Duration ttr_after_fetch() const override { return Duration(0); }
+  Duration ttr_after_poll(CacheEntry& e, uint64_t, TimePoint) override { return e.ttr; }
   bool stale_fill(const std::string& key, uint64_t version) const override;
   std::optional<int64_t> staleness_bound(const CacheEntry*, const RoleView&, TimePoint) const override {
     return std::nullopt;

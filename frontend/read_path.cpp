@@ -106,7 +106,7 @@ void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now,
     }
     ++counters_["not_modified"];
     cached->confirmed_at = p.sent_at;  // the master's answer is at least as new as our question
-    cached->ttr = consistency_->ttr_unchanged(*cached);
+    cached->ttr = consistency_->ttr_after_poll(*cached, nm->version, now);
     cached->refreshing = false;
     finish_fill(key, cached->value, true, now, out);
     return;
@@ -122,7 +122,9 @@ void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now,
                 p.kind == Pending::Kind::kFill ? "database" : "master", cacheable);
   if (cacheable) {
     ++counters_["fills"];
-    const Duration ttr = consistency_->ttr_after_fill(cached, p.kind == Pending::Kind::kPoll);
+    const Duration ttr = cached != nullptr && p.kind == Pending::Kind::kPoll
+                             ? consistency_->ttr_after_poll(*cached, kv->version, now)
+                             : consistency_->ttr_after_fetch();
     cache_.put(*kv, p.sent_at, ttr).refreshing = false;
   }
   finish_fill(key, *kv, cacheable, now, out);

@@ -1,14 +1,91 @@
 #include "frontend/ttr.h"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
 
 namespace oly {
 
-Duration TtrPolicy::after_poll(Duration ttr, bool changed, double read_rate) const {
-  if (!adaptive_) return fixed_;
-  if (changed) return std::max(min_, ttr / 2);
-  const auto step = Duration(static_cast<int64_t>(static_cast<double>(min_.count()) / (1.0 + read_rate / 10.0)));
-  return std::min(max_, ttr + std::max(step, Duration(1000)));
+namespace {
+
+double own_update_rate(const CacheEntry& e, TimePoint now) {
+  return std::max(e.updates.estimate(now, kUpdateRateWindow), e.updates_long.estimate(now, kQuietWindow));
+}
+
+}  // namespace
+
+double TtrPolicy::update_rate(const CacheEntry& e, TimePoint now) const {
+  const double age = std::max(0.0, to_ms(now - e.updates.since) / 1000.0);
+  return std::max(own_update_rate(e, now), mean_updates_ * std::exp(-age / kPriorSeconds));
+}
+
+Duration TtrPolicy::for_rates(double r, double u) const {
+  const double ru = r * u;
+  if (ru <= 1e-12) return max_;
+  const double seconds = scale_ / std::sqrt(ru);
+  if (seconds >= to_ms(max_) / 1000.0) return max_;
+  return std::max(min_, Duration(static_cast<int64_t>(seconds * 1e6)));
+}
+
+Duration TtrPolicy::after_poll(CacheEntry& e, uint64_t version, TimePoint now) const {
+  const uint64_t seen = version > e.value.version ? version - e.value.version : 0;
+  // Changes, not versions: the updates of a burst that one poll sees make one stale spell.
+  const double changes = seen > 0 ? 1.0 : 0.0;
+  e.updates.add(changes, now, kUpdateRateWindow);
+  e.updates_long.add(changes, now, kQuietWindow);
+  switch (kind_) {
+    case TtrKind::kFixed:
+      return fixed_;
+    case TtrKind::kLimd: {
+      if (seen > 0) return std::max(min_, e.ttr / 2);
+      const double step = static_cast<double>(min_.count()) / (1.0 + e.read_rate() / 10.0);
+      return std::min(max_, e.ttr + std::max(Duration(static_cast<int64_t>(step)), Duration(1000)));
+    }
+    case TtrKind::kFidelity:
+      return for_rates(e.reads.as_of(now, kReadRateWindow), update_rate(e, now));
+  }
+  return min_;
+}
+
+void TtrPolicy::retune(const Cache& cache, TimePoint now) {
+  if (kind_ != TtrKind::kFidelity) return;
+  std::vector<std::pair<double, double>> rates;  // (reads, updates) per second, of keys being read
+  double reads = 0;
+  double updates = 0;
+  cache.for_each([&](const std::string&, const CacheEntry& e) {
+    const double r = e.reads.as_of(now, kReadRateWindow);
+    if (r <= 0) return;
+    updates += own_update_rate(e, now);
+    rates.emplace_back(r, update_rate(e, now));
+    reads += r;
+  });
+  mean_updates_ = rates.empty() ? 0 : updates / static_cast<double>(rates.size());
+  // The stale reads per second that c would give, in the model (at most every read stale), with
+  // each TTR clamped as for_rates() clamps it. Increasing in c.
+  const auto stale_reads = [&](double c) {
+    scale_ = c;
+    double stale = 0;
+    for (const auto& [r, u] : rates) stale += r * std::min(1.0, u * to_ms(for_rates(r, u)) / 2000.0);
+    return stale;
+  };
+  // The largest c whose stale reads stay within the target, by bisection in log space: with the
+  // clamps, the closed form 2 (1 - F) Σr / Σ sqrt(r u) would miss it.
+  const double target = (1.0 - fidelity_) * reads;
+  double lo = 1e-6, hi = 1e3;
+  if (stale_reads(hi) <= target) return;  // every key at its longest TTR is fresh enough
+  if (stale_reads(lo) > target) {
+    // Not even the shortest TTRs would meet it: the unclamped rule still shares the polls out.
+    double weight = 0;
+    for (const auto& [r, u] : rates) weight += std::sqrt(r * u);
+    scale_ = 2.0 * (1.0 - fidelity_) * reads / weight;
+    return;
+  }
+  for (int i = 0; i < 40; ++i) {
+    const double mid = std::sqrt(lo * hi);
+    (stale_reads(mid) <= target ? lo : hi) = mid;
+  }
+  scale_ = lo;
 }
 
 }  // namespace oly

@@ -1,35 +1,81 @@
 // Pull mode's time to refresh (TTR): how long a front end serves a cached value before it asks
-// the master whether it changed.
+// the master whether it changed. Three policies (`pull.ttr` in the config):
 //
-// Fixed: always pull.ttr_ms. Adaptive (the default): starts at ttr_min_ms and after each poll
+// fixed: always pull.ttr_ms.
+//
+// limd: starts at ttr_min_ms and after each poll
 //   - the value had changed:  ttr = max(ttr_min, ttr / 2)                       (multiplicative decrease)
 //   - it had not:             ttr = min(ttr_max, ttr + ttr_min / (1 + rate/10)) (linear increase)
-// where rate is the key's smoothed reads per second: a popular key's TTR grows more slowly,
-// because each stale second of it is seen by more reads. Either way a served value is at most
-// ttr_max (fixed: ttr_ms) plus one poll round trip behind the database (plus, when an update
-// is in flight at the master, up to 10 ms before the master answers polls from the database).
+//   where rate is the key's smoothed reads per second.
+//
+// fidelity (a trial: on bench/freshness's feeds it is not yet cheaper than limd; bench/RESULTS.md):
+//   each key's TTR follows both how often it is read and how often it changes. Per key the front
+//   end knows its read rate r (reads per second) and its change rate u (polls that found a new
+//   version, per second: the updates of a burst that one poll sees make one stale spell; see
+//   update_rate() below). A value served t after its poll is out of date with probability
+//   about u·t, so a key polled every T serves about r·u·T/2 stale reads a second
+//   and costs 1/T polls. Serving a share F (pull.fidelity) of all reads fresh with the fewest
+//   polls is a Lagrange problem whose answer is the square-root rule
+//       T_k = c / sqrt(r_k · u_k),   (unclamped: c = 2·(1 - F)·Σr / Σ sqrt(r·u)),
+//   clamped to [ttr_min, ttr_max]. retune() recomputes c from the whole cache, by bisection so
+//   that the model's stale reads with the clamped TTRs meet the target. So a key nobody reads or
+//   that never changes is polled every ttr_max; polls go to keys that are read and are changing
+//   now, and a key's TTR grows again as its changes stop (its u decays).
+//   Why it is a trial: the model ignores how long a burst lasts (reads during a burst are stale
+//   whatever the TTR) and the noise of u for keys that change rarely, so on the measured feeds
+//   it spends its polls no better than limd does.
+//
+// Whatever the policy, a served value is at most longest_ttr (fixed: ttr_ms; else ttr_max) plus
+// one poll round trip behind the database (plus, when an update is in flight at the master, up
+// to 10 ms before the master answers polls from the database).
 //
 // Thread-safety: plain value.
 #pragma once
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "frontend/cache.h"
 
 namespace oly {
+
+// Change rates are smoothed over these many seconds. A key's change rate is the larger of the
+// two: a burst shows at once (the short window), but a key is believed quiet only after it has
+// been quiet for a while (the long one), so that one lucky quiet spell does not stretch its TTR.
+inline constexpr double kUpdateRateWindow = 5.0;
+inline constexpr double kQuietWindow = 30.0;
+
+// A key new to the cache is assumed to change like the average key, an assumption that fades
+// as e^(-age / kPriorSeconds) while its own polls speak for it.
+inline constexpr double kPriorSeconds = 5.0;
 
 class TtrPolicy {
  public:
   explicit TtrPolicy(const PullConfig& c)
-      : adaptive_(c.adaptive), fixed_(ms(c.ttr_ms)), min_(ms(c.ttr_min_ms)), max_(ms(c.ttr_max_ms)) {}
+      : kind_(c.ttr), fidelity_(c.fidelity), fixed_(ms(c.ttr_ms)), min_(ms(c.ttr_min_ms)), max_(ms(c.ttr_max_ms)) {}
 
-  Duration initial() const { return adaptive_ ? min_ : fixed_; }
-  Duration after_poll(Duration ttr, bool changed, double read_rate) const;
-  // The most a served value can be behind: the longest TTR (plus a round trip, added by callers).
-  Duration bound() const { return adaptive_ ? max_ : fixed_; }
+  // The TTR of a value just fetched (nothing known of its updates yet).
+  Duration initial() const { return kind_ == TtrKind::kFixed ? fixed_ : min_; }
+  // A poll of `e` (which still holds the version polled) was answered at `now` with `version`:
+  // records whether it saw a change (e.updates) and returns the key's next TTR.
+  Duration after_poll(CacheEntry& e, uint64_t version, TimePoint now) const;
+  // fidelity: recomputes c (see above) from the rates of every entry of `cache` read lately.
+  void retune(const Cache& cache, TimePoint now);
+  // The longest TTR; a served value is at most this plus a round trip behind.
+  Duration bound() const { return kind_ == TtrKind::kFixed ? fixed_ : max_; }
+  // fidelity: the TTR of a key read r times and updated u times a second.
+  Duration for_rates(double r, double u) const;
+  // fidelity: the update rate used for `e` at `now`: the larger of its short- and long-window
+  // rates (its own rate), and at least the faded prior (kPriorSeconds) of the average key's.
+  double update_rate(const CacheEntry& e, TimePoint now) const;
+  double scale() const { return scale_; }
+  TtrKind kind() const { return kind_; }
 
  private:
-  bool adaptive_;
+  TtrKind kind_;
+  double fidelity_;
   Duration fixed_, min_, max_;
+  double scale_ = 0;  // c: 0 until the first retune (every key that changes is then polled at ttr_min)
+  double mean_updates_ = 0;  // the average update rate of the keys being read, at the last retune
 };
 
 }  // namespace oly

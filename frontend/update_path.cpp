@@ -69,7 +69,7 @@ void FrontendCore::on_update_answer(const Pending& p, Message& msg, TimePoint no
     out.send(p.client, p.client_req, std::move(msg.body));
     return;
   }
-  if (kv.score || kv.tally) cache_.put(kv, now, consistency_->ttr_after_fill(nullptr, false));
+  if (kv.score || kv.tally) cache_.put(kv, now, consistency_->ttr_after_fetch());
   // Push: the peers caching the key must drop it before the publisher hears.
   const uint64_t hold = ++next_hold_;
   const bool waits = consistency_->on_update(kv.key, kv.version, hold, view(), now, out);

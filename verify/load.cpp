@@ -150,8 +150,7 @@ CheckInput check_input(const Config& cfg, RunRecords records, Duration pull_slac
   in.run_dir = cfg.run_dir;
   in.consistency = cfg.consistency;
   for (const auto& f : cfg.frontends) in.frontends.push_back(f.id);
-  const int ttr = cfg.pull.adaptive ? cfg.pull.ttr_max_ms : cfg.pull.ttr_ms;
-  in.pull_bound = ms(ttr) + ms(10) + pull_slack;
+  in.pull_bound = ms(cfg.pull.longest_ttr_ms()) + ms(10) + pull_slack;
   in.detect = ms(cfg.heartbeat.timeout_ms);
   in.settle = ms(cfg.heartbeat.settle_ms);
   in.read_interval = ms(cfg.tablets.read_interval_ms + cfg.tablets.jitter_ms);

@@ -17,7 +17,7 @@ namespace {
 struct Mode {
   const char* name;
   Consistency consistency;
-  bool adaptive;
+  TtrKind ttr;
 };
 
 class ConsistencyProcess : public ::testing::TestWithParam<Mode> {};
@@ -26,7 +26,7 @@ TEST_P(ConsistencyProcess, GuaranteesHoldUnderLoad) {
   const Mode mode = GetParam();
   ProcessCluster cluster([&](Config& c) {
     c.consistency = mode.consistency;
-    c.pull.adaptive = mode.adaptive;
+    c.pull.ttr = mode.ttr;
     c.tablets.read_interval_ms = 200;
     tolerate_descheduling(c);
   });
@@ -69,9 +69,9 @@ TEST_P(ConsistencyProcess, GuaranteesHoldUnderLoad) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ConsistencyProcess,
-                         ::testing::Values(Mode{"Push", Consistency::kPush, true},
-                                           Mode{"AdaptivePull", Consistency::kPull, true},
-                                           Mode{"FixedPull", Consistency::kPull, false}),
+                         ::testing::Values(Mode{"Push", Consistency::kPush, TtrKind::kFidelity},
+                                           Mode{"FidelityPull", Consistency::kPull, TtrKind::kFidelity},
+                                           Mode{"FixedPull", Consistency::kPull, TtrKind::kFixed}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -23,6 +23,8 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "kvclient/client.h"
@@ -69,20 +71,25 @@ class KvTier {
     }
     return "";
   }
-  // The leader's id, once a replica names one (in a local read's X-Leader).
+  // The leader's id, once it is settled: every replica that answers a local read names the same
+  // leader, and that leader is one of them (so it names itself). A replica naming a leader of a
+  // start-up election that another has since won does not count.
   std::string leader(Duration timeout = ms(10000)) {
     std::string found;
     eventually(
         [&] {
+          std::set<std::string> named;
+          std::set<std::string> answered;
           for (const auto& h : https()) {
             kv::KvClient c({h}, kv::Options{std::chrono::milliseconds(500), 1, std::chrono::milliseconds(500)});
             const auto r = c.get("probe", true);
-            if (r.ok && !c.leader().empty()) {
-              found = id_of(c.leader());
-              return true;
-            }
+            if (!r.ok) continue;
+            answered.insert(h);
+            named.insert(c.leader());
           }
-          return false;
+          if (named.size() != 1 || named.begin()->empty() || !answered.contains(*named.begin())) return false;
+          found = id_of(*named.begin());
+          return true;
         },
         timeout);
     return found;

@@ -10,10 +10,10 @@
 namespace oly::sim {
 namespace {
 
-Config config(Consistency mode, bool adaptive = true) {
+Config config(Consistency mode, TtrKind ttr = TtrKind::kFidelity) {
   Config c;
   c.consistency = mode;
-  c.pull.adaptive = adaptive;
+  c.pull.ttr = ttr;
   c.tablets.read_interval_ms = 200;  // many reads per update, so that caching matters
   return c;
 }
@@ -90,14 +90,14 @@ TEST(PushConsistency, RestartedMasterDoesNotAcknowledgeWhileAnOldLeaseMayStillBe
   }
 }
 
-void expect_pull_bound(bool adaptive) {
+void expect_pull_bound(TtrKind ttr) {
   for (uint64_t seed = 1; seed <= 10; ++seed) {
-    SimCluster c(config(Consistency::kPull, adaptive),
+    SimCluster c(config(Consistency::kPull, ttr),
                  SimOptions{.seed = seed, .tablets = 20, .rate = 40, .max_delay = ms(2), .drop = seed % 2 ? 0.01 : 0.0});
     run_checked(c, ms(6000));
     const auto f = freshness(c);
     // The TTR, a poll round trip, and the master's grace for an update in flight (10 ms).
-    const Duration bound = ms(adaptive ? c.config().pull.ttr_max_ms : c.config().pull.ttr_ms) + ms(2 * 2) + ms(10) + ms(1);
+    const Duration bound = ms(c.config().pull.longest_ttr_ms()) + ms(2 * 2) + ms(10) + ms(1);
     EXPECT_EQ(join(check_fresh_reads(c, bound)), "") << c.describe();
     EXPECT_EQ(join(check_monotonic_reads(c)), "") << c.describe();
     EXPECT_GT(f.reads_ok, 2000u) << c.describe();
@@ -108,8 +108,9 @@ void expect_pull_bound(bool adaptive) {
   }
 }
 
-TEST(PullConsistency, FixedTtrReadsAreNeverMoreThanTtrPlusARoundTripBehind) { expect_pull_bound(false); }
-TEST(PullConsistency, AdaptiveTtrReadsAreNeverMoreThanTtrMaxPlusARoundTripBehind) { expect_pull_bound(true); }
+TEST(PullConsistency, FixedTtrReadsAreNeverMoreThanTtrPlusARoundTripBehind) { expect_pull_bound(TtrKind::kFixed); }
+TEST(PullConsistency, LimdTtrReadsAreNeverMoreThanTtrMaxPlusARoundTripBehind) { expect_pull_bound(TtrKind::kLimd); }
+TEST(PullConsistency, FidelityTtrReadsAreNeverMoreThanTtrMaxPlusARoundTripBehind) { expect_pull_bound(TtrKind::kFidelity); }
 
 }  // namespace
 }  // namespace oly::sim

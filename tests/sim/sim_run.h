@@ -72,7 +72,7 @@ inline Duration failed_handoff_recovery_bound(const Config& c) {
 // Pull staleness bound: the TTR, a poll round trip, and the master's grace for an update in
 // flight (10 ms); as in consistency_sim_test.
 inline Duration pull_bound(const Config& c, const SimOptions& o) {
-  return ms(c.pull.adaptive ? c.pull.ttr_max_ms : c.pull.ttr_ms) + 4 * o.max_delay + ms(10) + ms(1);
+  return ms(c.pull.longest_ttr_ms()) + 4 * o.max_delay + ms(10) + ms(1);
 }
 
 // What the runs of one test measured, printed at its end (for tuning bounds; not checked).

@@ -61,9 +61,9 @@ TEST(Cache, TheReadRateFollowsReads) {
   Cache c(8);
   c.put(score("Curling", 1), t0, ms(100));
   double rate = 0;
-  for (int i = 0; i < 50; ++i) rate = c.read("score/Curling", t0 + ms(100) * i)->read_rate;
+  for (int i = 0; i < 50; ++i) rate = c.read("score/Curling", t0 + ms(100) * i)->read_rate();
   EXPECT_GT(rate, 5.0) << "ten reads a second";
-  const double later = c.read("score/Curling", t0 + ms(60'000))->read_rate;
+  const double later = c.read("score/Curling", t0 + ms(60'000))->read_rate();
   EXPECT_LT(later, 1.0) << "a minute of silence";
 }
 

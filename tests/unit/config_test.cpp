@@ -53,7 +53,7 @@ auto fields(const FrontendConfig& f) {
   return std::tie(f.id, f.address, f.pub);
 }
 auto fields(const PullConfig& p) {
-  return std::tie(p.adaptive, p.ttr_ms, p.ttr_min_ms, p.ttr_max_ms);
+  return std::tie(p.ttr, p.ttr_ms, p.ttr_min_ms, p.ttr_max_ms, p.fidelity);
 }
 auto fields(const CacofonixConfig& k) {
   return std::tie(k.id, k.token, k.rate, k.seed, k.feed, k.window, k.request_timeout_ms, k.ack_log);
@@ -151,7 +151,7 @@ TEST_F(ConfigFile, AValueOfTheWrongType) {
   expect_error("events: Curling\n", "events: expected a list of names");
   expect_error("heartbeat: 5\n", "heartbeat: expected a map");
   expect_error("frontends: {id: fe1}\n", "frontends: expected a list");
-  expect_error("pull: {ttr: sometimes}\n", "pull.ttr: expected adaptive or fixed, got 'sometimes'");
+  expect_error("pull: {ttr: sometimes}\n", "pull.ttr: expected fixed, limd or fidelity, got 'sometimes'");
 }
 
 TEST_F(ConfigFile, ATimeoutBelowTwiceTheHeartbeatInterval) {
@@ -216,7 +216,7 @@ Config every_field_changed() {
                  {"c", "tcp://127.0.0.1:9103", "tcp://127.0.0.1:9113"}};
   c.heartbeat = {25, 333};
   c.lease = {777};
-  c.pull = {false, 321, 11, 2222};
+  c.pull = {TtrKind::kLimd, 321, 11, 2222, 0.123456789};
   c.cache = {17};
   c.cacofonix = {"caco",     "t0k'en", 1.0 / 3, std::numeric_limits<uint64_t>::max(),
                  "feed.txt", 9,        99,      "a.csv"};

@@ -158,11 +158,53 @@ TEST(PullConsistency, PullStaysPullTheMasterSendsNothingAndHoldsNoAck) {
 TEST(PullConsistency, PopularKeysAreRefreshedAhead) {
   Fixture f(Consistency::kPull);
   CacheEntry& e = f.cache.put(f.curling(4), t0, ms(100));
-  e.read_rate = 2.0;
+  e.reads.per_second = 2.0;
   EXPECT_FALSE(f.protocol->refresh_ahead(e, t0 + ms(74)));
   EXPECT_TRUE(f.protocol->refresh_ahead(e, t0 + ms(75)));
-  e.read_rate = 0.5;
+  e.reads.per_second = 0.5;
   EXPECT_FALSE(f.protocol->refresh_ahead(e, t0 + ms(90)));
+}
+
+TEST(PullConsistency, ItsDeadlineIsAlwaysAheadAfterATickWhateverTheTtrPolicy) {
+  // A deadline left in the past would spin the front end's loop (and stop the simulator's clock).
+  for (TtrKind kind : {TtrKind::kFixed, TtrKind::kLimd, TtrKind::kFidelity}) {
+    Config cfg;
+    cfg.consistency = Consistency::kPull;
+    cfg.pull.ttr = kind;
+    Cache cache{16};
+    Counters counters;
+    auto protocol = ConsistencyProtocol::make(cfg, cache, counters);
+    Effects out;
+    for (TimePoint now : {t0, t0 + ms(100), t0 + ms(1000)}) {
+      protocol->tick({"fe2", false, "fe1", 3, {}}, now, out);
+      EXPECT_GT(protocol->next_deadline(), now) << ttr_name(kind);
+    }
+    EXPECT_TRUE(out.items().empty()) << "pull stays pull: a tick sends nothing";
+  }
+}
+
+TEST(PullConsistency, TheFidelityPolicyPollsAChangingPopularKeySoonerThanAQuietOne) {
+  Config cfg;
+  cfg.consistency = Consistency::kPull;
+  Cache cache{16};
+  Counters counters;
+  auto protocol = ConsistencyProtocol::make(cfg, cache, counters);
+  KeyValue luge = KeyValue{"score/Luge", 5, Score{}, std::nullopt};
+  CacheEntry& busy = cache.put(KeyValue{"score/Curling", 5, Score{}, std::nullopt}, t0, ms(50));
+  CacheEntry& quiet = cache.put(luge, t0, ms(50));
+  TimePoint now = t0;
+  Effects out;
+  for (int i = 0; i < 1200; ++i) {  // a minute, both read 20 times a second; only Curling changes
+    now += ms(50);
+    cache.read("score/Curling", now);
+    cache.read("score/Luge", now);
+    protocol->tick({"fe2", false, "fe1", 3, {}}, now, out);
+    busy.ttr = protocol->ttr_after_poll(busy, busy.value.version + 1, now);
+    busy.value.version += 1;
+    quiet.ttr = protocol->ttr_after_poll(quiet, quiet.value.version, now);
+  }
+  EXPECT_EQ(quiet.ttr, ms(cfg.pull.ttr_max_ms));
+  EXPECT_LT(busy.ttr, ms(200));
 }
 
 }  // namespace
