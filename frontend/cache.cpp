@@ -15,7 +15,7 @@ double DecayedRate::as_of(TimePoint now, double window) const {
   return per_second * std::exp(-dt / window);
 }
 
-double DecayedRate::estimate(TimePoint now, double window) const {
+double DecayedRate::estimate(TimePoint now, double window, TimePoint since) const {
   const double age = std::max(1.0, to_ms(now - since) / 1000.0);
   return as_of(now, window) / (1.0 - std::exp(-age / window));
 }
@@ -56,8 +56,8 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
   lru_.push_front(v.key);
   Slot& s = entries_[v.key];
   s.lru = lru_.begin();
-  s.entry = CacheEntry{.value = v, .confirmed_at = now, .ttr = ttr, .reads = {0, now, now},
-                       .updates = {0, now, now}, .updates_long = {0, now, now}};
+  s.entry = CacheEntry{.value = v, .confirmed_at = now, .ttr = ttr, .reads = {0, now},
+                       .updates = {0, now}, .updates_long = {0, now}, .cached_at = now};
   return s.entry;
 }
 

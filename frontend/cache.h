@@ -22,12 +22,11 @@ namespace oly {
 struct DecayedRate {
   double per_second = 0;  // as of `at`
   TimePoint at{};
-  TimePoint since{};      // when counting began
   void add(double events, TimePoint now, double window);
   double as_of(TimePoint now, double window) const;
-  // as_of() corrected for a count younger than its window (divided by 1 - e^(-age/window), age
-  // at least a second): an unbiased rate from the start, not one that creeps up from zero.
-  double estimate(TimePoint now, double window) const;
+  // as_of() for a count begun at `since`, corrected for being younger than its window (divided by
+  // 1 - e^(-age/window), age at least a second): unbiased from the start, not creeping up from 0.
+  double estimate(TimePoint now, double window, TimePoint since) const;
 };
 
 // Read rates are smoothed over this many seconds.
@@ -38,8 +37,9 @@ struct CacheEntry {
   TimePoint confirmed_at;   // fetched, or confirmed unchanged by a poll
   Duration ttr{0};          // pull mode: serve without polling until confirmed_at + ttr
   DecayedRate reads;        // reads per second (over kReadRateWindow), updated by Cache::read
-  DecayedRate updates;      // pull mode: versions per second its polls saw, lately (ttr.h)
+  DecayedRate updates;      // pull mode, fidelity: polls that found a change, per second, lately (ttr.h)
   DecayedRate updates_long; // ... and over a longer window
+  TimePoint cached_at;      // when the key entered the cache (the rates' start)
   bool refreshing = false;  // pull mode: a poll for this key is in flight
   double read_rate() const { return reads.per_second; }
 };

@@ -10,47 +10,51 @@ namespace oly {
 namespace {
 
 double own_update_rate(const CacheEntry& e, TimePoint now) {
-  return std::max(e.updates.estimate(now, kUpdateRateWindow), e.updates_long.estimate(now, kQuietWindow));
+  return std::max(e.updates.estimate(now, kUpdateRateWindow, e.cached_at),
+                  e.updates_long.estimate(now, kQuietWindow, e.cached_at));
+}
+
+// The square-root rule's TTR for scale c, read rate r and change rate u, clamped to [lo, hi].
+Duration square_root_ttr(double c, double r, double u, Duration lo, Duration hi) {
+  const double ru = r * u;
+  if (ru <= 1e-12) return hi;
+  const double seconds = c / std::sqrt(ru);
+  if (seconds >= to_ms(hi) / 1000.0) return hi;
+  return std::max(lo, Duration(static_cast<int64_t>(seconds * 1e6)));
 }
 
 }  // namespace
 
 double TtrPolicy::update_rate(const CacheEntry& e, TimePoint now) const {
-  const double age = std::max(0.0, to_ms(now - e.updates.since) / 1000.0);
+  const double age = std::max(0.0, to_ms(now - e.cached_at) / 1000.0);
   return std::max(own_update_rate(e, now), mean_updates_ * std::exp(-age / kPriorSeconds));
 }
 
-Duration TtrPolicy::for_rates(double r, double u) const {
-  const double ru = r * u;
-  if (ru <= 1e-12) return max_;
-  const double seconds = scale_ / std::sqrt(ru);
-  if (seconds >= to_ms(max_) / 1000.0) return max_;
-  return std::max(min_, Duration(static_cast<int64_t>(seconds * 1e6)));
-}
+Duration TtrPolicy::for_rates(double r, double u) const { return square_root_ttr(scale_, r, u, min_, max_); }
 
 Duration TtrPolicy::after_poll(CacheEntry& e, uint64_t version, TimePoint now) const {
-  const uint64_t seen = version > e.value.version ? version - e.value.version : 0;
-  // Changes, not versions: the updates of a burst that one poll sees make one stale spell.
-  const double changes = seen > 0 ? 1.0 : 0.0;
-  e.updates.add(changes, now, kUpdateRateWindow);
-  e.updates_long.add(changes, now, kQuietWindow);
+  const bool changed = version > e.value.version;
   switch (kind_) {
     case TtrKind::kFixed:
       return fixed_;
     case TtrKind::kLimd: {
-      if (seen > 0) return std::max(min_, e.ttr / 2);
+      if (changed) return std::max(min_, e.ttr / 2);
       const double step = static_cast<double>(min_.count()) / (1.0 + e.read_rate() / 10.0);
       return std::min(max_, e.ttr + std::max(Duration(static_cast<int64_t>(step)), Duration(1000)));
     }
-    case TtrKind::kFidelity:
+    case TtrKind::kFidelity: {
+      // Changes, not versions: the updates of a burst that one poll sees make one stale spell.
+      e.updates.add(changed ? 1.0 : 0.0, now, kUpdateRateWindow);
+      e.updates_long.add(changed ? 1.0 : 0.0, now, kQuietWindow);
       return for_rates(e.reads.as_of(now, kReadRateWindow), update_rate(e, now));
+    }
   }
   return min_;
 }
 
 void TtrPolicy::retune(const Cache& cache, TimePoint now) {
   if (kind_ != TtrKind::kFidelity) return;
-  std::vector<std::pair<double, double>> rates;  // (reads, updates) per second, of keys being read
+  std::vector<std::pair<double, double>> rates;  // (reads, changes) per second, of keys being read
   double reads = 0;
   double updates = 0;
   cache.for_each([&](const std::string&, const CacheEntry& e) {
@@ -62,18 +66,20 @@ void TtrPolicy::retune(const Cache& cache, TimePoint now) {
   });
   mean_updates_ = rates.empty() ? 0 : updates / static_cast<double>(rates.size());
   // The stale reads per second that c would give, in the model (at most every read stale), with
-  // each TTR clamped as for_rates() clamps it. Increasing in c.
+  // each TTR clamped. Increasing in c.
   const auto stale_reads = [&](double c) {
-    scale_ = c;
     double stale = 0;
-    for (const auto& [r, u] : rates) stale += r * std::min(1.0, u * to_ms(for_rates(r, u)) / 2000.0);
+    for (const auto& [r, u] : rates) stale += r * std::min(1.0, u * to_ms(square_root_ttr(c, r, u, min_, max_)) / 2000.0);
     return stale;
   };
   // The largest c whose stale reads stay within the target, by bisection in log space: with the
   // clamps, the closed form 2 (1 - F) Σr / Σ sqrt(r u) would miss it.
   const double target = (1.0 - fidelity_) * reads;
   double lo = 1e-6, hi = 1e3;
-  if (stale_reads(hi) <= target) return;  // every key at its longest TTR is fresh enough
+  if (stale_reads(hi) <= target) {  // every key at its longest TTR is fresh enough
+    scale_ = hi;
+    return;
+  }
   if (stale_reads(lo) > target) {
     // Not even the shortest TTRs would meet it: the unclamped rule still shares the polls out.
     double weight = 0;

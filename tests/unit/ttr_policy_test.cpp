@@ -9,7 +9,7 @@ namespace oly {
 namespace {
 
 const TimePoint t0 = TimePoint(ms(10'000'000));
-// Rates set by the tests have been counted for long (no start-up correction, see DecayedRate).
+// Entries of the tests have been cached for long (no start-up correction, see DecayedRate).
 const TimePoint long_ago = TimePoint(ms(0));
 
 PullConfig pull(TtrKind kind) {
@@ -34,8 +34,9 @@ CacheEntry entry(Duration ttr, double reads_per_second) {
   CacheEntry e;
   e.value = score("Curling", 10);
   e.ttr = ttr;
-  e.reads = DecayedRate{reads_per_second, t0, long_ago};
-  e.updates = DecayedRate{0, t0, long_ago};
+  e.reads = DecayedRate{reads_per_second, t0};
+  e.updates = DecayedRate{0, t0};
+  e.cached_at = long_ago;
   return e;
 }
 
@@ -95,8 +96,9 @@ TEST(TtrPolicy, FidelityFollowsTheSquareRootRuleWithinTheBounds) {
   // Two keys, both read 100 times a second; one updated 4 times a second, one never.
   CacheEntry& busy = cache.put(score("Curling", 10), t0, ms(50));
   CacheEntry& idle = cache.put(score("Luge", 10), t0, ms(50));
-  busy.reads = idle.reads = DecayedRate{100, t0, long_ago};
-  busy.updates = DecayedRate{4, t0, long_ago};
+  busy.reads = idle.reads = DecayedRate{100, t0};
+  busy.updates = DecayedRate{4, t0};
+  busy.cached_at = idle.cached_at = long_ago;
   TtrPolicy p(pull(TtrKind::kFidelity));
   EXPECT_EQ(p.for_rates(100, 4), ms(50)) << "before the first retune, a changing key is polled at the minimum";
   EXPECT_EQ(p.for_rates(100, 0), ms(1000)) << "a key that never changes, at the maximum";
@@ -125,8 +127,9 @@ TEST(TtrPolicy, FidelityMeetsItsTargetInTheModelWithTheFewestPolls) {
   const std::vector<std::pair<double, double>> rates = {{40, 0.5}, {10, 2}, {5, 0.1}, {1, 1}};
   for (size_t i = 0; i < rates.size(); ++i) {
     CacheEntry& e = cache.put(score("E" + std::to_string(i), 1), t0, ms(50));
-    e.reads = DecayedRate{rates[i].first, t0, long_ago};
-    e.updates = DecayedRate{rates[i].second, t0, long_ago};
+    e.reads = DecayedRate{rates[i].first, t0};
+    e.updates = DecayedRate{rates[i].second, t0};
+    e.cached_at = long_ago;
   }
   p.retune(cache, t0);
   double reads = 0, stale = 0, polls = 0;
@@ -147,7 +150,7 @@ TEST(TtrPolicy, FidelityMeetsItsTargetInTheModelWithTheFewestPolls) {
 TEST(TtrPolicy, AKeyWhoseUpdatesStopDriftsBackToTheMaximum) {
   Cache cache(16);
   CacheEntry& e = cache.put(score("Curling", 10), t0, ms(50));
-  e.reads = DecayedRate{50, t0, long_ago};
+  e.reads = DecayedRate{50, t0};
   TtrPolicy p(pull(TtrKind::kFidelity));
   // Ten updates a second for five seconds, seen by polls every 100 ms.
   TimePoint now = t0;
@@ -162,8 +165,9 @@ TEST(TtrPolicy, AKeyWhoseUpdatesStopDriftsBackToTheMaximum) {
   EXPECT_LT(busy, ms(200));
   // Then nothing changes; another key keeps changing, so c stays meaningful.
   CacheEntry& other = cache.put(score("Luge", 1), now, ms(50));
-  other.reads = DecayedRate{50, now, long_ago};
-  other.updates = DecayedRate{10, now, long_ago};
+  other.reads = DecayedRate{50, now};
+  other.updates = DecayedRate{10, now};
+  other.cached_at = long_ago;
   for (int i = 0; i < 1800; ++i) {  // three minutes: its rates decay by e^-36 and e^-6
     now += ms(100);
     e.ttr = p.after_poll(e, e.value.version, now);
