@@ -93,6 +93,9 @@ struct PullConfig {
   int ttr_min_ms = 50;     // limd and fidelity: lower bound
   int ttr_max_ms = 1000;   // limd and fidelity: upper bound; also the staleness bound with one round trip
   double fidelity = 0.97;  // fidelity: the share of a peer's reads that should get the latest version
+  // Each poll's answer carries the changes since the peer's last one (frontend/change_log.h), so
+  // that one poll confirms or refreshes every key the peer holds.
+  bool hints = true;
   // The longest a value is served without a poll: the staleness bound, less one round trip.
   int longest_ttr_ms() const { return ttr == TtrKind::kFixed ? ttr_ms : ttr_max_ms; }
 };

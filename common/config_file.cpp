@@ -152,6 +152,7 @@ void fill(MapReader& r, Config& c) {
     p.get("ttr_min_ms", c.pull.ttr_min_ms);
     p.get("ttr_max_ms", c.pull.ttr_max_ms);
     p.get("fidelity", c.pull.fidelity);
+    p.get("hints", c.pull.hints);
   });
   r.sub("cache", [&](MapReader& k) { k.get("capacity", c.cache.capacity); });
   r.sub("cacofonix", [&](MapReader& k) {
@@ -243,7 +244,8 @@ std::string to_yaml(const Config& c) {
       << ", settle_ms: " << c.heartbeat.settle_ms << "}\n";
   out << "lease: {duration_ms: " << c.lease.duration_ms << "}\n";
   out << "pull: {ttr: " << ttr_name(c.pull.ttr) << ", ttr_ms: " << c.pull.ttr_ms << ", ttr_min_ms: " << c.pull.ttr_min_ms
-      << ", ttr_max_ms: " << c.pull.ttr_max_ms << ", fidelity: " << num(c.pull.fidelity) << "}\n";
+      << ", ttr_max_ms: " << c.pull.ttr_max_ms << ", fidelity: " << num(c.pull.fidelity)
+      << ", hints: " << (c.pull.hints ? "true" : "false") << "}\n";
   out << "cache: {capacity: " << c.cache.capacity << "}\n";
   const auto& k = c.cacofonix;
   out << "cacofonix: {id: " << q(k.id) << ", token: " << q(k.token) << ", rate: " << num(k.rate)

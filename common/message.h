@@ -462,10 +462,38 @@ struct KeyValue {
 // Push mode, peer -> master: the value of `key`, registering the peer in the master's directory
 // for it in the same step (so no update can slip between the read and the registration).
 // Reply: Value, whose `cacheable` says whether the peer was registered (it holds a lease).
+// Pull mode: a place in a master's log of changes (frontend/change_log.h): every change that
+// master acknowledged up to sequence number `seq`, in its `epoch`.
+struct Cursor {
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  template <class F> void visit(F&& f) { f("epoch", epoch); f("seq", seq); }
+};
+
+// Pull mode, on the master's answer to a Fetch or Poll that carried a cursor: what changed since
+// it (hints: only ever sent in an answer the peer asked for). `changed` holds the latest value of
+// every key that changed after sequence number `from` up to `to`, in the master's `epoch`; `from`
+// is the peer's cursor, or `to` when the master cannot list that far back. `unsettled` names the
+// keys with an update in flight, whose value at the database may already be newer. `current`:
+// the answered value is the master's as of `to`.
+struct Changes {
+  uint64_t epoch = 0;
+  uint64_t from = 0;
+  uint64_t to = 0;
+  std::vector<KeyValue> changed;
+  std::vector<std::string> unsettled;
+  bool current = false;
+  template <class F> void visit(F&& f) {
+    f("epoch", epoch); f("from", from); f("to", to); f("changed", changed); f("unsettled", unsettled);
+    f("current", current);
+  }
+};
+
 struct Fetch {
   static constexpr std::string_view kOp = "fetch";
   std::string key;
-  template <class F> void visit(F&& f) { f("key", key); }
+  std::optional<Cursor> since;  // pull mode with hints: the peer's place in the master's changes
+  template <class F> void visit(F&& f) { f("key", key); f("since", since); }
 };
 
 // Reply to Fetch and Poll: the current value. `cacheable` is false when the master did not
@@ -474,7 +502,8 @@ struct Value {
   static constexpr std::string_view kOp = "value";
   KeyValue value;
   bool cacheable = false;
-  template <class F> void visit(F&& f) { f("value", value); f("cacheable", cacheable); }
+  std::optional<Changes> changes;  // pull mode, when the request carried a cursor
+  template <class F> void visit(F&& f) { f("value", value); f("cacheable", cacheable); f("changes", changes); }
 };
 
 // Push mode, master -> peer: `key` changed to `version`; drop anything older. Reply: InvalidateAck.
@@ -498,14 +527,16 @@ struct Poll {
   static constexpr std::string_view kOp = "poll";
   std::string key;
   uint64_t version = 0;
-  template <class F> void visit(F&& f) { f("key", key); f("version", version); }
+  std::optional<Cursor> since;  // with hints: the peer's place in the master's changes
+  template <class F> void visit(F&& f) { f("key", key); f("version", version); f("since", since); }
 };
 
 struct NotModified {
   static constexpr std::string_view kOp = "not_modified";
   std::string key;
   uint64_t version = 0;
-  template <class F> void visit(F&& f) { f("key", key); f("version", version); }
+  std::optional<Changes> changes;  // when the poll carried a cursor
+  template <class F> void visit(F&& f) { f("key", key); f("version", version); f("changes", changes); }
 };
 
 // Push mode, peer -> master every heartbeat interval: renew my read lease under `epoch`.

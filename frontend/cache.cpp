@@ -41,6 +41,7 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
   if (it != entries_.end()) {
     CacheEntry& e = it->second.entry;
     if (v.version >= e.value.version) {
+      if (v.version > e.value.version) e.stamp.reset();
       e.value = v;
       e.confirmed_at = now;
       e.ttr = ttr;
@@ -57,7 +58,7 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
   Slot& s = entries_[v.key];
   s.lru = lru_.begin();
   s.entry = CacheEntry{.value = v, .confirmed_at = now, .ttr = ttr, .reads = {0, now},
-                       .updates = {0, now}, .updates_long = {0, now}, .cached_at = now};
+                       .updates = {0, now}, .updates_long = {0, now}, .cached_at = now, .stamp = std::nullopt};
   return s.entry;
 }
 

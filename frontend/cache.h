@@ -41,6 +41,9 @@ struct CacheEntry {
   DecayedRate updates_long; // ... and over a longer window
   TimePoint cached_at;      // when the key entered the cache (the rates' start)
   bool refreshing = false;  // pull mode: a poll for this key is in flight
+  // Pull mode with hints: the place in the master's changes (change_log.h) as of which this value
+  // was the master's; none until an answer says so. Cleared when the value changes.
+  std::optional<Cursor> stamp;
   double read_rate() const { return reads.per_second; }
 };
 
@@ -56,6 +59,9 @@ class Cache {
   // Calls f(key, entry) for every entry, without counting uses.
   template <class F> void for_each(F&& f) const {
     for (const auto& [key, slot] : entries_) f(key, slot.entry);
+  }
+  template <class F> void for_each(F&& f) {
+    for (auto& [key, slot] : entries_) f(key, slot.entry);
   }
 
   // Stores `v` unless the cache holds a newer version; returns the entry that is now cached

@@ -50,8 +50,8 @@ class ConsistencyProtocol {
 
   // Whether a peer that knows the master may answer from `e` at `now`.
   virtual bool usable(const CacheEntry& e, TimePoint now) const = 0;
-  // The request that fills `key` from the master; `cached` is its current entry, if any.
-  virtual Body fill_request(const std::string& key, CacheEntry* cached) = 0;
+  // The request that fills `key` from the master at `now`; `cached` is its current entry, if any.
+  virtual Body fill_request(const std::string& key, CacheEntry* cached, TimePoint now) = 0;
   // Whether a filled value may be cached. `value` is the master's answer (nullptr for a read of
   // the database).
   virtual bool may_cache(const Value* value, const RoleView& role, TimePoint now) const = 0;
@@ -74,7 +74,20 @@ class ConsistencyProtocol {
   // An invalidation from a master (the core answers it with an InvalidateAck).
   virtual void on_invalidate(const Invalidate& inv, const RoleView& role) = 0;
 
+  // A peer: the master's answer to a Fetch or Poll of `key` sent at `sent_at` carried `changes`
+  // (pull with hints); the core has already taken the answer's `version` of `key`. Confirms or
+  // refreshes every other key the changes cover.
+  virtual void on_changes(const Changes& changes, const std::string& key, uint64_t version, const RoleView& role,
+                          TimePoint sent_at, TimePoint now) = 0;
+
   // ---------------------------------------------------------------- the master
+
+  // The master's cache took `kv`, a version it did not hold (written through, or filled).
+  virtual void on_cached(const KeyValue& kv) = 0;
+  // The changes to send with the answer to a peer's Fetch or Poll that carried `since`; nullopt
+  // for none (push, hints off, or no master lease). The core adds `unsettled` and `current`.
+  virtual std::optional<Changes> changes_since(const std::optional<Cursor>& since, const RoleView& role,
+                                               TimePoint now) const = 0;
 
   // A peer fetched `key`; returns whether it may cache the answer (push: registered for it).
   virtual bool on_fetch(const std::string& peer, const std::string& key, TimePoint now) = 0;

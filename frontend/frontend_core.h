@@ -118,6 +118,7 @@ class FrontendCore final : public Core {
     uint64_t req = 0;
     uint64_t min_version = 0;    // tablet: answer with at least this version
     uint64_t known_version = 0;  // poll: the version the peer has
+    std::optional<Cursor> since;  // fetch or poll with hints: the peer's place in our changes
   };
   // The ops only some roles serve; each returns false for an op it leaves to the common path.
   using Step = bool (FrontendCore::*)(const std::string& from, Message& msg, TimePoint now, Effects& out);
@@ -184,6 +185,9 @@ class FrontendCore final : public Core {
   void finish_fill(const std::string& key, const KeyValue& kv, bool cached, TimePoint now, Effects& out);
   void fill_failed(const std::string& key, TimePoint now, Effects& out);
   void on_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
+  void take_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
+  CacheEntry& put_cached(const KeyValue& kv, TimePoint at, Duration ttr);
+  std::optional<Changes> changes_for(const Waiter& w, const KeyValue& kv, TimePoint now);
   void answer(const Waiter& w, const KeyValue& kv, const CacheEntry* e, TimePoint now, Effects& out);
   void maybe_refresh_ahead(const std::string& key, CacheEntry& e, TimePoint now, Effects& out);
 
@@ -211,6 +215,9 @@ class FrontendCore final : public Core {
   std::map<std::string, std::vector<Waiter>> waiters_;
   std::set<std::string> filling_;                             // keys with a fill in flight
   std::map<std::string, std::multiset<TimePoint>> updating_;  // master: key -> send times of updates in flight
+  // Master: key -> when an update's answer was lost (it may have changed the key unseen), until a
+  // database read started after that comes back.
+  std::map<std::string, TimePoint> uncertain_;
   HoldQueue held_;                                            // master: acks and updates held back
   uint64_t next_hold_ = 0;
 

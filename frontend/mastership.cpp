@@ -24,6 +24,7 @@ void FrontendCore::become_peer() {
   if (!was_master) return;
   master_lease_until_ = TimePoint{};
   to_confirm_.clear();
+  uncertain_.clear();
   // Correctness first: nothing written through while master is known to be current now.
   flush_cache(cache_, counters_, "no longer master");
   consistency_->reset();

@@ -15,9 +15,9 @@ PushConsistency::PushConsistency(const Config& cfg, Cache& cache, Counters& coun
 
 bool PushConsistency::usable(const CacheEntry&, TimePoint now) const { return now < lease_until_; }
 
-Body PushConsistency::fill_request(const std::string& key, CacheEntry*) {
+Body PushConsistency::fill_request(const std::string& key, CacheEntry*, TimePoint) {
   ++counters_["fetches_sent"];
-  return Fetch{key};
+  return Fetch{key, std::nullopt};
 }
 
 bool PushConsistency::may_cache(const Value* value, const RoleView& role, TimePoint now) const {

@@ -28,7 +28,7 @@ class PushConsistency final : public ConsistencyProtocol {
   PushConsistency(const Config& cfg, Cache& cache, Counters& counters);
 
   bool usable(const CacheEntry& e, TimePoint now) const override;
-  Body fill_request(const std::string& key, CacheEntry* cached) override;
+  Body fill_request(const std::string& key, CacheEntry* cached, TimePoint now) override;
   bool may_cache(const Value* value, const RoleView& role, TimePoint now) const override;
   Duration ttr_after_fetch() const override { return Duration(0); }
   Duration ttr_after_poll(CacheEntry& e, uint64_t, TimePoint) override { return e.ttr; }
@@ -40,7 +40,12 @@ class PushConsistency final : public ConsistencyProtocol {
   std::optional<Body> on_heartbeat(const RoleView& role) override;
   void on_lease_grant(const LeaseGrant& g, TimePoint sent_at, const RoleView& role) override;
   void on_invalidate(const Invalidate& inv, const RoleView& role) override;
+  void on_changes(const Changes&, const std::string&, uint64_t, const RoleView&, TimePoint, TimePoint) override {}
 
+  void on_cached(const KeyValue&) override {}
+  std::optional<Changes> changes_since(const std::optional<Cursor>&, const RoleView&, TimePoint) const override {
+    return std::nullopt;
+  }
   bool on_fetch(const std::string& peer, const std::string& key, TimePoint now) override;
   void on_lease_request(const std::string& peer, const Message& msg, const RoleView& role, TimePoint now,
                         Effects& out) override;

@@ -32,6 +32,7 @@ bool FrontendCore::usable(const std::string& key, const CacheEntry& e, TimePoint
   if (is_master()) {
     // Without a live master lease another front end may be master already: read the database.
     if (!holds_master_lease(now)) return false;
+    if (uncertain_.count(key)) return false;  // an update whose answer was lost may have changed it
     // Written through on every update; but while an update of this key is in flight longer than
     // a normal commit, its answer may be lost: then only the database knows.
     auto it = updating_.find(key);
@@ -64,7 +65,7 @@ void FrontendCore::start_fill(const std::string& key, TimePoint now, Effects& ou
     return;
   }
   filling_.insert(key);
-  Body request = consistency_->fill_request(key, cache_.peek(key));
+  Body request = consistency_->fill_request(key, cache_.peek(key), now);
   const auto kind = std::holds_alternative<Poll>(request) ? Pending::Kind::kPoll : Pending::Kind::kFetch;
   ask(master_, std::move(request), {kind, "", 0, now, key, ms(std::max(1, cfg_.heartbeat.timeout_ms / 2))}, out);
 }
@@ -85,6 +86,29 @@ void FrontendCore::fill_failed(const std::string& key, TimePoint now, Effects& o
 }
 
 void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
+  // A master's answer to a peer may carry hints (pull): taken once the answer itself is.
+  std::optional<Changes> changes;
+  uint64_t version = 0;
+  if (auto* nm = std::get_if<NotModified>(&msg.body)) {
+    changes = std::move(nm->changes);
+    version = nm->version;
+  } else if (auto* v = std::get_if<Value>(&msg.body)) {
+    changes = std::move(v->changes);
+    version = v->value.version;
+  }
+  // A database read started after an update's answer was lost settles that key; one started
+  // before it does not, and is followed by another.
+  bool read_again = false;
+  if (auto u = uncertain_.find(p.key); u != uncertain_.end() && is_master() && p.kind == Pending::Kind::kFill) {
+    read_again = p.sent_at < u->second;
+    if (!read_again && !std::holds_alternative<Error>(msg.body)) uncertain_.erase(u);
+  }
+  take_fill_answer(p, msg, now, out);
+  if (changes && p.kind != Pending::Kind::kFill) consistency_->on_changes(*changes, p.key, version, view(), p.sent_at, now);
+  if (read_again && !filling_.count(p.key)) start_fill(p.key, now, out);
+}
+
+void FrontendCore::take_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
   const std::string& key = p.key;
   if (auto* e = std::get_if<Error>(&msg.body)) {
     if (p.kind != Pending::Kind::kFill && e->code == ErrorCode::kNotMaster) {
@@ -99,6 +123,12 @@ void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now,
   }
   CacheEntry* cached = cache_.peek(key);
   if (auto* nm = std::get_if<NotModified>(&msg.body)) {
+    if (cached != nullptr && cached->value.version > nm->version) {
+      // A hint brought a newer version meanwhile: nothing to confirm, nothing to ask again.
+      cached->refreshing = false;
+      finish_fill(key, cached->value, true, now, out);
+      return;
+    }
     if (cached == nullptr || cached->value.version != nm->version) {
       filling_.erase(key);
       start_fill(key, now, out);  // evicted or changed meanwhile: ask again
@@ -125,7 +155,7 @@ void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now,
     const Duration ttr = cached != nullptr && p.kind == Pending::Kind::kPoll
                              ? consistency_->ttr_after_poll(*cached, kv->version, now)
                              : consistency_->ttr_after_fetch();
-    cache_.put(*kv, p.sent_at, ttr).refreshing = false;
+    put_cached(*kv, p.sent_at, ttr).refreshing = false;
   }
   finish_fill(key, *kv, cacheable, now, out);
 }
@@ -154,6 +184,26 @@ void FrontendCore::finish_fill(const std::string& key, const KeyValue& kv, bool 
   }
 }
 
+CacheEntry& FrontendCore::put_cached(const KeyValue& kv, TimePoint at, Duration ttr) {
+  const CacheEntry* old = cache_.peek(kv.key);
+  const bool news = old == nullptr || old->value.version < kv.version;
+  CacheEntry& e = cache_.put(kv, at, ttr);
+  if (is_master() && news) consistency_->on_cached(kv);
+  return e;
+}
+
+std::optional<Changes> FrontendCore::changes_for(const Waiter& w, const KeyValue& kv, TimePoint now) {
+  auto c = consistency_->changes_since(w.since, view(), now);
+  if (!c) return c;
+  for (const auto& [key, sent] : updating_) c->unsettled.push_back(key);
+  for (const auto& [key, since] : uncertain_) {
+    if (!updating_.count(key)) c->unsettled.push_back(key);
+  }
+  const CacheEntry* e = cache_.peek(kv.key);
+  c->current = e != nullptr && e->value.version == kv.version;
+  return c;
+}
+
 void FrontendCore::answer(const Waiter& w, const KeyValue& kv, const CacheEntry* e, TimePoint now, Effects& out) {
   switch (w.kind) {
     case Waiter::Kind::kTablet: {
@@ -166,13 +216,13 @@ void FrontendCore::answer(const Waiter& w, const KeyValue& kv, const CacheEntry*
       return;
     }
     case Waiter::Kind::kPeerFetch:
-      out.send(w.to, w.req, Value{kv, consistency_->on_fetch(w.to, kv.key, now)});
+      out.send(w.to, w.req, Value{kv, consistency_->on_fetch(w.to, kv.key, now), changes_for(w, kv, now)});
       return;
     case Waiter::Kind::kPeerPoll:
       if (kv.version == w.known_version) {
-        out.send(w.to, w.req, NotModified{kv.key, kv.version});
+        out.send(w.to, w.req, NotModified{kv.key, kv.version, changes_for(w, kv, now)});
       } else {
-        out.send(w.to, w.req, Value{kv, true});
+        out.send(w.to, w.req, Value{kv, true, changes_for(w, kv, now)});
       }
       return;
   }

@@ -30,7 +30,10 @@ double TtrPolicy::update_rate(const CacheEntry& e, TimePoint now) const {
   return std::max(own_update_rate(e, now), mean_updates_ * std::exp(-age / kPriorSeconds));
 }
 
-Duration TtrPolicy::for_rates(double r, double u) const { return square_root_ttr(scale_, r, u, min_, max_); }
+Duration TtrPolicy::for_rates(double r, double u) const {
+  if (hints_) return r * u > 1e-12 ? period_ : max_;
+  return square_root_ttr(scale_, r, u, min_, max_);
+}
 
 Duration TtrPolicy::after_poll(CacheEntry& e, uint64_t version, TimePoint now) const {
   const bool changed = version > e.value.version;
@@ -65,6 +68,11 @@ void TtrPolicy::retune(const Cache& cache, TimePoint now) {
     reads += r;
   });
   mean_updates_ = rates.empty() ? 0 : updates / static_cast<double>(rates.size());
+  const double target = (1.0 - fidelity_) * reads;
+  if (hints_) {
+    retune_period(rates, target);
+    return;
+  }
   // The stale reads per second that c would give, in the model (at most every read stale), with
   // each TTR clamped. Increasing in c.
   const auto stale_reads = [&](double c) {
@@ -74,7 +82,6 @@ void TtrPolicy::retune(const Cache& cache, TimePoint now) {
   };
   // The largest c whose stale reads stay within the target, by bisection in log space: with the
   // clamps, the closed form 2 (1 - F) Σr / Σ sqrt(r u) would miss it.
-  const double target = (1.0 - fidelity_) * reads;
   double lo = 1e-6, hi = 1e3;
   if (stale_reads(hi) <= target) {  // every key at its longest TTR is fresh enough
     scale_ = hi;
@@ -92,6 +99,29 @@ void TtrPolicy::retune(const Cache& cache, TimePoint now) {
     (stale_reads(mid) <= target ? lo : hi) = mid;
   }
   scale_ = lo;
+}
+
+void TtrPolicy::retune_period(const std::vector<std::pair<double, double>>& rates, double target) {
+  // The stale reads per second with every changing key polled each `p` ms: increasing in p.
+  const auto stale_reads = [&](double p) {
+    double stale = 0;
+    for (const auto& [r, u] : rates) stale += r * std::min(1.0, u * p / 2000.0);
+    return stale;
+  };
+  double lo = to_ms(min_), hi = to_ms(max_);
+  if (stale_reads(hi) <= target) {
+    period_ = max_;
+    return;
+  }
+  if (stale_reads(lo) > target) {
+    period_ = min_;
+    return;
+  }
+  for (int i = 0; i < 30; ++i) {
+    const double mid = (lo + hi) / 2;
+    (stale_reads(mid) <= target ? lo : hi) = mid;
+  }
+  period_ = std::max(min_, Duration(static_cast<int64_t>(lo * 1000.0)));
 }
 
 }  // namespace oly

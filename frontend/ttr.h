@@ -8,8 +8,7 @@
 //   - it had not:             ttr = min(ttr_max, ttr + ttr_min / (1 + rate/10)) (linear increase)
 //   where rate is the key's smoothed reads per second.
 //
-// fidelity (a trial: on bench/freshness's feeds it is not yet cheaper than limd; bench/RESULTS.md):
-//   each key's TTR follows both how often it is read and how often it changes. Per key the front
+// fidelity: each key's TTR follows both how often it is read and how often it changes. Per key the front
 //   end knows its read rate r (reads per second) and its change rate u (polls that found a new
 //   version, per second: the updates of a burst that one poll sees make one stale spell; see
 //   update_rate() below). A value served t after its poll is out of date with probability
@@ -21,9 +20,14 @@
 //   that the model's stale reads with the clamped TTRs meet the target. So a key nobody reads or
 //   that never changes is polled every ttr_max; polls go to keys that are read and are changing
 //   now, and a key's TTR grows again as its changes stop (its u decays).
-//   Why it is a trial: the model ignores how long a burst lasts (reads during a burst are stale
-//   whatever the TTR) and the noise of u for keys that change rarely, so on the measured feeds
-//   it spends its polls no better than limd does.
+//   With hints (pull.hints, the default; change_log.h) one poll confirms or refreshes every key,
+//   so the cost is the rate of polls, not the sum over keys: the optimum is then one period P for
+//   every key that is read and changes, the largest that meets the target,
+//       Σ r_k · min(1, u_k · P / 2) <= (1 - F) · Σ r_k,   P in [ttr_min, ttr_max],
+//   (unclamped: P = 2·(1 - F)·Σr / Σ r·u), and ttr_max for the others. retune() finds P by
+//   bisection. Without hints the square-root rule above; there the model ignores how long a burst
+//   lasts (reads during a burst are stale whatever the TTR), and on the measured feeds it spends
+//   its polls no better than limd does (bench/RESULTS.md).
 //
 // Whatever the policy, a served value is at most longest_ttr (fixed: ttr_ms; else ttr_max) plus
 // one poll round trip behind the database (plus, when an update is in flight at the master, up
@@ -31,6 +35,9 @@
 //
 // Thread-safety: plain value.
 #pragma once
+
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/config.h"
@@ -51,7 +58,13 @@ inline constexpr double kPriorSeconds = 5.0;
 class TtrPolicy {
  public:
   explicit TtrPolicy(const PullConfig& c)
-      : kind_(c.ttr), fidelity_(c.fidelity), fixed_(ms(c.ttr_ms)), min_(ms(c.ttr_min_ms)), max_(ms(c.ttr_max_ms)) {}
+      : kind_(c.ttr),
+        hints_(c.hints),
+        fidelity_(c.fidelity),
+        fixed_(ms(c.ttr_ms)),
+        min_(ms(c.ttr_min_ms)),
+        max_(ms(c.ttr_max_ms)),
+        period_(min_) {}
 
   // The TTR of a value just fetched (nothing known of its updates yet).
   Duration initial() const { return kind_ == TtrKind::kFixed ? fixed_ : min_; }
@@ -68,12 +81,18 @@ class TtrPolicy {
   // rates (its own rate), and at least the faded prior (kPriorSeconds) of the average key's.
   double update_rate(const CacheEntry& e, TimePoint now) const;
   double scale() const { return scale_; }
+  // fidelity with hints: the period P of every key that is read and changes (see above).
+  Duration period() const { return period_; }
   TtrKind kind() const { return kind_; }
 
  private:
+  void retune_period(const std::vector<std::pair<double, double>>& rates, double target);
+
   TtrKind kind_;
+  bool hints_;
   double fidelity_;
   Duration fixed_, min_, max_;
+  Duration period_;   // with hints: ttr_min until the first retune
   double scale_ = 0;  // c: 0 until the first retune (every key that changes is then polled at ttr_min)
   double mean_updates_ = 0;  // the average update rate of the keys being read, at the last retune
 };

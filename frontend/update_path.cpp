@@ -45,7 +45,11 @@ void FrontendCore::update_done(const Pending& p, TimePoint now, Effects& out, bo
   if (it->second.empty()) updating_.erase(it);
   // An update whose answer was lost may have changed the key: re-read it, so that the master's
   // cache is not left behind the database.
-  if (!answered && is_master() && !filling_.count(p.key)) start_fill(p.key, now, out);
+  // Until a read started after now comes back, the master does not serve the key from its cache,
+  // and its hints name it unsettled.
+  if (answered || !is_master()) return;
+  uncertain_[p.key] = now;
+  if (!filling_.count(p.key)) start_fill(p.key, now, out);
 }
 
 void FrontendCore::on_update_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
@@ -69,7 +73,7 @@ void FrontendCore::on_update_answer(const Pending& p, Message& msg, TimePoint no
     out.send(p.client, p.client_req, std::move(msg.body));
     return;
   }
-  if (kv.score || kv.tally) cache_.put(kv, now, consistency_->ttr_after_fetch());
+  if (kv.score || kv.tally) put_cached(kv, now, consistency_->ttr_after_fetch());
   // Push: the peers caching the key must drop it before the publisher hears.
   const uint64_t hold = ++next_hold_;
   const bool waits = consistency_->on_update(kv.key, kv.version, hold, view(), now, out);

@@ -53,7 +53,7 @@ auto fields(const FrontendConfig& f) {
   return std::tie(f.id, f.address, f.pub);
 }
 auto fields(const PullConfig& p) {
-  return std::tie(p.ttr, p.ttr_ms, p.ttr_min_ms, p.ttr_max_ms, p.fidelity);
+  return std::tie(p.ttr, p.ttr_ms, p.ttr_min_ms, p.ttr_max_ms, p.fidelity, p.hints);
 }
 auto fields(const CacofonixConfig& k) {
   return std::tie(k.id, k.token, k.rate, k.seed, k.feed, k.window, k.request_timeout_ms, k.ack_log);
@@ -152,6 +152,9 @@ TEST_F(ConfigFile, AValueOfTheWrongType) {
   expect_error("heartbeat: 5\n", "heartbeat: expected a map");
   expect_error("frontends: {id: fe1}\n", "frontends: expected a list");
   expect_error("pull: {ttr: sometimes}\n", "pull.ttr: expected fixed, limd or fidelity, got 'sometimes'");
+  expect_error("pull: {hints: sometimes}\n", "pull.hints: expected true or false");
+  EXPECT_FALSE(parse_config("pull: {hints: false}\n", "test.yaml").pull.hints);
+  EXPECT_TRUE(parse_config("pull: {ttr: fixed}\n", "test.yaml").pull.hints) << "on unless turned off";
 }
 
 TEST_F(ConfigFile, ATimeoutBelowTwiceTheHeartbeatInterval) {

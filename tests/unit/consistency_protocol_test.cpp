@@ -68,7 +68,7 @@ TEST(PushConsistency, AnInvalidationFromAnOlderEpochChangesNothing) {
 
 TEST(PushConsistency, APeerCachesOnlyWhatTheMasterRegisteredItForUnderALease) {
   Fixture f(Consistency::kPush);
-  Value registered{f.curling(1), true}, unregistered{f.curling(1), false};
+  Value registered{f.curling(1), true, std::nullopt}, unregistered{f.curling(1), false, std::nullopt};
   f.protocol->on_lease_grant(LeaseGrant{3, 1000}, t0, f.peer());
   EXPECT_TRUE(f.protocol->may_cache(&registered, f.peer(), t0 + ms(10)));
   EXPECT_FALSE(f.protocol->may_cache(&unregistered, f.peer(), t0 + ms(10)));
@@ -131,11 +131,11 @@ TEST(PullConsistency, APeerServesUntilItsTimeToRefreshThenPollsWithItsVersion) {
   CacheEntry& e = f.cache.put(f.curling(4), t0, ms(50));
   EXPECT_TRUE(f.protocol->usable(e, t0 + ms(49)));
   EXPECT_FALSE(f.protocol->usable(e, t0 + ms(50)));
-  const Body poll = f.protocol->fill_request("score/Curling", &e);
+  const Body poll = f.protocol->fill_request("score/Curling", &e, t0);
   ASSERT_TRUE(std::holds_alternative<Poll>(poll));
   EXPECT_EQ(std::get<Poll>(poll).version, 4u);
   EXPECT_TRUE(e.refreshing);
-  EXPECT_TRUE(std::holds_alternative<Fetch>(f.protocol->fill_request("score/Skiing", nullptr)));
+  EXPECT_TRUE(std::holds_alternative<Fetch>(f.protocol->fill_request("score/Skiing", nullptr, t0)));
 }
 
 TEST(PullConsistency, EveryAnswerReportsHowLongAgoItsValueWasKnownCurrent) {
@@ -205,6 +205,117 @@ TEST(PullConsistency, TheFidelityPolicyPollsAChangingPopularKeySoonerThanAQuietO
   }
   EXPECT_EQ(quiet.ttr, ms(cfg.pull.ttr_max_ms));
   EXPECT_LT(busy.ttr, ms(200));
+}
+
+KeyValue value_of(const std::string& event, uint64_t version) {
+  Score s;
+  s.event = event;
+  s.version = version;
+  return KeyValue{"score/" + event, version, s, std::nullopt};
+}
+
+TEST(PullConsistency, HintsConfirmOrRefreshEveryCoveredKeyAndNothingElse) {
+  Fixture f(Consistency::kPull);
+  ASSERT_TRUE(f.cfg.pull.hints) << "on by default";
+  auto put = [&](const std::string& event, uint64_t version, std::optional<Cursor> stamp) -> CacheEntry& {
+    CacheEntry& e = f.cache.put(value_of(event, version), t0, ms(500));
+    e.stamp = stamp;
+    return e;
+  };
+  const CacheEntry& polled = put("Curling", 1, Cursor{3, 5});
+  const CacheEntry& changed = put("Luge", 4, Cursor{3, 5});
+  const CacheEntry& quiet = put("Moguls", 3, Cursor{3, 6});
+  const CacheEntry& unstamped = put("Skiing", 2, std::nullopt);
+  const CacheEntry& older = put("Biathlon", 1, Cursor{3, 4});   // the list starts after 5
+  const CacheEntry& other_epoch = put("Slalom", 1, Cursor{2, 7});
+  const CacheEntry& unsettled = put("Bobsleigh", 1, Cursor{3, 5});
+  const TimePoint sent = t0 + ms(400);
+  const Changes c{3, 5, 8, {value_of("Luge", 6), value_of("Skiing", 3)}, {"score/Bobsleigh"}, true};
+  f.protocol->on_changes(c, "score/Curling", 1, f.peer(), sent, sent + ms(1));
+
+  EXPECT_EQ(polled.stamp->seq, 8u) << "the answered value is the master's as of 8";
+  EXPECT_EQ(polled.confirmed_at, t0) << "the core confirms the polled key, not the hints";
+  EXPECT_EQ(changed.value.version, 6u);
+  EXPECT_EQ(changed.confirmed_at, sent);
+  EXPECT_EQ(changed.stamp->seq, 8u);
+  EXPECT_EQ(quiet.confirmed_at, sent) << "not listed: unchanged up to 8";
+  EXPECT_EQ(quiet.stamp->seq, 8u);
+  EXPECT_EQ(unstamped.value.version, 3u) << "a listed change is the master's value, covered or not";
+  EXPECT_EQ(unstamped.confirmed_at, sent);
+  EXPECT_EQ(unstamped.stamp->seq, 8u);
+  for (const CacheEntry* e : {&older, &other_epoch, &unsettled}) {
+    EXPECT_EQ(e->confirmed_at, t0) << "not covered: " << e->value.key;
+  }
+  EXPECT_EQ(unsettled.stamp->seq, 5u);
+  EXPECT_EQ(f.counters["hinted_refreshes"], 2);
+  EXPECT_EQ(f.counters["hinted_confirms"], 1);
+
+  // The next request carries the new cursor.
+  CacheEntry* e = f.cache.peek("score/Curling");
+  EXPECT_EQ(std::get<Poll>(f.protocol->fill_request("score/Curling", e, t0)).since->seq, 8u);
+
+  // Hints of another master's epoch are ignored.
+  f.protocol->on_changes(Changes{4, 8, 9, {value_of("Moguls", 4)}, {}, true}, "score/Curling", 1, f.peer(),
+                         sent + ms(10), sent + ms(11));
+  EXPECT_EQ(quiet.value.version, 3u);
+  EXPECT_EQ(quiet.confirmed_at, sent);
+}
+
+TEST(PullConsistency, APeerWithoutACursorAsksFromNowhereAndOneWithHintsOffAsksNothing) {
+  Fixture f(Consistency::kPull);
+  EXPECT_EQ(std::get<Fetch>(f.protocol->fill_request("score/Curling", nullptr, t0)).since->seq, 0u);
+  Fixture off(Consistency::kPull);
+  off.cfg.pull.hints = false;
+  off.protocol = ConsistencyProtocol::make(off.cfg, off.cache, off.counters);
+  EXPECT_FALSE(std::get<Fetch>(off.protocol->fill_request("score/Curling", nullptr, t0)).since);
+  CacheEntry& e = off.cache.put(value_of("Curling", 1), t0, ms(500));
+  EXPECT_FALSE(std::get<Poll>(off.protocol->fill_request("score/Curling", &e, t0)).since);
+  EXPECT_FALSE(off.protocol->changes_since(Cursor{3, 0}, off.master(t0 + ms(1000)), t0));
+}
+
+TEST(PullConsistency, TheMasterListsChangesOnlyUnderItsLeaseAndWhenAsked) {
+  Fixture f(Consistency::kPull);
+  f.protocol->on_cached(value_of("Curling", 1));
+  f.protocol->on_cached(value_of("Curling", 2));
+  const auto c = f.protocol->changes_since(Cursor{3, 1}, f.master(t0 + ms(1000)), t0);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->epoch, 3u);
+  EXPECT_EQ(c->from, 1u);
+  EXPECT_EQ(c->to, 2u);
+  ASSERT_EQ(c->changed.size(), 1u);
+  EXPECT_EQ(c->changed[0].version, 2u);
+  EXPECT_FALSE(f.protocol->changes_since(Cursor{3, 1}, f.master(t0), t0)) << "lease over";
+  EXPECT_FALSE(f.protocol->changes_since(std::nullopt, f.master(t0 + ms(1000)), t0)) << "not asked";
+  EXPECT_FALSE(f.protocol->changes_since(Cursor{3, 1}, f.peer(), t0)) << "not master";
+  f.protocol->reset();  // the master changed
+  const auto after = f.protocol->changes_since(Cursor{3, 1}, f.master(t0 + ms(1000)), t0);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->from, after->to) << "a cursor from before the reset covers nothing";
+}
+
+TEST(PushConsistency, SendsAndTakesNoHints) {
+  Fixture f(Consistency::kPush);
+  f.protocol->on_cached(value_of("Curling", 1));
+  EXPECT_FALSE(f.protocol->changes_since(Cursor{3, 0}, f.master(t0 + ms(1000)), t0));
+  EXPECT_FALSE(std::get<Fetch>(f.protocol->fill_request("score/Curling", nullptr, t0)).since);
+}
+
+TEST(PullConsistency, WithHintsARefreshAheadWaitsForTheAnswerToAnotherKeysPoll) {
+  Fixture f(Consistency::kPull);
+  CacheEntry& curling = f.cache.put(value_of("Curling", 1), t0, ms(100));
+  CacheEntry& luge = f.cache.put(value_of("Luge", 1), t0, ms(100));
+  curling.stamp = luge.stamp = Cursor{3, 1};
+  for (int i = 0; i < 20; ++i) {  // both read often
+    f.cache.read("score/Curling", t0 - ms(50 * i));
+    f.cache.read("score/Luge", t0 - ms(50 * i));
+  }
+  const TimePoint due = t0 + ms(80);
+  ASSERT_TRUE(f.protocol->refresh_ahead(luge, due));
+  f.protocol->fill_request("score/Curling", &curling, due);  // Curling's poll goes first
+  EXPECT_FALSE(f.protocol->refresh_ahead(luge, due + ms(1))) << "its answer will confirm Luge";
+  EXPECT_TRUE(f.protocol->refresh_ahead(luge, due + ms(25))) << "that answer seems lost";
+  luge.stamp.reset();
+  EXPECT_TRUE(f.protocol->refresh_ahead(luge, due + ms(1))) << "an answer cannot confirm an unstamped key";
 }
 
 }  // namespace

@@ -78,7 +78,7 @@ TEST(FrontendCore, MasterRejectsAPeersFetchOrPollOfSomethingThatIsNotAKey) {
   Harness h("fe1");
   h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
   ASSERT_TRUE(h.core.is_master());
-  for (Body bad : {Body{Fetch{"scores/Curling"}}, Body{Poll{"Curling", 0}}}) {
+  for (Body bad : {Body{Fetch{"scores/Curling", std::nullopt}}, Body{Poll{"Curling", 0, std::nullopt}}}) {
     auto reply = h.deliver("fe2", Message{4, bad});
     ASSERT_EQ(reply.size(), 1u) << op_name(bad);
     EXPECT_EQ(reply[0].to, "fe2");
@@ -87,8 +87,73 @@ TEST(FrontendCore, MasterRejectsAPeersFetchOrPollOfSomethingThatIsNotAKey) {
     EXPECT_EQ(e.error.find("Curling"), std::string::npos) << "echoed: " << e.error;
   }
   // A well-formed key is served (here: a fill from the database).
-  auto fill = h.deliver("fe2", Message{5, Fetch{"score/Curling"}});
+  auto fill = h.deliver("fe2", Message{5, Fetch{"score/Curling", std::nullopt}});
   ASSERT_NE(h.find(fill, "get_score"), nullptr);
+}
+
+Score curling(uint64_t version, int64_t gauls) {
+  Score s;
+  s.event = "Curling";
+  s.gauls = gauls;
+  s.version = version;
+  return s;
+}
+
+// What a pull master's answer says changed (hints, frontend/change_log.h).
+const Changes& changes_in(const std::vector<Effects::Out>& sent) {
+  for (const auto& s : sent) {
+    if (const auto* v = std::get_if<Value>(&s.msg.body); v && v->changes) return *v->changes;
+    if (const auto* nm = std::get_if<NotModified>(&s.msg.body); nm && nm->changes) return *nm->changes;
+  }
+  static const Changes none;
+  ADD_FAILURE() << "no answer with changes";
+  return none;
+}
+
+TEST(FrontendCore, APullMastersAnswersListWhatChangedSinceThePeersCursorAndWhatIsInFlight) {
+  Config cfg;
+  cfg.consistency = Consistency::kPull;
+  cfg.database.request_timeout_ms = 100;  // an update's answer is lost well within the master lease
+  Harness h("fe1", cfg);
+  h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
+  ASSERT_TRUE(h.core.is_master());
+  // fe2's first fetch: the master reads the database and gives fe2 its place in the changes.
+  auto read = h.deliver("fe2", Message{5, Fetch{"score/Curling", Cursor{}}});
+  const Changes first = changes_in(h.answer_db(read, "get_score", ScoreReply{curling(1, 0), std::nullopt}));
+  EXPECT_EQ(first.epoch, 1u);
+  EXPECT_EQ(first.from, first.to) << "a cursor from nowhere covers nothing";
+  EXPECT_TRUE(first.current);
+  const Cursor cursor{1, first.to};
+
+  // An update in flight: the key is named unsettled, not listed.
+  auto fwd = h.deliver("bard", Message{6, SetScore{"Curling", 2, 0, "bard", 1, cfg.cacofonix.token, {}}});
+  const Changes in_flight = changes_in(h.deliver("fe2", Message{7, Poll{"score/Curling", 1, cursor}}));
+  EXPECT_EQ(in_flight.unsettled, std::vector<std::string>{"score/Curling"});
+  EXPECT_TRUE(in_flight.changed.empty());
+
+  // Acknowledged: listed with its new value, since fe2's cursor.
+  h.answer_db(fwd, "set_score", Ack{"bard", 1, "score/Curling", 2, false, curling(2, 2), std::nullopt});
+  const Changes acked = changes_in(h.deliver("fe2", Message{8, Poll{"score/Curling", 1, cursor}}));
+  EXPECT_EQ(acked.from, cursor.seq);
+  ASSERT_EQ(acked.changed.size(), 1u);
+  EXPECT_EQ(acked.changed[0].version, 2u);
+  EXPECT_EQ(acked.changed[0].score->gauls, 2);
+  EXPECT_TRUE(acked.unsettled.empty());
+  EXPECT_TRUE(acked.current);
+
+  // An update whose answer is lost may have changed the key unseen: unsettled until the
+  // master's own read of it comes back, and then listed with what the database has.
+  h.deliver("bard", Message{9, SetScore{"Curling", 3, 0, "bard", 2, cfg.cacofonix.token, {}}});
+  auto reread = h.advance(ms(150));
+  const auto* get = h.find(reread, "get_score");
+  ASSERT_NE(get, nullptr) << "the master reads the key again";
+  auto waiting = h.deliver("fe2", Message{10, Poll{"score/Curling", 2, Cursor{1, acked.to}}});
+  EXPECT_EQ(h.find(waiting, "not_modified"), nullptr) << "not answered from the cache meanwhile";
+  EXPECT_EQ(h.find(waiting, "value"), nullptr);
+  const Changes lost = changes_in(h.deliver("db", Message{get->msg.req, ScoreReply{curling(3, 3), std::nullopt}}));
+  ASSERT_EQ(lost.changed.size(), 1u);
+  EXPECT_EQ(lost.changed[0].version, 3u);
+  EXPECT_TRUE(lost.unsettled.empty());
 }
 
 }  // namespace

@@ -12,9 +12,11 @@ const TimePoint t0 = TimePoint(ms(10'000'000));
 // Entries of the tests have been cached for long (no start-up correction, see DecayedRate).
 const TimePoint long_ago = TimePoint(ms(0));
 
-PullConfig pull(TtrKind kind) {
+// Without hints unless asked: each key's polls are its own (the square-root rule).
+PullConfig pull(TtrKind kind, bool hints = false) {
   PullConfig c;
   c.ttr = kind;
+  c.hints = hints;
   c.ttr_ms = 250;
   c.ttr_min_ms = 50;
   c.ttr_max_ms = 1000;
@@ -177,6 +179,40 @@ TEST(TtrPolicy, AKeyWhoseUpdatesStopDriftsBackToTheMaximum) {
     p.retune(cache, now);
   }
   EXPECT_EQ(e.ttr, ms(1000));
+}
+
+TEST(TtrPolicy, WithHintsFidelityPollsEveryChangingKeyReadAtOnePeriodThatMeetsTheTarget) {
+  // One poll confirms every key: the cost is the poll rate, so one period P serves all keys that
+  // are read and change, the longest with Σ r·u·P/2 <= (1 - F)·Σr.
+  Cache cache(16);
+  const std::vector<std::pair<double, double>> rates = {{40, 0.5}, {10, 2}, {5, 0.1}, {1, 1}};
+  for (size_t i = 0; i < rates.size(); ++i) {
+    CacheEntry& e = cache.put(score("E" + std::to_string(i), 1), t0, ms(50));
+    e.reads = DecayedRate{rates[i].first, t0};
+    e.updates = DecayedRate{rates[i].second, t0};
+    e.cached_at = long_ago;
+  }
+  TtrPolicy p(pull(TtrKind::kFidelity, true));
+  EXPECT_EQ(p.for_rates(40, 0.5), ms(50)) << "before the first retune: the minimum";
+  p.retune(cache, t0);
+  // Σr = 56, Σ r·u = 20 + 20 + 0.5 + 1 = 41.5: P = 2 · 0.05 · 56 / 41.5 s = 134.9 ms.
+  EXPECT_NEAR(to_ms(p.period()), 2 * 0.05 * 56 / 41.5 * 1000, 0.1);
+  for (const auto& [r, u] : rates) EXPECT_EQ(p.for_rates(r, u), p.period());
+  EXPECT_EQ(p.for_rates(0, 3), ms(1000)) << "nobody reads it: the maximum";
+  EXPECT_EQ(p.for_rates(30, 0), ms(1000)) << "it never changes: the maximum";
+
+  // A stricter target than the shortest period can meet: the minimum; a laxer one than the
+  // longest needs: the maximum.
+  PullConfig strict = pull(TtrKind::kFidelity, true);
+  strict.fidelity = 0.999;
+  TtrPolicy s(strict);
+  s.retune(cache, t0);
+  EXPECT_EQ(s.period(), ms(50));
+  PullConfig lax = pull(TtrKind::kFidelity, true);
+  lax.fidelity = 0.5;
+  TtrPolicy l(lax);
+  l.retune(cache, t0);
+  EXPECT_EQ(l.period(), ms(1000));
 }
 
 }  // namespace
