@@ -83,16 +83,16 @@ struct LeaseConfig {
 // How a pull-mode peer chooses each key's time to refresh (frontend/ttr.h).
 enum class TtrKind {
   kFixed,     // always ttr_ms
-  kLimd,      // linear increase, multiplicative decrease on change (the default; "adaptive" in older configs)
-  kFidelity,  // per key, from its read and change rates, to meet `fidelity` with the fewest polls (trial)
+  kLimd,      // linear increase, multiplicative decrease on change ("adaptive" in older configs)
+  kFidelity,  // from keys' read and change rates, to meet `fidelity` with the fewest polls (the default)
 };
 
 struct PullConfig {
-  TtrKind ttr = TtrKind::kLimd;
+  TtrKind ttr = TtrKind::kFidelity;
   int ttr_ms = 500;        // fixed time to refresh
   int ttr_min_ms = 50;     // limd and fidelity: lower bound
   int ttr_max_ms = 1000;   // limd and fidelity: upper bound; also the staleness bound with one round trip
-  double fidelity = 0.97;  // fidelity: the share of a peer's reads that should get the latest version
+  double fidelity = 0.95;  // fidelity: the share of a peer's reads that should get the latest version
   // Each poll's answer carries the changes since the peer's last one (frontend/change_log.h), so
   // that one poll confirms or refreshes every key the peer holds.
   bool hints = true;

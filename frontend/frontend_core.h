@@ -12,10 +12,12 @@
 // The path of a read (read_path.cpp): a tablet's get_score / get_medal_tally is answered from
 // the cache when the cached value is usable, otherwise it waits for a fill:
 //   - master: its cache is written through, so it is usable under its master lease (and while
-//     no update of the key has been in flight for long); misses read the database.
+//     no update of the key has been in flight for long, and none's answer was lost); misses read
+//     the database. Each new version it takes goes to the protocol (pull: its log of changes,
+//     whose hints ride on its answers to peers).
 //   - peer: usable by the consistency protocol's rules (consistency.h: push, a read lease and
-//     invalidations; pull, a time to refresh and polls); a miss is filled through the master, or
-//     from the database while the master is silent.
+//     invalidations; pull, a time to refresh and polls, each poll's hints confirming the other
+//     keys); a miss is filled through the master, or from the database while the master is silent.
 // A tablet's min_version is honoured: a cached value older than it counts as a miss.
 //
 // Roles (role.h; mastership.cpp). The front end plays one role at a time, each with its own step

@@ -31,7 +31,13 @@ double TtrPolicy::update_rate(const CacheEntry& e, TimePoint now) const {
 }
 
 Duration TtrPolicy::for_rates(double r, double u) const {
-  if (hints_) return r * u > 1e-12 ? period_ : max_;
+  if (hints_) {
+    // P, or longer for a key that changes so rarely that it would meet the target on its own.
+    if (r * u <= 1e-12) return max_;
+    const double own_ms = 2.0 * (1.0 - fidelity_) / u * 1000.0;
+    if (own_ms >= to_ms(max_)) return max_;
+    return std::max(period_, Duration(static_cast<int64_t>(own_ms * 1000.0)));
+  }
   return square_root_ttr(scale_, r, u, min_, max_);
 }
 

@@ -21,11 +21,13 @@
 //   that never changes is polled every ttr_max; polls go to keys that are read and are changing
 //   now, and a key's TTR grows again as its changes stop (its u decays).
 //   With hints (pull.hints, the default; change_log.h) one poll confirms or refreshes every key,
-//   so the cost is the rate of polls, not the sum over keys: the optimum is then one period P for
-//   every key that is read and changes, the largest that meets the target,
+//   so the cost is the rate of polls, not the sum over keys: the optimum is then one period P,
+//   the largest that meets the target,
 //       Σ r_k · min(1, u_k · P / 2) <= (1 - F) · Σ r_k,   P in [ttr_min, ttr_max],
-//   (unclamped: P = 2·(1 - F)·Σr / Σ r·u), and ttr_max for the others. retune() finds P by
-//   bisection. Without hints the square-root rule above; there the model ignores how long a burst
+//   (unclamped: P = 2·(1 - F)·Σr / Σ r·u), found by bisection in retune(). A key read and
+//   changing gets P, or longer if it would meet the target on its own (2·(1 - F) / u_k, up to
+//   ttr_max): the polls of the others refresh it every P anyway, and it should not drive polls
+//   that only it needs; a key not read or never changing gets ttr_max. Without hints the square-root rule above; there the model ignores how long a burst
 //   lasts (reads during a burst are stale whatever the TTR), and on the measured feeds it spends
 //   its polls no better than limd does (bench/RESULTS.md).
 //

@@ -193,11 +193,15 @@ TEST(TtrPolicy, WithHintsFidelityPollsEveryChangingKeyReadAtOnePeriodThatMeetsTh
     e.cached_at = long_ago;
   }
   TtrPolicy p(pull(TtrKind::kFidelity, true));
-  EXPECT_EQ(p.for_rates(40, 0.5), ms(50)) << "before the first retune: the minimum";
+  EXPECT_EQ(p.for_rates(10, 2), ms(50)) << "before the first retune: the minimum";
   p.retune(cache, t0);
   // Σr = 56, Σ r·u = 20 + 20 + 0.5 + 1 = 41.5: P = 2 · 0.05 · 56 / 41.5 s = 134.9 ms.
   EXPECT_NEAR(to_ms(p.period()), 2 * 0.05 * 56 / 41.5 * 1000, 0.1);
-  for (const auto& [r, u] : rates) EXPECT_EQ(p.for_rates(r, u), p.period());
+  // Each key: P, or its own 2 (1 - F) / u when that is longer (another key's polls refresh it).
+  EXPECT_EQ(p.for_rates(10, 2), p.period());
+  EXPECT_EQ(p.for_rates(1, 1), p.period());
+  EXPECT_EQ(p.for_rates(40, 0.5), ms(200));
+  EXPECT_EQ(p.for_rates(5, 0.1), ms(1000)) << "clamped to the maximum";
   EXPECT_EQ(p.for_rates(0, 3), ms(1000)) << "nobody reads it: the maximum";
   EXPECT_EQ(p.for_rates(30, 0), ms(1000)) << "it never changes: the maximum";
 
