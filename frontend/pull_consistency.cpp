@@ -34,7 +34,7 @@ std::optional<Changes> PullConsistency::changes_since(const std::optional<Cursor
 void PullConsistency::on_changes(const Changes& c, const std::string& key, uint64_t version, const RoleView& role,
                                  TimePoint sent_at, TimePoint now) {
   if (!hints_ || role.master || c.epoch != role.epoch) return;  // hints from an earlier master
-  cursor_ = Cursor{c.epoch, c.to};
+  if (!cursor_ || cursor_->epoch != c.epoch || cursor_->seq < c.to) cursor_ = Cursor{c.epoch, c.to};  // answers may cross
   std::map<std::string_view, const KeyValue*> changed;
   for (const auto& kv : c.changed) changed.emplace(kv.key, &kv);
   const std::set<std::string_view> unsettled(c.unsettled.begin(), c.unsettled.end());
