@@ -122,15 +122,6 @@ std::string format_view(int elapsed_s, const Scoreboard* board, const std::strin
   return out + clients_line(rows) + "\n";
 }
 
-std::string database_leader(const ClusterSample& sample) {
-  for (const auto& [name, node] : sample.nodes) {
-    if (!node.stats) continue;
-    auto it = node.stats->info.find("raft_ready");
-    if (it != node.stats->info.end() && it->second == "yes") return name;
-  }
-  return "";
-}
-
 DemoSummary summarize(const std::vector<NodeStatus>& rows) {
   DemoSummary s;
   if (const auto* c = find_kind(rows, NodeKind::kCacofonix)) s.acked = c->acked.value_or(0);

@@ -51,9 +51,6 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
 std::string format_view(int elapsed_s, const Scoreboard* board, const std::string& source,
                         const std::vector<NodeStatus>& rows);
 
-// The replica that leads the database tier in `sample` (Stats info raft_ready), or "".
-std::string database_leader(const ClusterSample& sample);
-
 // The summary printed at the end, ending with the verdict line.
 DemoSummary summarize(const std::vector<NodeStatus>& rows);
 std::string format_summary(const DemoSummary& s, int ran_s);

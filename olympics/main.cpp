@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
       restart_command(app, f),   down_command(app, f),   demo_command(app, f),
       freshness_command(app, f), check_command(app, f),  config_command(app, f),
       wait_command(app, f),      frontends_command(app, f),
-      databases_command(app, f), db_command(app, f)};
+      databases_command(app, f), db_command(app, f),     health_command(app, f)};
 
   app.footer(
       "Examples:\n"

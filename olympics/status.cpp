@@ -334,4 +334,58 @@ std::string format_status_json(const std::vector<NodeStatus>& rows) {
   return out + "]\n";
 }
 
+std::string database_leader(const ClusterSample& sample) {
+  for (const auto& [name, node] : sample.nodes) {
+    if (!node.stats) continue;
+    auto it = node.stats->info.find("raft_ready");
+    if (it != node.stats->info.end() && it->second == "yes") return name;
+  }
+  return "";
+}
+
+Health judge_health(const std::vector<NodeStatus>& rows, const std::string& db_leader, bool replicated) {
+  std::vector<std::string> wrong;
+  int databases = 0, frontends = 0;
+  std::vector<const NodeStatus*> masters;
+  for (const auto& r : rows) {
+    const bool database = r.kind == "database";
+    if (!database && r.kind != "frontend") continue;
+    if (r.state != "up") {
+      wrong.push_back(r.node + " " + r.state);
+      continue;
+    }
+    (database ? databases : frontends) += 1;
+    if (r.role == "master") masters.push_back(&r);
+  }
+  if (replicated && db_leader.empty()) wrong.push_back("no database leader");
+  if (masters.empty()) {
+    wrong.push_back("no master front end");
+  } else if (masters.size() > 1) {
+    std::string names;
+    for (const auto* m : masters) names += (names.empty() ? "" : ", ") + m->node;
+    wrong.push_back("more than one front end says it is master (" + names + ")");
+  } else {
+    for (const auto& r : rows) {
+      if (r.kind == "frontend" && r.state == "up" && r.role != "master" && r.master != masters[0]->node) {
+        wrong.push_back(r.node + " follows " + (r.master.empty() ? "no master" : r.master) + ", not " +
+                        masters[0]->node);
+      }
+    }
+  }
+  Health h;
+  h.healthy = wrong.empty();
+  if (!h.healthy) {
+    h.line = "unhealthy: ";
+    for (size_t i = 0; i < wrong.size(); ++i) h.line += (i ? "; " : "") + wrong[i];
+    return h;
+  }
+  h.line = "healthy: " +
+           (replicated ? std::to_string(databases) + " database replicas (leader " + db_leader + ")"
+                       : std::string("the database")) +
+           " and " + std::to_string(frontends) + (frontends == 1 ? " front end" : " front ends") + " up; master " +
+           masters[0]->node +
+           (masters[0]->epoch.empty() ? "" : " (epoch " + masters[0]->epoch + ")");
+  return h;
+}
+
 }  // namespace oly::olympics

@@ -96,4 +96,17 @@ std::string format_status_table(const std::vector<NodeStatus>& rows);
 // A JSON array with one object per node, one node per line; unknown values are null.
 std::string format_status_json(const std::vector<NodeStatus>& rows);
 
+// The replica that leads the database tier in `sample` (Stats info raft_ready), or "".
+std::string database_leader(const ClusterSample& sample);
+
+// Whether the cluster serves, for scripts (`olympics health`, like `redis-cli ping` or `etcdctl
+// endpoint health`): every server (database nodes, front ends) up, one master that every front
+// end follows, and for a replicated tier a leader ready (`db_leader`, from database_leader()).
+// Clients (Cacofonix, tablets) are not judged: a cluster started without them still serves.
+struct Health {
+  bool healthy = false;
+  std::string line;  // "healthy: <what serves>" or "unhealthy: <each thing wrong>"
+};
+Health judge_health(const std::vector<NodeStatus>& rows, const std::string& db_leader, bool replicated);
+
 }  // namespace oly::olympics

@@ -41,7 +41,7 @@ std::vector<std::vector<std::string>> saved_argvs(const fs::path& run_dir) {
   return out;
 }
 
-std::string find_config(const fs::path& run_dir, const std::vector<std::vector<std::string>>& argvs) {
+std::string config_of(const fs::path& run_dir, const std::vector<std::vector<std::string>>& argvs) {
   for (const auto& argv : argvs) {
     if (auto c = flag_value(argv, "--config"); c && fs::exists(*c)) return *c;
   }
@@ -102,13 +102,18 @@ void read_database(const Config& cfg, const RunLayout& layout, RunRecords& r) {
 
 }  // namespace
 
+std::string run_config_path(const std::string& run_dir) {
+  const fs::path dir = fs::absolute(run_dir);
+  return config_of(dir, saved_argvs(dir));
+}
+
 LoadedRun load_run(const std::string& run_dir, const std::optional<std::string>& config_path,
                    Duration pull_slack) {
   const fs::path dir = fs::absolute(run_dir);
   if (!fs::is_directory(dir)) throw std::runtime_error(run_dir + ": no such run directory");
   const auto argvs = saved_argvs(dir);
   LoadedRun run;
-  run.config_path = config_path ? *config_path : find_config(dir, argvs);
+  run.config_path = config_path ? *config_path : config_of(dir, argvs);
   run.config = load_config(run.config_path);
   Config& cfg = run.config;
   cfg.run_dir = dir.string();

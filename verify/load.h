@@ -51,6 +51,11 @@ RunRecords read_records(const Config& cfg);
 // bound + the master's 10 ms + `pull_slack`; failures from the events).
 CheckInput check_input(const Config& cfg, RunRecords records, Duration pull_slack = ms(100));
 
+// The config a run in `run_dir` was started with: the first `--config` of its nodes' saved
+// command lines (pids/*.cmd) that still exists, else run_dir/cluster.yaml. Throws
+// std::runtime_error, naming what it looked for, when there is neither.
+std::string run_config_path(const std::string& run_dir);
+
 struct LoadedRun {
   Config config;            // with run_dir = the run directory (absolute)
   std::string config_path;  // where it was found

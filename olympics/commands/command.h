@@ -1,5 +1,5 @@
-// The olympics tool's subcommands, one file each (up.cpp, status.cpp, kill.cpp, restart.cpp,
-// down.cpp, demo.cpp, freshness.cpp, check.cpp, config.cpp, wait.cpp, frontends.cpp,
+// The olympics tool's subcommands, one file each (up.cpp, status.cpp, health.cpp, kill.cpp,
+// restart.cpp, down.cpp, demo.cpp, freshness.cpp, check.cpp, config.cpp, wait.cpp, frontends.cpp,
 // databases.cpp, db.cpp); main.cpp
 // registers them and runs the one given. Each <name>_command adds its subcommand and flags to
 // the app and returns what runs it.
@@ -27,6 +27,7 @@ namespace oly::olympics {
 // Every command's flags (CLI11 binds to them), set while parsing.
 struct Flags {
   CommonFlags common;  // only --config and --run-dir are offered; the rest stay empty
+  bool config_given = false;  // --config was on the command line (else, with --run-dir, the run's own)
   bool no_clients = false;
   std::optional<int> tablets;
   std::optional<double> rate;
@@ -76,6 +77,7 @@ Command config_command(CLI::App& app, Flags& f);
 Command wait_command(CLI::App& app, Flags& f);
 Command frontends_command(CLI::App& app, Flags& f);
 Command db_command(CLI::App& app, Flags& f);
+Command health_command(CLI::App& app, Flags& f);
 
 // Shared by the commands (common.cpp).
 void add_config_flags(CLI::App* sub, Flags& f);      // --config, --run-dir
@@ -85,7 +87,8 @@ void add_node_arg(CLI::App* sub, Flags& f);          // the NODE argument
 bool sleep_unless_stopped(double seconds, const std::atomic<bool>* stop);
 // Runs `body` on the cluster of f.common's config (in a run directory of its own,
 // <run_dir>/<own_dir>-<date-time>, when `own_dir` is given and --run-dir is not), turning the
-// tool's errors into exit statuses.
+// tool's errors into exit statuses. With --run-dir of an earlier run and no --config, the config
+// is the one that run was started with (as `olympics check` finds it).
 int on_cluster(const Flags& f, const std::atomic<bool>* stop,
                const std::function<int(Cluster&)>& body, const std::string& own_dir = "");
 

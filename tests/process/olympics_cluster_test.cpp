@@ -198,11 +198,23 @@ TEST_F(OlympicsTool, UpStatusKillRestartAndDownManageTheServers) {
     EXPECT_EQ(state_of(r.output, node), "up") << r.output;
   EXPECT_EQ(state_of(r.output, "tablets"), "down");
 
+  // For scripts: the run directory alone finds the run's config, and health says it serves (once
+  // a master is settled), with exit status 0.
+  r = oly::testing::run_to_end({bin("olympics"), "status", "--json", "--run-dir", dir_.path()}, next_output(),
+                               ms(60000));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(state_of(r.output, "fe1"), "up") << "the run's own ports were asked: " << r.output;
+  EXPECT_TRUE(eventually([&] { return (r = olympics({"health"})).status == 0; }, ms(20000))) << r.output;
+  EXPECT_EQ(r.output.rfind("healthy: the database and 2 front ends up; master fe1", 0), 0u) << r.output;
+
   r = olympics({"kill", "fe2"});
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("SIGKILL"), std::string::npos) << r.output;
   EXPECT_FALSE(is_alive(started.at("fe2")));
   EXPECT_EQ(state_of(olympics({"status", "--json"}).output, "fe2"), "down");
+  r = olympics({"health"});
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("unhealthy: fe2 down"), std::string::npos) << r.output;
 
   r = olympics({"restart", "fe2"});
   ASSERT_EQ(r.status, 0) << r.output;

@@ -231,5 +231,46 @@ TEST(RenderTable, PadsColumnsToTheWidestCellAndTrimsLineEnds) {
   EXPECT_EQ(render_table({{"a", "bb", ""}, {"ccc", "d", "e"}}), "a    bb\nccc  d   e\n");
 }
 
+NodeStatus server(const std::string& node, const std::string& kind, const std::string& state, const std::string& role = "",
+                  const std::string& master = "") {
+  NodeStatus r;
+  r.node = node;
+  r.kind = kind;
+  r.state = state;
+  r.role = role;
+  r.master = master;
+  r.epoch = "4";
+  return r;
+}
+
+TEST(Health, EveryServerUpOneMasterFollowedAndALeaderIsHealthy) {
+  std::vector<NodeStatus> rows = {server("db1", "database", "up", "database"),
+                                  server("db2", "database", "up", "database"),
+                                  server("fe1", "frontend", "up", "master", "fe1"),
+                                  server("fe2", "frontend", "up", "peer", "fe1"),
+                                  server("cacofonix", "publisher", "down")};  // clients are not judged
+  const Health h = judge_health(rows, "db2", true);
+  EXPECT_TRUE(h.healthy);
+  EXPECT_EQ(h.line, "healthy: 2 database replicas (leader db2) and 2 front ends up; master fe1 (epoch 4)");
+  EXPECT_EQ(judge_health({server("db", "database", "up", "database"), server("fe1", "frontend", "up", "master", "fe1")},
+                         "", false)
+                .line,
+            "healthy: the database and 1 front end up; master fe1 (epoch 4)");
+}
+
+TEST(Health, NamesEachThingWrong) {
+  std::vector<NodeStatus> rows = {server("db1", "database", "paused"), server("db2", "database", "up", "database"),
+                                  server("fe1", "frontend", "down"), server("fe2", "frontend", "up", "peer", "fe1"),
+                                  server("fe3", "frontend", "up", "peer", "")};
+  const Health h = judge_health(rows, "", true);
+  EXPECT_FALSE(h.healthy);
+  EXPECT_EQ(h.line, "unhealthy: db1 paused; fe1 down; no database leader; no master front end");
+  rows[2] = server("fe1", "frontend", "up", "master", "fe1");
+  EXPECT_EQ(judge_health(rows, "db2", true).line, "unhealthy: db1 paused; fe3 follows no master, not fe1");
+  rows[4] = server("fe3", "frontend", "up", "master", "fe3");
+  EXPECT_EQ(judge_health(rows, "db2", true).line,
+            "unhealthy: db1 paused; more than one front end says it is master (fe1, fe3)");
+}
+
 }  // namespace
 }  // namespace oly::olympics
