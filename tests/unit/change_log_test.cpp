@@ -2,23 +2,20 @@
 #include "frontend/change_log.h"
 
 #include <gtest/gtest.h>
+#include "tests/support/values.h"
 
 namespace oly {
 namespace {
 
-KeyValue score(const std::string& event, uint64_t version) {
-  Score s;
-  s.event = event;
-  s.version = version;
-  return KeyValue{"score/" + event, version, s, std::nullopt};
-}
+using testing::score_value;
+
 
 TEST(ChangeLog, ListsTheLatestValueOfEachKeyChangedAfterTheCursor) {
   ChangeLog log;
-  log.record(score("Curling", 1));  // seq 1
-  log.record(score("Luge", 4));     // seq 2
-  log.record(score("Curling", 2));  // seq 3
-  log.record(score("Curling", 3));  // seq 4
+  log.record(score_value("Curling", 1));  // seq 1
+  log.record(score_value("Luge", 4));     // seq 2
+  log.record(score_value("Curling", 2));  // seq 3
+  log.record(score_value("Curling", 3));  // seq 4
   const Changes c = log.since(Cursor{7, 2}, 7);
   EXPECT_EQ(c.epoch, 7u);
   EXPECT_EQ(c.from, 2u);
@@ -38,7 +35,7 @@ TEST(ChangeLog, ListsTheLatestValueOfEachKeyChangedAfterTheCursor) {
 
 TEST(ChangeLog, ACursorItCannotAnswerForCoversNothingAndMovesToNow) {
   ChangeLog log;
-  for (uint64_t v = 1; v <= 3; ++v) log.record(score("Curling", v));
+  for (uint64_t v = 1; v <= 3; ++v) log.record(score_value("Curling", v));
   for (const auto& cursor : {std::optional<Cursor>{}, std::optional<Cursor>{Cursor{6, 1}},  // none; another epoch
                              std::optional<Cursor>{Cursor{7, 9}}}) {                        // from the future
     const Changes c = log.since(cursor, 7);
@@ -50,7 +47,7 @@ TEST(ChangeLog, ACursorItCannotAnswerForCoversNothingAndMovesToNow) {
 
 TEST(ChangeLog, KeepsTheLastChangesOnly) {
   ChangeLog log;
-  for (uint64_t v = 1; v <= ChangeLog::kCapacity + 10; ++v) log.record(score("Curling", v));
+  for (uint64_t v = 1; v <= ChangeLog::kCapacity + 10; ++v) log.record(score_value("Curling", v));
   const Changes old = log.since(Cursor{1, 5}, 1);
   EXPECT_EQ(old.from, old.to) << "changes after 5 were forgotten: the answer covers nothing";
   EXPECT_TRUE(old.changed.empty());
@@ -62,7 +59,7 @@ TEST(ChangeLog, KeepsTheLastChangesOnly) {
 
 TEST(ChangeLog, TooManyChangedKeysAreNotListed) {
   ChangeLog log;
-  for (size_t i = 0; i <= ChangeLog::kMostListed; ++i) log.record(score("Event" + std::to_string(i), 1));
+  for (size_t i = 0; i <= ChangeLog::kMostListed; ++i) log.record(score_value("Event" + std::to_string(i), 1));
   const Changes c = log.since(Cursor{1, 0}, 1);
   EXPECT_EQ(c.from, c.to);
   EXPECT_TRUE(c.changed.empty());
@@ -73,10 +70,10 @@ TEST(ChangeLog, TooManyChangedKeysAreNotListed) {
 
 TEST(ChangeLog, AfterAResetNoEarlierCursorCoversALaterChange) {
   ChangeLog log;
-  log.record(score("Curling", 1));
-  log.record(score("Curling", 2));
+  log.record(score_value("Curling", 1));
+  log.record(score_value("Curling", 2));
   log.reset();  // mastership moved away and back: the changes between were not seen here
-  log.record(score("Luge", 9));
+  log.record(score_value("Luge", 9));
   const Changes c = log.since(Cursor{1, 1}, 1);
   EXPECT_EQ(c.from, c.to);
   EXPECT_TRUE(c.changed.empty());

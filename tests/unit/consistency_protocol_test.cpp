@@ -3,9 +3,12 @@
 #include "frontend/consistency.h"
 
 #include <gtest/gtest.h>
+#include "tests/support/values.h"
 
 namespace oly {
 namespace {
+
+using testing::score_value;
 
 const TimePoint t0 = TimePoint(ms(10'000));
 
@@ -207,18 +210,12 @@ TEST(PullConsistency, TheFidelityPolicyPollsAChangingPopularKeySoonerThanAQuietO
   EXPECT_LT(busy.ttr, ms(200));
 }
 
-KeyValue value_of(const std::string& event, uint64_t version) {
-  Score s;
-  s.event = event;
-  s.version = version;
-  return KeyValue{"score/" + event, version, s, std::nullopt};
-}
 
 TEST(PullConsistency, HintsConfirmOrRefreshEveryCoveredKeyAndNothingElse) {
   Fixture f(Consistency::kPull);
   ASSERT_TRUE(f.cfg.pull.hints) << "on by default";
   auto put = [&](const std::string& event, uint64_t version, std::optional<Cursor> stamp) -> CacheEntry& {
-    CacheEntry& e = f.cache.put(value_of(event, version), t0, ms(500));
+    CacheEntry& e = f.cache.put(score_value(event, version), t0, ms(500));
     e.stamp = stamp;
     return e;
   };
@@ -230,7 +227,7 @@ TEST(PullConsistency, HintsConfirmOrRefreshEveryCoveredKeyAndNothingElse) {
   const CacheEntry& other_epoch = put("Slalom", 1, Cursor{2, 7});
   const CacheEntry& unsettled = put("Bobsleigh", 1, Cursor{3, 5});
   const TimePoint sent = t0 + ms(400);
-  const Changes c{3, 5, 8, {value_of("Luge", 6), value_of("Skiing", 3)}, {"score/Bobsleigh"}, true};
+  const Changes c{3, 5, 8, {score_value("Luge", 6), score_value("Skiing", 3)}, {"score/Bobsleigh"}, true};
   f.protocol->on_changes(c, "score/Curling", 1, f.peer(), sent, sent + ms(1));
 
   EXPECT_EQ(polled.stamp->seq, 8u) << "the answered value is the master's as of 8";
@@ -255,7 +252,7 @@ TEST(PullConsistency, HintsConfirmOrRefreshEveryCoveredKeyAndNothingElse) {
   EXPECT_EQ(std::get<Poll>(f.protocol->fill_request("score/Curling", e, t0)).since->seq, 8u);
 
   // Hints of another master's epoch are ignored.
-  f.protocol->on_changes(Changes{4, 8, 9, {value_of("Moguls", 4)}, {}, true}, "score/Curling", 1, f.peer(),
+  f.protocol->on_changes(Changes{4, 8, 9, {score_value("Moguls", 4)}, {}, true}, "score/Curling", 1, f.peer(),
                          sent + ms(10), sent + ms(11));
   EXPECT_EQ(quiet.value.version, 3u);
   EXPECT_EQ(quiet.confirmed_at, sent);
@@ -268,15 +265,15 @@ TEST(PullConsistency, APeerWithoutACursorAsksFromNowhereAndOneWithHintsOffAsksNo
   off.cfg.pull.hints = false;
   off.protocol = ConsistencyProtocol::make(off.cfg, off.cache, off.counters);
   EXPECT_FALSE(std::get<Fetch>(off.protocol->fill_request("score/Curling", nullptr, t0)).since);
-  CacheEntry& e = off.cache.put(value_of("Curling", 1), t0, ms(500));
+  CacheEntry& e = off.cache.put(score_value("Curling", 1), t0, ms(500));
   EXPECT_FALSE(std::get<Poll>(off.protocol->fill_request("score/Curling", &e, t0)).since);
   EXPECT_FALSE(off.protocol->changes_since(Cursor{3, 0}, off.master(t0 + ms(1000)), t0));
 }
 
 TEST(PullConsistency, TheMasterListsChangesOnlyUnderItsLeaseAndWhenAsked) {
   Fixture f(Consistency::kPull);
-  f.protocol->on_cached(value_of("Curling", 1));
-  f.protocol->on_cached(value_of("Curling", 2));
+  f.protocol->on_cached(score_value("Curling", 1));
+  f.protocol->on_cached(score_value("Curling", 2));
   const auto c = f.protocol->changes_since(Cursor{3, 1}, f.master(t0 + ms(1000)), t0);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->epoch, 3u);
@@ -295,15 +292,15 @@ TEST(PullConsistency, TheMasterListsChangesOnlyUnderItsLeaseAndWhenAsked) {
 
 TEST(PushConsistency, SendsAndTakesNoHints) {
   Fixture f(Consistency::kPush);
-  f.protocol->on_cached(value_of("Curling", 1));
+  f.protocol->on_cached(score_value("Curling", 1));
   EXPECT_FALSE(f.protocol->changes_since(Cursor{3, 0}, f.master(t0 + ms(1000)), t0));
   EXPECT_FALSE(std::get<Fetch>(f.protocol->fill_request("score/Curling", nullptr, t0)).since);
 }
 
 TEST(PullConsistency, WithHintsARefreshAheadWaitsForTheAnswerToAnotherKeysPoll) {
   Fixture f(Consistency::kPull);
-  CacheEntry& curling = f.cache.put(value_of("Curling", 1), t0, ms(100));
-  CacheEntry& luge = f.cache.put(value_of("Luge", 1), t0, ms(100));
+  CacheEntry& curling = f.cache.put(score_value("Curling", 1), t0, ms(100));
+  CacheEntry& luge = f.cache.put(score_value("Luge", 1), t0, ms(100));
   curling.stamp = luge.stamp = Cursor{3, 1};
   for (int i = 0; i < 20; ++i) {  // both read often
     f.cache.read("score/Curling", t0 - ms(50 * i));

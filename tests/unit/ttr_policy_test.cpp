@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include "tests/support/values.h"
 
 namespace oly {
 namespace {
+
+using testing::score_value;
 
 const TimePoint t0 = TimePoint(ms(10'000'000));
 // Entries of the tests have been cached for long (no start-up correction, see DecayedRate).
@@ -24,22 +27,26 @@ PullConfig pull(TtrKind kind, bool hints = false) {
   return c;
 }
 
-KeyValue score(const std::string& event, uint64_t version) {
-  Score s;
-  s.event = event;
-  s.version = version;
-  return KeyValue{"score/" + event, version, s, std::nullopt};
-}
 
 // An entry at version 10 with TTR `ttr`, read `reads_per_second` as of t0.
 CacheEntry entry(Duration ttr, double reads_per_second) {
   CacheEntry e;
-  e.value = score("Curling", 10);
+  e.value = score_value("Curling", 10);
   e.ttr = ttr;
   e.reads = DecayedRate{reads_per_second, t0};
   e.updates = DecayedRate{0, t0};
   e.cached_at = long_ago;
   return e;
+}
+
+// Puts one key per (reads, changes) per second of `rates` into `cache`, cached long ago.
+void cache_keys_with(Cache& cache, const std::vector<std::pair<double, double>>& rates) {
+  for (size_t i = 0; i < rates.size(); ++i) {
+    CacheEntry& e = cache.put(score_value("E" + std::to_string(i), 1), t0, ms(50));
+    e.reads = DecayedRate{rates[i].first, t0};
+    e.updates = DecayedRate{rates[i].second, t0};
+    e.cached_at = long_ago;
+  }
 }
 
 TEST(TtrPolicy, FixedIsAlwaysTheConfiguredTtr) {
@@ -96,8 +103,8 @@ TEST(TtrPolicy, APollThatFoundANewVersionCountsOneChange) {
 TEST(TtrPolicy, FidelityFollowsTheSquareRootRuleWithinTheBounds) {
   Cache cache(16);
   // Two keys, both read 100 times a second; one updated 4 times a second, one never.
-  CacheEntry& busy = cache.put(score("Curling", 10), t0, ms(50));
-  CacheEntry& idle = cache.put(score("Luge", 10), t0, ms(50));
+  CacheEntry& busy = cache.put(score_value("Curling", 10), t0, ms(50));
+  CacheEntry& idle = cache.put(score_value("Luge", 10), t0, ms(50));
   busy.reads = idle.reads = DecayedRate{100, t0};
   busy.updates = DecayedRate{4, t0};
   busy.cached_at = idle.cached_at = long_ago;
@@ -127,12 +134,7 @@ TEST(TtrPolicy, FidelityMeetsItsTargetInTheModelWithTheFewestPolls) {
   TtrPolicy p(c);
   Cache cache(16);
   const std::vector<std::pair<double, double>> rates = {{40, 0.5}, {10, 2}, {5, 0.1}, {1, 1}};
-  for (size_t i = 0; i < rates.size(); ++i) {
-    CacheEntry& e = cache.put(score("E" + std::to_string(i), 1), t0, ms(50));
-    e.reads = DecayedRate{rates[i].first, t0};
-    e.updates = DecayedRate{rates[i].second, t0};
-    e.cached_at = long_ago;
-  }
+  cache_keys_with(cache, rates);
   p.retune(cache, t0);
   double reads = 0, stale = 0, polls = 0;
   for (const auto& [r, u] : rates) {
@@ -151,7 +153,7 @@ TEST(TtrPolicy, FidelityMeetsItsTargetInTheModelWithTheFewestPolls) {
 
 TEST(TtrPolicy, AKeyWhoseUpdatesStopDriftsBackToTheMaximum) {
   Cache cache(16);
-  CacheEntry& e = cache.put(score("Curling", 10), t0, ms(50));
+  CacheEntry& e = cache.put(score_value("Curling", 10), t0, ms(50));
   e.reads = DecayedRate{50, t0};
   TtrPolicy p(pull(TtrKind::kFidelity));
   // Ten updates a second for five seconds, seen by polls every 100 ms.
@@ -166,7 +168,7 @@ TEST(TtrPolicy, AKeyWhoseUpdatesStopDriftsBackToTheMaximum) {
   const Duration busy = e.ttr;
   EXPECT_LT(busy, ms(200));
   // Then nothing changes; another key keeps changing, so c stays meaningful.
-  CacheEntry& other = cache.put(score("Luge", 1), now, ms(50));
+  CacheEntry& other = cache.put(score_value("Luge", 1), now, ms(50));
   other.reads = DecayedRate{50, now};
   other.updates = DecayedRate{10, now};
   other.cached_at = long_ago;
@@ -186,12 +188,7 @@ TEST(TtrPolicy, WithHintsFidelityPollsEveryChangingKeyReadAtOnePeriodThatMeetsTh
   // are read and change, the longest with Σ r·u·P/2 <= (1 - F)·Σr.
   Cache cache(16);
   const std::vector<std::pair<double, double>> rates = {{40, 0.5}, {10, 2}, {5, 0.1}, {1, 1}};
-  for (size_t i = 0; i < rates.size(); ++i) {
-    CacheEntry& e = cache.put(score("E" + std::to_string(i), 1), t0, ms(50));
-    e.reads = DecayedRate{rates[i].first, t0};
-    e.updates = DecayedRate{rates[i].second, t0};
-    e.cached_at = long_ago;
-  }
+  cache_keys_with(cache, rates);
   TtrPolicy p(pull(TtrKind::kFidelity, true));
   EXPECT_EQ(p.for_rates(10, 2), ms(50)) << "before the first retune: the minimum";
   p.retune(cache, t0);
