@@ -3,15 +3,21 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "cacofonix/publisher_core.h"
 #include "common/log_setup.h"
+#include "common/metrics_page.h"
 #include "common/shell.h"
 
 namespace {
 
-void write_acks(std::ofstream& log, const std::vector<oly::AckRecord>& acks) {
-  for (const auto& a : acks) oly::write_csv(log, a);
+// Logs each acknowledged update, and its latency from first send to ack.
+void write_acks(std::ofstream& log, const std::vector<oly::AckRecord>& acks, oly::metrics::Histogram& latency) {
+  for (const auto& a : acks) {
+    oly::write_csv(log, a);
+    latency.observe(a.acked - a.first_sent);
+  }
   if (!acks.empty()) log.flush();
 }
 
@@ -81,6 +87,21 @@ int main(int argc, char** argv) {
   spdlog::info("publishing as {} at {}/s to {} ({} feed)", publisher, cfg.cacofonix.rate, core.target(),
                cfg.cacofonix.feed.empty() ? "random" : cfg.cacofonix.feed);
 
+  // GET /metrics (docs/api.md), when the config gives an address.
+  oly::metrics::Histogram ack_latency;
+  std::unique_ptr<oly::MetricsEndpoint> metrics;
+  if (!cfg.cacofonix.metrics.empty()) {
+    try {
+      metrics = std::make_unique<oly::MetricsEndpoint>(cfg.cacofonix.metrics, [&] {
+        return oly::metrics_text(core.stats(), {"unacknowledged", "in_flight"},
+                                 {{"ack_latency_seconds", "Updates, first send to acknowledgement", &ack_latency}});
+      });
+      transport.watch_fd(metrics->fd());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      return 1;
+    }
+  }
   const auto& stop = oly::install_stop_signals();
   const oly::TimePoint start = clock.now();
   oly::TimePoint next_report = start;
@@ -88,7 +109,8 @@ int main(int argc, char** argv) {
   const std::string stats_path = cfg.in_run_dir("cacofonix.stats");
   while (true) {
     const oly::TimePoint wake = node.step();
-    write_acks(ack_log, core.take_acks());
+    write_acks(ack_log, core.take_acks(), ack_latency);
+    if (metrics) metrics->serve();
     const oly::TimePoint now = clock.now();
     if (!drain_until && (stop.load() || (duration > 0 && now - start >= oly::Duration(static_cast<int64_t>(duration * 1e6))))) {
       core.stop_producing();

@@ -90,6 +90,12 @@ void validate(const Config& c) {
   if (c.frontends.size() < 2) fail("frontends", "expected at least 2 front ends, got " + std::to_string(c.frontends.size()));
   std::set<std::string> ids = {c.cacofonix.id};
   std::set<std::string> addresses;
+  // An optional host:port (HTTP, /metrics): well formed and used once.
+  auto http_port = [&](const std::string& key, const std::string& value) {
+    if (value.empty()) return;
+    if (!host_port(value)) fail(key, "expected host:port, got '" + value + "'");
+    if (!addresses.insert("tcp://" + value).second) fail(key, "address used twice: " + value);
+  };
   const size_t n = c.database.replicas.size();
   if (n == 2 || n > 5) {
     fail("database.replicas", "expected 1 or 3 to 5 replicas (with 2 a majority cannot survive a failure; libraft's "
@@ -102,14 +108,13 @@ void validate(const Config& c) {
     if (!ids.insert(r.id).second) fail(key + ".id", "duplicate id '" + r.id + "'");
     if (!tcp_address(r.address)) fail(key + ".address", "expected tcp://host:port, got '" + r.address + "'");
     if (!addresses.insert(r.address).second) fail(key + ".address", "address used twice: " + r.address);
-    if (!r.http.empty()) {
-      if (!host_port(r.http)) fail(key + ".http", "expected host:port, got '" + r.http + "'");
-      if (!addresses.insert("tcp://" + r.http).second) fail(key + ".http", "address used twice: " + r.http);
-    }
+    http_port(key + ".http", r.http);
+    http_port(key + ".metrics", r.metrics);
   }
   if (n == 0) {
     if (!ids.insert(c.database.id).second) fail("cacofonix.id", "must differ from database.id");
     addresses.insert(c.database.address);
+    http_port("database.metrics", c.database.metrics);
   }
   positive(c, "database.raft_heartbeat_ms", c.database.raft_heartbeat_ms);
   if (c.database.history_keep != 0 && c.database.history_keep < 1000) {
@@ -129,6 +134,7 @@ void validate(const Config& c) {
     if (!tcp_address(f.pub)) fail(key + ".pub", "expected tcp://host:port, got '" + f.pub + "'");
     if (!addresses.insert(f.address).second) fail(key + ".address", "address used twice: " + f.address);
     if (!addresses.insert(f.pub).second) fail(key + ".pub", "address used twice: " + f.pub);
+    http_port(key + ".http", f.http);
   }
   if (!tcp_address(c.database.address)) fail("database.address", "expected tcp://host:port, got '" + c.database.address + "'");
   if (c.events.empty()) fail("events", "expected at least one event");
@@ -156,6 +162,7 @@ void validate(const Config& c) {
     fail("pull.fidelity", "expected a share of reads above 0 and below 1, got " + std::to_string(c.pull.fidelity));
   }
   positive(c, "cache.capacity", c.cache.capacity);
+  http_port("cacofonix.metrics", c.cacofonix.metrics);
   positive(c, "cacofonix.rate", c.cacofonix.rate);
   positive(c, "cacofonix.window", c.cacofonix.window);
   // The database answers a resend with its stored result for a publisher's last 16384 seqs

@@ -36,6 +36,7 @@ struct ReplicaConfig {
   std::string id;
   std::string address;
   std::string http = {};  // host:port of its key-value HTTP port (docs/kvstore.md); "" for none
+  std::string metrics = {};  // host:port of its Prometheus /metrics (docs/api.md); "" for none
   bool operator==(const ReplicaConfig&) const = default;
 };
 
@@ -43,6 +44,7 @@ struct DatabaseConfig {
   std::string id = "db";                           // endpoint name of the single database
   std::string address = "tcp://127.0.0.1:7100";    // its ROUTER
   std::string path = "olympics.db";                // its SQLite file, relative to run_dir
+  std::string metrics = {};                        // host:port of its /metrics; "" for none
   int request_timeout_ms = 1000;                   // how long a front end waits for an answer
   // A replicated tier (Raft): 1, or 3 to 5 replicas instead of the single database above. Empty:
   // the single database.
@@ -68,6 +70,7 @@ struct FrontendConfig {
   std::string id;       // e.g. "fe1"; the order of the list is the order of master priority
   std::string address;  // ROUTER for tablets, Cacofonix and peers
   std::string pub;      // PUB for notices (redirects, master changes)
+  std::string http = {};  // host:port of its HTTP API, scoreboard page and /metrics (docs/api.md); "" for none
 };
 
 struct HeartbeatConfig {
@@ -116,6 +119,7 @@ struct CacofonixConfig {
   int window = 256;                // most updates in flight (sent, not yet acknowledged)
   int request_timeout_ms = 500;    // resend after this long without an acknowledgement
   std::string ack_log = "acks.csv";  // acknowledged updates, relative to run_dir
+  std::string metrics = {};        // host:port of its /metrics (docs/api.md); "" for none
 };
 
 struct TabletsConfig {

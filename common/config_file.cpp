@@ -107,6 +107,7 @@ void fill(MapReader& r, Config& c) {
     d.get("id", c.database.id);
     d.get("address", c.database.address);
     d.get("path", c.database.path);
+    d.get("metrics", c.database.metrics);
     d.get("request_timeout_ms", c.database.request_timeout_ms);
     d.get("election_timeout_ms", c.database.election_timeout_ms);
     d.get("raft_heartbeat_ms", c.database.raft_heartbeat_ms);
@@ -118,12 +119,16 @@ void fill(MapReader& r, Config& c) {
       rr.get("id", replica.id);
       rr.get("address", replica.address);
       rr.get("http", replica.http);
+      rr.get("metrics", replica.metrics);
       if (replica.id.empty()) rr.fail("database.replicas[" + std::to_string(i) + "].id", "missing");
       c.database.replicas.push_back(replica);
     });
-    if (d.has("replicas") && (d.has("id") || d.has("address") || d.has("path"))) {
-      d.fail(d.has("id") ? "database.id" : d.has("address") ? "database.address" : "database.path",
-             "not with database.replicas: each replica is named there ({id, address}) and its file is <id>.db");
+    if (d.has("replicas") && (d.has("id") || d.has("address") || d.has("path") || d.has("metrics"))) {
+      d.fail(d.has("id")        ? "database.id"
+             : d.has("address") ? "database.address"
+             : d.has("path")    ? "database.path"
+                                : "database.metrics",
+             "not with database.replicas: each replica is named there ({id, address, http, metrics}) and its file is <id>.db");
     }
   });
   if (r.has("frontends")) c.frontends.clear();  // an empty list too: it must fail validation
@@ -132,6 +137,7 @@ void fill(MapReader& r, Config& c) {
     f.get("id", fe.id);
     f.get("address", fe.address);
     f.get("pub", fe.pub);
+    f.get("http", fe.http);
     if (fe.id.empty()) f.fail("frontends[" + std::to_string(i) + "].id", "missing");
     c.frontends.push_back(fe);
   });
@@ -164,6 +170,7 @@ void fill(MapReader& r, Config& c) {
     k.get("window", c.cacofonix.window);
     k.get("request_timeout_ms", c.cacofonix.request_timeout_ms);
     k.get("ack_log", c.cacofonix.ack_log);
+    k.get("metrics", c.cacofonix.metrics);
   });
   r.sub("tablets", [&](MapReader& t) {
     t.get("count", c.tablets.count);
@@ -225,11 +232,13 @@ std::string to_yaml(const Config& c) {
       const auto& r = c.database.replicas[i];
       out << (i ? ", " : "") << "{id: " << q(r.id) << ", address: " << q(r.address);
       if (!r.http.empty()) out << ", http: " << q(r.http);
+      if (!r.metrics.empty()) out << ", metrics: " << q(r.metrics);
       out << "}";
     }
     out << "]";
   } else {
     out << "id: " << q(c.database.id) << ", address: " << q(c.database.address) << ", path: " << q(c.database.path);
+    if (!c.database.metrics.empty()) out << ", metrics: " << q(c.database.metrics);
   }
   out << ", request_timeout_ms: " << c.database.request_timeout_ms
       << ", election_timeout_ms: " << c.database.election_timeout_ms
@@ -238,7 +247,9 @@ std::string to_yaml(const Config& c) {
       << "}\n";
   out << "frontends:\n";
   for (const auto& f : c.frontends) {
-    out << "  - {id: " << q(f.id) << ", address: " << q(f.address) << ", pub: " << q(f.pub) << "}\n";
+    out << "  - {id: " << q(f.id) << ", address: " << q(f.address) << ", pub: " << q(f.pub);
+    if (!f.http.empty()) out << ", http: " << q(f.http);
+    out << "}\n";
   }
   out << "heartbeat: {interval_ms: " << c.heartbeat.interval_ms << ", timeout_ms: " << c.heartbeat.timeout_ms
       << ", settle_ms: " << c.heartbeat.settle_ms << "}\n";
@@ -250,7 +261,9 @@ std::string to_yaml(const Config& c) {
   const auto& k = c.cacofonix;
   out << "cacofonix: {id: " << q(k.id) << ", token: " << q(k.token) << ", rate: " << num(k.rate)
       << ", seed: " << k.seed << ", feed: " << q(k.feed) << ", window: " << k.window
-      << ", request_timeout_ms: " << k.request_timeout_ms << ", ack_log: " << q(k.ack_log) << "}\n";
+      << ", request_timeout_ms: " << k.request_timeout_ms << ", ack_log: " << q(k.ack_log);
+  if (!k.metrics.empty()) out << ", metrics: " << q(k.metrics);
+  out << "}\n";
   const auto& t = c.tablets;
   out << "tablets: {count: " << t.count << ", id_prefix: " << q(t.id_prefix)
       << ", read_interval_ms: " << t.read_interval_ms << ", jitter_ms: " << t.jitter_ms

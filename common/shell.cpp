@@ -54,12 +54,13 @@ const std::atomic<bool>& install_stop_signals() {
 }
 
 void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait,
-              const std::function<void(TimePoint)>& every_second) {
+              const std::function<void(TimePoint)>& every_second, const std::function<void()>& every_pass) {
   const auto& stop = install_stop_signals();
   TimePoint next_second = clock.now();
   std::string role;
   while (!stop.load()) {
     const TimePoint wake = node.step();
+    if (every_pass) every_pass();
     // The core's role goes on every log line; the core only says what it is (no global state).
     if (const auto r = node.core().role_name(); !r.empty() && r != role) {
       role = std::string(r);

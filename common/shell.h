@@ -39,8 +39,9 @@ const std::atomic<bool>& install_stop_signals();
 
 // Runs `node` until a stop signal; wakes at least every `max_wait`, and calls `every_second`
 // (when given) about once a second.
+// `every_pass` (when given) runs after every step (serve side servers, e.g. a MetricsEndpoint).
 void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait = ms(100),
-              const std::function<void(TimePoint)>& every_second = {});
+              const std::function<void(TimePoint)>& every_second = {}, const std::function<void()>& every_pass = {});
 
 // Writes `stats` as one encoded frame to `path`, atomically (write then rename), for clients
 // that do not listen for requests (Cacofonix, the tablet process); `olympics status` reads it.

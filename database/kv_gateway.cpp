@@ -2,39 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 
 #include "common/codec.h"
 #include "common/kv_rules.h"
+#include "http/url.h"
 
 namespace oly::database {
 
 namespace {
-
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes `in`; nullopt when a '%' is not followed by two hex digits.
-std::optional<std::string> percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (in.size() - i < 3) return std::nullopt;
-    const int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
 
 const std::string kUsage = "GET /<key> reads a key, GET /<key>=<value> sets one (see docs/kvstore.md)";
 
@@ -67,7 +42,7 @@ std::variant<Body, http::Response> kv_request(const http::Request& request) {
   } else if (!query.empty()) {
     return kv_error(400, "unknown option after '?': the only one is ?local (a '?' inside a key or value is written %3F)");
   }
-  const auto decoded = percent_decode(target);
+  const auto decoded = http::percent_decode(target);
   if (!decoded) return kv_error(400, "malformed percent-encoding in the target: '%' must be followed by two hex digits");
   if (decoded->empty()) return kv_error(404, "no key given: " + kUsage);
   const size_t eq = decoded->find('=');
@@ -109,35 +84,15 @@ http::Response kv_response(const Body& answer) {
 }
 
 KvGateway::KvGateway(Transport& inner, http::Server& server, const Clock& clock)
-    : inner_(inner), server_(server), clock_(clock) {}
+    : RelayTransport(inner, std::string(kEndpointPrefix)), server_(server), clock_(clock) {}
 
-void KvGateway::send(const std::string& to, std::string frame) {
-  if (!to.starts_with(kEndpointPrefix)) {
-    inner_.send(to, std::move(frame));
-    return;
-  }
-  uint64_t id = 0;
-  const std::string_view digits = std::string_view(to).substr(kEndpointPrefix.size());
-  std::from_chars(digits.data(), digits.data() + digits.size(), id);
+void KvGateway::answered(uint64_t id, std::string frame) {
   if (waiting_.erase(id) == 0) return;  // answered already (timed out)
   const Decoded d = decode(frame);
   server_.respond(id, d.ok ? kv_response(d.message.body) : kv_error(500, "the database's answer could not be read"));
 }
 
-std::optional<Incoming> KvGateway::receive() {
-  if (arrived_.empty() && ++since_pump_ >= kPumpEvery) pump();
-  if (arrived_.empty()) {
-    if (auto in = inner_.receive()) return in;
-    pump();
-  }
-  if (arrived_.empty()) return std::nullopt;
-  Incoming in = std::move(arrived_.front());
-  arrived_.pop_front();
-  return in;
-}
-
 void KvGateway::pump() {
-  since_pump_ = 0;
   const TimePoint now = clock_.now();
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (it->second > now) {
@@ -160,7 +115,7 @@ void KvGateway::pump() {
     }
     waiting_[request.id] = now + kAnswerTimeout;
     Message msg{request.id, std::move(std::get<Body>(asked))};
-    arrived_.push_back(Incoming{std::string(kEndpointPrefix) + std::to_string(request.id), encode(msg)});
+    deliver(request.id, encode(msg));
   }
 }
 

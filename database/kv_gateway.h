@@ -21,7 +21,7 @@
 
 #include "common/clock.h"
 #include "common/message.h"
-#include "common/transport.h"
+#include "common/relay_transport.h"
 #include "http/server.h"
 
 namespace oly::database {
@@ -36,7 +36,7 @@ http::Response kv_response(const Body& answer);
 // An error response with a one-line body.
 http::Response kv_error(int status, const std::string& text);
 
-class KvGateway final : public Transport {
+class KvGateway final : public RelayTransport {
  public:
   static constexpr std::string_view kEndpointPrefix = "http/";
   static constexpr Duration kAnswerTimeout = ms(5000);
@@ -44,30 +44,20 @@ class KvGateway final : public Transport {
   // Serves `server`'s requests to whoever receives from this transport. Both outlive it.
   KvGateway(Transport& inner, http::Server& server, const Clock& clock);
 
-  const std::string& name() const override { return inner_.name(); }
-  // To "http/<id>": the answer to that HTTP request. Anything else goes to the inner transport.
-  void send(const std::string& to, std::string frame) override;
-  void connect(const std::string& name, const std::string& address) override { inner_.connect(name, address); }
-  void publish(const std::string& topic, std::string frame) override { inner_.publish(topic, std::move(frame)); }
-  void subscribe(const std::string& publisher, const std::string& prefix) override { inner_.subscribe(publisher, prefix); }
-  // The inner transport's frames, and the HTTP requests that arrived (the server is run whenever
-  // the inner transport has nothing, and every kPumpEvery frames when it always has).
-  std::optional<Incoming> receive() override;
+  // receive() gives the inner transport's frames and the HTTP requests that arrived (the server
+  // is run by pump(): see RelayTransport); the core's answer to "http/<id>" answers that request.
 
   uint64_t requests() const { return requests_; }
   uint64_t refused() const { return refused_; }
   uint64_t timed_out() const { return timed_out_; }
 
  private:
-  static constexpr size_t kPumpEvery = 64;
-  void pump();
+  void pump() override;
+  void answered(uint64_t id, std::string frame) override;
 
-  Transport& inner_;
   http::Server& server_;
   const Clock& clock_;
-  std::deque<Incoming> arrived_;
   std::map<uint64_t, TimePoint> waiting_;  // requests handed to the core, by id: their deadlines
-  size_t since_pump_ = 0;
   uint64_t requests_ = 0, refused_ = 0, timed_out_ = 0;
 };
 

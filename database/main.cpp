@@ -26,6 +26,7 @@
 
 #include "common/config_file.h"
 #include "common/log_setup.h"
+#include "common/metrics_page.h"
 #include "common/request.h"
 #include "common/shell.h"
 #include "database/database_core.h"
@@ -59,6 +60,24 @@ std::unique_ptr<oly::database::WalCheckpointer> start_checkpointer(oly::database
   return checkpointer;
 }
 
+// The /metrics endpoint at `address` ("" for none), serving render().
+std::unique_ptr<oly::MetricsEndpoint> start_metrics(const std::string& address, std::function<std::string()> render) {
+  if (address.empty()) return nullptr;
+  try {
+    auto m = std::make_unique<oly::MetricsEndpoint>(address, std::move(render));
+    spdlog::info("serving /metrics on http://{}/metrics", address);
+    return m;
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+}
+
+// What run_loop runs after every step: the metrics endpoint's requests.
+std::function<void()> serve_metrics(oly::MetricsEndpoint* m) {
+  if (m == nullptr) return {};
+  return [m] { m->serve(); };
+}
+
 int run_single(const oly::Config& config) {
   const std::string path = config.database_file(config.database.id);
   std::unique_ptr<oly::database::SqliteStore> store;
@@ -82,7 +101,15 @@ int run_single(const oly::Config& config) {
   oly::SteadyClock clock;
   oly::database::DatabaseCore core(config, *store, clock);
   oly::Node node(core, *transport, clock);
-  oly::run_loop(node, *transport, clock);
+  auto metrics = start_metrics(config.database.metrics, [&] {
+    oly::Stats s;
+    s.node = config.database.id;
+    s.role = "database";
+    s.counters = core.counters();
+    return oly::metrics_text(s, {});
+  });
+  if (metrics) transport->watch_fd(metrics->fd());
+  oly::run_loop(node, *transport, clock, oly::ms(100), {}, serve_metrics(metrics.get()));
   log_batches(core.counters());
   return 0;
 }
@@ -131,6 +158,23 @@ std::unique_ptr<oly::http::Server> start_http(const std::string& http) {
   options.port = hp.port;
   options.server = "olympics-kv/1.0";
   return std::make_unique<oly::http::Server>(options);
+}
+
+// GET /metrics of a replica: its counters, and Raft's state as gauges.
+std::string replica_metrics(oly::database::ReplicaCore& core, const std::string& id) {
+  const auto& raft = core.consensus();
+  oly::Stats s;
+  s.node = id;
+  s.role = std::string(oly::consensus::to_string(raft.role()));
+  s.counters = core.counters();
+  s.counters["raft_term"] = static_cast<int64_t>(raft.term());
+  s.counters["raft_commit_index"] = static_cast<int64_t>(raft.commit_index());
+  s.counters["raft_applied_index"] = static_cast<int64_t>(raft.last_applied());
+  s.counters["raft_last_index"] = static_cast<int64_t>(raft.last_index());
+  s.counters["raft_leading"] = raft.leading() ? 1 : 0;
+  s.counters["raft_members"] = static_cast<int64_t>(raft.configuration().size());
+  return oly::metrics_text(s, {"raft_term", "raft_commit_index", "raft_applied_index", "raft_last_index",
+                               "raft_leading", "raft_members"});
 }
 
 int run_replica(const oly::Config& config, const std::string& id, const std::string& join, std::string address,
@@ -191,8 +235,11 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
     spdlog::info("serving the key-value store over HTTP on {}", http);
   }
   oly::Node node(*core, gateway ? static_cast<oly::Transport&>(*gateway) : *transport, clock);
+  auto metrics = start_metrics(me != nullptr ? me->metrics : "", [&] { return replica_metrics(*core, id); });
+  if (metrics) transport->watch_fd(metrics->fd());
   try {
-    oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.database.raft_heartbeat_ms / 4)));
+    oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.database.raft_heartbeat_ms / 4)), {},
+                  serve_metrics(metrics.get()));
     hand_over_and_stop(*core, node, *transport, clock);
   } catch (const std::runtime_error& e) {
     spdlog::critical("{}", e.what());

@@ -41,8 +41,10 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
   if (it != entries_.end()) {
     CacheEntry& e = it->second.entry;
     if (v.version >= e.value.version) {
-      if (v.version > e.value.version) e.stamp.reset();
+      const bool newer = v.version > e.value.version;
+      if (newer) e.stamp.reset();
       e.value = v;
+      if (newer && observer_) observer_(v.key, v.version, &v);
       e.confirmed_at = now;
       e.ttr = ttr;
     }
@@ -59,7 +61,17 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
   s.lru = lru_.begin();
   s.entry = CacheEntry{.value = v, .confirmed_at = now, .ttr = ttr, .reads = {0, now},
                        .updates = {0, now}, .updates_long = {0, now}, .cached_at = now, .stamp = std::nullopt};
+  if (observer_) observer_(v.key, v.version, &v);
   return s.entry;
+}
+
+void Cache::update(CacheEntry& e, const KeyValue& v) {
+  e.value = v;
+  if (observer_) observer_(v.key, v.version, &v);
+}
+
+void Cache::invalidated(const std::string& key, uint64_t version) {
+  if (observer_) observer_(key, version, nullptr);
 }
 
 bool Cache::erase(const std::string& key) {

@@ -8,6 +8,7 @@
 // Thread-safety: none (owned by FrontendCore).
 #pragma once
 
+#include <functional>
 #include <list>
 #include <map>
 #include <string>
@@ -68,6 +69,18 @@ class Cache {
   // (the newer one if `v` was older). Evicts the least recently used entry when full.
   CacheEntry& put(const KeyValue& v, TimePoint now, Duration ttr);
 
+  // Sets e.value to `v`, a newer version of the same key (pull mode's hints), telling the observer.
+  void update(CacheEntry& e, const KeyValue& v);
+  // Tells the observer that `key` has a version `version` that the cache has not (an
+  // invalidation); the cache itself is left as it is.
+  void invalidated(const std::string& key, uint64_t version);
+  // Whoever wants to hear of every newer version the cache learns (the HTTP event stream, api/):
+  // told of each value put() or update() stores over an older version or a missing key, and of
+  // each version invalidated() reports (without a value). Called synchronously; it must not
+  // call back into the cache.
+  using Observer = std::function<void(const std::string& key, uint64_t version, const KeyValue* value)>;
+  void observe(Observer o) { observer_ = std::move(o); }
+
   bool erase(const std::string& key);
   void clear();
   size_t size() const { return entries_.size(); }
@@ -84,6 +97,7 @@ class Cache {
   std::map<std::string, Slot> entries_;
   std::list<std::string> lru_;  // front = most recently used
   uint64_t evictions_ = 0;
+  Observer observer_;
 };
 
 }  // namespace oly

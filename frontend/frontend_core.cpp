@@ -124,12 +124,12 @@ bool FrontendCore::step_master(const std::string& from, Message& msg, TimePoint 
   } else if (const auto* f = std::get_if<Fetch>(&msg.body)) {
     ++counters_["requests"];
     if (!valid_key(from, msg.req, Fetch::kOp, f->key, out)) return true;
-    serve(f->key, Waiter{Waiter::Kind::kPeerFetch, from, msg.req, 0, 0, f->since}, now, out);
+    serve(f->key, Waiter{Waiter::Kind::kPeerFetch, from, msg.req, 0, 0, f->since, now}, now, out);
   } else if (const auto* p = std::get_if<Poll>(&msg.body)) {
     ++counters_["requests"];
     ++counters_["polls_received"];
     if (!valid_key(from, msg.req, Poll::kOp, p->key, out)) return true;
-    serve(p->key, Waiter{Waiter::Kind::kPeerPoll, from, msg.req, 0, p->version, p->since}, now, out);
+    serve(p->key, Waiter{Waiter::Kind::kPeerPoll, from, msg.req, 0, p->version, p->since, now}, now, out);
   } else if (msg.is<HandOver>()) {
     ++counters_["hand_overs_ignored"];
   } else {
@@ -143,7 +143,7 @@ bool FrontendCore::step_handing_over(const std::string& from, Message& msg, Time
   if (check_token(from, msg, out)) {
     // Forwarded if the handoff fails, else answered not_master naming the new master.
     ++counters_["updates_held_for_handoff"];
-    held_.hold({Held::Kind::kUpdate, from, msg.req, std::move(msg.body), 0});
+    held_.hold({Held::Kind::kUpdate, from, msg.req, std::move(msg.body), 0, now});
   }
   return true;
 }
@@ -162,14 +162,14 @@ void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint n
       return;
     }
     seen(g->tablet);
-    serve(Key::score(g->event).str(), Waiter{Waiter::Kind::kTablet, from, msg.req, g->min_version.value_or(0), 0, std::nullopt}, now, out);
+    serve(Key::score(g->event).str(), Waiter{Waiter::Kind::kTablet, from, msg.req, g->min_version.value_or(0), 0, std::nullopt, now}, now, out);
   } else if (auto* t = std::get_if<GetMedalTally>(&msg.body)) {
     if (std::find(teams().begin(), teams().end(), t->team) == teams().end()) {
       out.send(from, msg.req, make_error(ErrorCode::kUnknownTeam, "unknown team '" + t->team + "'"));
       return;
     }
     seen(t->tablet);
-    serve(Key::tally(t->team).str(), Waiter{Waiter::Kind::kTablet, from, msg.req, t->min_version.value_or(0), 0, std::nullopt}, now, out);
+    serve(Key::tally(t->team).str(), Waiter{Waiter::Kind::kTablet, from, msg.req, t->min_version.value_or(0), 0, std::nullopt, now}, now, out);
   } else if (auto* b = std::get_if<GetScoreboard>(&msg.body)) {
     seen(b->tablet);
     ask_database(GetScoreboard{}, {Pending::Kind::kRead, from, msg.req, now, "", {}}, out);

@@ -68,6 +68,7 @@
 #include "frontend/membership.h"
 #include "frontend/role.h"
 #include "frontend/timers.h"
+#include "metrics/histogram.h"
 
 namespace oly {
 
@@ -98,6 +99,16 @@ class FrontendCore final : public Core {
   const std::string& id() const { return id_; }
   // What `stats` answers.
   Stats stats(TimePoint now) const;
+  // Latencies by the core's clock, for /metrics: a read (a tablet's or the HTTP API's) from its
+  // arrival to its answer (0 for a cache hit); a fill (from the master or the database) from its
+  // request to its answer; an update from its arrival at the master to its ack going out.
+  struct Latencies {
+    metrics::Histogram reads, fills, acks;
+  };
+  const Latencies& latencies() const { return latencies_; }
+  // Tells `o` of every newer version this front end's cache learns (Cache::observe): a fill, a
+  // write-through, a poll's answer or hint, or (without the value) an invalidation.
+  void observe_cache(Cache::Observer o) { cache_.observe(std::move(o)); }
   // The cached version of `key` (0 when not cached), for invariant checks.
   uint64_t cached_version(const std::string& key) { auto* e = cache_.peek(key); return e ? e->value.version : 0; }
 
@@ -121,6 +132,7 @@ class FrontendCore final : public Core {
     uint64_t min_version = 0;    // tablet: answer with at least this version
     uint64_t known_version = 0;  // poll: the version the peer has
     std::optional<Cursor> since;  // fetch or poll with hints: the peer's place in our changes
+    TimePoint arrived;            // when the request came (for latencies_)
   };
   // The ops only some roles serve; each returns false for an op it leaves to the common path.
   using Step = bool (FrontendCore::*)(const std::string& from, Message& msg, TimePoint now, Effects& out);
@@ -198,6 +210,7 @@ class FrontendCore final : public Core {
   std::vector<FrontendInfo> frontends_;
   std::set<std::string> events_;
   Counters counters_;
+  Latencies latencies_;
 
   // The role, and what the whole cluster agrees on.
   Role role_ = Role::kStarting;

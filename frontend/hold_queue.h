@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/message.h"
 
 namespace oly {
@@ -30,6 +31,7 @@ struct Held {
   uint64_t req = 0;   // its request id
   Body body;          // kAck: the reply; kUpdate: the update request
   uint64_t hold = 0;  // kAck: the consistency protocol's hold id (0: it waits on no peer)
+  TimePoint since{};  // kAck: when the update reached the master; kUpdate: when it was held
 };
 
 class HoldQueue {

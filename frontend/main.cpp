@@ -4,9 +4,47 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "api/gateway.h"
 #include "common/log_setup.h"
+#include "common/metrics_page.h"
+#include "common/servers_file.h"
 #include "common/shell.h"
 #include "frontend/frontend_core.h"
+#include "http/server.h"
+
+namespace {
+
+// The HTTP server's options for `address` (host:port): HTTP/1.1 (browsers keep connections
+// alive), and streams for as long as their clients stay.
+oly::http::Options http_options(const std::string& address) {
+  const oly::kv::HostPort hp = oly::kv::parse_host_port(address);
+  oly::http::Options options;
+  options.host = hp.host.starts_with('[') ? hp.host.substr(1, hp.host.size() - 2) : hp.host;
+  options.port = hp.port;
+  options.server = "olympics-frontend/1.0";
+  options.http10 = false;
+  return options;
+}
+
+// GET /metrics: the core's stats, its latencies and the API's own counts.
+std::string metrics_text(const oly::FrontendCore& core, const oly::api::ApiGateway& api, oly::TimePoint now) {
+  oly::Stats s = core.stats(now);
+  s.counters["http_requests"] = static_cast<int64_t>(api.requests());
+  s.counters["http_refused"] = static_cast<int64_t>(api.refused());
+  s.counters["http_timed_out"] = static_cast<int64_t>(api.timed_out());
+  s.counters["event_streams"] = static_cast<int64_t>(api.streams());
+  s.counters["stream_events"] = static_cast<int64_t>(api.hub().events_sent());
+  s.counters["stream_snapshots"] = static_cast<int64_t>(api.hub().snapshots_sent());
+  static const std::set<std::string> gauges = {"tablets_served", "epoch",        "pending_requests", "cache_size",
+                                               "held_acks",      "held_updates", "lease_valid",      "event_streams"};
+  const auto& l = core.latencies();
+  return oly::metrics_text(s, gauges,
+                           {{"read_latency_seconds", "Reads (tablets' and the API's), arrival to answer; 0 for a cache hit", &l.reads},
+                            {"fill_latency_seconds", "Cache fills from the master or the database, request to answer", &l.fills},
+                            {"ack_latency_seconds", "Updates at the master, arrival to the ack going out", &l.acks}});
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"frontend: a caching front end (stone server) of the Olympic scores cluster"};
@@ -35,7 +73,20 @@ int main(int argc, char** argv) {
     oly::FrontendCore core(cfg, id, static_cast<uint64_t>(oly::to_us(clock.now())) << 8);
     spdlog::info("front end {} listening on {} (notices on {}), {} consistency, pid {}", id, me->address, me->pub,
                  oly::to_string(cfg.consistency), ::getpid());
-    oly::Node node(core, transport, clock);
+    // The HTTP API, page and /metrics (api/gateway.h), when the config gives this front end an address.
+    std::unique_ptr<oly::http::Server> http;
+    std::unique_ptr<oly::api::ApiGateway> api;
+    if (!me->http.empty()) {
+      http = std::make_unique<oly::http::Server>(http_options(me->http));
+      transport.watch_fd(http->fd());
+      api = std::make_unique<oly::api::ApiGateway>(transport, *http, clock, cfg, id,
+                                                   [&] { return metrics_text(core, *api, clock.now()); });
+      core.observe_cache([&api](const std::string& key, uint64_t version, const oly::KeyValue* value) {
+        api->on_cache_change(key, version, value);
+      });
+      spdlog::info("serving the API and the scoreboard page on http://{}/", me->http);
+    }
+    oly::Node node(core, api ? static_cast<oly::Transport&>(*api) : transport, clock);
     // The stats file lets `olympics freshness` read the counters after the front end is gone.
     const std::string stats_path = cfg.in_run_dir(id + ".stats");
     std::filesystem::create_directories(cfg.run_dir);

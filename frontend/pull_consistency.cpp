@@ -50,7 +50,7 @@ void PullConsistency::on_changes(const Changes& c, const std::string& key, uint6
       // The master's value as of `to`: what a poll of this key would have brought.
       ++counters_["hinted_refreshes"];
       const Duration ttr = ttr_.after_poll(e, it->second->version, now);
-      e.value = *it->second;
+      cache_.update(e, *it->second);
       e.ttr = ttr;
       e.confirmed_at = sent_at;
     } else {

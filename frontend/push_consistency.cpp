@@ -52,6 +52,7 @@ void PushConsistency::on_invalidate(const Invalidate& inv, const RoleView& role)
     // Always drop the copy, whatever its version: the master has unregistered us for this key,
     // so keeping it would miss the next invalidation.
     cache_.erase(inv.key);
+    cache_.invalidated(inv.key, inv.version);
   }
 }
 

@@ -86,6 +86,7 @@ void FrontendCore::fill_failed(const std::string& key, TimePoint now, Effects& o
 }
 
 void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
+  latencies_.fills.observe(now - p.sent_at);
   // A master's answer to a peer may carry hints (pull): taken once the answer itself is.
   std::optional<Changes> changes;
   uint64_t version = 0;
@@ -150,7 +151,10 @@ void FrontendCore::take_fill_answer(const Pending& p, Message& msg, TimePoint no
   const bool cacheable = consistency_->may_cache(value, view(), now);
   spdlog::debug("t={} fill {} v{} from {} cacheable={}", to_us(now), key, kv->version,
                 p.kind == Pending::Kind::kFill ? "database" : "master", cacheable);
-  if (cacheable) {
+  // A fill older than an invalidation already received is not even stored (finish_fill asks
+  // again): the cache's observers (the event stream) must never be told of it.
+  const bool stale = !is_master() && consistency_->stale_fill(key, kv->version);
+  if (cacheable && !stale) {
     ++counters_["fills"];
     const Duration ttr = cached != nullptr && p.kind == Pending::Kind::kPoll
                              ? consistency_->ttr_after_poll(*cached, kv->version, now)
@@ -207,6 +211,7 @@ std::optional<Changes> FrontendCore::changes_for(const Waiter& w, const KeyValue
 void FrontendCore::answer(const Waiter& w, const KeyValue& kv, const CacheEntry* e, TimePoint now, Effects& out) {
   switch (w.kind) {
     case Waiter::Kind::kTablet: {
+      latencies_.reads.observe(now - w.arrived);
       const auto bound = consistency_->staleness_bound(e, view(), now);
       if (kv.score) {
         out.send(w.to, w.req, ScoreReply{*kv.score, bound});

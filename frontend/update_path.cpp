@@ -77,7 +77,7 @@ void FrontendCore::on_update_answer(const Pending& p, Message& msg, TimePoint no
   // Push: the peers caching the key must drop it before the publisher hears.
   const uint64_t hold = ++next_hold_;
   const bool waits = consistency_->on_update(kv.key, kv.version, hold, view(), now, out);
-  held_.hold({Held::Kind::kAck, p.client, p.client_req, std::move(msg.body), waits ? hold : 0});
+  held_.hold({Held::Kind::kAck, p.client, p.client_req, std::move(msg.body), waits ? hold : 0, p.sent_at});
   release(now, out);
 }
 
@@ -88,6 +88,7 @@ void FrontendCore::release(TimePoint now, Effects& out) {
   };
   for (auto& h : held_.take(ready)) {
     if (h.kind == Held::Kind::kAck) {
+      latencies_.acks.observe(now - h.since);
       out.send(h.to, h.req, std::move(h.body));
     } else {
       Message m{h.req, std::move(h.body)};

@@ -25,6 +25,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <stdexcept>
@@ -49,7 +50,13 @@ struct Exchange {
   MHD_Connection* connection = nullptr;
   Request request;
   Response response;  // valid in kAnswering
+  // A stream (start_stream): its body so far, from `sent` on not yet handed to libmicrohttpd.
+  bool stream = false;
+  bool stream_ended = false;
+  std::string stream_buf;
+  size_t sent = 0;
 };
+
 
 bool iequals(const std::string& a, const char* b) {
   return strcasecmp(a.c_str(), b) == 0;
@@ -116,6 +123,7 @@ struct Server::Impl {
   std::vector<Request> arrived;                             // complete, not yet returned by run()
   size_t waiting = 0;                                       // exchanges in kWaiting
   size_t answering = 0;  // exchanges in kAnswering: run() has work even if fd() is not readable
+  size_t streams = 0;    // exchanges answered with a stream, not yet completed
   bool starting = true;
   std::string start_log;  // what libmicrohttpd logged while starting, for the constructor's error
 
@@ -170,10 +178,57 @@ struct Server::Impl {
     MHD_resume_connection(ex.connection);
   }
 
+  static constexpr size_t kStreamBlock = 16 * 1024;
+
+  // What a stream's content reader is given: the stream's exchange is found by id at every call,
+  // since the exchange may be gone (completed) before libmicrohttpd frees the response.
+  struct StreamContext {
+    Impl* impl;
+    uint64_t id;
+  };
+
+  MHD_Response* stream_response(Exchange& ex) {
+    auto* context = new StreamContext{this, ex.id};
+    MHD_Response* resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, kStreamBlock, &Impl::on_stream_read,
+                                                           context, &Impl::on_stream_free);
+    if (resp == nullptr) delete context;
+    return resp;
+  }
+
+  // A stream's content reader: the buffered bytes, the end, or nothing yet (the connection is
+  // suspended until write() or end_stream() resumes it).
+  static ssize_t on_stream_read(void* cls, uint64_t /*pos*/, char* buf, size_t max) {
+    auto* context = static_cast<StreamContext*>(cls);
+    Impl& self = *context->impl;
+    auto it = self.exchanges.find(context->id);
+    if (it == self.exchanges.end()) return MHD_CONTENT_READER_END_WITH_ERROR;
+    Exchange& ex = *it->second;
+    const size_t left = ex.stream_buf.size() - ex.sent;
+    if (left > 0) {
+      const size_t n = std::min(left, max);
+      std::memcpy(buf, ex.stream_buf.data() + ex.sent, n);
+      ex.sent += n;
+      if (ex.sent == ex.stream_buf.size()) {
+        ex.stream_buf.clear();
+        ex.sent = 0;
+      } else if (ex.sent > kStreamBlock && ex.sent * 2 > ex.stream_buf.size()) {
+        ex.stream_buf.erase(0, ex.sent);
+        ex.sent = 0;
+      }
+      return static_cast<ssize_t>(n);
+    }
+    if (ex.stream_ended) return MHD_CONTENT_READER_END_OF_STREAM;
+    self.suspend(ex);
+    return 0;
+  }
+
+  static void on_stream_free(void* cls) { delete static_cast<StreamContext*>(cls); }
+
   MHD_Result queue_answer(Exchange& ex) {
     Response& r = ex.response;
     MHD_Response* resp =
-        MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
+        ex.stream ? stream_response(ex)
+                  : MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
     if (resp == nullptr) return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, options.server.c_str());
     for (const auto& [name, value] : r.headers) {
@@ -253,6 +308,7 @@ struct Server::Impl {
     *context = nullptr;
     if (ex->stage == Exchange::Stage::kWaiting) --self.waiting;
     if (ex->stage == Exchange::Stage::kAnswering) --self.answering;
+    if (ex->stream) --self.streams;
     self.exchanges.erase(ex->id);
   }
 
@@ -364,6 +420,67 @@ bool Server::respond(uint64_t id, Response response) {
   m.resume(ex);
   m.wake();
   return true;
+}
+
+bool Server::start_stream(uint64_t id, Response head) {
+  Impl& m = *impl_;
+  auto it = m.exchanges.find(id);
+  if (it == m.exchanges.end() || it->second->stage != Exchange::Stage::kWaiting) return false;
+  it->second->stream = true;
+  it->second->stream_buf = std::exchange(head.body, {});
+  ++m.streams;
+  return respond(id, std::move(head));
+}
+
+namespace {
+
+// The open stream `id` of `exchanges`, or nullptr.
+template <class Map>
+auto* open_stream(Map& exchanges, uint64_t id) {
+  auto it = exchanges.find(id);
+  if (it == exchanges.end() || !it->second->stream || it->second->stream_ended) {
+    return static_cast<decltype(it->second.get())>(nullptr);
+  }
+  return it->second.get();
+}
+
+}  // namespace
+
+bool Server::write(uint64_t id, std::string_view bytes) {
+  Impl& m = *impl_;
+  Exchange* ex = open_stream(m.exchanges, id);
+  if (ex == nullptr) return false;
+  ex->stream_buf.append(bytes);
+  if (ex->stage == Exchange::Stage::kAnswered && ex->suspended) {
+    m.resume(*ex);
+    m.wake();
+  }
+  return true;
+}
+
+bool Server::streaming(uint64_t id) const {
+  return open_stream(impl_->exchanges, id) != nullptr;
+}
+
+size_t Server::unsent(uint64_t id) const {
+  const Exchange* ex = open_stream(impl_->exchanges, id);
+  return ex == nullptr ? 0 : ex->stream_buf.size() - ex->sent;
+}
+
+bool Server::end_stream(uint64_t id) {
+  Impl& m = *impl_;
+  Exchange* ex = open_stream(m.exchanges, id);
+  if (ex == nullptr) return false;
+  ex->stream_ended = true;
+  if (ex->stage == Exchange::Stage::kAnswered && ex->suspended) {
+    m.resume(*ex);
+    m.wake();
+  }
+  return true;
+}
+
+size_t Server::streams() const {
+  return impl_->streams;
 }
 
 size_t Server::waiting() const {

@@ -58,6 +58,16 @@
 //   answered, or its connection stays open (and counts against max_connections) for good.
 // - Destroying the Server closes every connection, held requests included, without an answer.
 //
+// Streams (server-sent events and the like): instead of respond(), start_stream(id, head) answers
+// a waiting request with head's status and headers and no Content-Length (HTTP/1.1: chunked;
+// HTTP/1.0: the body ends when the connection closes), then write(id, bytes) appends to its body
+// for as long as the client stays, and end_stream(id) finishes it. Bytes wait in the stream's own
+// buffer until the socket takes them: unsent(id) says how many, so that the caller can stop
+// writing to a client that does not read (and, say, send it a summary once it has caught up).
+// While its buffer is empty a stream's connection is suspended: it never times out, and a client
+// that went away is noticed only at the next write (write something every so often). A client
+// whose socket takes nothing for idle_timeout_s while bytes wait is cut off.
+//
 // Errors: the constructor throws std::runtime_error when it cannot listen; nothing else throws.
 // Thread-safety: none; one thread calls everything (libmicrohttpd's callbacks run inside run()).
 #pragma once
@@ -68,6 +78,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -127,6 +138,21 @@ class Server {
   // Returns false, and does nothing, when `id` is unknown: never returned by run(), or answered
   // already (a closed client is not noticed: see above).
   bool respond(uint64_t id, Response response);
+  // Answers request `id` with a stream: head's status and headers now (head.body, if any, is the
+  // stream's first bytes), the rest by write(). Returns false, and does nothing, when `id` is not
+  // waiting (as respond()).
+  bool start_stream(uint64_t id, Response head);
+  // Appends `bytes` to stream `id`. Returns false when the stream is gone (the client closed, was
+  // cut off, or end_stream() was called).
+  bool write(uint64_t id, std::string_view bytes);
+  // Whether stream `id` is still open.
+  bool streaming(uint64_t id) const;
+  // Bytes given to write() that stream `id` has not yet handed to its socket (0 when gone).
+  size_t unsent(uint64_t id) const;
+  // Ends stream `id` once its buffered bytes are sent. Returns false when it is gone.
+  bool end_stream(uint64_t id);
+  // How many streams are open.
+  size_t streams() const;
   // How many requests returned by run() wait for respond().
   size_t waiting() const;
   // How many requests the server holds in any stage (being read, waiting, being answered): for

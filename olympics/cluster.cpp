@@ -69,7 +69,7 @@ Cluster::Cluster(Config config, const std::string& config_path, std::string bin_
   for (const auto& [name, address] : verify::read_added_replicas(added_replicas_file())) {
     if (std::any_of(nodes_.begin(), nodes_.end(), [&](const NodeSpec& n) { return n.name == name; })) continue;
     const auto last_db = std::find_if(nodes_.rbegin(), nodes_.rend(), [](const NodeSpec& n) { return n.kind == NodeKind::kDatabase; });
-    nodes_.insert(last_db.base(), NodeSpec{name, NodeKind::kDatabase, address, ""});
+    nodes_.insert(last_db.base(), NodeSpec{name, NodeKind::kDatabase, address, "", {}});
   }
 }
 

@@ -164,6 +164,14 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
                      !std::filesystem::exists(cluster.layout().events_file());
   cluster.up(up);  // throws; it has stopped what it started
   out << "run directory " << cluster.layout().dir.string() << "\n";
+  std::string pages;
+  for (const auto& f : cfg.frontends) {
+    if (!f.http.empty()) pages += (pages.empty() ? "" : "  ") + ("http://" + f.http + "/");
+  }
+  if (!pages.empty()) {
+    out << "live scoreboard in a browser: " << pages
+        << " (either one; the page moves to the other front end when its own dies)\n";
+  }
   out << "demo: running for " << options.duration_s << " s; Ctrl-C stops it early\n" << std::flush;
 
   const auto start = std::chrono::steady_clock::now();

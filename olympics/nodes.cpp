@@ -31,10 +31,20 @@ const char* kind_name(NodeKind k) {
 
 std::vector<NodeSpec> cluster_nodes(const Config& c) {
   std::vector<NodeSpec> nodes;
-  for (const auto& d : c.database_nodes()) nodes.push_back({d.id, NodeKind::kDatabase, d.address, ""});
-  for (const auto& f : c.frontends) nodes.push_back({f.id, NodeKind::kFrontend, f.address, f.pub});
-  nodes.push_back({kCacofonixNode, NodeKind::kCacofonix, "", ""});
-  nodes.push_back({kTabletsNode, NodeKind::kTablets, "", ""});
+  auto present = [](std::initializer_list<std::string> addresses) {
+    std::vector<std::string> out;
+    for (const auto& a : addresses) {
+      if (!a.empty()) out.push_back(a);
+    }
+    return out;
+  };
+  for (const auto& d : c.database_nodes()) {
+    const std::string metrics = c.replicated() ? d.metrics : c.database.metrics;
+    nodes.push_back({d.id, NodeKind::kDatabase, d.address, "", present({d.http, metrics})});
+  }
+  for (const auto& f : c.frontends) nodes.push_back({f.id, NodeKind::kFrontend, f.address, f.pub, present({f.http})});
+  nodes.push_back({kCacofonixNode, NodeKind::kCacofonix, "", "", present({c.cacofonix.metrics})});
+  nodes.push_back({kTabletsNode, NodeKind::kTablets, "", "", {}});
   return nodes;
 }
 
@@ -107,9 +117,11 @@ bool tcp_port_in_use(const TcpEndpoint& e) {
 std::optional<PortConflict> find_port_conflict(const std::vector<NodeSpec>& nodes,
                                                const PortProbe& in_use) {
   for (const auto& n : nodes) {
-    for (const std::string* address : {&n.address, &n.pub}) {
-      const auto e = parse_tcp_endpoint(*address);
-      if (e && in_use(*e)) return PortConflict{n.name, *address};
+    std::vector<std::string> addresses = {n.address, n.pub};
+    for (const auto& h : n.http) addresses.push_back("tcp://" + h);
+    for (const std::string& address : addresses) {
+      const auto e = parse_tcp_endpoint(address);
+      if (e && in_use(*e)) return PortConflict{n.name, address};
     }
   }
   return std::nullopt;
@@ -137,11 +149,15 @@ Config with_free_ports(Config c, const PortProbe& in_use) {
   for (auto& r : c.database.replicas) {
     r.address = ports.next();
     if (!r.http.empty()) r.http = ports.next().substr(6);  // host:port, without tcp://
+    if (!r.metrics.empty()) r.metrics = ports.next().substr(6);
   }
   for (auto& f : c.frontends) {
     f.address = ports.next();
     f.pub = ports.next();
+    if (!f.http.empty()) f.http = ports.next().substr(6);
   }
+  if (!c.database.metrics.empty()) c.database.metrics = ports.next().substr(6);
+  if (!c.cacofonix.metrics.empty()) c.cacofonix.metrics = ports.next().substr(6);
   return c;
 }
 

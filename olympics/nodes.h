@@ -34,6 +34,7 @@ struct NodeSpec {
   NodeKind kind = NodeKind::kDatabase;
   std::string address;  // servers: the ROUTER that answers requests (stats); "" for clients
   std::string pub;      // front ends: the PUB for notices; "" otherwise
+  std::vector<std::string> http = {};  // host:port it serves HTTP on (API and page, key-value store, /metrics)
 };
 
 // Servers listen (and answer `stats`); clients write their stats to a file instead.

@@ -46,17 +46,17 @@ class ConfigFile : public ::testing::Test {
 
 // Field lists, so that whole structs compare (and print) at once.
 auto fields(const DatabaseConfig& d) {
-  return std::tie(d.id, d.address, d.path, d.request_timeout_ms, d.replicas, d.election_timeout_ms,
+  return std::tie(d.id, d.address, d.path, d.metrics, d.request_timeout_ms, d.replicas, d.election_timeout_ms,
                   d.raft_heartbeat_ms, d.snapshot_every, d.snapshot_trailing, d.history_keep);
 }
 auto fields(const FrontendConfig& f) {
-  return std::tie(f.id, f.address, f.pub);
+  return std::tie(f.id, f.address, f.pub, f.http);
 }
 auto fields(const PullConfig& p) {
   return std::tie(p.ttr, p.ttr_ms, p.ttr_min_ms, p.ttr_max_ms, p.fidelity, p.hints);
 }
 auto fields(const CacofonixConfig& k) {
-  return std::tie(k.id, k.token, k.rate, k.seed, k.feed, k.window, k.request_timeout_ms, k.ack_log);
+  return std::tie(k.id, k.token, k.rate, k.seed, k.feed, k.window, k.request_timeout_ms, k.ack_log, k.metrics);
 }
 auto fields(const TabletsConfig& t) {
   return std::tie(t.count, t.id_prefix, t.read_interval_ms, t.jitter_ms, t.events_per_tablet,
@@ -213,16 +213,16 @@ Config every_field_changed() {
   c.log_level = "debug";
   c.consistency = Consistency::kPull;
   c.events = {"Ice Hockey", "Curling", "Ski: Jumping", "#1 Luge"};
-  c.database = {"database", "tcp://127.0.0.1:9100", "data/oly.db", 1234, {}, 321, 45, 777, 333, 50000};
-  c.frontends = {{"a", "tcp://127.0.0.1:9101", "tcp://127.0.0.1:9111"},
-                 {"b", "tcp://127.0.0.1:9102", "tcp://127.0.0.1:9112"},
-                 {"c", "tcp://127.0.0.1:9103", "tcp://127.0.0.1:9113"}};
+  c.database = {"database", "tcp://127.0.0.1:9100", "data/oly.db", "127.0.0.1:9190", 1234, {}, 321, 45, 777, 333, 50000};
+  c.frontends = {{"a", "tcp://127.0.0.1:9101", "tcp://127.0.0.1:9111", "127.0.0.1:9181"},
+                 {"b", "tcp://127.0.0.1:9102", "tcp://127.0.0.1:9112", "[::1]:9182"},
+                 {"c", "tcp://127.0.0.1:9103", "tcp://127.0.0.1:9113", ""}};
   c.heartbeat = {25, 333};
   c.lease = {777};
   c.pull = {TtrKind::kLimd, 321, 11, 2222, 0.123456789};
   c.cache = {17};
   c.cacofonix = {"caco",     "t0k'en", 1.0 / 3, std::numeric_limits<uint64_t>::max(),
-                 "feed.txt", 9,        99,      "a.csv"};
+                 "feed.txt", 9,        99,      "a.csv", "localhost:9191"};
   c.tablets = {1000, "tab-", 250, 0, 2, 0.123456789, 12345678901234ULL, 150, ""};
   return c;
 }
@@ -236,13 +236,14 @@ TEST(ConfigYaml, ReadsBackEveryFieldAsWritten) {
 
 TEST(ConfigYaml, AReplicatedTierSurvivesARoundTrip) {
   Config c = every_field_changed();
-  c.database.replicas = {{"r1", "tcp://127.0.0.1:9120"}, {"r2", "tcp://127.0.0.1:9121"}, {"r3", "tcp://127.0.0.1:9122"}};
+  c.database.replicas = {{"r1", "tcp://127.0.0.1:9120", "", "127.0.0.1:9170"}, {"r2", "tcp://127.0.0.1:9121"}, {"r3", "tcp://127.0.0.1:9122"}};
   ASSERT_NO_THROW(validate(c));
   Config back = parse_config(to_yaml(c), "round-trip");
   // id, address and path are not written with replicas: they keep their defaults.
   c.database.id = back.database.id;
   c.database.address = back.database.address;
   c.database.path = back.database.path;
+  c.database.metrics = back.database.metrics;  // each replica has its own
   expect_same(c, back);
   EXPECT_TRUE(back.replicated());
   EXPECT_EQ(back.database_ids(), (std::vector<std::string>{"r1", "r2", "r3"}));
@@ -257,6 +258,8 @@ TEST_F(ConfigFile, ReplicasTwoOrFourAreRefused) {
 TEST_F(ConfigFile, ReplicasWithTheSingleDatabasesKeysAreRefused) {
   expect_error("database:\n  id: db\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1'}]\n",
                "database.id: not with database.replicas");
+  expect_error("database:\n  metrics: '127.0.0.1:5'\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1'}]\n",
+               "database.metrics: not with database.replicas");
 }
 
 TEST_F(ConfigFile, ReplicasWithDuplicateIdsOrAddresses) {
@@ -266,6 +269,19 @@ TEST_F(ConfigFile, ReplicasWithDuplicateIdsOrAddresses) {
   expect_error("database:\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1'}, {id: b, address: 'tcp://127.0.0.1:1'},"
                " {id: c, address: 'tcp://127.0.0.1:3'}]\n",
                "database.replicas[1].address: address used twice");
+}
+
+TEST_F(ConfigFile, HttpAndMetricsAddressesMustBeHostPortAndUsedOnce) {
+  expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', http: 'tcp://127.0.0.1:3'}\n"
+               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n",
+               "frontends[0].http: expected host:port, got 'tcp://127.0.0.1:3'");
+  expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', http: '127.0.0.1:9'}\n"
+               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n"
+               "cacofonix: {metrics: '127.0.0.1:9'}\n",
+               "cacofonix.metrics: address used twice: 127.0.0.1:9");
+  expect_error("database:\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1', metrics: '127.0.0.1:1'}, "
+               "{id: b, address: 'tcp://127.0.0.1:2'}, {id: c, address: 'tcp://127.0.0.1:3'}]\n",
+               "database.replicas[0].metrics: address used twice: 127.0.0.1:1");
 }
 
 TEST_F(ConfigFile, AnElectionTimeoutBelowThreeHeartbeats) {

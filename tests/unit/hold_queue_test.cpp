@@ -6,8 +6,8 @@
 namespace oly {
 namespace {
 
-Held ack(uint64_t req, uint64_t hold) { return {Held::Kind::kAck, "cacofonix", req, Ack{}, hold}; }
-Held update(uint64_t req) { return {Held::Kind::kUpdate, "cacofonix", req, SetScore{}, 0}; }
+Held ack(uint64_t req, uint64_t hold) { return {Held::Kind::kAck, "cacofonix", req, Ack{}, hold, {}}; }
+Held update(uint64_t req) { return {Held::Kind::kUpdate, "cacofonix", req, SetScore{}, 0, {}}; }
 
 TEST(HoldQueue, TakesOutOnlyWhatIsReadyInArrivalOrder) {
   HoldQueue q;

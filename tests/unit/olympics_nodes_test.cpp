@@ -114,6 +114,19 @@ TEST(FindPortConflict, ClientsHaveNoPortsToCheck) {
   EXPECT_EQ(probed.size(), 5u);  // database, and address + pub of two front ends
 }
 
+TEST(FindPortConflict, ChecksHttpAndMetricsPortsToo) {
+  Config c;
+  c.frontends[1].http = "127.0.0.1:8102";
+  c.database.metrics = "127.0.0.1:9100";
+  c.cacofonix.metrics = "127.0.0.1:9130";
+  for (const auto& [port, node] : std::vector<std::pair<int, std::string>>{{8102, "fe2"}, {9100, "db"}, {9130, "cacofonix"}}) {
+    const auto conflict = find_port_conflict(cluster_nodes(c), [port](const TcpEndpoint& e) { return e.port == port; });
+    ASSERT_TRUE(conflict) << port;
+    EXPECT_EQ(conflict->node, node);
+    EXPECT_EQ(conflict->address, "tcp://127.0.0.1:" + std::to_string(port));
+  }
+}
+
 TEST(FreePorts, EveryServerMovesToADistinctLoopbackPortThatTheProbeFoundFree) {
   std::set<int> refused;
   int probes = 0;

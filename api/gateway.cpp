@@ -1,0 +1,291 @@
+#include "api/gateway.h"
+
+
+#include "api/json.h"
+#include "api/page.h"
+#include "common/codec.h"
+#include "common/error_code.h"
+#include "common/key.h"
+
+namespace oly::api {
+
+namespace {
+
+// The HTTP status for an error the core answered a read with.
+int status_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUnknownEvent:
+    case ErrorCode::kUnknownTeam: return 404;
+    case ErrorCode::kBadValue:
+    case ErrorCode::kMalformed: return 400;
+    default: return 503;
+  }
+}
+
+http::Response error_response(const Error& e) {
+  return json_error(status_of(e.code), std::string(error_code_name(e.code)), e.error);
+}
+
+// The value a read answer holds, if any.
+std::optional<KeyValue> value_of(const Body& answer) {
+  if (const auto* s = std::get_if<ScoreReply>(&answer)) {
+    return KeyValue{Key::score(s->score.event).str(), s->score.version, s->score, std::nullopt};
+  }
+  if (const auto* t = std::get_if<TallyReply>(&answer)) {
+    return KeyValue{Key::tally(t->tally.team).str(), t->tally.version, std::nullopt, t->tally};
+  }
+  return std::nullopt;
+}
+
+// 304 for a client that has the version `etag` names.
+http::Response not_modified(const std::string& etag) {
+  http::Response r;
+  r.status = 304;
+  r.headers.emplace_back("ETag", etag);
+  add_common_headers(r);
+  return r;
+}
+
+std::optional<int64_t> staleness_of(const Body& answer) {
+  if (const auto* s = std::get_if<ScoreReply>(&answer)) return s->staleness_bound_ms;
+  if (const auto* t = std::get_if<TallyReply>(&answer)) return t->staleness_bound_ms;
+  return std::nullopt;
+}
+
+}  // namespace
+
+class ApiGateway::ServerSink final : public StreamSink {
+ public:
+  explicit ServerSink(http::Server& server) : server_(server) {}
+  bool write(uint64_t id, std::string_view bytes) override { return server_.write(id, bytes); }
+  size_t unsent(uint64_t id) const override { return server_.unsent(id); }
+
+ private:
+  http::Server& server_;
+};
+
+ApiGateway::ApiGateway(Transport& inner, http::Server& server, const Clock& clock, const Config& cfg,
+                       std::string frontend, std::function<std::string()> metrics)
+    : RelayTransport(inner, std::string(kEndpointPrefix)),
+      server_(server),
+      clock_(clock),
+      cfg_(cfg),
+      frontend_(std::move(frontend)),
+      metrics_(std::move(metrics)),
+      board_(cfg),
+      sink_(std::make_unique<ServerSink>(server)),
+      hub_(board_, *sink_, frontend_) {}
+
+ApiGateway::~ApiGateway() = default;
+
+void ApiGateway::on_cache_change(const std::string& key, uint64_t version, const KeyValue* value) {
+  const auto i = board_.index(key);
+  if (!i) return;
+  if (value != nullptr) {
+    if (board_.take(*value)) hub_.flush(clock_.now());
+  } else if (version > board_.version(*i) && hub_.size() > 0) {
+    ask(read_of(key, version), [this](const Body& answer) { take(answer); }, clock_.now());
+  }
+}
+
+void ApiGateway::answered(uint64_t id, std::string frame) {
+  auto it = asks_.find(id);
+  if (it == asks_.end()) return;  // answered already (timed out)
+  Done done = std::move(it->second.done);
+  asks_.erase(it);
+  const Decoded d = decode(frame);
+  done(d.ok ? d.message.body : Body{make_error(ErrorCode::kMalformed, "the front end's answer could not be read")});
+}
+
+void ApiGateway::ask(Body read, Done done, TimePoint now) {
+  const uint64_t id = next_ask_++;
+  asks_[id] = Ask{std::move(done), now + kAnswerTimeout};
+  deliver(id, encode(Message{id, std::move(read)}));
+}
+
+Body ApiGateway::read_of(const std::string& key, uint64_t min_version) const {
+  const auto k = Key::parse(key);
+  const std::optional<uint64_t> min = min_version > 0 ? std::optional<uint64_t>(min_version) : std::nullopt;
+  if (k && k->is_tally()) return GetMedalTally{std::string(k->name()), min, std::nullopt};
+  return GetScore{k ? std::string(k->name()) : key, min, std::nullopt};
+}
+
+std::optional<KeyValue> ApiGateway::take(const Body& answer) {
+  auto kv = value_of(answer);
+  if (kv && board_.take(*kv)) hub_.flush(clock_.now());
+  return kv;
+}
+
+void ApiGateway::pump() {
+  const TimePoint now = clock_.now();
+  for (auto it = asks_.begin(); it != asks_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    ++timed_out_;
+    Done done = std::move(it->second.done);
+    it = asks_.erase(it);
+    done(Body{make_error(ErrorCode::kUnavailable, "the front end did not answer within " +
+                                                       std::to_string(static_cast<int64_t>(to_ms(kAnswerTimeout))) + " ms")});
+  }
+  for (http::Request& request : server_.run()) {
+    ++requests_;
+    auto routed = route(request, cfg_);
+    if (auto* refusal = std::get_if<http::Response>(&routed)) {
+      if (refusal->status >= 400) ++refused_;
+      server_.respond(request.id, std::move(*refusal));
+      continue;
+    }
+    serve(request, std::move(std::get<Route>(routed)), now);
+  }
+  if (hub_.size() > 0 && now >= next_refresh_) refresh(now);
+  hub_.flush(now);
+}
+
+void ApiGateway::serve(const http::Request& request, Route route, TimePoint now) {
+  switch (route.kind) {
+    case Route::Kind::kPage: {
+      http::Response r;
+      r.headers = {{"Content-Type", "text/html; charset=utf-8"}, {"Cache-Control", "no-cache"}};
+      r.body = std::string(index_html());
+      server_.respond(request.id, std::move(r));
+      return;
+    }
+    case Route::Kind::kMetrics: {
+      http::Response r;
+      r.headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}};
+      r.body = metrics_ ? metrics_() : "";
+      server_.respond(request.id, std::move(r));
+      return;
+    }
+    case Route::Kind::kScore:
+      serve_value(request.id, GetScore{route.name, std::nullopt, std::nullopt}, route, now);
+      return;
+    case Route::Kind::kMedals:
+      serve_value(request.id, GetMedalTally{route.name, std::nullopt, std::nullopt}, route, now);
+      return;
+    case Route::Kind::kScoreboard:
+      serve_scoreboard(request.id, route, now);
+      return;
+    case Route::Kind::kStream:
+      if (request.method == "HEAD") {
+        http::Response r;
+        r.headers = {{"Content-Type", "text/event-stream"}};
+        add_common_headers(r);
+        server_.respond(request.id, std::move(r));
+        return;
+      }
+      open_stream(request.id, route, now);
+      return;
+  }
+}
+
+void ApiGateway::serve_value(uint64_t id, Body read, const Route& route, TimePoint now) {
+  ask(std::move(read),
+      [this, id, inm = route.if_none_match](const Body& answer) {
+        const auto kv = take(answer);
+        if (!kv) {
+          const auto* e = std::get_if<Error>(&answer);
+          server_.respond(id, e ? error_response(*e) : json_error(502, "bad_answer", "unexpected answer"));
+          return;
+        }
+        const std::string etag = "\"" + std::to_string(kv->version) + "\"";
+        if (inm && etag_matches(*inm, etag)) {
+          server_.respond(id, not_modified(etag));
+          return;
+        }
+        nlohmann::json body = value_json(*kv);
+        body["frontend"] = frontend_;
+        const auto bound = staleness_of(answer);
+        body["staleness_bound_ms"] = bound ? nlohmann::json(*bound) : nlohmann::json();
+        http::Response r = json_ok(body);
+        r.headers.emplace_back("ETag", etag);
+        server_.respond(id, std::move(r));
+      },
+      now);
+}
+
+void ApiGateway::serve_scoreboard(uint64_t id, const Route& route, TimePoint now) {
+  // One read per key; answered when the last is in.
+  struct Gather {
+    std::vector<std::optional<Body>> answers;
+    size_t left = 0;
+  };
+  const auto& keys = board_.keys();
+  auto g = std::make_shared<Gather>();
+  g->answers.resize(keys.size());
+  g->left = keys.size();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ask(read_of(keys[i], 0),
+        [this, id, g, i, inm = route.if_none_match](const Body& answer) {
+          g->answers[i] = answer;
+          if (--g->left > 0) return;
+          nlohmann::json scores = nlohmann::json::array();
+          nlohmann::json medals = nlohmann::json::array();
+          Versions versions;
+          std::optional<int64_t> bound;
+          for (const auto& a : g->answers) {
+            const auto kv = take(*a);
+            if (!kv) {
+              const auto* e = std::get_if<Error>(&*a);
+              server_.respond(id, e ? error_response(*e) : json_error(502, "bad_answer", "unexpected answer"));
+              return;
+            }
+            versions.push_back(kv->version);
+            if (const auto b = staleness_of(*a)) bound = std::max(bound.value_or(0), *b);
+            (kv->score ? scores : medals).push_back(value_json(*kv));
+          }
+          const std::string etag = "\"" + Board::vector_text(versions) + "\"";
+          if (inm && etag_matches(*inm, etag)) {
+            server_.respond(id, not_modified(etag));
+            return;
+          }
+          const nlohmann::json body = {{"frontend", frontend_},
+                                       {"consistency", to_string(cfg_.consistency)},
+                                       {"staleness_bound_ms", bound ? nlohmann::json(*bound) : nlohmann::json()},
+                                       {"scores", std::move(scores)},
+                                       {"medals", std::move(medals)},
+                                       {"frontends", frontends_json()}};
+          http::Response r = json_ok(body);
+          r.headers.emplace_back("ETag", etag);
+          server_.respond(id, std::move(r));
+        },
+        now);
+  }
+}
+
+nlohmann::json ApiGateway::frontends_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& f : cfg_.frontends) {
+    if (f.http.empty()) continue;
+    list.push_back({{"id", f.id}, {"api", "http://" + f.http}});
+  }
+  return list;
+}
+
+void ApiGateway::open_stream(uint64_t id, const Route& route, TimePoint now) {
+  http::Response head;
+  head.headers = {{"Content-Type", "text/event-stream"}, {"X-Accel-Buffering", "no"}};
+  add_common_headers(head);
+  head.body = ": " + frontend_ + "\nretry: 1000\n\n";
+  if (!server_.start_stream(id, std::move(head))) return;
+  hub_.open(id, route.last_event_id, now);
+  if (refreshing_ == 0) refresh(now);  // a new client: the board may be old or empty
+}
+
+void ApiGateway::refresh(TimePoint now) {
+  next_refresh_ = now + kRefreshEvery;
+  if (refreshing_ > 0) return;
+  refreshing_ = board_.keys().size();
+  for (const auto& key : board_.keys()) {
+    ask(read_of(key, 0),
+        [this](const Body& answer) {
+          --refreshing_;
+          take(answer);
+        },
+        now);
+  }
+}
+
+}  // namespace oly::api

@@ -1,0 +1,89 @@
+#include "api/stream_hub.h"
+
+#include <algorithm>
+
+#include "api/json.h"
+#include "common/key.h"
+
+namespace oly::api {
+
+StreamHub::StreamHub(const Board& board, StreamSink& sink, std::string frontend)
+    : board_(board), sink_(sink), frontend_(std::move(frontend)) {}
+
+std::string StreamHub::event_text(std::string_view event, const std::string& id, const std::string& data) {
+  std::string out;
+  out.reserve(event.size() + id.size() + data.size() + 24);
+  out.append("id: ").append(id).append("\nevent: ").append(event).append("\ndata: ").append(data).append("\n\n");
+  return out;
+}
+
+void StreamHub::open(uint64_t id, const std::optional<std::string>& last_event_id, TimePoint now) {
+  Stream s;
+  if (last_event_id) s.sent = board_.parse_vector(*last_event_id);
+  s.opened = now;
+  s.last_write = now;
+  streams_[id] = std::move(s);
+}
+
+void StreamHub::flush(TimePoint now) {
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    if (flush_one(it->first, it->second, now)) {
+      ++it;
+    } else {
+      it = streams_.erase(it);
+    }
+  }
+}
+
+bool StreamHub::flush_one(uint64_t id, Stream& s, TimePoint now) {
+  const size_t unsent = sink_.unsent(id);
+  if (unsent > kMaxUnsent) s.behind = true;
+  if (s.behind && unsent > 0) return true;  // nothing more until it has taken what it has
+  const size_t n = board_.keys().size();
+  if (!s.sent) {
+    const bool ready = board_.known() == n || (board_.known() > 0 && now - s.opened >= kFirstWait);
+    return ready ? send_snapshot(id, s, now) : keep_alive(id, s, now);
+  }
+  size_t due = 0;
+  for (size_t i = 0; i < n; ++i) due += board_.version(i) > (*s.sent)[i] ? 1 : 0;
+  if (s.behind || due > kSnapshotOver) return send_snapshot(id, s, now);
+  if (due == 0) return keep_alive(id, s, now);
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    if (board_.version(i) <= (*s.sent)[i]) continue;
+    (*s.sent)[i] = board_.version(i);
+    nlohmann::json data = board_.value(i);
+    data["frontend"] = frontend_;
+    const bool score = Key::parse(board_.keys()[i])->is_score();
+    out += event_text(score ? "score" : "medals", Board::vector_text(*s.sent), dump(data));
+    ++events_;
+  }
+  s.last_write = now;
+  return sink_.write(id, out);
+}
+
+bool StreamHub::keep_alive(uint64_t id, Stream& s, TimePoint now) {
+  if (now - s.last_write < kKeepAlive) return true;
+  s.last_write = now;
+  return sink_.write(id, ": keep-alive\n\n");
+}
+
+bool StreamHub::send_snapshot(uint64_t id, Stream& s, TimePoint now) {
+  const size_t n = board_.keys().size();
+  Versions sent = s.sent.value_or(Versions(n, 0));
+  nlohmann::json scores = nlohmann::json::array();
+  nlohmann::json medals = nlohmann::json::array();
+  for (size_t i = 0; i < n; ++i) {
+    if (board_.value(i).is_null() || board_.version(i) < sent[i]) continue;  // never back
+    sent[i] = board_.version(i);
+    (Key::parse(board_.keys()[i])->is_score() ? scores : medals).push_back(board_.value(i));
+  }
+  s.sent = std::move(sent);
+  s.behind = false;
+  s.last_write = now;
+  ++snapshots_;
+  const nlohmann::json data = {{"frontend", frontend_}, {"scores", std::move(scores)}, {"medals", std::move(medals)}};
+  return sink_.write(id, event_text("snapshot", Board::vector_text(*s.sent), dump(data)));
+}
+
+}  // namespace oly::api
