@@ -13,6 +13,7 @@ Board::Board(const Config& cfg) {
   for (size_t i = 0; i < keys_.size(); ++i) index_[keys_[i]] = i;
   values_.resize(keys_.size());
   versions_.assign(keys_.size(), 0);
+  confirmed_.assign(keys_.size(), 0);
 }
 
 std::optional<size_t> Board::index(const std::string& key) const {

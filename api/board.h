@@ -2,6 +2,13 @@
 // (every event's score, then every team's tally), and the version vectors that name a client's
 // place in it.
 //
+// Marks: the board's values may be behind the cache (an invalidation says a key changed, not to
+// what; a lease that ran out empties the cache unseen). So each key also records the latest
+// mark at which its value was known current: a value the cache took (current when it arrived),
+// or a read through the core started at that mark. new_mark() starts a new mark (a stream
+// opening); a stream opened at mark m is sent a key only once confirmed(key) >= m, so it never
+// gets a value older than an update acknowledged before it opened.
+//
 // A version vector is the versions of all keys in that order, joined by '.' ("3.0.12.1.0"): the
 // scoreboard's ETag and the event stream's event id. Versions come from the database, so a
 // vector means the same on every front end: a client that reconnects to another front end with
@@ -10,6 +17,7 @@
 // Thread-safety: none (the front end's loop).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -44,6 +52,15 @@ class Board {
   // How many keys have a value.
   size_t known() const;
 
+  // The current mark, and a new one (see above).
+  uint64_t mark() const { return mark_; }
+  uint64_t new_mark() { return ++mark_; }
+  // Key i's value is current as of `mark` (a read started then returned it or older).
+  void confirm(size_t i, uint64_t mark) { confirmed_[i] = std::max(confirmed_[i], mark); }
+  // Key i changed to a version the board has not: its value is current as of no mark.
+  void unconfirm(size_t i) { confirmed_[i] = 0; }
+  uint64_t confirmed(size_t i) const { return confirmed_[i]; }
+
   // "3.0.12": `v` joined by '.'.
   static std::string vector_text(const Versions& v);
   // The vector in `text` if it has exactly keys().size() decimal versions, else nullopt.
@@ -58,6 +75,8 @@ class Board {
   std::map<std::string, size_t> index_;
   std::vector<Slot> values_;
   Versions versions_;
+  std::vector<uint64_t> confirmed_;
+  uint64_t mark_ = 1;
 };
 
 }  // namespace oly::api

@@ -82,9 +82,13 @@ void ApiGateway::on_cache_change(const std::string& key, uint64_t version, const
   const auto i = board_.index(key);
   if (!i) return;
   if (value != nullptr) {
-    if (board_.take(*value)) hub_.flush(clock_.now());
-  } else if (version > board_.version(*i) && hub_.size() > 0) {
-    ask(read_of(key, version), [this](const Body& answer) { take(answer); }, clock_.now());
+    // The cache took it just now: current as of now, as a tablet's read of it would be.
+    board_.take(*value);
+    if (board_.version(*i) >= value->version) board_.confirm(*i, board_.mark());
+    hub_.flush(clock_.now());
+  } else if (version > board_.version(*i)) {
+    board_.unconfirm(*i);  // changed to we know not what
+    if (hub_.size() > 0) read_key(key, version, clock_.now());
   }
 }
 
@@ -94,13 +98,17 @@ void ApiGateway::answered(uint64_t id, std::string frame) {
   Done done = std::move(it->second.done);
   asks_.erase(it);
   const Decoded d = decode(frame);
-  done(d.ok ? d.message.body : Body{make_error(ErrorCode::kMalformed, "the front end's answer could not be read")});
+  done(d.ok ? d.message.body : Body{make_error(ErrorCode::kUnavailable, "the front end's answer could not be read")});
 }
 
 void ApiGateway::ask(Body read, Done done, TimePoint now) {
   const uint64_t id = next_ask_++;
   asks_[id] = Ask{std::move(done), now + kAnswerTimeout};
   deliver(id, encode(Message{id, std::move(read)}));
+}
+
+void ApiGateway::read_key(const std::string& key, uint64_t min_version, TimePoint now) {
+  ask(read_of(key, min_version), [this, mark = board_.mark()](const Body& answer) { take(answer, mark); }, now);
 }
 
 Body ApiGateway::read_of(const std::string& key, uint64_t min_version) const {
@@ -110,9 +118,13 @@ Body ApiGateway::read_of(const std::string& key, uint64_t min_version) const {
   return GetScore{k ? std::string(k->name()) : key, min, std::nullopt};
 }
 
-std::optional<KeyValue> ApiGateway::take(const Body& answer) {
+std::optional<KeyValue> ApiGateway::take(const Body& answer, uint64_t mark) {
   auto kv = value_of(answer);
-  if (kv && board_.take(*kv)) hub_.flush(clock_.now());
+  if (!kv) return kv;
+  board_.take(*kv);
+  // A read started at `mark` returned this version: the board's (as new or newer) is current then.
+  if (const auto i = board_.index(kv->key); i && board_.version(*i) >= kv->version) board_.confirm(*i, mark);
+  hub_.flush(clock_.now());
   return kv;
 }
 
@@ -183,8 +195,8 @@ void ApiGateway::serve(const http::Request& request, Route route, TimePoint now)
 
 void ApiGateway::serve_value(uint64_t id, Body read, const Route& route, TimePoint now) {
   ask(std::move(read),
-      [this, id, inm = route.if_none_match](const Body& answer) {
-        const auto kv = take(answer);
+      [this, id, inm = route.if_none_match, mark = board_.mark()](const Body& answer) {
+        const auto kv = take(answer, mark);
         if (!kv) {
           const auto* e = std::get_if<Error>(&answer);
           server_.respond(id, e ? error_response(*e) : json_error(502, "bad_answer", "unexpected answer"));
@@ -218,7 +230,7 @@ void ApiGateway::serve_scoreboard(uint64_t id, const Route& route, TimePoint now
   g->left = keys.size();
   for (size_t i = 0; i < keys.size(); ++i) {
     ask(read_of(keys[i], 0),
-        [this, id, g, i, inm = route.if_none_match](const Body& answer) {
+        [this, id, g, i, inm = route.if_none_match, mark = board_.mark()](const Body& answer) {
           g->answers[i] = answer;
           if (--g->left > 0) return;
           nlohmann::json scores = nlohmann::json::array();
@@ -226,7 +238,7 @@ void ApiGateway::serve_scoreboard(uint64_t id, const Route& route, TimePoint now
           Versions versions;
           std::optional<int64_t> bound;
           for (const auto& a : g->answers) {
-            const auto kv = take(*a);
+            const auto kv = take(*a, mark);
             if (!kv) {
               const auto* e = std::get_if<Error>(&*a);
               server_.respond(id, e ? error_response(*e) : json_error(502, "bad_answer", "unexpected answer"));
@@ -265,13 +277,19 @@ nlohmann::json ApiGateway::frontends_json() const {
 }
 
 void ApiGateway::open_stream(uint64_t id, const Route& route, TimePoint now) {
+  if (hub_.size() >= kMaxStreams) {
+    server_.respond(id, json_error(503, "unavailable", "this front end already serves " + std::to_string(kMaxStreams) +
+                                                           " event streams; try another (see /api/scoreboard)"));
+    return;
+  }
   http::Response head;
   head.headers = {{"Content-Type", "text/event-stream"}, {"X-Accel-Buffering", "no"}};
   add_common_headers(head);
   head.body = ": " + frontend_ + "\nretry: 1000\n\n";
   if (!server_.start_stream(id, std::move(head))) return;
-  hub_.open(id, route.last_event_id, now);
-  if (refreshing_ == 0) refresh(now);  // a new client: the board may be old or empty
+  // The stream is sent only values confirmed from here on: read every key now.
+  hub_.open(id, route.last_event_id, board_.new_mark(), now);
+  for (const auto& key : board_.keys()) read_key(key, 0, now);
 }
 
 void ApiGateway::refresh(TimePoint now) {
@@ -280,9 +298,9 @@ void ApiGateway::refresh(TimePoint now) {
   refreshing_ = board_.keys().size();
   for (const auto& key : board_.keys()) {
     ask(read_of(key, 0),
-        [this](const Body& answer) {
+        [this, mark = board_.mark()](const Body& answer) {
           --refreshing_;
-          take(answer);
+          take(answer, mark);
         },
         now);
   }

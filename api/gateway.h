@@ -11,9 +11,11 @@
 // The event stream is fed by the cache itself (FrontendCore::observe_cache, wired to
 // on_cache_change): a value the cache takes (push: a fill after an invalidation, the master's
 // write-through; pull: a poll's answer or its hints) goes on the board and out to the streams at
-// once; an invalidation (push), which carries no value, becomes a read of that key at least that
-// new. While any stream is open, every key is also read every kRefreshEvery, so that the board
-// stays current in pull mode too (the reads are the page's own, served from the cache).
+// once; an invalidation (push), which carries no value, marks the key unconfirmed and becomes a
+// read of that key at least that new. A new stream is sent only values confirmed after it opened
+// (board.h, "Marks"): opening one reads every key. While any stream is open, every key is also
+// read every kRefreshEvery, so that the board stays current in pull mode too (the reads are the
+// page's own, served from the cache, and count as reads in the front end's statistics).
 //
 // A request the core has not answered within kAnswerTimeout gets 503.
 //
@@ -42,6 +44,9 @@ class ApiGateway final : public RelayTransport {
   static constexpr std::string_view kEndpointPrefix = "api/";
   static constexpr Duration kAnswerTimeout = ms(5000);
   static constexpr Duration kRefreshEvery = ms(1000);
+  // Event streams one front end serves at most (beyond: 503), so that streams cannot take every
+  // connection from the API and /metrics.
+  static constexpr size_t kMaxStreams = 512;
 
   // Serves `server`'s requests for front end `frontend` of `cfg`; `metrics` renders GET /metrics.
   // `inner`, `server` and `clock` outlive it.
@@ -82,8 +87,10 @@ class ApiGateway final : public RelayTransport {
   void refresh(TimePoint now);
   // The read of `key` (at least version `min_version`).
   Body read_of(const std::string& key, uint64_t min_version) const;
-  // Takes a read's answer onto the board; the value, if it is one.
-  std::optional<KeyValue> take(const Body& answer);
+  // Reads `key` (at least `min_version`) for the board, confirming it at the current mark.
+  void read_key(const std::string& key, uint64_t min_version, TimePoint now);
+  // Takes the answer of a read started at board mark `mark` onto the board; the value, if any.
+  std::optional<KeyValue> take(const Body& answer, uint64_t mark);
   nlohmann::json frontends_json() const;
 
   http::Server& server_;

@@ -59,6 +59,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
@@ -1043,10 +1045,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--seconds", o.seconds, "closed, rate: how long")
-      ->check(CLI::PositiveNumber)
+      ->check(oly::cli::kPositive)
       ->capture_default_str();
   app.add_option("--rate", o.rate, "rate, failover: puts per second")
-      ->check(CLI::PositiveNumber)
+      ->check(oly::cli::kPositive)
       ->capture_default_str();
   app.add_option("--keys", o.keys, "distinct keys, used in turn")
       ->check(CLI::Range(1, 1000000))
@@ -1077,7 +1079,7 @@ int main(int argc, char** argv) {
                  "failover: give up when not healthy this long")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = oly::cli::parse(app, argc, argv, "bench_etcd_load")) return *rc;
 
   o.endpoints = comma_split(endpoints);
   o.names = comma_split(names);

@@ -9,6 +9,7 @@
 
 #include <iostream>
 
+#include "common/cli.h"
 #include "common/config_file.h"
 #include "bench/support/failover_run.h"
 #include "common/node.h"
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--rate", o.rate, "Cacofonix's updates per second")
-      ->check(CLI::PositiveNumber)
+      ->check(oly::cli::kPositive)
       ->capture_default_str();
   app.add_option("--kills", o.kills, "how many kills")->check(CLI::Range(1, 10000))->capture_default_str();
   app.add_option("--interval-ms", o.interval_ms, "heartbeat.interval_ms (default: the config's)")
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
       "wait), the killed front end's tablets' windows (first ok read after the kill; read wait)\n"
       "and the handoff gap (longest ack gap after the restart), against heartbeat.timeout_ms;\n"
       "failover.json in the run directory has every kill.");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = oly::cli::parse(app, argc, argv, "bench_failover")) return *rc;
 
   const Config base = load_config_or_exit(common);
   const std::string run_dir = olympics::dated_run_dir(base, !common.run_dir.empty(), "failover");

@@ -59,6 +59,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cli.h"
 #include "common/codec.h"
 #include "common/config.h"
 #include "common/config_file.h"
@@ -502,12 +503,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 600000))
       ->capture_default_str();
   app.add_option("--max-seconds", o.max_seconds, "abandon the run after this long")
-      ->check(CLI::PositiveNumber)
+      ->check(oly::cli::kPositive)
       ->capture_default_str();
   app.add_option("--echo-server", echo_address, "run the echo ROUTER at this address instead");
   bool list_keys = false;
   app.add_flag("--list-keys", list_keys, "print the keys, one a line, and exit");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = oly::cli::parse(app, argc, argv, "bench_read_load")) return *rc;
 
   if (!echo_address.empty()) return echo_server(echo_address);
   if (o.address.empty() && !list_keys) {

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli.h"
 #include "common/config.h"
 #include "common/config_file.h"
 #include "common/key.h"
@@ -254,11 +255,11 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "config whose events are updated")->capture_default_str();
   app.add_option("--batch", batches, "updates per transaction; repeat or comma-separate for several runs")
       ->delimiter(',')
-      ->check(CLI::PositiveNumber)
+      ->check(oly::cli::kPositive)
       ->capture_default_str();
-  app.add_option("--count", count, "updates per batch size at most")->check(CLI::PositiveNumber)->capture_default_str();
-  app.add_option("--seconds", seconds, "seconds per batch size at most")->check(CLI::PositiveNumber)->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--count", count, "updates per batch size at most")->check(oly::cli::kPositive)->capture_default_str();
+  app.add_option("--seconds", seconds, "seconds per batch size at most")->check(oly::cli::kPositive)->capture_default_str();
+  if (const auto rc = oly::cli::parse(app, argc, argv, "bench_sqlite_floor")) return *rc;
 
   try {
     const oly::Config cfg = oly::load_config(config_path);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 
+#include "common/cli.h"
 #include "cacofonix/publisher_core.h"
 #include "common/log_setup.h"
 #include "common/metrics_page.h"
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
   double drain = 10;
   std::string feed_path;
   std::optional<uint64_t> seed;
-  app.add_option("--rate", rate, "updates per second (overrides cacofonix.rate)")->check(CLI::PositiveNumber);
+  app.add_option("--rate", rate, "updates per second (overrides cacofonix.rate)")->check(oly::cli::kPositive);
   app.add_option("--count", count, "stop after this many updates (0 = no limit)");
   app.add_option("--window", window, "most updates in flight (overrides cacofonix.window; at most 8192)")
       ->check(CLI::Range(1, 8192));
@@ -43,12 +44,12 @@ int main(int argc, char** argv) {
                  "produce only while fewer than this many updates are unacknowledged (0 = no limit); with a "
                  "high --rate, Cacofonix then sends as fast as acknowledgements come back");
   app.add_option("--duration", duration, "stop producing after this many seconds (0 = until stopped)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(oly::cli::kNonNegative);
   app.add_option("--drain", drain, "when stopping, wait this many seconds for outstanding acknowledgements")
       ->capture_default_str();
   app.add_option("--feed", feed_path, "replay this scripted feed file (overrides cacofonix.feed)");
   app.add_option("--seed", seed, "seed of the random feed (overrides cacofonix.seed)");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = oly::cli::parse(app, argc, argv, "cacofonix")) return *rc;
 
   oly::Config cfg = oly::load_config_or_exit(flags);
   if (rate > 0) cfg.cacofonix.rate = rate;

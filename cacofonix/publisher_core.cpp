@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/version.h"
 
 namespace oly {
 
@@ -194,6 +195,7 @@ Stats PublisherCore::stats() const {
   s.counters["unacknowledged"] = static_cast<int64_t>(pending_.size());
   s.counters["in_flight"] = static_cast<int64_t>(in_flight_);
   s.info["publisher"] = publisher_;
+  s.info["version"] = std::string(kVersion);
   s.info["target"] = target_;
   s.info["producing"] = producing_ ? "yes" : "no";
   return s;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "database/counters.h"
 #include "database/requests.h"
 
@@ -133,7 +134,8 @@ Body DatabaseCore::on(const GetStats&, TimePoint now) {
   stats.info = {{"master", master.frontend},
                 {"epoch", std::to_string(master.epoch)},
                 {"master_lease_ms", std::to_string(ceil_ms(lease_.left(now)))},
-                {"path", config_.database.path}};
+                {"path", config_.database.path},
+                {"version", std::string(kVersion)}};
   return stats;
 }
 

@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/cli.h"
 #include "common/config_file.h"
 #include "common/log_setup.h"
 #include "common/metrics_page.h"
@@ -311,7 +312,7 @@ int main(int argc, char** argv) {
   app.add_option("--id", id, "which of database.replicas this process is, or the name of a new replica (replicated tier only)");
   app.add_option("--join", join, "add this new replica to the running tier that has a replica at this address (tcp://host:port)");
   app.add_option("--address", address, "where this replica listens (default: its entry in database.replicas)");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = oly::cli::parse(app, argc, argv, "database")) return *rc;
 
   if (servers.empty() && app.count("--config") == 0 && std::filesystem::exists("servers.txt") &&
       !std::filesystem::exists(flags.config)) {

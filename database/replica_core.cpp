@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/version.h"
 #include "database/counters.h"
 
 namespace oly::database {
@@ -363,6 +364,7 @@ Body ReplicaCore::stats(TimePoint now) {
             {"epoch", std::to_string(master.epoch)},
             {"master_lease_ms", std::to_string(ceil_ms(lease_.left(now)))},
             {"path", config_.database_file(id_)},
+            {"version", std::string(kVersion)},
             {"raft_role", consensus::to_string(c.role())},
             {"raft_ready", c.leading() ? "yes" : "no"},
             {"raft_term", std::to_string(c.term())},

@@ -4,8 +4,10 @@
 #include "frontend/frontend_core.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/key.h"
+#include "common/version.h"
 #include "common/log.h"
 
 namespace oly {
@@ -364,6 +366,14 @@ Stats FrontendCore::stats(TimePoint now) const {
   s.info["master"] = master_;
   s.info["epoch"] = std::to_string(epoch_);
   s.info["consistency"] = to_string(consistency_->mode());
+  s.info["version"] = std::string(kVersion);
+  // Upper estimates from the latency histograms (their bucket bounds), in microseconds.
+  const auto p99_us = [](const metrics::Histogram& h) {
+    const double q = h.quantile(0.99);
+    return std::isinf(q) ? int64_t{-1} : static_cast<int64_t>(q * 1e6);
+  };
+  if (latencies_.reads.count() > 0) s.counters["read_p99_us"] = p99_us(latencies_.reads);
+  if (latencies_.acks.count() > 0) s.counters["ack_p99_us"] = p99_us(latencies_.acks);
   s.info["database"] = database_.leader();
   consistency_->add_stats(s, view(), now);
   return s;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/cli.h"
 #include "api/gateway.h"
 #include "common/log_setup.h"
 #include "common/metrics_page.h"
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   std::string id;
   oly::add_common_flags(app, flags);
   app.add_option("--id", id, "this front end's id in the config (e.g. fe1)")->required();
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = oly::cli::parse(app, argc, argv, "frontend")) return *rc;
 
   const oly::Config cfg = oly::load_config_or_exit(flags);
   const oly::FrontendConfig* me = cfg.frontend(id);

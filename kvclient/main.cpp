@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cli.h"
 #include "kvclient/client.h"
 #include "common/servers_file.h"
 
@@ -66,10 +67,10 @@ int main(int argc, char** argv) {
                "Read from the first server that answers, from its own applied state, without a\n"
                "Raft round (may be stale)");
   app.add_option("--timeout", timeout_s, "Give up after this many seconds in all, failovers included")
-      ->check(CLI::PositiveNumber)
+      ->check(oly::cli::kPositive)
       ->capture_default_str();
   app.add_option("--request-timeout", request_timeout_s, "Fail over after this many seconds without an answer")
-      ->check(CLI::PositiveNumber)
+      ->check(oly::cli::kPositive)
       ->capture_default_str();
   app.add_option("request", request, "KEY (a get) or KEY=VALUE (a set)")->required()->type_name("KEY[=VALUE]");
   app.footer(
@@ -80,10 +81,14 @@ int main(int argc, char** argv) {
       "entry, --local with a set).\n"
       "Servers: the leader when known (a response's X-Leader), else the first, failing over to the next on a\n"
       "refused connection, a timeout or a 503.");
+  app.set_version_flag("--version", "kv " + std::string(oly::kVersion));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    std::printf("%s\n", e.what());
     return 0;
   } catch (const CLI::RequiredError&) {
     return error("missing KEY or KEY=VALUE (see kv --help)", kUsage);

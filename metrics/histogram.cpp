@@ -1,5 +1,7 @@
 #include "metrics/histogram.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -35,6 +37,17 @@ void Histogram::observe(double seconds) {
   ++counts_[static_cast<size_t>(bucket)];
   sum_ += seconds;
   ++count_;
+}
+
+double Histogram::quantile(double q) const {
+  if (count_ == 0) return 0;
+  const double want = q * static_cast<double>(count_);
+  uint64_t running = 0;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    running += counts_[i];
+    if (static_cast<double>(running) >= want) return bounds_[i];
+  }
+  return std::numeric_limits<double>::infinity();
 }
 
 std::vector<uint64_t> Histogram::cumulative_counts() const {

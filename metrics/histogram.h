@@ -55,6 +55,9 @@ class Histogram {
   uint64_t count() const { return count_; }
   // The number of observations ignored (NaN, negative, infinite).
   uint64_t rejected() const { return rejected_; }
+  // An upper estimate of the q-quantile (0 < q <= 1): the bound of the first bucket holding at
+  // least q of the observations; +Inf when that is the last bucket, 0 when there are none.
+  double quantile(double q) const;
 
  private:
   std::vector<double> bounds_;

@@ -205,7 +205,7 @@ void Cluster::up(const UpOptions& options) {
   refuse_if_ports_taken();
   const LaunchOptions launch{
       bin_dir_,     config_path_,   layout_.dir.string(), options.consistency,
-      options.rate, options.tablets, config_.replicated()};
+      options.rate, options.tablets, config_.replicated(), options.log_level};
   std::vector<const NodeSpec*> to_start;
   for (const auto& n : nodes_) {
     if (!options.clients && !is_server(n.kind)) continue;
@@ -393,6 +393,11 @@ void Cluster::restart(const std::string& name) {
   if (const auto pid = running_pid(n)) {
     throw ClusterError(name + " is already running (pid " + std::to_string(*pid) +
                        "); kill it first");
+  }
+  const bool any_running = std::any_of(nodes_.begin(), nodes_.end(), [&](const NodeSpec& s) { return running_pid(s).has_value(); });
+  if (!any_running) {
+    throw ClusterError("the cluster in " + layout_.dir.string() + " is stopped (no node runs): 'olympics up' starts it; "
+                       "restart starts one node of a running cluster");
   }
   const auto argv = read_argv_file(layout_.cmd_file(name).string());
   if (!argv) {

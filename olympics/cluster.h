@@ -48,6 +48,7 @@ struct UpOptions {
   std::optional<int> tablets;              // --count for the tablet process
   std::optional<std::string> consistency;  // push or pull, for every front end
   std::optional<double> rate;              // --rate for Cacofonix
+  std::optional<std::string> log_level;    // --log-level for every node
   Duration ready_timeout = ms(10000);      // how long a server may take to answer `stats`
 };
 
@@ -85,7 +86,8 @@ class Cluster {
   void kill(const std::string& name, int sig);
 
   // Starts a node that is not running with the argv saved by `up`, and waits for a server to
-  // answer `stats`. Throws ClusterError if it is running or has no saved argv.
+  // answer `stats`. Throws ClusterError if it is running, has no saved argv, or no node of the
+  // cluster runs (a stopped cluster is started by up, not one node at a time).
   void restart(const std::string& name);
 
   // Replicas added at run time (a replicated tier only). add_replica starts a new replica `name`

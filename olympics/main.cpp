@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/cli.h"
 #include "common/config_file.h"
 #include "common/node.h"
 #include "olympics/commands/command.h"
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
       restart_command(app, f),   down_command(app, f),   demo_command(app, f),
       freshness_command(app, f), check_command(app, f),  config_command(app, f),
       wait_command(app, f),      frontends_command(app, f),
-      databases_command(app, f), db_command(app, f),     health_command(app, f)};
+      databases_command(app, f), db_command(app, f),     health_command(app, f),
+      stats_command(app, f)};
 
   app.footer(
       "Examples:\n"
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
       "  olympics restart fe1              start it again with the same command line\n"
       "  olympics down                     stop everything\n"
       "  olympics status --watch 1         one line per node, every second (watch a failover)\n"
+      "  olympics stats fe1                every counter of fe1 (also: curl http://127.0.0.1:8101/metrics)\n"
       "  olympics check run --plot         judge the run in ./run, with a PNG timeline\n"
       "Run 'olympics <command> --help' for a command's options.");
   const auto known = app.get_subcommands(
@@ -51,21 +54,12 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' && known.empty()) {
     std::fprintf(
         stderr,
-        "error: unknown command '%s'; the commands are up, status, kill, restart, down, demo, "
-        "freshness, check, config, wait, frontends, databases\n",
+        "error: unknown command '%s'; the commands are up, status, health, stats, kill, restart, down, "
+        "demo, freshness, check, config, wait, frontends, databases, db\n",
         argv[1]);
     return 2;
   }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    const auto parsed = app.get_subcommands();
-    const std::string help =
-        parsed.empty() ? "olympics --help" : "olympics " + parsed.front()->get_name() + " --help";
-    std::fprintf(stderr, "error: %s (see '%s')\n", e.what(), help.c_str());
-    return 2;
-  }
+  if (const auto rc = cli::parse(app, argc, argv, "olympics")) return *rc;
 
   for (const Command& c : commands) {
     if (!*c.sub) continue;

@@ -55,6 +55,7 @@ std::vector<std::string> node_argv(const NodeSpec& node, const LaunchOptions& o)
     argv.insert(argv.end(), {"--id", node.name});
   }
   argv.insert(argv.end(), {"--config", o.config_path, "--run-dir", o.run_dir});
+  if (o.log_level) argv.insert(argv.end(), {"--log-level", *o.log_level});
   switch (node.kind) {
     case NodeKind::kFrontend:
       if (o.consistency) argv.insert(argv.end(), {"--consistency", *o.consistency});

@@ -64,6 +64,7 @@ struct LaunchOptions {
   std::optional<double> rate;              // updates/s, to cacofonix
   std::optional<int> tablets;              // tablet count, to the tablet process
   bool replicated = false;                 // the config lists database.replicas (each gets --id)
+  std::optional<std::string> log_level = {};  // --log-level, to every node
 };
 
 // The exact argv that starts `node`: the binary, --config, --run-dir, then the node's own flags.

@@ -103,6 +103,28 @@ pid_t spawn_detached(const std::vector<std::string>& argv, const std::string& lo
   return pid;
 }
 
+std::optional<ProcessFacts> process_facts(pid_t pid) {
+  if (pid <= 0) return std::nullopt;
+  const std::string dir = "/proc/" + std::to_string(pid);
+  std::ifstream stat_file(dir + "/stat");
+  std::string stat;
+  if (!std::getline(stat_file, stat)) return std::nullopt;
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  // After the name: field 3 (the state) onwards; field 22 is the start time in clock ticks since boot.
+  std::istringstream rest(stat.substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+  }
+  double since_boot = 0;
+  std::ifstream uptime("/proc/uptime");
+  int64_t size = 0, resident = 0;
+  std::ifstream statm(dir + "/statm");
+  if (!(uptime >> since_boot) || !(statm >> size >> resident) || field.empty()) return std::nullopt;
+  const double started = std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return ProcessFacts{std::max(0.0, since_boot - started), resident * static_cast<int64_t>(::sysconf(_SC_PAGESIZE))};
+}
+
 ProcState process_state(pid_t pid) {
   if (pid <= 0) return ProcState::kGone;
   if (::kill(pid, 0) != 0 && errno == ESRCH) return ProcState::kGone;

@@ -43,6 +43,13 @@ enum class ProcState {
   kPaused,   // stopped by SIGSTOP (or traced)
 };
 ProcState process_state(pid_t pid);
+
+// How long process `pid` has run and its resident memory, from /proc; nullopt when /proc cannot say.
+struct ProcessFacts {
+  double uptime_s = 0;
+  int64_t resident_bytes = 0;
+};
+std::optional<ProcessFacts> process_facts(pid_t pid);
 inline bool is_alive(pid_t pid) {
   return process_state(pid) != ProcState::kGone;
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <initializer_list>
 #include <string_view>
@@ -169,6 +170,9 @@ NodeStatus node_status(const NodeSpec& node, std::optional<pid_t> pid, ProcState
     r.epoch = std::to_string(e->second);
   r.master = info_or(now, "master");
   r.consistency = info_or(now, "consistency");
+  r.version = info_or(now, "version");
+  if (auto it = s.counters.find("read_p99_us"); it != s.counters.end()) r.read_p99_us = it->second;
+  if (auto it = s.counters.find("ack_p99_us"); it != s.counters.end()) r.ack_p99_us = it->second;
   r.serving = info_or(now, "serving");
   if (node.kind == NodeKind::kFrontend) {
     r.suspects = info_or(now, "suspected");
@@ -227,6 +231,10 @@ std::vector<NodeStatus> cluster_status(const Cluster& cluster, const ClusterSamp
     const auto it = now.nodes.find(n.name);
     rows.push_back(node_status(n, pid, proc, b, it == now.nodes.end() ? nullptr : &it->second,
                                now.homes, reading));
+    if (const auto facts = pid ? process_facts(*pid) : std::nullopt) {
+      rows.back().uptime_s = facts->uptime_s;
+      rows.back().memory_bytes = facts->resident_bytes;
+    }
   }
   return rows;
 }
@@ -281,8 +289,26 @@ std::string detail(const NodeStatus& r) {
   }
   if (r.kind == kind_name(NodeKind::kFrontend) && r.role == "master" && !r.serving.empty())
     add("serving " + r.serving);
+  // Latency p99 (upper estimates: the histogram's bucket bounds).
+  const auto p99 = [](int64_t us) { return us < 0 ? std::string("> 2500 ms") : "<= " + fixed(static_cast<double>(us) / 1000.0, us < 1000 ? 2 : 1) + " ms"; };
+  if (r.read_p99_us) add("read p99 " + p99(*r.read_p99_us));
+  if (r.ack_p99_us) add("ack p99 " + p99(*r.ack_p99_us));
   if (r.handoff) add("handoff");
   return d;
+}
+
+// "45s", "12m05s", "3h07m".
+std::string duration_text(double seconds) {
+  const auto s = static_cast<int64_t>(seconds);
+  char buf[32];
+  if (s < 60) {
+    std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+  } else if (s < 3600) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>(s % 3600 / 60));
+  }
+  return buf;
 }
 
 using Json = nlohmann::ordered_json;
@@ -302,12 +328,14 @@ Json or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s);
 }  // namespace
 
 std::string format_status_table(const std::vector<NodeStatus>& rows) {
-  std::vector<std::vector<std::string>> t = {{"NODE", "PID", "STATE", "ROLE", "EPOCH", "MASTER",
+  std::vector<std::vector<std::string>> t = {{"NODE", "PID", "STATE", "UP", "MEM", "ROLE", "EPOCH", "MASTER",
                                               "SUSPECTS", "REQ/S", "TABLETS", "HIT%", "DETAIL"}};
   for (const auto& r : rows) {
     const bool server =
         r.kind == kind_name(NodeKind::kDatabase) || r.kind == kind_name(NodeKind::kFrontend);
-    t.push_back({r.node, or_dash(r.pid), r.state, or_dash(r.role), or_dash(r.epoch),
+    t.push_back({r.node, or_dash(r.pid), r.state, r.uptime_s ? duration_text(*r.uptime_s) : "-",
+                 r.memory_bytes ? fixed(static_cast<double>(*r.memory_bytes) / (1024.0 * 1024.0), 1) + "M" : "-",
+                 or_dash(r.role), or_dash(r.epoch),
                  or_dash(r.master), or_dash(r.suspects), server ? or_dash(r.rate) : "-",
                  or_dash(r.tablets), r.hit_rate ? fixed(*r.hit_rate * 100) : "-",
                  or_dash(detail(r))});
@@ -327,6 +355,9 @@ std::string format_status_json(const std::vector<NodeStatus>& rows) {
                       {"rate_per_s", or_null(r.rate)}, {"tablets", or_null(r.tablets)},
                       {"hit_rate", or_null(r.hit_rate)}, {"acked", or_null(r.acked)},
                       {"reads_ok", or_null(r.reads_ok)}, {"reads_failed", or_null(r.reads_failed)},
+                      {"version", or_null(r.version)}, {"uptime_s", or_null(r.uptime_s)},
+                      {"memory_bytes", or_null(r.memory_bytes)},
+                      {"read_p99_us", or_null(r.read_p99_us)}, {"ack_p99_us", or_null(r.ack_p99_us)},
                       {"counters", r.counters},   {"info", r.info}};
     // Invalid UTF-8 from a node's stats is replaced, never echoed raw.
     out += "  " + row.dump(-1, ' ', false, Json::error_handler_t::replace) + (i + 1 < rows.size() ? "," : "") + "\n";

@@ -68,6 +68,10 @@ struct NodeStatus {
   std::optional<int64_t> acked;    // Cacofonix: updates acknowledged
   std::optional<int64_t> reads_ok, reads_failed;  // tablets
   std::string consistency;                        // front ends: info["consistency"]
+  std::string version;                            // info["version"]
+  std::optional<double> uptime_s;                 // running processes, from /proc (cluster_status)
+  std::optional<int64_t> memory_bytes;            // resident memory, likewise
+  std::optional<int64_t> read_p99_us, ack_p99_us; // front ends: upper estimates (-1: over 2.5 s)
   std::map<std::string, int64_t> counters;        // everything the node reported
   std::map<std::string, std::string> info;
 };

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/cli.h"
 #include "common/log_setup.h"
 #include "common/shell.h"
 #include "tablet/tablets_core.h"
@@ -67,10 +68,10 @@ int main(int argc, char** argv) {
   bool watch = false;
   app.add_option("-n,--count", count, "number of tablets (overrides tablets.count)")->check(CLI::Range(1, 100000));
   app.add_option("--first", first, "index of the first tablet (to run several tablet processes)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--duration", duration, "stop after this many seconds (0 = until stopped)")->check(CLI::NonNegativeNumber);
+      ->check(oly::cli::kNonNegative);
+  app.add_option("--duration", duration, "stop after this many seconds (0 = until stopped)")->check(oly::cli::kNonNegative);
   app.add_flag("--watch", watch, "show the first tablet's live scoreboard instead of summary lines");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto rc = oly::cli::parse(app, argc, argv, "tablet")) return *rc;
 
   oly::Config cfg = oly::load_config_or_exit(flags);
   if (count > 0) cfg.tablets.count = count;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/version.h"
+
 namespace oly {
 
 TabletsCore::TabletsCore(const Config& cfg, int count, int first) : cfg_(cfg), rng_(cfg.tablets.seed + first) {
@@ -279,6 +281,7 @@ std::map<std::string, int64_t> TabletsCore::tablets_per_home() const { return co
 
 Stats TabletsCore::stats() const {
   Stats s;
+  s.info["version"] = std::string(kVersion);
   s.node = "tablets";
   s.role = "tablets";
   s.counters = counters_;

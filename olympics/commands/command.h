@@ -32,6 +32,7 @@ struct Flags {
   std::optional<int> tablets;
   std::optional<double> rate;
   std::optional<std::string> consistency;
+  std::optional<std::string> log_level;
   bool json = false;
   std::optional<double> watch;
   std::string node;
@@ -78,6 +79,7 @@ Command wait_command(CLI::App& app, Flags& f);
 Command frontends_command(CLI::App& app, Flags& f);
 Command db_command(CLI::App& app, Flags& f);
 Command health_command(CLI::App& app, Flags& f);
+Command stats_command(CLI::App& app, Flags& f);
 
 // Shared by the commands (common.cpp).
 void add_config_flags(CLI::App* sub, Flags& f);      // --config, --run-dir

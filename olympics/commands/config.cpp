@@ -1,3 +1,4 @@
+#include "common/cli.h"
 #include "olympics/commands/command.h"
 
 #include "common/config_file.h"
@@ -50,7 +51,7 @@ Command config_command(CLI::App& app, Flags& f) {
                    "move every server to a free port of 127.0.0.1 (runs side by side)");
   add_consistency_flag(config, f);
   config->add_option("--tablets", f.tablets, "tablets.count")->check(CLI::Range(1, 100000));
-  config->add_option("--rate", f.rate, "cacofonix.rate")->check(CLI::PositiveNumber);
+  config->add_option("--rate", f.rate, "cacofonix.rate")->check(oly::cli::kPositive);
   config->add_option("--interval-ms", f.interval_ms, "heartbeat.interval_ms")
       ->check(CLI::Range(1, 60000));
   config->add_option("--timeout-ms", f.timeout_ms, "heartbeat.timeout_ms")

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <set>
 
 #include "olympics/status.h"
 #include "verify/text.h"
@@ -40,8 +41,14 @@ int cmd_status(const Cluster& cluster, bool json, std::optional<double> watch,
     } else {
       int up = 0;
       for (const auto& r : rows) up += r.state == "up" ? 1 : 0;
+      std::set<std::string> versions;
+      for (const auto& r : rows) {
+        if (!r.version.empty()) versions.insert(r.version);
+      }
+      std::string version;
+      for (const auto& v : versions) version += (version.empty() ? ", version " : " and ") + v;
       text = format_status_table(rows) + std::to_string(up) + " of " + std::to_string(rows.size()) +
-             " nodes up (run directory " + cluster.layout().dir.string() + ")\n";
+             " nodes up (run directory " + cluster.layout().dir.string() + ")" + version + "\n";
     }
     if (watch) {
       const std::string head = wall_clock_now() + "  every " + fixed(*watch) + " s, Ctrl-C stops\n";

@@ -1,3 +1,4 @@
+#include "common/cli.h"
 #include "olympics/commands/command.h"
 
 
@@ -12,9 +13,11 @@ Command up_command(CLI::App& app, Flags& f) {
       ->check(CLI::Range(1, 100000));
   up->add_flag("--no-clients", f.no_clients, "start only the database and the front ends");
   add_consistency_flag(up, f);
+  up->add_option("--log-level", f.log_level, "trace, debug, info, warn or error for every node (default: the config's log_level)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   up->add_option("--rate", f.rate,
                  "Cacofonix's updates per second (default: the config's cacofonix.rate)")
-      ->check(CLI::PositiveNumber);
+      ->check(oly::cli::kPositive);
   return {up, true, [&f](const std::atomic<bool>* stop) {
     return on_cluster(f, stop, [&](Cluster& cluster) {
       UpOptions options;
@@ -22,6 +25,7 @@ Command up_command(CLI::App& app, Flags& f) {
       options.tablets = f.tablets;
       options.consistency = f.consistency;
       options.rate = f.rate;
+      options.log_level = f.log_level;
       cluster.up(options);
       std::cout << "'olympics status' shows it, 'olympics down' stops it\n";
       return 0;

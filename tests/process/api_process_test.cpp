@@ -191,6 +191,33 @@ TEST_P(ApiProcess, StreamsEveryChangeInOrderAndResumesOnTheOtherFrontEnd) {
   EXPECT_GE(more, 1u);
 }
 
+TEST_P(ApiProcess, ANewStreamNeverStartsOlderThanWhatWasAcknowledgedBeforeIt) {
+  if (GetParam() != Consistency::kPush) GTEST_SKIP() << "pull mode states a staleness bound instead";
+  ProcessCluster cluster = api_cluster(GetParam());
+  ASSERT_TRUE(cluster.start_database());
+  ASSERT_TRUE(cluster.start_frontend("fe1"));
+  ASSERT_TRUE(cluster.start_frontend("fe2"));
+  const api::Board keys(cluster.config());
+  const auto& fe2 = cluster.config().frontends[1].http;
+  for (int round = 0; round < 3; ++round) {
+    {  // a stream fills fe2's board, then goes away
+      EventStreamClient first(fe2);
+      ASSERT_TRUE(first.next(milliseconds(5000)).has_value());
+    }
+    publish(cluster, 40);  // acknowledged while no stream is open on fe2
+    const api::Versions acked = database_versions(cluster);
+    EventStreamClient second(fe2);
+    const auto e = second.next(milliseconds(5000));
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->event, "snapshot");
+    const auto got = keys.parse_vector(e->id);
+    ASSERT_TRUE(got.has_value()) << e->id;
+    for (size_t i = 0; i < got->size(); ++i) {
+      EXPECT_GE((*got)[i], acked[i]) << keys.keys()[i] << ": the snapshot is older than an acknowledged update";
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, ApiProcess, ::testing::Values(Consistency::kPush, Consistency::kPull),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 

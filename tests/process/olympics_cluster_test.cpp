@@ -174,7 +174,7 @@ TEST_F(OlympicsTool, KillAndRestartRefuseUnknownOrStoppedNodesClearly) {
   EXPECT_NE(r.output.find("fe1 is not running"), std::string::npos) << r.output;
   r = olympics({"restart", "fe1"});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("no saved command for fe1"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is stopped (no node runs): 'olympics up' starts it"), std::string::npos) << r.output;
 }
 
 TEST_F(OlympicsTool, ABadConfigIsOneLineNamingTheKeyAndExitStatus2) {
@@ -187,10 +187,14 @@ TEST_F(OlympicsTool, ABadConfigIsOneLineNamingTheKeyAndExitStatus2) {
 
 TEST_F(OlympicsTool, UpStatusKillRestartAndDownManageTheServers) {
   if (!have({"database", "frontend"})) GTEST_SKIP() << "database or frontend not built";
-  Finished r = olympics({"up", "--no-clients"});
+  Finished r = olympics({"up", "--no-clients", "--log-level", "debug"});
   ASSERT_EQ(r.status, 0) << r.output;
   const auto started = recorded_pids();
   ASSERT_EQ(started.size(), 3u) << r.output;
+  const auto argv = read_argv_file(RunLayout{dir_.path()}.cmd_file("fe1").string());
+  ASSERT_TRUE(argv);
+  EXPECT_NE(std::find(argv->begin(), argv->end(), "--log-level"), argv->end());
+  EXPECT_EQ(argv->back(), "debug");
 
   r = olympics({"status", "--json"});
   ASSERT_EQ(r.status, 0) << r.output;
@@ -206,6 +210,15 @@ TEST_F(OlympicsTool, UpStatusKillRestartAndDownManageTheServers) {
   EXPECT_EQ(state_of(r.output, "fe1"), "up") << "the run's own ports were asked: " << r.output;
   EXPECT_TRUE(eventually([&] { return (r = olympics({"health"})).status == 0; }, ms(20000))) << r.output;
   EXPECT_EQ(r.output.rfind("healthy: the database and 2 front ends up; master fe1", 0), 0u) << r.output;
+
+  r = olympics({"stats", "fe1"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.rfind("fe1 (master), asked now\ncounters:\n", 0), 0u) << r.output;
+  EXPECT_NE(r.output.find("\n  cache_hits "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\n  consistency "), std::string::npos) << r.output;
+  r = olympics({"stats", "cacofonix"});  // never ran: no stats file
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("cacofonix did not answer and left no stats file"), std::string::npos) << r.output;
 
   r = olympics({"kill", "fe2"});
   ASSERT_EQ(r.status, 0) << r.output;
@@ -225,6 +238,10 @@ TEST_F(OlympicsTool, UpStatusKillRestartAndDownManageTheServers) {
   r = olympics({"down"});
   ASSERT_EQ(r.status, 0) << r.output;
   for (const auto& [node, pid] : running) EXPECT_FALSE(is_alive(pid)) << node;
+  EXPECT_TRUE(recorded_pids().empty());
+  r = olympics({"restart", "fe1"});  // not a lone front end of a stopped cluster
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("is stopped"), std::string::npos) << r.output;
   EXPECT_TRUE(recorded_pids().empty());
 }
 

@@ -196,12 +196,21 @@ class Recorder final : public StreamSink {
 
 class ApiStreams : public ::testing::Test {
  protected:
-  // Every key of the small config on the board at version 1.
-  void fill_board() {
-    board.take(score("Curling", 1));
-    board.take(score("Ski Jumping", 1));
-    board.take(tally("Gauls", 1));
-    board.take(tally("Romans", 1));
+  // The gateway's two ways of learning a value: the cache took it now (current now), or a read
+  // started at the current mark returned it.
+  void put(const KeyValue& kv) {
+    board.take(kv);
+    board.confirm(*board.index(kv.key), board.mark());
+  }
+  // Every key of the small config at version v, current now.
+  void fill_board(uint64_t v = 1) {
+    put(score("Curling", v));
+    put(score("Ski Jumping", v));
+    put(tally("Gauls", v));
+    put(tally("Romans", v));
+  }
+  void open(uint64_t id, const std::optional<std::string>& last_event_id = std::nullopt) {
+    hub.open(id, last_event_id, board.new_mark(), t0);
   }
   Board board{small_config()};
   Recorder sink;
@@ -209,14 +218,14 @@ class ApiStreams : public ::testing::Test {
   TimePoint t0{};
 };
 
-TEST_F(ApiStreams, ANewStreamGetsOneSnapshotOnceTheBoardIsFullThenOneEventPerChange) {
-  hub.open(1, std::nullopt, t0);
-  board.take(score("Curling", 3));
+TEST_F(ApiStreams, ANewStreamGetsOneSnapshotOnceEveryKeyIsConfirmedThenOneEventPerChange) {
+  open(1);
+  put(score("Curling", 3));
   hub.flush(t0 + ms(10));
   EXPECT_TRUE(sink.events(1).empty());  // waits for the whole board (up to kFirstWait)
-  board.take(score("Ski Jumping", 1));
-  board.take(tally("Gauls", 2));
-  board.take(tally("Romans", 0));
+  put(score("Ski Jumping", 1));
+  put(tally("Gauls", 2));
+  put(tally("Romans", 0));
   hub.flush(t0 + ms(20));
   auto ev = sink.events(1);
   ASSERT_EQ(ev.size(), 1u);
@@ -226,8 +235,8 @@ TEST_F(ApiStreams, ANewStreamGetsOneSnapshotOnceTheBoardIsFullThenOneEventPerCha
   EXPECT_EQ(std::get<2>(ev[0])["medals"].size(), 2u);
   EXPECT_EQ(std::get<2>(ev[0])["frontend"], "fe1");
 
-  board.take(score("Curling", 4, 5, 5));
-  board.take(tally("Romans", 1));
+  put(score("Curling", 4, 5, 5));
+  put(tally("Romans", 1));
   hub.flush(t0 + ms(30));
   ev = sink.events(1);
   ASSERT_EQ(ev.size(), 2u);
@@ -243,32 +252,78 @@ TEST_F(ApiStreams, ANewStreamGetsOneSnapshotOnceTheBoardIsFullThenOneEventPerCha
   EXPECT_EQ(hub.events_sent(), 2u);
 }
 
-TEST_F(ApiStreams, ANewStreamGetsWhatTheBoardHasAfterTheFirstWait) {
-  hub.open(1, std::nullopt, t0);
-  board.take(score("Curling", 3));
-  hub.flush(t0 + StreamHub::kFirstWait);
+TEST_F(ApiStreams, ValuesKnownBeforeAStreamOpenedWaitUntilAReadAfterItConfirmsThem) {
+  fill_board(5);  // current before the stream opened; an update may have been acknowledged since
+  open(1);
+  hub.flush(t0 + StreamHub::kFirstWait * 2);
+  EXPECT_TRUE(sink.events(1).empty());
+  // The stream's own reads come back: Curling is newer, the rest unchanged.
+  const uint64_t at_open = board.mark();
+  board.take(score("Curling", 6));
+  for (size_t i = 0; i < board.keys().size(); ++i) board.confirm(i, at_open);
+  hub.flush(t0 + StreamHub::kFirstWait * 2);
   auto ev = sink.events(1);
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(std::get<1>(ev[0]), "3.0.0.0");
+  EXPECT_EQ(std::get<1>(ev[0]), "6.5.5.5");
+}
+
+TEST_F(ApiStreams, AnInvalidatedKeyIsNotSentUntilItIsConfirmedAgain) {
+  fill_board(1);
+  open(1);
+  fill_board(1);  // the stream's reads
+  hub.flush(t0);
+  sink.events(1);
+  board.unconfirm(0);  // Curling invalidated: changed to we know not what
+  board.take(score("Curling", 2));
+  hub.flush(t0 + ms(1));
+  EXPECT_TRUE(sink.events(1).empty());
+  open(2);  // a new stream waits for Curling too, even after the first wait
+  put(score("Ski Jumping", 2));
+  put(tally("Gauls", 1));
+  put(tally("Romans", 1));
+  hub.flush(t0 + StreamHub::kFirstWait);
+  auto ev = sink.events(2);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(std::get<2>(ev[0])["scores"].size(), 1u);  // Ski Jumping only
+  EXPECT_EQ(std::get<1>(ev[0]), "0.2.1.1");
+  put(score("Curling", 3));
+  hub.flush(t0 + StreamHub::kFirstWait + ms(1));
+  EXPECT_EQ(std::get<1>(sink.events(1).back()), "3.2.1.1");  // after Ski Jumping's "1.2.1.1"
+  ev = sink.events(2);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(std::get<1>(ev[0]), "3.2.1.1");
+}
+
+TEST_F(ApiStreams, AKeyFirstKnownAtVersionZeroIsStillSent) {
+  open(1);
+  put(score("Curling", 1));
+  hub.flush(t0 + StreamHub::kFirstWait);  // a snapshot of Curling alone
+  sink.events(1);
+  put(tally("Gauls", 0));
+  hub.flush(t0 + StreamHub::kFirstWait + ms(1));
+  const auto ev = sink.events(1);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(std::get<0>(ev[0]), "medals");
+  EXPECT_EQ(std::get<2>(ev[0])["version"], 0);
 }
 
 TEST_F(ApiStreams, AResumedStreamGetsOnlyWhatItMissedAndNeverGoesBack) {
-  board.take(score("Curling", 5));
-  board.take(score("Ski Jumping", 2));
-  board.take(tally("Gauls", 1));
-  board.take(tally("Romans", 1));
   // The client saw Curling at 7 elsewhere (this front end is behind there) and Ski Jumping at 1.
-  hub.open(1, "7.1.1.1", t0);
+  open(1, "7.1.1.1");
+  put(score("Curling", 5));
+  put(score("Ski Jumping", 2));
+  put(tally("Gauls", 1));
+  put(tally("Romans", 1));
   hub.flush(t0);
   auto ev = sink.events(1);
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(std::get<0>(ev[0]), "score");
   EXPECT_EQ(std::get<2>(ev[0])["event"], "Ski Jumping");
   EXPECT_EQ(std::get<1>(ev[0]), "7.2.1.1");
-  board.take(score("Curling", 6));  // still older than the client's
+  put(score("Curling", 6));  // still older than the client's
   hub.flush(t0 + ms(1));
   EXPECT_TRUE(sink.events(1).empty());
-  board.take(score("Curling", 8));
+  put(score("Curling", 8));
   hub.flush(t0 + ms(2));
   ev = sink.events(1);
   ASSERT_EQ(ev.size(), 1u);
@@ -276,8 +331,8 @@ TEST_F(ApiStreams, AResumedStreamGetsOnlyWhatItMissedAndNeverGoesBack) {
 }
 
 TEST_F(ApiStreams, AnUnknownLastEventIdCountsAsNone) {
+  open(1, "garbage");
   fill_board();
-  hub.open(1, "garbage", t0);
   hub.flush(t0);
   auto ev = sink.events(1);
   ASSERT_EQ(ev.size(), 1u);
@@ -285,9 +340,9 @@ TEST_F(ApiStreams, AnUnknownLastEventIdCountsAsNone) {
 }
 
 TEST_F(ApiStreams, AClientThatFallsBehindGetsOneSnapshotOnceItCatchesUpNotABacklog) {
+  open(1);
+  open(2);
   fill_board();
-  hub.open(1, std::nullopt, t0);
-  hub.open(2, std::nullopt, t0);
   hub.flush(t0);
   sink.events(1);
   sink.events(2);
@@ -296,13 +351,13 @@ TEST_F(ApiStreams, AClientThatFallsBehindGetsOneSnapshotOnceItCatchesUpNotABackl
   // Client 1 stops reading; client 2 reads. Changes keep coming.
   while (sink.unsent(1) <= StreamHub::kMaxUnsent) {
     ++v;
-    board.take(score("Curling", v, static_cast<int64_t>(v)));
+    put(score("Curling", v, static_cast<int64_t>(v)));
     hub.flush(t0 + ms(static_cast<int64_t>(v)));
   }
   const size_t stuck = sink.sent[1].size();
   for (int i = 0; i < 100; ++i) {
     ++v;
-    board.take(score("Curling", v, static_cast<int64_t>(v)));
+    put(score("Curling", v, static_cast<int64_t>(v)));
     hub.flush(t0 + ms(static_cast<int64_t>(v)));
   }
   EXPECT_EQ(sink.sent[1].size(), stuck);  // nothing more while it does not read
@@ -323,11 +378,12 @@ TEST_F(ApiStreams, ManyMissedKeysComeAsOneSnapshot) {
   Board big(c);
   Recorder rec;
   StreamHub h(big, rec, "fe2");
-  for (const auto& k : big.keys()) {
-    const auto key = *Key::parse(k);
+  h.open(1, Board::vector_text(Versions(big.keys().size(), 0)), big.new_mark(), t0);
+  for (size_t i = 0; i < big.keys().size(); ++i) {
+    const auto key = *Key::parse(big.keys()[i]);
     big.take(key.is_score() ? score(std::string(key.name()), 1) : tally(std::string(key.name()), 1));
+    big.confirm(i, big.mark());
   }
-  h.open(1, Board::vector_text(Versions(big.keys().size(), 0)), t0);
   h.flush(t0);
   auto ev = rec.events(1);
   ASSERT_EQ(ev.size(), 1u);
@@ -335,16 +391,16 @@ TEST_F(ApiStreams, ManyMissedKeysComeAsOneSnapshot) {
   EXPECT_EQ(std::get<2>(ev[0])["scores"].size(), 20u);
 }
 
-TEST_F(ApiStreams, KeepsAliveAnIdleStreamAndDropsOneWhoseClientLeft) {
+TEST_F(ApiStreams, PingsAnIdleStreamAndDropsOneWhoseClientLeft) {
+  open(1);
   fill_board();
-  hub.open(1, std::nullopt, t0);
   hub.flush(t0);
   sink.events(1);
   sink.sent[1].clear();
   hub.flush(t0 + StreamHub::kKeepAlive - ms(1));
   EXPECT_EQ(sink.sent[1], "");
   hub.flush(t0 + StreamHub::kKeepAlive);
-  EXPECT_EQ(sink.sent[1], ": keep-alive\n\n");
+  EXPECT_EQ(sink.sent[1], "event: ping\ndata: {\"frontend\":\"fe1\"}\n\n");
   sink.gone.insert(1);
   hub.flush(t0 + 2 * StreamHub::kKeepAlive);
   EXPECT_EQ(hub.size(), 0u);

@@ -148,12 +148,10 @@ TEST(FormatStatusTable, OneAlignedRowPerNodeWithDashesForTheUnknown) {
                            node_status(kDb, std::nullopt, ProcState::kGone, nullptr, nullptr, {})});
   EXPECT_EQ(
       table,
-      "NODE       PID   STATE  ROLE       EPOCH  MASTER  SUSPECTS  REQ/S  TABLETS  HIT%  DETAIL\n"
-      "fe1        4242  up     master     1      fe1     fe2       -      25       75.0  push, "
-      "serving fe1\n"
-      "cacofonix  -     down   publisher  -      -       -         -      -        -     acked "
-      "120\n"
-      "db         -     down   -          -      -       -         -      -        -     -\n");
+      "NODE       PID   STATE  UP  MEM  ROLE       EPOCH  MASTER  SUSPECTS  REQ/S  TABLETS  HIT%  DETAIL\n"
+      "fe1        4242  up     -   -    master     1      fe1     fe2       -      25       75.0  push, serving fe1\n"
+      "cacofonix  -     down   -   -    publisher  -      -       -         -      -        -     acked 120\n"
+      "db         -     down   -   -    -          -      -       -         -      -        -     -\n");
 }
 
 TEST(FormatStatusTable, APeerShowsItsConsistencyAndAHandoffButNoServingSet) {
@@ -166,6 +164,16 @@ TEST(FormatStatusTable, APeerShowsItsConsistencyAndAHandoffButNoServingSet) {
                            node_status(kFe, 2, ProcState::kRunning, nullptr, &handing, {})});
   EXPECT_NE(table.find("  pull\n"), std::string::npos) << table;
   EXPECT_NE(table.find("  push, serving fe1,fe2, handoff\n"), std::string::npos) << table;
+}
+
+TEST(FormatStatusTable, AFrontEndShowsItsReadAndAckLatencyAndVersion) {
+  const NodeSample fe = sample(10, {{"read_p99_us", 250}, {"ack_p99_us", 5000}}, {{"consistency", "push"}, {"version", "9.9"}}, "peer");
+  const NodeSample slow = sample(10, {{"ack_p99_us", -1}}, {{"consistency", "push"}}, "master");
+  const auto row = node_status(kFe, 1, ProcState::kRunning, nullptr, &fe, {});
+  EXPECT_EQ(row.version, "9.9");
+  const auto table = format_status_table({row, node_status(kFe, 2, ProcState::kRunning, nullptr, &slow, {})});
+  EXPECT_NE(table.find("  push, read p99 <= 0.25 ms, ack p99 <= 5.0 ms\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("  push, ack p99 > 2500 ms\n"), std::string::npos) << table;
 }
 
 TEST(FormatStatusTable, AReplicaShowsItsStandingTermAndProgress) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <bit>
 #include <chrono>
 #include <cmath>
@@ -250,6 +251,19 @@ TEST(Histogram, ValueExactlyOnABoundCountsInThatBucket) {
   EXPECT_EQ(c[3], 1u);   // le 0.001
   EXPECT_EQ(c[12], 1u);  // le 1
   EXPECT_EQ(c[13], 2u);  // le 2.5
+}
+
+TEST(Histogram, QuantileIsTheBoundOfTheFirstBucketHoldingThatShare) {
+  const std::array<double, 3> bounds = {0.001, 0.01, 0.1};
+  Histogram h(bounds);
+  EXPECT_EQ(h.quantile(0.5), 0);  // none yet
+  for (int i = 0; i < 90; ++i) h.observe(0.0005);
+  for (int i = 0; i < 9; ++i) h.observe(0.005);
+  h.observe(7.0);
+  EXPECT_EQ(h.quantile(0.5), 0.001);
+  EXPECT_EQ(h.quantile(0.9), 0.001);
+  EXPECT_EQ(h.quantile(0.99), 0.01);
+  EXPECT_EQ(h.quantile(1.0), std::numeric_limits<double>::infinity());
 }
 
 TEST(Histogram, IgnoresNaNNegativeAndInfiniteObservations) {
