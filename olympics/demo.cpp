@@ -146,11 +146,30 @@ std::string format_summary(const DemoSummary& s, int ran_s) {
                                    std::to_string(s.reads_ok) + " ok, " +
                                        std::to_string(s.reads_failed) + " failed"},
                                   {" ", "tablets per front end", split.empty() ? "-" : split}});
-  if (s.passed()) return out + "result: OK (updates were acknowledged and tablets read scores)\n";
-  std::string why = s.interrupted  ? "interrupted"
-                    : s.acked == 0 ? "no update was acknowledged"
-                                   : "no tablet read succeeded";
-  return out + "result: FAILED (" + why + "; the logs are in the run directory)\n";
+  return out;
+}
+
+std::string format_verdict(const DemoSummary& s, const std::optional<std::vector<std::string>>& broken,
+                           const std::string& run_dir, bool judged) {
+  std::vector<std::string> why;
+  if (s.interrupted) why.push_back("interrupted");
+  if (s.acked == 0) why.push_back("no update was acknowledged");
+  if (s.reads_ok == 0) why.push_back("no tablet read succeeded");
+  if (!broken) {
+    why.push_back("the checker could not judge the run");
+  } else if (!broken->empty()) {
+    std::string names;
+    for (const auto& b : *broken) names += (names.empty() ? "" : ", ") + b;
+    why.push_back("the checker found broken: " + names);
+  }
+  if (why.empty()) {
+    return "demo: PASS: " + std::to_string(s.acked) + " updates acknowledged, " + std::to_string(s.reads_ok) +
+           " reads ok, " + (judged ? "every guarantee kept" : "not judged (the directory held earlier runs)") +
+           " (run directory " + run_dir + ")\n";
+  }
+  std::string line;
+  for (const auto& w : why) line += (line.empty() ? "" : "; ") + w;
+  return "demo: FAIL: " + line + " (logs and records in " + run_dir + ")\n";
 }
 
 int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<bool>& stop,
@@ -162,6 +181,8 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
   // The checker judges a run directory's whole record, so only a directory without earlier runs.
   const bool fresh = !std::filesystem::exists(cfg.in_run_dir(cfg.cacofonix.ack_log)) &&
                      !std::filesystem::exists(cluster.layout().events_file());
+  // Times count from before `up`, as the checker's do (its zero is the first node's start).
+  const auto start = std::chrono::steady_clock::now();
   cluster.up(up);  // throws; it has stopped what it started
   out << "run directory " << cluster.layout().dir.string() << "\n";
   std::string pages;
@@ -174,7 +195,6 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
   }
   out << "demo: running for " << options.duration_s << " s; Ctrl-C stops it early\n" << std::flush;
 
-  const auto start = std::chrono::steady_clock::now();
   ClusterSample previous = take_sample(cluster, kAskTimeout);
   int ran_s = 0;
   bool interrupted = false;
@@ -230,7 +250,7 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
   summary.interrupted = interrupted;
   out << format_summary(summary, ran_s);
   if (interrupted) return 130;
-  bool checked_ok = true;
+  std::optional<std::vector<std::string>> broken = std::vector<std::string>{};
   if (!fresh) {
     out << "(the run directory holds earlier runs' records, so the checker was not run; "
            "give a fresh --run-dir to have it judged)\n";
@@ -243,13 +263,16 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
       std::ofstream(json_path, std::ios::trunc) << check_json(report);
       out << "(the checker's report is also in " << json_path << "; 'olympics check "
           << cluster.layout().dir.string() << " --plot' draws it)\n";
-      checked_ok = report.passed();
+      for (const auto& v : report.verdicts) {
+        if (v.status == verify::Status::kFail) broken->push_back(v.guarantee);
+      }
     } catch (const std::exception& e) {
       out << "the checker could not judge the run: " << e.what() << "\n";
-      checked_ok = false;
+      broken.reset();
     }
   }
-  return summary.passed() && checked_ok ? 0 : 1;
+  out << "\n" << format_verdict(summary, broken, cluster.layout().dir.string(), fresh);
+  return summary.passed() && broken && broken->empty() ? 0 : 1;
 }
 
 }  // namespace oly::olympics

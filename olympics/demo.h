@@ -40,6 +40,13 @@ struct DemoSummary {
   bool passed() const { return !interrupted && acked > 0 && reads_ok > 0; }
 };
 
+// The demo's last line: "demo: PASS: ..." when updates were acknowledged, reads succeeded and the
+// checker found no guarantee broken (`broken`: the names of those it found broken; nullopt when it
+// could not judge), else "demo: FAIL: <every reason>". `judged` false: the checker was not run
+// (the run directory held earlier runs), which the line says.
+std::string format_verdict(const DemoSummary& s, const std::optional<std::vector<std::string>>& broken,
+                           const std::string& run_dir, bool judged = true);
+
 // Runs the demo on `cluster` and returns the exit status: 0 when updates were acknowledged, reads
 // succeeded and the checker found no guarantee broken, 1 otherwise (or when `up` failed), 130 when
 // interrupted.

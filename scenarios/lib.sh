@@ -2,7 +2,7 @@
 #
 # A scenario script sources this file, calls `scenario_start NAME "$@"`, then breaks and mends the
 # cluster with `ol kill fe1`, `ol restart fe1`, `at SECONDS` (wait until that many seconds since
-# the cluster came up), ... and ends with `scenario_finish`, which stops the cluster and runs
+# `up` began: the checker's zero too), ... and ends with `scenario_finish`, which stops the cluster and runs
 # `olympics check` on the run directory. The script's exit status is the checker's: 0 when every
 # guarantee held, 1 when one was broken, 2 when the run could not be judged.
 #
@@ -58,13 +58,13 @@ ol() {
 
 now_s() { date +%s.%N; }
 
-# Seconds since the cluster came up, e.g. 12.3
+# Seconds since `up` began (the checker's zero), e.g. 12.3
 elapsed() { awk -v a="$(now_s)" -v b="$T0" 'BEGIN { printf "%.1f", a - b }'; }
 
-# A line of the scenario's story, with the time since the cluster came up.
+# A line of the scenario's story, with the time since `up` began.
 say() { printf '[%6ss] %s\n' "$(elapsed)" "$*"; }
 
-# Sleeps until SECONDS (a number, fractions allowed) after the cluster came up.
+# Sleeps until SECONDS (a number, fractions allowed) after `up` began.
 at() {
   local left
   left="$(awk -v t="$1" -v a="$(now_s)" -v b="$T0" 'BEGIN { d = t - (a - b); printf "%.3f", (d > 0 ? d : 0) }')"
@@ -128,6 +128,7 @@ scenario_start() {
     die "$RUN_DIR holds an earlier run; pick another --run-dir"
   fi
   CFG="$RUN_DIR/cluster.yaml"
+  echo "$SCENARIO_NAME" >"$RUN_DIR/scenario.txt"  # the checker's plot is titled with it
   "$OLY_BIN/olympics" config --config "$BASE_CONFIG" --run-dir "$RUN_DIR" --free-ports \
     --consistency "$MODE" --tablets "$TABLETS" --rate "$RATE" --out "$CFG" ||
     die "cannot write the scenario's config"
@@ -137,8 +138,10 @@ scenario_start() {
   echo "scenario $SCENARIO_NAME: $MODE, $TABLETS tablets, $RATE updates/s, ${DURATION} s, seed $SEED"
   echo "run directory $RUN_DIR"
   CLUSTER_UP=1
-  ol up --consistency "$MODE" --tablets "$TABLETS" --rate "$RATE" | sed 's/^/  /'
+  # Times count from before `up`, as the checker's table and plot do (their zero is the first
+  # node's start), so that "[ 10.0s] kill fe1" here is at 10.0 s there too.
   T0="$(now_s)"
+  ol up --consistency "$MODE" --tablets "$TABLETS" --rate "$RATE" | sed 's/^/  /'
   say "cluster up"
 }
 

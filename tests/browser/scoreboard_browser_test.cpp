@@ -1,7 +1,8 @@
 // The live scoreboard page (api/static/index.html) in a real headless Chromium against a running
 // cluster: it shows the database's scores, shows a score published afterwards within a second,
 // and when its front end is killed goes on updating from the other one. Screenshots are saved
-// beside the test (scoreboard.png, scoreboard-after-failover.png) for the README.
+// beside the test (scoreboard.png, scoreboard-after-failover.png, scoreboard-phone.png) for the
+// README. It is also laid out in one column on a phone, and its type grows on a wall screen.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -114,8 +115,24 @@ TEST(ScoreboardPage, ShowsScoresFollowsUpdatesAndSurvivesItsFrontEndsDeath) {
                 .find("Skating\t2\t4"),
             std::string::npos);
   browser.screenshot(screenshot_path("scoreboard-after-failover.png"));
-  std::printf("screenshots: %s, %s\n", screenshot_path("scoreboard.png").c_str(),
-              screenshot_path("scoreboard-after-failover.png").c_str());
+
+  // 4. On a phone: one column (the medals below the scores), nothing wider than the screen.
+  browser.call("Emulation.setDeviceMetricsOverride",
+               {{"width", 390}, {"height", 844}, {"deviceScaleFactor", 1}, {"mobile", true}});
+  EXPECT_TRUE(browser.wait_for(
+      "(() => { const s = document.querySelectorAll('section'); return s.length === 2 && "
+      "s[1].getBoundingClientRect().top >= s[0].getBoundingClientRect().bottom; })()",
+      milliseconds(2000)));
+  EXPECT_LE(browser.evaluate("document.documentElement.scrollWidth").get<int>(), 390);
+  browser.screenshot(screenshot_path("scoreboard-phone.png"));
+  // And on a wall screen the type grows with the window.
+  browser.call("Emulation.setDeviceMetricsOverride",
+               {{"width", 2560}, {"height", 1440}, {"deviceScaleFactor", 1}, {"mobile", false}});
+  EXPECT_TRUE(browser.wait_for("parseFloat(getComputedStyle(document.documentElement).fontSize) >= 30",
+                               milliseconds(2000)))
+      << browser.evaluate("getComputedStyle(document.documentElement).fontSize");
+  std::printf("screenshots: %s, %s, %s\n", screenshot_path("scoreboard.png").c_str(),
+              screenshot_path("scoreboard-after-failover.png").c_str(), screenshot_path("scoreboard-phone.png").c_str());
 }
 
 }  // namespace

@@ -264,11 +264,29 @@ TEST_F(OlympicsTool, TheDemoRunsTheWholeClusterAndStopsIt) {
   // (--run-dir: by default each demo gets a directory of its own under run_dir)
   const Finished r = olympics({"demo", "--duration", "4", "--tablets", "10", "--run-dir", dir_.path()});
   EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("result: OK"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\ndemo: PASS: "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("verdict: PASS"), std::string::npos) << r.output;  // the checker ran
   EXPECT_TRUE(std::filesystem::exists(dir_.file("check.json")));
   EXPECT_NE(r.output.find("scoreboard from fe1"), std::string::npos) << r.output;
   EXPECT_TRUE(recorded_pids().empty()) << r.output;
+
+  // The checker's plot of the run: a PNG, with the data of its four panels beside it.
+  std::ofstream(dir_.file("scenario.txt")) << "the-demo\n";
+  const Finished plot = olympics({"check", dir_.path(), "--plot"});
+  ASSERT_EQ(plot.status, 0) << plot.output;
+  std::ifstream png(dir_.file("check.png"), std::ios::binary);
+  std::string signature(8, '\0');
+  png.read(signature.data(), 8);
+  EXPECT_EQ(signature, "\x89PNG\r\n\x1a\n");
+  const std::string gp = read_text_file(dir_.file("check-plot/timeline.gp"));
+  EXPECT_NE(gp.find("the-demo: push"), std::string::npos) << gp;  // titled with the scenario
+  for (const char* panel : {"master (the front end", "requests per second (0.25 s buckets)", "latency:", "staleness"}) {
+    EXPECT_NE(gp.find(panel), std::string::npos) << panel;
+  }
+  const std::string master = read_text_file(dir_.file("check-plot/master.dat"));
+  EXPECT_NE(master.find(" 0\n"), std::string::npos) << master;  // fe1 (index 0) acknowledged
+  const std::string latency = read_text_file(dir_.file("check-plot/latency.dat"));
+  EXPECT_EQ(latency.rfind("second read_p50_ms read_p99_ms ack_p50_ms ack_p99_ms\n", 0), 0u) << latency;
 }
 
 TEST_F(OlympicsTool, InterruptingTheDemoStopsEveryProcess) {

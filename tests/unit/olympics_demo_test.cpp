@@ -63,23 +63,25 @@ TEST(DemoSummary, PassesWhenUpdatesWereAckedAndReadsSucceeded) {
   EXPECT_TRUE(s.passed());
   const auto text = format_summary(s, 30);
   EXPECT_NE(text.find("tablets per front end  fe1 25, fe2 24"), std::string::npos) << text;
-  EXPECT_NE(text.find("result: OK"), std::string::npos);
+  EXPECT_EQ(format_verdict(s, std::vector<std::string>{}, "run/d"),
+            "demo: PASS: 120 updates acknowledged, 400 reads ok, every guarantee kept (run directory run/d)\n");
 }
 
 TEST(DemoSummary, FailsWithoutAcknowledgedUpdatesOrReadsOrWhenInterrupted) {
   DemoSummary s = summarize(rows());
   s.acked = 0;
   EXPECT_FALSE(s.passed());
-  EXPECT_NE(format_summary(s, 30).find("result: FAILED (no update was acknowledged"),
-            std::string::npos);
+  EXPECT_EQ(format_verdict(s, std::vector<std::string>{}, "d"),
+            "demo: FAIL: no update was acknowledged (logs and records in d)\n");
   s = summarize(rows());
   s.reads_ok = 0;
-  EXPECT_NE(format_summary(s, 30).find("result: FAILED (no tablet read succeeded"),
-            std::string::npos);
+  EXPECT_EQ(format_verdict(s, std::vector<std::string>{"none lost", "fresh reads"}, "d"),
+            "demo: FAIL: no tablet read succeeded; the checker found broken: none lost, fresh reads (logs and records in d)\n");
   s = summarize(rows());
   s.interrupted = true;
   EXPECT_FALSE(s.passed());
-  EXPECT_NE(format_summary(s, 4).find("result: FAILED (interrupted"), std::string::npos);
+  EXPECT_EQ(format_verdict(s, std::nullopt, "d"),
+            "demo: FAIL: interrupted; the checker could not judge the run (logs and records in d)\n");
 }
 
 TEST(DemoSummary, ClientsThatNeverReportedCountAsNothing) {
