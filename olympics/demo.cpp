@@ -184,7 +184,6 @@ int run_demo(Cluster& cluster, const DemoOptions& options, const std::atomic<boo
   // Times count from before `up`, as the checker's do (its zero is the first node's start).
   const auto start = std::chrono::steady_clock::now();
   cluster.up(up);  // throws; it has stopped what it started
-  out << "run directory " << cluster.layout().dir.string() << "\n";
   std::string pages;
   for (const auto& f : cfg.frontends) {
     if (!f.http.empty()) pages += (pages.empty() ? "" : "  ") + ("http://" + f.http + "/");

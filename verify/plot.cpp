@@ -83,7 +83,7 @@ std::string quantile_ms(std::vector<Duration>& v, double q) {
 }
 
 // Per bucket: the p50 and p99 of ok reads' latency (start to end) and of acks' (first send to ack).
-std::string latency_table(const CheckInput& in, TimePoint t0, double width) {
+std::string latency_table(const CheckInput& in, TimePoint t0, double width, bool* any) {
   std::map<int64_t, std::vector<Duration>> reads, acks;
   int64_t last = 0;
   for (const auto& r : in.reads) {
@@ -95,6 +95,7 @@ std::string latency_table(const CheckInput& in, TimePoint t0, double width) {
     acks[bucket(a.acked, t0, width)].push_back(a.acked - a.first_sent);
     last = std::max(last, bucket(a.acked, t0, width));
   }
+  *any = !reads.empty() || !acks.empty();
   std::ostringstream out;
   out << "second read_p50_ms read_p99_ms ack_p50_ms ack_p99_ms\n";
   for (int64_t s = 0; s <= last; ++s) {
@@ -251,7 +252,8 @@ void plot_timeline(const CheckInput& in, const CheckReport& report, const std::s
   double top_reads = 1, top_acks = 1;
   std::vector<std::pair<TimePoint, std::string>> takeovers;
   write_file(dir / "rates.dat", rates_table(in, t0, fes, width, &top_reads, &top_acks));
-  write_file(dir / "latency.dat", latency_table(in, t0, width));
+  bool any_latency = false;
+  write_file(dir / "latency.dat", latency_table(in, t0, width, &any_latency));
   write_file(dir / "master.dat", master_table(in, t0, fes, width, &takeovers));
   write_file(dir / "stale.dat", stale_table(report, t0));
 
@@ -307,7 +309,7 @@ void plot_timeline(const CheckInput& in, const CheckReport& report, const std::s
   // 3. Latency.
   gp += "set origin 0,0.27\nset size 1,0.26\n";
   gp += "set title 'latency: a tablet read (start to answer) and an update (first send to ack)'\n";
-  gp += "set ylabel 'ms'\nset logscale y\nset yrange [*:*]\n";
+  gp += std::string("set ylabel 'ms'\nset logscale y\n") + (any_latency ? "set yrange [*:*]\n" : "set yrange [0.01:100]\n");
   gp += "plot 'latency.dat' using 1:2 with lines lw 1.5 lc rgb '#3060c0' title 'read p50', "
         "'latency.dat' using 1:3 with lines lw 1 dt 2 lc rgb '#3060c0' title 'read p99', "
         "'latency.dat' using 1:4 with lines lw 1.5 lc rgb 'black' title 'ack p50', "
@@ -317,8 +319,10 @@ void plot_timeline(const CheckInput& in, const CheckReport& report, const std::s
   gp += "set origin 0,0\nset size 1,0.27\nset xlabel 'seconds since the start'\n";
   gp += "set title " + quoted(std::string("staleness of stale reads") +
                              (pull ? " (pull bound dashed)" : " (push: committed, not yet acknowledged)")) +
-        "\nset ylabel 'ms'\nset logscale y\nset yrange [0.01:*]\n";
+        "\nset ylabel 'ms'\nset logscale y\n";
   const bool any_stale = !report.freshness.stale.empty();
+  // gnuplot refuses to autoscale an axis with no point on it.
+  gp += any_stale ? "set yrange [0.01:*]\n" : "set yrange [0.01:100]\n";
   gp += "plot ";
   gp += any_stale ? "'stale.dat' using 1:2 with points pt 7 ps 0.4 lc rgb '#3060c0' title 'stale read'"
                   : "1/0 title 'no stale reads'";
