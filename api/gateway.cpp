@@ -6,6 +6,7 @@
 #include "common/codec.h"
 #include "common/error_code.h"
 #include "common/key.h"
+#include "common/reads.h"
 
 namespace oly::api {
 
@@ -24,17 +25,6 @@ int status_of(ErrorCode code) {
 
 http::Response error_response(const Error& e) {
   return json_error(status_of(e.code), std::string(error_code_name(e.code)), e.error);
-}
-
-// The value a read answer holds, if any.
-std::optional<KeyValue> value_of(const Body& answer) {
-  if (const auto* s = std::get_if<ScoreReply>(&answer)) {
-    return KeyValue{Key::score(s->score.event).str(), s->score.version, s->score, std::nullopt};
-  }
-  if (const auto* t = std::get_if<TallyReply>(&answer)) {
-    return KeyValue{Key::tally(t->tally.team).str(), t->tally.version, std::nullopt, t->tally};
-  }
-  return std::nullopt;
 }
 
 // 304 for a client that has the version `etag` names.
@@ -108,18 +98,11 @@ void ApiGateway::ask(Body read, Done done, TimePoint now) {
 }
 
 void ApiGateway::read_key(const std::string& key, uint64_t min_version, TimePoint now) {
-  ask(read_of(key, min_version), [this, mark = board_.mark()](const Body& answer) { take(answer, mark); }, now);
-}
-
-Body ApiGateway::read_of(const std::string& key, uint64_t min_version) const {
-  const auto k = Key::parse(key);
-  const std::optional<uint64_t> min = min_version > 0 ? std::optional<uint64_t>(min_version) : std::nullopt;
-  if (k && k->is_tally()) return GetMedalTally{std::string(k->name()), min, std::nullopt};
-  return GetScore{k ? std::string(k->name()) : key, min, std::nullopt};
+  ask(read_of_key(key, min_version > 0 ? std::optional<uint64_t>(min_version) : std::nullopt), [this, mark = board_.mark()](const Body& answer) { take(answer, mark); }, now);
 }
 
 std::optional<KeyValue> ApiGateway::take(const Body& answer, uint64_t mark) {
-  auto kv = value_of(answer);
+  auto kv = value_in(answer);
   if (!kv) return kv;
   board_.take(*kv);
   // A read started at `mark` returned this version: the board's (as new or newer) is current then.
@@ -130,11 +113,8 @@ std::optional<KeyValue> ApiGateway::take(const Body& answer, uint64_t mark) {
 
 void ApiGateway::pump() {
   const TimePoint now = clock_.now();
-  for (auto it = asks_.begin(); it != asks_.end();) {
-    if (it->second.deadline > now) {
-      ++it;
-      continue;
-    }
+  // Asks are numbered in order and all wait kAnswerTimeout: the expired ones come first.
+  for (auto it = asks_.begin(); it != asks_.end() && it->second.deadline <= now;) {
     ++timed_out_;
     Done done = std::move(it->second.done);
     it = asks_.erase(it);
@@ -151,8 +131,14 @@ void ApiGateway::pump() {
     }
     serve(request, std::move(std::get<Route>(routed)), now);
   }
-  if (hub_.size() > 0 && now >= next_refresh_) refresh(now);
-  hub_.flush(now);
+  if (hub_.size() == 0) return;
+  if (now >= next_refresh_) refresh(now);
+  // Changes go out as they are taken (take, on_cache_change); what is left for here is only
+  // timing (pings, a slow client that caught up), so not at every pass of the loop.
+  if (now >= next_flush_) {
+    hub_.flush(now);
+    next_flush_ = now + kTimedFlushEvery;
+  }
 }
 
 void ApiGateway::serve(const http::Request& request, Route route, TimePoint now) {
@@ -229,7 +215,7 @@ void ApiGateway::serve_scoreboard(uint64_t id, const Route& route, TimePoint now
   g->answers.resize(keys.size());
   g->left = keys.size();
   for (size_t i = 0; i < keys.size(); ++i) {
-    ask(read_of(keys[i], 0),
+    ask(read_of_key(keys[i]),
         [this, id, g, i, inm = route.if_none_match, mark = board_.mark()](const Body& answer) {
           g->answers[i] = answer;
           if (--g->left > 0) return;
@@ -297,7 +283,7 @@ void ApiGateway::refresh(TimePoint now) {
   if (refreshing_ > 0) return;
   refreshing_ = board_.keys().size();
   for (const auto& key : board_.keys()) {
-    ask(read_of(key, 0),
+    ask(read_of_key(key),
         [this, mark = board_.mark()](const Body& answer) {
           --refreshing_;
           take(answer, mark);

@@ -47,6 +47,8 @@ class ApiGateway final : public RelayTransport {
   // Event streams one front end serves at most (beyond: 503), so that streams cannot take every
   // connection from the API and /metrics.
   static constexpr size_t kMaxStreams = 512;
+  // How often the streams are looked at for pings and for slow clients that caught up.
+  static constexpr Duration kTimedFlushEvery = ms(100);
 
   // Serves `server`'s requests for front end `frontend` of `cfg`; `metrics` renders GET /metrics.
   // `inner`, `server` and `clock` outlive it.
@@ -85,8 +87,6 @@ class ApiGateway final : public RelayTransport {
   void ask(Body read, Done done, TimePoint now);
   // Reads every key (for the streams), unless such a refresh is under way.
   void refresh(TimePoint now);
-  // The read of `key` (at least version `min_version`).
-  Body read_of(const std::string& key, uint64_t min_version) const;
   // Reads `key` (at least `min_version`) for the board, confirming it at the current mark.
   void read_key(const std::string& key, uint64_t min_version, TimePoint now);
   // Takes the answer of a read started at board mark `mark` onto the board; the value, if any.
@@ -105,6 +105,7 @@ class ApiGateway final : public RelayTransport {
   uint64_t next_ask_ = 1;
   size_t refreshing_ = 0;  // reads of the running refresh not yet answered
   TimePoint next_refresh_{};
+  TimePoint next_flush_{};
   uint64_t requests_ = 0, refused_ = 0, timed_out_ = 0;
 };
 

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <fstream>
 
-#include "common/servers_file.h"
+#include "common/http_listen.h"
 #include "common/version.h"
 #include "http/server.h"
 #include "metrics/prometheus.h"
@@ -18,8 +18,8 @@ const auto kStarted = std::chrono::steady_clock::now();
 
 }  // namespace
 
-int64_t resident_memory_bytes() {
-  std::ifstream statm("/proc/self/statm");
+int64_t resident_memory_bytes(const std::string& proc_dir) {
+  std::ifstream statm(proc_dir + "/statm");
   int64_t size = 0, resident = 0;
   if (!(statm >> size >> resident)) return 0;
   return resident * static_cast<int64_t>(::sysconf(_SC_PAGESIZE));
@@ -46,13 +46,7 @@ std::string metrics_text(const Stats& stats, const std::set<std::string>& gauges
 
 MetricsEndpoint::MetricsEndpoint(const std::string& address, std::function<std::string()> render)
     : render_(std::move(render)) {
-  const kv::HostPort hp = kv::parse_host_port(address);
-  http::Options options;
-  options.host = hp.host.starts_with('[') ? hp.host.substr(1, hp.host.size() - 2) : hp.host;
-  options.port = hp.port;
-  options.server = "olympics/" + std::string(kVersion);
-  options.http10 = false;
-  server_ = std::make_unique<http::Server>(options);
+  server_ = std::make_unique<http::Server>(http_listen_options(address, "olympics/" + std::string(kVersion), false));
 }
 
 MetricsEndpoint::~MetricsEndpoint() = default;

@@ -36,8 +36,9 @@ struct HistogramView {
 std::string metrics_text(const Stats& stats, const std::set<std::string>& gauges,
                          const std::vector<HistogramView>& histograms = {});
 
-// The resident memory of this process in bytes (0 when /proc cannot say).
-int64_t resident_memory_bytes();
+// The resident memory in bytes of the process whose /proc directory is `proc_dir` (this one by
+// default); 0 when /proc cannot say.
+int64_t resident_memory_bytes(const std::string& proc_dir = "/proc/self");
 
 // Serves GET /metrics (and 404 for anything else) on `address` (host:port), from the caller's
 // loop: watch fd() and call serve() whenever it is readable (or every loop pass; it is cheap).

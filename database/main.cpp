@@ -26,6 +26,7 @@
 
 #include "common/cli.h"
 #include "common/config_file.h"
+#include "common/http_listen.h"
 #include "common/log_setup.h"
 #include "common/metrics_page.h"
 #include "common/request.h"
@@ -153,12 +154,7 @@ void hand_over_and_stop(oly::database::ReplicaCore& core, oly::Node& node, oly::
 
 // The key-value store's HTTP server at `http` (host:port).
 std::unique_ptr<oly::http::Server> start_http(const std::string& http) {
-  const oly::kv::HostPort hp = oly::kv::parse_host_port(http);
-  oly::http::Options options;
-  options.host = hp.host.starts_with('[') ? hp.host.substr(1, hp.host.size() - 2) : hp.host;
-  options.port = hp.port;
-  options.server = "olympics-kv/1.0";
-  return std::make_unique<oly::http::Server>(options);
+  return std::make_unique<oly::http::Server>(oly::http_listen_options(http, "olympics-kv/1.0", true));
 }
 
 // GET /metrics of a replica: its counters, and Raft's state as gauges.

@@ -6,26 +6,14 @@
 
 #include "common/cli.h"
 #include "api/gateway.h"
+#include "common/http_listen.h"
 #include "common/log_setup.h"
 #include "common/metrics_page.h"
-#include "common/servers_file.h"
 #include "common/shell.h"
 #include "frontend/frontend_core.h"
 #include "http/server.h"
 
 namespace {
-
-// The HTTP server's options for `address` (host:port): HTTP/1.1 (browsers keep connections
-// alive), and streams for as long as their clients stay.
-oly::http::Options http_options(const std::string& address) {
-  const oly::kv::HostPort hp = oly::kv::parse_host_port(address);
-  oly::http::Options options;
-  options.host = hp.host.starts_with('[') ? hp.host.substr(1, hp.host.size() - 2) : hp.host;
-  options.port = hp.port;
-  options.server = "olympics-frontend/1.0";
-  options.http10 = false;
-  return options;
-}
 
 // GET /metrics: the core's stats, its latencies and the API's own counts.
 std::string metrics_text(const oly::FrontendCore& core, const oly::api::ApiGateway& api, oly::TimePoint now) {
@@ -78,7 +66,9 @@ int main(int argc, char** argv) {
     std::unique_ptr<oly::http::Server> http;
     std::unique_ptr<oly::api::ApiGateway> api;
     if (!me->http.empty()) {
-      http = std::make_unique<oly::http::Server>(http_options(me->http));
+      http = std::make_unique<oly::http::Server>(
+          // HTTP/1.1: browsers keep connections alive; streams last as long as their clients.
+          oly::http_listen_options(me->http, "olympics-frontend/1.0", false));
       transport.watch_fd(http->fd());
       api = std::make_unique<oly::api::ApiGateway>(transport, *http, clock, cfg, id,
                                                    [&] { return metrics_text(core, *api, clock.now()); });

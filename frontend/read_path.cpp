@@ -1,7 +1,7 @@
 // FrontendCore's read path: the cache and its fills. See frontend_core.h ("The path of a read");
 // where push and pull differ, the consistency protocol (consistency.h) decides.
-#include "common/key.h"
 #include "common/log.h"
+#include "common/reads.h"
 #include "frontend/frontend_core.h"
 
 namespace oly {
@@ -10,21 +10,6 @@ namespace {
 
 // How long an update may be in flight before the master stops trusting its cache for that key.
 constexpr Duration kUpdateGrace = ms(10);
-
-// The database read that fills `key`, a Key's text (every key a read path holds was built by Key
-// or checked by Key::parse on arrival; anything else is asked as an event and found unknown).
-Body read_for(const std::string& key) {
-  const auto k = Key::parse(key);
-  if (k && k->is_tally()) return GetMedalTally{std::string(k->name()), std::nullopt, std::nullopt};
-  return GetScore{k ? std::string(k->name()) : key, std::nullopt, std::nullopt};
-}
-
-// The value in a database read reply, if it is one.
-std::optional<KeyValue> value_of(const std::string& key, const Body& body) {
-  if (const auto* s = std::get_if<ScoreReply>(&body)) return KeyValue{key, s->score.version, s->score, std::nullopt};
-  if (const auto* t = std::get_if<TallyReply>(&body)) return KeyValue{key, t->tally.version, std::nullopt, t->tally};
-  return std::nullopt;
-}
 
 }  // namespace
 
@@ -72,7 +57,7 @@ void FrontendCore::start_fill(const std::string& key, TimePoint now, Effects& ou
 
 void FrontendCore::fill_from_database(const std::string& key, TimePoint now, Effects& out) {
   filling_.insert(key);
-  ask_database(read_for(key), {Pending::Kind::kFill, "", 0, now, key, fill_timeout()}, out);
+  ask_database(read_of_key(key), {Pending::Kind::kFill, "", 0, now, key, fill_timeout()}, out);
 }
 
 void FrontendCore::fill_failed(const std::string& key, TimePoint now, Effects& out) {
@@ -143,7 +128,7 @@ void FrontendCore::take_fill_answer(const Pending& p, Message& msg, TimePoint no
     return;
   }
   const auto* value = std::get_if<Value>(&msg.body);
-  const std::optional<KeyValue> kv = value != nullptr ? value->value : value_of(key, msg.body);
+  const std::optional<KeyValue> kv = value != nullptr ? value->value : value_in(msg.body);
   if (!kv) {
     fill_failed(key, now, out);
     return;
@@ -183,7 +168,7 @@ void FrontendCore::finish_fill(const std::string& key, const KeyValue& kv, bool 
       answer(w, best, e, now, out);
     } else {
       // The tablet has seen newer than anything here: the database has it.
-      ask_database(read_for(key), {Pending::Kind::kRead, w.to, w.req, now, "", {}}, out);
+      ask_database(read_of_key(key), {Pending::Kind::kRead, w.to, w.req, now, "", {}}, out);
     }
   }
 }

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/metrics_page.h"
+
 namespace oly::olympics {
 
 namespace {
@@ -118,11 +120,10 @@ std::optional<ProcessFacts> process_facts(pid_t pid) {
   }
   double since_boot = 0;
   std::ifstream uptime("/proc/uptime");
-  int64_t size = 0, resident = 0;
-  std::ifstream statm(dir + "/statm");
-  if (!(uptime >> since_boot) || !(statm >> size >> resident) || field.empty()) return std::nullopt;
+  const int64_t resident = resident_memory_bytes(dir);
+  if (!(uptime >> since_boot) || resident == 0 || field.empty()) return std::nullopt;
   const double started = std::stod(field) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return ProcessFacts{std::max(0.0, since_boot - started), resident * static_cast<int64_t>(::sysconf(_SC_PAGESIZE))};
+  return ProcessFacts{std::max(0.0, since_boot - started), resident};
 }
 
 ProcState process_state(pid_t pid) {
