@@ -7,6 +7,7 @@
 #include "common/error_code.h"
 #include "common/key.h"
 #include "common/reads.h"
+#include "metrics/prometheus.h"
 
 namespace oly::api {
 
@@ -27,13 +28,25 @@ http::Response error_response(const Error& e) {
   return json_error(status_of(e.code), std::string(error_code_name(e.code)), e.error);
 }
 
-// 304 for a client that has the version `etag` names.
-http::Response not_modified(const std::string& etag) {
+// The answer for a value whose version is `etag`: 304 for a client that has it (If-None-Match),
+// else 200 with `body` and the ETag.
+http::Response with_etag(const std::optional<std::string>& if_none_match, const std::string& etag,
+                         const nlohmann::json& body) {
   http::Response r;
-  r.status = 304;
+  if (if_none_match && etag_matches(*if_none_match, etag)) {
+    r.status = 304;
+    add_common_headers(r);
+  } else {
+    r = json_ok(body);
+  }
   r.headers.emplace_back("ETag", etag);
-  add_common_headers(r);
   return r;
+}
+
+// The error response for a read that did not return a value.
+http::Response failed_read(const Body& answer) {
+  const auto* e = std::get_if<Error>(&answer);
+  return e ? error_response(*e) : json_error(502, "bad_answer", "unexpected answer");
 }
 
 std::optional<int64_t> staleness_of(const Body& answer) {
@@ -152,7 +165,7 @@ void ApiGateway::serve(const http::Request& request, Route route, TimePoint now)
     }
     case Route::Kind::kMetrics: {
       http::Response r;
-      r.headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}};
+      r.headers = {{"Content-Type", std::string(metrics::kContentType)}};
       r.body = metrics_ ? metrics_() : "";
       server_.respond(request.id, std::move(r));
       return;
@@ -184,22 +197,14 @@ void ApiGateway::serve_value(uint64_t id, Body read, const Route& route, TimePoi
       [this, id, inm = route.if_none_match, mark = board_.mark()](const Body& answer) {
         const auto kv = take(answer, mark);
         if (!kv) {
-          const auto* e = std::get_if<Error>(&answer);
-          server_.respond(id, e ? error_response(*e) : json_error(502, "bad_answer", "unexpected answer"));
-          return;
-        }
-        const std::string etag = "\"" + std::to_string(kv->version) + "\"";
-        if (inm && etag_matches(*inm, etag)) {
-          server_.respond(id, not_modified(etag));
+          server_.respond(id, failed_read(answer));
           return;
         }
         nlohmann::json body = value_json(*kv);
         body["frontend"] = frontend_;
         const auto bound = staleness_of(answer);
         body["staleness_bound_ms"] = bound ? nlohmann::json(*bound) : nlohmann::json();
-        http::Response r = json_ok(body);
-        r.headers.emplace_back("ETag", etag);
-        server_.respond(id, std::move(r));
+        server_.respond(id, with_etag(inm, "\"" + std::to_string(kv->version) + "\"", body));
       },
       now);
 }
@@ -226,18 +231,12 @@ void ApiGateway::serve_scoreboard(uint64_t id, const Route& route, TimePoint now
           for (const auto& a : g->answers) {
             const auto kv = take(*a, mark);
             if (!kv) {
-              const auto* e = std::get_if<Error>(&*a);
-              server_.respond(id, e ? error_response(*e) : json_error(502, "bad_answer", "unexpected answer"));
+              server_.respond(id, failed_read(*a));
               return;
             }
             versions.push_back(kv->version);
             if (const auto b = staleness_of(*a)) bound = std::max(bound.value_or(0), *b);
             (kv->score ? scores : medals).push_back(value_json(*kv));
-          }
-          const std::string etag = "\"" + Board::vector_text(versions) + "\"";
-          if (inm && etag_matches(*inm, etag)) {
-            server_.respond(id, not_modified(etag));
-            return;
           }
           const nlohmann::json body = {{"frontend", frontend_},
                                        {"consistency", to_string(cfg_.consistency)},
@@ -245,9 +244,7 @@ void ApiGateway::serve_scoreboard(uint64_t id, const Route& route, TimePoint now
                                        {"scores", std::move(scores)},
                                        {"medals", std::move(medals)},
                                        {"frontends", frontends_json()}};
-          http::Response r = json_ok(body);
-          r.headers.emplace_back("ETag", etag);
-          server_.respond(id, std::move(r));
+          server_.respond(id, with_etag(inm, "\"" + Board::vector_text(versions) + "\"", body));
         },
         now);
   }
