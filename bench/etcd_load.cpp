@@ -31,6 +31,11 @@
 //       verify/windows.h treats the killed front end's). Also measured: the kill to the first
 //       acknowledgement of a put first sent after the kill (no last words can count there).
 //
+// --protocol kv drives the project's replicated tier the same way instead (closed and rate only):
+// each put is `GET /oly/0000=vvv...` to the key-value store's HTTP port (docs/kvstore.md), which a
+// replica answers once a majority has the set on disk and it is applied; a follower forwards it
+// to the leader, as an etcd member forwards a put. It succeeds on a 200 whose body names the key.
+//
 // --endpoints lists the members' client URLs (http://127.0.0.1:PORT, comma-separated; with
 // --names in the same order). closed and rate spread their connections round-robin over them.
 // Keys are oly/0000 ... (--keys of them, in turn), values --value-bytes long.
@@ -239,9 +244,25 @@ Parse parse_response(std::string_view buf, size_t& used, int& status, std::strin
   return Parse::kDone;
 }
 
-bool put_succeeded(int status, const std::string& body) {
+// The protocol puts are sent in: etcd's JSON gateway, or the project's key-value store over HTTP
+// (docs/kvstore.md: `GET /<key>=<value>`, answered `<key>=<old value>` after the Raft commit), so
+// that the replicated tier and etcd are driven by the same generator.
+enum class Protocol { etcd, kv };
+
+bool put_succeeded(Protocol protocol, int status, const std::string& body) {
+  if (protocol == Protocol::kv) return status == 200 && body.rfind("oly/", 0) == 0;
   return status == 200 && body.find("\"header\"") != std::string::npos &&
          body.find("\"error\"") == std::string::npos;
+}
+
+// A put of `key` = `value` (both URL-safe) in `protocol`, on a keep-alive connection.
+std::string put_request(Protocol protocol, const Endpoint& e, const std::string& key,
+                        const std::string& value) {
+  if (protocol == Protocol::etcd)
+    return http_post(e, "/v3/kv/put",
+                     "{\"key\":\"" + base64(key) + "\",\"value\":\"" + base64(value) + "\"}");
+  return "GET /" + key + "=" + value + " HTTP/1.1\r\nHost: " + e.host +
+         "\r\nConnection: keep-alive\r\n\r\n";
 }
 
 // The decimal string after `"field":"` in a gateway JSON answer (uint64s come as strings).
@@ -275,18 +296,19 @@ struct LoopSpec {
 
 class PutLoop {
  public:
-  PutLoop(std::vector<Endpoint> endpoints, int keys, int value_bytes, int timeout_ms)
-      : endpoints_(std::move(endpoints)),
+  PutLoop(Protocol protocol, std::vector<Endpoint> endpoints, int keys, int value_bytes,
+          int timeout_ms)
+      : protocol_(protocol),
+        endpoints_(std::move(endpoints)),
         timeout_(milliseconds(timeout_ms)),
         down_until_(endpoints_.size()) {
-    const std::string value = base64(std::string(static_cast<size_t>(value_bytes), 'v'));
+    const std::string value(static_cast<size_t>(value_bytes), 'v');
     requests_.resize(endpoints_.size());
     for (int k = 0; k < keys; ++k) {
       char key[32];
       std::snprintf(key, sizeof key, "oly/%04d", k);
-      const std::string body = "{\"key\":\"" + base64(key) + "\",\"value\":\"" + value + "\"}";
       for (size_t e = 0; e < endpoints_.size(); ++e)
-        requests_[e].push_back(http_post(endpoints_[e], "/v3/kv/put", body));
+        requests_[e].push_back(put_request(protocol_, endpoints_[e], key, value));
     }
     idle_.resize(endpoints_.size());
   }
@@ -551,7 +573,7 @@ class PutLoop {
         return;
       }
       c.in.erase(0, used);
-      answered(slot, put_succeeded(status, body), body);
+      answered(slot, put_succeeded(protocol_, status, body), body);
       if (conns_[slot].get() != &c) return;  // its next put found the connection broken
     }
   }
@@ -620,6 +642,7 @@ class PutLoop {
     }
   }
 
+  Protocol protocol_;
   std::vector<Endpoint> endpoints_;
   Clock::duration timeout_;
   std::vector<TimePoint> down_until_;
@@ -706,6 +729,7 @@ std::optional<Status> member_status(const Endpoint& e, int timeout_ms) {
 
 struct Options {
   std::string mode = "closed";
+  Protocol protocol = Protocol::etcd;
   std::vector<std::string> endpoints;
   int connections = 64;
   double seconds = 10;
@@ -737,7 +761,7 @@ struct Latencies {
 int run_closed(const Options& o, std::vector<Endpoint> eps) {
   std::vector<Done> done;
   done.reserve(1 << 18);
-  PutLoop loop(eps, o.keys, o.value_bytes, o.timeout_ms);
+  PutLoop loop(o.protocol, eps, o.keys, o.value_bytes, o.timeout_ms);
   LoopSpec spec;
   spec.connections = o.connections;
   const TimePoint start = Clock::now();
@@ -768,7 +792,7 @@ int run_closed(const Options& o, std::vector<Endpoint> eps) {
 
 int run_rate(const Options& o, std::vector<Endpoint> eps) {
   std::vector<Done> done;
-  PutLoop loop(eps, o.keys, o.value_bytes, o.timeout_ms);
+  PutLoop loop(o.protocol, eps, o.keys, o.value_bytes, o.timeout_ms);
   LoopSpec spec;
   spec.rate = o.rate;
   const TimePoint start = Clock::now();
@@ -854,7 +878,7 @@ class Failover {
 
   void stream() {
     try {
-      PutLoop loop(eps_, o_.keys, o_.value_bytes, o_.timeout_ms);
+      PutLoop loop(o_.protocol, eps_, o_.keys, o_.value_bytes, o_.timeout_ms);
       LoopSpec spec;
       spec.rate = o_.rate;
       spec.until = TimePoint::max() - std::chrono::hours(24);
@@ -1038,6 +1062,12 @@ int main(int argc, char** argv) {
   app.add_option("--mode", o.mode, "closed, rate or failover")
       ->check(CLI::IsMember({"closed", "rate", "failover"}))
       ->capture_default_str();
+  std::string protocol = "etcd";
+  app.add_option("--protocol", protocol,
+                 "etcd (its JSON gateway) or kv (the replicated tier's key-value store over "
+                 "HTTP, docs/kvstore.md; closed and rate only)")
+      ->check(CLI::IsMember({"etcd", "kv"}))
+      ->capture_default_str();
   app.add_option("--endpoints", endpoints,
                  "the members' client URLs, comma-separated (http://127.0.0.1:PORT)")
       ->required();
@@ -1081,6 +1111,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   if (const auto rc = oly::cli::parse(app, argc, argv, "bench_etcd_load")) return *rc;
 
+  o.protocol = protocol == "kv" ? Protocol::kv : Protocol::etcd;
+  if (o.protocol == Protocol::kv && o.mode == "failover") {
+    std::fprintf(stderr, "bench_etcd_load: --protocol kv runs closed and rate only\n");
+    return 2;
+  }
   o.endpoints = comma_split(endpoints);
   o.names = comma_split(names);
   std::vector<Endpoint> eps;
@@ -1102,7 +1137,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (const auto& e : eps) {
-    if (!member_status(e, 2000)) {
+    if (o.protocol == Protocol::etcd && !member_status(e, 2000)) {
       std::fprintf(stderr, "bench_etcd_load: %s does not answer /v3/maintenance/status\n",
                    e.url.c_str());
       return 2;

@@ -1,8 +1,8 @@
 // The replicated database tier (three replicas on Raft) in the whole-cluster simulation, over many
 // seeds: the database leader or a follower crashes under load and comes back, a replica dies
 // before syncing what it appended, the leader is cut off together with the master front end,
-// frames between replicas are lost and delayed, and the database leader crashes during a
-// front-end handoff. After every run, besides everything failover_sim_test checks (one writer per
+// frames between replicas are lost and delayed, the database leader crashes during a front-end
+// handoff, and the master loses mastership with updates in flight at a stopped database leader. After every run, besides everything failover_sim_test checks (one writer per
 // epoch, none lost, none twice, in order, push and pull freshness, no cache ahead, the master
 // lease at every instant): one leader per term at every instant (RaftMonitor) and identical
 // state on every replica once they have applied the same index.
@@ -228,6 +228,58 @@ TEST(ReplicatedSim, DatabaseLeaderCrashesDuringAFrontEndHandoff) {
         r.run(r.uniform(200, 1500));
         r.restart(leader);
         expect_recovery(r, back, ms(cfg.heartbeat.settle_ms) + failed_handoff_recovery_bound(cfg) + ms(3000));
+        drain_and_check(r);
+        check_replicas(r, raft);
+      },
+      kReplicatedSeeds);
+}
+
+// The master loses mastership with updates in flight: the database leader stops (SIGSTOP), so
+// the master's updates wait unanswered at it and its lease cannot be renewed; once it has some
+// in flight the master stops too, for longer than the failure-detection timeout, so fe2 claims
+// mastership through the leader the other replicas elect. The two resume in either order (odd
+// seeds: the old database leader first). The old master's in-flight updates may be answered
+// late, fenced, or lost with the old leader's uncommitted entries; Cacofonix resends each to
+// whoever is master. Nothing acknowledged may be lost or applied twice, and no epoch may have
+// two writers (drain_and_check), and the resumed old master must follow fe2, not write.
+TEST(ReplicatedSim, TheMasterLosesMastershipWithUpdatesInFlight) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(replicated(mode_of(seed)), options(seed));
+        RaftMonitor raft(r.c);
+        const Config& cfg = r.c.config();
+        r.run(r.uniform(1200, 2500));
+        const std::string leader = wait_for_db_leader(r);
+        ASSERT_FALSE(leader.empty()) << r.describe();
+        ASSERT_TRUE(r.c.frontend("fe1")->is_master()) << r.describe();
+        const TimePoint k = r.pause(leader);
+        // An update the master received and has not acknowledged is waiting at the database.
+        const auto updates_waiting = [&] {
+          const Stats st = r.c.frontend("fe1")->stats(r.c.now());
+          const auto count = [&](const char* name) {
+            const auto it = st.counters.find(name);
+            return it == st.counters.end() ? int64_t{0} : it->second;
+          };
+          return count("updates_received") > count("updates_acked") + count("held_updates");
+        };
+        ASSERT_TRUE(r.c.run_until(updates_waiting, ms(1000))) << "no update waited at the stopped leader; " << r.describe();
+        r.pause("fe1");
+        r.run(r.uniform(cfg.heartbeat.timeout_ms + 500, cfg.heartbeat.timeout_ms + 2500));
+        const DbClaim* cl = claim_by(r.c, "fe2", k);
+        EXPECT_NE(cl, nullptr) << "fe2 never took over from the stopped master; " << r.describe();
+        TimePoint back;
+        if (seed % 4 < 2) {
+          r.resume(leader);
+          r.run_us(r.uniform(0, 300'000));
+          back = r.resume("fe1");
+        } else {
+          r.resume("fe1");
+          r.run_us(r.uniform(0, 300'000));
+          back = r.resume(leader);
+        }
+        r.run(cfg.heartbeat.timeout_ms);
+        EXPECT_FALSE(r.c.frontend("fe1")->holds_master_lease(r.c.now())) << r.describe();
+        expect_recovery(r, back);
         drain_and_check(r);
         check_replicas(r, raft);
       },
