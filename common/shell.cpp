@@ -56,9 +56,15 @@ const std::atomic<bool>& install_stop_signals() {
 void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait,
               const std::function<void(TimePoint)>& every_second, const std::function<void()>& every_pass) {
   const auto& stop = install_stop_signals();
+  run_until(node, t, clock, [&](TimePoint) { return stop.load(); }, max_wait, every_second, every_pass);
+}
+
+void run_until(Node& node, ZmqTransport& t, const Clock& clock, const std::function<bool(TimePoint)>& done,
+               Duration max_wait, const std::function<void(TimePoint)>& every_second,
+               const std::function<void()>& every_pass) {
   TimePoint next_second = clock.now();
   std::string role;
-  while (!stop.load()) {
+  while (!done(clock.now())) {
     const TimePoint wake = node.step();
     if (every_pass) every_pass();
     // The core's role goes on every log line; the core only says what it is (no global state).

@@ -42,6 +42,11 @@ const std::atomic<bool>& install_stop_signals();
 // `every_pass` (when given) runs after every step (serve side servers, e.g. a MetricsEndpoint).
 void run_loop(Node& node, ZmqTransport& t, const Clock& clock, Duration max_wait = ms(100),
               const std::function<void(TimePoint)>& every_second = {}, const std::function<void()>& every_pass = {});
+// The same loop, until `done(now)` holds after a step (checked before the first step too), stop
+// signal or not: for what a process does after the signal (a leader's hand-over).
+void run_until(Node& node, ZmqTransport& t, const Clock& clock, const std::function<bool(TimePoint)>& done,
+               Duration max_wait, const std::function<void(TimePoint)>& every_second = {},
+               const std::function<void()>& every_pass = {});
 
 // Writes `stats` as one encoded frame to `path`, atomically (write then rename), for clients
 // that do not listen for requests (Cacofonix, the tablet process); `olympics status` reads it.

@@ -134,14 +134,12 @@ oly::Members discover(const std::string& seed, std::chrono::seconds patience) {
 // After SIGTERM or SIGINT: a leader hands leadership over and keeps stepping until another
 // replica leads and has been named to the requests still sent here (ReplicaCore::may_stop).
 void hand_over_and_stop(oly::database::ReplicaCore& core, oly::Node& node, oly::ZmqTransport& transport,
-                        const oly::Clock& clock) {
+                        const oly::Clock& clock, const std::function<void()>& every_pass) {
   const auto began = clock.now();
   const bool leading = core.consensus().leading();
   core.begin_stop(began);
-  while (!core.may_stop(clock.now())) {
-    const auto wake = node.step();
-    transport.wait(std::clamp<oly::Duration>(wake - clock.now(), oly::Duration::zero(), oly::ms(5)));
-  }
+  oly::run_until(node, transport, clock, [&](oly::TimePoint now) { return core.may_stop(now); }, oly::ms(5), {},
+                 every_pass);
   if (!leading) return;
   const auto took = std::chrono::duration<double, std::milli>(clock.now() - began).count();
   const auto next = core.consensus().leader();
@@ -235,9 +233,10 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
   auto metrics = start_metrics(me != nullptr ? me->metrics : "", [&] { return replica_metrics(*core, id); });
   if (metrics) transport->watch_fd(metrics->fd());
   try {
+    const auto every_pass = serve_metrics(metrics.get());
     oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.database.raft_heartbeat_ms / 4)), {},
-                  serve_metrics(metrics.get()));
-    hand_over_and_stop(*core, node, *transport, clock);
+                  every_pass);
+    hand_over_and_stop(*core, node, *transport, clock, every_pass);
   } catch (const std::runtime_error& e) {
     spdlog::critical("{}", e.what());
     die(e.what(), 3);
