@@ -7,6 +7,10 @@
 //                                           frame with a fresh non-zero `req`, the client's
 //                                           `tablet` id and the highest `min_version` it has seen
 //                                           for that event.
+//   --target tcp --address H:P              the same requests to a front end's native TCP port for
+//                                           tablets (docs/protocol.md, section 8): C non-blocking
+//                                           TCP connections, each frame a 4-byte big-endian length
+//                                           and the same MessagePack map (tabletnet/frames.h).
 //   --target redis --address H:P            C non-blocking TCP connections speaking RESP, each
 //                                           sending `GET <key>` and parsing the bulk-string reply.
 //   --target echo --address tcp://H:P       C DEALERs sending a payload as large as the front end
@@ -64,13 +68,14 @@
 #include "common/config.h"
 #include "common/config_file.h"
 #include "common/message.h"
+#include "tabletnet/frames.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::duration;
 
-enum class Target { kFrontend, kRedis, kEcho };
+enum class Target { kFrontend, kTcp, kRedis, kEcho };
 
 struct Options {
   Target target = Target::kFrontend;
@@ -139,7 +144,7 @@ int connect_tcp(const std::string& address) {
 
 struct Client {
   void* socket = nullptr;            // frontend, echo: its DEALER
-  int fd = -1;                       // redis: its connection
+  int fd = -1;                       // redis, tcp: its connection
   std::string tablet;                // frontend: the `tablet` field
   std::vector<uint64_t> seen;        // frontend: highest version seen per key
   size_t next_key = 0;
@@ -148,6 +153,7 @@ struct Client {
   size_t key = 0;                    // the outstanding request's key
   Clock::time_point sent_at;
   std::string inbuf;                 // redis: bytes received, not yet parsed
+  oly::tabletnet::FrameReader frames;  // tcp: the replies' frames
 };
 
 class Load {
@@ -173,7 +179,7 @@ class Load {
   // Opens every client's connection. Throws std::runtime_error when the target is unreachable.
   void connect() {
     const std::string prefix = "bench-" + std::to_string(::getpid()) + "-";
-    if (o_.target != Target::kRedis) ctx_ = zmq_ctx_new();
+    if (zmq_target()) ctx_ = zmq_ctx_new();
     epoll_ = epoll_create1(0);
     if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
     for (size_t i = 0; i < clients_.size(); ++i) {
@@ -181,8 +187,10 @@ class Load {
       c.next_key = i % o_.keys.size();
       epoll_event ev{};
       ev.data.u64 = i;
-      if (o_.target == Target::kRedis) {
+      if (!zmq_target()) {
         c.fd = connect_tcp(o_.address);
+        c.tablet = "b" + std::to_string(i);
+        c.seen.assign(o_.keys.size(), 0);
         ev.events = EPOLLIN;
         if (epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev) != 0)
           throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
@@ -212,7 +220,7 @@ class Load {
     window_start_ = start;
     for (size_t i = 0; i < clients_.size(); ++i) {
       issue(i, start);
-      if (o_.target != Target::kRedis) read_zmq(i);
+      if (zmq_target()) read_zmq(i);
     }
     auto next_check = start + std::chrono::milliseconds(50);
     const auto deadline = start + duration<double>(o_.max_seconds);
@@ -224,6 +232,8 @@ class Load {
         const auto i = static_cast<size_t>(events[static_cast<size_t>(k)].data.u64);
         if (o_.target == Target::kRedis) {
           read_redis(i);
+        } else if (o_.target == Target::kTcp) {
+          read_tcp(i);
         } else {
           read_zmq(i);
         }
@@ -231,7 +241,7 @@ class Load {
       const auto now = Clock::now();
       if (now >= next_check) {
         if (now >= deadline) return false;
-        if (o_.target != Target::kRedis) resend_timed_out(now);
+        if (zmq_target()) resend_timed_out(now);
         next_check = now + std::chrono::milliseconds(50);
       }
     }
@@ -246,7 +256,10 @@ class Load {
       if (l.empty()) return 0.0;
       return l[std::min(l.size() - 1, static_cast<size_t>(p * static_cast<double>(l.size())))];
     };
-    const char* target = o_.target == Target::kFrontend ? "frontend" : o_.target == Target::kRedis ? "redis" : "echo";
+    const char* target = o_.target == Target::kFrontend ? "frontend"
+                         : o_.target == Target::kTcp  ? "tcp"
+                         : o_.target == Target::kRedis ? "redis"
+                                                       : "echo";
     std::printf(
         "target=%s clients=%d requests=%llu seconds=%.3f rps=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f "
         "errors=%llu timeouts=%llu late=%llu request_bytes=%zu reply_bytes=%zu finished=%s\n",
@@ -261,6 +274,8 @@ class Load {
   bool clean() const { return errors_ == 0 && timeouts_ == 0; }
 
  private:
+  bool zmq_target() const { return o_.target == Target::kFrontend || o_.target == Target::kEcho; }
+
   // Sends client i's next request, if the budget has one left.
   void issue(size_t i, Clock::time_point now) {
     Client& c = clients_[i];
@@ -281,6 +296,17 @@ class Load {
     }
     c.req = ++next_req_;
     std::string frame;
+    if (o_.target == Target::kTcp) {
+      std::optional<uint64_t> min_version;
+      if (c.seen[c.key] > 0) min_version = c.seen[c.key];
+      frame = oly::tabletnet::frame(oly::encode(oly::Message{c.req, oly::GetScore{o_.keys[c.key], min_version, c.tablet}}));
+      request_bytes_ = frame.size();
+      // One frame outstanding per connection, into an empty socket buffer: a short write means
+      // the connection broke.
+      const ssize_t w = ::send(c.fd, frame.data(), frame.size(), MSG_NOSIGNAL);
+      if (w != static_cast<ssize_t>(frame.size())) throw std::runtime_error(std::string("send: ") + std::strerror(errno));
+      return;
+    }
     if (o_.target == Target::kFrontend) {
       std::optional<uint64_t> min_version;
       if (c.seen[c.key] > 0) min_version = c.seen[c.key];
@@ -379,6 +405,31 @@ class Load {
     } else {
       error(std::string("unexpected reply op ") + std::string(oly::op_name(d.message.body)));
       complete(i, false, now);
+    }
+  }
+
+  void read_tcp(size_t i) {
+    Client& c = clients_[i];
+    char buf[16384];
+    while (true) {
+      const size_t room = std::min(sizeof buf, c.frames.room());
+      if (room == 0) throw std::runtime_error("a reply frame over the limit");
+      const ssize_t n = ::recv(c.fd, buf, room, 0);
+      if (n > 0) {
+        c.frames.feed(std::string_view(buf, static_cast<size_t>(n)));
+        std::string_view frame;
+        oly::tabletnet::FrameReader::Status s;
+        while ((s = c.frames.next(frame)) == oly::tabletnet::FrameReader::Status::kFrame) {
+          reply_bytes_ += oly::tabletnet::kFramePrefix;
+          on_frame(i, frame, false, Clock::now());
+        }
+        if (s != oly::tabletnet::FrameReader::Status::kNeedMore) throw std::runtime_error("a bad reply frame");
+        continue;
+      }
+      if (n == 0) throw std::runtime_error("the front end closed the connection");
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("recv: ") + std::strerror(errno));
     }
   }
 
@@ -486,10 +537,10 @@ int main(int argc, char** argv) {
   std::string echo_address;
   std::string keys;
   std::string config = "config/cluster.yaml";
-  app.add_option("--target", target, "frontend, redis or echo")
-      ->check(CLI::IsMember({"frontend", "redis", "echo"}))
+  app.add_option("--target", target, "frontend, tcp (a front end's native TCP port), redis or echo")
+      ->check(CLI::IsMember({"frontend", "tcp", "redis", "echo"}))
       ->capture_default_str();
-  app.add_option("--address", o.address, "frontend/echo: tcp://HOST:PORT; redis: HOST:PORT");
+  app.add_option("--address", o.address, "frontend/echo: tcp://HOST:PORT; tcp, redis: HOST:PORT");
   app.add_option("--clients", o.clients, "concurrent clients, one request outstanding each")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
@@ -515,7 +566,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: --address is required\n");
     return 2;
   }
-  o.target = target == "frontend" ? Target::kFrontend : target == "redis" ? Target::kRedis : Target::kEcho;
+  o.target = target == "frontend" ? Target::kFrontend
+             : target == "tcp"    ? Target::kTcp
+             : target == "redis"  ? Target::kRedis
+                                  : Target::kEcho;
   try {
     o.keys = keys.empty() ? oly::load_config(config).events : oly::comma_split(keys);
   } catch (const std::exception& e) {

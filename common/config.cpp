@@ -135,6 +135,7 @@ void validate(const Config& c) {
     if (!addresses.insert(f.address).second) fail(key + ".address", "address used twice: " + f.address);
     if (!addresses.insert(f.pub).second) fail(key + ".pub", "address used twice: " + f.pub);
     http_port(key + ".http", f.http);
+    http_port(key + ".tcp", f.tcp);
   }
   if (!tcp_address(c.database.address)) fail("database.address", "expected tcp://host:port, got '" + c.database.address + "'");
   if (c.events.empty()) fail("events", "expected at least one event");

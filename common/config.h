@@ -71,6 +71,7 @@ struct FrontendConfig {
   std::string address;  // ROUTER for tablets, Cacofonix and peers
   std::string pub;      // PUB for notices (redirects, master changes)
   std::string http = {};  // host:port of its HTTP API, scoreboard page and /metrics (docs/api.md); "" for none
+  std::string tcp = {};   // host:port of its native TCP port for tablets (docs/protocol.md, section 8); "" for none
 };
 
 struct HeartbeatConfig {

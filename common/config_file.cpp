@@ -138,6 +138,7 @@ void fill(MapReader& r, Config& c) {
     f.get("address", fe.address);
     f.get("pub", fe.pub);
     f.get("http", fe.http);
+    f.get("tcp", fe.tcp);
     if (fe.id.empty()) f.fail("frontends[" + std::to_string(i) + "].id", "missing");
     c.frontends.push_back(fe);
   });
@@ -249,6 +250,7 @@ std::string to_yaml(const Config& c) {
   for (const auto& f : c.frontends) {
     out << "  - {id: " << q(f.id) << ", address: " << q(f.address) << ", pub: " << q(f.pub);
     if (!f.http.empty()) out << ", http: " << q(f.http);
+    if (!f.tcp.empty()) out << ", tcp: " << q(f.tcp);
     out << "}\n";
   }
   out << "heartbeat: {interval_ms: " << c.heartbeat.interval_ms << ", timeout_ms: " << c.heartbeat.timeout_ms

@@ -12,12 +12,25 @@
 #include "common/shell.h"
 #include "frontend/frontend_core.h"
 #include "http/server.h"
+#include "tabletnet/server.h"
 
 namespace {
 
-// GET /metrics: the core's stats, its latencies and the API's own counts.
-std::string metrics_text(const oly::FrontendCore& core, const oly::api::ApiGateway& api, oly::TimePoint now) {
+// GET /metrics: the core's stats, its latencies and the API's and the tablet port's own counts.
+std::string metrics_text(const oly::FrontendCore& core, const oly::api::ApiGateway& api,
+                         const oly::tabletnet::TabletServer* tcp, oly::TimePoint now) {
   oly::Stats s = core.stats(now);
+  if (tcp != nullptr) {
+    const auto& n = tcp->counts();
+    s.counters["tcp_connections"] = static_cast<int64_t>(tcp->connections());
+    s.counters["tcp_accepted"] = static_cast<int64_t>(n.accepted);
+    s.counters["tcp_frames_in"] = static_cast<int64_t>(n.frames_in);
+    s.counters["tcp_frames_out"] = static_cast<int64_t>(n.frames_out);
+    s.counters["tcp_refused_full"] = static_cast<int64_t>(n.refused_full);
+    s.counters["tcp_closed_bad_frame"] = static_cast<int64_t>(n.closed_bad_frame);
+    s.counters["tcp_closed_slow"] = static_cast<int64_t>(n.closed_slow);
+    s.counters["tcp_closed_idle"] = static_cast<int64_t>(n.closed_idle);
+  }
   s.counters["http_requests"] = static_cast<int64_t>(api.requests());
   s.counters["http_refused"] = static_cast<int64_t>(api.refused());
   s.counters["http_timed_out"] = static_cast<int64_t>(api.timed_out());
@@ -25,7 +38,8 @@ std::string metrics_text(const oly::FrontendCore& core, const oly::api::ApiGatew
   s.counters["stream_events"] = static_cast<int64_t>(api.hub().events_sent());
   s.counters["stream_snapshots"] = static_cast<int64_t>(api.hub().snapshots_sent());
   static const std::set<std::string> gauges = {"tablets_served", "epoch",        "pending_requests", "cache_size",
-                                               "held_acks",      "held_updates", "lease_valid",      "event_streams"};
+                                               "held_acks",      "held_updates", "lease_valid",      "event_streams",
+                                               "tcp_connections"};
   const auto& l = core.latencies();
   return oly::metrics_text(s, gauges,
                            {{"read_latency_seconds", "Reads (tablets' and the API's), arrival to answer; 0 for a cache hit", &l.reads},
@@ -65,24 +79,34 @@ int main(int argc, char** argv) {
     // The HTTP API, page and /metrics (api/gateway.h), when the config gives this front end an address.
     std::unique_ptr<oly::http::Server> http;
     std::unique_ptr<oly::api::ApiGateway> api;
+    std::unique_ptr<oly::tabletnet::TabletServer> tcp;
     if (!me->http.empty()) {
       http = std::make_unique<oly::http::Server>(
           // HTTP/1.1: browsers keep connections alive; streams last as long as their clients.
           oly::http_listen_options(me->http, "olympics-frontend/1.0", false));
       transport.watch_fd(http->fd());
       api = std::make_unique<oly::api::ApiGateway>(transport, *http, clock, cfg, id,
-                                                   [&] { return metrics_text(core, *api, clock.now()); });
+                                                   [&] { return metrics_text(core, *api, tcp.get(), clock.now()); });
       core.observe_cache([&api](const std::string& key, uint64_t version, const oly::KeyValue* value) {
         api->on_cache_change(key, version, value);
       });
       spdlog::info("serving the API and the scoreboard page on http://{}/", me->http);
     }
-    oly::Node node(core, api ? static_cast<oly::Transport&>(*api) : transport, clock);
+    oly::Transport& outer = api ? static_cast<oly::Transport&>(*api) : transport;
+    // The tablets' native TCP port (tabletnet/server.h), when the config gives this front end one.
+    if (!me->tcp.empty()) {
+      tcp = std::make_unique<oly::tabletnet::TabletServer>(outer, me->tcp, clock);
+      transport.watch_fd(tcp->fd());
+      spdlog::info("serving tablets over TCP on {}", me->tcp);
+    }
+    oly::Node node(core, tcp ? static_cast<oly::Transport&>(*tcp) : outer, clock);
     // The stats file lets `olympics freshness` read the counters after the front end is gone.
     const std::string stats_path = cfg.in_run_dir(id + ".stats");
     std::filesystem::create_directories(cfg.run_dir);
+    std::function<void()> after_step;
+    if (tcp) after_step = [&tcp] { tcp->flush(); };
     oly::run_loop(node, transport, clock, oly::ms(100),
-                  [&](oly::TimePoint now) { oly::write_stats_file(stats_path, core.stats(now)); });
+                  [&](oly::TimePoint now) { oly::write_stats_file(stats_path, core.stats(now)); }, after_step);
     oly::write_stats_file(stats_path, core.stats(clock.now()));
     spdlog::info("stopping");
   } catch (const std::exception& e) {

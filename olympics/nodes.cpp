@@ -42,7 +42,7 @@ std::vector<NodeSpec> cluster_nodes(const Config& c) {
     const std::string metrics = c.replicated() ? d.metrics : c.database.metrics;
     nodes.push_back({d.id, NodeKind::kDatabase, d.address, "", present({d.http, metrics})});
   }
-  for (const auto& f : c.frontends) nodes.push_back({f.id, NodeKind::kFrontend, f.address, f.pub, present({f.http})});
+  for (const auto& f : c.frontends) nodes.push_back({f.id, NodeKind::kFrontend, f.address, f.pub, present({f.http, f.tcp})});
   nodes.push_back({kCacofonixNode, NodeKind::kCacofonix, "", "", present({c.cacofonix.metrics})});
   nodes.push_back({kTabletsNode, NodeKind::kTablets, "", "", {}});
   return nodes;
@@ -156,6 +156,7 @@ Config with_free_ports(Config c, const PortProbe& in_use) {
     f.address = ports.next();
     f.pub = ports.next();
     if (!f.http.empty()) f.http = ports.next().substr(6);
+    if (!f.tcp.empty()) f.tcp = ports.next().substr(6);
   }
   if (!c.database.metrics.empty()) c.database.metrics = ports.next().substr(6);
   if (!c.cacofonix.metrics.empty()) c.cacofonix.metrics = ports.next().substr(6);

@@ -50,7 +50,7 @@ auto fields(const DatabaseConfig& d) {
                   d.raft_heartbeat_ms, d.snapshot_every, d.snapshot_trailing, d.history_keep);
 }
 auto fields(const FrontendConfig& f) {
-  return std::tie(f.id, f.address, f.pub, f.http);
+  return std::tie(f.id, f.address, f.pub, f.http, f.tcp);
 }
 auto fields(const PullConfig& p) {
   return std::tie(p.ttr, p.ttr_ms, p.ttr_min_ms, p.ttr_max_ms, p.fidelity, p.hints);
@@ -272,6 +272,12 @@ TEST_F(ConfigFile, ReplicasWithDuplicateIdsOrAddresses) {
 }
 
 TEST_F(ConfigFile, HttpAndMetricsAddressesMustBeHostPortAndUsedOnce) {
+  expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', tcp: '7201'}\n"
+               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n",
+               "frontends[0].tcp: expected host:port, got '7201'");
+  expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', tcp: '127.0.0.1:9'}\n"
+               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5', http: '127.0.0.1:9'}\n",
+               "frontends[1].http: address used twice: 127.0.0.1:9");
   expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', http: 'tcp://127.0.0.1:3'}\n"
                "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n",
                "frontends[0].http: expected host:port, got 'tcp://127.0.0.1:3'");

@@ -6,7 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -169,6 +173,40 @@ TEST(TabletFrames, RandomBytesNeverCrashTheReaderNorPassTheLimit) {
         break;
       }
     }
+  }
+}
+
+// `bytes` as docs/protocol.md shows them: two hex digits a byte, 16 a line, separated by spaces.
+std::string hex_dump(const std::string& bytes) {
+  std::string out;
+  char cell[4];
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::snprintf(cell, sizeof cell, "%02x", static_cast<unsigned char>(bytes[i]));
+    out += cell;
+    out += (i % 16 == 15 || i + 1 == bytes.size()) ? "\n" : " ";
+  }
+  return out;
+}
+
+// Section 8 of docs/protocol.md shows a request and its answer byte by byte, for third-party
+// clients: they must be what the code sends.
+TEST(TabletFrames, TheProtocolDocsByteDumpsAreWhatTheCodeSends) {
+  std::ifstream in(std::filesystem::path(OLY_SOURCE_DIR) / "docs" / "protocol.md");
+  ASSERT_TRUE(in) << "docs/protocol.md not found";
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  const auto section = doc.find("## 8. The native TCP protocol for tablets");
+  ASSERT_NE(section, std::string::npos);
+  ScoreReply r;
+  r.score.event = "Curling";
+  r.score.gauls = 3;
+  r.score.romans = 2;
+  r.score.version = 5;
+  r.score.updated_at = 1718000000123;
+  for (const std::string& bytes : {frame(encode(Message{12, GetScore{"Curling", 4, "t7"}})), frame(encode(Message{12, r}))}) {
+    EXPECT_NE(doc.find("```\n" + hex_dump(bytes) + "```", section), std::string::npos)
+        << "docs/protocol.md section 8 lacks this dump:\n" << hex_dump(bytes);
   }
 }
 

@@ -1,0 +1,326 @@
+#include "tabletnet/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <stdexcept>
+
+#include "common/codec.h"
+#include "common/message.h"
+
+namespace oly::tabletnet {
+
+namespace {
+
+constexpr uint64_t kListenTag = 0;  // connection ids start at 1
+constexpr uint64_t kWakeTag = ~uint64_t{0};
+constexpr Duration kIdleCheckEvery = ms(1000);
+
+std::runtime_error sys_error(const std::string& what, const std::string& address) {
+  return std::runtime_error("tablet port " + address + ": " + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+struct TabletServer::Conn {
+  int fd = -1;
+  uint64_t id = 0;
+  FrameReader reader;
+  std::string out;          // answers not yet sent
+  std::size_t out_off = 0;  // of out, already sent
+  std::size_t pending = 0;  // requests delivered, not yet answered
+  TimePoint last_active;
+  bool reading = true;      // EPOLLIN wanted
+  bool writing = false;     // EPOLLOUT wanted
+  bool dirty = false;       // in dirty_
+  bool doomed = false;      // in doomed_: closed at the end of this pass
+  bool resume = false;      // in resume_: at the pending cap with whole frames buffered, now below it
+  explicit Conn(std::size_t max_frame) : reader(max_frame) {}
+  std::size_t unsent() const { return out.size() - out_off; }
+};
+
+TabletServer::TabletServer(Transport& inner, const std::string& host_port, const Clock& clock, Limits limits)
+    : RelayTransport(inner, std::string(kEndpointPrefix)), clock_(clock), limits_(limits) {
+  const auto colon = host_port.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    const char* first = host_port.data() + colon + 1;
+    const char* last = host_port.data() + host_port.size();
+    if (std::from_chars(first, last, port).ptr != last) port = -1;
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (colon == std::string::npos || port < 0 || port > 65535) {
+    throw std::runtime_error("tablet port: expected host:port, got '" + host_port + "'");
+  }
+  const std::string host = host_port.substr(0, colon);
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
+      throw std::runtime_error("tablet port " + host_port + ": no IPv4 address for '" + host + "'");
+    }
+    addr.sin_addr = reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr;
+    ::freeaddrinfo(found);
+  }
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_ < 0) throw sys_error("socket", host_port);
+  const int one = 1;
+  ::setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(listen_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_, 4096) != 0) {
+    const auto e = sys_error("cannot listen", host_port);
+    ::close(listen_);
+    throw e;
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(listen_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_ < 0) {
+    const auto e = sys_error("epoll_create1", host_port);
+    ::close(listen_);
+    throw e;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenTag;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, listen_, &ev);
+  wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_ < 0) {
+    const auto e = sys_error("eventfd", host_port);
+    ::close(epoll_);
+    ::close(listen_);
+    throw e;
+  }
+  ev.data.u64 = kWakeTag;
+  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
+  next_idle_check_ = clock_.now() + kIdleCheckEvery;
+}
+
+TabletServer::~TabletServer() {
+  for (auto& [id, c] : conns_) ::close(c->fd);
+  ::close(wake_);
+  ::close(epoll_);
+  ::close(listen_);
+}
+
+void TabletServer::pump() {
+  std::array<epoll_event, 256> events;
+  const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 0);
+  for (int i = 0; i < n; ++i) {
+    const epoll_event& ev = events[static_cast<std::size_t>(i)];
+    if (ev.data.u64 == kListenTag) {
+      accept_all();
+      continue;
+    }
+    if (ev.data.u64 == kWakeTag) {
+      uint64_t count = 0;
+      [[maybe_unused]] const ssize_t r = ::read(wake_, &count, sizeof count);
+      continue;
+    }
+    const auto it = conns_.find(ev.data.u64);
+    if (it == conns_.end()) continue;  // closed earlier in this pass
+    Conn& c = *it->second;
+    if (ev.events & EPOLLOUT) write_out(c);
+    if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_from(c);
+  }
+  for (const uint64_t id : doomed_) close_conn(id, nullptr);
+  doomed_.clear();
+  const TimePoint now = clock_.now();
+  if (now >= next_idle_check_) {
+    expire_idle(now);
+    next_idle_check_ = now + kIdleCheckEvery;
+  }
+}
+
+void TabletServer::accept_all() {
+  while (true) {
+    const int fd = ::accept4(listen_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or an error of that one connection (it is gone)
+    if (conns_.size() >= limits_.max_connections) {
+      ::close(fd);
+      ++counts_.refused_full;
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto c = std::make_unique<Conn>(limits_.max_frame);
+    c->fd = fd;
+    c->id = next_id_++;
+    c->last_active = clock_.now();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = c->id;
+    ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+    conns_.emplace(c->id, std::move(c));
+    ++counts_.accepted;
+  }
+}
+
+void TabletServer::doom(Conn& c, uint64_t ServerCounts::*why) {
+  if (c.doomed) return;
+  c.doomed = true;
+  doomed_.push_back(c.id);
+  ++(counts_.*why);
+  want(c, false, false);
+}
+
+void TabletServer::read_from(Conn& c) {
+  if (c.doomed) return;
+  std::array<char, 64 * 1024> buf;
+  while (take_frames(c)) {
+    const std::size_t room = c.reader.room();
+    if (room == 0) break;
+    const ssize_t got = ::recv(c.fd, buf.data(), std::min(room, buf.size()), 0);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      doom(c, &ServerCounts::closed_by_peer);
+      return;
+    }
+    if (got < 0) break;
+    c.last_active = clock_.now();
+    c.reader.feed(std::string_view(buf.data(), static_cast<std::size_t>(got)));
+  }
+  if (c.doomed) return;
+  // At the pending cap: not read again until answers go out (answered(), flush()).
+  want(c, c.pending < limits_.max_pending, c.writing);
+}
+
+bool TabletServer::take_frames(Conn& c) {
+  std::string_view payload;
+  while (c.pending < limits_.max_pending) {
+    const FrameReader::Status s = c.reader.next(payload);
+    if (s == FrameReader::Status::kNeedMore) return true;
+    if (s == FrameReader::Status::kFrame) {
+      ++c.pending;
+      ++counts_.frames_in;
+      deliver(c.id, std::string(payload));
+      continue;
+    }
+    const bool empty = s == FrameReader::Status::kEmpty;
+    const Error e = make_error(
+        empty ? ErrorCode::kMalformed : ErrorCode::kTooLarge,
+        empty ? "a frame of 0 bytes; the connection is closed"
+              : "a frame of " + std::to_string(c.reader.refused_length()) + " bytes, over the limit of " +
+                    std::to_string(limits_.max_frame) + "; the connection is closed");
+    append_frame(c.out, encode(Message{0, e}));
+    write_out(c);  // best effort: it is closed at the end of this pass either way
+    doom(c, &ServerCounts::closed_bad_frame);
+    return false;
+  }
+  return false;
+}
+
+void TabletServer::answered(uint64_t id, std::string frame) {
+  const auto it = conns_.find(id);
+  if (it == conns_.end()) {
+    ++counts_.answers_dropped;
+    return;
+  }
+  Conn& c = *it->second;
+  append_frame(c.out, frame);
+  ++counts_.frames_out;
+  if (c.pending == limits_.max_pending && !c.resume) {
+    c.resume = true;
+    resume_.push_back(id);
+  }
+  if (c.pending > 0) --c.pending;
+  if (!c.dirty) {
+    c.dirty = true;
+    dirty_.push_back(id);
+  }
+}
+
+void TabletServer::flush() {
+  for (const uint64_t id : dirty_) {
+    const auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn& c = *it->second;
+    c.dirty = false;
+    write_out(c);
+  }
+  dirty_.clear();
+  // Connections that were at the pending cap: their buffered frames first, then reading again.
+  // What is delivered here waits for the node's next step, so the loop is woken for it.
+  const uint64_t before = counts_.frames_in;
+  for (const uint64_t id : resume_) {
+    const auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn& c = *it->second;
+    c.resume = false;
+    if (c.doomed) continue;
+    take_frames(c);
+    if (!c.doomed) want(c, c.pending < limits_.max_pending, c.writing);
+  }
+  resume_.clear();
+  if (counts_.frames_in != before) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t w = ::write(wake_, &one, sizeof one);
+  }
+  for (const uint64_t id : doomed_) close_conn(id, nullptr);
+  doomed_.clear();
+}
+
+void TabletServer::write_out(Conn& c) {
+  if (c.doomed && c.unsent() == 0) return;
+  while (c.unsent() > 0) {
+    const ssize_t sent = ::send(c.fd, c.out.data() + c.out_off, c.unsent(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+      doom(c, &ServerCounts::closed_by_peer);
+      return;
+    }
+    c.out_off += static_cast<std::size_t>(sent);
+    c.last_active = clock_.now();
+  }
+  if (c.unsent() == 0) {
+    c.out.clear();
+    c.out_off = 0;
+  } else if (c.unsent() > limits_.max_unsent) {
+    doom(c, &ServerCounts::closed_slow);
+    return;
+  }
+  want(c, c.pending < limits_.max_pending, c.unsent() > 0);
+}
+
+void TabletServer::want(Conn& c, bool in, bool out) {
+  if (c.reading == in && c.writing == out) return;
+  c.reading = in;
+  c.writing = out;
+  epoll_event ev{};
+  ev.events = (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u);
+  ev.data.u64 = c.id;
+  ::epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+}
+
+void TabletServer::close_conn(uint64_t id, uint64_t ServerCounts::*why) {
+  const auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second->fd, nullptr);
+  ::close(it->second->fd);
+  conns_.erase(it);
+  if (why != nullptr) ++(counts_.*why);
+}
+
+void TabletServer::expire_idle(TimePoint now) {
+  std::vector<uint64_t> idle;
+  for (const auto& [id, c] : conns_) {
+    if (now - c->last_active >= limits_.idle) idle.push_back(id);
+  }
+  for (const uint64_t id : idle) close_conn(id, &ServerCounts::closed_idle);
+}
+
+}  // namespace oly::tabletnet

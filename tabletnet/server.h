@@ -1,0 +1,113 @@
+// TabletServer: a front end's native TCP port for tablets (issue 16; docs/protocol.md, "The
+// native TCP protocol"): length-prefixed frames (frames.h), each one encoded message, over plain
+// non-blocking sockets, served from the front end's one loop.
+//
+// Like the HTTP gateways (common/relay_transport.h) it is a Transport around the front end's own:
+// connection n is the endpoint "tcp/<n>" (n is never reused, so an answer to a connection that
+// closed is dropped, never sent to another), every frame it sends is delivered to the core as
+// that endpoint's, and the core's answers to "tcp/<n>" go out on that connection in the order the
+// core sent them. Requests may be pipelined; answers carry the request's `req`.
+//
+// The loop: fd() is an epoll descriptor to watch beside the ZeroMQ sockets (ZmqTransport::
+// watch_fd); pump() (run from receive(), see RelayTransport) accepts, reads and closes; flush()
+// writes what the core answered, each connection's answers of a step in one send(), and must run
+// after every step of the node.
+//
+// What protects the loop (Limits): a frame over max_frame bytes (or of 0 bytes) gets an error
+// frame (`too_large` or `malformed`, req 0) and its connection is closed, as the stream cannot be
+// resynchronised; a connection holds at most one frame's bytes unread (FrameReader::room); one
+// with max_pending requests unanswered is not read until answers go out; one whose unsent answers
+// pass max_unsent bytes (a reader slower than its own requests) is closed; one with no byte in
+// or out for idle is closed; beyond max_connections a new connection is closed at once. A frame
+// that is well framed but not a valid message is the core's to refuse, as on ZeroMQ: it answers
+// an `error` (malformed, unknown_op, ...) and the connection stays open.
+//
+// Not yet here (issue 16's next steps): notices on the connection (tablets still subscribe over
+// ZeroMQ), answers encoded once per cache entry, writev of large batches.
+//
+// Errors: the constructor throws std::runtime_error naming the address when it cannot listen.
+// Thread-safety: none; the front end's loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/relay_transport.h"
+#include "tabletnet/frames.h"
+
+namespace oly::tabletnet {
+
+struct Limits {
+  std::size_t max_frame = kMaxTabletFrame;
+  std::size_t max_pending = 1024;       // requests read and not yet answered, per connection
+  std::size_t max_unsent = 1 << 20;     // answers not yet taken by the client, bytes, per connection
+  Duration idle = ms(120'000);          // no byte in or out this long: closed
+  std::size_t max_connections = 20'000;
+};
+
+struct ServerCounts {
+  uint64_t accepted = 0;
+  uint64_t frames_in = 0;
+  uint64_t frames_out = 0;
+  uint64_t refused_full = 0;     // connections closed at once: max_connections
+  uint64_t closed_by_peer = 0;   // the client closed (or reset) it
+  uint64_t closed_bad_frame = 0; // a frame of 0 bytes or over max_frame
+  uint64_t closed_slow = 0;      // unsent answers over max_unsent
+  uint64_t closed_idle = 0;
+  uint64_t answers_dropped = 0;  // answers to a connection already closed
+};
+
+class TabletServer final : public RelayTransport {
+ public:
+  static constexpr std::string_view kEndpointPrefix = "tcp/";
+
+  // Listens on `host_port` ("127.0.0.1:7201"; port 0 picks a free one, see port()).
+  TabletServer(Transport& inner, const std::string& host_port, const Clock& clock, Limits limits = {});
+  ~TabletServer() override;
+  TabletServer(const TabletServer&) = delete;
+  TabletServer& operator=(const TabletServer&) = delete;
+
+  int fd() const { return epoll_; }
+  int port() const { return port_; }
+  // Writes the answers the core gave since the last flush.
+  void flush();
+
+  std::size_t connections() const { return conns_.size(); }
+  const ServerCounts& counts() const { return counts_; }
+
+ private:
+  struct Conn;
+  void pump() override;
+  void answered(uint64_t id, std::string frame) override;
+  void accept_all();
+  void read_from(Conn& c);
+  // Delivers c's whole buffered frames while it is below the pending cap; false when it reached
+  // the cap or the stream broke (then it is doomed).
+  bool take_frames(Conn& c);
+  void write_out(Conn& c);
+  void want(Conn& c, bool in, bool out);
+  // Closes `c` at the end of this pass, counting it under `why`.
+  void doom(Conn& c, uint64_t ServerCounts::*why);
+  void close_conn(uint64_t id, uint64_t ServerCounts::*why);
+  void expire_idle(TimePoint now);
+
+  const Clock& clock_;
+  const Limits limits_;
+  int listen_ = -1;
+  int epoll_ = -1;
+  int port_ = 0;
+  int wake_ = -1;  // an eventfd in epoll_: frames were delivered outside pump()
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::vector<uint64_t> dirty_;   // connections with answers to write
+  std::vector<uint64_t> doomed_;  // connections to close once this pass is over
+  std::vector<uint64_t> resume_;  // connections that were at the pending cap and got an answer
+  TimePoint next_idle_check_{};
+  ServerCounts counts_;
+};
+
+}  // namespace oly::tabletnet

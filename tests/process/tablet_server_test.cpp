@@ -1,0 +1,265 @@
+// The tablets' native TCP port (tabletnet/server.h) on real loopback sockets, without a front end:
+// frames in become the core's messages from "tcp/<n>" in order and its answers go back in order;
+// what protects the loop (an oversized or empty frame: an error frame and the connection closed;
+// pending requests capped; a client that does not read cut off; idle connections closed, on a
+// virtual clock; a connection limit); answers to a closed connection dropped and connection
+// numbers never reused; random bytes from many clients never crash the server nor pass a frame
+// over the limit.
+#include "tabletnet/server.h"
+
+#include <poll.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/codec.h"
+#include "common/message.h"
+#include "tabletnet/frames.h"
+#include "tests/support/frame_client.h"
+
+namespace oly::tabletnet {
+namespace {
+
+// The front end's own transport, for these tests: nothing arrives on it.
+class QuietTransport final : public Transport {
+ public:
+  const std::string& name() const override { return name_; }
+  void send(const std::string& to, std::string) override { others.push_back(to); }
+  void publish(const std::string&, std::string) override {}
+  void subscribe(const std::string&, const std::string&) override {}
+  std::optional<Incoming> receive() override { return std::nullopt; }
+  std::vector<std::string> others;  // frames sent to endpoints that are not the server's
+
+ private:
+  std::string name_ = "fe1";
+};
+
+using Client = testing::FrameClient;
+
+// Runs the server's loop (receive() pumps it) until `done`, collecting what it delivers; false
+// after 2 s of wall time without `done`.
+template <class Pred>
+bool pump_until(TabletServer& server, std::vector<Incoming>& got, Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    pollfd pf{server.fd(), POLLIN, 0};
+    ::poll(&pf, 1, 1);
+    while (auto in = server.receive()) got.push_back(std::move(*in));
+    server.flush();
+  }
+  return true;
+}
+
+std::string request(uint64_t req, const std::string& event) { return encode(Message{req, GetScore{event, std::nullopt, "t1"}}); }
+std::string answer(uint64_t req, const std::string& event, uint64_t version) {
+  ScoreReply r;
+  r.score.event = event;
+  r.score.version = version;
+  return encode(Message{req, r});
+}
+
+struct Fixture {
+  explicit Fixture(Limits limits = {}) : server(inner, "127.0.0.1:0", clock, limits) {}
+  QuietTransport inner;
+  VirtualClock clock;
+  TabletServer server;
+  std::vector<Incoming> got;
+};
+
+TEST(TabletServer, PipelinedFramesReachTheCoreInOrderAndItsAnswersGoBackInOrder) {
+  Fixture f;
+  Client c(f.server.port());
+  c.write(frame(request(1, "Curling")) + frame(request(2, "Skiing")) + frame(request(3, "Luge")));
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 3; }));
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(f.got[i].from, "tcp/1");
+    EXPECT_FALSE(f.got[i].notice);
+    EXPECT_EQ(decode(f.got[i].frame).message.req, i + 1);
+  }
+  for (uint64_t req = 1; req <= 3; ++req) f.server.send("tcp/1", answer(req, "Curling", 10 + req));
+  f.server.send("fe2", "to the inner transport");
+  f.server.flush();
+  for (uint64_t req = 1; req <= 3; ++req) {
+    const auto got = c.read_frame();
+    ASSERT_TRUE(got);
+    const Decoded d = decode(*got);
+    ASSERT_TRUE(d.ok) << d.error.text;
+    EXPECT_EQ(d.message.req, req);
+    EXPECT_EQ(d.message.as<ScoreReply>().score.version, 10 + req);
+  }
+  EXPECT_EQ(f.inner.others, std::vector<std::string>{"fe2"});
+  EXPECT_EQ(f.server.counts().frames_in, 3u);
+  EXPECT_EQ(f.server.counts().frames_out, 3u);
+}
+
+TEST(TabletServer, AnOversizedPrefixGetsATooLargeErrorAndTheConnectionIsClosed) {
+  Fixture f(Limits{.max_frame = 1000});
+  Client c(f.server.port());
+  c.write(std::string("\x00\x00\x03\xe9", 4));  // 1001 bytes announced
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.counts().closed_bad_frame == 1; }));
+  const auto got = c.read_frame();
+  ASSERT_TRUE(got);
+  const Decoded d = decode(*got);
+  ASSERT_TRUE(d.ok && d.message.is<Error>()) << d.error.text;
+  EXPECT_EQ(d.message.as<Error>().code, ErrorCode::kTooLarge);
+  EXPECT_EQ(d.message.req, 0u);
+  EXPECT_NE(d.message.as<Error>().error.find("1001 bytes"), std::string::npos) << d.message.as<Error>().error;
+  EXPECT_TRUE(c.closed());
+  EXPECT_TRUE(f.got.empty());
+  EXPECT_EQ(f.server.connections(), 0u);
+}
+
+TEST(TabletServer, AnEmptyFrameGetsAMalformedErrorAndTheConnectionIsClosed) {
+  Fixture f;
+  Client c(f.server.port());
+  c.write(frame(request(1, "Curling")) + std::string(4, '\0') + frame(request(2, "Luge")));
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.counts().closed_bad_frame == 1; }));
+  ASSERT_EQ(f.got.size(), 1u);  // the frame before it, not the one after
+  const auto got = c.read_frame();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(decode(*got).message.as<Error>().code, ErrorCode::kMalformed);
+  EXPECT_TRUE(c.closed());
+}
+
+TEST(TabletServer, AnswersToAClosedConnectionAreDroppedAndItsNumberIsNeverReused) {
+  Fixture f;
+  {
+    Client c(f.server.port());
+    c.write(frame(request(1, "Curling")));
+    ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 1; }));
+  }
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.connections() == 0; }));
+  EXPECT_EQ(f.server.counts().closed_by_peer, 1u);
+  f.server.send("tcp/1", answer(1, "Curling", 1));
+  EXPECT_EQ(f.server.counts().answers_dropped, 1u);
+  Client next(f.server.port());
+  next.write(frame(request(5, "Luge")));
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 2; }));
+  EXPECT_EQ(f.got[1].from, "tcp/2");
+}
+
+TEST(TabletServer, AConnectionWithPendingRequestsAtTheCapIsNotReadUntilAnswersGoOut) {
+  Fixture f(Limits{.max_pending = 2});
+  Client c(f.server.port());
+  std::string five;
+  for (uint64_t req = 1; req <= 5; ++req) five += frame(request(req, "Curling"));
+  c.write(five);
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() >= 2; }));
+  // Nothing more comes while two are unanswered.
+  for (int i = 0; i < 50; ++i) {
+    while (auto in = f.server.receive()) f.got.push_back(std::move(*in));
+  }
+  EXPECT_EQ(f.got.size(), 2u);
+  f.server.send("tcp/1", answer(1, "Curling", 1));
+  f.server.flush();
+  // The frame it let through waits for the node's next step: the loop is woken for it.
+  pollfd pf{f.server.fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&pf, 1, 0), 1);
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 3; }));
+  EXPECT_EQ(decode(f.got[2].frame).message.req, 3u);
+}
+
+TEST(TabletServer, AClientThatDoesNotReadItsAnswersIsCutOff) {
+  Fixture f(Limits{.max_unsent = 256 * 1024});
+  Client c(f.server.port(), 4096);
+  c.write(frame(request(1, "Curling")));
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 1; }));
+  ScoreReply big;
+  big.score.event = std::string(60'000, 'x');
+  const std::string a = encode(Message{1, big});
+  for (int i = 0; i < 2000 && f.server.counts().closed_slow == 0; ++i) {
+    f.server.send("tcp/1", a);
+    f.server.flush();
+  }
+  EXPECT_EQ(f.server.counts().closed_slow, 1u);
+  EXPECT_EQ(f.server.connections(), 0u);
+}
+
+TEST(TabletServer, AnIdleConnectionIsClosedAfterTheIdleTime) {
+  Fixture f(Limits{.idle = ms(10'000)});
+  Client quiet(f.server.port());
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.connections() == 1; }));
+  f.clock.advance(ms(9'000));
+  while (f.server.receive()) {
+  }
+  EXPECT_EQ(f.server.connections(), 1u);
+  f.clock.advance(ms(2'000));
+  while (f.server.receive()) {
+  }
+  EXPECT_EQ(f.server.connections(), 0u);
+  EXPECT_EQ(f.server.counts().closed_idle, 1u);
+  EXPECT_TRUE(quiet.closed());
+}
+
+TEST(TabletServer, BeyondTheConnectionLimitANewConnectionIsClosedAtOnce) {
+  Fixture f(Limits{.max_connections = 1});
+  Client first(f.server.port());
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.connections() == 1; }));
+  Client second(f.server.port());
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.counts().refused_full == 1; }));
+  EXPECT_TRUE(second.closed());
+  first.write(frame(request(1, "Curling")));
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 1; }));
+}
+
+// Random bytes from many clients (random length prefixes among them, slowloris halves of frames),
+// then one well-behaved client: the server hands the core no frame over the limit, closes what
+// broke the framing, and still serves.
+TEST(TabletServer, RandomBytesFromManyClientsNeverCrashTheServerNorPassTheLimit) {
+  constexpr size_t kMax = 512;
+  Fixture f(Limits{.max_frame = kMax});
+  std::mt19937_64 rng(3);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 40; ++i) {
+    clients.push_back(std::make_unique<Client>(f.server.port()));
+    std::string bytes(1 + rng() % 3000, '\0');
+    for (auto& b : bytes) b = static_cast<char>(rng() % 3 == 0 ? rng() % 4 : rng());
+    if (i % 4 == 0) bytes = frame(std::string(1 + rng() % kMax, 'm')).substr(0, 2);  // slowloris
+    clients.back()->write(bytes);
+  }
+  const size_t accepted_before = 40;
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.counts().accepted == accepted_before; }));
+  for (int i = 0; i < 100; ++i) {
+    while (auto in = f.server.receive()) f.got.push_back(std::move(*in));
+  }
+  for (const auto& in : f.got) {
+    EXPECT_GE(in.frame.size(), 1u);
+    EXPECT_LE(in.frame.size(), kMax);
+    (void)decode(in.frame);
+  }
+  const size_t before = f.got.size();
+  Client good(f.server.port());
+  good.write(frame(request(9, "Curling")));
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() > before; }));
+  const std::string from = f.got.back().from;
+  f.server.send(from, answer(9, "Curling", 4));
+  f.server.flush();
+  const auto reply = good.read_frame();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(decode(*reply).message.req, 9u);
+}
+
+TEST(TabletServer, AnAddressThatIsNotHostPortIsRefusedByName) {
+  QuietTransport inner;
+  VirtualClock clock;
+  for (const std::string bad : {"localhost", "127.0.0.1:port", "no-such-host.invalid:7201"}) {
+    try {
+      TabletServer s(inner, bad, clock);
+      ADD_FAILURE() << "no error for " << bad;
+    } catch (const std::runtime_error& e) {
+      const std::string named = bad.starts_with("no-such") ? "'no-such-host.invalid'" : "'" + bad + "'";
+      EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
+    }
+  }
+  TabletServer by_name(inner, "localhost:0", clock);
+  EXPECT_GT(by_name.port(), 0);
+}
+
+}  // namespace
+}  // namespace oly::tabletnet

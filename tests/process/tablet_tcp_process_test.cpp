@@ -1,0 +1,140 @@
+// A real front end's native TCP port for tablets (frontends[].tcp; docs/protocol.md, section 8):
+// pipelined reads answered in order with the database's values, through the same cache as the
+// ZeroMQ path; a frame that is not a valid message gets an error and the connection goes on; an
+// oversized frame gets an error and its connection is closed; and many half-sent frames
+// (slowloris) and garbage connections neither stop other clients' reads nor the front end.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <memory>
+
+#include "common/codec.h"
+#include "common/message.h"
+#include "tabletnet/frames.h"
+#include "tests/support/cluster.h"
+#include "tests/support/frame_client.h"
+
+namespace oly::testing {
+namespace {
+
+using tabletnet::frame;
+
+ProcessCluster tcp_cluster() {
+  return ProcessCluster([](Config& c) {
+    tolerate_descheduling(c);
+    const auto ports = free_ports(2);
+    c.frontends[0].tcp = "127.0.0.1:" + std::to_string(ports[0]);
+    c.frontends[1].tcp = "127.0.0.1:" + std::to_string(ports[1]);
+  });
+}
+
+int port_of(const std::string& host_port) { return std::stoi(host_port.substr(host_port.rfind(':') + 1)); }
+
+std::string get_score(uint64_t req, const std::string& event) {
+  return frame(encode(Message{req, GetScore{event, std::nullopt, "tcp-tablet"}}));
+}
+
+// The database's version of every event.
+std::map<std::string, uint64_t> database_versions(ProcessCluster& cluster) {
+  std::map<std::string, uint64_t> v;
+  const auto reply = cluster.ask("db", GetScoreboard{});
+  EXPECT_TRUE(reply && reply->is<Scoreboard>());
+  if (reply && reply->is<Scoreboard>()) {
+    for (const auto& s : reply->as<Scoreboard>().scores) v[s.event] = s.version;
+  }
+  return v;
+}
+
+class TabletTcp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(cluster.start_database());
+    ASSERT_TRUE(cluster.start_frontend("fe1"));
+    ASSERT_TRUE(cluster.start_frontend("fe2"));
+    cluster.start_cacofonix({"--count", "60", "--rate", "200"});
+    ASSERT_EQ(cluster.wait("cacofonix", ms(30000)), 0) << cluster.log_tail("cacofonix");
+  }
+  ProcessCluster cluster = tcp_cluster();
+};
+
+TEST_F(TabletTcp, PipelinedReadsAreAnsweredInOrderWithTheDatabasesValuesOnEveryFrontEnd) {
+  const auto want = database_versions(cluster);
+  const auto& events = cluster.config().events;
+  for (const auto& fe : cluster.config().frontends) {
+    FrameClient c(port_of(fe.tcp));
+    std::string all;
+    for (size_t i = 0; i < events.size(); ++i) all += get_score(100 + i, events[i]);
+    c.write(all);  // every request in one write: pipelined
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto got = c.read_frame();
+      ASSERT_TRUE(got) << fe.id << ": no answer to request " << i << "; " << cluster.log_tail(fe.id);
+      const Decoded d = decode(*got);
+      ASSERT_TRUE(d.ok) << d.error.text;
+      EXPECT_EQ(d.message.req, 100 + i) << fe.id;
+      ASSERT_TRUE(d.message.is<ScoreReply>()) << fe.id << ": " << op_name(d.message.body);
+      EXPECT_EQ(d.message.as<ScoreReply>().score.event, events[i]);
+      EXPECT_EQ(d.message.as<ScoreReply>().score.version, want.at(events[i])) << fe.id << " " << events[i];
+    }
+  }
+  // The same cache as the ZeroMQ path: the reads count among fe1's.
+  const auto stats = cluster.ask("fe1", GetStats{});
+  ASSERT_TRUE(stats && stats->is<Stats>());
+  EXPECT_GE(stats->as<Stats>().counters.at("reads"), static_cast<int64_t>(events.size()));
+}
+
+TEST_F(TabletTcp, AFrameThatIsNotAMessageGetsAnErrorAndTheConnectionGoesOn) {
+  FrameClient c(port_of(cluster.config().frontends[0].tcp));
+  c.write(frame("\xc1 not MessagePack") + get_score(7, cluster.config().events[0]));
+  const auto bad = c.read_frame();
+  ASSERT_TRUE(bad);
+  const Decoded e = decode(*bad);
+  ASSERT_TRUE(e.ok && e.message.is<Error>());
+  EXPECT_EQ(e.message.as<Error>().code, ErrorCode::kMalformed);
+  // Nothing of the bad bytes is echoed back.
+  EXPECT_EQ(e.message.as<Error>().error.find("not MessagePack"), std::string::npos);
+  const auto good = c.read_frame();
+  ASSERT_TRUE(good);
+  EXPECT_EQ(decode(*good).message.req, 7u);
+  EXPECT_TRUE(decode(*good).message.is<ScoreReply>());
+}
+
+TEST_F(TabletTcp, AnOversizedFrameGetsAnErrorAndItsConnectionIsClosed) {
+  FrameClient c(port_of(cluster.config().frontends[0].tcp));
+  c.write(std::string("\x7f\xff\xff\xff", 4));
+  const auto got = c.read_frame();
+  ASSERT_TRUE(got);
+  const Decoded d = decode(*got);
+  ASSERT_TRUE(d.ok && d.message.is<Error>());
+  EXPECT_EQ(d.message.as<Error>().code, ErrorCode::kTooLarge);
+  EXPECT_TRUE(c.closed());
+  EXPECT_TRUE(cluster.ask("fe1", GetStats{}).has_value()) << "fe1 stopped answering";
+}
+
+TEST_F(TabletTcp, HalfSentFramesAndGarbageNeitherStopOtherClientsNorTheFrontEnd) {
+  const int port = port_of(cluster.config().frontends[0].tcp);
+  std::mt19937_64 rng(7);
+  std::vector<std::unique_ptr<FrameClient>> hostile;
+  for (int i = 0; i < 200; ++i) {
+    hostile.push_back(std::make_unique<FrameClient>(port));
+    if (i % 2 == 0) {
+      hostile.back()->write(get_score(1, "Curling").substr(0, 3));  // a frame begun, never finished
+    } else {
+      std::string junk(1 + rng() % 200, '\0');
+      for (auto& b : junk) b = static_cast<char>(rng());
+      hostile.back()->write(junk);
+    }
+  }
+  FrameClient good(port);
+  for (uint64_t req = 1; req <= 20; ++req) {
+    good.write(get_score(req, cluster.config().events[req % cluster.config().events.size()]));
+    const auto got = good.read_frame();
+    ASSERT_TRUE(got) << "read " << req << " unanswered beside the hostile connections; " << cluster.log_tail("fe1");
+    EXPECT_EQ(decode(*got).message.req, req);
+  }
+  EXPECT_TRUE(cluster.ask("fe1", GetStats{}).has_value()) << "fe1 stopped answering";
+  EXPECT_TRUE(cluster.child("fe1")->alive()) << cluster.log_tail("fe1");
+}
+
+}  // namespace
+}  // namespace oly::testing
