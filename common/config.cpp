@@ -177,6 +177,17 @@ void validate(const Config& c) {
   if (c.tablets.events_per_tablet < 1) fail("tablets.events_per_tablet", "expected 1 or more");
   if (c.tablets.zipf_s < 0) fail("tablets.zipf_s", "expected 0 or more");
   positive(c, "tablets.request_timeout_ms", c.tablets.request_timeout_ms);
+  if (c.tablets.transport != "zmq" && c.tablets.transport != "tcp") {
+    fail("tablets.transport", "expected zmq or tcp, got '" + c.tablets.transport + "'");
+  }
+  if (c.tablets.transport == "tcp") {
+    for (size_t i = 0; i < c.frontends.size(); ++i) {
+      if (c.frontends[i].tcp.empty()) {
+        fail("tablets.transport", "tcp needs every front end's tcp address; frontends[" + std::to_string(i) + "] (" +
+                                      c.frontends[i].id + ") has none");
+      }
+    }
+  }
 }
 
 }  // namespace oly

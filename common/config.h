@@ -133,6 +133,9 @@ struct TabletsConfig {
   uint64_t seed = 7;                // seed for event choice and jitter
   int request_timeout_ms = 300;     // after this a tablet retries on the next front end
   std::string history = "reads.csv";  // every read, relative to run_dir ("" = none)
+  // How tablets reach front ends: "zmq" (DEALER and SUB sockets) or "tcp" (the native TCP
+  // protocol at each front end's frontends[].tcp, notices included; docs/protocol.md section 8).
+  std::string transport = "zmq";
 };
 
 struct Config {

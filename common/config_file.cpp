@@ -183,6 +183,7 @@ void fill(MapReader& r, Config& c) {
     t.get("seed", c.tablets.seed);
     t.get("request_timeout_ms", c.tablets.request_timeout_ms);
     t.get("history", c.tablets.history);
+    t.get("transport", c.tablets.transport);
   });
 }
 
@@ -271,7 +272,7 @@ std::string to_yaml(const Config& c) {
       << ", read_interval_ms: " << t.read_interval_ms << ", jitter_ms: " << t.jitter_ms
       << ", events_per_tablet: " << t.events_per_tablet << ", zipf_s: " << num(t.zipf_s)
       << ", seed: " << t.seed << ", request_timeout_ms: " << t.request_timeout_ms
-      << ", history: " << q(t.history) << "}\n";
+      << ", history: " << q(t.history) << ", transport: " << q(t.transport) << "}\n";
   return out.str();
 }
 

@@ -9,7 +9,9 @@
 #include "common/cli.h"
 #include "common/log_setup.h"
 #include "common/shell.h"
+#include "common/zmq_transport.h"
 #include "tablet/tablets_core.h"
+#include "tabletnet/client.h"
 
 namespace {
 
@@ -92,15 +94,28 @@ int main(int argc, char** argv) {
   }
 
   oly::SteadyClock clock;
-  oly::ZmqTransport transport("tablets-" + oly::incarnation_suffix(), {});
-  oly::add_cluster_peers(transport, cfg);
-  for (const auto& f : cfg.frontends) {
-    transport.subscribe(f.id, "tablet/" + cfg.tablets.id_prefix);
-    transport.subscribe(f.id, "serving");  // the master's Serving notices, through any front end
+  // tablets.transport: ZeroMQ (a DEALER and a SUB per front end) or the native TCP protocol (one
+  // connection per front end, which also carries the notices).
+  const std::string name = "tablets-" + oly::incarnation_suffix();
+  std::unique_ptr<oly::ZmqTransport> zmq;
+  std::unique_ptr<oly::tabletnet::TcpClientTransport> tcp;
+  if (cfg.tablets.transport == "tcp") {
+    tcp = std::make_unique<oly::tabletnet::TcpClientTransport>(name, clock);
+    for (const auto& f : cfg.frontends) tcp->add_peer(f.id, f.tcp);
+  } else {
+    zmq = std::make_unique<oly::ZmqTransport>(name, oly::ZmqOptions{});
+    oly::add_cluster_peers(*zmq, cfg);
+    for (const auto& f : cfg.frontends) {
+      zmq->subscribe(f.id, "tablet/" + cfg.tablets.id_prefix);
+      zmq->subscribe(f.id, "serving");  // the master's Serving notices, through any front end
+    }
   }
+  oly::Transport& transport = tcp ? static_cast<oly::Transport&>(*tcp) : *zmq;
+  const auto wait = [&](oly::Duration d) { tcp ? tcp->wait(d) : zmq->wait(d); };
   oly::TabletsCore core(cfg, cfg.tablets.count, first);
   oly::Node node(core, transport, clock);
-  spdlog::info("{} tablets reading every {} ms", cfg.tablets.count, cfg.tablets.read_interval_ms);
+  spdlog::info("{} tablets reading every {} ms over {}", cfg.tablets.count, cfg.tablets.read_interval_ms,
+               cfg.tablets.transport);
 
   const auto& stop = oly::install_stop_signals();
   const oly::TimePoint start = clock.now();
@@ -126,7 +141,7 @@ int main(int argc, char** argv) {
       last_summary = now;
     }
     if (duration > 0 && now - start >= oly::Duration(static_cast<int64_t>(duration * 1e6))) break;
-    transport.wait(std::min<oly::Duration>(wake > now ? wake - now : oly::Duration(0), oly::ms(50)));
+    wait(std::min<oly::Duration>(wake > now ? wake - now : oly::Duration(0), oly::ms(50)));
   }
   if (history) history->flush();
   oly::write_stats_file(stats_path, core.stats());

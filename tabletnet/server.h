@@ -22,8 +22,10 @@
 // that is well framed but not a valid message is the core's to refuse, as on ZeroMQ: it answers
 // an `error` (malformed, unknown_op, ...) and the connection stays open.
 //
-// Not yet here (issue 16's next steps): notices on the connection (tablets still subscribe over
-// ZeroMQ), answers encoded once per cache entry, writev of large batches.
+// Notices: every connection gets the notices tablets follow (publish()), with req 0.
+//
+// Not yet here (issue 16's next steps): answers encoded once per cache entry, writev of large
+// batches.
 //
 // Errors: the constructor throws std::runtime_error naming the address when it cannot listen.
 // Thread-safety: none; the front end's loop thread only.
@@ -53,6 +55,7 @@ struct ServerCounts {
   uint64_t accepted = 0;
   uint64_t frames_in = 0;
   uint64_t frames_out = 0;
+  uint64_t notices_out = 0;      // serving and redirect notices, counted per connection
   uint64_t refused_full = 0;     // connections closed at once: max_connections
   uint64_t closed_by_peer = 0;   // the client closed (or reset) it
   uint64_t closed_bad_frame = 0; // a frame of 0 bytes or over max_frame
@@ -75,6 +78,10 @@ class TabletServer final : public RelayTransport {
   int port() const { return port_; }
   // Writes the answers the core gave since the last flush.
   void flush();
+  // Publishes on the inner transport and, for the notices tablets follow (topic "serving", and
+  // "tablet/..." redirects), sends the frame on every connection too: a tablet process over TCP
+  // subscribes to nothing and gets every such notice (it ignores redirects of tablets not its own).
+  void publish(const std::string& topic, std::string frame) override;
 
   std::size_t connections() const { return conns_.size(); }
   const ServerCounts& counts() const { return counts_; }

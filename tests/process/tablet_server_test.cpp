@@ -19,6 +19,7 @@
 
 #include "common/codec.h"
 #include "common/message.h"
+#include "tabletnet/client.h"
 #include "tabletnet/frames.h"
 #include "tests/support/frame_client.h"
 
@@ -243,6 +244,40 @@ TEST(TabletServer, RandomBytesFromManyClientsNeverCrashTheServerNorPassTheLimit)
   const auto reply = good.read_frame();
   ASSERT_TRUE(reply);
   EXPECT_EQ(decode(*reply).message.req, 9u);
+}
+
+// The tablet process's side (tabletnet/client.h) against the server: a request and its answer by
+// front-end name, and the notices tablets follow, sent on every connection and marked as notices.
+TEST(TabletServer, TheClientTransportGetsAnswersByFrontEndNameAndNoticesOnItsConnection) {
+  Fixture f;
+  VirtualClock client_clock;
+  TcpClientTransport client("tablets-1", client_clock);
+  client.add_peer("fe1", "127.0.0.1:" + std::to_string(f.server.port()));
+  client.send("fe1", request(4, "Curling"));
+  client.send("nobody", request(5, "Curling"));
+  EXPECT_EQ(client.frames_dropped(), 1u);
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] {
+    (void)client.receive();  // completes the connection and writes what waited for it
+    return f.got.size() == 1;
+  }));
+  EXPECT_EQ(decode(f.got[0].frame).message.req, 4u);
+  f.server.send(f.got[0].from, answer(4, "Curling", 9));
+  f.server.publish("serving", encode(Message{0, Serving{2, 7, {"fe1", "fe2"}}}));
+  f.server.publish("publisher", encode(Message{0, MasterChanged{"fe1", "tcp://127.0.0.1:1", 2}}));  // not for tablets
+  f.server.flush();
+  std::vector<Incoming> in;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (in.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    client.wait(ms(10));
+    while (auto i = client.receive()) in.push_back(std::move(*i));
+  }
+  ASSERT_EQ(in.size(), 2u);
+  EXPECT_EQ(in[0].from, "fe1");
+  EXPECT_FALSE(in[0].notice);
+  EXPECT_EQ(decode(in[0].frame).message.req, 4u);
+  EXPECT_TRUE(in[1].notice);
+  EXPECT_EQ(decode(in[1].frame).message.as<Serving>().seq, 7u);
+  EXPECT_EQ(f.server.counts().notices_out, 1u);
 }
 
 TEST(TabletServer, AnAddressThatIsNotHostPortIsRefusedByName) {

@@ -2,18 +2,27 @@
 // pipelined reads answered in order with the database's values, through the same cache as the
 // ZeroMQ path; a frame that is not a valid message gets an error and the connection goes on; an
 // oversized frame gets an error and its connection is closed; and many half-sent frames
-// (slowloris) and garbage connections neither stop other clients' reads nor the front end.
+// (slowloris) and garbage connections neither stop other clients' reads nor the front end. And the
+// tablet simulator over TCP (tablets.transport: tcp), notices included, keeps every guarantee the
+// checker judges while the master is killed and comes back.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <fstream>
 #include <map>
-#include <random>
 #include <memory>
+#include <random>
+#include <sstream>
+#include <thread>
 
 #include "common/codec.h"
 #include "common/message.h"
 #include "tabletnet/frames.h"
 #include "tests/support/cluster.h"
 #include "tests/support/frame_client.h"
+#include "verify/check.h"
+#include "verify/load.h"
+#include "verify/report.h"
 
 namespace oly::testing {
 namespace {
@@ -134,6 +143,58 @@ TEST_F(TabletTcp, HalfSentFramesAndGarbageNeitherStopOtherClientsNorTheFrontEnd)
   }
   EXPECT_TRUE(cluster.ask("fe1", GetStats{}).has_value()) << "fe1 stopped answering";
   EXPECT_TRUE(cluster.child("fe1")->alive()) << cluster.log_tail("fe1");
+}
+
+// The counters of a stats file a client writes (common/shell.h write_stats_file).
+std::map<std::string, int64_t> stats_file_counters(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  const Decoded d = decode(bytes.str());
+  if (!d.ok || !d.message.is<Stats>()) return {};
+  return d.message.as<Stats>().counters;
+}
+
+TEST(TabletsOverTcp, KeepEveryGuaranteeAndFollowTheNoticesWhileTheMasterIsKilledAndComesBack) {
+  ProcessCluster cluster([](Config& c) {
+    tolerate_descheduling(c);
+    const auto ports = free_ports(2);
+    c.frontends[0].tcp = "127.0.0.1:" + std::to_string(ports[0]);
+    c.frontends[1].tcp = "127.0.0.1:" + std::to_string(ports[1]);
+    c.tablets.transport = "tcp";
+    c.tablets.read_interval_ms = 200;
+  });
+  ASSERT_TRUE(cluster.start_database());
+  ASSERT_TRUE(cluster.start_frontend("fe1"));
+  ASSERT_TRUE(cluster.start_frontend("fe2"));
+  cluster.start_cacofonix({"--rate", "100", "--duration", "9"});
+  cluster.start_tablets({"--count", "50", "--duration", "10"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  cluster.signal("fe1", SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  ASSERT_TRUE(cluster.start_frontend("fe1"));
+  ASSERT_EQ(cluster.wait("cacofonix", ms(30000)), 0) << cluster.log_tail("cacofonix");
+  ASSERT_EQ(cluster.wait("tablets", ms(30000)), 0) << cluster.log_tail("tablets");
+  for (const char* fe : {"fe1", "fe2"}) {
+    cluster.child(fe)->signal(SIGTERM);
+    ASSERT_TRUE(cluster.child(fe)->wait(ms(5000)).has_value());
+  }
+
+  const verify::RunRecords records = verify::read_records(cluster.config());
+  const verify::CheckReport report = verify::check_run(verify::check_input(cluster.config(), records, ms(50)));
+  SCOPED_TRACE(verify::format_check(report));
+  for (size_t g : {verify::kNoneLost, verify::kNoneTwice, verify::kInOrder, verify::kFreshReads,
+                   verify::kMonotonicReads}) {
+    EXPECT_EQ(report.verdicts[g].status, verify::Status::kPass) << report.verdicts[g].guarantee;
+  }
+  size_t ok = 0;
+  for (const auto& r : records.reads) ok += r.outcome == "ok";
+  EXPECT_GT(ok, 5000u);
+  // The serving notices came over the tablets' TCP connections (there is no other way here):
+  // the takeover's and the return's moved tablets.
+  const auto tablets = stats_file_counters(cluster.run_file("tablets.stats"));
+  EXPECT_GT(tablets.count("serving_notices") ? tablets.at("serving_notices") : 0, 1);
+  EXPECT_GT(tablets.count("serving_moves") ? tablets.at("serving_moves") : 0, 0) << cluster.log_tail("tablets");
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ auto fields(const CacofonixConfig& k) {
 }
 auto fields(const TabletsConfig& t) {
   return std::tie(t.count, t.id_prefix, t.read_interval_ms, t.jitter_ms, t.events_per_tablet,
-                  t.zipf_s, t.seed, t.request_timeout_ms, t.history);
+                  t.zipf_s, t.seed, t.request_timeout_ms, t.history, t.transport);
 }
 
 void expect_same(const Config& a, const Config& b) {
@@ -269,6 +269,14 @@ TEST_F(ConfigFile, ReplicasWithDuplicateIdsOrAddresses) {
   expect_error("database:\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1'}, {id: b, address: 'tcp://127.0.0.1:1'},"
                " {id: c, address: 'tcp://127.0.0.1:3'}]\n",
                "database.replicas[1].address: address used twice");
+}
+
+TEST_F(ConfigFile, TabletsOverTcpNeedEveryFrontEndsTcpAddress) {
+  expect_error("tablets: {transport: udp}\n", "tablets.transport: expected zmq or tcp, got 'udp'");
+  expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', tcp: '127.0.0.1:3'}\n"
+               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n"
+               "tablets: {transport: tcp}\n",
+               "tablets.transport: tcp needs every front end's tcp address; frontends[1] (b) has none");
 }
 
 TEST_F(ConfigFile, HttpAndMetricsAddressesMustBeHostPortAndUsedOnce) {
