@@ -101,6 +101,8 @@ void ZmqTransport::rebuild_poll_items() {
   items_.clear();
   for (auto& s : sources_) items_.push_back({s.socket->handle(), 0, ZMQ_POLLIN, 0});
   for (int fd : watched_fds_) items_.push_back({nullptr, fd, ZMQ_POLLIN, 0});
+  ready_.assign(sources_.size(), 1);
+  hints_until_ = {};
   next_source_ = 0;
   burst_ = 0;
 }
@@ -118,7 +120,11 @@ void ZmqTransport::wait(Duration timeout) {
     zmq::poll(items_.data(), items_.size(), t);
   } catch (const zmq::error_t&) {
     // EINTR: a signal arrived; the caller's loop checks for shutdown.
+    hints_until_ = {};
+    return;
   }
+  for (size_t i = 0; i < sources_.size(); ++i) ready_[i] = (items_[i].revents & ZMQ_POLLIN) != 0;
+  hints_until_ = std::chrono::steady_clock::now() + kHintsFor;
 }
 
 void ZmqTransport::send(const std::string& to, std::string frame) {
@@ -153,11 +159,17 @@ void ZmqTransport::publish(const std::string& topic, std::string frame) {
 }
 
 std::optional<Incoming> ZmqTransport::receive() {
+  const bool hinted = std::chrono::steady_clock::now() < hints_until_;
   for (size_t i = 0; i < sources_.size(); ++i) {
-    auto& src = sources_[(next_source_ + i) % sources_.size()];
+    const size_t source = (next_source_ + i) % sources_.size();
+    if (hinted && !ready_[source]) continue;
+    auto& src = sources_[source];
     try {
       zmq::message_t first;
-      if (!src.socket->recv(first, zmq::recv_flags::dontwait)) continue;
+      if (!src.socket->recv(first, zmq::recv_flags::dontwait)) {
+        ready_[source] = 0;
+        continue;
+      }
       // Up to kBurst frames in a row from one socket before the next gets its turn: asking an
       // empty socket costs libzmq two system calls (poll and getpid), so moving on after every
       // frame cost more than the frame itself under load.

@@ -22,6 +22,7 @@
 // Thread-safety: one thread.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,7 +54,7 @@ class ZmqTransport final : public Transport {
   bool knows(const std::string& name) const { return peers_.count(name) > 0; }
 
   // Blocks until a frame may have arrived, a watched file descriptor is readable, or `timeout`
-  // passed.
+  // passed. What it learns of each socket is a hint for receive() (see receive()).
   void wait(Duration timeout);
   // From now on wait() also returns when `fd` is readable (another server run from the same loop,
   // e.g. the key-value store's HTTP server). The caller keeps `fd` open while this lives.
@@ -64,6 +65,10 @@ class ZmqTransport final : public Transport {
   void connect(const std::string& name, const std::string& address) override;
   void publish(const std::string& topic, std::string frame) override;
   void subscribe(const std::string& publisher, const std::string& prefix) override;
+  // Within kHintsFor of a wait(), only the sockets that wait() found readable are asked (asking
+  // an empty ZeroMQ socket costs libzmq a poll and a getpid, and a loop asks again after every
+  // frame it gets from elsewhere); a frame that arrives meanwhile on another socket makes the next
+  // wait() return at once. Later, or with no wait() yet, every socket is asked.
   std::optional<Incoming> receive() override;
 
   uint64_t frames_dropped() const { return dropped_; }
@@ -95,6 +100,9 @@ class ZmqTransport final : public Transport {
   std::vector<Source> sources_;
   std::vector<zmq::pollitem_t> items_;  // sources_ in order, then watched_fds_
   std::vector<int> watched_fds_;
+  std::vector<char> ready_;  // per source: wait() found it readable (see receive())
+  std::chrono::steady_clock::time_point hints_until_{};
+  static constexpr std::chrono::microseconds kHintsFor{1000};
   size_t next_source_ = 0;  // the socket receive() asks first
   size_t burst_ = 0;        // frames taken from it in a row
   static constexpr size_t kBurst = 32;

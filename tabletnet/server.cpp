@@ -119,6 +119,7 @@ TabletServer::~TabletServer() {
 }
 
 void TabletServer::pump() {
+  now_ = clock_.now();
   std::array<epoll_event, 256> events;
   const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 0);
   for (int i = 0; i < n; ++i) {
@@ -140,10 +141,9 @@ void TabletServer::pump() {
   }
   for (const uint64_t id : doomed_) close_conn(id, nullptr);
   doomed_.clear();
-  const TimePoint now = clock_.now();
-  if (now >= next_idle_check_) {
-    expire_idle(now);
-    next_idle_check_ = now + kIdleCheckEvery;
+  if (now_ >= next_idle_check_) {
+    expire_idle(now_);
+    next_idle_check_ = now_ + kIdleCheckEvery;
   }
 }
 
@@ -161,7 +161,7 @@ void TabletServer::accept_all() {
     auto c = std::make_unique<Conn>(limits_.max_frame);
     c->fd = fd;
     c->id = next_id_++;
-    c->last_active = clock_.now();
+    c->last_active = now_;
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = c->id;
@@ -191,8 +191,14 @@ void TabletServer::read_from(Conn& c) {
       return;
     }
     if (got < 0) break;
-    c.last_active = clock_.now();
+    c.last_active = now_;
     c.reader.feed(std::string_view(buf.data(), static_cast<std::size_t>(got)));
+    // Less than asked for: the socket is drained for now (epoll says when more comes), so no
+    // second recv() just to hear EAGAIN.
+    if (static_cast<std::size_t>(got) < std::min(room, buf.size())) {
+      take_frames(c);
+      break;
+    }
   }
   if (c.doomed) return;
   // At the pending cap: not read again until answers go out (answered(), flush()).
@@ -261,6 +267,7 @@ void TabletServer::publish(const std::string& topic, std::string frame) {
 }
 
 void TabletServer::flush() {
+  if (!dirty_.empty() || !resume_.empty()) now_ = clock_.now();
   for (const uint64_t id : dirty_) {
     const auto it = conns_.find(id);
     if (it == conns_.end()) continue;
@@ -300,7 +307,7 @@ void TabletServer::write_out(Conn& c) {
       return;
     }
     c.out_off += static_cast<std::size_t>(sent);
-    c.last_active = clock_.now();
+    c.last_active = now_;
   }
   if (c.unsent() == 0) {
     c.out.clear();

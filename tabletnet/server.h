@@ -114,6 +114,7 @@ class TabletServer final : public RelayTransport {
   std::vector<uint64_t> doomed_;  // connections to close once this pass is over
   std::vector<uint64_t> resume_;  // connections that were at the pending cap and got an answer
   TimePoint next_idle_check_{};
+  TimePoint now_{};  // the clock, read once per pump() and per flush()
   ServerCounts counts_;
 };
 
