@@ -208,6 +208,23 @@ uint64_t FrontendCore::ask_database(Body body, Pending p, Effects& out) {
   return req;
 }
 
+Body FrontendCore::read_answer(const Pending& p, Body answer) {
+  uint64_t version = 0;
+  if (const auto* s = std::get_if<ScoreReply>(&answer)) {
+    version = s->score.version;
+  } else if (const auto* t = std::get_if<TallyReply>(&answer)) {
+    version = t->tally.version;
+  } else {
+    return answer;
+  }
+  if (version >= p.min_version) return answer;
+  // The database's linearizable read has every acknowledged version, so a min_version beyond it
+  // was never served by any front end: say so rather than answer older than asked.
+  ++counters_["min_version_ahead"];
+  return make_error(ErrorCode::kBadValue, "min_version " + std::to_string(p.min_version) + " is ahead of the newest version of " +
+                                              p.key + " (" + std::to_string(version) + "): no front end served it");
+}
+
 void FrontendCore::on_reply(Message& msg, TimePoint now, Effects& out) {
   auto it = pending_.find(msg.req);
   Pending p = std::move(it->second);
@@ -215,7 +232,7 @@ void FrontendCore::on_reply(Message& msg, TimePoint now, Effects& out) {
   deadlines_.erase({p.sent_at + p.timeout, msg.req});
   switch (p.kind) {
     case Pending::Kind::kRead:
-      out.send(p.client, p.client_req, std::move(msg.body));
+      out.send(p.client, p.client_req, read_answer(p, std::move(msg.body)));
       return;
     case Pending::Kind::kRegister:
       if (auto* h = std::get_if<TabletHome>(&msg.body)) {

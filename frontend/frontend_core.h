@@ -123,6 +123,7 @@ class FrontendCore final : public Core {
     TimePoint sent_at;
     std::string key;         // kUpdate, kFill, kFetch, kPoll: the key
     Duration timeout{0};     // 0: database.request_timeout_ms
+    uint64_t min_version = 0;  // kRead of one key: the version the client asked for at least
   };
   // A read waiting for a key to be filled.
   struct Waiter {
@@ -135,6 +136,9 @@ class FrontendCore final : public Core {
     TimePoint arrived;            // when the request came (for latencies_)
   };
   // The ops only some roles serve; each returns false for an op it leaves to the common path.
+  // A database read relayed to a client (Pending::Kind::kRead): `answer`, or an error when it is
+  // older than the client's min_version.
+  Body read_answer(const Pending& p, Body answer);
   using Step = bool (FrontendCore::*)(const std::string& from, Message& msg, TimePoint now, Effects& out);
   enum class Timer { kHeartbeat, kMasterPoll, kPrune, kClaimRetry, kServing, kHandoffDeadline, kDatabaseMembers, kCount };
   enum class Handoff { kDraining, kReleasing, kHandedOver };

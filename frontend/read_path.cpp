@@ -167,8 +167,9 @@ void FrontendCore::finish_fill(const std::string& key, const KeyValue& kv, bool 
     if (best.version >= w.min_version) {
       answer(w, best, e, now, out);
     } else {
-      // The tablet has seen newer than anything here: the database has it.
-      ask_database(read_of_key(key), {Pending::Kind::kRead, w.to, w.req, now, "", {}}, out);
+      // The tablet has seen newer than anything here: the database has it (or nobody has, and
+      // the client is told so: on_reply).
+      ask_database(read_of_key(key), {Pending::Kind::kRead, w.to, w.req, now, key, {}, w.min_version}, out);
     }
   }
 }

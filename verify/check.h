@@ -28,7 +28,8 @@
 //     again, and every affected tablet read successfully again (windows.h). n/a without failures.
 //  7. "rebalanced after recovery": after each failure whose `after` period could be judged (see
 //     FailureReport), each front end serves its baseline share of tablets (the split before the
-//     first failure) within max(2, tablets / 10), and every ack of that period came through the
+//     first failure, scaled to the period's number of tablets) within max(2, tablets / 10), and
+//     every ack of that period came through the
 //     home master (frontends[0]). n/a when no period could be judged.
 //
 // Thread-safety: pure functions over values.

@@ -5,7 +5,8 @@
 //      tablet read successfully again (nothing about how long it took: windows are reported,
 //      never judged);
 //   7. "rebalanced after recovery": each judged `after` split within max(2, tablets / 10) of the
-//      baseline, and every ack of that period via the home master (frontends[0]).
+//      baseline scaled to the same number of tablets (a first failure may come before some
+//      tablets have read at all), and every ack of that period via the home master (frontends[0]).
 // Also the two recovery checks the simulator makes on a live cluster (tests/sim): a split within
 // one of even, and every tablet served again within a bound.
 //

@@ -66,6 +66,37 @@ TEST(FrontendCore, MasterStampsItsEpochAndDemotesWhenFenced) {
   EXPECT_EQ(to_bard->msg.as<Error>().code, ErrorCode::kNotMaster);
 }
 
+// A min_version that no version reaches (the database's own linearizable read is older) gets an
+// error naming it, never an older value; one the database has is answered with it.
+TEST(FrontendCore, AMinVersionAheadOfTheDatabaseIsRefusedNotAnsweredOlder) {
+  Harness h("fe1");
+  h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
+  ASSERT_TRUE(h.core.is_master());
+  Score at3;
+  at3.event = "Curling";
+  at3.version = 3;
+  for (const uint64_t asked : {uint64_t{999}, uint64_t{3}}) {
+    SCOPED_TRACE(asked);
+    auto sent = h.deliver("t", Message{7, GetScore{"Curling", asked, "t1"}});
+    if (h.find(sent, "get_score") != nullptr) sent = h.answer_db(sent, "get_score", ScoreReply{at3, {}});  // the fill
+    if (h.find(sent, "get_score") != nullptr) sent = h.answer_db(sent, "get_score", ScoreReply{at3, {}});  // the read for it
+    const Effects::Out* to_tablet = nullptr;
+    for (const auto& o : sent) {
+      if (o.to == "t") to_tablet = &o;
+    }
+    ASSERT_NE(to_tablet, nullptr);
+    EXPECT_EQ(to_tablet->msg.req, 7u);
+    if (asked == 999) {
+      ASSERT_TRUE(to_tablet->msg.is<Error>()) << op_name(to_tablet->msg.body);
+      EXPECT_EQ(to_tablet->msg.as<Error>().code, ErrorCode::kBadValue);
+      EXPECT_NE(to_tablet->msg.as<Error>().error.find("min_version 999"), std::string::npos) << to_tablet->msg.as<Error>().error;
+    } else {
+      ASSERT_TRUE(to_tablet->msg.is<ScoreReply>()) << op_name(to_tablet->msg.body);
+      EXPECT_EQ(to_tablet->msg.as<ScoreReply>().score.version, 3u);
+    }
+  }
+}
+
 TEST(FrontendCore, UnknownEventIsRejectedNamingIt) {
   Harness h("fe2");
   auto reply = h.deliver("t", Message{1, GetScore{"Quidditch", {}, {}}});

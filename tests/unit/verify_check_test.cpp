@@ -436,6 +436,24 @@ TEST(Rebalancing, TabletsLeftOnThePeerAfterRecoveryFail) {
       << format_check(r);
 }
 
+// A first failure before every tablet has read: the baseline saw fe1 2 fe2 2 of the 10 tablets,
+// the recovery period fe1 5 fe2 5, the same split. Scaled to the same number of tablets it passes;
+// compared as counts (3 apart, tolerance 2) it would not.
+TEST(Rebalancing, ABaselineTakenBeforeEveryTabletHadReadIsScaledToTheSameNumberOfTablets) {
+  CleanRun run;
+  const std::set<std::string> late = {"tablet-1", "tablet-2", "tablet-3", "tablet-6", "tablet-7", "tablet-8"};
+  std::erase_if(run.in.reads, [&](const ReadRecord& r) { return late.count(r.tablet) && r.end < at_ms(kKillMs); });
+  const CheckReport r = check_run(run.in);
+  EXPECT_EQ(r.baseline.tablets, (std::map<std::string, size_t>{{"fe1", 2}, {"fe2", 2}}));
+  EXPECT_EQ(r.failures[0].after.tablets, (std::map<std::string, size_t>{{"fe1", 5}, {"fe2", 5}}));
+  EXPECT_EQ(guarantee(r, 7).status, Status::kPass) << format_check(r);
+  // The same partial baseline with every tablet left on fe2 afterwards still fails.
+  for (auto& rd : run.in.reads) {
+    if (rd.frontend == "fe1" && rd.start >= at_ms(16'000)) rd.frontend = "fe2";
+  }
+  expect_failing(check_run(run.in), {7});
+}
+
 TEST(Rebalancing, AcksThroughAnotherFrontEndThanTheHomeMasterAfterRecoveryFail) {
   CleanRun run;
   for (auto& a : run.in.acks) {
