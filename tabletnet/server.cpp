@@ -46,6 +46,7 @@ struct TabletServer::Conn {
   bool dirty = false;       // in dirty_
   bool doomed = false;      // in doomed_: closed at the end of this pass
   bool resume = false;      // in resume_: at the pending cap with whole frames buffered, now below it
+  bool eof = false;         // the client shut down its side: closed once its answers are out
   explicit Conn(std::size_t max_frame) : reader(max_frame) {}
   std::size_t unsent() const { return out.size() - out_off; }
 };
@@ -186,7 +187,15 @@ void TabletServer::read_from(Conn& c) {
     const std::size_t room = c.reader.room();
     if (room == 0) break;
     const ssize_t got = ::recv(c.fd, buf.data(), std::min(room, buf.size()), 0);
-    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    if (got == 0) {
+      // The client sent all it will (a shutdown of its side, or a close): its requests still get
+      // their answers, then the connection is closed.
+      c.eof = true;
+      take_frames(c);
+      if (!c.doomed) close_when_answered(c);
+      return;
+    }
+    if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       doom(c, &ServerCounts::closed_by_peer);
       return;
     }
@@ -274,6 +283,7 @@ void TabletServer::flush() {
     Conn& c = *it->second;
     c.dirty = false;
     write_out(c);
+    if (c.eof && !c.doomed) close_when_answered(c);
   }
   dirty_.clear();
   // Connections that were at the pending cap: their buffered frames first, then reading again.
@@ -286,7 +296,7 @@ void TabletServer::flush() {
     c.resume = false;
     if (c.doomed) continue;
     take_frames(c);
-    if (!c.doomed) want(c, c.pending < limits_.max_pending, c.writing);
+    if (!c.doomed) want(c, !c.eof && c.pending < limits_.max_pending, c.writing);
   }
   resume_.clear();
   if (counts_.frames_in != before) {
@@ -316,7 +326,15 @@ void TabletServer::write_out(Conn& c) {
     doom(c, &ServerCounts::closed_slow);
     return;
   }
-  want(c, c.pending < limits_.max_pending, c.unsent() > 0);
+  want(c, !c.eof && c.pending < limits_.max_pending, c.unsent() > 0);
+}
+
+void TabletServer::close_when_answered(Conn& c) {
+  if (c.pending == 0 && c.unsent() == 0) {  // a partial frame left at the end never completes
+    doom(c, &ServerCounts::closed_by_peer);
+  } else {
+    want(c, false, c.unsent() > 0);
+  }
 }
 
 void TabletServer::want(Conn& c, bool in, bool out) {

@@ -57,7 +57,7 @@ struct ServerCounts {
   uint64_t frames_out = 0;
   uint64_t notices_out = 0;      // serving and redirect notices, counted per connection
   uint64_t refused_full = 0;     // connections closed at once: max_connections
-  uint64_t closed_by_peer = 0;   // the client closed (or reset) it
+  uint64_t closed_by_peer = 0;   // the client closed (or reset) it; after its shutdown, once answered
   uint64_t closed_bad_frame = 0; // a frame of 0 bytes or over max_frame
   uint64_t closed_slow = 0;      // unsent answers over max_unsent
   uint64_t closed_idle = 0;
@@ -99,6 +99,8 @@ class TabletServer final : public RelayTransport {
   void want(Conn& c, bool in, bool out);
   // Closes `c` at the end of this pass, counting it under `why`.
   void doom(Conn& c, uint64_t ServerCounts::*why);
+  // A client that shut down its side: closed now if nothing is owed to it, else once it is.
+  void close_when_answered(Conn& c);
   void close_conn(uint64_t id, uint64_t ServerCounts::*why);
   void expire_idle(TimePoint now);
 

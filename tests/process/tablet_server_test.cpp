@@ -134,15 +134,42 @@ TEST(TabletServer, AnswersToAClosedConnectionAreDroppedAndItsNumberIsNeverReused
     Client c(f.server.port());
     c.write(frame(request(1, "Curling")));
     ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 1; }));
+    f.server.send("tcp/1", answer(1, "Curling", 1));
+    f.server.flush();
+    ASSERT_TRUE(c.read_frame());
   }
   ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.connections() == 0; }));
   EXPECT_EQ(f.server.counts().closed_by_peer, 1u);
-  f.server.send("tcp/1", answer(1, "Curling", 1));
+  f.server.send("tcp/1", answer(1, "Curling", 1));  // a late second answer: its connection is gone
   EXPECT_EQ(f.server.counts().answers_dropped, 1u);
   Client next(f.server.port());
   next.write(frame(request(5, "Luge")));
   ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 2; }));
   EXPECT_EQ(f.got[1].from, "tcp/2");
+}
+
+// A client that sends its requests and shuts down its side (as `nc -N` does) still gets every
+// answer, and then the connection is closed.
+TEST(TabletServer, AClientThatShutsDownItsSideGetsItsAnswersBeforeTheClose) {
+  Fixture f;
+  Client c(f.server.port());
+  c.write(frame(request(1, "Curling")) + frame(request(2, "Luge")));
+  c.shutdown_write();
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 2; }));
+  for (int i = 0; i < 20; ++i) {
+    while (auto in = f.server.receive()) f.got.push_back(std::move(*in));
+  }
+  EXPECT_EQ(f.server.connections(), 1u);  // still owed two answers
+  f.server.send("tcp/1", answer(1, "Curling", 1));
+  f.server.send("tcp/1", answer(2, "Luge", 1));
+  f.server.flush();
+  for (uint64_t req = 1; req <= 2; ++req) {
+    const auto got = c.read_frame();
+    ASSERT_TRUE(got) << req;
+    EXPECT_EQ(decode(*got).message.req, req);
+  }
+  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.connections() == 0; }));
+  EXPECT_TRUE(c.closed());
 }
 
 TEST(TabletServer, AConnectionWithPendingRequestsAtTheCapIsNotReadUntilAnswersGoOut) {

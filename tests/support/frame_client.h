@@ -38,6 +38,8 @@ class FrameClient {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
+  // Sends nothing more (the server still answers what it got).
+  void shutdown_write() const { ::shutdown(fd_, SHUT_WR); }
   void write(const std::string& bytes) const {
     ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
   }
