@@ -1,7 +1,5 @@
 #include "tabletnet/client.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -12,39 +10,16 @@
 
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <stdexcept>
 
 #include "common/codec.h"
 #include "common/message.h"
+#include "tabletnet/address.h"
 
 namespace oly::tabletnet {
 
 namespace {
-
-// `host_port` as an IPv4 socket address (a name is resolved); nullopt when it is not one.
-std::optional<sockaddr_in> resolve(const std::string& host_port) {
-  const auto colon = host_port.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  int port = -1;
-  const char* first = host_port.data() + colon + 1;
-  const char* last = host_port.data() + host_port.size();
-  if (std::from_chars(first, last, port).ptr != last || port <= 0 || port > 65535) return std::nullopt;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  const std::string host = host_port.substr(0, colon);
-  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) == 1) return a;
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return std::nullopt;
-  a.sin_addr = reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr;
-  ::freeaddrinfo(found);
-  return a;
-}
 
 // Whether `frame` is a notice: req 0 and a notice's op.
 bool is_notice(std::string_view frame) {
@@ -78,9 +53,10 @@ void TcpClientTransport::add_peer(const std::string& name, const std::string& ho
 
 void TcpClientTransport::open(const std::string& name, Peer& p) {
   p.last_attempt = clock_.now();
-  const auto addr = resolve(p.address);
+  std::string why;
+  const auto addr = ipv4_address(p.address, false, why);
   if (!addr) {
-    if (!p.warned) spdlog::warn("front end {}: '{}' is not a host:port of this machine's IPv4", name, p.address);
+    if (!p.warned) spdlog::warn("front end {}: {}", name, why);
     p.warned = true;
     return;
   }

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netdb.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -12,12 +11,12 @@
 
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <stdexcept>
 
 #include "common/codec.h"
 #include "common/message.h"
+#include "tabletnet/address.h"
 
 namespace oly::tabletnet {
 
@@ -53,31 +52,10 @@ struct TabletServer::Conn {
 
 TabletServer::TabletServer(Transport& inner, const std::string& host_port, const Clock& clock, Limits limits)
     : RelayTransport(inner, std::string(kEndpointPrefix)), clock_(clock), limits_(limits) {
-  const auto colon = host_port.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos) {
-    const char* first = host_port.data() + colon + 1;
-    const char* last = host_port.data() + host_port.size();
-    if (std::from_chars(first, last, port).ptr != last) port = -1;
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  if (colon == std::string::npos || port < 0 || port > 65535) {
-    throw std::runtime_error("tablet port: expected host:port, got '" + host_port + "'");
-  }
-  const std::string host = host_port.substr(0, colon);
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    addrinfo hints{};
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
-      throw std::runtime_error("tablet port " + host_port + ": no IPv4 address for '" + host + "'");
-    }
-    addr.sin_addr = reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr;
-    ::freeaddrinfo(found);
-  }
-  addr.sin_port = htons(static_cast<uint16_t>(port));
+  std::string why;
+  const auto found = ipv4_address(host_port, true, why);
+  if (!found) throw std::runtime_error("tablet port: " + why);
+  sockaddr_in addr = *found;
   listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_ < 0) throw sys_error("socket", host_port);
   const int one = 1;

@@ -10,6 +10,7 @@
 #include "verify/load.h"
 #include "verify/report.h"
 #include "tests/support/cluster.h"
+#include "tests/support/judge.h"
 
 namespace oly::testing {
 namespace {
@@ -42,17 +43,11 @@ TEST_P(ConsistencyProcess, GuaranteesHoldUnderLoad) {
     ASSERT_TRUE(cluster.child(fe)->wait(ms(5000)).has_value());
   }
 
-  // Pull: the TTR bound and the master's 10 ms grace, plus 50 ms for a loopback round trip and a
-  // scheduling hiccup on a loaded machine.
-  const verify::RunRecords records = verify::read_records(cluster.config());
-  const verify::CheckReport report =
-      verify::check_run(verify::check_input(cluster.config(), records, ms(50)));
-  SCOPED_TRACE(verify::format_check(report));
-  EXPECT_TRUE(report.passed());
-  for (size_t g : {verify::kNoneLost, verify::kNoneTwice, verify::kInOrder, verify::kFreshReads,
-                   verify::kMonotonicReads}) {
-    EXPECT_EQ(report.verdicts[g].status, verify::Status::kPass) << report.verdicts[g].guarantee;
-  }
+  const JudgedRun run = judge_run(cluster.config());
+  const verify::RunRecords& records = run.records;
+  SCOPED_TRACE(verify::format_check(run.report));
+  EXPECT_TRUE(run.report.passed());
+  expect_data_guarantees(run.report);
 
   const verify::RunAnalysis a = verify::analyse_records(cluster.config(), records);
   const auto& f = a.freshness;

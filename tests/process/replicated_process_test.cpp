@@ -16,6 +16,7 @@
 #include "verify/load.h"
 #include "verify/report.h"
 #include "tests/support/cluster.h"
+#include "tests/support/judge.h"
 
 namespace oly::testing {
 namespace {
@@ -52,14 +53,9 @@ void finish_and_check(ProcessCluster& cluster) {
       c->wait(ms(5000));
     }
   }
-  const verify::RunRecords records = verify::read_records(cluster.config());
-  const verify::CheckReport report = verify::check_run(verify::check_input(cluster.config(), records, ms(50)));
-  SCOPED_TRACE(verify::format_check(report));
-  for (size_t g : {verify::kNoneLost, verify::kNoneTwice, verify::kInOrder, verify::kFreshReads,
-                   verify::kMonotonicReads}) {
-    EXPECT_EQ(report.verdicts[g].status, verify::Status::kPass) << report.verdicts[g].guarantee;
-  }
-  EXPECT_GT(records.acks.size(), 300u);
+  const JudgedRun run = judge_run(cluster.config());
+  expect_data_guarantees(run.report);
+  EXPECT_GT(run.records.acks.size(), 300u);
 }
 
 // From `t` to the first acknowledgement after it, in ms (-1: none).

@@ -20,9 +20,7 @@
 #include "tabletnet/frames.h"
 #include "tests/support/cluster.h"
 #include "tests/support/frame_client.h"
-#include "verify/check.h"
-#include "verify/load.h"
-#include "verify/report.h"
+#include "tests/support/judge.h"
 
 namespace oly::testing {
 namespace {
@@ -180,15 +178,10 @@ TEST(TabletsOverTcp, KeepEveryGuaranteeAndFollowTheNoticesWhileTheMasterIsKilled
     ASSERT_TRUE(cluster.child(fe)->wait(ms(5000)).has_value());
   }
 
-  const verify::RunRecords records = verify::read_records(cluster.config());
-  const verify::CheckReport report = verify::check_run(verify::check_input(cluster.config(), records, ms(50)));
-  SCOPED_TRACE(verify::format_check(report));
-  for (size_t g : {verify::kNoneLost, verify::kNoneTwice, verify::kInOrder, verify::kFreshReads,
-                   verify::kMonotonicReads}) {
-    EXPECT_EQ(report.verdicts[g].status, verify::Status::kPass) << report.verdicts[g].guarantee;
-  }
+  const JudgedRun run = judge_run(cluster.config());
+  expect_data_guarantees(run.report);
   size_t ok = 0;
-  for (const auto& r : records.reads) ok += r.outcome == "ok";
+  for (const auto& r : run.records.reads) ok += r.outcome == "ok";
   EXPECT_GT(ok, 5000u);
   // The serving notices came over the tablets' TCP connections (there is no other way here):
   // the takeover's and the return's moved tablets.
