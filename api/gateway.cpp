@@ -134,6 +134,10 @@ void ApiGateway::pump() {
     done(Body{make_error(ErrorCode::kUnavailable, "the front end did not answer within " +
                                                        std::to_string(static_cast<int64_t>(to_ms(kAnswerTimeout))) + " ms")});
   }
+  // The HTTP server's pass (an eventfd read, libmicrohttpd's epoll_wait) only when its
+  // descriptor was found readable or its own timeout is due.
+  if (!take_readable() && now < next_run_) return pump_timed(now);
+  next_run_ = now + std::chrono::duration_cast<Duration>(server_.timeout().value_or(kRunAtLeastEvery));
   for (http::Request& request : server_.run()) {
     ++requests_;
     auto routed = route(request, cfg_);
@@ -144,6 +148,10 @@ void ApiGateway::pump() {
     }
     serve(request, std::move(std::get<Route>(routed)), now);
   }
+  pump_timed(now);
+}
+
+void ApiGateway::pump_timed(TimePoint now) {
   if (hub_.size() == 0) return;
   if (now >= next_refresh_) refresh(now);
   // Changes go out as they are taken (take, on_cache_change); what is left for here is only

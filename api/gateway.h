@@ -49,6 +49,8 @@ class ApiGateway final : public RelayTransport {
   static constexpr size_t kMaxStreams = 512;
   // How often the streams are looked at for pings and for slow clients that caught up.
   static constexpr Duration kTimedFlushEvery = ms(100);
+  // The HTTP server is run at least this often even when its descriptor says nothing.
+  static constexpr std::chrono::milliseconds kRunAtLeastEvery{1000};
 
   // Serves `server`'s requests for front end `frontend` of `cfg`; `metrics` renders GET /metrics.
   // `inner`, `server` and `clock` outlive it.
@@ -78,6 +80,8 @@ class ApiGateway final : public RelayTransport {
   class ServerSink;
 
   void pump() override;
+  // What pump() does by time alone: the streams' refresh and timed flush.
+  void pump_timed(TimePoint now);
   void answered(uint64_t id, std::string frame) override;
   void serve(const http::Request& request, Route route, TimePoint now);
   void serve_value(uint64_t id, Body read, const Route& route, TimePoint now);
@@ -106,6 +110,7 @@ class ApiGateway final : public RelayTransport {
   size_t refreshing_ = 0;  // reads of the running refresh not yet answered
   TimePoint next_refresh_{};
   TimePoint next_flush_{};
+  TimePoint next_run_{};  // the HTTP server's next pass even with its descriptor quiet
   uint64_t requests_ = 0, refused_ = 0, timed_out_ = 0;
 };
 

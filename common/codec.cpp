@@ -15,7 +15,12 @@ template <class T> struct is_vector<std::vector<T>> : std::true_type {};
 template <class T> struct is_map : std::false_type {};
 template <class K, class V> struct is_map<std::map<K, V>> : std::true_type {};
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+// Packs straight into the frame's string (no buffer to copy from).
+struct StringSink {
+  std::string& out;
+  void write(const char* data, std::size_t size) { out.append(data, size); }
+};
+using Packer = msgpack::packer<StringSink>;
 
 // ------------------------------------------------------------------------------- encoding
 
@@ -236,8 +241,10 @@ bool decode_body(std::string_view op, const msgpack::object& o, Body& body, std:
 }  // namespace
 
 std::string encode(const Message& msg) {
-  msgpack::sbuffer buf(256);
-  Packer pk(buf);
+  std::string frame;
+  frame.reserve(256);
+  StringSink sink{frame};
+  Packer pk(sink);
   std::visit(
       [&](const auto& b) {
         using T = std::decay_t<decltype(b)>;
@@ -254,7 +261,44 @@ std::string encode(const Message& msg) {
         pack_fields(pk, b);
       },
       msg.body);
-  return std::string(buf.data(), buf.size());
+  return frame;
+}
+
+std::string encode_read_value(const KeyValue& kv) {
+  std::string out;
+  StringSink sink{out};
+  Packer pk(sink);
+  if (kv.score) {
+    pk.pack("score");
+    pack_value(pk, *kv.score);
+  } else if (kv.tally) {
+    pk.pack("tally");
+    pack_value(pk, *kv.tally);
+  }
+  return out;
+}
+
+std::string encode_read_reply(uint64_t req, const KeyValue& kv, std::string_view value,
+                              std::optional<int64_t> staleness_bound_ms) {
+  // The layout encode() gives a ScoreReply or TallyReply: op, req, ok, then the fields in
+  // their visit() order (the value, then the bound when present).
+  std::string frame;
+  frame.reserve(value.size() + 64);
+  StringSink sink{frame};
+  Packer pk(sink);
+  pk.pack_map(staleness_bound_ms ? 5 : 4);
+  pk.pack("op");
+  pk.pack(kv.score ? ScoreReply::kOp : TallyReply::kOp);
+  pk.pack("req");
+  pk.pack(req);
+  pk.pack("ok");
+  pk.pack(true);
+  frame.append(value);
+  if (staleness_bound_ms) {
+    pk.pack("staleness_bound_ms");
+    pk.pack(*staleness_bound_ms);
+  }
+  return frame;
 }
 
 Decoded decode(std::string_view frame) {
@@ -266,12 +310,17 @@ Decoded decode(std::string_view frame) {
                0};
     return d;
   }
-  msgpack::object_handle oh;
+  // One zone per thread, emptied at every decode (it keeps its first chunk): a small frame
+  // allocates nothing here. Nothing decoded refers to it once decode() returns.
+  thread_local msgpack::zone zone;
+  zone.clear();
+  msgpack::object o;
   try {
     // Limits bound what a hostile frame can make us allocate (elements and nesting depth).
     std::size_t off = 0;
-    oh = msgpack::unpack(frame.data(), frame.size(), off, nullptr, nullptr,
-                         msgpack::unpack_limit(65536, 65536, kMaxFrameBytes, kMaxFrameBytes, 1024, 16));
+    bool referenced = false;
+    o = msgpack::unpack(zone, frame.data(), frame.size(), off, referenced, nullptr, nullptr,
+                        msgpack::unpack_limit(65536, 65536, kMaxFrameBytes, kMaxFrameBytes, 1024, 16));
     if (off != frame.size()) {
       d.error = {ErrorCode::kMalformed, "trailing bytes after the message", 0};
       return d;
@@ -280,7 +329,6 @@ Decoded decode(std::string_view frame) {
     d.error = {ErrorCode::kMalformed, std::string("not a MessagePack value: ") + e.what(), 0};
     return d;
   }
-  const msgpack::object& o = oh.get();
   if (o.type != msgpack::type::MAP) {
     d.error = {ErrorCode::kMalformed, std::string("expected a map, got ") + type_name(o), 0};
     return d;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,14 @@ struct Decoded {
 
 // Encodes `msg` as one MessagePack map. Never fails.
 std::string encode(const Message& msg);
+
+// A read's answer made from a value encoded once (what a cache keeps with each entry, so that a
+// hit encodes only its req): encode_read_reply(req, kv, encode_read_value(kv), bound) is byte for
+// byte encode(Message{req, ScoreReply{*kv.score, bound}}) (TallyReply for a tally).
+// REQUIRES: kv holds a score or a tally.
+std::string encode_read_value(const KeyValue& kv);
+std::string encode_read_reply(uint64_t req, const KeyValue& kv, std::string_view value,
+                              std::optional<int64_t> staleness_bound_ms);
 
 // Decodes one frame. See the file comment for the validation rules.
 Decoded decode(std::string_view frame);

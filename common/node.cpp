@@ -47,13 +47,26 @@ void Node::note_if_slow(TimePoint began, size_t handled) {
 void Node::flush(Effects& effects) {
   for (const auto& [name, address] : effects.connects()) transport_.connect(name, address);
   for (auto& o : effects.items()) {
-    if (o.notice) {
+    if (!o.frame.empty()) {
+      transport_.send(o.to, std::move(o.frame));
+    } else if (o.notice) {
       transport_.publish(o.to, encode(o.msg));
     } else {
       transport_.send(o.to, encode(o.msg));
     }
   }
   effects.clear();
+}
+
+std::vector<Effects::Out> Effects::decoded_items() const {
+  std::vector<Out> items = out_;
+  for (auto& o : items) {
+    if (o.frame.empty()) continue;
+    Decoded d = decode(o.frame);
+    o.msg = d.ok ? std::move(d.message) : Message{d.error.req, make_error(d.error.code, d.error.text)};
+    o.frame.clear();
+  }
+  return items;
 }
 
 void Node::handle_bad_frame(const Incoming& in, const DecodeError& err) {

@@ -35,13 +35,20 @@ class Effects {
     std::string to;  // endpoint name, or topic for a notice
     Message msg;
     bool notice = false;
+    std::string frame;  // send_frame(): the message already encoded (then `msg` is empty)
   };
-  void send(const std::string& to, uint64_t req, Body body) { out_.push_back({to, {req, std::move(body)}, false}); }
-  void publish(const std::string& topic, Body body) { out_.push_back({topic, {0, std::move(body)}, true}); }
+  void send(const std::string& to, uint64_t req, Body body) { out_.push_back({to, {req, std::move(body)}, false, {}}); }
+  // Sends a message the core encoded itself (a cache hit's answer from its pre-encoded value:
+  // codec.h, encode_read_reply). Whoever looks at items() instead of sending them (tests) uses
+  // decoded_items().
+  void send_frame(const std::string& to, std::string frame) { out_.push_back({to, {}, false, std::move(frame)}); }
+  void publish(const std::string& topic, Body body) { out_.push_back({topic, {0, std::move(body)}, true, {}}); }
   // Makes endpoint `name` reachable at `address` (a member learnt at run time: a replica that
   // joined the database tier); applied before the sends of the same step. Known names are kept.
   void connect(const std::string& name, const std::string& address) { connects_.emplace_back(name, address); }
   std::vector<Out>& items() { return out_; }
+  // items() with every send_frame() decoded into `msg` (and `frame` cleared).
+  std::vector<Out> decoded_items() const;
   std::vector<std::pair<std::string, std::string>>& connects() { return connects_; }
   void clear() {
     out_.clear();

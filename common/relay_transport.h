@@ -9,15 +9,22 @@
 // whenever the inner transport has nothing, and every kPumpEvery frames when it always has (so
 // that a busy inner transport cannot starve the outside).
 //
+// Readiness: pump() runs many times per pass of the loop, mostly to find nothing. When the loop
+// reports the gateway's descriptor readable (readiness(), ZmqTransport::watch_fd's callback), a
+// subclass may skip its system calls in a pump() with no such report since its last look
+// (take_readable()), doing only what is due by time.
+//
 // Thread-safety: none, as any Transport.
 #pragma once
 
 #include <charconv>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/transport.h"
 
@@ -42,6 +49,13 @@ class RelayTransport : public Transport {
   void connect(const std::string& name, const std::string& address) override { inner_.connect(name, address); }
   void publish(const std::string& topic, std::string frame) override { inner_.publish(topic, std::move(frame)); }
   void subscribe(const std::string& publisher, const std::string& prefix) override { inner_.subscribe(publisher, prefix); }
+  // The callback for ZmqTransport::watch_fd of the gateway's descriptor: from now on the loop
+  // reports it readable through this after every wait that finds it so (it is level-triggered),
+  // and pump() may skip its system calls when it was not.
+  std::function<void()> readiness() {
+    gated_ = true;
+    return [this] { readable_ = true; };
+  }
   // The frames deliver() queued, then the inner transport's, with pump() run as above.
   std::optional<Incoming> receive() final {
     if (arrived_.empty() && ++since_pump_ >= kPumpEvery) run_pump();
@@ -61,6 +75,11 @@ class RelayTransport : public Transport {
   virtual void pump() = 0;
   // A frame sent to our endpoint number `id`.
   virtual void answered(uint64_t id, std::string frame) = 0;
+  // Whether the descriptor may have work: always, without readiness(); with it, once per report
+  // of the loop (take_readable() takes it), or again after keep_readable() (a pass that left
+  // work behind, e.g. more events than it took).
+  bool take_readable() { return !gated_ || std::exchange(readable_, false); }
+  void keep_readable() { readable_ = true; }
   // Queues `frame` as if endpoint number `id` had sent it.
   void deliver(uint64_t id, std::string frame) { arrived_.push_back(Incoming{prefix_ + std::to_string(id), std::move(frame)}); }
 
@@ -74,6 +93,8 @@ class RelayTransport : public Transport {
   const std::string prefix_;
   std::deque<Incoming> arrived_;
   size_t since_pump_ = 0;
+  bool gated_ = false;
+  bool readable_ = true;
 };
 
 }  // namespace oly

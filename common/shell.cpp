@@ -77,7 +77,9 @@ void run_until(Node& node, ZmqTransport& t, const Clock& clock, const std::funct
       every_second(now);
       next_second = now + ms(1000);
     }
-    if (wake > now) t.wait(std::min<Duration>(wake - now, max_wait));
+    // Even when the node is due again at once, a wait of 0: it is what tells the transport which
+    // sockets and side servers have something (ZmqTransport::receive asks only those).
+    t.wait(wake > now ? std::min<Duration>(wake - now, max_wait) : Duration(0));
   }
 }
 

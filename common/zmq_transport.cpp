@@ -1,7 +1,11 @@
 #include "common/zmq_transport.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
+#include <array>
+#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 
@@ -32,7 +36,9 @@ ZmqTransport::ZmqTransport(std::string name, ZmqOptions options)
   rebuild_poll_items();
 }
 
-ZmqTransport::~ZmqTransport() = default;
+ZmqTransport::~ZmqTransport() {
+  if (epoll_ >= 0) ::close(epoll_);
+}
 
 void ZmqTransport::connect(const std::string& name, const std::string& address) {
   if (knows(name) || name == name_ || address.empty()) return;
@@ -88,6 +94,7 @@ void ZmqTransport::subscribe(const std::string& publisher, const std::string& pr
     rebuild_poll_items();
   }
   p.sub->set(zmq::sockopt::subscribe, prefix);
+  maybe_readable(p.sub.get());
 }
 
 void ZmqTransport::rebuild_poll_items() {
@@ -98,39 +105,59 @@ void ZmqTransport::rebuild_poll_items() {
     if (p.sub) sources_.push_back({p.sub.get(), n, true});
     if (p.monitor) sources_.push_back({p.monitor.get(), n, false, true});
   }
-  items_.clear();
-  for (auto& s : sources_) items_.push_back({s.socket->handle(), 0, ZMQ_POLLIN, 0});
-  for (int fd : watched_fds_) items_.push_back({nullptr, fd, ZMQ_POLLIN, 0});
-  ready_.assign(sources_.size(), 1);
-  hints_until_ = {};
+  if (epoll_ >= 0) ::close(epoll_);
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  auto add = [&](int fd, uint64_t tag) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0)
+      throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
+  };
+  for (size_t i = 0; i < sources_.size(); ++i) add(sources_[i].socket->get(zmq::sockopt::fd), i);
+  for (size_t i = 0; i < watched_.size(); ++i) add(watched_[i].fd, kWatchedTag + i);
+  maybe_.assign(sources_.size(), 1);  // what arrived before the rebuild is not lost
   next_source_ = 0;
   burst_ = 0;
 }
 
-void ZmqTransport::watch_fd(int fd) {
-  watched_fds_.push_back(fd);
+void ZmqTransport::watch_fd(int fd, std::function<void()> on_readable) {
+  watched_.push_back({fd, std::move(on_readable)});
   rebuild_poll_items();
 }
 
-void ZmqTransport::wait(Duration timeout) {
-  if (items_.empty()) return;
-  auto t = std::chrono::duration_cast<std::chrono::milliseconds>(timeout + Duration(999));
-  if (t.count() < 0) t = std::chrono::milliseconds(0);
-  try {
-    zmq::poll(items_.data(), items_.size(), t);
-  } catch (const zmq::error_t&) {
-    // EINTR: a signal arrived; the caller's loop checks for shutdown.
-    hints_until_ = {};
-    return;
+void ZmqTransport::maybe_readable(const zmq::socket_t* socket) {
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    if (sources_[i].socket == socket) maybe_[i] = 1;
   }
-  for (size_t i = 0; i < sources_.size(); ++i) ready_[i] = (items_[i].revents & ZMQ_POLLIN) != 0;
-  hints_until_ = std::chrono::steady_clock::now() + kHintsFor;
+}
+
+void ZmqTransport::wait(Duration timeout) {
+  // A socket that may still hold frames: look at the rest without blocking, and return.
+  bool pending = false;
+  for (const char m : maybe_) pending = pending || m != 0;
+  auto t = std::chrono::duration_cast<std::chrono::milliseconds>(timeout + Duration(999));
+  if (t.count() < 0 || pending) t = std::chrono::milliseconds(0);
+  std::array<epoll_event, 64> events;
+  const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), static_cast<int>(t.count()));
+  // n < 0: EINTR, a signal arrived; the caller's loop checks for shutdown.
+  for (int i = 0; i < n; ++i) {
+    const uint64_t tag = events[static_cast<size_t>(i)].data.u64;
+    if (tag >= kWatchedTag) {
+      const auto& w = watched_[tag - kWatchedTag];
+      if (w.on_readable) w.on_readable();
+    } else {
+      maybe_[tag] = 1;
+    }
+  }
 }
 
 void ZmqTransport::send(const std::string& to, std::string frame) {
   try {
     auto it = peers_.find(to);
     if (it != peers_.end()) {
+      maybe_readable(it->second.dealer.get());
       if (!it->second.dealer->send(zmq::buffer(frame), zmq::send_flags::dontwait)) ++dropped_;
       return;
     }
@@ -138,6 +165,7 @@ void ZmqTransport::send(const std::string& to, std::string frame) {
       ++dropped_;
       return;
     }
+    maybe_readable(router_.get());
     if (!router_->send(zmq::buffer(to), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
       ++dropped_;
       return;
@@ -159,15 +187,16 @@ void ZmqTransport::publish(const std::string& topic, std::string frame) {
 }
 
 std::optional<Incoming> ZmqTransport::receive() {
-  const bool hinted = std::chrono::steady_clock::now() < hints_until_;
   for (size_t i = 0; i < sources_.size(); ++i) {
     const size_t source = (next_source_ + i) % sources_.size();
-    if (hinted && !ready_[source]) continue;
+    if (!maybe_[source]) continue;
     auto& src = sources_[source];
     try {
       zmq::message_t first;
+      // An empty answer (EAGAIN) comes after libzmq took the socket's pending commands, and with
+      // them its ZMQ_FD signal: the next frame to arrive signals it again.
       if (!src.socket->recv(first, zmq::recv_flags::dontwait)) {
-        ready_[source] = 0;
+        maybe_[source] = 0;
         continue;
       }
       // Up to kBurst frames in a row from one socket before the next gets its turn: asking an
@@ -207,6 +236,7 @@ std::optional<Incoming> ZmqTransport::receive() {
       in.frame = parts.back().to_string();
       return in;
     } catch (const zmq::error_t&) {
+      maybe_[source] = 0;  // not asked again until its ZMQ_FD says so: a broken socket cannot spin the loop
       continue;
     }
   }

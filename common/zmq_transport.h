@@ -23,6 +23,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,21 +55,29 @@ class ZmqTransport final : public Transport {
   bool knows(const std::string& name) const { return peers_.count(name) > 0; }
 
   // Blocks until a frame may have arrived, a watched file descriptor is readable, or `timeout`
-  // passed. What it learns of each socket is a hint for receive() (see receive()).
+  // passed (at once when a socket may still hold frames receive() has not taken). One epoll_wait
+  // over every socket's ZMQ_FD and the watched descriptors; it tells receive() which sockets to
+  // ask (see receive()) and calls the readiness callback of each watched descriptor found
+  // readable.
   void wait(Duration timeout);
   // From now on wait() also returns when `fd` is readable (another server run from the same loop,
-  // e.g. the key-value store's HTTP server). The caller keeps `fd` open while this lives.
-  void watch_fd(int fd);
+  // e.g. the key-value store's HTTP server), and calls `on_readable` (when given) each time it
+  // finds it so: a side server can then skip its own non-blocking pass, and its system calls,
+  // when its descriptor was not readable. The caller keeps `fd` open while this lives.
+  void watch_fd(int fd, std::function<void()> on_readable = {});
 
   const std::string& name() const override { return name_; }
   void send(const std::string& to, std::string frame) override;
   void connect(const std::string& name, const std::string& address) override;
   void publish(const std::string& topic, std::string frame) override;
   void subscribe(const std::string& publisher, const std::string& prefix) override;
-  // Within kHintsFor of a wait(), only the sockets that wait() found readable are asked (asking
-  // an empty ZeroMQ socket costs libzmq a poll and a getpid, and a loop asks again after every
-  // frame it gets from elsewhere); a frame that arrives meanwhile on another socket makes the next
-  // wait() return at once. Later, or with no wait() yet, every socket is asked.
+  // Asks only the sockets that may hold a frame: those whose ZMQ_FD wait() found readable, and
+  // those this transport sent on (a send may consume the ZMQ_FD signal of frames that arrived),
+  // until each says it has none. Asking an empty ZeroMQ socket costs libzmq a poll and a getpid,
+  // and a loop asks after every frame, so a loop serving another port makes no ZeroMQ call at
+  // all while no ZeroMQ frame comes. A frame that arrives after a socket said it has none makes
+  // its ZMQ_FD readable, so the loop must call wait() (with a timeout of 0 when it is busy)
+  // between runs of receive(): without one, receive() sees only what the last wait() announced.
   std::optional<Incoming> receive() override;
 
   uint64_t frames_dropped() const { return dropped_; }
@@ -83,6 +92,8 @@ class ZmqTransport final : public Transport {
   };
   void watch(const std::string& name, Peer& p);
   void rebuild_poll_items();
+  // A send on `socket` may have taken the signal of frames waiting on it: ask it again.
+  void maybe_readable(const zmq::socket_t* socket);
 
   std::string name_;
   ZmqOptions options_;
@@ -98,11 +109,16 @@ class ZmqTransport final : public Transport {
     bool monitor = false;  // a peer's monitor events, not frames
   };
   std::vector<Source> sources_;
-  std::vector<zmq::pollitem_t> items_;  // sources_ in order, then watched_fds_
-  std::vector<int> watched_fds_;
-  std::vector<char> ready_;  // per source: wait() found it readable (see receive())
-  std::chrono::steady_clock::time_point hints_until_{};
-  static constexpr std::chrono::microseconds kHintsFor{1000};
+  struct Watched {
+    int fd;
+    std::function<void()> on_readable;
+  };
+  std::vector<Watched> watched_;
+  // One epoll set of every source's ZMQ_FD (tagged with its index) and the watched descriptors
+  // (tagged kWatchedTag + index), level-triggered; rebuilt with the sources.
+  int epoll_ = -1;
+  static constexpr uint64_t kWatchedTag = uint64_t{1} << 32;
+  std::vector<char> maybe_;  // per source: may hold a frame (see receive())
   size_t next_source_ = 0;  // the socket receive() asks first
   size_t burst_ = 0;        // frames taken from it in a row
   static constexpr size_t kBurst = 32;

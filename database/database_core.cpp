@@ -74,7 +74,7 @@ void DatabaseCore::fail_batch(const std::string& reason, Effects& out) {
   if (lease_before_claims_) lease_.set_until(*std::exchange(lease_before_claims_, std::nullopt));
   for (const auto& reply : held_.items()) {
     ++counters_["storage_errors"];
-    send(out, {reply.to, {reply.msg.req, make_error(ErrorCode::kStorage, "storage failed: " + reason)}});
+    send(out, {reply.to, {reply.msg.req, make_error(ErrorCode::kStorage, "storage failed: " + reason)}, false, {}});
   }
   held_.clear();
 }

@@ -44,6 +44,7 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
       const bool newer = v.version > e.value.version;
       if (newer) e.stamp.reset();
       e.value = v;
+      e.reply_value.clear();
       if (newer && observer_) observer_(v.key, v.version, &v);
       e.confirmed_at = now;
       e.ttr = ttr;
@@ -60,13 +61,14 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
   Slot& s = entries_[v.key];
   s.lru = lru_.begin();
   s.entry = CacheEntry{.value = v, .confirmed_at = now, .ttr = ttr, .reads = {0, now},
-                       .updates = {0, now}, .updates_long = {0, now}, .cached_at = now, .stamp = std::nullopt};
+                       .updates = {0, now}, .updates_long = {0, now}, .cached_at = now, .stamp = std::nullopt, .reply_value = {}};
   if (observer_) observer_(v.key, v.version, &v);
   return s.entry;
 }
 
 void Cache::update(CacheEntry& e, const KeyValue& v) {
   e.value = v;
+  e.reply_value.clear();
   if (observer_) observer_(v.key, v.version, &v);
 }
 

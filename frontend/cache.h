@@ -45,6 +45,9 @@ struct CacheEntry {
   // Pull mode with hints: the place in the master's changes (change_log.h) as of which this value
   // was the master's; none until an answer says so. Cleared when the value changes.
   std::optional<Cursor> stamp;
+  // The value as a tablet's answer carries it (codec.h, encode_read_value), made at the first
+  // answer after each change of `value` (Cache clears it), so that a hit encodes only its req.
+  std::string reply_value;
   double read_rate() const { return reads.per_second; }
 };
 

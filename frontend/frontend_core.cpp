@@ -102,7 +102,7 @@ bool FrontendCore::step_follower(const std::string& from, Message& msg, TimePoin
       out.send(from, msg.req, not_master_error());
     }
   } else if (msg.is<Fetch>() || msg.is<Poll>()) {
-    ++counters_["requests"];
+    ++requests_;
     out.send(from, msg.req, not_master_error());
   } else if (const auto* h = std::get_if<HandOver>(&msg.body)) {
     on_hand_over(*h, now, out);
@@ -124,11 +124,11 @@ bool FrontendCore::step_master(const std::string& from, Message& msg, TimePoint 
   if (msg.is<SetScore>() || msg.is<IncrementMedalTally>()) {
     if (check_token(from, msg, out)) forward_update(from, msg, now, out);
   } else if (const auto* f = std::get_if<Fetch>(&msg.body)) {
-    ++counters_["requests"];
+    ++requests_;
     if (!valid_key(from, msg.req, Fetch::kOp, f->key, out)) return true;
     serve(f->key, Waiter{Waiter::Kind::kPeerFetch, from, msg.req, 0, 0, f->since, now}, now, out);
   } else if (const auto* p = std::get_if<Poll>(&msg.body)) {
-    ++counters_["requests"];
+    ++requests_;
     ++counters_["polls_received"];
     if (!valid_key(from, msg.req, Poll::kOp, p->key, out)) return true;
     serve(p->key, Waiter{Waiter::Kind::kPeerPoll, from, msg.req, 0, p->version, p->since, now}, now, out);
@@ -153,10 +153,10 @@ bool FrontendCore::step_handing_over(const std::string& from, Message& msg, Time
 // ---------------------------------------------------------------- what every role serves
 
 void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint now, Effects& out) {
-  ++counters_["requests"];
+  ++requests_;
   auto seen = [&](const std::optional<std::string>& tablet) {
     if (tablet) tablets_seen_[*tablet] = now;
-    ++counters_["reads"];
+    ++reads_;
   };
   if (auto* g = std::get_if<GetScore>(&msg.body)) {
     if (!events_.count(g->event)) {

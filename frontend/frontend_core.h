@@ -57,6 +57,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <unordered_map>
 #include <string>
 
 #include "common/config.h"
@@ -206,7 +207,7 @@ class FrontendCore final : public Core {
   void take_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
   CacheEntry& put_cached(const KeyValue& kv, TimePoint at, Duration ttr);
   std::optional<Changes> changes_for(const Waiter& w, const KeyValue& kv, TimePoint now);
-  void answer(const Waiter& w, const KeyValue& kv, const CacheEntry* e, TimePoint now, Effects& out);
+  void answer(const Waiter& w, const KeyValue& kv, CacheEntry* e, TimePoint now, Effects& out);
   void maybe_refresh_ahead(const std::string& key, CacheEntry& e, TimePoint now, Effects& out);
 
   const Config cfg_;
@@ -214,6 +215,12 @@ class FrontendCore final : public Core {
   std::vector<FrontendInfo> frontends_;
   std::set<std::string> events_;
   Counters counters_;
+  // The counters every read moves, looked up once (a std::map's elements stay put): four string
+  // lookups per read cost about as much as the rest of a cache hit.
+  int64_t& requests_ = counters_["requests"];
+  int64_t& reads_ = counters_["reads"];
+  int64_t& cache_hits_ = counters_["cache_hits"];
+  int64_t& cache_misses_ = counters_["cache_misses"];
   Latencies latencies_;
 
   // The role, and what the whole cluster agrees on.
@@ -255,7 +262,7 @@ class FrontendCore final : public Core {
   TimePoint handoff_target_up_{};         // handing over: the home master's up_since when it began
   TimePoint next_handoff_{};              // master: after a failed handoff, not before this
 
-  std::map<std::string, TimePoint> tablets_seen_;  // tablet -> last read, for "tablets served"
+  std::unordered_map<std::string, TimePoint> tablets_seen_;  // tablet -> last read, for "tablets served"
   Timers<Timer> timers_;
   TimePoint next_wake_{};
 };

@@ -84,9 +84,9 @@ int main(int argc, char** argv) {
       http = std::make_unique<oly::http::Server>(
           // HTTP/1.1: browsers keep connections alive; streams last as long as their clients.
           oly::http_listen_options(me->http, "olympics-frontend/1.0", false));
-      transport.watch_fd(http->fd());
       api = std::make_unique<oly::api::ApiGateway>(transport, *http, clock, cfg, id,
                                                    [&] { return metrics_text(core, *api, tcp.get(), clock.now()); });
+      transport.watch_fd(http->fd(), api->readiness());
       core.observe_cache([&api](const std::string& key, uint64_t version, const oly::KeyValue* value) {
         api->on_cache_change(key, version, value);
       });
@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
     // The tablets' native TCP port (tabletnet/server.h), when the config gives this front end one.
     if (!me->tcp.empty()) {
       tcp = std::make_unique<oly::tabletnet::TabletServer>(outer, me->tcp, clock);
-      transport.watch_fd(tcp->fd());
+      transport.watch_fd(tcp->fd(), tcp->readiness());
       spdlog::info("serving tablets over TCP on {}", me->tcp);
     }
     oly::Node node(core, tcp ? static_cast<oly::Transport&>(*tcp) : outer, clock);

@@ -1,5 +1,6 @@
 // FrontendCore's read path: the cache and its fills. See frontend_core.h ("The path of a read");
 // where push and pull differ, the consistency protocol (consistency.h) decides.
+#include "common/codec.h"
 #include "common/log.h"
 #include "common/reads.h"
 #include "frontend/frontend_core.h"
@@ -30,12 +31,12 @@ bool FrontendCore::usable(const std::string& key, const CacheEntry& e, TimePoint
 void FrontendCore::serve(const std::string& key, Waiter w, TimePoint now, Effects& out) {
   CacheEntry* e = cache_.read(key, now);
   if (e != nullptr && usable(key, *e, now) && e->value.version >= w.min_version) {
-    ++counters_["cache_hits"];
+    ++cache_hits_;
     answer(w, e->value, e, now, out);
     maybe_refresh_ahead(key, *e, now, out);
     return;
   }
-  ++counters_["cache_misses"];
+  ++cache_misses_;
   waiters_[key].push_back(std::move(w));
   if (!filling_.count(key)) start_fill(key, now, out);
 }
@@ -194,12 +195,16 @@ std::optional<Changes> FrontendCore::changes_for(const Waiter& w, const KeyValue
   return c;
 }
 
-void FrontendCore::answer(const Waiter& w, const KeyValue& kv, const CacheEntry* e, TimePoint now, Effects& out) {
+void FrontendCore::answer(const Waiter& w, const KeyValue& kv, CacheEntry* e, TimePoint now, Effects& out) {
   switch (w.kind) {
     case Waiter::Kind::kTablet: {
       latencies_.reads.observe(now - w.arrived);
       const auto bound = consistency_->staleness_bound(e, view(), now);
-      if (kv.score) {
+      if (e != nullptr && (kv.score || kv.tally)) {
+        // A hit: the value's encoding is kept with the entry, only the req is new.
+        if (e->reply_value.empty()) e->reply_value = encode_read_value(e->value);
+        out.send_frame(w.to, encode_read_reply(w.req, e->value, e->reply_value, bound));
+      } else if (kv.score) {
         out.send(w.to, w.req, ScoreReply{*kv.score, bound});
       } else if (kv.tally) {
         out.send(w.to, w.req, TallyReply{*kv.tally, bound});

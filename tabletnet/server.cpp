@@ -99,8 +99,12 @@ TabletServer::~TabletServer() {
 
 void TabletServer::pump() {
   now_ = clock_.now();
+  // Nothing reported readable since the last look (the nested epoll set is level-triggered in
+  // the loop's): no epoll_wait, unless the idle check is due.
+  if (!take_readable() && now_ < next_idle_check_) return;
   std::array<epoll_event, 256> events;
   const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 0);
+  if (n == static_cast<int>(events.size())) keep_readable();  // more may be waiting
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = events[static_cast<std::size_t>(i)];
     if (ev.data.u64 == kListenTag) {

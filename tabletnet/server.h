@@ -9,9 +9,10 @@
 // core sent them. Requests may be pipelined; answers carry the request's `req`.
 //
 // The loop: fd() is an epoll descriptor to watch beside the ZeroMQ sockets (ZmqTransport::
-// watch_fd); pump() (run from receive(), see RelayTransport) accepts, reads and closes; flush()
-// writes what the core answered, each connection's answers of a step in one send(), and must run
-// after every step of the node.
+// watch_fd, with readiness() as its callback: then pump() makes no system call unless fd() was
+// found readable); pump() (run from receive(), see RelayTransport) accepts, reads and closes;
+// flush() writes what the core answered, each connection's answers of a step in one send(), and
+// must run after every step of the node.
 //
 // What protects the loop (Limits): a frame over max_frame bytes (or of 0 bytes) gets an error
 // frame (`too_large` or `malformed`, req 0) and its connection is closed, as the stream cannot be

@@ -23,12 +23,12 @@ struct Harness {
   std::vector<Effects::Out> tick() {
     Effects out;
     core.on_tick(now, out);
-    return out.items();
+    return out.decoded_items();
   }
   std::vector<Effects::Out> deliver(const std::string& from, Message m) {
     Effects out;
     core.on_message(from, std::move(m), false, now, out);
-    return out.items();
+    return out.decoded_items();
   }
   // Starts the front end and lets it claim: the database says `seen` is master, then grants the
   // claim as `granted`. Returns what the grant made the front end send.
