@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/config.h"
+#include "common/utf8.h"
 
 namespace oly {
 
@@ -69,6 +70,8 @@ ScriptFeed::ScriptFeed(const std::string& text, const std::string& source, const
     line = trim(line);
     if (line.empty()) continue;
     auto fail = [&](const std::string& what) { throw FeedError(source + ":" + std::to_string(n) + ": " + what); };
+    // Nothing below quotes a line that is not text.
+    if (!valid_utf8(line)) fail("not valid UTF-8 (the line is not shown)");
     std::istringstream words(line);
     std::vector<std::string> w;
     for (std::string x; words >> x;) w.push_back(x);

@@ -1,5 +1,8 @@
 #include "common/codec.h"
 
+#include "common/codec_reads.h"
+#include "common/utf8.h"
+
 #include <algorithm>
 #include <limits>
 #include <msgpack.hpp>
@@ -107,13 +110,38 @@ const msgpack::object* find(const msgpack::object& map, std::string_view name) {
   return nullptr;
 }
 
+// Where a field is, for error texts ("scores[1].version"): a chain of names and indexes, made
+// into a string only when something fails (building it for every field cost more than reading
+// the field).
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view name;  // a field's name or a map's key ("" for the top level)
+  int64_t index = -1;     // an array element: its index (then `name` is unused)
+  std::string str() const {
+    if (parent == nullptr) return std::string(name);
+    std::string s = parent->str();
+    if (index >= 0) return s + "[" + std::to_string(index) + "]";
+    return s.empty() ? std::string(name) : s + "." + std::string(name);
+  }
+  // The field's own name: the innermost name, looking through array indexes.
+  std::string_view field() const { return index >= 0 && parent != nullptr ? parent->field() : name; }
+};
+
+// Fields that hold a name (an id, an event, a team): at most kMaxNameBytes. Every other string is
+// bounded by the frame's size and by its own rules (the key-value store's keys and values).
+bool is_name_field(std::string_view field) {
+  static constexpr std::string_view kNames[] = {"event", "team",   "tablet", "publisher", "id",   "frontend", "home",
+                                                "master", "leader", "node",   "from",      "to",   "role",     "medal"};
+  return std::find(std::begin(kNames), std::end(kNames), field) != std::end(kNames);
+}
+
 // Converts msgpack objects into fields, remembering the first failure with its path.
 class Reader {
  public:
   bool failed() const { return failed_; }
   const std::string& why() const { return why_; }
 
-  template <class T> void read(const msgpack::object& o, T& out, const std::string& path) {
+  template <class T> void read(const msgpack::object& o, T& out, const Path& path) {
     if (failed_) return;
     if constexpr (std::is_same_v<T, bool>) {
       if (o.type != msgpack::type::BOOLEAN) return fail(path, "boolean", o);
@@ -140,7 +168,9 @@ class Reader {
       else return fail(path, "number", o);
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (o.type != msgpack::type::STR) return fail(path, "string", o);
-      out.assign(o.via.str.ptr, o.via.str.size);
+      const std::string_view text(o.via.str.ptr, o.via.str.size);
+      if (!text_ok(text, path)) return;
+      out.assign(text);
     } else if constexpr (std::is_same_v<T, Bytes>) {
       if (o.type != msgpack::type::BIN) return fail(path, "binary", o);
       out.data.assign(o.via.bin.ptr, o.via.bin.size);
@@ -155,64 +185,84 @@ class Reader {
       out.clear();
       out.resize(o.via.array.size);
       for (uint32_t i = 0; i < o.via.array.size && !failed_; ++i) {
-        read(o.via.array.ptr[i], out[i], path + "[" + std::to_string(i) + "]");
+        read(o.via.array.ptr[i], out[i], Path{&path, {}, static_cast<int64_t>(i)});
       }
     } else if constexpr (is_map<T>::value) {
       if (o.type != msgpack::type::MAP) return fail(path, "map", o);
       out.clear();
       for (uint32_t i = 0; i < o.via.map.size && !failed_; ++i) {
         const auto& kv = o.via.map.ptr[i];
-        if (kv.key.type != msgpack::type::STR) return fail(path + " key", "string", kv.key);
-        std::string k(kv.key.via.str.ptr, kv.key.via.str.size);
-        read(kv.val, out[k], path + "." + k);
+        if (kv.key.type != msgpack::type::STR) return fail(path.str() + " key", "string", kv.key);
+        const std::string_view k(kv.key.via.str.ptr, kv.key.via.str.size);
+        if (!valid_utf8(k)) return bad(path.str() + " key", "not valid UTF-8");
+        read(kv.val, out[std::string(k)], Path{&path, k});
       }
     } else {
       if (o.type != msgpack::type::MAP) return fail(path, "map", o);
-      read_fields(o, out, path + ".");
+      read_fields(o, out, path);
     }
   }
 
-  // Reads the fields of struct `s` from map `o`; `prefix` is prepended to field names in errors.
-  template <class S> void read_fields(const msgpack::object& o, S& s, const std::string& prefix) {
+  // Reads the fields of struct `s` from map `o`, which is at `at` (the top level: Path{}).
+  template <class S> void read_fields(const msgpack::object& o, S& s, const Path& at) {
     s.visit([&](const char* name, auto& field) {
       if (failed_) return;
       using F = std::decay_t<decltype(field)>;
       const msgpack::object* v = find(o, name);
+      const Path here{&at, name};
       if constexpr (is_optional<F>::value) {
         if (v == nullptr || v->type == msgpack::type::NIL) {
           field.reset();
           return;
         }
         field.emplace();
-        read(*v, *field, prefix + name);
+        read(*v, *field, here);
       } else {
         if (v == nullptr) {
           failed_ = true;
-          why_ = "missing field '" + prefix + name + "'";
+          why_ = "missing field '" + here.str() + "'";
           return;
         }
-        read(*v, field, prefix + name);
+        read(*v, field, here);
       }
     });
   }
 
  private:
-  void fail(const std::string& path, const char* expected, const msgpack::object& got) {
+  // Text must be valid UTF-8, and a name at most kMaxNameBytes: the text never quotes it.
+  bool text_ok(std::string_view text, const Path& path) {
+    if (!valid_utf8(text)) {
+      bad(path.str(), "not valid UTF-8");
+      return false;
+    }
+    if (text.size() > kMaxNameBytes && is_name_field(path.field())) {
+      bad(path.str(), std::to_string(text.size()) + " bytes, over the limit of " + std::to_string(kMaxNameBytes) +
+                          " for a name");
+      return false;
+    }
+    return true;
+  }
+  void bad(const std::string& where, const std::string& what) {
     failed_ = true;
-    why_ = "field '" + path + "': expected " + expected + ", got " + type_name(got);
+    why_ = "field '" + where + "': " + what;
+  }
+  void fail(const Path& path, const char* expected, const msgpack::object& got) { fail(path.str(), expected, got); }
+  void fail(const std::string& where, const char* expected, const msgpack::object& got) {
+    failed_ = true;
+    why_ = "field '" + where + "': expected " + expected + ", got " + type_name(got);
   }
   // Quotes the name only when it is short and plain (never raw bytes into a log).
-  void unknown_code(const std::string& path, std::string_view name) {
+  void unknown_code(const Path& path, std::string_view name) {
     failed_ = true;
     const bool plain = name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
                          return (c >= 'a' && c <= 'z') || c == '_';
                        });
-    why_ = "field '" + path + "': " + (plain ? "'" + std::string(name) + "' is not" : std::string("not")) +
+    why_ = "field '" + path.str() + "': " + (plain ? "'" + std::string(name) + "' is not" : std::string("not")) +
            " a known error code";
   }
-  void range(const std::string& path) {
+  void range(const Path& path) {
     failed_ = true;
-    why_ = "field '" + path + "': integer out of range";
+    why_ = "field '" + path.str() + "': integer out of range";
   }
   bool failed_ = false;
   std::string why_;
@@ -228,7 +278,7 @@ bool decode_body(std::string_view op, const msgpack::object& o, Body& body, std:
     if (T::kOp != op) return decode_body<I + 1>(op, o, body, why);
     T value;
     Reader r;
-    r.read_fields(o, value, "");
+    r.read_fields(o, value, Path{});
     if (r.failed()) {
       why = std::string(op) + ": " + r.why();
     } else {
@@ -302,6 +352,19 @@ std::string encode_read_reply(uint64_t req, const KeyValue& kv, std::string_view
 }
 
 Decoded decode(std::string_view frame) {
+  // A tablet's read, the commonest message, straight from its bytes (codec_reads.h).
+  if (frame.size() <= kMaxFrameBytes) {
+    if (auto read = decode_simple_read(frame)) {
+      Decoded d;
+      d.ok = true;
+      d.message = std::move(*read);
+      return d;
+    }
+  }
+  return decode_general(frame);
+}
+
+Decoded decode_general(std::string_view frame) {
   Decoded d;
   if (frame.size() > kMaxFrameBytes) {
     d.error = {ErrorCode::kTooLarge,
@@ -355,7 +418,13 @@ Decoded decode(std::string_view frame) {
   std::string_view op_str(op->via.str.ptr, op->via.str.size);
   std::string why;
   if (!decode_body(op_str, o, d.message.body, why)) {
-    d.error = {ErrorCode::kUnknownOp, "unknown op '" + std::string(op_str.substr(0, 64)) + "'", req};
+    // Quoted only when it is printable ASCII (never raw bytes back), at most 64 characters.
+    const std::string_view shown = op_str.substr(0, 64);
+    const bool plain = std::all_of(shown.begin(), shown.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+    d.error = {ErrorCode::kUnknownOp,
+               plain ? "unknown op '" + std::string(shown) + "'"
+                     : "unknown op (" + std::to_string(op_str.size()) + " bytes, not printable text)",
+               req};
     return d;
   }
   if (!why.empty()) {

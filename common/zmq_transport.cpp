@@ -4,7 +4,6 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -37,7 +36,7 @@ ZmqTransport::ZmqTransport(std::string name, ZmqOptions options)
 }
 
 ZmqTransport::~ZmqTransport() {
-  if (epoll_ >= 0) ::close(epoll_);
+  for (const int fd : source_fds_) fds_.unwatch(fd);
 }
 
 void ZmqTransport::connect(const std::string& name, const std::string& address) {
@@ -98,6 +97,8 @@ void ZmqTransport::subscribe(const std::string& publisher, const std::string& pr
 }
 
 void ZmqTransport::rebuild_poll_items() {
+  for (const int fd : source_fds_) fds_.unwatch(fd);
+  source_fds_.clear();
   sources_.clear();
   if (router_) sources_.push_back({router_.get(), "", false});
   for (auto& [n, p] : peers_) {
@@ -105,26 +106,20 @@ void ZmqTransport::rebuild_poll_items() {
     if (p.sub) sources_.push_back({p.sub.get(), n, true});
     if (p.monitor) sources_.push_back({p.monitor.get(), n, false, true});
   }
-  if (epoll_ >= 0) ::close(epoll_);
-  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
-  auto add = [&](int fd, uint64_t tag) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = tag;
-    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0)
-      throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
-  };
-  for (size_t i = 0; i < sources_.size(); ++i) add(sources_[i].socket->get(zmq::sockopt::fd), i);
-  for (size_t i = 0; i < watched_.size(); ++i) add(watched_[i].fd, kWatchedTag + i);
   maybe_.assign(sources_.size(), 1);  // what arrived before the rebuild is not lost
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    const int fd = sources_[i].socket->get(zmq::sockopt::fd);
+    fds_.watch(fd, EPOLLIN, [this, i](uint32_t) { maybe_[i] = 1; });
+    source_fds_.push_back(fd);
+  }
   next_source_ = 0;
   burst_ = 0;
 }
 
 void ZmqTransport::watch_fd(int fd, std::function<void()> on_readable) {
-  watched_.push_back({fd, std::move(on_readable)});
-  rebuild_poll_items();
+  fds_.watch(fd, EPOLLIN, [on_readable = std::move(on_readable)](uint32_t) {
+    if (on_readable) on_readable();
+  });
 }
 
 void ZmqTransport::maybe_readable(const zmq::socket_t* socket) {
@@ -137,20 +132,7 @@ void ZmqTransport::wait(Duration timeout) {
   // A socket that may still hold frames: look at the rest without blocking, and return.
   bool pending = false;
   for (const char m : maybe_) pending = pending || m != 0;
-  auto t = std::chrono::duration_cast<std::chrono::milliseconds>(timeout + Duration(999));
-  if (t.count() < 0 || pending) t = std::chrono::milliseconds(0);
-  std::array<epoll_event, 64> events;
-  const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), static_cast<int>(t.count()));
-  // n < 0: EINTR, a signal arrived; the caller's loop checks for shutdown.
-  for (int i = 0; i < n; ++i) {
-    const uint64_t tag = events[static_cast<size_t>(i)].data.u64;
-    if (tag >= kWatchedTag) {
-      const auto& w = watched_[tag - kWatchedTag];
-      if (w.on_readable) w.on_readable();
-    } else {
-      maybe_[tag] = 1;
-    }
-  }
+  fds_.wait(pending ? Duration(0) : timeout);  // a signal (EINTR) returns early: the loop checks for shutdown
 }
 
 void ZmqTransport::send(const std::string& to, std::string frame) {

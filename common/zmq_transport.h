@@ -31,6 +31,7 @@
 #include <zmq.hpp>
 
 #include "common/clock.h"
+#include "common/fd_watcher.h"
 #include "common/transport.h"
 
 namespace oly {
@@ -54,12 +55,14 @@ class ZmqTransport final : public Transport {
   void add_peer(const std::string& name, const std::string& address, const std::string& pub = "");
   bool knows(const std::string& name) const { return peers_.count(name) > 0; }
 
-  // Blocks until a frame may have arrived, a watched file descriptor is readable, or `timeout`
-  // passed (at once when a socket may still hold frames receive() has not taken). One epoll_wait
-  // over every socket's ZMQ_FD and the watched descriptors; it tells receive() which sockets to
-  // ask (see receive()) and calls the readiness callback of each watched descriptor found
-  // readable.
+  // Blocks until a frame may have arrived, a watched file descriptor is ready, or `timeout`
+  // passed (at once when a socket may still hold frames receive() has not taken): one wait of
+  // fds(), whose set holds every socket's ZMQ_FD beside what side servers watch there. It tells
+  // receive() which sockets to ask (see receive()) and runs the side servers' callbacks.
   void wait(Duration timeout);
+  // The loop's one epoll set: a side server served from the same loop (the tablets' TCP port)
+  // watches its descriptors here, and its callbacks run from wait().
+  FdWatcher& fds() { return fds_; }
   // From now on wait() also returns when `fd` is readable (another server run from the same loop,
   // e.g. the key-value store's HTTP server), and calls `on_readable` (when given) each time it
   // finds it so: a side server can then skip its own non-blocking pass, and its system calls,
@@ -109,15 +112,8 @@ class ZmqTransport final : public Transport {
     bool monitor = false;  // a peer's monitor events, not frames
   };
   std::vector<Source> sources_;
-  struct Watched {
-    int fd;
-    std::function<void()> on_readable;
-  };
-  std::vector<Watched> watched_;
-  // One epoll set of every source's ZMQ_FD (tagged with its index) and the watched descriptors
-  // (tagged kWatchedTag + index), level-triggered; rebuilt with the sources.
-  int epoll_ = -1;
-  static constexpr uint64_t kWatchedTag = uint64_t{1} << 32;
+  FdWatcher fds_;
+  std::vector<int> source_fds_;  // the ZMQ_FD of each source, watched in fds_
   std::vector<char> maybe_;  // per source: may hold a frame (see receive())
   size_t next_source_ = 0;  // the socket receive() asks first
   size_t burst_ = 0;        // frames taken from it in a row

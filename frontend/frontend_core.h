@@ -58,6 +58,7 @@
 #include <memory>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <string>
 
 #include "common/config.h"
@@ -213,7 +214,7 @@ class FrontendCore final : public Core {
   const Config cfg_;
   const std::string id_;
   std::vector<FrontendInfo> frontends_;
-  std::set<std::string> events_;
+  std::unordered_set<std::string> events_;
   Counters counters_;
   // The counters every read moves, looked up once (a std::map's elements stay put): four string
   // lookups per read cost about as much as the rest of a cache hit.

@@ -95,8 +95,7 @@ int main(int argc, char** argv) {
     oly::Transport& outer = api ? static_cast<oly::Transport&>(*api) : transport;
     // The tablets' native TCP port (tabletnet/server.h), when the config gives this front end one.
     if (!me->tcp.empty()) {
-      tcp = std::make_unique<oly::tabletnet::TabletServer>(outer, me->tcp, clock);
-      transport.watch_fd(tcp->fd(), tcp->readiness());
+      tcp = std::make_unique<oly::tabletnet::TabletServer>(outer, transport.fds(), me->tcp, clock);
       spdlog::info("serving tablets over TCP on {}", me->tcp);
     }
     oly::Node node(core, tcp ? static_cast<oly::Transport&>(*tcp) : outer, clock);

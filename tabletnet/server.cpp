@@ -22,8 +22,6 @@ namespace oly::tabletnet {
 
 namespace {
 
-constexpr uint64_t kListenTag = 0;  // connection ids start at 1
-constexpr uint64_t kWakeTag = ~uint64_t{0};
 constexpr Duration kIdleCheckEvery = ms(1000);
 
 std::runtime_error sys_error(const std::string& what, const std::string& address) {
@@ -50,8 +48,9 @@ struct TabletServer::Conn {
   std::size_t unsent() const { return out.size() - out_off; }
 };
 
-TabletServer::TabletServer(Transport& inner, const std::string& host_port, const Clock& clock, Limits limits)
-    : RelayTransport(inner, std::string(kEndpointPrefix)), clock_(clock), limits_(limits) {
+TabletServer::TabletServer(Transport& inner, FdWatcher& fds, const std::string& host_port, const Clock& clock,
+                           Limits limits)
+    : RelayTransport(inner, std::string(kEndpointPrefix)), fds_(fds), clock_(clock), limits_(limits) {
   std::string why;
   const auto found = ipv4_address(host_port, true, why);
   if (!found) throw std::runtime_error("tablet port: " + why);
@@ -68,60 +67,44 @@ TabletServer::TabletServer(Transport& inner, const std::string& host_port, const
   socklen_t len = sizeof addr;
   ::getsockname(listen_, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
-  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_ < 0) {
-    const auto e = sys_error("epoll_create1", host_port);
-    ::close(listen_);
-    throw e;
-  }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kListenTag;
-  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, listen_, &ev);
   wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_ < 0) {
     const auto e = sys_error("eventfd", host_port);
-    ::close(epoll_);
     ::close(listen_);
     throw e;
   }
-  ev.data.u64 = kWakeTag;
-  ::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_, &ev);
-  next_idle_check_ = clock_.now() + kIdleCheckEvery;
+  fds_.watch(listen_, EPOLLIN, [this](uint32_t) { accept_all(); });
+  fds_.watch(wake_, EPOLLIN, [this](uint32_t) {
+    uint64_t count = 0;
+    [[maybe_unused]] const ssize_t r = ::read(wake_, &count, sizeof count);
+  });
+  now_ = clock_.now();
+  next_idle_check_ = now_ + kIdleCheckEvery;
 }
 
 TabletServer::~TabletServer() {
-  for (auto& [id, c] : conns_) ::close(c->fd);
+  for (auto& [id, c] : conns_) {
+    fds_.unwatch(c->fd);
+    ::close(c->fd);
+  }
+  fds_.unwatch(wake_);
+  fds_.unwatch(listen_);
   ::close(wake_);
-  ::close(epoll_);
   ::close(listen_);
+}
+
+void TabletServer::on_ready(uint64_t id, uint32_t events) {
+  const auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  Conn& c = *it->second;
+  // now_ is the clock as of this pass's pump() or flush(): a connection's activity is only timed
+  // for its idle limit.
+  if (events & EPOLLOUT) write_out(c);
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_from(c);
 }
 
 void TabletServer::pump() {
   now_ = clock_.now();
-  // Nothing reported readable since the last look (the nested epoll set is level-triggered in
-  // the loop's): no epoll_wait, unless the idle check is due.
-  if (!take_readable() && now_ < next_idle_check_) return;
-  std::array<epoll_event, 256> events;
-  const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 0);
-  if (n == static_cast<int>(events.size())) keep_readable();  // more may be waiting
-  for (int i = 0; i < n; ++i) {
-    const epoll_event& ev = events[static_cast<std::size_t>(i)];
-    if (ev.data.u64 == kListenTag) {
-      accept_all();
-      continue;
-    }
-    if (ev.data.u64 == kWakeTag) {
-      uint64_t count = 0;
-      [[maybe_unused]] const ssize_t r = ::read(wake_, &count, sizeof count);
-      continue;
-    }
-    const auto it = conns_.find(ev.data.u64);
-    if (it == conns_.end()) continue;  // closed earlier in this pass
-    Conn& c = *it->second;
-    if (ev.events & EPOLLOUT) write_out(c);
-    if (ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_from(c);
-  }
   for (const uint64_t id : doomed_) close_conn(id, nullptr);
   doomed_.clear();
   if (now_ >= next_idle_check_) {
@@ -145,11 +128,9 @@ void TabletServer::accept_all() {
     c->fd = fd;
     c->id = next_id_++;
     c->last_active = now_;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = c->id;
-    ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
-    conns_.emplace(c->id, std::move(c));
+    const uint64_t id = c->id;
+    fds_.watch(fd, EPOLLIN, [this, id](uint32_t events) { on_ready(id, events); });
+    conns_.emplace(id, std::move(c));
     ++counts_.accepted;
   }
 }
@@ -323,16 +304,13 @@ void TabletServer::want(Conn& c, bool in, bool out) {
   if (c.reading == in && c.writing == out) return;
   c.reading = in;
   c.writing = out;
-  epoll_event ev{};
-  ev.events = (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u);
-  ev.data.u64 = c.id;
-  ::epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+  fds_.rewatch(c.fd, (in ? EPOLLIN : 0u) | (out ? EPOLLOUT : 0u));
 }
 
 void TabletServer::close_conn(uint64_t id, uint64_t ServerCounts::*why) {
   const auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second->fd, nullptr);
+  fds_.unwatch(it->second->fd);
   ::close(it->second->fd);
   conns_.erase(it);
   if (why != nullptr) ++(counts_.*why);

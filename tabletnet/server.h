@@ -8,9 +8,10 @@
 // that endpoint's, and the core's answers to "tcp/<n>" go out on that connection in the order the
 // core sent them. Requests may be pipelined; answers carry the request's `req`.
 //
-// The loop: fd() is an epoll descriptor to watch beside the ZeroMQ sockets (ZmqTransport::
-// watch_fd, with readiness() as its callback: then pump() makes no system call unless fd() was
-// found readable); pump() (run from receive(), see RelayTransport) accepts, reads and closes;
+// The loop: the listening socket and every connection are watched in the loop's own epoll set
+// (FdWatcher, ZmqTransport::fds()), so a pass of the loop waits once for everything it serves;
+// the watcher's callbacks accept and read (delivering whole frames, for the node's next step);
+// pump() (run from receive(), see RelayTransport) closes what this pass doomed and what was idle;
 // flush() writes what the core answered, each connection's answers of a step in one send(), and
 // must run after every step of the node.
 //
@@ -25,8 +26,9 @@
 //
 // Notices: every connection gets the notices tablets follow (publish()), with req 0.
 //
-// Not yet here (issue 16's next steps): answers encoded once per cache entry, writev of large
-// batches.
+// Answers come pre-encoded from the cache (FrontendCore keeps each value's encoding), and a
+// connection's answers of one step are appended to one buffer and go out in one send(): writev
+// would only save that append, a copy of a few hundred bytes.
 //
 // Errors: the constructor throws std::runtime_error naming the address when it cannot listen.
 // Thread-safety: none; the front end's loop thread only.
@@ -39,6 +41,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/fd_watcher.h"
 #include "common/relay_transport.h"
 #include "tabletnet/frames.h"
 
@@ -69,13 +72,13 @@ class TabletServer final : public RelayTransport {
  public:
   static constexpr std::string_view kEndpointPrefix = "tcp/";
 
-  // Listens on `host_port` ("127.0.0.1:7201"; port 0 picks a free one, see port()).
-  TabletServer(Transport& inner, const std::string& host_port, const Clock& clock, Limits limits = {});
+  // Listens on `host_port` ("127.0.0.1:7201"; port 0 picks a free one, see port()), watched in
+  // `fds` (the loop's set, which outlives this server).
+  TabletServer(Transport& inner, FdWatcher& fds, const std::string& host_port, const Clock& clock, Limits limits = {});
   ~TabletServer() override;
   TabletServer(const TabletServer&) = delete;
   TabletServer& operator=(const TabletServer&) = delete;
 
-  int fd() const { return epoll_; }
   int port() const { return port_; }
   // Writes the answers the core gave since the last flush.
   void flush();
@@ -91,6 +94,8 @@ class TabletServer final : public RelayTransport {
   struct Conn;
   void pump() override;
   void answered(uint64_t id, std::string frame) override;
+  // The watcher's callback for connection `id`.
+  void on_ready(uint64_t id, uint32_t events);
   void accept_all();
   void read_from(Conn& c);
   // Delivers c's whole buffered frames while it is below the pending cap; false when it reached
@@ -105,12 +110,12 @@ class TabletServer final : public RelayTransport {
   void close_conn(uint64_t id, uint64_t ServerCounts::*why);
   void expire_idle(TimePoint now);
 
+  FdWatcher& fds_;
   const Clock& clock_;
   const Limits limits_;
   int listen_ = -1;
-  int epoll_ = -1;
   int port_ = 0;
-  int wake_ = -1;  // an eventfd in epoll_: frames were delivered outside pump()
+  int wake_ = -1;  // an eventfd, watched: flush() delivered frames that wait for the node's next step
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::vector<uint64_t> dirty_;   // connections with answers to write

@@ -7,8 +7,6 @@
 // over the limit.
 #include "tabletnet/server.h"
 
-#include <poll.h>
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -42,15 +40,14 @@ class QuietTransport final : public Transport {
 
 using Client = testing::FrameClient;
 
-// Runs the server's loop (receive() pumps it) until `done`, collecting what it delivers; false
-// after 2 s of wall time without `done`.
+// Runs the server's loop (the watcher's wait reads, receive() pumps) until `done`, collecting
+// what it delivers; false after 2 s of wall time without `done`.
 template <class Pred>
-bool pump_until(TabletServer& server, std::vector<Incoming>& got, Pred done) {
+bool pump_until(FdWatcher& fds, TabletServer& server, std::vector<Incoming>& got, Pred done) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
-    pollfd pf{server.fd(), POLLIN, 0};
-    ::poll(&pf, 1, 1);
+    fds.wait(ms(1));
     while (auto in = server.receive()) got.push_back(std::move(*in));
     server.flush();
   }
@@ -66,9 +63,10 @@ std::string answer(uint64_t req, const std::string& event, uint64_t version) {
 }
 
 struct Fixture {
-  explicit Fixture(Limits limits = {}) : server(inner, "127.0.0.1:0", clock, limits) {}
+  explicit Fixture(Limits limits = {}) : server(inner, fds, "127.0.0.1:0", clock, limits) {}
   QuietTransport inner;
   VirtualClock clock;
+  FdWatcher fds;
   TabletServer server;
   std::vector<Incoming> got;
 };
@@ -77,7 +75,7 @@ TEST(TabletServer, PipelinedFramesReachTheCoreInOrderAndItsAnswersGoBackInOrder)
   Fixture f;
   Client c(f.server.port());
   c.write(frame(request(1, "Curling")) + frame(request(2, "Skiing")) + frame(request(3, "Luge")));
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 3; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 3; }));
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(f.got[i].from, "tcp/1");
     EXPECT_FALSE(f.got[i].notice);
@@ -103,7 +101,7 @@ TEST(TabletServer, AnOversizedPrefixGetsATooLargeErrorAndTheConnectionIsClosed) 
   Fixture f(Limits{.max_frame = 1000});
   Client c(f.server.port());
   c.write(std::string("\x00\x00\x03\xe9", 4));  // 1001 bytes announced
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.counts().closed_bad_frame == 1; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.server.counts().closed_bad_frame == 1; }));
   const auto got = c.read_frame();
   ASSERT_TRUE(got);
   const Decoded d = decode(*got);
@@ -120,7 +118,7 @@ TEST(TabletServer, AnEmptyFrameGetsAMalformedErrorAndTheConnectionIsClosed) {
   Fixture f;
   Client c(f.server.port());
   c.write(frame(request(1, "Curling")) + std::string(4, '\0') + frame(request(2, "Luge")));
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.counts().closed_bad_frame == 1; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.server.counts().closed_bad_frame == 1; }));
   ASSERT_EQ(f.got.size(), 1u);  // the frame before it, not the one after
   const auto got = c.read_frame();
   ASSERT_TRUE(got);
@@ -133,18 +131,18 @@ TEST(TabletServer, AnswersToAClosedConnectionAreDroppedAndItsNumberIsNeverReused
   {
     Client c(f.server.port());
     c.write(frame(request(1, "Curling")));
-    ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 1; }));
+    ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 1; }));
     f.server.send("tcp/1", answer(1, "Curling", 1));
     f.server.flush();
     ASSERT_TRUE(c.read_frame());
   }
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.connections() == 0; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.server.connections() == 0; }));
   EXPECT_EQ(f.server.counts().closed_by_peer, 1u);
   f.server.send("tcp/1", answer(1, "Curling", 1));  // a late second answer: its connection is gone
   EXPECT_EQ(f.server.counts().answers_dropped, 1u);
   Client next(f.server.port());
   next.write(frame(request(5, "Luge")));
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 2; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 2; }));
   EXPECT_EQ(f.got[1].from, "tcp/2");
 }
 
@@ -155,7 +153,7 @@ TEST(TabletServer, AClientThatShutsDownItsSideGetsItsAnswersBeforeTheClose) {
   Client c(f.server.port());
   c.write(frame(request(1, "Curling")) + frame(request(2, "Luge")));
   c.shutdown_write();
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 2; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 2; }));
   for (int i = 0; i < 20; ++i) {
     while (auto in = f.server.receive()) f.got.push_back(std::move(*in));
   }
@@ -168,7 +166,7 @@ TEST(TabletServer, AClientThatShutsDownItsSideGetsItsAnswersBeforeTheClose) {
     ASSERT_TRUE(got) << req;
     EXPECT_EQ(decode(*got).message.req, req);
   }
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.connections() == 0; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.server.connections() == 0; }));
   EXPECT_TRUE(c.closed());
 }
 
@@ -178,18 +176,18 @@ TEST(TabletServer, AConnectionWithPendingRequestsAtTheCapIsNotReadUntilAnswersGo
   std::string five;
   for (uint64_t req = 1; req <= 5; ++req) five += frame(request(req, "Curling"));
   c.write(five);
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() >= 2; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() >= 2; }));
   // Nothing more comes while two are unanswered.
   for (int i = 0; i < 50; ++i) {
+    f.fds.wait(ms(1));
     while (auto in = f.server.receive()) f.got.push_back(std::move(*in));
   }
   EXPECT_EQ(f.got.size(), 2u);
   f.server.send("tcp/1", answer(1, "Curling", 1));
   f.server.flush();
   // The frame it let through waits for the node's next step: the loop is woken for it.
-  pollfd pf{f.server.fd(), POLLIN, 0};
-  EXPECT_EQ(::poll(&pf, 1, 0), 1);
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 3; }));
+  EXPECT_GE(f.fds.wait(ms(0)), 1);
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 3; }));
   EXPECT_EQ(decode(f.got[2].frame).message.req, 3u);
 }
 
@@ -197,7 +195,7 @@ TEST(TabletServer, AClientThatDoesNotReadItsAnswersIsCutOff) {
   Fixture f(Limits{.max_unsent = 256 * 1024});
   Client c(f.server.port(), 4096);
   c.write(frame(request(1, "Curling")));
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 1; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 1; }));
   ScoreReply big;
   big.score.event = std::string(60'000, 'x');
   const std::string a = encode(Message{1, big});
@@ -212,7 +210,7 @@ TEST(TabletServer, AClientThatDoesNotReadItsAnswersIsCutOff) {
 TEST(TabletServer, AnIdleConnectionIsClosedAfterTheIdleTime) {
   Fixture f(Limits{.idle = ms(10'000)});
   Client quiet(f.server.port());
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.connections() == 1; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.server.connections() == 1; }));
   f.clock.advance(ms(9'000));
   while (f.server.receive()) {
   }
@@ -228,12 +226,12 @@ TEST(TabletServer, AnIdleConnectionIsClosedAfterTheIdleTime) {
 TEST(TabletServer, BeyondTheConnectionLimitANewConnectionIsClosedAtOnce) {
   Fixture f(Limits{.max_connections = 1});
   Client first(f.server.port());
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.connections() == 1; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.server.connections() == 1; }));
   Client second(f.server.port());
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.counts().refused_full == 1; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.server.counts().refused_full == 1; }));
   EXPECT_TRUE(second.closed());
   first.write(frame(request(1, "Curling")));
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() == 1; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 1; }));
 }
 
 // Random bytes from many clients (random length prefixes among them, slowloris halves of frames),
@@ -252,7 +250,7 @@ TEST(TabletServer, RandomBytesFromManyClientsNeverCrashTheServerNorPassTheLimit)
     clients.back()->write(bytes);
   }
   const size_t accepted_before = 40;
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.server.counts().accepted == accepted_before; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.server.counts().accepted == accepted_before; }));
   for (int i = 0; i < 100; ++i) {
     while (auto in = f.server.receive()) f.got.push_back(std::move(*in));
   }
@@ -264,7 +262,7 @@ TEST(TabletServer, RandomBytesFromManyClientsNeverCrashTheServerNorPassTheLimit)
   const size_t before = f.got.size();
   Client good(f.server.port());
   good.write(frame(request(9, "Curling")));
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] { return f.got.size() > before; }));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() > before; }));
   const std::string from = f.got.back().from;
   f.server.send(from, answer(9, "Curling", 4));
   f.server.flush();
@@ -283,7 +281,7 @@ TEST(TabletServer, TheClientTransportGetsAnswersByFrontEndNameAndNoticesOnItsCon
   client.send("fe1", request(4, "Curling"));
   client.send("nobody", request(5, "Curling"));
   EXPECT_EQ(client.frames_dropped(), 1u);
-  ASSERT_TRUE(pump_until(f.server, f.got, [&] {
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] {
     (void)client.receive();  // completes the connection and writes what waited for it
     return f.got.size() == 1;
   }));
@@ -310,16 +308,17 @@ TEST(TabletServer, TheClientTransportGetsAnswersByFrontEndNameAndNoticesOnItsCon
 TEST(TabletServer, AnAddressThatIsNotHostPortIsRefusedByName) {
   QuietTransport inner;
   VirtualClock clock;
+  FdWatcher fds;
   for (const std::string bad : {"localhost", "127.0.0.1:port", "no-such-host.invalid:7201"}) {
     try {
-      TabletServer s(inner, bad, clock);
+      TabletServer s(inner, fds, bad, clock);
       ADD_FAILURE() << "no error for " << bad;
     } catch (const std::runtime_error& e) {
       const std::string named = bad.starts_with("no-such") ? "'no-such-host.invalid'" : "'" + bad + "'";
       EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
     }
   }
-  TabletServer by_name(inner, "localhost:0", clock);
+  TabletServer by_name(inner, fds, "localhost:0", clock);
   EXPECT_GT(by_name.port(), 0);
 }
 

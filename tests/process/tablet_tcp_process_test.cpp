@@ -106,6 +106,42 @@ TEST_F(TabletTcp, AFrameThatIsNotAMessageGetsAnErrorAndTheConnectionGoesOn) {
   EXPECT_TRUE(decode(*good).message.is<ScoreReply>());
 }
 
+// A registration whose tablet id is not valid UTF-8, or is over the limit for a name, is refused
+// (malformed, naming the field, echoing none of its bytes) and never stored: registrations of
+// others on the same connection and the registry as the database lists it go on as before.
+TEST_F(TabletTcp, ABadRegistrationIsRefusedNeverStoredAndTheRegistryServesEveryoneElse) {
+  FrameClient c(port_of(cluster.config().frontends[0].tcp));
+  const std::string not_utf8 = "tab\xff\xfelet", too_long(kMaxNameBytes + 1, 'x');
+  c.write(frame(encode(Message{1, Register{not_utf8}})) + frame(encode(Message{2, Register{too_long}})) +
+          frame(encode(Message{3, Register{"good-tablet"}})));
+  std::map<uint64_t, Message> got;
+  for (int i = 0; i < 3; ++i) {
+    const auto f = c.read_frame();
+    ASSERT_TRUE(f) << "answer " << i << " missing";
+    Decoded d = decode(*f);
+    ASSERT_TRUE(d.ok) << d.error.text;
+    got[d.message.req] = std::move(d.message);
+  }
+  for (const uint64_t req : {1u, 2u}) {
+    ASSERT_TRUE(got[req].is<Error>()) << req;
+    EXPECT_EQ(got[req].as<Error>().code, ErrorCode::kMalformed);
+    EXPECT_NE(got[req].as<Error>().error.find("field 'tablet'"), std::string::npos) << got[req].as<Error>().error;
+  }
+  EXPECT_EQ(got[1].as<Error>().error.find("\xff"), std::string::npos);
+  EXPECT_EQ(got[2].as<Error>().error.find(too_long), std::string::npos);
+  ASSERT_TRUE(got[3].is<Registered>()) << op_name(got[3].body);
+  EXPECT_EQ(got[3].as<Registered>().tablet, "good-tablet");
+  const auto registry = cluster.ask("db", ListRegistry{});
+  ASSERT_TRUE(registry && registry->is<Registry>());
+  bool good = false;
+  for (const auto& e : registry->as<Registry>().entries) {
+    EXPECT_NE(e.tablet, not_utf8);
+    EXPECT_LE(e.tablet.size(), kMaxNameBytes);
+    good = good || e.tablet == "good-tablet";
+  }
+  EXPECT_TRUE(good) << "the good registration is not in the registry";
+}
+
 TEST_F(TabletTcp, AnOversizedFrameGetsAnErrorAndItsConnectionIsClosed) {
   FrameClient c(port_of(cluster.config().frontends[0].tcp));
   c.write(std::string("\x7f\xff\xff\xff", 4));

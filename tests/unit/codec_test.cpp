@@ -3,8 +3,11 @@
 // malformed frame is rejected with the right code and a text naming the field, never a crash.
 #include "common/codec.h"
 
+#include "common/codec_reads.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -296,7 +299,7 @@ TEST(Codec, RepliesBuiltFromAPreEncodedValueAreWhatEncodeGives) {
       expected = ScoreReply{*kv.score, bound};
     } else {
       kv.key = "tally/Gaul";
-      kv.tally = Tally{std::string(rng() % 300, 't'), any_int(), any_int(), any_int(), rng()};
+      kv.tally = Tally{std::string(rng() % 250, 't'), any_int(), any_int(), any_int(), rng()};
       expected = TallyReply{*kv.tally, bound};
     }
     const std::string built = encode_read_reply(req, kv, encode_read_value(kv), bound);
@@ -551,13 +554,127 @@ TEST(CodecRejects, AFrameOverTheSizeLimitBeforeParsingIt) {
 }
 
 TEST(CodecRejects, NothingAtExactlyTheSizeLimit) {
-  GetScore g;
-  g.event = std::string(100000, 'x');
-  const std::size_t overhead = encode({22, g}).size() - g.event.size();
-  g.event.assign(kMaxFrameBytes - overhead, 'x');
+  Error g = make_error(ErrorCode::kStorage, std::string(100000, 'x'));  // a text, not a name
+  const std::size_t overhead = encode({22, g}).size() - g.error.size();
+  g.error.assign(kMaxFrameBytes - overhead, 'x');
   const std::string frame = encode({22, g});
   ASSERT_EQ(frame.size(), kMaxFrameBytes);
   EXPECT_TRUE(decode(frame).ok) << decode(frame).error.text;
+}
+
+// Every string must be valid UTF-8 (a name, a text, a map's key, at any depth); the error names
+// the field and never carries the bytes.
+TEST(CodecRejects, TextThatIsNotUtf8AndNeverEchoesIt) {
+  const std::vector<std::string> bad = {"\xff", "Curl\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "ok\x80"};
+  for (const auto& b : bad) {
+    const std::string frame = request("get_score", 30).with("event", b).with("tablet", "t1").bytes();
+    EXPECT_TRUE(rejected(frame, ErrorCode::kMalformed, "get_score: field 'event': not valid UTF-8", 30));
+    EXPECT_EQ(decode(frame).error.text.find(b), std::string::npos);
+    EXPECT_TRUE(rejected(set_score(31).with("publisher", b).bytes(), ErrorCode::kMalformed,
+                         "field 'publisher': not valid UTF-8", 31));
+    EXPECT_TRUE(rejected(request("register", 32).with("tablet", b).bytes(), ErrorCode::kMalformed,
+                         "register: field 'tablet': not valid UTF-8", 32));
+  }
+  // Nested: a score inside a scoreboard, and a map's key.
+  Scoreboard board;
+  board.scores.push_back(Score{"Curl\xff", 1, 2, 3, 4});
+  EXPECT_TRUE(rejected(encode({33, board}), ErrorCode::kMalformed, "field 'scores[0].event': not valid UTF-8", 33));
+  Stats stats;
+  stats.info["ro\xff" "le"] = "x";
+  EXPECT_TRUE(rejected(encode({34, stats}), ErrorCode::kMalformed, "field 'info key': not valid UTF-8", 34));
+  // Valid UTF-8 of every length passes.
+  EXPECT_TRUE(decode(request("get_score", 35).with("event", "Eisschnelllauf ⛸ 𝄞 é").bytes()).ok);
+}
+
+TEST(CodecRejects, ANameOverItsLimitButNotAnyOtherText) {
+  const std::string at_limit(kMaxNameBytes, 'n'), over(kMaxNameBytes + 1, 'n');
+  EXPECT_TRUE(decode(request("get_score", 36).with("event", at_limit).with("tablet", at_limit).bytes()).ok);
+  EXPECT_TRUE(rejected(request("get_score", 37).with("event", "Curling").with("tablet", over).bytes(),
+                       ErrorCode::kMalformed, "field 'tablet': 257 bytes, over the limit of 256 for a name", 37));
+  EXPECT_TRUE(rejected(set_score(38).with("event", over).bytes(), ErrorCode::kMalformed,
+                       "set_score: field 'event': 257 bytes", 38));
+  Scoreboard board;
+  board.tallies.push_back(Tally{over, 1, 2, 3, 4});
+  EXPECT_TRUE(rejected(encode({39, board}), ErrorCode::kMalformed, "field 'tallies[0].team': 257 bytes", 39));
+  // A text (an error's) may be longer.
+  EXPECT_TRUE(decode(encode({40, make_error(ErrorCode::kStorage, std::string(10000, 'x'))})).ok);
+}
+
+TEST(CodecRejects, AnUnknownOpIsQuotedOnlyAsPrintableText) {
+  EXPECT_TRUE(rejected(request("\xff\xfe\x01", 41).bytes(), ErrorCode::kUnknownOp, "unknown op (3 bytes, not printable text)", 41));
+  EXPECT_TRUE(rejected(request("fly", 42).bytes(), ErrorCode::kUnknownOp, "unknown op 'fly'", 42));
+}
+
+// The fast path for tablets' reads (codec_reads.h) decides exactly as the general decoder: over
+// random maps of the keys a read has (and others), with values of every kind (texts short and
+// long, not UTF-8, over the name limit; integers of every width and sign; nil, booleans, floats,
+// nested maps), keys repeated, ops of both reads and others, and bytes cut off or added.
+TEST(CodecReads, TheFastPathDecidesAsTheGeneralDecoder) {
+  std::mt19937_64 rng(1606);
+  const std::vector<std::string> keys = {"op", "req", "event", "team", "min_version", "tablet", "junk", "ok"};
+  const std::vector<std::string> ops = {"get_score", "get_medal_tally", "get_scoreboard", "set_score", "get_scor"};
+  auto value = [&](Packer& pk) {
+    switch (rng() % 14) {
+      case 0: pk.pack(std::string("Curling")); break;
+      case 1: pk.pack(std::string(rng() % 300, 'x')); break;
+      case 2: pk.pack(std::string("Cur\xffling")); break;
+      case 3: pk.pack(uint64_t{rng() % 128}); break;
+      case 4: pk.pack(uint64_t{rng()}); break;
+      case 5: pk.pack(static_cast<uint32_t>(rng())); break;
+      case 6: pk.pack(-static_cast<int64_t>(rng() % 1000) - 1); break;
+      case 7: pk.pack_nil(); break;
+      case 8: pk.pack(true); break;
+      case 9: pk.pack(1.5); break;
+      case 10: pk.pack_map(1); pk.pack(std::string("a")); pk.pack(1); break;
+      case 11: pk.pack(ops[rng() % ops.size()]); break;
+      case 12: pk.pack(std::string(rng() % 70000, 'y')); break;
+      default: pk.pack(std::string("Gauls")); break;
+    }
+  };
+  int fast = 0;
+  for (int i = 0; i < 20000; ++i) {
+    // Half the cases start from a read's own keys, shuffled, some left out, some spoilt below.
+    std::vector<std::string> chosen;
+    if (rng() % 2 == 0) {
+      chosen = {"op", "req", rng() % 2 ? "event" : "team"};
+      if (rng() % 2) chosen.push_back("min_version");
+      if (rng() % 2) chosen.push_back("tablet");
+      if (rng() % 4 == 0) chosen.push_back(keys[rng() % keys.size()]);
+      if (rng() % 8 == 0) chosen.erase(chosen.begin() + static_cast<long>(rng() % chosen.size()));
+      std::shuffle(chosen.begin(), chosen.end(), rng);
+    } else {
+      for (uint64_t k = rng() % 9; k > 0; --k) chosen.push_back(keys[rng() % keys.size()]);
+    }
+    const bool spoil = rng() % 3 == 0;
+    std::string frame = packed([&](Packer& pk) {
+      pk.pack_map(static_cast<uint32_t>(chosen.size()));
+      for (const std::string& key : chosen) {
+        pk.pack(key);
+        const bool plain = !spoil || rng() % 3 != 0;
+        if (key == "op" && plain) {
+          pk.pack(ops[rng() % 2]);
+        } else if ((key == "event" || key == "team" || key == "tablet") && plain) {
+          pk.pack(rng() % 2 ? std::string("Curling") : std::string(rng() % 300, 'n'));
+        } else if ((key == "req" || key == "min_version") && plain) {
+          pk.pack(rng() % 2 ? uint64_t{rng() % 200} : rng());
+        } else {
+          value(pk);
+        }
+      }
+    });
+    if (rng() % 20 == 0 && !frame.empty()) frame.resize(rng() % frame.size());
+    if (rng() % 20 == 0) frame.push_back('\x01');
+    const Decoded general = decode_general(frame);
+    const Decoded both = decode(frame);
+    ASSERT_EQ(both.ok, general.ok) << "case " << i;
+    if (general.ok) {
+      ASSERT_EQ(encode(both.message), encode(general.message)) << "case " << i << ": " << show_message(general.message);
+    } else {
+      ASSERT_EQ(both.error.text, general.error.text) << "case " << i;
+    }
+    fast += decode_simple_read(frame).has_value();
+  }
+  EXPECT_GT(fast, 1000) << "the fast path was hardly taken: the test does not test it";
 }
 
 TEST(CodecRejects, DeeplyNestedValues) {

@@ -39,6 +39,7 @@ TEST(ScriptFeed, RejectsBadLinesNamingFileAndLine) {
   expect_error("set_score Curling -1 0\n", "whole numbers");
   expect_error("set_score Curling\n", "expected: set_score");
   expect_error("shout Curling\n", "unknown op 'shout'");
+  expect_error("set_score Curling 1 0\nset_score Curl\xffing 1 0\n", "feed.txt:2: not valid UTF-8 (the line is not shown)");
 }
 
 TEST(RandomFeed, ScoresMostlyRiseAndEventsEndWithMedals) {
