@@ -76,10 +76,8 @@ class RelayTransport : public Transport {
   // A frame sent to our endpoint number `id`.
   virtual void answered(uint64_t id, std::string frame) = 0;
   // Whether the descriptor may have work: always, without readiness(); with it, once per report
-  // of the loop (take_readable() takes it), or again after keep_readable() (a pass that left
-  // work behind, e.g. more events than it took).
+  // of the loop (take_readable() takes it).
   bool take_readable() { return !gated_ || std::exchange(readable_, false); }
-  void keep_readable() { readable_ = true; }
   // Queues `frame` as if endpoint number `id` had sent it.
   void deliver(uint64_t id, std::string frame) { arrived_.push_back(Incoming{prefix_ + std::to_string(id), std::move(frame)}); }
 

@@ -2,9 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
 #include <stdexcept>
 

@@ -104,13 +104,8 @@ void TabletServer::on_ready(uint64_t id, uint32_t events) {
 }
 
 void TabletServer::pump() {
-  now_ = clock_.now();
   for (const uint64_t id : doomed_) close_conn(id, nullptr);
   doomed_.clear();
-  if (now_ >= next_idle_check_) {
-    expire_idle(now_);
-    next_idle_check_ = now_ + kIdleCheckEvery;
-  }
 }
 
 void TabletServer::accept_all() {
@@ -239,7 +234,12 @@ void TabletServer::publish(const std::string& topic, std::string frame) {
 }
 
 void TabletServer::flush() {
-  if (!dirty_.empty() || !resume_.empty()) now_ = clock_.now();
+  // The clock, once per pass of the loop: what this pass reads and writes is timed by it.
+  now_ = clock_.now();
+  if (now_ >= next_idle_check_) {
+    expire_idle(now_);
+    next_idle_check_ = now_ + kIdleCheckEvery;
+  }
   for (const uint64_t id : dirty_) {
     const auto it = conns_.find(id);
     if (it == conns_.end()) continue;

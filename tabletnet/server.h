@@ -11,9 +11,9 @@
 // The loop: the listening socket and every connection are watched in the loop's own epoll set
 // (FdWatcher, ZmqTransport::fds()), so a pass of the loop waits once for everything it serves;
 // the watcher's callbacks accept and read (delivering whole frames, for the node's next step);
-// pump() (run from receive(), see RelayTransport) closes what this pass doomed and what was idle;
-// flush() writes what the core answered, each connection's answers of a step in one send(), and
-// must run after every step of the node.
+// pump() (run from receive(), see RelayTransport) closes what this pass doomed; flush() writes
+// what the core answered, each connection's answers of a step in one send(), closes idle
+// connections, and must run after every step of the node.
 //
 // What protects the loop (Limits): a frame over max_frame bytes (or of 0 bytes) gets an error
 // frame (`too_large` or `malformed`, req 0) and its connection is closed, as the stream cannot be
@@ -122,7 +122,7 @@ class TabletServer final : public RelayTransport {
   std::vector<uint64_t> doomed_;  // connections to close once this pass is over
   std::vector<uint64_t> resume_;  // connections that were at the pending cap and got an answer
   TimePoint next_idle_check_{};
-  TimePoint now_{};  // the clock, read once per pump() and per flush()
+  TimePoint now_{};  // the clock, read once per flush(): once per pass of the loop
   ServerCounts counts_;
 };
 
