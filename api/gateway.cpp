@@ -136,7 +136,10 @@ void ApiGateway::pump() {
   }
   // The HTTP server's pass (an eventfd read, libmicrohttpd's epoll_wait) only when its
   // descriptor was found readable or its own timeout is due.
-  if (!take_readable() && now < next_run_) return pump_timed(now);
+  if (!take_readable() && now < next_run_) {
+    pump_timed(now);
+    return;
+  }
   next_run_ = now + std::chrono::duration_cast<Duration>(server_.timeout().value_or(kRunAtLeastEvery));
   for (http::Request& request : server_.run()) {
     ++requests_;

@@ -30,7 +30,7 @@ ZmqTransport::ZmqTransport(std::string name, ZmqOptions options)
   };
   if (!options_.bind.empty()) bind(router_, zmq::socket_type::router, options_.bind);
   if (!options_.pub_bind.empty()) bind(pub_, zmq::socket_type::pub, options_.pub_bind);
-  rebuild_poll_items();
+  rebuild_sources();
 }
 
 ZmqTransport::~ZmqTransport() {
@@ -64,7 +64,7 @@ void ZmqTransport::add_peer(const std::string& name, const std::string& address,
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot connect to " + name + " at '" + address + "': " + e.what());
   }
-  rebuild_poll_items();
+  rebuild_sources();
 }
 
 void ZmqTransport::watch(const std::string& name, Peer& p) {
@@ -88,13 +88,13 @@ void ZmqTransport::subscribe(const std::string& publisher, const std::string& pr
     common_options(*p.sub);
     p.sub->set(zmq::sockopt::reconnect_ivl, options_.reconnect_ms);
     p.sub->connect(p.pub);
-    rebuild_poll_items();
+    rebuild_sources();
   }
   p.sub->set(zmq::sockopt::subscribe, prefix);
   maybe_readable(p.sub.get());
 }
 
-void ZmqTransport::rebuild_poll_items() {
+void ZmqTransport::rebuild_sources() {
   for (const int fd : source_fds_) fds_.unwatch(fd);
   source_fds_.clear();
   sources_.clear();

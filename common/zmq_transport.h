@@ -94,7 +94,7 @@ class ZmqTransport final : public Transport {
     std::unique_ptr<zmq::socket_t> monitor;  // PAIR reading the dealer's monitor events
   };
   void watch(const std::string& name, Peer& p);
-  void rebuild_poll_items();
+  void rebuild_sources();
   // A send on `socket` may have taken the signal of frames waiting on it: ask it again.
   void maybe_readable(const zmq::socket_t* socket);
 

@@ -43,8 +43,7 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
     if (v.version >= e.value.version) {
       const bool newer = v.version > e.value.version;
       if (newer) e.stamp.reset();
-      e.value = v;
-      e.reply_value.clear();
+      set_value(e, v);
       if (newer && observer_) observer_(v.key, v.version, &v);
       e.confirmed_at = now;
       e.ttr = ttr;
@@ -66,9 +65,13 @@ CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {
   return s.entry;
 }
 
-void Cache::update(CacheEntry& e, const KeyValue& v) {
+void Cache::set_value(CacheEntry& e, const KeyValue& v) {
   e.value = v;
-  e.reply_value.clear();
+  e.reply_value.clear();  // made again from the new value at its first answer
+}
+
+void Cache::update(CacheEntry& e, const KeyValue& v) {
+  set_value(e, v);
   if (observer_) observer_(v.key, v.version, &v);
 }
 

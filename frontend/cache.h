@@ -90,6 +90,8 @@ class Cache {
   uint64_t evictions() const { return evictions_; }
 
  private:
+  // The one place an entry's value changes: its encoded answer goes with it.
+  static void set_value(CacheEntry& e, const KeyValue& v);
   struct Slot {
     CacheEntry entry;
     std::list<std::string>::iterator lru;
