@@ -182,10 +182,10 @@ void ApiGateway::serve(const http::Request& request, Route route, TimePoint now)
       return;
     }
     case Route::Kind::kScore:
-      serve_value(request.id, GetScore{route.name, std::nullopt, std::nullopt}, route, now);
+      serve_value(request.id, GetScore{route.name, std::nullopt, std::nullopt, std::nullopt}, route, now);
       return;
     case Route::Kind::kMedals:
-      serve_value(request.id, GetMedalTally{route.name, std::nullopt, std::nullopt}, route, now);
+      serve_value(request.id, GetMedalTally{route.name, std::nullopt, std::nullopt, std::nullopt}, route, now);
       return;
     case Route::Kind::kScoreboard:
       serve_scoreboard(request.id, route, now);

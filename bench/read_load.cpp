@@ -162,7 +162,7 @@ class Load {
     total_ = o.warmup + o.requests;
     latencies_us_.reserve(o.requests);
     // The echo payload: a front-end request as it is in the steady state (with a min_version).
-    payload_ = oly::encode(oly::Message{1, oly::GetScore{o.keys[0], 1, "b0"}});
+    payload_ = oly::encode(oly::Message{1, oly::GetScore{o.keys[0], 1, "b0", std::nullopt}});
     for (const auto& k : o.keys) redis_requests_.push_back(resp_get(k));
   }
   ~Load() {
@@ -299,7 +299,7 @@ class Load {
     if (o_.target == Target::kTcp) {
       std::optional<uint64_t> min_version;
       if (c.seen[c.key] > 0) min_version = c.seen[c.key];
-      frame = oly::tabletnet::frame(oly::encode(oly::Message{c.req, oly::GetScore{o_.keys[c.key], min_version, c.tablet}}));
+      frame = oly::tabletnet::frame(oly::encode(oly::Message{c.req, oly::GetScore{o_.keys[c.key], min_version, c.tablet, std::nullopt}}));
       request_bytes_ = frame.size();
       // One frame outstanding per connection, into an empty socket buffer: a short write means
       // the connection broke.
@@ -310,7 +310,7 @@ class Load {
     if (o_.target == Target::kFrontend) {
       std::optional<uint64_t> min_version;
       if (c.seen[c.key] > 0) min_version = c.seen[c.key];
-      frame = oly::encode(oly::Message{c.req, oly::GetScore{o_.keys[c.key], min_version, c.tablet}});
+      frame = oly::encode(oly::Message{c.req, oly::GetScore{o_.keys[c.key], min_version, c.tablet, std::nullopt}});
     } else {
       frame = payload_;  // the echo's reply is matched by client, not by req
     }

@@ -119,9 +119,9 @@ std::optional<Message> decode_simple_read(std::string_view frame) {
   Message m;
   m.req = req.uint;
   if (score) {
-    m.body = GetScore{std::string(name.str), min, std::move(t)};
+    m.body = GetScore{std::string(name.str), min, std::move(t), std::nullopt};
   } else {
-    m.body = GetMedalTally{std::string(name.str), min, std::move(t)};
+    m.body = GetMedalTally{std::string(name.str), min, std::move(t), std::nullopt};
   }
   return m;
 }

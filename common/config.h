@@ -64,6 +64,10 @@ struct DatabaseConfig {
   // minute at 200 updates/s); N > 0 keeps the last N, for a long-running service whose runs are
   // not checked (the checker refuses such a run).
   uint64_t history_keep = 0;
+  // A replicated tier's leader makes its log durable on a thread of its own instead of waiting for
+  // its disk in its loop (consensus/consensus.h): a leader whose disk stalls goes on heartbeating
+  // and answering, and commits with its followers' disks. false: it waits, as before.
+  bool background_sync = true;
 };
 
 struct FrontendConfig {

@@ -114,6 +114,7 @@ void fill(MapReader& r, Config& c) {
     d.get("snapshot_every", c.database.snapshot_every);
     d.get("snapshot_trailing", c.database.snapshot_trailing);
     d.get("history_keep", c.database.history_keep);
+    d.get("background_sync", c.database.background_sync);
     d.list("replicas", [&](MapReader& rr, size_t i) {
       ReplicaConfig replica;
       rr.get("id", replica.id);
@@ -246,7 +247,7 @@ std::string to_yaml(const Config& c) {
       << ", election_timeout_ms: " << c.database.election_timeout_ms
       << ", raft_heartbeat_ms: " << c.database.raft_heartbeat_ms << ", snapshot_every: " << c.database.snapshot_every
       << ", snapshot_trailing: " << c.database.snapshot_trailing << ", history_keep: " << c.database.history_keep
-      << "}\n";
+      << ", background_sync: " << (c.database.background_sync ? "true" : "false") << "}\n";
   out << "frontends:\n";
   for (const auto& f : c.frontends) {
     out << "  - {id: " << q(f.id) << ", address: " << q(f.address) << ", pub: " << q(f.pub);

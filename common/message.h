@@ -101,13 +101,19 @@ struct Registered {
 
 // Tablet -> front end (and front end -> database). `min_version`, when given, asks for a value
 // at least that new (a tablet's session guarantee: its reads never go backwards). `tablet`, when
-// given, names the reading tablet (front ends count the tablets they serve).
+// given, names the reading tablet (front ends count the tablets they serve). `committed` (front
+// end -> replicated database only; others ignore it): true asks for what the tier has committed
+// now, without waiting for the writes of the key that it is still committing (a read index,
+// database/replica_core.h).
 struct GetScore {
   static constexpr std::string_view kOp = "get_score";
   std::string event;
   std::optional<uint64_t> min_version;
   std::optional<std::string> tablet;
-  template <class F> void visit(F&& f) { f("event", event); f("min_version", min_version); f("tablet", tablet); }
+  std::optional<bool> committed;
+  template <class F> void visit(F&& f) {
+    f("event", event); f("min_version", min_version); f("tablet", tablet); f("committed", committed);
+  }
 };
 
 struct GetMedalTally {
@@ -115,7 +121,10 @@ struct GetMedalTally {
   std::string team;
   std::optional<uint64_t> min_version;
   std::optional<std::string> tablet;
-  template <class F> void visit(F&& f) { f("team", team); f("min_version", min_version); f("tablet", tablet); }
+  std::optional<bool> committed;
+  template <class F> void visit(F&& f) {
+    f("team", team); f("min_version", min_version); f("tablet", tablet); f("committed", committed);
+  }
 };
 
 // Everything in one reply.

@@ -4,10 +4,11 @@
 
 namespace oly {
 
-Body read_of_key(const std::string& key, std::optional<uint64_t> min_version) {
+Body read_of_key(const std::string& key, std::optional<uint64_t> min_version, bool committed) {
   const auto k = Key::parse(key);
-  if (k && k->is_tally()) return GetMedalTally{std::string(k->name()), min_version, std::nullopt};
-  return GetScore{k ? std::string(k->name()) : key, min_version, std::nullopt};
+  const std::optional<bool> flag = committed ? std::optional<bool>(true) : std::nullopt;
+  if (k && k->is_tally()) return GetMedalTally{std::string(k->name()), min_version, std::nullopt, flag};
+  return GetScore{k ? std::string(k->name()) : key, min_version, std::nullopt, flag};
 }
 
 std::optional<KeyValue> value_in(const Body& answer) {

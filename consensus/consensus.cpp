@@ -130,6 +130,7 @@ class Consensus::Io {
     io_.send = &Io::send;
     io_.append = [](raft_io* io, raft_io_append* req, const raft_entry entries[], unsigned n, raft_io_append_cb cb) {
       Io& s = self(io);
+      ++s.appends_;
       s.queue_.push_back(Append{req, cb, s.next_index_, entries, n});
       s.next_index_ += n;
       return 0;
@@ -165,28 +166,68 @@ class Consensus::Io {
     if (tick_cb_) tick_cb_(&io_);
   }
 
-  // See Consensus::flush. Returns false when the store failed.
-  bool flush() {
-    for (int round = 0; round < 4 && !queue_.empty(); ++round) {
-      std::deque<Request> batch;
-      batch.swap(queue_);
-      try {
-        bool wrote = false;
-        for (auto& request : batch) wrote = write(request) || wrote;
-        if (wrote) log_.sync_log();
-      } catch (const std::exception& e) {
-        owner_.failure_ = std::string("storage failed: ") + e.what();
-        // Not completed now (the replica stops), but at close, as canceled: libraft frees them then.
-        for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
-        return false;
+  // See Consensus::flush. Returns false when the store failed. `background`: a batch's sync is
+  // started (LogStore::start_sync) and its completions wait for it, while the caller goes on;
+  // otherwise every write so far, those of syncs still running included, is made durable now.
+  bool flush(bool background) {
+    try {
+      if (!background && !in_flight_.empty()) {
+        log_.sync_log();
+        durable_through_ = last_ticket_;
       }
-      for (auto& request : batch) complete(request, 0);
+      complete_synced();
+      for (int round = 0; round < 4 && !queue_.empty(); ++round) {
+        std::deque<Request> batch;
+        batch.swap(queue_);
+        try {
+          bool wrote = false;
+          for (auto& request : batch) wrote = write(request) || wrote;
+          if (wrote && background) {
+            last_ticket_ = log_.start_sync(now_);
+            in_flight_.push_back({last_ticket_, now_, std::move(batch)});
+            complete_synced();
+            continue;
+          }
+          if (wrote) {
+            log_.sync_log();
+            durable_through_ = last_ticket_;
+            complete_synced();
+          }
+        } catch (...) {
+          // Not completed now (the replica stops), but at close, as canceled: libraft frees them then.
+          for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
+          throw;
+        }
+        for (auto& request : batch) complete(request, 0);
+      }
+    } catch (const std::exception& e) {
+      owner_.failure_ = std::string("storage failed: ") + e.what();
+      return false;
     }
     return true;
   }
 
+  // Batches whose sync is still running, and since when the oldest has been.
+  bool syncing() const { return !in_flight_.empty(); }
+  TimePoint syncing_since() const { return in_flight_.empty() ? TimePoint::max() : in_flight_.front().started; }
+  void post(const std::string& to, std::string bytes) { outbox_.emplace_back(to, std::move(bytes)); }
+  uint64_t appends() const { return appends_; }  // append requests libraft made so far
+  // The time libraft reads, in its milliseconds.
+  raft_time raft_now() const { return time_ms(now_ + skew_); }
+  // When a running sync is done or will be (now_ when one is; TimePoint::max() when the store
+  // will wake the loop itself).
+  TimePoint next_synced() {
+    if (in_flight_.empty()) return TimePoint::max();
+    if (std::max(log_.synced(now_), durable_through_) >= in_flight_.front().ticket) return now_;
+    return log_.next_synced();
+  }
+
   // At close: every queued request completes as canceled, then libraft's close callback.
   void drain_for_close() {
+    for (auto& f : in_flight_) {
+      for (auto& request : f.batch) complete(request, RAFT_CANCELED);
+    }
+    in_flight_.clear();
     while (!queue_.empty()) {
       std::deque<Request> batch;
       batch.swap(queue_);
@@ -223,6 +264,22 @@ class Consensus::Io {
     raft_io_send_cb cb;
   };
   using Request = std::variant<Append, Truncate, SnapshotPut, SnapshotGet, SendDone>;
+  struct InFlight {
+    uint64_t ticket;             // the LogStore sync that makes the batch durable
+    TimePoint started;
+    std::deque<Request> batch;   // completed, in order, once it has
+  };
+
+  // Completes, in order, the batches whose sync is done (throws when the store failed).
+  void complete_synced() {
+    if (in_flight_.empty()) return;
+    const uint64_t done = std::max(log_.synced(now_), durable_through_);
+    while (!in_flight_.empty() && in_flight_.front().ticket <= done) {
+      std::deque<Request> batch = std::move(in_flight_.front().batch);
+      in_flight_.pop_front();
+      for (auto& request : batch) complete(request, 0);
+    }
+  }
 
   static Io& self(raft_io* io) { return *static_cast<Io*>(io->impl); }
 
@@ -233,7 +290,7 @@ class Consensus::Io {
         const raft_entry& e = a->entries[i];
         log_.append_entry(a->index + i, {e.term, e.type, std::string(static_cast<const char*>(e.buf.base), e.buf.len)});
       }
-      return a->n > 0;
+      return true;  // even empty: appends complete in the order they were asked
     }
     if (auto* t = std::get_if<Truncate>(&request)) {
       log_.truncate_log(t->index);
@@ -270,6 +327,7 @@ class Consensus::Io {
     try {
       log_.set_term_vote(term, vote);
       log_.sync_log();
+      durable_through_ = last_ticket_;  // that sync covered every one still running
     } catch (const std::exception& e) {
       owner_.failure_ = std::string("storage failed: ") + e.what();
       return RAFT_IOERR;
@@ -359,6 +417,10 @@ class Consensus::Io {
 
   Consensus& owner_;
   LogStore& log_;
+  std::deque<InFlight> in_flight_;
+  uint64_t appends_ = 0;
+  uint64_t last_ticket_ = 0;      // the latest sync started
+  uint64_t durable_through_ = 0;  // tickets made durable by a sync_log() here
   raft_io io_{};
   std::mt19937_64 rng_;
   unsigned tick_ms_;
@@ -502,6 +564,14 @@ void Consensus::receive(const std::string& from, std::string_view rpc, TimePoint
   }
   raft_message msg;
   std::string why;
+  Probe probe;
+  const bool valid = !(sender == 0 && known == nullptr) &&
+                     !((known != nullptr && member_of(known->id, known->address).name != from) ||
+                       sender == options_.self.id || (known != nullptr && known->id == options_.self.id));
+  if (valid && decode_probe(rpc, probe)) {
+    on_probe(from, known != nullptr ? known->id : sender, probe);
+    return;
+  }
   if (sender == 0 && known == nullptr) {
     why = "not a member of the group";
   } else if ((known != nullptr && member_of(known->id, known->address).name != from) || sender == options_.self.id ||
@@ -519,7 +589,28 @@ void Consensus::receive(const std::string& from, std::string_view rpc, TimePoint
     const bool pre_vote = vote_request && msg.request_vote.pre_vote;
     const raft_index their_last = vote_request ? msg.request_vote.last_log_index : 0;
     const raft_id them = msg.server_id;
+    // TimeoutNow makes a follower a candidate at once: its log must be on its disk first.
+    if (msg.type == RAFT_IO_TIMEOUT_NOW && io_->syncing() && !io_->flush(false)) {
+      free_rpc(msg);
+      return;
+    }
+    // libraft answers an AppendEntries that carries entries only once they are on disk. While
+    // this replica's disk is slow (a sync running longer than a heartbeat interval), the same
+    // message is delivered again without its entries, as a heartbeat, which libraft answers at
+    // once with what is on disk (as it answers any heartbeat): the leader keeps hearing from us
+    // and does not step down for want of a quorum while every disk stalls.
+    std::optional<raft_message> heartbeat;
+    if (msg.type == RAFT_IO_APPEND_ENTRIES && msg.append_entries.n_entries > 0 &&
+        now - io_->syncing_since() >= ms(options_.heartbeat_ms)) {
+      const raft_append_entries& a = msg.append_entries;
+      heartbeat = msg;
+      heartbeat->append_entries = {a.term, a.prev_log_index + a.n_entries, a.entries[a.n_entries - 1].term,
+                                   a.leader_commit, nullptr, 0};
+    }
+    const uint64_t appends = io_->appends();
     io_->deliver(msg);
+    // Only when libraft took the entries (the log matched); a refusal it answered itself.
+    if (heartbeat && io_->appends() > appends && role() == Role::follower) io_->deliver(*heartbeat);
     after_step();
     // A leaderless election that the one asking cannot win: its log is shorter, so it cannot
     // have our vote and we would have its; or (a real vote, not a pre-vote) the logs are equal
@@ -542,12 +633,109 @@ void Consensus::receive(const std::string& from, std::string_view rpc, TimePoint
 
 void Consensus::tick(TimePoint now) {
   io_->set_now(now);
-  if (failed() || now < io_->next_tick()) return;
-  // Everything appended is durable before an election can start (see the file comment).
-  if (!io_->flush()) return;
-  io_->tick();
-  after_step();
-  io_->flush();
+  if (failed()) return;
+  if (now >= io_->next_tick()) {
+    // Everything appended is durable before an election can start (see the file comment).
+    if (!io_->flush(!election_due())) return;
+    io_->tick();
+    after_step();
+    io_->flush(true);
+    hand_over_if_disk_stalls(now);
+  }
+  send_probes(now);
+  settle_confirms();
+}
+
+bool Consensus::election_due() const {
+  const raft& r = raft_->r;
+  if (r.state == RAFT_FOLLOWER) return io_->raft_now() - r.election_timer_start >= r.follower_state.randomized_election_timeout;
+  if (r.state == RAFT_CANDIDATE) return io_->raft_now() - r.election_timer_start >= r.candidate_state.randomized_election_timeout;
+  return false;
+}
+
+void Consensus::hand_over_if_disk_stalls(TimePoint now) {
+  if (role() != Role::leader || raft_->r.transfer != nullptr || changing()) return;
+  if (now - io_->syncing_since() < ms(options_.election_timeout_ms)) return;
+  // This leader's disk has held a sync for a whole election timeout: libraft commits nothing past
+  // what is on the leader's own disk, so a voter whose disk is faster should lead instead. One
+  // that has stored more than this leader has is. When none has (all the disks stall together),
+  // a new leader would do no better, and its election would wait for its own disk.
+  const raft& r = raft_->r;
+  uint64_t best = 0, best_match = r.last_stored;
+  for (const auto& p : peers()) {
+    if (p.voter && p.match_index > best_match) {
+      best = p.member.id;
+      best_match = p.match_index;
+    }
+  }
+  if (best == 0) return;
+  if (transfer(best, {})) {
+    ++stall_handovers_;
+    spdlog::warn("the disk has held a sync for {} ms: handing leadership to replica {}, whose disk is ahead",
+                 to_ms(now - io_->syncing_since()), best);
+  }
+}
+
+bool Consensus::confirm(Done done) {
+  if (failed() || role() != Role::leader) return false;
+  confirms_.push_back({probe_seq_ + 1, term(), std::move(done)});
+  return true;
+}
+
+void Consensus::send_probes(TimePoint now) {
+  if (confirms_.empty() || role() != Role::leader) return;
+  if (probe_seq_ >= confirms_.back().seq && now - probe_sent_at_ < ms(options_.heartbeat_ms)) return;
+  ++probe_seq_;
+  probe_sent_at_ = now;
+  const raft& r = raft_->r;
+  for (unsigned i = 0; i < r.configuration.n; ++i) {
+    const raft_server& s = r.configuration.servers[i];
+    if (s.role != RAFT_VOTER || s.id == options_.self.id) continue;
+    io_->post(member_of(s.id, s.address).name, encode_probe({false, term(), probe_seq_}));
+  }
+}
+
+void Consensus::on_probe(const std::string& from, uint64_t sender, const Probe& p) {
+  if (!p.answer) {
+    // We follow the sender in its term: say so (a leader counts this as its read index's vote).
+    const auto l = leader();
+    if (role() == Role::follower && p.term == term() && l && l->id == sender) {
+      io_->post(from, encode_probe({true, p.term, p.seq}));
+    }
+    return;
+  }
+  if (role() != Role::leader || p.term != term()) return;
+  auto& acked = probe_acks_[sender];
+  acked = std::max(acked, p.seq);
+  settle_confirms();
+}
+
+void Consensus::settle_confirms() {
+  while (!confirms_.empty()) {
+    Confirm& c = confirms_.front();
+    if (role() != Role::leader || term() != c.term) {
+      Done done = std::move(c.done);
+      confirms_.pop_front();
+      if (done) done(false);
+      continue;
+    }
+    const raft& r = raft_->r;
+    unsigned voters = 0, yes = 0;
+    for (unsigned i = 0; i < r.configuration.n; ++i) {
+      const raft_server& s = r.configuration.servers[i];
+      if (s.role != RAFT_VOTER) continue;
+      ++voters;
+      if (s.id == options_.self.id) {
+        ++yes;
+      } else if (auto it = probe_acks_.find(s.id); it != probe_acks_.end() && it->second >= c.seq) {
+        ++yes;
+      }
+    }
+    if (2 * yes <= voters) return;
+    Done done = std::move(c.done);
+    confirms_.pop_front();
+    if (done) done(true);
+  }
 }
 
 bool Consensus::leader_lost() {
@@ -558,14 +746,22 @@ bool Consensus::leader_lost() {
 
 TimePoint Consensus::next_wake() const {
   if (failed()) return TimePoint::max();
-  return io_->pending() ? TimePoint::min() : io_->next_tick();
+  if (io_->pending()) return TimePoint::min();
+  TimePoint w = std::min(io_->next_tick(), io_->next_synced());
+  if (!confirms_.empty()) {
+    // Probes not yet sent for the latest confirm go now; otherwise they are resent each heartbeat.
+    w = std::min(w, probe_seq_ < confirms_.back().seq ? TimePoint::min() : probe_sent_at_ + ms(options_.heartbeat_ms));
+  }
+  return w;
 }
 
 void Consensus::flush(TimePoint now) {
   io_->set_now(now);
   if (failed()) return;
-  io_->flush();
+  io_->flush(true);
   after_step();
+  send_probes(now);
+  settle_confirms();
 }
 
 std::vector<std::pair<std::string, std::string>> Consensus::take_outbox() { return io_->take_outbox(); }
@@ -601,6 +797,10 @@ bool Consensus::barrier(Done done) {
 }
 
 void Consensus::after_step() {
+  if (probe_term_ != term()) {
+    probe_term_ = term();
+    probe_acks_.clear();
+  }
   if (role() != Role::leader) {
     ready_ = false;
     return;

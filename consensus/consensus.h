@@ -4,18 +4,34 @@
 //
 // It is deterministic and does no I/O of its own: the caller hands it the time, the Raft messages
 // that arrived (receive) and the ticks (tick); it queues the messages to send (take_outbox) and
-// the disk writes, which flush() makes durable in one LogStore sync before it fires their
-// completions. The same code therefore runs in the real replica (over ZeroMQ and a SQLite file)
-// and in the whole-cluster simulation (in-memory network, virtual clock, seeded randomness).
-// libraft's raft_io is implemented here over those (raft_io.h): libraft's own libuv backend is not
-// used.
+// the disk writes, which flush() hands to the LogStore in one sync per batch. The same code
+// therefore runs in the real replica (over ZeroMQ and a SQLite file) and in the whole-cluster
+// simulation (in-memory network, virtual clock, seeded randomness). libraft's raft_io is
+// implemented here over those: libraft's own libuv backend is not used.
+//
+// Nobody waits for the disk in the loop. flush() starts a batch's sync (LogStore::start_sync) and
+// goes on; the batch's completions fire in a later flush(), once the store says the sync is done
+// (next_wake() is then due), so nothing is acknowledged before it is durable. A leader whose disk
+// stalls keeps heartbeating and answering probes; a follower's append is acknowledged to the
+// leader only once durable. The one exception: before an election can start (a tick whose
+// election timer has run out, a TimeoutNow) everything is made durable first, so a candidate
+// never asks for votes with entries that are not on its disk (the gap below).
+//
+// libraft 0.15 commits nothing past what the leader itself has on disk (it counts the quorum at
+// its own last stored index), so a leader whose sync has run for a whole election timeout hands
+// leadership to a voter that has stored more than it has, when one has (stall_handovers():
+// the hand-overs started); writes then go on there. When every disk stalls together nobody is
+// handed anything: writes wait for the disks, reads do not (below).
+//
+// Reads need no log entry: confirm() is a read index, a round of probes that a majority of
+// voters answers from memory. A stalled disk delays writes, never a confirm.
 //
 // Known gaps of libraft 0.15 and what this adapter does about each (REPLICATION.md section 1):
 // - No entry of its own term is appended when a leader is elected, so reads could be answered
 //   from an unknown commit point: leading() is false until a barrier proposed at election has
 //   been applied.
-// - A candidate could advertise entries that are not yet on disk: flush() runs before every tick
-//   (elections start in ticks), so every appended entry is durable before a vote is asked.
+// - A candidate could advertise entries that are not yet on disk: everything is durable before a
+//   tick that can start an election and before a TimeoutNow (see above).
 // - A failed disk write does not depose a leader: any LogStore failure stops this replica for
 //   good (failed(); the process exits and is restarted, as after a crash).
 // Pre-vote is on, so a replica that was cut off does not depose a healthy leader when it returns.
@@ -29,7 +45,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +59,8 @@
 #include "consensus/log_store.h"
 
 namespace oly::consensus {
+
+struct Probe;  // rpc_codec.h
 
 // A replica of the group: its Raft id (above 0, unique), endpoint name and the address it listens
 // on ("" when the transport needs none, as in the simulation). libraft's configuration keeps
@@ -118,10 +138,11 @@ class Consensus {
   // may start at any time, and with pre-vote a leader that is in fact alive keeps leading. False,
   // and nothing done, unless this replica follows a known leader.
   bool leader_lost();
-  // When tick() next has work, or now when a flush is pending.
+  // When tick() next has work, or now when a flush is pending or a sync it started is done.
   TimePoint next_wake() const;
-  // Makes the queued disk writes durable (one sync) and fires their completions, which may queue
-  // more (a few rounds at most; the rest waits for the next flush).
+  // Starts the sync of the queued disk writes (one per batch) and fires the completions of every
+  // batch whose sync is done, which may queue more (a few rounds at most; the rest waits for the
+  // next flush). Also sends the probes of the confirms asked since the last one.
   void flush(TimePoint now);
   // The Raft messages to send, as (endpoint name, bytes for RaftRpc.rpc), in order.
   std::vector<std::pair<std::string, std::string>> take_outbox();
@@ -132,6 +153,14 @@ class Consensus {
   // Appends `entry` when leading; false (and `done` never called) otherwise.
   bool propose(std::string_view entry, Done done);
   bool barrier(Done done);
+  // A read index (Raft thesis 6.4), without a log entry: `done(true)` once a majority of the
+  // voters (this leader included) has said, after this call, that it follows this leader in this
+  // term. No other leader can then have been elected since the call, so the state applied up to
+  // the commit index of the call's time answers a linearizable read. `done(false)` if leadership
+  // is lost first. The probes of every call of a step go out together at its flush, and again
+  // every heartbeat interval while any call waits. Leader only (false, and `done` never called,
+  // otherwise). Followers answer probes from their loop, whatever their disk is doing.
+  bool confirm(Done done);
 
   Role role() const;
   // Leading and caught up: libraft says leader and the election barrier has been applied.
@@ -175,11 +204,18 @@ class Consensus {
   // Elections this replica brought forward because a replica with a shorter log asked for its
   // vote while no leader was known (see receive).
   uint64_t elections_brought_forward() const { return elections_brought_forward_; }
+  // Hand-overs of leadership this replica started because its disk held a sync too long.
+  uint64_t stall_handovers() const { return stall_handovers_; }
 
   class Io;  // the raft_io (consensus.cpp)
 
  private:
   void after_step();  // role changes: the election barrier
+  bool election_due() const;  // a follower's or candidate's election timer has run out
+  void hand_over_if_disk_stalls(TimePoint now);
+  void send_probes(TimePoint now);
+  void on_probe(const std::string& from, uint64_t sender, const Probe& p);
+  void settle_confirms();
   struct Fsm;
 
 
@@ -194,7 +230,20 @@ class Consensus {
   std::string failure_;
   uint64_t rpcs_dropped_ = 0;
   uint64_t elections_brought_forward_ = 0;
+  uint64_t stall_handovers_ = 0;
   std::vector<std::string> warned_;
+  // Read index (confirm): each pending call, with the first probe that can answer it; the
+  // highest probe each voter answered in probe_term_.
+  struct Confirm {
+    uint64_t seq;
+    uint64_t term;
+    Done done;
+  };
+  std::deque<Confirm> confirms_;
+  uint64_t probe_seq_ = 0;
+  TimePoint probe_sent_at_{};
+  uint64_t probe_term_ = 0;
+  std::map<uint64_t, uint64_t> probe_acks_;
 };
 
 }  // namespace oly::consensus

@@ -7,19 +7,26 @@
 // with other writes (the database's replicated state, whose rows are rebuilt from the snapshot
 // and the log at every start and so need not be durable themselves).
 //
+// A store may also sync in the background (start_sync / synced): the engine then goes on while
+// the disk works, and fires the completions a sync covers only once synced() says it is done.
+// The default is a store that syncs at once, in start_sync itself.
+//
 // Indexes are Raft log indexes (the first entry is 1). The entries kept are contiguous: from
 // first_index() up to the last appended.
 //
 // Errors: every method may throw std::runtime_error naming what failed (disk full, I/O error).
 // The engine treats any throw as a crash of the replica (it stops; see Consensus::failed()).
 //
-// Thread-safety: none; one thread.
+// Thread-safety: none; one thread (a store that syncs in the background does so on a thread of
+// its own, behind these methods).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "common/clock.h"
 
 namespace oly::consensus {
 
@@ -71,8 +78,28 @@ class LogStore {
   virtual void put_snapshot(const StoredSnapshot& snapshot, uint64_t keep_from) = 0;
   // The latest snapshot, if any (reads what was written, synced or not).
   virtual std::optional<StoredSnapshot> snapshot() = 0;
-  // Makes every write since the last sync durable.
+  // Makes every write since the last sync durable, those of background syncs still running
+  // included (their tickets may be reported by synced() only later).
   virtual void sync_log() = 0;
+
+  // Starts making every write so far durable without waiting for it; returns the sync's ticket,
+  // greater than every earlier one. `now` is the caller's time (a simulated disk uses it).
+  virtual uint64_t start_sync(TimePoint now) {
+    (void)now;
+    sync_log();
+    return ++tickets_;
+  }
+  // The latest ticket whose writes are durable (every earlier ticket's are too).
+  virtual uint64_t synced(TimePoint now) {
+    (void)now;
+    return tickets_;
+  }
+  // When synced() next advances if the store knows it (a simulated disk); TimePoint::max() when
+  // it does not: a store syncing on a thread of its own wakes its caller's loop itself.
+  virtual TimePoint next_synced() const { return TimePoint::max(); }
+
+ private:
+  uint64_t tickets_ = 0;
 };
 
 }  // namespace oly::consensus

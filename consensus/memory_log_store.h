@@ -1,11 +1,13 @@
 // MemoryLogStore: a LogStore in memory whose "disk" keeps only what was synced, for tests of the
 // consensus engine: crash() drops every write since the last sync_log(), as a kill -9 would,
 // fail_syncs(true) makes every sync throw, as a failing disk would, and before_sync lets a test
-// look at the engine just before a sync.
+// look at the engine just before a sync. With set_sync_delay(d), start_sync() is a background sync
+// that becomes durable d after it started (in the caller's time); crash() loses it until then.
 //
 // Thread-safety: none.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -46,9 +48,36 @@ class MemoryLogStore final : public LogStore {
     if (dirty_) synced_ = pending_;
     dirty_ = false;
     ++syncs_;
+    if (!in_flight_.empty()) synced_ticket_ = in_flight_.back().ticket;
+    in_flight_.clear();
   }
+  uint64_t start_sync(TimePoint now) override {
+    if (delay_ == Duration::zero()) {
+      sync_log();
+      synced_ticket_ = ++tickets_;
+      return tickets_;
+    }
+    if (before_sync) before_sync();
+    if (fail_) throw std::runtime_error("sync failed: injected disk error");
+    in_flight_.push_back({++tickets_, now + delay_, dirty_ ? pending_ : synced_});
+    return tickets_;
+  }
+  uint64_t synced(TimePoint now) override {
+    while (!in_flight_.empty() && in_flight_.front().ready <= now) {
+      synced_ = std::move(in_flight_.front().state);
+      synced_ticket_ = in_flight_.front().ticket;
+      in_flight_.pop_front();
+      ++syncs_;
+    }
+    return synced_ticket_;
+  }
+  TimePoint next_synced() const override { return in_flight_.empty() ? TimePoint::max() : in_flight_.front().ready; }
+  void set_sync_delay(Duration d) { delay_ = d; }
 
-  void crash() { dirty_ = false; }
+  void crash() {
+    dirty_ = false;
+    in_flight_.clear();
+  }
   void fail_syncs(bool fail) { fail_ = fail; }
   uint64_t syncs() const { return syncs_; }
   size_t entries_on_disk() const { return synced_.entries.size(); }
@@ -70,6 +99,15 @@ class MemoryLogStore final : public LogStore {
     dirty_ = true;
     return pending_;
   }
+  struct InFlight {
+    uint64_t ticket;
+    TimePoint ready;
+    State state;
+  };
+  std::deque<InFlight> in_flight_;
+  Duration delay_{};
+  uint64_t tickets_ = 0;
+  uint64_t synced_ticket_ = 0;
   State synced_;
   State pending_;
   bool dirty_ = false;

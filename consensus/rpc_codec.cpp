@@ -27,6 +27,9 @@ void pack_configuration(Packer& pk, const raft_configuration& c) {
 
 std::string finish(const msgpack::sbuffer& buf) { return std::string(buf.data(), buf.size()); }
 
+constexpr int kProbe = 100;
+constexpr int kProbeAnswer = 101;
+
 std::string encode_append(const raft_append_entries& a, raft_index prev_index, raft_term prev_term,
                           const raft_entry* entries, unsigned n) {
   msgpack::sbuffer buf(64);
@@ -368,6 +371,35 @@ void free_rpc(raft_message& msg) {
     raft_configuration_close(&msg.install_snapshot.conf);
     raft_free(msg.install_snapshot.data.base);
     msg.install_snapshot.data.base = nullptr;
+  }
+}
+
+std::string encode_probe(const Probe& p) {
+  msgpack::sbuffer buf(16);
+  Packer pk(buf);
+  pk.pack_array(3);
+  pk.pack(p.answer ? kProbeAnswer : kProbe);
+  pk.pack(p.term);
+  pk.pack(p.seq);
+  return finish(buf);
+}
+
+bool decode_probe(std::string_view bytes, Probe& p) {
+  // A probe is 3 to 21 bytes: the array's tag, the type code, then two unsigned integers.
+  if (bytes.size() < 4 || bytes.size() > 21 || static_cast<unsigned char>(bytes[0]) != 0x93) return false;
+  const auto code = static_cast<unsigned char>(bytes[1]);
+  if (code != kProbe && code != kProbeAnswer) return false;
+  try {
+    msgpack::object_handle h = msgpack::unpack(bytes.data(), bytes.size());
+    const msgpack::object& o = h.get();
+    const msgpack::object* a = o.via.array.ptr;
+    if (a[1].type != msgpack::type::POSITIVE_INTEGER || a[2].type != msgpack::type::POSITIVE_INTEGER) return false;
+    p.answer = code == kProbeAnswer;
+    p.term = a[1].via.u64;
+    p.seq = a[2].via.u64;
+    return true;
+  } catch (const std::exception&) {
+    return false;
   }
 }
 

@@ -35,4 +35,17 @@ bool decode_rpc(std::string_view bytes, raft_message& msg, std::string& why);
 // Releases what decode_rpc allocated in `msg` (for a message that is not handed to libraft).
 void free_rpc(raft_message& msg);
 
+// The adapter's own messages beside libraft's, for Consensus::confirm (a read index): a leader's
+// probe [100, term, seq] and a follower's answer [101, term, seq], in the same array form with
+// type codes libraft does not use.
+struct Probe {
+  bool answer = false;  // false: the leader's probe; true: a follower's answer
+  uint64_t term = 0;
+  uint64_t seq = 0;
+};
+std::string encode_probe(const Probe& p);
+// True when `bytes` is a probe or an answer (decoded into `p`); false for anything else, which
+// decode_rpc then judges.
+bool decode_probe(std::string_view bytes, Probe& p);
+
 }  // namespace oly::consensus

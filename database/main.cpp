@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <cstdlib>
 #include <filesystem>
@@ -207,6 +208,18 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
     store = std::make_unique<oly::database::SqliteStore>(path);
     store->set_history_keep(config.database.history_keep);
     checkpointer = start_checkpointer(*store, path);
+    if (config.database.background_sync) {
+      store->sync_in_background();
+      // Tests: a disk that stalls, "<after_ms>:<for_ms>" from now (tests/process/replicated_process_test).
+      if (const char* stall = std::getenv("OLY_DEBUG_DISK_STALL"); stall != nullptr) {
+        int after = 0, length = 0;
+        if (std::sscanf(stall, "%d:%d", &after, &length) == 2 && after >= 0 && length > 0) {
+          spdlog::warn("OLY_DEBUG_DISK_STALL: the log's syncs stall for {} ms, {} ms from now (for tests)", length, after);
+          const auto from = std::chrono::steady_clock::now() + std::chrono::milliseconds(after);
+          store->stall_syncs(from, from + std::chrono::milliseconds(length));
+        }
+      }
+    }
     oly::ZmqOptions options;
     options.bind = address;
     options.report_lost_peers = true;  // a dead leader's closed connection starts an election
@@ -230,6 +243,8 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
     spdlog::info("serving the key-value store over HTTP on {}", http);
   }
   oly::Node node(*core, gateway ? static_cast<oly::Transport&>(*gateway) : *transport, clock);
+  // A background sync's end wakes the loop, whose next pass fires what it covered.
+  if (store->sync_fd() >= 0) transport->watch_fd(store->sync_fd(), [&store] { store->drain_sync_fd(); });
   auto metrics = start_metrics(me != nullptr ? me->metrics : "", [&] { return replica_metrics(*core, id); });
   if (metrics) transport->watch_fd(metrics->fd());
   try {

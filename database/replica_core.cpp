@@ -222,13 +222,72 @@ void ReplicaCore::handle(const std::string& from, Message msg, TimePoint now, Ef
     if (std::holds_alternative<AssignHome>(held.request)) ++counters_["registrations"];
     held.command = static_cast<int>(open_.batch.size());
     open_.batch.push_back(std::move(std::get<Command>(*checked)));
+    count_writing(held.request, 1);
+  } else if (asks_committed(held.request) || !writing(piece_of(held.request))) {
+    // No write of its piece in flight: a read index answers it, without a log entry.
+    reads_open_.push_back(std::move(held));
+    return;
   }
   open_.held.push_back(std::move(held));
+}
+
+bool ReplicaCore::asks_committed(const Body& request) {
+  if (const auto* g = std::get_if<GetScore>(&request)) return g->committed.value_or(false);
+  if (const auto* t = std::get_if<GetMedalTally>(&request)) return t->committed.value_or(false);
+  return false;
+}
+
+void ReplicaCore::count_writing(const Body& request, int delta) {
+  const std::string piece = piece_of(request);
+  const auto count = [&](const std::string& p) {
+    if ((writing_[p] += delta) <= 0) writing_.erase(p);
+  };
+  count(piece);
+  if (piece.rfind("score:", 0) == 0 || piece.rfind("tally:", 0) == 0) count("*");  // get_scoreboard's piece
+}
+
+void ReplicaCore::confirm_reads() {
+  auto round = std::make_shared<ReadRound>(ReadRound{std::exchange(reads_open_, {}), consensus_->commit_index()});
+  const bool asked = consensus_->confirm([this, round](bool ok) {
+    if (closing_) return;
+    if (!ok) {
+      fail_reads(round->held);
+      return;
+    }
+    reads_confirmed_.push_back(round);
+    answer_confirmed_reads();
+  });
+  if (asked) {
+    ++counters_["read_index_rounds"];
+  } else {
+    fail_reads(round->held);
+  }
+}
+
+void ReplicaCore::answer_confirmed_reads() {
+  while (!reads_confirmed_.empty() && consensus_->last_applied() >= reads_confirmed_.front()->read_index) {
+    const auto round = reads_confirmed_.front();
+    reads_confirmed_.pop_front();
+    for (const auto& h : round->held) {
+      Body reply = answer(h, {}, now_);
+      if (std::holds_alternative<Error>(reply)) ++counters_["errors"];
+      answers_.send(h.from, h.req, std::move(reply));
+    }
+  }
+}
+
+void ReplicaCore::fail_reads(const std::vector<Held>& held) {
+  ++counters_["rounds_failed"];
+  for (const auto& h : held) {
+    ++counters_["errors"];
+    answers_.send(h.from, h.req, not_leader());
+  }
 }
 
 void ReplicaCore::on_batch_end(TimePoint now, Effects& out) {
   now_ = now;
   if (!open_.held.empty()) propose_round(now);
+  if (!reads_open_.empty()) confirm_reads();
   // The new entries go to the followers before they are durable here (Raft allows it: the leader
   // counts itself in a quorum only once its own write is done), so the leader's sync and the
   // followers' overlap instead of adding up. on_tick makes them durable, right after Node has
@@ -264,6 +323,9 @@ void ReplicaCore::propose_round(TimePoint now) {
 }
 
 void ReplicaCore::complete(const Round& round, bool ok, const std::vector<Result>& results, TimePoint now) {
+  for (const auto& h : round.held) {
+    if (h.command >= 0) count_writing(h.request, -1);
+  }
   if (closing_) return;
   if (!ok || (!round.batch.empty() && results.size() != round.batch.size())) {
     ++counters_["rounds_failed"];
@@ -359,6 +421,7 @@ Body ReplicaCore::stats(TimePoint now) {
   s.counters = counters_;
   const auto& c = *consensus_;
   s.counters["elections_brought_forward"] = static_cast<int64_t>(c.elections_brought_forward());
+  s.counters["stall_handovers"] = static_cast<int64_t>(c.stall_handovers());
   const auto leader = c.leader();
   s.info = {{"master", master.frontend},
             {"epoch", std::to_string(master.epoch)},
@@ -516,6 +579,7 @@ void ReplicaCore::settle(TimePoint now, Effects& out) {
     if (messages.size() > 1) counters_["raft_parts_sent"] += static_cast<int64_t>(messages.size());
     for (auto& rpc : messages) out.send(to, 0, std::move(rpc));
   }
+  answer_confirmed_reads();
   for (const auto& [name, address] : answers_.connects()) out.connect(name, address);
   for (auto& a : answers_.items()) out.send(a.to, a.msg.req, std::move(a.msg.body));
   answers_.clear();

@@ -17,14 +17,26 @@
 // each request of the step with its result. Nothing is answered before that, so an ack means the
 // update is on a majority's disks and applied.
 //
-// Reads (get_score, get_medal_tally, get_scoreboard, get_master, list_registry) and master-lease
-// renewals are linearizable: they wait for the round (the step's entry, or a barrier when the step
-// had no write) proposed after they arrived, and are answered from the state once it is applied.
-// A renewal is judged then too: a claim applied before it fences it. The exception: a get_score or
-// get_medal_tally with min_version is answered at once by any replica, leader or not, whose
-// applied state has that version of the key or a newer one (it asked for no more than that; the
-// state is a committed prefix of the log); otherwise it is handled as above (a follower answers
-// not_leader). stats counts them as local_reads.
+// Reads (get_score, get_medal_tally, get_scoreboard, get_master, list_registry, kv_get) and
+// master-lease renewals are linearizable, and none waits for a disk unless it must:
+// - Each reads or writes a piece of the state (requests.h piece_of: a score, a tally, the master
+//   row, the registry, a key-value key). A read or renewal of a piece with no write in flight
+//   here (proposed and not yet answered, or in this step) needs no log entry: a read index
+//   (Consensus::confirm) proves this replica still led when it arrived, with a round of probes
+//   that followers answer from memory, and it is answered once the state is applied up to the
+//   commit index of its step. A stalled disk delays writes, never these.
+// - A read of a piece with a write in flight waits for that write's round (the step's entry, or
+//   a barrier proposed after it), so a client that wrote a key and then reads it reads its write
+//   if it committed: the front-end master relies on it after an update's answer was lost. A
+//   get_score or get_medal_tally with `committed` asks not to wait (the master's reads of a key
+//   with an update in flight: what is committed now is what it needs).
+// - A renewal is judged when it is answered: a claim applied before it fences it (a claim in
+//   flight makes the master row a piece with a write in flight).
+// The exception: a get_score or get_medal_tally with min_version is answered at once by any
+// replica, leader or not, whose applied state has that version of the key or a newer one (it
+// asked for no more than that; the state is a committed prefix of the log); otherwise it is
+// handled as above (a follower answers not_leader). stats counts them as local_reads, and the
+// read index's rounds as read_index_rounds.
 //
 // The master lease stays in the leader's memory (requests.h MasterLease) and is never logged. A
 // new leader knows no lease: when it becomes ready it treats the current master as holding one
@@ -64,6 +76,7 @@
 // Thread-safety: none; driven by one Node.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -166,6 +179,12 @@ class ReplicaCore final : public Core, private consensus::Machine {
     std::vector<Held> held;
     CommandBatch batch;
   };
+  // Reads and renewals confirmed by a read index (Consensus::confirm), answered once the state
+  // is applied up to the commit index of the step they came in.
+  struct ReadRound {
+    std::vector<Held> held;
+    uint64_t read_index = 0;
+  };
 
   // consensus::Machine
   void apply(std::string_view entry) override;
@@ -174,6 +193,14 @@ class ReplicaCore final : public Core, private consensus::Machine {
 
   void handle(const std::string& from, Message msg, TimePoint now, Effects& out);
   void propose_round(TimePoint now);
+  void confirm_reads();
+  void answer_confirmed_reads();
+  void fail_reads(const std::vector<Held>& held);
+  // Counts `request`'s write under its piece (requests.h piece_of) and, for a score or a tally,
+  // under "*" too; `delta` -1 when its round is done.
+  void count_writing(const Body& request, int delta);
+  bool writing(const std::string& piece) const { return writing_.count(piece) > 0; }
+  static bool asks_committed(const Body& request);  // a get_score or get_medal_tally with committed
   void complete(const Round& round, bool ok, const std::vector<Result>& results, TimePoint now);
   Body answer(const Held& h, const std::vector<Result>& results, TimePoint now);
   Body stats(TimePoint now);
@@ -223,6 +250,12 @@ class ReplicaCore final : public Core, private consensus::Machine {
   MasterLease lease_;
   bool was_leading_ = false;
   Round open_;                       // the requests of the current step
+  // Reads of a piece with no write in flight: those of the current step, and those confirmed
+  // and waiting for the apply; the writes in flight (proposed or in open_, not yet answered) by
+  // piece.
+  std::vector<Held> reads_open_;
+  std::deque<std::shared_ptr<ReadRound>> reads_confirmed_;
+  std::map<std::string, int> writing_;
   std::vector<Result> last_results_;  // what the last applied entry decided
   Effects answers_;                  // answers made inside Consensus's callbacks
   TimePoint now_{};

@@ -167,4 +167,19 @@ Body renew(const RenewMaster& m, const MasterInfo& current, MasterLease& lease, 
   return reply;
 }
 
+std::string piece_of(const Body& body) {
+  return std::visit(
+      [](const auto& m) -> std::string {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, SetScore> || std::is_same_v<T, GetScore>) return "score:" + m.event;
+        else if constexpr (std::is_same_v<T, IncrementMedalTally> || std::is_same_v<T, GetMedalTally>) return "tally:" + m.team;
+        else if constexpr (std::is_same_v<T, ClaimMaster> || std::is_same_v<T, RenewMaster> || std::is_same_v<T, GetMaster>) return "master";
+        else if constexpr (std::is_same_v<T, AssignHome> || std::is_same_v<T, ListRegistry>) return "registry";
+        else if constexpr (std::is_same_v<T, KvSet> || std::is_same_v<T, KvGet>) return "kv:" + m.key;
+        else if constexpr (std::is_same_v<T, GetScoreboard>) return "*";
+        else return "";
+      },
+      body);
+}
+
 }  // namespace oly::database

@@ -42,6 +42,12 @@ Body read(const KvGet& m, Store& store);
 
 // Whether `body` is one of the reads above.
 bool is_read(const Body& body);
+
+// The part of the state a request reads or writes, so that a read waits only for the writes of
+// its own part (ReplicaCore): "score:<event>", "tally:<team>", "master" (claim_master,
+// renew_master, get_master), "registry" (assign_home, list_registry), "kv:<key>", and "*" for
+// get_scoreboard, which reads every score and tally. "" for any other request.
+std::string piece_of(const Body& body);
 // Whether `body` is one of the write requests above.
 bool is_write(const Body& body);
 

@@ -173,7 +173,7 @@ class SqliteStore::Query {
   int index_ = 0;
 };
 
-SqliteStore::SqliteStore(const std::string& path) {
+SqliteStore::SqliteStore(const std::string& path) : path_(path) {
   const int rc =
       sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -255,7 +255,8 @@ void SqliteStore::begin_kind(Txn kind) {
     commit();  // the state's writes so far, unsynced
   }
   // The level applies to the transactions begun after it (SQLite refuses to change it inside one).
-  exec(kind == Txn::kLog ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  // In the background mode a log transaction's commit does not wait either: WalSyncer syncs.
+  exec(kind == Txn::kLog && !syncer_ ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   begin();
   open_ = kind;
 }
@@ -680,6 +681,62 @@ void SqliteStore::sync_log() {
     throw std::runtime_error("sqlite: COMMIT: injected failure (test hook)");
   }
   if (in_transaction()) commit();
+  if (syncer_) syncer_->sync_now();
+  delayed_.clear();
+  synced_ticket_ = tickets_;
+}
+
+uint64_t SqliteStore::start_sync(TimePoint now) {
+  if (!syncer_ && sync_delay_ == Duration::zero()) {
+    sync_log();
+    return synced_ticket_ = ++tickets_;
+  }
+  if (std::exchange(fail_next_sync_, false)) {
+    rollback();
+    throw std::runtime_error("sqlite: COMMIT: injected failure (test hook)");
+  }
+  if (in_transaction()) commit();
+  ++tickets_;
+  if (syncer_) {
+    syncer_->request(tickets_);
+  } else {
+    delayed_.emplace_back(tickets_, now + sync_delay_);
+  }
+  return tickets_;
+}
+
+uint64_t SqliteStore::synced(TimePoint now) {
+  if (syncer_) return std::max(synced_ticket_, syncer_->synced());
+  while (!delayed_.empty() && delayed_.front().second <= now) {
+    synced_ticket_ = delayed_.front().first;
+    delayed_.pop_front();
+  }
+  return synced_ticket_;
+}
+
+TimePoint SqliteStore::next_synced() const {
+  return delayed_.empty() ? TimePoint::max() : delayed_.front().second;
+}
+
+void SqliteStore::sync_in_background() {
+  if (syncer_) return;
+  if (in_transaction()) commit();
+  exec("PRAGMA synchronous=NORMAL");
+  syncer_ = std::make_unique<WalSyncer>(path_ + "-wal");
+}
+
+void SqliteStore::stall_syncs(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point until) {
+  if (syncer_) syncer_->stall(from, until);
+}
+
+int SqliteStore::sync_fd() const { return syncer_ ? syncer_->fd() : -1; }
+
+void SqliteStore::drain_sync_fd() {
+  if (syncer_) syncer_->drain();
+}
+
+void SqliteStore::set_sync_delay(Duration d) {
+  if (!syncer_) sync_delay_ = d;
 }
 
 std::string SqliteStore::dump() {

@@ -18,13 +18,16 @@
 // Thread-safety: none; one thread per SqliteStore.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "consensus/log_store.h"
 #include "database/store.h"
+#include "database/wal_syncer.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -106,6 +109,20 @@ class SqliteStore final : public Store, public consensus::LogStore {
   void put_snapshot(const consensus::StoredSnapshot& snapshot, uint64_t keep_from) override;
   std::optional<consensus::StoredSnapshot> snapshot() override;
   void sync_log() override;
+  // Background syncs (consensus/log_store.h). By default start_sync() syncs at once. After
+  // sync_in_background() the log's commits no longer wait for the disk and a WalSyncer thread
+  // makes them durable (wal_syncer.h); sync_fd() is then readable whenever a sync ends (-1
+  // before). Tests: stall_syncs() makes the background syncs that start in a window of the
+  // steady clock wait for its end (a disk that stalls); for a file in memory (the simulation)
+  // set_sync_delay() makes each sync durable that long after it started, in the caller's time.
+  uint64_t start_sync(TimePoint now) override;
+  uint64_t synced(TimePoint now) override;
+  TimePoint next_synced() const override;
+  void sync_in_background();
+  int sync_fd() const;
+  void drain_sync_fd();
+  void set_sync_delay(Duration d);
+  void stall_syncs(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point until);
   // This replica's Raft id, chosen once and kept with its log (0 before one is set). set_raft_id
   // writes it durably at once.
   uint64_t raft_id();
@@ -132,6 +149,12 @@ class SqliteStore final : public Store, public consensus::LogStore {
   [[noreturn]] void fail(std::string_view what) const;
 
   sqlite3* db_ = nullptr;
+  std::string path_;
+  std::unique_ptr<WalSyncer> syncer_;  // background syncs (sync_in_background)
+  Duration sync_delay_{};
+  std::deque<std::pair<uint64_t, TimePoint>> delayed_;  // in memory: syncs running, and when done
+  uint64_t tickets_ = 0;
+  uint64_t synced_ticket_ = 0;
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
   bool fail_next_sync_ = false;
   std::function<void(int)> wal_grew_;

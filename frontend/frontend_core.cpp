@@ -268,6 +268,9 @@ void FrontendCore::on_reply(Message& msg, TimePoint now, Effects& out) {
     case Pending::Kind::kPoll:
       on_fill_answer(p, msg, now, out);
       return;
+    case Pending::Kind::kSettle:
+      on_settle_answer(p, msg, now, out);
+      return;
   }
 }
 
@@ -292,6 +295,10 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
       case Pending::Kind::kPoll:
       case Pending::Kind::kFill:
         fill_failed(gone.key, now, out);
+        break;
+      case Pending::Kind::kSettle:
+        settling_.erase(gone.key);
+        if (is_master() && uncertain_.count(gone.key)) settle(gone.key, now, out);
         break;
       case Pending::Kind::kUpdate:
         update_done(gone, now, out, false);

@@ -118,7 +118,7 @@ class FrontendCore final : public Core {
   // A request we sent (to the database, or to the master) and what it serves.
   struct Pending {
     enum class Kind {
-      kRead, kRegister, kUpdate, kGetMaster, kClaim, kRenew, kRelease, kFill, kFetch, kPoll, kLease, kMembers
+      kRead, kRegister, kUpdate, kGetMaster, kClaim, kRenew, kRelease, kFill, kFetch, kPoll, kLease, kMembers, kSettle
     } kind;
     std::string client;      // endpoint to answer ("" for our own requests)
     uint64_t client_req = 0;
@@ -204,6 +204,11 @@ class FrontendCore final : public Core {
   void fill_from_database(const std::string& key, TimePoint now, Effects& out);
   void finish_fill(const std::string& key, const KeyValue& kv, bool cached, TimePoint now, Effects& out);
   void fill_failed(const std::string& key, TimePoint now, Effects& out);
+  // Master, for a key whose update's answer was lost (uncertain_): a database read that the
+  // database orders after that key's writes in flight, so that its answer shows what the update
+  // did; and its answer, which settles the key (or, started before a later loss, asks again).
+  void settle(const std::string& key, TimePoint now, Effects& out);
+  void on_settle_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
   void on_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
   void take_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
   CacheEntry& put_cached(const KeyValue& kv, TimePoint at, Duration ttr);
@@ -243,8 +248,9 @@ class FrontendCore final : public Core {
   std::set<std::string> filling_;                             // keys with a fill in flight
   std::map<std::string, std::multiset<TimePoint>> updating_;  // master: key -> send times of updates in flight
   // Master: key -> when an update's answer was lost (it may have changed the key unseen), until a
-  // database read started after that comes back.
+  // settling read started after that comes back; the keys with a settling read in flight.
   std::map<std::string, TimePoint> uncertain_;
+  std::set<std::string> settling_;
   HoldQueue held_;                                            // master: acks and updates held back
   uint64_t next_hold_ = 0;
 

@@ -25,6 +25,7 @@ void FrontendCore::become_peer() {
   master_lease_until_ = TimePoint{};
   to_confirm_.clear();
   uncertain_.clear();
+  settling_.clear();
   // Correctness first: nothing written through while master is known to be current now.
   flush_cache(cache_, counters_, "no longer master");
   consistency_->reset();

@@ -58,7 +58,13 @@ void FrontendCore::start_fill(const std::string& key, TimePoint now, Effects& ou
 
 void FrontendCore::fill_from_database(const std::string& key, TimePoint now, Effects& out) {
   filling_.insert(key);
-  ask_database(read_of_key(key), {Pending::Kind::kFill, "", 0, now, key, fill_timeout()}, out);
+  // The master past the grace of an update in flight, or after an update's answer was lost (6.10),
+  // asks what is committed now, which a replicated tier answers without waiting for that update:
+  // a disk that stalls the update stalls no read. What the lost update did, a settling read
+  // (settle) finds out beside.
+  const bool committed = is_master() && (updating_.count(key) > 0 || uncertain_.count(key) > 0);
+  if (is_master() && uncertain_.count(key) > 0 && settling_.count(key) == 0) settle(key, now, out);
+  ask_database(read_of_key(key, std::nullopt, committed), {Pending::Kind::kFill, "", 0, now, key, fill_timeout()}, out);
 }
 
 void FrontendCore::fill_failed(const std::string& key, TimePoint now, Effects& out) {
@@ -83,16 +89,28 @@ void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now,
     changes = std::move(v->changes);
     version = v->value.version;
   }
-  // A database read started after an update's answer was lost settles that key; one started
-  // before it does not, and is followed by another.
-  bool read_again = false;
-  if (auto u = uncertain_.find(p.key); u != uncertain_.end() && is_master() && p.kind == Pending::Kind::kFill) {
-    read_again = p.sent_at < u->second;
-    if (!read_again && !std::holds_alternative<Error>(msg.body)) uncertain_.erase(u);
-  }
   take_fill_answer(p, msg, now, out);
   if (changes && p.kind != Pending::Kind::kFill) consistency_->on_changes(*changes, p.key, version, view(), p.sent_at, now);
-  if (read_again && !filling_.count(p.key)) start_fill(p.key, now, out);
+}
+
+void FrontendCore::settle(const std::string& key, TimePoint now, Effects& out) {
+  settling_.insert(key);
+  ask_database(read_of_key(key), {Pending::Kind::kSettle, "", 0, now, key, {}}, out);
+}
+
+void FrontendCore::on_settle_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
+  settling_.erase(p.key);
+  auto u = uncertain_.find(p.key);
+  if (u == uncertain_.end() || !is_master()) return;
+  const std::optional<KeyValue> kv = value_in(msg.body);
+  // Started before a later loss, or no value: the next read of the key asks again
+  // (fill_from_database); one started after the loss settles it.
+  if (p.sent_at < u->second || !kv) {
+    if (p.sent_at < u->second) settle(p.key, now, out);
+    return;
+  }
+  put_cached(*kv, p.sent_at, consistency_->ttr_after_fetch());
+  uncertain_.erase(u);
 }
 
 void FrontendCore::take_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {

@@ -79,9 +79,9 @@ void TabletsCore::send_read(int t, const Key& key, TimePoint now, Effects& out, 
   std::optional<uint64_t> min_version;
   if (seen != tab.last_version.end()) min_version = seen->second;
   if (key.is_score()) {
-    out.send(tab.current, req, GetScore{std::string(key.name()), min_version, tab.id});
+    out.send(tab.current, req, GetScore{std::string(key.name()), min_version, tab.id, std::nullopt});
   } else {
-    out.send(tab.current, req, GetMedalTally{std::string(key.name()), min_version, tab.id});
+    out.send(tab.current, req, GetMedalTally{std::string(key.name()), min_version, tab.id, std::nullopt});
   }
 }
 

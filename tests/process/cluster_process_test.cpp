@@ -111,7 +111,7 @@ TEST_F(ClusterProcess, MalformedRequestsGetAnErrorAndTheFrontEndKeepsServing) {
   EXPECT_EQ(d.message.req, 7u);
   EXPECT_NE(d.message.as<Error>().error.find("event"), std::string::npos);
 
-  auto unknown = cluster.ask("fe2", GetScore{"Quidditch", {}, {}});
+  auto unknown = cluster.ask("fe2", GetScore{"Quidditch", {}, {}, std::nullopt});
   ASSERT_TRUE(unknown && unknown->is<Error>());
   EXPECT_EQ(unknown->as<Error>().code, ErrorCode::kUnknownEvent);
   EXPECT_NE(unknown->as<Error>().error.find("Quidditch"), std::string::npos);
@@ -120,7 +120,7 @@ TEST_F(ClusterProcess, MalformedRequestsGetAnErrorAndTheFrontEndKeepsServing) {
   ASSERT_TRUE(update && update->is<Error>());
   EXPECT_EQ(update->as<Error>().code, ErrorCode::kUnauthorised);
 
-  auto good = cluster.ask("fe2", GetScore{"Curling", {}, {}});
+  auto good = cluster.ask("fe2", GetScore{"Curling", {}, {}, std::nullopt});
   ASSERT_TRUE(good && good->is<ScoreReply>()) << "the front end stopped serving";
   EXPECT_EQ(good->as<ScoreReply>().score.event, "Curling");
 }

@@ -54,7 +54,7 @@ bool pump_until(FdWatcher& fds, TabletServer& server, std::vector<Incoming>& got
   return true;
 }
 
-std::string request(uint64_t req, const std::string& event) { return encode(Message{req, GetScore{event, std::nullopt, "t1"}}); }
+std::string request(uint64_t req, const std::string& event) { return encode(Message{req, GetScore{event, std::nullopt, "t1", std::nullopt}}); }
 std::string answer(uint64_t req, const std::string& event, uint64_t version) {
   ScoreReply r;
   r.score.event = event;

@@ -39,7 +39,7 @@ ProcessCluster tcp_cluster() {
 int port_of(const std::string& host_port) { return std::stoi(host_port.substr(host_port.rfind(':') + 1)); }
 
 std::string get_score(uint64_t req, const std::string& event) {
-  return frame(encode(Message{req, GetScore{event, std::nullopt, "tcp-tablet"}}));
+  return frame(encode(Message{req, GetScore{event, std::nullopt, "tcp-tablet", std::nullopt}}));
 }
 
 // The database's version of every event.

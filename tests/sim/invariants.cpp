@@ -25,6 +25,17 @@ verify::CheckInput check_input(SimCluster& c, Duration pull_bound) {
     auto log = c.store(id).applied_log();
     if (log.size() > in.applied.size()) in.applied = std::move(log);
   }
+  // An update's time in the history is the database leader's when it took the update (the
+  // command carries it, so that every replica stores the same); it committed a sync later. The
+  // simulation knows when the first replica applied it (the tap): that is its commit, which a
+  // stalled disk delays by seconds (ReplicatedSim.DisksStallLongerThanTheLeaseAndReadsGoOn).
+  std::map<std::pair<std::string, uint64_t>, TimePoint> applied_at;
+  for (const auto& w : c.writes()) applied_at.emplace(std::make_pair(w.publisher, w.seq), w.at);
+  for (auto& u : in.applied) {
+    if (auto it = applied_at.find({u.publisher, u.seq}); it != applied_at.end()) {
+      u.committed_at_us = std::max(u.committed_at_us, to_us(it->second));
+    }
+  }
   in.scores = c.store().scores();
   in.tallies = c.store().tallies();
   return in;

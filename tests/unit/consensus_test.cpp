@@ -242,7 +242,12 @@ TEST(Consensus, ANewLeaderIsNotReadyUntilAnEntryOfItsTermIsApplied) {
 // request that leaves claims more than the disk holds. Checked at every moment a vote request can
 // be seen: just before each sync (before_sync) and after each tick.
 TEST(Consensus, AVoteRequestNeverAdvertisesEntriesThatAreNotOnDisk) {
+  // Twice: with the append's sync not yet started when the election timer runs out, and with it
+  // started in the background on a disk that takes 5 s (an election may not wait for it to end).
+  for (const bool slow_disk : {false, true}) {
+  SCOPED_TRACE(slow_disk ? "slow disk" : "sync not started");
   MemoryLogStore disk;
+  if (slow_disk) disk.set_sync_delay(ms(5000));
   ListMachine machine;
   Options o;
   o.voters = {{1, "r1", ""}, {2, "r2", ""}, {3, "r3", ""}};
@@ -276,6 +281,10 @@ TEST(Consensus, AVoteRequestNeverAdvertisesEntriesThatAreNotOnDisk) {
   m.append_entries = {2, 1, 1, 1, entries, 3};
   r2.receive("r1", encode_rpc(m, 1 << 20).at(0), now);
   ASSERT_EQ(r2.last_index(), 4u);
+  if (slow_disk) {
+    r2.flush(now);
+    ASSERT_EQ(disk.last_on_disk(), 1u);
+  }
   // The driver flushes nothing itself, and its next tick comes after r2's election timer (at most
   // 2 x 300 ms) ran out: as when a slow disk write outlasts the election timeout.
   for (int t = 0; t < 5; ++t) {
@@ -285,6 +294,7 @@ TEST(Consensus, AVoteRequestNeverAdvertisesEntriesThatAreNotOnDisk) {
   }
   EXPECT_EQ(advertised, 4u) << "r2 should have stood with its whole log";
   EXPECT_EQ(join_lines(violations), "");
+  }
 }
 
 TEST(Consensus, AnIsolatedReplicaDoesNotDeposeTheLeaderWhenItReturns) {
@@ -317,6 +327,102 @@ TEST(Consensus, AnEntryIsDurableOnAMajorityBeforeItIsApplied) {
   ASSERT_TRUE(commit(g, "y"));
   g.run_for(ms(200));
   for (const char* r : {"r1", "r2", "r3"}) EXPECT_EQ(g.applied(r), (std::vector<std::string>{"x", "y"})) << r;
+}
+
+// A leader whose disk stalls (each sync 3 s): its loop goes on, so a read index (confirm) is
+// answered in milliseconds; libraft commits nothing past the leader's own disk, so after an
+// election timeout it hands leadership over, and the entry it held commits at the new leader.
+TEST(Consensus, ALeaderWhoseDiskStallsConfirmsReadsAtOnceAndHandsLeadershipOver) {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Group g(seed);
+    ASSERT_TRUE(g.run_until([&] { return !g.leader().empty(); }, ms(3000)));
+    const std::string l = g.leader();
+    g.disk(l).set_sync_delay(ms(3000));
+    bool confirmed = false, ok = false;
+    ASSERT_TRUE(g.raft(l).confirm([&](bool o) { confirmed = true; ok = o; }));
+    const TimePoint asked = g.now();
+    ASSERT_TRUE(g.run_until([&] { return confirmed; }, ms(100))) << "seed " << seed;
+    EXPECT_TRUE(ok);
+    EXPECT_LT(g.now() - asked, ms(10)) << "seed " << seed;
+    bool w_done = false;
+    ASSERT_TRUE(g.raft(l).propose("w", [&](bool) { w_done = true; }));
+    const TimePoint stalled = g.now();
+    ASSERT_TRUE(g.run_until([&] { const auto n = g.leader(); return !n.empty() && n != l; }, ms(2000))) << "seed " << seed;
+    EXPECT_EQ(g.raft(l).stall_handovers(), 1u) << "seed " << seed;
+    // An election timeout (300 ms) of stall, then the transfer: well within the 3 s stall.
+    EXPECT_LT(g.now() - stalled, ms(1000)) << "seed " << seed;
+    ASSERT_TRUE(commit(g, "x")) << "seed " << seed;
+    EXPECT_LT(g.now() - stalled, ms(1000)) << "seed " << seed;
+    EXPECT_TRUE(w_done);  // reported to its proposer (not ok: it lost leadership first)
+    // The old leader's unsynced writes are lost at a crash; nothing committed is.
+    g.crash(l);
+    g.disk(l).set_sync_delay({});
+    g.restart(l);
+    ASSERT_TRUE(commit(g, "y"));
+    g.run_for(ms(500));
+    for (const char* r : {"r1", "r2", "r3"}) EXPECT_EQ(g.applied(r), (std::vector<std::string>{"w", "x", "y"})) << r << " seed " << seed;
+  }
+}
+
+// A confirm needs a majority that still follows this leader: a leader cut off from the others
+// never confirms, and learns it lost leadership (done(false)) once it hears of the next one.
+TEST(Consensus, AConfirmNeedsAMajorityAndFailsWhenLeadershipIsLost) {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Group g(seed);
+    ASSERT_TRUE(g.run_until([&] { return !g.leader().empty(); }, ms(3000)));
+    const std::string l = g.leader();
+    g.cut(l);
+    bool confirmed = false, ok = true;
+    ASSERT_TRUE(g.raft(l).confirm([&](bool o) { confirmed = true; ok = o; }));
+    ASSERT_TRUE(g.run_until([&] { const auto n = g.leader(); return !n.empty() && n != l; }, ms(3000))) << "seed " << seed;
+    EXPECT_FALSE(confirmed && ok) << "seed " << seed;
+    g.heal(l);
+    ASSERT_TRUE(g.run_until([&] { return confirmed; }, ms(3000))) << "seed " << seed;
+    EXPECT_FALSE(ok) << "seed " << seed;
+    // The new leader confirms.
+    const std::string n = g.leader();
+    bool c2 = false, ok2 = false;
+    ASSERT_TRUE(g.raft(n).confirm([&](bool o) { c2 = true; ok2 = o; }));
+    ASSERT_TRUE(g.run_until([&] { return c2; }, ms(100)));
+    EXPECT_TRUE(ok2);
+  }
+}
+
+// Every replica's disk slow (each sync 1-30 ms), leaders killed at random: no committed entry is
+// lost, none applied twice, and every replica applies the same sequence.
+TEST(Consensus, SlowDisksAndKilledLeadersLoseNoCommittedEntry) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    Group g(seed);
+    std::mt19937_64 rng(seed);
+    for (const char* r : {"r1", "r2", "r3"}) g.disk(r).set_sync_delay(ms(1 + static_cast<int64_t>(rng() % 30)));
+    ASSERT_TRUE(g.run_until([&] { return !g.leader().empty(); }, ms(3000)));
+    std::vector<std::string> acked;
+    for (int round = 0; round < 3; ++round) {
+      for (int i = 0; i < 8; ++i) {
+        const std::string e = "r" + std::to_string(round) + "e" + std::to_string(i);
+        if (commit(g, e)) acked.push_back(e);
+      }
+      const std::string l = g.leader();
+      if (l.empty()) continue;
+      // Entries in flight at the kill: proposed, not yet durable on the leader's disk.
+      g.raft(l).propose("unacked" + std::to_string(round), [](bool) {});
+      g.run_for(ms(static_cast<int64_t>(rng() % 5)));
+      g.crash(l);
+      ASSERT_TRUE(g.run_until([&] { return !g.leader().empty(); }, ms(3000))) << "seed " << seed;
+      g.restart(l);
+    }
+    ASSERT_TRUE(commit(g, "end"));
+    acked.push_back("end");
+    g.run_for(ms(1000));
+    const auto& reference = g.applied("r1");
+    for (const char* r : {"r1", "r2", "r3"}) {
+      const auto& a = g.applied(r);
+      EXPECT_EQ(a, reference) << r << " seed " << seed;
+      std::set<std::string> seen(a.begin(), a.end());
+      EXPECT_EQ(seen.size(), a.size()) << r << " applied an entry twice, seed " << seed;
+      for (const auto& e : acked) EXPECT_TRUE(seen.count(e)) << r << " lost acknowledged " << e << ", seed " << seed;
+    }
+  }
 }
 
 TEST(Consensus, AFailingDiskStopsTheReplicaForGood) {
@@ -381,6 +487,26 @@ TEST(RpcCodec, RoundTripsEveryMessageTypeAndSplitsLargeAppends) {
   ASSERT_EQ(d.append_entries.n_entries, 2u);
   EXPECT_EQ(std::string(static_cast<char*>(d.append_entries.entries[1].buf.base), 1), "c");
   free_rpc(d);
+}
+
+// The read index's probes: their own type codes beside libraft's; anything else is not a probe.
+TEST(RpcCodec, ProbesRoundTripAndNothingElseIsTakenForOne) {
+  for (const Probe p : {Probe{false, 3, 17}, Probe{true, 1ull << 40, 0}}) {
+    Probe back;
+    ASSERT_TRUE(decode_probe(encode_probe(p), back));
+    EXPECT_EQ(back.answer, p.answer);
+    EXPECT_EQ(back.term, p.term);
+    EXPECT_EQ(back.seq, p.seq);
+  }
+  raft_message m{};
+  m.type = RAFT_IO_APPEND_ENTRIES;
+  m.append_entries = {2, 1, 1, 1, nullptr, 0};
+  Probe p;
+  EXPECT_FALSE(decode_probe(encode_rpc(m, 1 << 20).at(0), p));
+  for (const std::string& bad : {std::string(""), std::string("\x93\x64"), std::string("\x93\x64\xa1x\x01"),
+                                std::string("\x93\x65\x01"), std::string("\x92\x64\x01")}) {
+    EXPECT_FALSE(decode_probe(bad, p)) << "a malformed probe was taken";
+  }
 }
 
 TEST(RpcCodec, RejectsMalformedBytesNamingWhatIsWrong) {

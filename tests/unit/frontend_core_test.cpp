@@ -77,7 +77,7 @@ TEST(FrontendCore, AMinVersionAheadOfTheDatabaseIsRefusedNotAnsweredOlder) {
   at3.version = 3;
   for (const uint64_t asked : {uint64_t{999}, uint64_t{3}}) {
     SCOPED_TRACE(asked);
-    auto sent = h.deliver("t", Message{7, GetScore{"Curling", asked, "t1"}});
+    auto sent = h.deliver("t", Message{7, GetScore{"Curling", asked, "t1", std::nullopt}});
     if (h.find(sent, "get_score") != nullptr) sent = h.answer_db(sent, "get_score", ScoreReply{at3, {}});  // the fill
     if (h.find(sent, "get_score") != nullptr) sent = h.answer_db(sent, "get_score", ScoreReply{at3, {}});  // the read for it
     const Effects::Out* to_tablet = nullptr;
@@ -99,7 +99,7 @@ TEST(FrontendCore, AMinVersionAheadOfTheDatabaseIsRefusedNotAnsweredOlder) {
 
 TEST(FrontendCore, UnknownEventIsRejectedNamingIt) {
   Harness h("fe2");
-  auto reply = h.deliver("t", Message{1, GetScore{"Quidditch", {}, {}}});
+  auto reply = h.deliver("t", Message{1, GetScore{"Quidditch", {}, {}, std::nullopt}});
   ASSERT_EQ(reply.size(), 1u);
   EXPECT_EQ(reply[0].msg.as<Error>().code, ErrorCode::kUnknownEvent);
   EXPECT_NE(reply[0].msg.as<Error>().error.find("Quidditch"), std::string::npos);
@@ -172,16 +172,31 @@ TEST(FrontendCore, APullMastersAnswersListWhatChangedSinceThePeersCursorAndWhatI
   EXPECT_TRUE(acked.unsettled.empty());
   EXPECT_TRUE(acked.current);
 
-  // An update whose answer is lost may have changed the key unseen: unsettled until the
-  // master's own read of it comes back, and then listed with what the database has.
+  // An update whose answer is lost may have changed the key unseen: the master reads it after
+  // that update (a settling read, which the database orders behind the key's writes in flight);
+  // until it comes back the key is unsettled, and polls are answered from what the database has
+  // committed (a `committed` read), not from the cache.
   h.deliver("bard", Message{9, SetScore{"Curling", 3, 0, "bard", 2, cfg.cacofonix.token, {}}});
   auto reread = h.advance(ms(150));
-  const auto* get = h.find(reread, "get_score");
-  ASSERT_NE(get, nullptr) << "the master reads the key again";
+  const auto* settling = h.find(reread, "get_score");
+  ASSERT_NE(settling, nullptr) << "the master reads the key again";
+  EXPECT_FALSE(std::get<GetScore>(settling->msg.body).committed.value_or(false));
+  const uint64_t settling_req = settling->msg.req;
   auto waiting = h.deliver("fe2", Message{10, Poll{"score/Curling", 2, Cursor{1, acked.to}}});
   EXPECT_EQ(h.find(waiting, "not_modified"), nullptr) << "not answered from the cache meanwhile";
   EXPECT_EQ(h.find(waiting, "value"), nullptr);
-  const Changes lost = changes_in(h.deliver("db", Message{get->msg.req, ScoreReply{curling(3, 3), std::nullopt}}));
+  const auto* committed = h.find(waiting, "get_score");
+  ASSERT_NE(committed, nullptr) << "the poll asks the database what it has committed";
+  EXPECT_TRUE(std::get<GetScore>(committed->msg.body).committed.value_or(false));
+  const uint64_t committed_req = committed->msg.req;
+  // The database has not committed the lost update yet: the poll gets the committed value, and
+  // the key is still unsettled.
+  const Changes before = changes_in(h.deliver("db", Message{committed_req, ScoreReply{curling(2, 2), std::nullopt}}));
+  EXPECT_TRUE(before.changed.empty());
+  EXPECT_EQ(before.unsettled, std::vector<std::string>{"score/Curling"});
+  // The settling read comes back with the update applied: settled, and listed from then on.
+  h.deliver("db", Message{settling_req, ScoreReply{curling(3, 3), std::nullopt}});
+  const Changes lost = changes_in(h.deliver("fe2", Message{11, Poll{"score/Curling", 2, Cursor{1, acked.to}}}));
   ASSERT_EQ(lost.changed.size(), 1u);
   EXPECT_EQ(lost.changed[0].version, 3u);
   EXPECT_TRUE(lost.unsettled.empty());

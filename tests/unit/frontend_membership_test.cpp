@@ -131,7 +131,7 @@ TEST(FrontendMembership, MasterServesItsCacheOnlyWhileItsMasterLeaseRuns) {
   sent = h.answer_db(sent, "get_master", MasterInfo{"", 0, {}});
   h.answer_db(sent, "claim_master", MasterInfo{"fe1", 1, {}});  // lease: claim time + 500 ms
   ASSERT_TRUE(h.core.is_master());
-  auto read = [&] { return h.deliver("tab", Message{1, GetScore{"Curling", {}, {}}}); };
+  auto read = [&] { return h.deliver("tab", Message{1, GetScore{"Curling", {}, {}, std::nullopt}}); };
   sent = read();
   h.answer_db(sent, "get_score", ScoreReply{Score{"Curling", 2, 1, 3, 0}, {}});
   sent = read();

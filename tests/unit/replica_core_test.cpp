@@ -90,13 +90,13 @@ TEST(ReplicaCore, AMinVersionReadItsStateSatisfiesIsAnsweredAtOnceAnyOtherWaitsF
   ReplicaCore core(replicas(1), "db1", store, clock, clock.now(), 1);
   Driver d(core, clock);
   ASSERT_TRUE(d.run_until([&] { return d.ready(); }));
-  GetScore local{"Curling", 0, std::nullopt};
+  GetScore local{"Curling", 0, std::nullopt, std::nullopt};
   d.send("fe1", 1, local);
   ASSERT_NE(d.answer(1), nullptr) << "version 0 is applied: no round needed";
   EXPECT_EQ(std::get<ScoreReply>(*d.answer(1)).score.version, 0u);
-  GetScore ahead{"Curling", 3, std::nullopt};
+  GetScore ahead{"Curling", 3, std::nullopt, std::nullopt};
   d.send("fe1", 2, ahead);
-  GetScore linearizable{"Curling", std::nullopt, std::nullopt};
+  GetScore linearizable{"Curling", std::nullopt, std::nullopt, std::nullopt};
   d.send("fe1", 3, linearizable);
   EXPECT_EQ(d.answer(2), nullptr) << "version 3 is not applied: a quorum round first";
   EXPECT_EQ(d.answer(3), nullptr) << "without min_version: a quorum round first";

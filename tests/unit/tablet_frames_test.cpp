@@ -204,7 +204,7 @@ TEST(TabletFrames, TheProtocolDocsByteDumpsAreWhatTheCodeSends) {
   r.score.romans = 2;
   r.score.version = 5;
   r.score.updated_at = 1718000000123;
-  for (const std::string& bytes : {frame(encode(Message{12, GetScore{"Curling", 4, "t7"}})), frame(encode(Message{12, r}))}) {
+  for (const std::string& bytes : {frame(encode(Message{12, GetScore{"Curling", 4, "t7", std::nullopt}})), frame(encode(Message{12, r}))}) {
     EXPECT_NE(doc.find("```\n" + hex_dump(bytes) + "```", section), std::string::npos)
         << "docs/protocol.md section 8 lacks this dump:\n" << hex_dump(bytes);
   }
