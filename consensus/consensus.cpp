@@ -184,7 +184,11 @@ class Consensus::Io {
           for (auto& request : batch) wrote = write(request) || wrote;
           if (wrote && background) {
             last_ticket_ = log_.start_sync(now_);
-            in_flight_.push_back({last_ticket_, now_, std::move(batch)});
+            uint64_t through = 0;
+            for (const auto& request : batch) {
+              if (const auto* a = std::get_if<Append>(&request); a != nullptr && a->n > 0) through = a->index + a->n - 1;
+            }
+            in_flight_.push_back({last_ticket_, now_, through, std::move(batch)});
             complete_synced();
             continue;
           }
@@ -210,6 +214,8 @@ class Consensus::Io {
   // Batches whose sync is still running, and since when the oldest has been.
   bool syncing() const { return !in_flight_.empty(); }
   TimePoint syncing_since() const { return in_flight_.empty() ? TimePoint::max() : in_flight_.front().started; }
+  // The last log index the oldest running sync writes (0 when none, or it writes no entry).
+  uint64_t syncing_through() const { return in_flight_.empty() ? 0 : in_flight_.front().through; }
   void post(const std::string& to, std::string bytes) { outbox_.emplace_back(to, std::move(bytes)); }
   uint64_t appends() const { return appends_; }  // append requests libraft made so far
   // The time libraft reads, in its milliseconds.
@@ -267,6 +273,7 @@ class Consensus::Io {
   struct InFlight {
     uint64_t ticket;             // the LogStore sync that makes the batch durable
     TimePoint started;
+    uint64_t through;            // the last log index it appends (0: none)
     std::deque<Request> batch;   // completed, in order, once it has
   };
 
@@ -655,13 +662,22 @@ bool Consensus::election_due() const {
 
 void Consensus::hand_over_if_disk_stalls(TimePoint now) {
   if (role() != Role::leader || raft_->r.transfer != nullptr || changing()) return;
-  if (now - io_->syncing_since() < ms(options_.election_timeout_ms)) return;
-  // This leader's disk has held a sync for a whole election timeout: libraft commits nothing past
-  // what is on the leader's own disk, so a voter whose disk is faster should lead instead. One
-  // that has stored more than this leader has is. When none has (all the disks stall together),
-  // a new leader would do no better, and its election would wait for its own disk.
-  const raft& r = raft_->r;
-  uint64_t best = 0, best_match = r.last_stored;
+  const Duration stalled = now - io_->syncing_since();
+  if (stalled < ms(options_.election_timeout_ms / 2)) return;
+  // This leader's disk has held a sync for half an election timeout. libraft commits nothing past
+  // what is on the leader's own disk, so a voter whose disk works should lead instead: one that
+  // stores what is appended from now on. A barrier is appended now (once per stuck sync), so that
+  // there is such an entry even without writes.
+  const uint64_t stuck = io_->syncing_through();
+  if (stall_probed_for_ != stuck && barrier([](bool) {})) {
+    stall_probed_for_ = stuck;
+    stall_probe_ = last_index();
+  }
+  if (stalled < ms(options_.election_timeout_ms) || stall_probed_for_ != stuck) return;
+  // When no voter has stored it (every disk stalls together, maybe beginning a little later than
+  // ours), nobody is handed anything: a new leader would do no better, and could not even commit
+  // the entry of its own term that it needs to serve.
+  uint64_t best = 0, best_match = stall_probe_ - 1;
   for (const auto& p : peers()) {
     if (p.voter && p.match_index > best_match) {
       best = p.member.id;
@@ -671,8 +687,8 @@ void Consensus::hand_over_if_disk_stalls(TimePoint now) {
   if (best == 0) return;
   if (transfer(best, {})) {
     ++stall_handovers_;
-    spdlog::warn("the disk has held a sync for {} ms: handing leadership to replica {}, whose disk is ahead",
-                 to_ms(now - io_->syncing_since()), best);
+    spdlog::warn("the disk has held a sync for {} ms: handing leadership to replica {}, whose disk works",
+                 to_ms(stalled), best);
   }
 }
 

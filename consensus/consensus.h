@@ -19,8 +19,8 @@
 //
 // libraft 0.15 commits nothing past what the leader itself has on disk (it counts the quorum at
 // its own last stored index), so a leader whose sync has run for a whole election timeout hands
-// leadership to a voter that has stored more than it has, when one has (stall_handovers():
-// the hand-overs started); writes then go on there. When every disk stalls together nobody is
+// leadership to a voter whose disk works (it has stored the barrier the leader appended at half
+// the timeout), when one does (stall_handovers(): the hand-overs started); writes then go on there. When every disk stalls together nobody is
 // handed anything: writes wait for the disks, reads do not (below).
 //
 // Reads need no log entry: confirm() is a read index, a round of probes that a majority of
@@ -231,6 +231,8 @@ class Consensus {
   uint64_t rpcs_dropped_ = 0;
   uint64_t elections_brought_forward_ = 0;
   uint64_t stall_handovers_ = 0;
+  uint64_t stall_probed_for_ = 0;  // the stuck sync (its last index) a barrier was appended for
+  uint64_t stall_probe_ = 0;       // that barrier's index
   std::vector<std::string> warned_;
   // Read index (confirm): each pending call, with the first probe that can answer it; the
   // highest probe each voter answered in probe_term_.
@@ -244,6 +246,7 @@ class Consensus {
   TimePoint probe_sent_at_{};
   uint64_t probe_term_ = 0;
   std::map<uint64_t, uint64_t> probe_acks_;
+
 };
 
 }  // namespace oly::consensus

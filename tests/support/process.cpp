@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <set>
@@ -68,7 +69,11 @@ std::vector<int> free_ports(int n) {
   // Below Linux's ephemeral range (32768-60999): a port picked there may be taken as the source
   // port of an outgoing connection between the pick and the bind.
   std::uniform_int_distribution<int> dist(20000, 32767);
-  std::set<int> chosen;
+  // Every port handed out by this process, by any call: two calls (a cluster's config, then a
+  // test's extra HTTP ports) must not pick the same one before either is bound.
+  static std::mutex mu;
+  static std::set<int> chosen;
+  std::lock_guard<std::mutex> lock(mu);
   std::vector<int> out;
   for (int tries = 0; static_cast<int>(out.size()) < n && tries < 10000; ++tries) {
     int p = dist(rng);

@@ -27,7 +27,8 @@ namespace oly::testing {
 
 // `n` distinct TCP ports on 127.0.0.1 that were free when checked (each bound and released),
 // drawn at random from 20000-32767 (below Linux's ephemeral range, so no outgoing connection
-// takes one before it is bound) so that parallel test runs seldom collide.
+// takes one before it is bound) so that parallel test runs seldom collide. Never a port an earlier
+// call of this process handed out.
 std::vector<int> free_ports(int n);
 
 class TempDir {
