@@ -184,11 +184,7 @@ class Consensus::Io {
           for (auto& request : batch) wrote = write(request) || wrote;
           if (wrote && background) {
             last_ticket_ = log_.start_sync(now_);
-            uint64_t through = 0;
-            for (const auto& request : batch) {
-              if (const auto* a = std::get_if<Append>(&request); a != nullptr && a->n > 0) through = a->index + a->n - 1;
-            }
-            in_flight_.push_back({last_ticket_, now_, through, std::move(batch)});
+            in_flight_.push_back({last_ticket_, now_, std::move(batch)});
             complete_synced();
             continue;
           }
@@ -214,8 +210,8 @@ class Consensus::Io {
   // Batches whose sync is still running, and since when the oldest has been.
   bool syncing() const { return !in_flight_.empty(); }
   TimePoint syncing_since() const { return in_flight_.empty() ? TimePoint::max() : in_flight_.front().started; }
-  // The last log index the oldest running sync writes (0 when none, or it writes no entry).
-  uint64_t syncing_through() const { return in_flight_.empty() ? 0 : in_flight_.front().through; }
+  // The ticket of the oldest running sync (0: none).
+  uint64_t syncing_ticket() const { return in_flight_.empty() ? 0 : in_flight_.front().ticket; }
   void post(const std::string& to, std::string bytes) { outbox_.emplace_back(to, std::move(bytes)); }
   uint64_t appends() const { return appends_; }  // append requests libraft made so far
   // The time libraft reads, in its milliseconds.
@@ -273,7 +269,6 @@ class Consensus::Io {
   struct InFlight {
     uint64_t ticket;             // the LogStore sync that makes the batch durable
     TimePoint started;
-    uint64_t through;            // the last log index it appends (0: none)
     std::deque<Request> batch;   // completed, in order, once it has
   };
 
@@ -668,7 +663,7 @@ void Consensus::hand_over_if_disk_stalls(TimePoint now) {
   // what is on the leader's own disk, so a voter whose disk works should lead instead: one that
   // stores what is appended from now on. A barrier is appended now (once per stuck sync), so that
   // there is such an entry even without writes.
-  const uint64_t stuck = io_->syncing_through();
+  const uint64_t stuck = io_->syncing_ticket();
   if (stall_probed_for_ != stuck && barrier([](bool) {})) {
     stall_probed_for_ = stuck;
     stall_probe_ = last_index();

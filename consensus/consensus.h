@@ -231,7 +231,7 @@ class Consensus {
   uint64_t rpcs_dropped_ = 0;
   uint64_t elections_brought_forward_ = 0;
   uint64_t stall_handovers_ = 0;
-  uint64_t stall_probed_for_ = 0;  // the stuck sync (its last index) a barrier was appended for
+  uint64_t stall_probed_for_ = 0;  // the stuck sync (its ticket) a barrier was appended for
   uint64_t stall_probe_ = 0;       // that barrier's index
   std::vector<std::string> warned_;
   // Read index (confirm): each pending call, with the first probe that can answer it; the
