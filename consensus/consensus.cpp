@@ -567,18 +567,14 @@ void Consensus::receive(const std::string& from, std::string_view rpc, TimePoint
   raft_message msg;
   std::string why;
   Probe probe;
-  const bool valid = !(sender == 0 && known == nullptr) &&
-                     !((known != nullptr && member_of(known->id, known->address).name != from) ||
-                       sender == options_.self.id || (known != nullptr && known->id == options_.self.id));
-  if (valid && decode_probe(rpc, probe)) {
-    on_probe(from, known != nullptr ? known->id : sender, probe);
-    return;
-  }
   if (sender == 0 && known == nullptr) {
     why = "not a member of the group";
   } else if ((known != nullptr && member_of(known->id, known->address).name != from) || sender == options_.self.id ||
              (known != nullptr && known->id == options_.self.id)) {
     why = "its Raft id belongs to another member";
+  } else if (decode_probe(rpc, probe)) {
+    on_probe(from, known != nullptr ? known->id : sender, probe);
+    return;
   } else if (decode_rpc(rpc, msg, why)) {
     msg.server_id = known != nullptr ? known->id : sender;
     // An unknown sender's messages are answered by name (Io::send takes the name part).

@@ -675,12 +675,16 @@ void SqliteStore::commit_unsynced() {
   if (in_transaction()) commit();
 }
 
-void SqliteStore::sync_log() {
+void SqliteStore::commit_log() {
   if (std::exchange(fail_next_sync_, false)) {
     rollback();
     throw std::runtime_error("sqlite: COMMIT: injected failure (test hook)");
   }
   if (in_transaction()) commit();
+}
+
+void SqliteStore::sync_log() {
+  commit_log();
   if (syncer_) syncer_->sync_now();
   delayed_.clear();
   synced_ticket_ = tickets_;
@@ -691,11 +695,7 @@ uint64_t SqliteStore::start_sync(TimePoint now) {
     sync_log();
     return synced_ticket_ = ++tickets_;
   }
-  if (std::exchange(fail_next_sync_, false)) {
-    rollback();
-    throw std::runtime_error("sqlite: COMMIT: injected failure (test hook)");
-  }
-  if (in_transaction()) commit();
+  commit_log();
   ++tickets_;
   if (syncer_) {
     syncer_->request(tickets_);

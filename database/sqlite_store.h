@@ -166,6 +166,9 @@ class SqliteStore final : public Store, public consensus::LogStore {
   enum class Txn { kNone, kLog, kState };
   Txn open_ = Txn::kNone;  // the kind of the open transaction (kNone: none, or one begun by begin())
   void begin_kind(Txn kind);
+  // Commits the open transaction (the log's writes) without a sync, or throws the test hook's
+  // injected failure (fail_next_sync).
+  void commit_log();
 };
 
 }  // namespace oly::database
