@@ -251,7 +251,7 @@ void ReplicaCore::confirm_reads() {
   const bool asked = consensus_->confirm([this, round](bool ok) {
     if (closing_) return;
     if (!ok) {
-      fail_reads(round->held);
+      fail_round(round->held);
       return;
     }
     reads_confirmed_.push_back(round);
@@ -260,7 +260,7 @@ void ReplicaCore::confirm_reads() {
   if (asked) {
     ++counters_["read_index_rounds"];
   } else {
-    fail_reads(round->held);
+    fail_round(round->held);
   }
 }
 
@@ -276,7 +276,7 @@ void ReplicaCore::answer_confirmed_reads() {
   }
 }
 
-void ReplicaCore::fail_reads(const std::vector<Held>& held) {
+void ReplicaCore::fail_round(const std::vector<Held>& held) {
   ++counters_["rounds_failed"];
   for (const auto& h : held) {
     ++counters_["errors"];
@@ -328,11 +328,7 @@ void ReplicaCore::complete(const Round& round, bool ok, const std::vector<Result
   }
   if (closing_) return;
   if (!ok || (!round.batch.empty() && results.size() != round.batch.size())) {
-    ++counters_["rounds_failed"];
-    for (const auto& h : round.held) {
-      ++counters_["errors"];
-      answers_.send(h.from, h.req, not_leader());
-    }
+    fail_round(round.held);
     return;
   }
   for (const auto& h : round.held) {

@@ -195,7 +195,9 @@ class ReplicaCore final : public Core, private consensus::Machine {
   void propose_round(TimePoint now);
   void confirm_reads();
   void answer_confirmed_reads();
-  void fail_reads(const std::vector<Held>& held);
+  // A round (of writes, or of reads confirmed by a read index) that could not complete: every
+  // request in it is answered not_leader.
+  void fail_round(const std::vector<Held>& held);
   // Counts `request`'s write under its piece (requests.h piece_of) and, for a score or a tally,
   // under "*" too; `delta` -1 when its round is done.
   void count_writing(const Body& request, int delta);
