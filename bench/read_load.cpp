@@ -18,6 +18,13 @@
 //   --echo-server tcp://H:P                 that echo ROUTER: every frame goes straight back.
 //   --list-keys                             prints the keys, one a line, and exits.
 //
+// Each client does what a lean client of its protocol must, no more. A Redis client's requests
+// are made once per key; so are a tcp client's, with req and min_version patched in per request
+// (tcp_request); a ZeroMQ client's are encoded in a reused buffer (append_simple_read). A front
+// end's score reply is read in place (codec_reads.h, parse_simple_reply: req, op, version and
+// every field checked, no message built), a Redis reply's RESP parsed. The clock is read once
+// per receive, for every target.
+//
 // One thread and one epoll loop drive every client: a Redis connection's socket directly, a
 // DEALER through its ZMQ_FD (edge-triggered, as libzmq requires: after every receive or send the
 // socket's ZMQ_EVENTS is checked again), so that a pass costs the clients that are ready, not all
@@ -30,7 +37,8 @@
 // starts at key i and goes round-robin.
 //
 // Output: one line of key=value pairs on stdout:
-//   target=frontend clients=C requests=N seconds=S rps=R p50_us=.. p99_us=.. max_us=..
+//   target=frontend clients=C requests=N seconds=S rps=R p50_us=.. p99_us=.. max_us=.. mean_us=..
+//   p10_us=.. p90_us=..
 //   errors=E timeouts=T late=L request_bytes=.. reply_bytes=.. finished=yes
 // (request_bytes: the last request's size; reply_bytes: the mean reply size, both on the wire
 // without ZeroMQ's framing.)
@@ -52,7 +60,9 @@
 #include <zmq.h>
 
 #include <CLI/CLI.hpp>
+#include <msgpack.hpp>
 #include <algorithm>
+#include <numeric>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -65,6 +75,7 @@
 
 #include "common/cli.h"
 #include "common/codec.h"
+#include "common/codec_reads.h"
 #include "common/config.h"
 #include "common/config_file.h"
 #include "common/message.h"
@@ -154,7 +165,44 @@ struct Client {
   Clock::time_point sent_at;
   std::string inbuf;                 // redis: bytes received, not yet parsed
   oly::tabletnet::FrameReader frames;  // tcp: the replies' frames
+  std::vector<std::string> requests;   // tcp: per key, the framed request (see tcp_request)
+  std::vector<size_t> min_at;          // tcp: per key, where min_version is in it
 };
+
+// tcp: client `tablet`'s framed get_score of `event`, with req and min_version written as 8-byte
+// integers (MessagePack uint64; any width is valid) at kReqAt and `min_at`, so that a request
+// only patches them (a Redis client's requests are made once too). min_version 0 asks for no
+// more than no min_version does.
+constexpr size_t kReqAt = oly::tabletnet::kFramePrefix + 1 + 3 + 10 + 4 + 1;
+std::string tcp_request(const std::string& event, const std::string& tablet, size_t& min_at) {
+  struct Sink {
+    std::string& out;
+    void write(const char* d, size_t n) { out.append(d, n); }
+  };
+  std::string f(oly::tabletnet::kFramePrefix, '\0');
+  Sink sink{f};
+  msgpack::packer<Sink> pk(sink);
+  pk.pack_map(5);
+  pk.pack("op");
+  pk.pack("get_score");
+  pk.pack("req");
+  if (f.size() + 1 != kReqAt) throw std::logic_error("tcp_request: req is not where kReqAt says");
+  pk.pack_fix_uint64(0);
+  pk.pack("event");
+  pk.pack(event);
+  pk.pack("min_version");
+  min_at = f.size() + 1;
+  pk.pack_fix_uint64(0);
+  pk.pack("tablet");
+  pk.pack(tablet);
+  const auto n = static_cast<uint32_t>(f.size() - oly::tabletnet::kFramePrefix);
+  for (size_t b = 0; b < oly::tabletnet::kFramePrefix; ++b) f[b] = static_cast<char>(n >> (8 * (3 - b)));
+  return f;
+}
+
+void put_u64(std::string& s, size_t at, uint64_t v) {
+  for (size_t b = 0; b < 8; ++b) s[at + b] = static_cast<char>(v >> (8 * (7 - b)));
+}
 
 class Load {
  public:
@@ -191,6 +239,13 @@ class Load {
         c.fd = connect_tcp(o_.address);
         c.tablet = "b" + std::to_string(i);
         c.seen.assign(o_.keys.size(), 0);
+        if (o_.target == Target::kTcp) {
+          for (const auto& k : o_.keys) {
+            size_t at = 0;
+            c.requests.push_back(tcp_request(k, c.tablet, at));
+            c.min_at.push_back(at);
+          }
+        }
         ev.events = EPOLLIN;
         if (epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev) != 0)
           throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
@@ -262,10 +317,11 @@ class Load {
                                                        : "echo";
     std::printf(
         "target=%s clients=%d requests=%llu seconds=%.3f rps=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f "
-        "errors=%llu timeouts=%llu late=%llu request_bytes=%zu reply_bytes=%zu finished=%s\n",
+        "mean_us=%.1f p10_us=%.1f p90_us=%.1f errors=%llu timeouts=%llu late=%llu request_bytes=%zu reply_bytes=%zu finished=%s\n",
         target, o_.clients, static_cast<unsigned long long>(measured_), seconds,
         seconds > 0 ? static_cast<double>(ok_) / seconds : 0.0, pct(0.50), pct(0.99),
-        l.empty() ? 0.0 : l.back(), static_cast<unsigned long long>(errors_),
+        l.empty() ? 0.0 : l.back(), l.empty() ? 0.0 : std::accumulate(l.begin(), l.end(), 0.0) / static_cast<double>(l.size()),
+        pct(0.10), pct(0.90), static_cast<unsigned long long>(errors_),
         static_cast<unsigned long long>(timeouts_), static_cast<unsigned long long>(late_),
         request_bytes_, done_ > 0 ? static_cast<size_t>(reply_bytes_ / done_) : size_t{0}, finished ? "yes" : "no");
     std::fflush(stdout);
@@ -297,20 +353,20 @@ class Load {
     c.req = ++next_req_;
     std::string frame;
     if (o_.target == Target::kTcp) {
-      std::optional<uint64_t> min_version;
-      if (c.seen[c.key] > 0) min_version = c.seen[c.key];
-      frame = oly::tabletnet::frame(oly::encode(oly::Message{c.req, oly::GetScore{o_.keys[c.key], min_version, c.tablet, std::nullopt}}));
-      request_bytes_ = frame.size();
+      std::string& f = c.requests[c.key];
+      put_u64(f, kReqAt, c.req);
+      put_u64(f, c.min_at[c.key], c.seen[c.key]);
+      request_bytes_ = f.size();
       // One frame outstanding per connection, into an empty socket buffer: a short write means
       // the connection broke.
-      const ssize_t w = ::send(c.fd, frame.data(), frame.size(), MSG_NOSIGNAL);
-      if (w != static_cast<ssize_t>(frame.size())) throw std::runtime_error(std::string("send: ") + std::strerror(errno));
+      const ssize_t w = ::send(c.fd, f.data(), f.size(), MSG_NOSIGNAL);
+      if (w != static_cast<ssize_t>(f.size())) throw std::runtime_error(std::string("send: ") + std::strerror(errno));
       return;
     }
     if (o_.target == Target::kFrontend) {
       std::optional<uint64_t> min_version;
       if (c.seen[c.key] > 0) min_version = c.seen[c.key];
-      frame = oly::encode(oly::Message{c.req, oly::GetScore{o_.keys[c.key], min_version, c.tablet, std::nullopt}});
+      oly::append_simple_read(frame, true, c.req, o_.keys[c.key], min_version, c.tablet);
     } else {
       frame = payload_;  // the echo's reply is matched by client, not by req
     }
@@ -386,6 +442,24 @@ class Load {
       complete(i, ok, now);
       return;
     }
+    // A score, read in place (as a lean client would, building no message); anything else (an
+    // error, a notice) fully decoded.
+    oly::SimpleReply r;
+    if (oly::parse_simple_reply(frame, r)) {
+      if (!c.busy || r.req != c.req) {
+        ++late_;
+        return;
+      }
+      reply_bytes_ += frame.size();
+      if (!r.score) {
+        error("unexpected reply op medal_tally");
+        complete(i, false, now);
+        return;
+      }
+      c.seen[c.key] = std::max(c.seen[c.key], r.version);
+      complete(i, true, now);
+      return;
+    }
     oly::Decoded d = oly::decode(frame);
     const uint64_t req = d.ok ? d.message.req : d.error.req;
     if (!c.busy || req != c.req) {  // the answer to a request that timed out, or a notice
@@ -419,9 +493,10 @@ class Load {
         c.frames.feed(std::string_view(buf, static_cast<size_t>(n)));
         std::string_view frame;
         oly::tabletnet::FrameReader::Status s;
+        const auto now = Clock::now();  // once per recv, as for Redis
         while ((s = c.frames.next(frame)) == oly::tabletnet::FrameReader::Status::kFrame) {
           reply_bytes_ += oly::tabletnet::kFramePrefix;
-          on_frame(i, frame, false, Clock::now());
+          on_frame(i, frame, false, now);
         }
         if (s != oly::tabletnet::FrameReader::Status::kNeedMore) throw std::runtime_error("a bad reply frame");
         continue;

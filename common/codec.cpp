@@ -293,6 +293,11 @@ bool decode_body(std::string_view op, const msgpack::object& o, Body& body, std:
 std::string encode(const Message& msg) {
   std::string frame;
   frame.reserve(256);
+  encode_append(frame, msg);
+  return frame;
+}
+
+void encode_append(std::string& frame, const Message& msg) {
   StringSink sink{frame};
   Packer pk(sink);
   std::visit(
@@ -311,7 +316,6 @@ std::string encode(const Message& msg) {
         pack_fields(pk, b);
       },
       msg.body);
-  return frame;
 }
 
 std::string encode_read_value(const KeyValue& kv) {
@@ -330,10 +334,16 @@ std::string encode_read_value(const KeyValue& kv) {
 
 std::string encode_read_reply(uint64_t req, const KeyValue& kv, std::string_view value,
                               std::optional<int64_t> staleness_bound_ms) {
-  // The layout encode() gives a ScoreReply or TallyReply: op, req, ok, then the fields in
-  // their visit() order (the value, then the bound when present).
   std::string frame;
   frame.reserve(value.size() + 64);
+  append_read_reply(frame, req, kv, value, staleness_bound_ms);
+  return frame;
+}
+
+void append_read_reply(std::string& frame, uint64_t req, const KeyValue& kv, std::string_view value,
+                       std::optional<int64_t> staleness_bound_ms) {
+  // The layout encode() gives a ScoreReply or TallyReply: op, req, ok, then the fields in
+  // their visit() order (the value, then the bound when present).
   StringSink sink{frame};
   Packer pk(sink);
   pk.pack_map(staleness_bound_ms ? 5 : 4);
@@ -348,16 +358,20 @@ std::string encode_read_reply(uint64_t req, const KeyValue& kv, std::string_view
     pk.pack("staleness_bound_ms");
     pk.pack(*staleness_bound_ms);
   }
-  return frame;
 }
 
 Decoded decode(std::string_view frame) {
-  // A tablet's read, the commonest message, straight from its bytes (codec_reads.h).
+  // A tablet's read and its answer, the commonest messages, straight from their bytes
+  // (codec_reads.h).
   if (frame.size() <= kMaxFrameBytes) {
-    if (auto read = decode_simple_read(frame)) {
-      Decoded d;
+    Decoded d;
+    if (decode_simple_read(frame, d.message)) {
       d.ok = true;
-      d.message = std::move(*read);
+      return d;
+    }
+    if (auto reply = decode_simple_reply(frame)) {
+      d.ok = true;
+      d.message = std::move(*reply);
       return d;
     }
   }

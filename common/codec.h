@@ -40,6 +40,8 @@ struct Decoded {
 
 // Encodes `msg` as one MessagePack map. Never fails.
 std::string encode(const Message& msg);
+// Appends what encode(msg) gives to `frame` (a caller that reuses one buffer allocates nothing).
+void encode_append(std::string& frame, const Message& msg);
 
 // A read's answer made from a value encoded once (what a cache keeps with each entry, so that a
 // hit encodes only its req): encode_read_reply(req, kv, encode_read_value(kv), bound) is byte for
@@ -48,11 +50,14 @@ std::string encode(const Message& msg);
 std::string encode_read_value(const KeyValue& kv);
 std::string encode_read_reply(uint64_t req, const KeyValue& kv, std::string_view value,
                               std::optional<int64_t> staleness_bound_ms);
+// The same, appended to `frame` (a caller that reuses one buffer allocates nothing).
+void append_read_reply(std::string& frame, uint64_t req, const KeyValue& kv, std::string_view value,
+                       std::optional<int64_t> staleness_bound_ms);
 
 // Decodes one frame. See the file comment for the validation rules.
 Decoded decode(std::string_view frame);
-// decode() without its fast path for tablets' reads (codec_reads.h): for the tests that hold the
-// fast path to the same results.
+// decode() without its fast paths for tablets' reads and their answers (codec_reads.h): for the
+// tests that hold the fast paths to the same results.
 Decoded decode_general(std::string_view frame);
 
 }  // namespace oly

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include <msgpack.hpp>
+
 #include "common/codec.h"
 #include "common/utf8.h"
 
@@ -12,9 +14,13 @@ namespace {
 
 // One value of the plain shape.
 struct Plain {
-  enum class Kind { kNone, kNil, kStr, kUint } kind = Kind::kNone;
+  // kInt: a negative integer; kMap: a map's header (uint = its entry count, which the caller
+  // reads next). kInt, kBool and kMap only where wide values are read (replies).
+  enum class Kind { kNone, kNil, kStr, kUint, kInt, kBool, kMap } kind = Kind::kNone;
   std::string_view str;
   uint64_t uint = 0;
+  int64_t sint = 0;
+  bool boolean = false;
 };
 
 // Reads bytes of a frame front to back; any shape outside the fast path fails it.
@@ -40,23 +46,71 @@ class ByteReader {
     at_ += n;
     return true;
   }
-  // A str, a non-negative integer or nil.
-  bool value(Plain& v) {
+  // A fixmap's header: its number of entries.
+  bool map_head(size_t& entries) {
+    uint8_t head = 0;
+    if (!byte(head) || (head & 0xf0u) != 0x80u) return false;
+    entries = head & 0x0fu;
+    return true;
+  }
+  // One entry of such a map: a fixstr key and a value (see value()).
+  bool entry(std::string_view& key, Plain& v, bool wide) {
+    uint8_t k = 0;
+    return byte(k) && (k & 0xe0u) == 0xa0u && take(k & 0x1fu, key) && value(v, wide);
+  }
+  // A str, a non-negative integer or nil; when `wide`, also a negative integer, a boolean or a
+  // map's header (fixmap: at most 15 entries).
+  bool value(Plain& v, bool wide = false) {
     uint8_t t = 0;
     if (!byte(t)) return false;
     uint64_t n = 0;
+    v = Plain{};
     if (t <= 0x7f) {
-      v = {Plain::Kind::kUint, {}, t};
+      v.kind = Plain::Kind::kUint;
+      v.uint = t;
       return true;
     }
     if (t == 0xc0) {
-      v = {Plain::Kind::kNil, {}, 0};
+      v.kind = Plain::Kind::kNil;
       return true;
     }
     if (t >= 0xcc && t <= 0xcf) {
       if (!big_endian(size_t{1} << (t - 0xcc), n)) return false;
-      v = {Plain::Kind::kUint, {}, n};
+      v.kind = Plain::Kind::kUint;
+      v.uint = n;
       return true;
+    }
+    if (wide) {
+      if (t == 0xc2 || t == 0xc3) {
+        v.kind = Plain::Kind::kBool;
+        v.boolean = t == 0xc3;
+        return true;
+      }
+      if ((t & 0xf0u) == 0x80u) {
+        v.kind = Plain::Kind::kMap;
+        v.uint = t & 0x0fu;
+        return true;
+      }
+      if (t >= 0xe0 || (t >= 0xd0 && t <= 0xd3)) {
+        int64_t x = static_cast<int8_t>(t);
+        if (t < 0xe0) {
+          const size_t width = size_t{1} << (t - 0xd0);
+          if (!big_endian(width, n)) return false;
+          // Sign-extend from `width` bytes.
+          const unsigned shift = static_cast<unsigned>(64 - 8 * width);
+          x = static_cast<int64_t>(n << shift) >> shift;
+        }
+        // MessagePack readers (msgpack-c too) take a signed encoding of a value >= 0 as that
+        // non-negative integer.
+        if (x >= 0) {
+          v.kind = Plain::Kind::kUint;
+          v.uint = static_cast<uint64_t>(x);
+        } else {
+          v.kind = Plain::Kind::kInt;
+          v.sint = x;
+        }
+        return true;
+      }
     }
     if (t >= 0xa0 && t <= 0xbf) {
       n = t & 0x1fu;
@@ -74,56 +128,215 @@ class ByteReader {
   size_t at_ = 0;
 };
 
+// The fields of a Score or a Tally: every one present once, of its type; unknown keys with plain
+// values are skipped, as by the general decoder.
+bool read_int(const Plain& v, int64_t& out) {
+  if (v.kind == Plain::Kind::kInt) {
+    out = v.sint;
+    return true;
+  }
+  if (v.kind != Plain::Kind::kUint || v.uint > static_cast<uint64_t>(INT64_MAX)) return false;
+  out = static_cast<int64_t>(v.uint);
+  return true;
+}
+
+bool is_text(const Plain& v);
+
+// Keeps `v` in `slot` (nullptr: an unknown key, ignored as by the general decoder); false when the
+// key came before (the general path then says what it makes of that).
+bool put(Plain* slot, const Plain& v) {
+  if (slot == nullptr) return true;
+  if (slot->kind != Plain::Kind::kNone) return false;
+  *slot = v;
+  return true;
+}
+
+// Reads `entries` fields of a Score (r.score) or a Tally into `r`.
+bool read_value(ByteReader& in, size_t entries, SimpleReply& r) {
+  Plain name, a, b, c, version;  // a, b, c: gauls, romans, updated_at or gold, silver, bronze
+  for (size_t i = 0; i < entries; ++i) {
+    std::string_view key;
+    Plain v;
+    if (!in.entry(key, v, true) || v.kind == Plain::Kind::kMap) return false;
+    Plain* slot = nullptr;
+    if (key == "version") {
+      slot = &version;
+    } else if (r.score) {
+      slot = key == "event" ? &name : key == "gauls" ? &a : key == "romans" ? &b : key == "updated_at" ? &c : nullptr;
+    } else {
+      slot = key == "team" ? &name : key == "gold" ? &a : key == "silver" ? &b : key == "bronze" ? &c : nullptr;
+    }
+    if (!put(slot, v)) return false;
+  }
+  if (!is_text(name) || version.kind != Plain::Kind::kUint) return false;
+  r.name = name.str;
+  r.version = version.uint;
+  return read_int(a, r.values[0]) && read_int(b, r.values[1]) && read_int(c, r.values[2]);
+}
+
 bool is_text(const Plain& v) { return v.kind == Plain::Kind::kStr && valid_utf8(v.str) && v.str.size() <= kMaxNameBytes; }
 
 }  // namespace
 
-std::optional<Message> decode_simple_read(std::string_view frame) {
+bool parse_simple_read(std::string_view frame, SimpleRead& r) {
   ByteReader in(frame);
-  uint8_t head = 0;
-  if (!in.byte(head) || (head & 0xf0u) != 0x80u) return std::nullopt;
-  Plain op, req, event, team, min_version, tablet;
-  const size_t entries = head & 0x0fu;
+  size_t entries = 0;
+  if (!in.map_head(entries)) return false;
+  Plain op, req, event, team, min_version, tablet, committed;
   for (size_t i = 0; i < entries; ++i) {
-    uint8_t k = 0;
     std::string_view key;
-    if (!in.byte(k) || (k & 0xe0u) != 0xa0u || !in.take(k & 0x1fu, key)) return std::nullopt;
     Plain v;
-    if (!in.value(v)) return std::nullopt;
-    Plain* slot = key == "op"                                 ? &op
-                  : key == "req"                              ? &req
-                  : key == "event"                            ? &event
-                  : key == "team"                             ? &team
-                  : key == "min_version"                      ? &min_version
-                  : key == "tablet"                           ? &tablet
-                                                              : nullptr;
-    if (slot == nullptr) continue;  // an unknown key: ignored, as by the general decoder
-    if (slot->kind != Plain::Kind::kNone) return std::nullopt;  // twice
-    *slot = v;
+    if (!in.entry(key, v, false)) return false;
+    // Which field, by its length first (one comparison of text per key).
+    Plain* slot = nullptr;
+    switch (key.size()) {
+      case 2: slot = key == "op" ? &op : nullptr; break;
+      case 3: slot = key == "req" ? &req : nullptr; break;
+      case 4: slot = key == "team" ? &team : nullptr; break;
+      case 5: slot = key == "event" ? &event : nullptr; break;
+      case 6: slot = key == "tablet" ? &tablet : nullptr; break;
+      case 9: slot = key == "committed" ? &committed : nullptr; break;
+      case 11: slot = key == "min_version" ? &min_version : nullptr; break;
+      default: break;
+    }
+    if (!put(slot, v)) return false;
   }
-  if (!in.done() || op.kind != Plain::Kind::kStr) return std::nullopt;
+  if (!in.done() || op.kind != Plain::Kind::kStr) return false;
   const bool score = op.str == GetScore::kOp;
-  if (!score && op.str != GetMedalTally::kOp) return std::nullopt;
+  if (!score && op.str != GetMedalTally::kOp) return false;
   // What the general path reads: req absent or a non-negative integer; the name present as text
   // (event for a score, team for a tally; the other is an unknown key there); min_version a
   // non-negative integer or absent; tablet text or absent.
   const Plain& name = score ? event : team;
-  if (req.kind != Plain::Kind::kNone && req.kind != Plain::Kind::kUint) return std::nullopt;
-  if (!is_text(name)) return std::nullopt;
-  if (min_version.kind == Plain::Kind::kStr || tablet.kind == Plain::Kind::kUint) return std::nullopt;
-  if (tablet.kind == Plain::Kind::kStr && !is_text(tablet)) return std::nullopt;
-  std::optional<uint64_t> min;
-  if (min_version.kind == Plain::Kind::kUint) min = min_version.uint;
+  if (req.kind != Plain::Kind::kNone && req.kind != Plain::Kind::kUint) return false;
+  if (!is_text(name)) return false;
+  if (min_version.kind == Plain::Kind::kStr || tablet.kind == Plain::Kind::kUint) return false;
+  if (tablet.kind == Plain::Kind::kStr && !is_text(tablet)) return false;
+  // `committed` (front end -> database) is a boolean, which the plain shape has not: present and
+  // not nil, the general path reads it.
+  if (committed.kind != Plain::Kind::kNone && committed.kind != Plain::Kind::kNil) return false;
+  r.score = score;
+  r.req = req.uint;
+  r.name = name.str;
+  r.min_version.reset();
+  if (min_version.kind == Plain::Kind::kUint) r.min_version = min_version.uint;
+  r.tablet.reset();
+  if (tablet.kind == Plain::Kind::kStr) r.tablet = tablet.str;
+  return true;
+}
+
+bool decode_simple_read(std::string_view frame, Message& m) {
+  SimpleRead r;
+  if (!parse_simple_read(frame, r)) return false;
   std::optional<std::string> t;
-  if (tablet.kind == Plain::Kind::kStr) t.emplace(tablet.str);
-  Message m;
-  m.req = req.uint;
-  if (score) {
-    m.body = GetScore{std::string(name.str), min, std::move(t), std::nullopt};
+  if (r.tablet) t.emplace(*r.tablet);
+  m.req = r.req;
+  if (r.score) {
+    m.body.emplace<GetScore>(GetScore{std::string(r.name), r.min_version, std::move(t), std::nullopt});
   } else {
-    m.body = GetMedalTally{std::string(name.str), min, std::move(t), std::nullopt};
+    m.body.emplace<GetMedalTally>(GetMedalTally{std::string(r.name), r.min_version, std::move(t), std::nullopt});
+  }
+  return true;
+}
+
+bool parse_simple_reply(std::string_view frame, SimpleReply& r) {
+  ByteReader in(frame);
+  size_t entries = 0;
+  if (!in.map_head(entries)) return false;
+  Plain op, req, bound;
+  SimpleReply score, tally;
+  score.score = true;
+  tally.score = false;
+  bool have_score = false, have_tally = false;
+  for (size_t i = 0; i < entries; ++i) {
+    std::string_view key;
+    Plain v;
+    if (!in.entry(key, v, true)) return false;
+    if (v.kind == Plain::Kind::kMap) {
+      // The value of a score or tally reply; a map under any other key takes the general path.
+      const bool is_tally = key == "tally";
+      bool& have = is_tally ? have_tally : have_score;
+      if ((!is_tally && key != "score") || have) return false;
+      have = true;
+      if (!read_value(in, static_cast<size_t>(v.uint), is_tally ? tally : score)) return false;
+      continue;
+    }
+    Plain* slot = key == "op" ? &op : key == "req" ? &req : key == "staleness_bound_ms" ? &bound : nullptr;
+    if (key == "score" || key == "tally") return false;  // not a map: the general path says so
+    if (!put(slot, v)) return false;  // "ok" and unknown keys: ignored
+  }
+  if (!in.done() || op.kind != Plain::Kind::kStr) return false;
+  if (req.kind != Plain::Kind::kNone && req.kind != Plain::Kind::kUint) return false;
+  std::optional<int64_t> bound_ms;
+  if (bound.kind != Plain::Kind::kNone && bound.kind != Plain::Kind::kNil) {
+    int64_t b = 0;
+    if (!read_int(bound, b)) return false;
+    bound_ms = b;
+  }
+  if (op.str == ScoreReply::kOp && have_score) {
+    r = score;
+  } else if (op.str == TallyReply::kOp && have_tally) {
+    r = tally;
+  } else {
+    return false;
+  }
+  r.req = req.uint;
+  r.staleness_bound_ms = bound_ms;
+  return true;
+}
+
+std::optional<Message> decode_simple_reply(std::string_view frame) {
+  SimpleReply r;
+  if (!parse_simple_reply(frame, r)) return std::nullopt;
+  Message m;
+  m.req = r.req;
+  if (r.score) {
+    m.body = ScoreReply{Score{std::string(r.name), r.values[0], r.values[1], r.version, r.values[2]}, r.staleness_bound_ms};
+  } else {
+    m.body = TallyReply{Tally{std::string(r.name), r.values[0], r.values[1], r.values[2], r.version}, r.staleness_bound_ms};
   }
   return m;
+}
+
+namespace {
+
+struct AppendSink {
+  std::string& out;
+  void write(const char* data, std::size_t size) { out.append(data, size); }
+};
+
+}  // namespace
+
+void append_simple_read(std::string& out, bool score, uint64_t req, std::string_view name,
+                        std::optional<uint64_t> min_version, std::optional<std::string_view> tablet) {
+  // encode()'s layout: op, req, then the fields in visit() order, the absent ones left out.
+  AppendSink sink{out};
+  msgpack::packer<AppendSink> pk(sink);
+  pk.pack_map(3 + (min_version ? 1 : 0) + (tablet ? 1 : 0));
+  const std::string_view op = score ? GetScore::kOp : GetMedalTally::kOp;
+  pk.pack_str(2);
+  pk.pack_str_body("op", 2);
+  pk.pack_str(static_cast<uint32_t>(op.size()));
+  pk.pack_str_body(op.data(), static_cast<uint32_t>(op.size()));
+  pk.pack_str(3);
+  pk.pack_str_body("req", 3);
+  pk.pack(req);
+  const std::string_view field = score ? "event" : "team";
+  pk.pack_str(static_cast<uint32_t>(field.size()));
+  pk.pack_str_body(field.data(), static_cast<uint32_t>(field.size()));
+  pk.pack_str(static_cast<uint32_t>(name.size()));
+  pk.pack_str_body(name.data(), static_cast<uint32_t>(name.size()));
+  if (min_version) {
+    pk.pack_str(11);
+    pk.pack_str_body("min_version", 11);
+    pk.pack(*min_version);
+  }
+  if (tablet) {
+    pk.pack_str(6);
+    pk.pack_str_body("tablet", 6);
+    pk.pack_str(static_cast<uint32_t>(tablet->size()));
+    pk.pack_str_body(tablet->data(), static_cast<uint32_t>(tablet->size()));
+  }
 }
 
 }  // namespace oly

@@ -79,7 +79,11 @@ class RelayTransport : public Transport {
   // of the loop (take_readable() takes it).
   bool take_readable() { return !gated_ || std::exchange(readable_, false); }
   // Queues `frame` as if endpoint number `id` had sent it.
-  void deliver(uint64_t id, std::string frame) { arrived_.push_back(Incoming{prefix_ + std::to_string(id), std::move(frame)}); }
+  void deliver(uint64_t id, std::string frame) { deliver_as(endpoint(id), std::move(frame)); }
+  // The same, for a subclass that keeps each endpoint's name (a string less to build per frame).
+  void deliver_as(std::string endpoint, std::string frame) { arrived_.push_back(Incoming{std::move(endpoint), std::move(frame)}); }
+  // The name of our endpoint number `id`.
+  std::string endpoint(uint64_t id) const { return prefix_ + std::to_string(id); }
 
  private:
   void run_pump() {

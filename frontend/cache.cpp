@@ -6,6 +6,13 @@
 namespace oly {
 
 void DecayedRate::add(double events, TimePoint now, double window) {
+  // A cache entry is read thousands of times a second: within a millisecond of `at` the events
+  // join the sum undecayed, and decay from `at` (under 1 - e^(-0.001/window) early, 0.02% for a
+  // window of 5 s), which saves an exp() per read.
+  if (now >= at && now - at < ms(1)) {
+    per_second += events / window;
+    return;
+  }
   per_second = as_of(now, window) + events / window;
   at = now;
 }

@@ -33,7 +33,6 @@ std::vector<std::string> frontend_ids(const Config& cfg) {
 FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
     : cfg_(cfg),
       id_(std::move(id)),
-      events_(cfg.events.begin(), cfg.events.end()),
       next_req_(req_base),
       database_(cfg.database_ids()),
       cache_(static_cast<size_t>(cfg.cache.capacity)),
@@ -42,6 +41,8 @@ FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
       members_(id_, frontend_ids(cfg), ms(cfg.heartbeat.timeout_ms), ms(cfg.heartbeat.settle_ms),
                ms(cfg.heartbeat.interval_ms)) {
   for (const auto& f : cfg_.frontends) frontends_.push_back({f.id, f.address, f.pub});
+  for (const auto& e : cfg_.events) event_keys_.emplace(e, Key::score(e).str());
+  for (const auto& t : teams()) team_keys_.emplace(t, Key::tally(t).str());
   for (const char* c : {"requests", "reads", "cache_hits", "cache_misses", "fills", "invalidations_sent",
                         "invalidations_received", "polls_sent", "not_modified", "flushes", "takeovers", "handoffs"}) {
     counters_[c] = 0;
@@ -155,23 +156,24 @@ bool FrontendCore::step_handing_over(const std::string& from, Message& msg, Time
 void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint now, Effects& out) {
   ++requests_;
   auto seen = [&](const std::optional<std::string>& tablet) {
-    if (tablet) tablets_seen_[*tablet] = now;
-    ++reads_;
+    note_read(tablet ? std::optional<std::string_view>(*tablet) : std::nullopt, now);
   };
   if (auto* g = std::get_if<GetScore>(&msg.body)) {
-    if (!events_.count(g->event)) {
+    const auto key = event_keys_.find(g->event);
+    if (key == event_keys_.end()) {
       out.send(from, msg.req, make_error(ErrorCode::kUnknownEvent, "unknown event '" + g->event + "'"));
       return;
     }
     seen(g->tablet);
-    serve(Key::score(g->event).str(), Waiter{Waiter::Kind::kTablet, from, msg.req, g->min_version.value_or(0), 0, std::nullopt, now}, now, out);
+    serve(key->second, Waiter{Waiter::Kind::kTablet, from, msg.req, g->min_version.value_or(0), 0, std::nullopt, now}, now, out);
   } else if (auto* t = std::get_if<GetMedalTally>(&msg.body)) {
-    if (std::find(teams().begin(), teams().end(), t->team) == teams().end()) {
+    const auto key = team_keys_.find(t->team);
+    if (key == team_keys_.end()) {
       out.send(from, msg.req, make_error(ErrorCode::kUnknownTeam, "unknown team '" + t->team + "'"));
       return;
     }
     seen(t->tablet);
-    serve(Key::tally(t->team).str(), Waiter{Waiter::Kind::kTablet, from, msg.req, t->min_version.value_or(0), 0, std::nullopt, now}, now, out);
+    serve(key->second, Waiter{Waiter::Kind::kTablet, from, msg.req, t->min_version.value_or(0), 0, std::nullopt, now}, now, out);
   } else if (auto* b = std::get_if<GetScoreboard>(&msg.body)) {
     seen(b->tablet);
     ask_database(GetScoreboard{}, {Pending::Kind::kRead, from, msg.req, now, "", {}}, out);
@@ -185,6 +187,16 @@ void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint n
     ++counters_["errors"];
     out.send(from, msg.req,
              make_error(ErrorCode::kUnexpectedOp, "a front end does not serve '" + std::string(op_name(msg.body)) + "'"));
+  }
+}
+
+void FrontendCore::note_read(std::optional<std::string_view> tablet, TimePoint now) {
+  ++reads_;
+  if (!tablet) return;
+  if (auto it = tablets_seen_.find(*tablet); it != tablets_seen_.end()) {
+    it->second = now;
+  } else {
+    tablets_seen_.emplace(std::string(*tablet), now);
   }
 }
 

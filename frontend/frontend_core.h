@@ -63,6 +63,7 @@
 
 #include "common/config.h"
 #include "common/node.h"
+#include "common/text_hash.h"
 #include "dbclient/database_client.h"
 #include "frontend/cache.h"
 #include "frontend/consistency.h"
@@ -87,6 +88,16 @@ class FrontendCore final : public Core {
   void on_peer_lost(const std::string& peer, TimePoint now, Effects& out) override;
   TimePoint next_wake() const override { return next_wake_; }
   Counters& counters() override { return counters_; }
+
+  // A tablet's read answered on the spot, for a transport that can (the native TCP port,
+  // tabletnet/server.h: a cache hit then allocates nothing and builds no message). `frame` is a
+  // request's bytes; when it is a plain get_score or get_medal_tally (codec_reads.h) that the
+  // cache answers now (a known name, an entry usable now and new enough, no poll ahead due),
+  // appends the answer's bytes to `reply` and returns true: the same bytes, counters and cache
+  // bookkeeping as on_message() and its effects give for that frame. Otherwise returns false
+  // having changed nothing; the frame then takes the normal path (on_message), which answers it
+  // or says what is wrong.
+  bool answer_cached_read(std::string_view frame, TimePoint now, std::string& reply);
   std::string_view role_name() const override { return to_string(role_); }
 
   Role role() const { return role_; }
@@ -215,11 +226,21 @@ class FrontendCore final : public Core {
   std::optional<Changes> changes_for(const Waiter& w, const KeyValue& kv, TimePoint now);
   void answer(const Waiter& w, const KeyValue& kv, CacheEntry* e, TimePoint now, Effects& out);
   void maybe_refresh_ahead(const std::string& key, CacheEntry& e, TimePoint now, Effects& out);
+  // Whether a read of `e` now makes a pull-mode peer poll `key` ahead of its expiry (the read
+  // already counted in e's read rate).
+  bool refresh_ahead_due(const std::string& key, const CacheEntry& e, TimePoint now) const;
+  // A tablet's read: counted, and its tablet (if named) seen now.
+  void note_read(std::optional<std::string_view> tablet, TimePoint now);
+  // The encoded value a hit answers with (kept with the entry, made at its first hit).
+  static const std::string& reply_value(CacheEntry& e);
 
   const Config cfg_;
   const std::string id_;
   std::vector<FrontendInfo> frontends_;
-  std::unordered_set<std::string> events_;
+  // The events and the teams, each with its key's text ("score/<event>", "tally/<team>"): a read
+  // checks its name and finds its key in one lookup, building no string.
+  std::unordered_map<std::string, std::string, TextHash, std::equal_to<>> event_keys_;
+  std::unordered_map<std::string, std::string, TextHash, std::equal_to<>> team_keys_;
   Counters counters_;
   // The counters every read moves, looked up once (a std::map's elements stay put): four string
   // lookups per read cost about as much as the rest of a cache hit.
@@ -269,7 +290,7 @@ class FrontendCore final : public Core {
   TimePoint handoff_target_up_{};         // handing over: the home master's up_since when it began
   TimePoint next_handoff_{};              // master: after a failed handoff, not before this
 
-  std::unordered_map<std::string, TimePoint> tablets_seen_;  // tablet -> last read, for "tablets served"
+  std::unordered_map<std::string, TimePoint, TextHash, std::equal_to<>> tablets_seen_;  // tablet -> last read, for "tablets served"
   Timers<Timer> timers_;
   TimePoint next_wake_{};
 };

@@ -26,6 +26,7 @@ std::string metrics_text(const oly::FrontendCore& core, const oly::api::ApiGatew
     s.counters["tcp_accepted"] = static_cast<int64_t>(n.accepted);
     s.counters["tcp_frames_in"] = static_cast<int64_t>(n.frames_in);
     s.counters["tcp_frames_out"] = static_cast<int64_t>(n.frames_out);
+    s.counters["tcp_answered_on_the_spot"] = static_cast<int64_t>(n.answered_on_the_spot);
     s.counters["tcp_refused_full"] = static_cast<int64_t>(n.refused_full);
     s.counters["tcp_closed_bad_frame"] = static_cast<int64_t>(n.closed_bad_frame);
     s.counters["tcp_closed_slow"] = static_cast<int64_t>(n.closed_slow);
@@ -96,6 +97,10 @@ int main(int argc, char** argv) {
     // The tablets' native TCP port (tabletnet/server.h), when the config gives this front end one.
     if (!me->tcp.empty()) {
       tcp = std::make_unique<oly::tabletnet::TabletServer>(outer, transport.fds(), me->tcp, clock);
+      // Cache hits are answered as they are read, without a message or an allocation.
+      tcp->set_shortcut([&core, &clock](std::string_view payload, std::string& out) {
+        return core.answer_cached_read(payload, clock.now(), out);
+      });
       spdlog::info("serving tablets over TCP on {}", me->tcp);
     }
     oly::Node node(core, tcp ? static_cast<oly::Transport&>(*tcp) : outer, clock);

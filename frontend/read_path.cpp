@@ -1,6 +1,7 @@
 // FrontendCore's read path: the cache and its fills. See frontend_core.h ("The path of a read");
 // where push and pull differ, the consistency protocol (consistency.h) decides.
 #include "common/codec.h"
+#include "common/codec_reads.h"
 #include "common/log.h"
 #include "common/reads.h"
 #include "frontend/frontend_core.h"
@@ -39,6 +40,41 @@ void FrontendCore::serve(const std::string& key, Waiter w, TimePoint now, Effect
   ++cache_misses_;
   waiters_[key].push_back(std::move(w));
   if (!filling_.count(key)) start_fill(key, now, out);
+}
+
+bool FrontendCore::answer_cached_read(std::string_view frame, TimePoint now, std::string& reply) {
+  SimpleRead r;
+  if (!parse_simple_read(frame, r)) return false;
+  const auto& keys = r.score ? event_keys_ : team_keys_;
+  const auto k = keys.find(r.name);
+  if (k == keys.end()) return false;  // unknown: on_request says so
+  const std::string& key = k->second;
+  CacheEntry* e = cache_.peek(key);
+  // serve()'s test of a hit.
+  if (e == nullptr || !usable(key, *e, now) || e->value.version < r.min_version.value_or(0)) return false;
+  if (!e->value.score && !e->value.tally) return false;
+  if (!is_master()) {
+    // A poll ahead (maybe_refresh_ahead) needs the normal path's effects: judged as serve()
+    // judges it, with this read counted in the rate, which is then put back as it was.
+    const DecayedRate rate = e->reads;
+    e->reads.add(1, now, kReadRateWindow);
+    const bool refresh = refresh_ahead_due(key, *e, now);
+    e->reads = rate;
+    if (refresh) return false;
+  }
+  // What on_request, serve() and answer() do for this hit.
+  ++requests_;
+  note_read(r.tablet, now);
+  cache_.read(key, now);
+  ++cache_hits_;
+  latencies_.reads.observe(Duration(0));
+  append_read_reply(reply, r.req, e->value, reply_value(*e), consistency_->staleness_bound(e, view(), now));
+  return true;
+}
+
+const std::string& FrontendCore::reply_value(CacheEntry& e) {
+  if (e.reply_value.empty()) e.reply_value = encode_read_value(e.value);
+  return e.reply_value;
 }
 
 void FrontendCore::start_fill(const std::string& key, TimePoint now, Effects& out) {
@@ -220,8 +256,7 @@ void FrontendCore::answer(const Waiter& w, const KeyValue& kv, CacheEntry* e, Ti
       const auto bound = consistency_->staleness_bound(e, view(), now);
       if (e != nullptr && (kv.score || kv.tally)) {
         // A hit: the value's encoding is kept with the entry, only the req is new.
-        if (e->reply_value.empty()) e->reply_value = encode_read_value(e->value);
-        out.send_frame(w.to, encode_read_reply(w.req, e->value, e->reply_value, bound));
+        out.send_frame(w.to, encode_read_reply(w.req, e->value, reply_value(*e), bound));
       } else if (kv.score) {
         out.send(w.to, w.req, ScoreReply{*kv.score, bound});
       } else if (kv.tally) {
@@ -243,11 +278,15 @@ void FrontendCore::answer(const Waiter& w, const KeyValue& kv, CacheEntry* e, Ti
 }
 
 void FrontendCore::maybe_refresh_ahead(const std::string& key, CacheEntry& e, TimePoint now, Effects& out) {
-  if (is_master() || master_.empty() || e.refreshing || filling_.count(key)) return;
-  if (consistency_->refresh_ahead(e, now)) {
+  if (refresh_ahead_due(key, e, now)) {
     ++counters_["refreshes_ahead"];
     start_fill(key, now, out);
   }
+}
+
+bool FrontendCore::refresh_ahead_due(const std::string& key, const CacheEntry& e, TimePoint now) const {
+  if (is_master() || master_.empty() || e.refreshing || filling_.count(key)) return false;
+  return consistency_->refresh_ahead(e, now);
 }
 
 }  // namespace oly

@@ -21,7 +21,7 @@ bool FrontendCore::check_token(const std::string& from, const Message& msg, Effe
 void FrontendCore::forward_update(const std::string& from, Message& msg, TimePoint now, Effects& out) {
   std::string key;
   if (auto* s = std::get_if<SetScore>(&msg.body)) {
-    if (!events_.count(s->event)) {
+    if (!event_keys_.count(s->event)) {
       out.send(from, msg.req, make_error(ErrorCode::kUnknownEvent, "unknown event '" + s->event + "'"));
       return;
     }

@@ -30,13 +30,19 @@
 // connection's answers of one step are appended to one buffer and go out in one send(): writev
 // would only save that append, a copy of a few hundred bytes.
 //
+// Cache hits on the spot (set_shortcut): a frame the shortcut answers never becomes a message;
+// its answer is written into the connection's buffer as the frame is read, and the answers a
+// read gave go out at the end of that read, before the node's step.
+//
 // Errors: the constructor throws std::runtime_error naming the address when it cannot listen.
 // Thread-safety: none; the front end's loop thread only.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -58,7 +64,8 @@ struct Limits {
 struct ServerCounts {
   uint64_t accepted = 0;
   uint64_t frames_in = 0;
-  uint64_t frames_out = 0;
+  uint64_t frames_out = 0;       // frames_in answered on the spot are in both
+  uint64_t answered_on_the_spot = 0;  // by the shortcut
   uint64_t notices_out = 0;      // serving and redirect notices, counted per connection
   uint64_t refused_full = 0;     // connections closed at once: max_connections
   uint64_t closed_by_peer = 0;   // the client closed (or reset) it; after its shutdown, once answered
@@ -78,6 +85,14 @@ class TabletServer final : public RelayTransport {
   ~TabletServer() override;
   TabletServer(const TabletServer&) = delete;
   TabletServer& operator=(const TabletServer&) = delete;
+
+  // Answers some requests on the spot, while reading them: shortcut(payload, out) appends an
+  // answer's payload to `out` and returns true, or returns false having appended nothing (the
+  // frame then goes to the core, as every frame does without a shortcut). It is asked only for a
+  // frame with no earlier request of its connection unanswered, so that answers keep their
+  // requests' order. The front end's is FrontendCore::answer_cached_read (a cache hit).
+  using Shortcut = std::function<bool(std::string_view payload, std::string& out)>;
+  void set_shortcut(Shortcut s) { shortcut_ = std::move(s); }
 
   int port() const { return port_; }
   // Writes the answers the core gave since the last flush.
@@ -101,6 +116,8 @@ class TabletServer final : public RelayTransport {
   // Delivers c's whole buffered frames while it is below the pending cap; false when it reached
   // the cap or the stream broke (then it is doomed).
   bool take_frames(Conn& c);
+  // The shortcut's answer to c's frame `payload`, queued on c; false when it had none.
+  bool answer_on_the_spot(Conn& c, std::string_view payload);
   void write_out(Conn& c);
   void want(Conn& c, bool in, bool out);
   // Closes `c` at the end of this pass, counting it under `why`.
@@ -123,6 +140,7 @@ class TabletServer final : public RelayTransport {
   std::vector<uint64_t> resume_;  // connections that were at the pending cap and got an answer
   TimePoint next_idle_check_{};
   TimePoint now_{};  // the clock, read once per flush(): once per pass of the loop
+  Shortcut shortcut_;
   ServerCounts counts_;
 };
 

@@ -4,7 +4,8 @@
 // pending requests capped; a client that does not read cut off; idle connections closed, on a
 // virtual clock; a connection limit); answers to a closed connection dropped and connection
 // numbers never reused; random bytes from many clients never crash the server nor pass a frame
-// over the limit.
+// over the limit; a shortcut's answers (cache hits) go out at once, never ahead of an earlier
+// request's.
 #include "tabletnet/server.h"
 
 #include <gtest/gtest.h>
@@ -95,6 +96,55 @@ TEST(TabletServer, PipelinedFramesReachTheCoreInOrderAndItsAnswersGoBackInOrder)
   EXPECT_EQ(f.inner.others, std::vector<std::string>{"fe2"});
   EXPECT_EQ(f.server.counts().frames_in, 3u);
   EXPECT_EQ(f.server.counts().frames_out, 3u);
+}
+
+// A shortcut (the front end's cache hits) answers a frame as it is read, and the answer goes out
+// before the node's step (no flush() here); a frame with an earlier request of its connection
+// unanswered goes to the core even when the shortcut could answer it, so answers keep the
+// requests' order; once the core has answered, the shortcut is asked again.
+TEST(TabletServer, AShortcutAnswersAtOnceButNeverAheadOfAnEarlierRequest) {
+  Fixture f;
+  std::vector<uint64_t> asked;
+  f.server.set_shortcut([&](std::string_view payload, std::string& out) {
+    const Decoded d = decode(payload);
+    asked.push_back(d.message.req);
+    if (!d.ok || d.message.as<GetScore>().event != "Curling") return false;
+    out += answer(d.message.req, "Curling", 100 + d.message.req);
+    return true;
+  });
+  Client c(f.server.port());
+  c.write(frame(request(1, "Curling")));
+  std::optional<std::string> got1;
+  // Only the watcher runs (it reads and answers); never flush().
+  for (int i = 0; i < 200 && f.server.counts().answered_on_the_spot == 0; ++i) f.fds.wait(ms(10));
+  ASSERT_EQ(f.server.counts().answered_on_the_spot, 1u);
+  got1 = c.read_frame();
+  ASSERT_TRUE(got1) << "answered without a flush";
+  EXPECT_EQ(decode(*got1).message.as<ScoreReply>().score.version, 101u);
+  // Pipelined: 2 misses, so 3 (which the shortcut could answer) waits behind it, in order.
+  c.write(frame(request(2, "Skiing")) + frame(request(3, "Curling")));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 2; }));
+  EXPECT_EQ(decode(f.got[0].frame).message.req, 2u);
+  EXPECT_EQ(decode(f.got[1].frame).message.req, 3u);
+  EXPECT_EQ(asked, (std::vector<uint64_t>{1, 2})) << "3 was not offered to the shortcut";
+  f.server.send("tcp/1", answer(2, "Skiing", 7));
+  f.server.send("tcp/1", answer(3, "Curling", 8));
+  f.server.flush();
+  for (uint64_t req = 2; req <= 3; ++req) {
+    const auto got = c.read_frame();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(decode(*got).message.req, req);
+  }
+  // Nothing unanswered: the shortcut again.
+  c.write(frame(request(4, "Curling")));
+  for (int i = 0; i < 200 && f.server.counts().answered_on_the_spot < 2; ++i) f.fds.wait(ms(10));
+  const auto got4 = c.read_frame();
+  ASSERT_TRUE(got4);
+  EXPECT_EQ(decode(*got4).message.req, 4u);
+  EXPECT_EQ(f.server.counts().frames_in, 4u);
+  EXPECT_EQ(f.server.counts().frames_out, 4u);
+  EXPECT_EQ(f.server.counts().answered_on_the_spot, 2u);
+  EXPECT_EQ(f.got.size(), 2u);
 }
 
 TEST(TabletServer, AnOversizedPrefixGetsATooLargeErrorAndTheConnectionIsClosed) {

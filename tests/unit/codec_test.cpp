@@ -605,13 +605,31 @@ TEST(CodecRejects, AnUnknownOpIsQuotedOnlyAsPrintableText) {
   EXPECT_TRUE(rejected(request("fly", 42).bytes(), ErrorCode::kUnknownOp, "unknown op 'fly'", 42));
 }
 
+// Cuts `frame` short or adds a byte, now and then.
+void spoil_sometimes(std::string& frame, std::mt19937_64& rng) {
+  if (rng() % 20 == 0 && !frame.empty()) frame.resize(rng() % frame.size());
+  if (rng() % 20 == 0) frame.push_back('\x01');
+}
+
+// decode() (fast paths included) gives what decode_general() gives.
+void expect_decoded_as_generally(const std::string& frame, int i) {
+  const Decoded general = decode_general(frame);
+  const Decoded both = decode(frame);
+  ASSERT_EQ(both.ok, general.ok) << "case " << i;
+  if (general.ok) {
+    ASSERT_EQ(encode(both.message), encode(general.message)) << "case " << i << ": " << show_message(general.message);
+  } else {
+    ASSERT_EQ(both.error.text, general.error.text) << "case " << i;
+  }
+}
+
 // The fast path for tablets' reads (codec_reads.h) decides exactly as the general decoder: over
 // random maps of the keys a read has (and others), with values of every kind (texts short and
 // long, not UTF-8, over the name limit; integers of every width and sign; nil, booleans, floats,
 // nested maps), keys repeated, ops of both reads and others, and bytes cut off or added.
 TEST(CodecReads, TheFastPathDecidesAsTheGeneralDecoder) {
   std::mt19937_64 rng(1606);
-  const std::vector<std::string> keys = {"op", "req", "event", "team", "min_version", "tablet", "junk", "ok"};
+  const std::vector<std::string> keys = {"op", "req", "event", "team", "min_version", "tablet", "junk", "ok", "committed"};
   const std::vector<std::string> ops = {"get_score", "get_medal_tally", "get_scoreboard", "set_score", "get_scor"};
   auto value = [&](Packer& pk) {
     switch (rng() % 14) {
@@ -662,19 +680,110 @@ TEST(CodecReads, TheFastPathDecidesAsTheGeneralDecoder) {
         }
       }
     });
-    if (rng() % 20 == 0 && !frame.empty()) frame.resize(rng() % frame.size());
-    if (rng() % 20 == 0) frame.push_back('\x01');
-    const Decoded general = decode_general(frame);
-    const Decoded both = decode(frame);
-    ASSERT_EQ(both.ok, general.ok) << "case " << i;
-    if (general.ok) {
-      ASSERT_EQ(encode(both.message), encode(general.message)) << "case " << i << ": " << show_message(general.message);
-    } else {
-      ASSERT_EQ(both.error.text, general.error.text) << "case " << i;
-    }
-    fast += decode_simple_read(frame).has_value();
+    spoil_sometimes(frame, rng);
+    ASSERT_NO_FATAL_FAILURE(expect_decoded_as_generally(frame, i));
+    Message m;
+    fast += decode_simple_read(frame, m);
   }
   EXPECT_GT(fast, 1000) << "the fast path was hardly taken: the test does not test it";
+}
+
+// The fast path for reads' answers (score, medal_tally) decides exactly as the general decoder,
+// over answers encode() gives, then shuffled, with fields left out, repeated or spoilt (values of
+// every kind, integers of every width and sign, texts not UTF-8 or over the name limit), unknown
+// keys, and bytes cut off or added.
+TEST(CodecReads, TheRepliesFastPathDecidesAsTheGeneralDecoder) {
+  std::mt19937_64 rng(1607);
+  auto integer = [&](Packer& pk) {
+    switch (rng() % 8) {
+      case 0: pk.pack(uint64_t{rng() % 128}); break;
+      case 1: pk.pack(rng()); break;
+      case 2: pk.pack(static_cast<int64_t>(rng())); break;
+      case 3: pk.pack(-static_cast<int64_t>(rng() % 32) - 1); break;
+      case 4: pk.pack(static_cast<int8_t>(rng())); break;
+      case 5: pk.pack(static_cast<int16_t>(rng())); break;
+      case 6: pk.pack(static_cast<int32_t>(rng())); break;
+      default: pk.pack_int64(static_cast<int64_t>(rng() % 1000)); break;  // a signed encoding of >= 0
+    }
+  };
+  auto value = [&](Packer& pk) {
+    switch (rng() % 10) {
+      case 0: pk.pack(std::string("Curling")); break;
+      case 1: pk.pack(std::string(rng() % 300, 'x')); break;
+      case 2: pk.pack(std::string("Cur\xffling")); break;
+      case 3: pk.pack_nil(); break;
+      case 4: pk.pack(rng() % 2 == 0); break;
+      case 5: pk.pack(1.5); break;
+      case 6: pk.pack_map(1); pk.pack(std::string("a")); pk.pack(1); break;
+      case 7: pk.pack_array(0); break;
+      default: integer(pk); break;
+    }
+  };
+  // A map of `fields` (name -> its plain packer), some shuffled, left out, repeated, spoilt.
+  using Fields = std::vector<std::pair<std::string, std::function<void(Packer&)>>>;
+  auto pack_map = [&](Packer& pk, Fields fields) {
+    if (rng() % 3 == 0) std::shuffle(fields.begin(), fields.end(), rng);
+    if (rng() % 10 == 0) fields.erase(fields.begin() + static_cast<long>(rng() % fields.size()));
+    if (rng() % 10 == 0) fields.push_back(fields[rng() % fields.size()]);
+    if (rng() % 10 == 0) fields.push_back({"junk", value});
+    pk.pack_map(static_cast<uint32_t>(fields.size()));
+    for (const auto& [name, pack] : fields) {
+      pk.pack(name);
+      if (rng() % 25 == 0) value(pk); else pack(pk);
+    }
+  };
+  auto name = [&](Packer& pk) { pk.pack(rng() % 8 ? std::string("Curling") : std::string(rng() % 300, 'n')); };
+  int fast = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const bool tally = rng() % 2 == 0;
+    Fields inner = tally ? Fields{{"team", name}, {"gold", integer}, {"silver", integer}, {"bronze", integer},
+                                  {"version", [&](Packer& pk) { pk.pack(rng() % 1000); }}}
+                         : Fields{{"event", name}, {"gauls", integer}, {"romans", integer},
+                                  {"version", [&](Packer& pk) { pk.pack(rng() % 1000); }}, {"updated_at", integer}};
+    Fields outer = {
+        {"op", [&](Packer& pk) { pk.pack(std::string(rng() % 10 == 0 ? (tally ? "score" : "medal_tally")
+                                                                    : (tally ? "medal_tally" : "score"))); }},
+        {"req", [&](Packer& pk) { pk.pack(rng() % 2 ? uint64_t{rng() % 200} : rng()); }},
+        {"ok", [&](Packer& pk) { pk.pack(true); }},
+        {tally ? "tally" : "score", [&](Packer& pk) { pack_map(pk, inner); }},
+    };
+    if (rng() % 2) outer.push_back({"staleness_bound_ms", rng() % 4 ? std::function<void(Packer&)>(integer)
+                                                                  : [](Packer& pk) { pk.pack_nil(); }});
+    std::string frame = packed([&](Packer& pk) { pack_map(pk, outer); });
+    spoil_sometimes(frame, rng);
+    ASSERT_NO_FATAL_FAILURE(expect_decoded_as_generally(frame, i));
+    fast += decode_simple_reply(frame).has_value();
+  }
+  EXPECT_GT(fast, 3000) << "the fast path was hardly taken: the test does not test it";
+  // What a front end answers, straight from its cache's encoding, takes the fast path.
+  KeyValue kv;
+  kv.score = Score{"Curling", -3, 2, 7, 1700000000000};
+  EXPECT_TRUE(decode_simple_reply(encode_read_reply(9, kv, encode_read_value(kv), 250)).has_value());
+  kv = {};
+  kv.tally = Tally{"Gaul", 1, 0, 4, 2};
+  EXPECT_TRUE(decode_simple_reply(encode_read_reply(9, kv, encode_read_value(kv), std::nullopt)).has_value());
+}
+
+// A client's reads encoded in place are byte for byte what encode() gives the same message, for
+// names and tablets short and long and every width of req and min_version.
+TEST(CodecReads, AReadEncodedInPlaceIsWhatEncodeGives) {
+  std::mt19937_64 rng(1608);
+  std::string out = "kept";
+  for (int i = 0; i < 5000; ++i) {
+    const bool score = rng() % 2 == 0;
+    const uint64_t req = rng() >> (rng() % 64);
+    const std::string name(rng() % 300 + 1, 'e');
+    std::optional<uint64_t> min;
+    if (rng() % 2) min = rng() >> (rng() % 64);
+    std::optional<std::string> tablet;
+    if (rng() % 2) tablet = std::string(rng() % 40, 't');
+    const std::string expected = score ? encode({req, GetScore{name, min, tablet, std::nullopt}})
+                                       : encode({req, GetMedalTally{name, min, tablet, std::nullopt}});
+    out.resize(4);
+    append_simple_read(out, score, req, name, min, tablet ? std::optional<std::string_view>(*tablet) : std::nullopt);
+    ASSERT_EQ(out.substr(4), expected) << "case " << i;
+    ASSERT_EQ(out.substr(0, 4), "kept");
+  }
 }
 
 TEST(CodecRejects, DeeplyNestedValues) {
