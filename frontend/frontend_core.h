@@ -19,6 +19,8 @@
 //     invalidations; pull, a time to refresh and polls, each poll's hints confirming the other
 //     keys); a miss is filled through the master, or from the database while the master is silent.
 // A tablet's min_version is honoured: a cached value older than it counts as a miss.
+// The tablets' TCP port asks answer_cached_read first, as it reads each frame: a hit is answered
+// there, with what the path above gives it, and never becomes a message; anything else takes it.
 //
 // Roles (role.h; mastership.cpp). The front end plays one role at a time, each with its own step
 // function for the ops only some roles serve, in the style of etcd raft's Step:

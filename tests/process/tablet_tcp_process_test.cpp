@@ -20,6 +20,7 @@
 #include "tabletnet/frames.h"
 #include "tests/support/cluster.h"
 #include "tests/support/frame_client.h"
+#include "tests/support/http_client.h"
 #include "tests/support/judge.h"
 
 namespace oly::testing {
@@ -30,9 +31,10 @@ using tabletnet::frame;
 ProcessCluster tcp_cluster() {
   return ProcessCluster([](Config& c) {
     tolerate_descheduling(c);
-    const auto ports = free_ports(2);
+    const auto ports = free_ports(3);
     c.frontends[0].tcp = "127.0.0.1:" + std::to_string(ports[0]);
     c.frontends[1].tcp = "127.0.0.1:" + std::to_string(ports[1]);
+    c.frontends[0].http = "127.0.0.1:" + std::to_string(ports[2]);  // for /metrics
   });
 }
 
@@ -88,6 +90,13 @@ TEST_F(TabletTcp, PipelinedReadsAreAnsweredInOrderWithTheDatabasesValuesOnEveryF
   const auto stats = cluster.ask("fe1", GetStats{});
   ASSERT_TRUE(stats && stats->is<Stats>());
   EXPECT_GE(stats->as<Stats>().counters.at("reads"), static_cast<int64_t>(events.size()));
+  // The master's cache is written through: its hits were answered as the port read them.
+  const HttpAnswer metrics = http_get(cluster.config().frontends[0].http, "/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  const std::string name = "\noly_tcp_answered_on_the_spot_total{node=\"fe1\"} ";
+  const auto at = metrics.body.find(name);
+  ASSERT_NE(at, std::string::npos) << metrics.body;
+  EXPECT_GE(std::stoll(metrics.body.substr(at + name.size())), static_cast<int64_t>(events.size()));
 }
 
 TEST_F(TabletTcp, AFrameThatIsNotAMessageGetsAnErrorAndTheConnectionGoesOn) {
@@ -192,9 +201,10 @@ std::map<std::string, int64_t> stats_file_counters(const std::string& path) {
 TEST(TabletsOverTcp, KeepEveryGuaranteeAndFollowTheNoticesWhileTheMasterIsKilledAndComesBack) {
   ProcessCluster cluster([](Config& c) {
     tolerate_descheduling(c);
-    const auto ports = free_ports(2);
+    const auto ports = free_ports(3);
     c.frontends[0].tcp = "127.0.0.1:" + std::to_string(ports[0]);
     c.frontends[1].tcp = "127.0.0.1:" + std::to_string(ports[1]);
+    c.frontends[0].http = "127.0.0.1:" + std::to_string(ports[2]);  // for /metrics
     c.tablets.transport = "tcp";
     c.tablets.read_interval_ms = 200;
   });
