@@ -158,13 +158,15 @@ bool read_value(ByteReader& in, size_t entries, SimpleReply& r) {
     std::string_view key;
     Plain v;
     if (!in.entry(key, v, true) || v.kind == Plain::Kind::kMap) return false;
+    // Which field, by its length first (one comparison of text per key).
     Plain* slot = nullptr;
-    if (key == "version") {
-      slot = &version;
-    } else if (r.score) {
-      slot = key == "event" ? &name : key == "gauls" ? &a : key == "romans" ? &b : key == "updated_at" ? &c : nullptr;
-    } else {
-      slot = key == "team" ? &name : key == "gold" ? &a : key == "silver" ? &b : key == "bronze" ? &c : nullptr;
+    switch (key.size()) {
+      case 4: slot = !r.score && key == "gold" ? &a : !r.score && key == "team" ? &name : nullptr; break;
+      case 5: slot = r.score ? (key == "event" ? &name : key == "gauls" ? &a : nullptr) : nullptr; break;
+      case 6: slot = r.score ? (key == "romans" ? &b : nullptr) : key == "silver" ? &b : key == "bronze" ? &c : nullptr; break;
+      case 7: slot = key == "version" ? &version : nullptr; break;
+      case 10: slot = r.score && key == "updated_at" ? &c : nullptr; break;
+      default: break;
     }
     if (!put(slot, v)) return false;
   }
@@ -244,25 +246,29 @@ bool parse_simple_reply(std::string_view frame, SimpleReply& r) {
   size_t entries = 0;
   if (!in.map_head(entries)) return false;
   Plain op, req, bound;
-  SimpleReply score, tally;
-  score.score = true;
-  tally.score = false;
-  bool have_score = false, have_tally = false;
+  bool have_value = false;
   for (size_t i = 0; i < entries; ++i) {
     std::string_view key;
     Plain v;
     if (!in.entry(key, v, true)) return false;
+    const bool value_key = key.size() == 5 && (key == "score" || key == "tally");
     if (v.kind == Plain::Kind::kMap) {
-      // The value of a score or tally reply; a map under any other key takes the general path.
-      const bool is_tally = key == "tally";
-      bool& have = is_tally ? have_tally : have_score;
-      if ((!is_tally && key != "score") || have) return false;
-      have = true;
-      if (!read_value(in, static_cast<size_t>(v.uint), is_tally ? tally : score)) return false;
+      // The value of a score or tally reply (one of them); a map under any other key, or two,
+      // take the general path.
+      if (!value_key || have_value) return false;
+      have_value = true;
+      r.score = key == "score";
+      if (!read_value(in, static_cast<size_t>(v.uint), r)) return false;
       continue;
     }
-    Plain* slot = key == "op" ? &op : key == "req" ? &req : key == "staleness_bound_ms" ? &bound : nullptr;
-    if (key == "score" || key == "tally") return false;  // not a map: the general path says so
+    if (value_key) return false;  // not a map: the general path says so
+    Plain* slot = nullptr;
+    switch (key.size()) {
+      case 2: slot = key == "op" ? &op : nullptr; break;
+      case 3: slot = key == "req" ? &req : nullptr; break;
+      case 18: slot = key == "staleness_bound_ms" ? &bound : nullptr; break;
+      default: break;
+    }
     if (!put(slot, v)) return false;  // "ok" and unknown keys: ignored
   }
   if (!in.done() || op.kind != Plain::Kind::kStr) return false;
@@ -273,13 +279,7 @@ bool parse_simple_reply(std::string_view frame, SimpleReply& r) {
     if (!read_int(bound, b)) return false;
     bound_ms = b;
   }
-  if (op.str == ScoreReply::kOp && have_score) {
-    r = score;
-  } else if (op.str == TallyReply::kOp && have_tally) {
-    r = tally;
-  } else {
-    return false;
-  }
+  if (!have_value || op.str != (r.score ? ScoreReply::kOp : TallyReply::kOp)) return false;
   r.req = req.uint;
   r.staleness_bound_ms = bound_ms;
   return true;

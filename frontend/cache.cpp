@@ -36,11 +36,13 @@ CacheEntry* Cache::peek(const std::string& key) {
 
 CacheEntry* Cache::read(const std::string& key, TimePoint now) {
   auto it = entries_.find(key);
-  if (it == entries_.end()) return nullptr;
-  touch(it->second);
-  CacheEntry& e = it->second.entry;
-  e.reads.add(1, now, kReadRateWindow);
-  return &e;
+  return it == entries_.end() ? nullptr : &count_read(it->second, now);
+}
+
+CacheEntry& Cache::count_read(Slot& s, TimePoint now) {
+  touch(s);
+  s.entry.reads.add(1, now, kReadRateWindow);
+  return s.entry;
 }
 
 CacheEntry& Cache::put(const KeyValue& v, TimePoint now, Duration ttr) {

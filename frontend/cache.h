@@ -60,6 +60,13 @@ class Cache {
   CacheEntry* read(const std::string& key, TimePoint now);
   // The entry of `key`, or nullptr, without counting a use.
   CacheEntry* peek(const std::string& key);
+  // read(), but only of an entry that `wanted(entry)` accepts: nullptr, having counted nothing,
+  // when there is none or it is refused. (One lookup where peek() then read() take two.)
+  template <class F> CacheEntry* read_if(const std::string& key, TimePoint now, F&& wanted) {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || !wanted(it->second.entry)) return nullptr;
+    return &count_read(it->second, now);
+  }
   // Calls f(key, entry) for every entry, without counting uses.
   template <class F> void for_each(F&& f) const {
     for (const auto& [key, slot] : entries_) f(key, slot.entry);
@@ -97,6 +104,8 @@ class Cache {
     std::list<std::string>::iterator lru;
   };
   void touch(Slot& s);
+  // A use of s: it becomes the most recently used, and its read rate counts the read.
+  CacheEntry& count_read(Slot& s, TimePoint now);
 
   size_t capacity_;
   std::map<std::string, Slot> entries_;

@@ -49,23 +49,23 @@ bool FrontendCore::answer_cached_read(std::string_view frame, TimePoint now, std
   const auto k = keys.find(r.name);
   if (k == keys.end()) return false;  // unknown: on_request says so
   const std::string& key = k->second;
-  CacheEntry* e = cache_.peek(key);
-  // serve()'s test of a hit.
-  if (e == nullptr || !usable(key, *e, now) || e->value.version < r.min_version.value_or(0)) return false;
-  if (!e->value.score && !e->value.tally) return false;
-  if (!is_master()) {
+  // serve()'s test of a hit; the entry is counted as read (cache_.read) only when it passes.
+  CacheEntry* e = cache_.read_if(key, now, [&](CacheEntry& c) {
+    if (!usable(key, c, now) || c.value.version < r.min_version.value_or(0)) return false;
+    if (!c.value.score && !c.value.tally) return false;
+    if (is_master()) return true;
     // A poll ahead (maybe_refresh_ahead) needs the normal path's effects: judged as serve()
     // judges it, with this read counted in the rate, which is then put back as it was.
-    const DecayedRate rate = e->reads;
-    e->reads.add(1, now, kReadRateWindow);
-    const bool refresh = refresh_ahead_due(key, *e, now);
-    e->reads = rate;
-    if (refresh) return false;
-  }
+    const DecayedRate rate = c.reads;
+    c.reads.add(1, now, kReadRateWindow);
+    const bool refresh = refresh_ahead_due(key, c, now);
+    c.reads = rate;
+    return !refresh;
+  });
+  if (e == nullptr) return false;
   // What on_request, serve() and answer() do for this hit.
   ++requests_;
   note_read(r.tablet, now);
-  cache_.read(key, now);
   ++cache_hits_;
   latencies_.reads.observe(Duration(0));
   append_read_reply(reply, r.req, e->value, reply_value(*e), consistency_->staleness_bound(e, view(), now));

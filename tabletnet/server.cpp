@@ -94,10 +94,7 @@ TabletServer::~TabletServer() {
   ::close(listen_);
 }
 
-void TabletServer::on_ready(uint64_t id, uint32_t events) {
-  const auto it = conns_.find(id);
-  if (it == conns_.end()) return;
-  Conn& c = *it->second;
+void TabletServer::on_ready(Conn& c, uint32_t events) {
   // now_ is the clock as of this pass's pump() or flush(): a connection's activity is only timed
   // for its idle limit.
   if (events & EPOLLOUT) write_out(c);
@@ -125,9 +122,11 @@ void TabletServer::accept_all() {
     c->id = next_id_++;
     c->endpoint = endpoint(c->id);
     c->last_active = now_;
-    const uint64_t id = c->id;
-    fds_.watch(fd, EPOLLIN, [this, id](uint32_t events) { on_ready(id, events); });
-    conns_.emplace(id, std::move(c));
+    // The watcher never calls back for a descriptor unwatched (close_conn unwatches before the
+    // connection is destroyed), so the callback may hold the connection itself.
+    Conn* conn = c.get();
+    fds_.watch(fd, EPOLLIN, [this, conn](uint32_t events) { on_ready(*conn, events); });
+    conns_.emplace(c->id, std::move(c));
     ++counts_.accepted;
   }
 }

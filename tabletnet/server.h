@@ -109,8 +109,8 @@ class TabletServer final : public RelayTransport {
   struct Conn;
   void pump() override;
   void answered(uint64_t id, std::string frame) override;
-  // The watcher's callback for connection `id`.
-  void on_ready(uint64_t id, uint32_t events);
+  // The watcher's callback for connection `c`.
+  void on_ready(Conn& c, uint32_t events);
   void accept_all();
   void read_from(Conn& c);
   // Delivers c's whole buffered frames while it is below the pending cap; false when it reached
