@@ -219,7 +219,8 @@ class FrontendCore final : public Core {
   void fill_failed(const std::string& key, TimePoint now, Effects& out);
   // Master, for a key whose update's answer was lost (uncertain_): a database read that the
   // database orders after that key's writes in flight, so that its answer shows what the update
-  // did; and its answer, which settles the key (or, started before a later loss, asks again).
+  // did (none when one is in flight already); and its answer, which settles the key (or,
+  // started before a later loss, asks again).
   void settle(const std::string& key, TimePoint now, Effects& out);
   void on_settle_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);
   void on_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out);

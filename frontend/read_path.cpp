@@ -99,7 +99,7 @@ void FrontendCore::fill_from_database(const std::string& key, TimePoint now, Eff
   // a disk that stalls the update stalls no read. What the lost update did, a settling read
   // (settle) finds out beside.
   const bool committed = is_master() && (updating_.count(key) > 0 || uncertain_.count(key) > 0);
-  if (is_master() && uncertain_.count(key) > 0 && settling_.count(key) == 0) settle(key, now, out);
+  if (is_master() && uncertain_.count(key) > 0) settle(key, now, out);
   ask_database(read_of_key(key, std::nullopt, committed), {Pending::Kind::kFill, "", 0, now, key, fill_timeout()}, out);
 }
 
@@ -130,7 +130,7 @@ void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now,
 }
 
 void FrontendCore::settle(const std::string& key, TimePoint now, Effects& out) {
-  settling_.insert(key);
+  if (!settling_.insert(key).second) return;  // one settling read of a key at a time
   ask_database(read_of_key(key), {Pending::Kind::kSettle, "", 0, now, key, {}}, out);
 }
 

@@ -49,7 +49,7 @@ void FrontendCore::update_done(const Pending& p, TimePoint now, Effects& out, bo
   // and its hints name it unsettled.
   if (answered || !is_master()) return;
   uncertain_[p.key] = now;
-  if (!settling_.count(p.key)) settle(p.key, now, out);
+  settle(p.key, now, out);
 }
 
 void FrontendCore::on_update_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {

@@ -146,6 +146,9 @@ void TabletServer::read_from(Conn& c) {
   while (take_frames(c)) {
     const std::size_t room = c.reader.room();
     if (room == 0) break;
+    // Answers made on the spot are not capped by max_pending: a client that sends faster than it
+    // reads is judged (write_out, max_unsent) before more of its requests are read.
+    if (c.unsent() > limits_.max_unsent) break;
     const ssize_t got = ::recv(c.fd, buf.data(), std::min(room, buf.size()), 0);
     if (got == 0) {
       // The client sent all it will (a shutdown of its side, or a close): its requests still get

@@ -257,6 +257,27 @@ TEST(TabletServer, AClientThatDoesNotReadItsAnswersIsCutOff) {
   EXPECT_EQ(f.server.connections(), 0u);
 }
 
+// The same with answers made on the spot, which the pending cap does not hold back: a client that
+// pipelines hits and never reads is cut off once its answers pass max_unsent.
+TEST(TabletServer, AClientThatSendsHitsAndNeverReadsIsCutOff) {
+  Fixture f(Limits{.max_unsent = 64 * 1024});
+  f.server.set_shortcut([](std::string_view, std::string& out) {
+    out.append(1000, 'x');  // not a message: the client never reads it
+    return true;
+  });
+  Client c(f.server.port(), 4096);
+  std::string chunk;
+  for (int i = 0; i < 400; ++i) chunk += frame(request(static_cast<uint64_t>(i + 1), "Curling"));
+  for (int i = 0; i < 500 && f.server.counts().closed_slow == 0; ++i) {
+    c.write(chunk);
+    for (int j = 0; j < 5; ++j) f.fds.wait(ms(1));
+    f.server.flush();
+  }
+  EXPECT_EQ(f.server.counts().closed_slow, 1u);
+  EXPECT_EQ(f.server.connections(), 0u);
+  EXPECT_TRUE(f.got.empty()) << "every request was answered on the spot";
+}
+
 TEST(TabletServer, AnIdleConnectionIsClosedAfterTheIdleTime) {
   Fixture f(Limits{.idle = ms(10'000)});
   Client quiet(f.server.port());
