@@ -90,6 +90,7 @@ class FrontendCore final : public Core {
   void on_peer_lost(const std::string& peer, TimePoint now, Effects& out) override;
   TimePoint next_wake() const override { return next_wake_; }
   Counters& counters() override { return counters_; }
+  std::string_view role_name() const override { return to_string(role_); }
 
   // A tablet's read answered on the spot, for a transport that can (the native TCP port,
   // tabletnet/server.h: a cache hit then allocates nothing and builds no message). `frame` is a
@@ -100,7 +101,6 @@ class FrontendCore final : public Core {
   // having changed nothing; the frame then takes the normal path (on_message), which answers it
   // or says what is wrong.
   bool answer_cached_read(std::string_view frame, TimePoint now, std::string& reply);
-  std::string_view role_name() const override { return to_string(role_); }
 
   Role role() const { return role_; }
   bool is_master() const { return role_ == Role::kMaster || role_ == Role::kHandingOver; }
