@@ -153,6 +153,15 @@ int connect_tcp(const std::string& address) {
 
 // ---------------------------------------------------------------- the load generator
 
+// tcp: a framed get_score with req and min_version written as 8-byte integers (MessagePack uint64;
+// any width is valid) at req_at and min_at, so that a request only patches them (a Redis client's
+// requests are made once too). min_version 0 asks for no more than no min_version does.
+struct TcpRequest {
+  std::string bytes;
+  size_t req_at = 0;
+  size_t min_at = 0;
+};
+
 struct Client {
   void* socket = nullptr;            // frontend, echo: its DEALER
   int fd = -1;                       // redis, tcp: its connection
@@ -165,39 +174,35 @@ struct Client {
   Clock::time_point sent_at;
   std::string inbuf;                 // redis: bytes received, not yet parsed
   oly::tabletnet::FrameReader frames;  // tcp: the replies' frames
-  std::vector<std::string> requests;   // tcp: per key, the framed request (see tcp_request)
-  std::vector<size_t> min_at;          // tcp: per key, where min_version is in it
+  std::vector<TcpRequest> requests;  // tcp: per key, the framed request (tcp_request)
 };
 
-// tcp: client `tablet`'s framed get_score of `event`, with req and min_version written as 8-byte
-// integers (MessagePack uint64; any width is valid) at kReqAt and `min_at`, so that a request
-// only patches them (a Redis client's requests are made once too). min_version 0 asks for no
-// more than no min_version does.
-constexpr size_t kReqAt = oly::tabletnet::kFramePrefix + 1 + 3 + 10 + 4 + 1;
-std::string tcp_request(const std::string& event, const std::string& tablet, size_t& min_at) {
+// Client `tablet`'s request of `event`.
+TcpRequest tcp_request(const std::string& event, const std::string& tablet) {
   struct Sink {
     std::string& out;
     void write(const char* d, size_t n) { out.append(d, n); }
   };
-  std::string f(oly::tabletnet::kFramePrefix, '\0');
+  TcpRequest r;
+  std::string& f = r.bytes;
+  const size_t at = oly::tabletnet::open_frame(f);
   Sink sink{f};
   msgpack::packer<Sink> pk(sink);
   pk.pack_map(5);
   pk.pack("op");
   pk.pack("get_score");
   pk.pack("req");
-  if (f.size() + 1 != kReqAt) throw std::logic_error("tcp_request: req is not where kReqAt says");
+  r.req_at = f.size() + 1;  // after the uint64's type byte
   pk.pack_fix_uint64(0);
   pk.pack("event");
   pk.pack(event);
   pk.pack("min_version");
-  min_at = f.size() + 1;
+  r.min_at = f.size() + 1;
   pk.pack_fix_uint64(0);
   pk.pack("tablet");
   pk.pack(tablet);
-  const auto n = static_cast<uint32_t>(f.size() - oly::tabletnet::kFramePrefix);
-  for (size_t b = 0; b < oly::tabletnet::kFramePrefix; ++b) f[b] = static_cast<char>(n >> (8 * (3 - b)));
-  return f;
+  oly::tabletnet::close_frame(f, at);
+  return r;
 }
 
 void put_u64(std::string& s, size_t at, uint64_t v) {
@@ -240,11 +245,7 @@ class Load {
         c.tablet = "b" + std::to_string(i);
         c.seen.assign(o_.keys.size(), 0);
         if (o_.target == Target::kTcp) {
-          for (const auto& k : o_.keys) {
-            size_t at = 0;
-            c.requests.push_back(tcp_request(k, c.tablet, at));
-            c.min_at.push_back(at);
-          }
+          for (const auto& k : o_.keys) c.requests.push_back(tcp_request(k, c.tablet));
         }
         ev.events = EPOLLIN;
         if (epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev) != 0)
@@ -353,9 +354,10 @@ class Load {
     c.req = ++next_req_;
     std::string frame;
     if (o_.target == Target::kTcp) {
-      std::string& f = c.requests[c.key];
-      put_u64(f, kReqAt, c.req);
-      put_u64(f, c.min_at[c.key], c.seen[c.key]);
+      TcpRequest& r = c.requests[c.key];
+      std::string& f = r.bytes;
+      put_u64(f, r.req_at, c.req);
+      put_u64(f, r.min_at, c.seen[c.key]);
       request_bytes_ = f.size();
       // One frame outstanding per connection, into an empty socket buffer: a short write means
       // the connection broke.

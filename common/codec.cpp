@@ -293,11 +293,6 @@ bool decode_body(std::string_view op, const msgpack::object& o, Body& body, std:
 std::string encode(const Message& msg) {
   std::string frame;
   frame.reserve(256);
-  encode_append(frame, msg);
-  return frame;
-}
-
-void encode_append(std::string& frame, const Message& msg) {
   StringSink sink{frame};
   Packer pk(sink);
   std::visit(
@@ -316,6 +311,7 @@ void encode_append(std::string& frame, const Message& msg) {
         pack_fields(pk, b);
       },
       msg.body);
+  return frame;
 }
 
 std::string encode_read_value(const KeyValue& kv) {

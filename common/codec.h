@@ -40,8 +40,6 @@ struct Decoded {
 
 // Encodes `msg` as one MessagePack map. Never fails.
 std::string encode(const Message& msg);
-// Appends what encode(msg) gives to `frame` (a caller that reuses one buffer allocates nothing).
-void encode_append(std::string& frame, const Message& msg);
 
 // A read's answer made from a value encoded once (what a cache keeps with each entry, so that a
 // hit encodes only its req): encode_read_reply(req, kv, encode_read_value(kv), bound) is byte for

@@ -3,11 +3,20 @@
 namespace oly::tabletnet {
 
 void append_frame(std::string& out, std::string_view payload) {
-  const auto n = static_cast<std::uint32_t>(payload.size());
-  const char prefix[kFramePrefix] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                                     static_cast<char>(n >> 8), static_cast<char>(n)};
-  out.append(prefix, kFramePrefix);
+  const std::size_t at = open_frame(out);
   out.append(payload);
+  close_frame(out, at);
+}
+
+std::size_t open_frame(std::string& out) {
+  const std::size_t at = out.size();
+  out.append(kFramePrefix, '\0');
+  return at;
+}
+
+void close_frame(std::string& out, std::size_t at) {
+  const auto n = static_cast<std::uint32_t>(out.size() - at - kFramePrefix);
+  for (std::size_t b = 0; b < kFramePrefix; ++b) out[at + b] = static_cast<char>(n >> (8 * (kFramePrefix - 1 - b)));
 }
 
 std::string frame(std::string_view payload) {

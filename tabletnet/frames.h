@@ -28,6 +28,11 @@ inline constexpr std::size_t kMaxTabletFrame = 64 * 1024;
 void append_frame(std::string& out, std::string_view payload);
 // `payload` as one frame.
 std::string frame(std::string_view payload);
+// A frame whose payload is written straight into `out`: open_frame() appends the length prefix,
+// to be filled, and returns where it is; close_frame() fills it with the size of what was appended
+// after it. REQUIRES (close_frame): 1 <= that size <= 0xffffffff.
+std::size_t open_frame(std::string& out);
+void close_frame(std::string& out, std::size_t at);
 
 // Splits the bytes of one connection, as they arrive in any pieces, into frames.
 class FrameReader {

@@ -211,14 +211,12 @@ bool TabletServer::take_frames(Conn& c) {
 
 bool TabletServer::answer_on_the_spot(Conn& c, std::string_view payload) {
   // The answer is written in place behind a length prefix filled in once its size is known.
-  const std::size_t at = c.out.size();
-  c.out.append(kFramePrefix, '\0');
+  const std::size_t at = open_frame(c.out);
   if (!shortcut_(payload, c.out)) {
     c.out.resize(at);
     return false;
   }
-  const std::size_t n = c.out.size() - at - kFramePrefix;
-  for (std::size_t b = 0; b < kFramePrefix; ++b) c.out[at + b] = static_cast<char>(n >> (8 * (kFramePrefix - 1 - b)));
+  close_frame(c.out, at);
   ++counts_.frames_out;
   ++counts_.answered_on_the_spot;
   if (!c.dirty) {
