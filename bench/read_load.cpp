@@ -1,55 +1,42 @@
-// bench_read_load: a closed-loop load generator for the read path, the same client for three
+// bench_read_load: a closed-loop load generator for the read path, the same client for both
 // targets so that the client's own cost is the same in every comparison.
 //
-//   --target frontend --address tcp://H:P   C DEALERs (one ZeroMQ socket per client, as a tablet
-//                                           has), each sending `get_score` for the keys in turn,
-//                                           framed as tablets frame it: one MessagePack map per
-//                                           frame with a fresh non-zero `req`, the client's
-//                                           `tablet` id and the highest `min_version` it has seen
-//                                           for that event.
-//   --target tcp --address H:P              the same requests to a front end's native TCP port for
-//                                           tablets (docs/protocol.md, section 8): C non-blocking
-//                                           TCP connections, each frame a 4-byte big-endian length
-//                                           and the same MessagePack map (tabletnet/frames.h).
-//   --target redis --address H:P            C non-blocking TCP connections speaking RESP, each
-//                                           sending `GET <key>` and parsing the bulk-string reply.
-//   --target echo --address tcp://H:P       C DEALERs sending a payload as large as the front end
-//                                           request to a bare echo ROUTER (the transport floor).
-//   --echo-server tcp://H:P                 that echo ROUTER: every frame goes straight back.
-//   --list-keys                             prints the keys, one a line, and exits.
+//   --target frontend --address H:P  C non-blocking TCP connections to a front end's native TCP
+//                                    port for tablets (docs/protocol.md, section 8), each sending
+//                                    `get_score` for the keys in turn, framed as tablets frame it:
+//                                    a 4-byte big-endian length and one MessagePack map with a
+//                                    fresh non-zero `req`, the client's `tablet` id and the
+//                                    highest `min_version` it has seen for that event.
+//   --target redis --address H:P     C non-blocking TCP connections speaking RESP, each sending
+//                                    `GET <key>` and parsing the bulk-string reply.
+//   --list-keys                      prints the keys, one a line, and exits.
 //
-// Each client does what a lean client of its protocol must, no more. A Redis client's requests
-// are made once per key; so are a tcp client's, with req and min_version patched in per request
-// (tcp_request); a ZeroMQ client's are encoded in a reused buffer (append_simple_read). A front
-// end's score reply is read in place (codec_reads.h, parse_simple_reply: req, op, version and
-// every field checked, no message built), a Redis reply's RESP parsed. The clock is read once
-// per receive, for every target.
+// Each client does what a lean client of its protocol must, no more. Its requests are made once
+// per key: a Redis GET as it is, a front end's with req and min_version patched in per request
+// (frontend_request). A front end's score reply is read in place (codec_reads.h,
+// parse_simple_reply: req, op, version and every field checked, no message built), a Redis
+// reply's RESP parsed. The clock is read once per receive, for both targets.
 //
-// One thread and one epoll loop drive every client: a Redis connection's socket directly, a
-// DEALER through its ZMQ_FD (edge-triggered, as libzmq requires: after every receive or send the
-// socket's ZMQ_EVENTS is checked again), so that a pass costs the clients that are ready, not all
-// of them. Each client has exactly one request outstanding; when its reply arrives the latency is
-// recorded and the next request goes out. The total request budget (--warmup + --requests) is
-// shared by the clients: whichever is free takes the next request. The first --warmup replies are
-// not measured; the window runs from the last of them to the last reply.
+// One thread and one epoll loop drive every client, so that a pass costs the clients that are
+// ready, not all of them. Each client has exactly one request outstanding; when its reply arrives
+// the latency is recorded and the next request goes out. The total request budget (--warmup +
+// --requests) is shared by the clients: whichever is free takes the next request. The first
+// --warmup replies are not measured; the window runs from the last of them to the last reply.
 //
 // Keys are the events of --config (default config/cluster.yaml) or --keys "a,b,c"; client i
 // starts at key i and goes round-robin.
 //
 // Output: one line of key=value pairs on stdout:
 //   target=frontend clients=C requests=N seconds=S rps=R p50_us=.. p99_us=.. max_us=.. mean_us=..
-//   p10_us=.. p90_us=..
-//   errors=E timeouts=T late=L request_bytes=.. reply_bytes=.. finished=yes
-// (request_bytes: the last request's size; reply_bytes: the mean reply size, both on the wire
-// without ZeroMQ's framing.)
-// rps counts successful replies. An `error` reply from the front end, a Redis error or nil reply
-// (missing key) and an echo of the wrong size count as errors (the first is described on stderr).
-// A front end or echo request unanswered after --timeout-ms counts as a timeout and is sent again
-// with a new req (a late reply to the old one is counted as late and ignored); Redis requests are
-// not resent (TCP delivers or the run fails). The whole run is abandoned after --max-seconds.
+//   p10_us=.. p90_us=.. errors=E late=L request_bytes=.. reply_bytes=.. finished=yes
+// (request_bytes: the last request's size; reply_bytes: the mean reply size, both as on the wire.)
+// rps counts successful replies. An `error` reply from the front end and a Redis error or nil
+// reply (missing key) count as errors (the first is described on stderr); a front end's frame
+// that answers no outstanding request (a notice) is counted as late and ignored. Nothing is
+// resent: TCP delivers or the run fails. The whole run is abandoned after --max-seconds.
 //
-// Exit status: 0 every measured request succeeded, 1 errors, timeouts or an abandoned run (the
-// line is still printed), 2 bad flags or a target that cannot be reached.
+// Exit status: 0 every measured request succeeded, 1 errors or an abandoned run (the line is
+// still printed), 2 bad flags or a target that cannot be reached.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -57,7 +44,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include <CLI/CLI.hpp>
 #include <msgpack.hpp>
@@ -86,7 +72,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::duration;
 
-enum class Target { kFrontend, kTcp, kRedis, kEcho };
+enum class Target { kFrontend, kRedis };
 
 struct Options {
   Target target = Target::kFrontend;
@@ -95,7 +81,6 @@ struct Options {
   uint64_t requests = 20000;
   uint64_t warmup = 1000;
   std::vector<std::string> keys;
-  int timeout_ms = 2000;
   double max_seconds = 120;
 };
 
@@ -153,37 +138,35 @@ int connect_tcp(const std::string& address) {
 
 // ---------------------------------------------------------------- the load generator
 
-// tcp: a framed get_score with req and min_version written as 8-byte integers (MessagePack uint64;
+// frontend: a framed get_score with req and min_version written as 8-byte integers (MessagePack uint64;
 // any width is valid) at req_at and min_at, so that a request only patches them (a Redis client's
 // requests are made once too). min_version 0 asks for no more than no min_version does.
-struct TcpRequest {
+struct FrontendRequest {
   std::string bytes;
   size_t req_at = 0;
   size_t min_at = 0;
 };
 
 struct Client {
-  void* socket = nullptr;            // frontend, echo: its DEALER
-  int fd = -1;                       // redis, tcp: its connection
-  std::string tablet;                // frontend: the `tablet` field
+  int fd = -1;                       // its connection
   std::vector<uint64_t> seen;        // frontend: highest version seen per key
   size_t next_key = 0;
   bool busy = false;
-  uint64_t req = 0;                  // the outstanding request's id (frontend, echo)
+  uint64_t req = 0;                  // frontend: the outstanding request's id
   size_t key = 0;                    // the outstanding request's key
   Clock::time_point sent_at;
   std::string inbuf;                 // redis: bytes received, not yet parsed
-  oly::tabletnet::FrameReader frames;  // tcp: the replies' frames
-  std::vector<TcpRequest> requests;  // tcp: per key, the framed request (tcp_request)
+  oly::tabletnet::FrameReader frames;  // frontend: the replies' frames
+  std::vector<FrontendRequest> requests;  // frontend: per key, the framed request (frontend_request)
 };
 
 // Client `tablet`'s request of `event`.
-TcpRequest tcp_request(const std::string& event, const std::string& tablet) {
+FrontendRequest frontend_request(const std::string& event, const std::string& tablet) {
   struct Sink {
     std::string& out;
     void write(const char* d, size_t n) { out.append(d, n); }
   };
-  TcpRequest r;
+  FrontendRequest r;
   std::string& f = r.bytes;
   const size_t at = oly::tabletnet::open_frame(f);
   Sink sink{f};
@@ -214,16 +197,12 @@ class Load {
   explicit Load(const Options& o) : o_(o), clients_(static_cast<size_t>(o.clients)) {
     total_ = o.warmup + o.requests;
     latencies_us_.reserve(o.requests);
-    // The echo payload: a front-end request as it is in the steady state (with a min_version).
-    payload_ = oly::encode(oly::Message{1, oly::GetScore{o.keys[0], 1, "b0", std::nullopt}});
     for (const auto& k : o.keys) redis_requests_.push_back(resp_get(k));
   }
   ~Load() {
     for (auto& c : clients_) {
-      if (c.socket != nullptr) zmq_close(c.socket);
       if (c.fd >= 0) ::close(c.fd);
     }
-    if (ctx_ != nullptr) zmq_ctx_term(ctx_);
     if (epoll_ >= 0) ::close(epoll_);
   }
   Load(const Load&) = delete;
@@ -231,42 +210,22 @@ class Load {
 
   // Opens every client's connection. Throws std::runtime_error when the target is unreachable.
   void connect() {
-    const std::string prefix = "bench-" + std::to_string(::getpid()) + "-";
-    if (zmq_target()) ctx_ = zmq_ctx_new();
     epoll_ = epoll_create1(0);
     if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
     for (size_t i = 0; i < clients_.size(); ++i) {
       Client& c = clients_[i];
       c.next_key = i % o_.keys.size();
+      c.fd = connect_tcp(o_.address);
+      if (o_.target == Target::kFrontend) {
+        c.seen.assign(o_.keys.size(), 0);
+        const std::string tablet = "b" + std::to_string(i);
+        for (const auto& k : o_.keys) c.requests.push_back(frontend_request(k, tablet));
+      }
       epoll_event ev{};
       ev.data.u64 = i;
-      if (!zmq_target()) {
-        c.fd = connect_tcp(o_.address);
-        c.tablet = "b" + std::to_string(i);
-        c.seen.assign(o_.keys.size(), 0);
-        if (o_.target == Target::kTcp) {
-          for (const auto& k : o_.keys) c.requests.push_back(tcp_request(k, c.tablet));
-        }
-        ev.events = EPOLLIN;
-        if (epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev) != 0)
-          throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
-      } else {
-        c.socket = zmq_socket(ctx_, ZMQ_DEALER);
-        const std::string id = prefix + std::to_string(i);
-        const int zero = 0;
-        zmq_setsockopt(c.socket, ZMQ_ROUTING_ID, id.data(), id.size());
-        zmq_setsockopt(c.socket, ZMQ_LINGER, &zero, sizeof zero);
-        if (zmq_connect(c.socket, o_.address.c_str()) != 0)
-          throw std::runtime_error("cannot connect to " + o_.address + ": " + zmq_strerror(zmq_errno()));
-        c.tablet = "b" + std::to_string(i);
-        c.seen.assign(o_.keys.size(), 0);
-        int fd = -1;
-        size_t size = sizeof fd;
-        zmq_getsockopt(c.socket, ZMQ_FD, &fd, &size);
-        ev.events = EPOLLIN | EPOLLET;
-        if (epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0)
-          throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
-      }
+      ev.events = EPOLLIN;
+      if (epoll_ctl(epoll_, EPOLL_CTL_ADD, c.fd, &ev) != 0)
+        throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
     }
   }
 
@@ -274,11 +233,7 @@ class Load {
   bool run() {
     const auto start = Clock::now();
     window_start_ = start;
-    for (size_t i = 0; i < clients_.size(); ++i) {
-      issue(i, start);
-      if (zmq_target()) read_zmq(i);
-    }
-    auto next_check = start + std::chrono::milliseconds(50);
+    for (size_t i = 0; i < clients_.size(); ++i) issue(i, start);
     const auto deadline = start + duration<double>(o_.max_seconds);
     std::vector<epoll_event> events(clients_.size());
     while (done_ < total_) {
@@ -288,18 +243,11 @@ class Load {
         const auto i = static_cast<size_t>(events[static_cast<size_t>(k)].data.u64);
         if (o_.target == Target::kRedis) {
           read_redis(i);
-        } else if (o_.target == Target::kTcp) {
-          read_tcp(i);
         } else {
-          read_zmq(i);
+          read_frontend(i);
         }
       }
-      const auto now = Clock::now();
-      if (now >= next_check) {
-        if (now >= deadline) return false;
-        if (zmq_target()) resend_timed_out(now);
-        next_check = now + std::chrono::milliseconds(50);
-      }
+      if (Clock::now() >= deadline) return false;
     }
     return true;
   }
@@ -312,27 +260,21 @@ class Load {
       if (l.empty()) return 0.0;
       return l[std::min(l.size() - 1, static_cast<size_t>(p * static_cast<double>(l.size())))];
     };
-    const char* target = o_.target == Target::kFrontend ? "frontend"
-                         : o_.target == Target::kTcp  ? "tcp"
-                         : o_.target == Target::kRedis ? "redis"
-                                                       : "echo";
+    const char* target = o_.target == Target::kFrontend ? "frontend" : "redis";
     std::printf(
         "target=%s clients=%d requests=%llu seconds=%.3f rps=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f "
-        "mean_us=%.1f p10_us=%.1f p90_us=%.1f errors=%llu timeouts=%llu late=%llu request_bytes=%zu reply_bytes=%zu finished=%s\n",
+        "mean_us=%.1f p10_us=%.1f p90_us=%.1f errors=%llu late=%llu request_bytes=%zu reply_bytes=%zu finished=%s\n",
         target, o_.clients, static_cast<unsigned long long>(measured_), seconds,
         seconds > 0 ? static_cast<double>(ok_) / seconds : 0.0, pct(0.50), pct(0.99),
         l.empty() ? 0.0 : l.back(), l.empty() ? 0.0 : std::accumulate(l.begin(), l.end(), 0.0) / static_cast<double>(l.size()),
-        pct(0.10), pct(0.90), static_cast<unsigned long long>(errors_),
-        static_cast<unsigned long long>(timeouts_), static_cast<unsigned long long>(late_),
+        pct(0.10), pct(0.90), static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(late_),
         request_bytes_, done_ > 0 ? static_cast<size_t>(reply_bytes_ / done_) : size_t{0}, finished ? "yes" : "no");
     std::fflush(stdout);
   }
 
-  bool clean() const { return errors_ == 0 && timeouts_ == 0; }
+  bool clean() const { return errors_ == 0; }
 
  private:
-  bool zmq_target() const { return o_.target == Target::kFrontend || o_.target == Target::kEcho; }
-
   // Sends client i's next request, if the budget has one left.
   void issue(size_t i, Clock::time_point now) {
     Client& c = clients_[i];
@@ -352,30 +294,15 @@ class Load {
       return;
     }
     c.req = ++next_req_;
-    std::string frame;
-    if (o_.target == Target::kTcp) {
-      TcpRequest& r = c.requests[c.key];
-      std::string& f = r.bytes;
-      put_u64(f, r.req_at, c.req);
-      put_u64(f, r.min_at, c.seen[c.key]);
-      request_bytes_ = f.size();
-      // One frame outstanding per connection, into an empty socket buffer: a short write means
-      // the connection broke.
-      const ssize_t w = ::send(c.fd, f.data(), f.size(), MSG_NOSIGNAL);
-      if (w != static_cast<ssize_t>(f.size())) throw std::runtime_error(std::string("send: ") + std::strerror(errno));
-      return;
-    }
-    if (o_.target == Target::kFrontend) {
-      std::optional<uint64_t> min_version;
-      if (c.seen[c.key] > 0) min_version = c.seen[c.key];
-      oly::append_simple_read(frame, true, c.req, o_.keys[c.key], min_version, c.tablet);
-    } else {
-      frame = payload_;  // the echo's reply is matched by client, not by req
-    }
-    request_bytes_ = frame.size();
-    // One frame outstanding per DEALER: the send queue is never full, so a failure is fatal.
-    if (zmq_send(c.socket, frame.data(), frame.size(), ZMQ_DONTWAIT) < 0)
-      throw std::runtime_error(std::string("zmq_send: ") + zmq_strerror(zmq_errno()));
+    FrontendRequest& r = c.requests[c.key];
+    std::string& f = r.bytes;
+    put_u64(f, r.req_at, c.req);
+    put_u64(f, r.min_at, c.seen[c.key]);
+    request_bytes_ = f.size();
+    // One frame outstanding per connection, into an empty socket buffer: a short write means the
+    // connection broke.
+    const ssize_t w = ::send(c.fd, f.data(), f.size(), MSG_NOSIGNAL);
+    if (w != static_cast<ssize_t>(f.size())) throw std::runtime_error(std::string("send: ") + std::strerror(errno));
   }
 
   // Client i's request is answered (ok or not): record it, send the next.
@@ -405,45 +332,9 @@ class Load {
     }
   }
 
-  // Receives everything client i's DEALER holds, until its ZMQ_EVENTS shows nothing more to read
-  // (the edge-triggered ZMQ_FD fires again only after that).
-  void read_zmq(size_t i) {
-    void* socket = clients_[i].socket;
-    while (true) {
-      zmq_msg_t msg;
-      zmq_msg_init(&msg);
-      if (zmq_msg_recv(&msg, socket, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&msg);
-        int events = 0;
-        size_t size = sizeof events;
-        if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) != 0 || (events & ZMQ_POLLIN) == 0) return;
-        continue;
-      }
-      const auto now = Clock::now();
-      const std::string_view frame(static_cast<const char*>(zmq_msg_data(&msg)), zmq_msg_size(&msg));
-      const bool more = zmq_msg_more(&msg) != 0;
-      on_frame(i, frame, more, now);
-      zmq_msg_close(&msg);
-    }
-  }
-
-  void on_frame(size_t i, std::string_view frame, bool more, Clock::time_point now) {
+  // A front end's frame to client i.
+  void on_frame(size_t i, std::string_view frame, Clock::time_point now) {
     Client& c = clients_[i];
-    if (more) {  // a multi-part message is not a reply of this protocol
-      ++late_;
-      return;
-    }
-    if (o_.target == Target::kEcho) {
-      if (!c.busy) {
-        ++late_;
-        return;
-      }
-      reply_bytes_ += frame.size();
-      const bool ok = frame.size() == payload_.size();
-      if (!ok) error("echo of " + std::to_string(frame.size()) + " bytes, sent " + std::to_string(payload_.size()));
-      complete(i, ok, now);
-      return;
-    }
     // A score, read in place (as a lean client would, building no message); anything else (an
     // error, a notice) fully decoded.
     oly::SimpleReply r;
@@ -464,7 +355,7 @@ class Load {
     }
     oly::Decoded d = oly::decode(frame);
     const uint64_t req = d.ok ? d.message.req : d.error.req;
-    if (!c.busy || req != c.req) {  // the answer to a request that timed out, or a notice
+    if (!c.busy || req != c.req) {  // a notice
       ++late_;
       return;
     }
@@ -484,7 +375,7 @@ class Load {
     }
   }
 
-  void read_tcp(size_t i) {
+  void read_frontend(size_t i) {
     Client& c = clients_[i];
     char buf[16384];
     while (true) {
@@ -498,7 +389,7 @@ class Load {
         const auto now = Clock::now();  // once per recv, as for Redis
         while ((s = c.frames.next(frame)) == oly::tabletnet::FrameReader::Status::kFrame) {
           reply_bytes_ += oly::tabletnet::kFramePrefix;
-          on_frame(i, frame, false, now);
+          on_frame(i, frame, now);
         }
         if (s != oly::tabletnet::FrameReader::Status::kNeedMore) throw std::runtime_error("a bad reply frame");
         continue;
@@ -538,25 +429,9 @@ class Load {
     }
   }
 
-  void resend_timed_out(Clock::time_point now) {
-    const auto limit = std::chrono::milliseconds(o_.timeout_ms);
-    for (size_t i = 0; i < clients_.size(); ++i) {
-      Client& c = clients_[i];
-      if (!c.busy || now - c.sent_at < limit) continue;
-      if (done_ >= o_.warmup) ++timeouts_;
-      if (timeouts_ == 1 && done_ >= o_.warmup) std::fprintf(stderr, "first timeout: client %zu\n", i);
-      --issued_;  // the same request again, under a new req
-      c.next_key = c.key;
-      issue(i, now);
-      read_zmq(i);
-    }
-  }
-
   const Options& o_;
   std::vector<Client> clients_;
   int epoll_ = -1;
-  void* ctx_ = nullptr;
-  std::string payload_;                      // echo: what each request carries
   std::vector<std::string> redis_requests_;  // redis: GET <key> per key, ready to send
   uint64_t total_ = 0;
   uint64_t issued_ = 0;
@@ -564,7 +439,6 @@ class Load {
   uint64_t measured_ = 0;   // replies after the warm-up
   uint64_t ok_ = 0;
   uint64_t errors_ = 0;
-  uint64_t timeouts_ = 0;
   uint64_t late_ = 0;
   uint64_t next_req_ = 0;
   bool warned_ = false;
@@ -575,49 +449,18 @@ class Load {
   Clock::time_point window_end_;
 };
 
-// ---------------------------------------------------------------- the echo server
-
-// A ROUTER that sends every message straight back, routing id and all. Runs until killed.
-int echo_server(const std::string& address) {
-  void* ctx = zmq_ctx_new();
-  void* router = zmq_socket(ctx, ZMQ_ROUTER);
-  const int zero = 0;
-  zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
-  if (zmq_bind(router, address.c_str()) != 0) {
-    std::fprintf(stderr, "error: cannot bind %s: %s\n", address.c_str(), zmq_strerror(zmq_errno()));
-    return 2;
-  }
-  std::fprintf(stderr, "echo server on %s\n", address.c_str());
-  while (true) {
-    zmq_msg_t part;
-    zmq_msg_init(&part);
-    if (zmq_msg_recv(&part, router, 0) < 0) {
-      zmq_msg_close(&part);
-      if (zmq_errno() == EINTR) continue;
-      break;
-    }
-    const bool more = zmq_msg_more(&part) != 0;
-    // zmq_msg_send takes the part over; a part it refuses (peer gone) is dropped.
-    if (zmq_msg_send(&part, router, more ? ZMQ_SNDMORE : 0) < 0) zmq_msg_close(&part);
-  }
-  zmq_close(router);
-  zmq_ctx_term(ctx);
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"bench_read_load: closed-loop read load against a front end, Redis or a ZeroMQ echo"};
+  CLI::App app{"bench_read_load: closed-loop read load against a front end's TCP port or Redis"};
   Options o;
   std::string target = "frontend";
-  std::string echo_address;
   std::string keys;
   std::string config = "config/cluster.yaml";
-  app.add_option("--target", target, "frontend, tcp (a front end's native TCP port), redis or echo")
-      ->check(CLI::IsMember({"frontend", "tcp", "redis", "echo"}))
+  app.add_option("--target", target, "frontend (a front end's native TCP port for tablets) or redis")
+      ->check(CLI::IsMember({"frontend", "redis"}))
       ->capture_default_str();
-  app.add_option("--address", o.address, "frontend/echo: tcp://HOST:PORT; tcp, redis: HOST:PORT");
+  app.add_option("--address", o.address, "HOST:PORT");
   app.add_option("--clients", o.clients, "concurrent clients, one request outstanding each")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
@@ -627,26 +470,18 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", o.warmup, "requests before the measurement starts")->capture_default_str();
   app.add_option("--keys", keys, "comma-separated keys (event names) instead of the config's events");
   app.add_option("--config", config, "cluster config whose events are the keys")->capture_default_str();
-  app.add_option("--timeout-ms", o.timeout_ms, "frontend/echo: resend a request unanswered this long")
-      ->check(CLI::Range(1, 600000))
-      ->capture_default_str();
   app.add_option("--max-seconds", o.max_seconds, "abandon the run after this long")
       ->check(oly::cli::kPositive)
       ->capture_default_str();
-  app.add_option("--echo-server", echo_address, "run the echo ROUTER at this address instead");
   bool list_keys = false;
   app.add_flag("--list-keys", list_keys, "print the keys, one a line, and exit");
   if (const auto rc = oly::cli::parse(app, argc, argv, "bench_read_load")) return *rc;
 
-  if (!echo_address.empty()) return echo_server(echo_address);
   if (o.address.empty() && !list_keys) {
     std::fprintf(stderr, "error: --address is required\n");
     return 2;
   }
-  o.target = target == "frontend" ? Target::kFrontend
-             : target == "tcp"    ? Target::kTcp
-             : target == "redis"  ? Target::kRedis
-                                  : Target::kEcho;
+  o.target = target == "frontend" ? Target::kFrontend : Target::kRedis;
   try {
     o.keys = keys.empty() ? oly::load_config(config).events : oly::comma_split(keys);
   } catch (const std::exception& e) {

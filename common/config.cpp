@@ -135,6 +135,7 @@ void validate(const Config& c) {
     if (!addresses.insert(f.address).second) fail(key + ".address", "address used twice: " + f.address);
     if (!addresses.insert(f.pub).second) fail(key + ".pub", "address used twice: " + f.pub);
     http_port(key + ".http", f.http);
+    if (f.tcp.empty()) fail(key + ".tcp", "missing: the host:port where tablets read from " + f.id);
     http_port(key + ".tcp", f.tcp);
   }
   if (!tcp_address(c.database.address)) fail("database.address", "expected tcp://host:port, got '" + c.database.address + "'");
@@ -177,17 +178,6 @@ void validate(const Config& c) {
   if (c.tablets.events_per_tablet < 1) fail("tablets.events_per_tablet", "expected 1 or more");
   if (c.tablets.zipf_s < 0) fail("tablets.zipf_s", "expected 0 or more");
   positive(c, "tablets.request_timeout_ms", c.tablets.request_timeout_ms);
-  if (c.tablets.transport != "zmq" && c.tablets.transport != "tcp") {
-    fail("tablets.transport", "expected zmq or tcp, got '" + c.tablets.transport + "'");
-  }
-  if (c.tablets.transport == "tcp") {
-    for (size_t i = 0; i < c.frontends.size(); ++i) {
-      if (c.frontends[i].tcp.empty()) {
-        fail("tablets.transport", "tcp needs every front end's tcp address; frontends[" + std::to_string(i) + "] (" +
-                                      c.frontends[i].id + ") has none");
-      }
-    }
-  }
 }
 
 }  // namespace oly

@@ -72,10 +72,10 @@ struct DatabaseConfig {
 
 struct FrontendConfig {
   std::string id;       // e.g. "fe1"; the order of the list is the order of master priority
-  std::string address;  // ROUTER for tablets, Cacofonix and peers
-  std::string pub;      // PUB for notices (redirects, master changes)
+  std::string address;  // ROUTER for Cacofonix, peers and tools
+  std::string pub;      // PUB for Cacofonix's master-change notices
   std::string http = {};  // host:port of its HTTP API, scoreboard page and /metrics (docs/api.md); "" for none
-  std::string tcp = {};   // host:port of its native TCP port for tablets (docs/protocol.md, section 8); "" for none
+  std::string tcp = {};   // host:port of its native TCP port, where tablets read (docs/protocol.md, section 8)
 };
 
 struct HeartbeatConfig {
@@ -137,9 +137,6 @@ struct TabletsConfig {
   uint64_t seed = 7;                // seed for event choice and jitter
   int request_timeout_ms = 300;     // after this a tablet retries on the next front end
   std::string history = "reads.csv";  // every read, relative to run_dir ("" = none)
-  // How tablets reach front ends: "zmq" (DEALER and SUB sockets) or "tcp" (the native TCP
-  // protocol at each front end's frontends[].tcp, notices included; docs/protocol.md section 8).
-  std::string transport = "zmq";
 };
 
 struct Config {
@@ -150,8 +147,8 @@ struct Config {
   std::vector<std::string> events = {"Curling", "Skating", "Skiing"};
   DatabaseConfig database;
   std::vector<FrontendConfig> frontends = {
-      {"fe1", "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7111"},
-      {"fe2", "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7112"}};
+      {"fe1", "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7111", "", "127.0.0.1:7201"},
+      {"fe2", "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7112", "", "127.0.0.1:7202"}};
   HeartbeatConfig heartbeat;
   LeaseConfig lease;
   PullConfig pull;

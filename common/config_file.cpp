@@ -184,7 +184,9 @@ void fill(MapReader& r, Config& c) {
     t.get("seed", c.tablets.seed);
     t.get("request_timeout_ms", c.tablets.request_timeout_ms);
     t.get("history", c.tablets.history);
-    t.get("transport", c.tablets.transport);
+    if (t.has("transport")) {
+      t.fail(t.key_path("transport"), "no longer an option: tablets read over each front end's tcp port (frontends[].tcp)");
+    }
   });
 }
 
@@ -252,7 +254,7 @@ std::string to_yaml(const Config& c) {
   for (const auto& f : c.frontends) {
     out << "  - {id: " << q(f.id) << ", address: " << q(f.address) << ", pub: " << q(f.pub);
     if (!f.http.empty()) out << ", http: " << q(f.http);
-    if (!f.tcp.empty()) out << ", tcp: " << q(f.tcp);
+    out << ", tcp: " << q(f.tcp);
     out << "}\n";
   }
   out << "heartbeat: {interval_ms: " << c.heartbeat.interval_ms << ", timeout_ms: " << c.heartbeat.timeout_ms
@@ -273,7 +275,7 @@ std::string to_yaml(const Config& c) {
       << ", read_interval_ms: " << t.read_interval_ms << ", jitter_ms: " << t.jitter_ms
       << ", events_per_tablet: " << t.events_per_tablet << ", zipf_s: " << num(t.zipf_s)
       << ", seed: " << t.seed << ", request_timeout_ms: " << t.request_timeout_ms
-      << ", history: " << q(t.history) << ", transport: " << q(t.transport) << "}\n";
+      << ", history: " << q(t.history) << "}\n";
   return out.str();
 }
 

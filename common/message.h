@@ -64,12 +64,14 @@ struct Tally {
   bool operator==(const Tally&) const = default;
 };
 
-// A front end as clients see it: its id, request address (ROUTER) and notice address (PUB).
+// A front end as tablets learn it from `registered`: its id, its request address (ROUTER) and
+// notice address (PUB), and the native TCP port where tablets read (docs/protocol.md, section 8).
 struct FrontendInfo {
   std::string id;
   std::string address;
   std::string pub;
-  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("pub", pub); }
+  std::string tcp;
+  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("pub", pub); f("tcp", tcp); }
   bool operator==(const FrontendInfo&) const = default;
 };
 
@@ -155,15 +157,6 @@ struct Scoreboard {
   std::vector<Score> scores;
   std::vector<Tally> tallies;
   template <class F> void visit(F&& f) { f("scores", scores); f("tallies", tallies); }
-};
-
-// Notice, front end -> tablet on topic "tablet/<id>": go to front end `to` from now on.
-struct Redirect {
-  static constexpr std::string_view kOp = "redirect";
-  std::string tablet;
-  std::string to;
-  std::string address;
-  template <class F> void visit(F&& f) { f("tablet", tablet); f("to", to); f("address", address); }
 };
 
 // Notice, master -> tablets on topic "serving": the front ends that serve tablets now, in
@@ -605,7 +598,7 @@ struct Error {
 // ---------------------------------------------------------------- the envelope
 
 using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScoreboard, ScoreReply,
-                          TallyReply, Scoreboard, Redirect, SetScore, IncrementMedalTally, Ack,
+                          TallyReply, Scoreboard, SetScore, IncrementMedalTally, Ack,
                           MasterChanged, ClaimMaster, GetMaster, MasterInfo, AssignHome,
                           TabletHome, ListRegistry, Registry, Heartbeat, Fetch, Value, Invalidate,
                           InvalidateAck, Poll, NotModified, LeaseRequest, LeaseGrant, GetStats, Stats,

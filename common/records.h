@@ -35,7 +35,7 @@ struct ReadRecord {
   TimePoint start;
   TimePoint end;
   std::string frontend;
-  std::string outcome;     // ok, timeout, or an error code
+  std::string outcome;     // ok, timeout, lost (its connection closed), moved (resent after a serving notice), or an error code
 };
 
 // CSV with a header line; fields never contain commas (keys and event names are checked).

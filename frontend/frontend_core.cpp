@@ -40,7 +40,7 @@ FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
       incarnation_(req_base | 1),
       members_(id_, frontend_ids(cfg), ms(cfg.heartbeat.timeout_ms), ms(cfg.heartbeat.settle_ms),
                ms(cfg.heartbeat.interval_ms)) {
-  for (const auto& f : cfg_.frontends) frontends_.push_back({f.id, f.address, f.pub});
+  for (const auto& f : cfg_.frontends) frontends_.push_back({f.id, f.address, f.pub, f.tcp});
   for (const auto& e : cfg_.events) event_keys_.emplace(e, Key::score(e).str());
   for (const auto& t : teams()) team_keys_.emplace(t, Key::tally(t).str());
   for (const char* c : {"requests", "reads", "cache_hits", "cache_misses", "fills", "invalidations_sent",

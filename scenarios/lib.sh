@@ -16,9 +16,6 @@
 #   --plot            also write the checker's PNG timeline (RUN_DIR/check.png)
 #   --config FILE     the base config (default config/cluster.yaml); its ports are replaced
 #                     by free ones, so scenarios can run side by side
-#   --tablet-transport zmq|tcp
-#                     how the tablets reach front ends (default: the config's tablets.transport;
-#                     tcp: each front end's native TCP port, docs/protocol.md section 8)
 #   -h, --help        the script's header and these flags
 #
 # Every process the scenario started is stopped when it ends, fails or is interrupted (Ctrl-C).
@@ -32,7 +29,6 @@ OLY_BIN="${OLY_BIN:-$SCENARIO_ROOT/${OLY_BUILD_DIR:-build}/bin}"
 MODE="${MODE:-push}"
 SEED="${SEED:-1}"
 PLOT=""
-TABLET_TRANSPORT=""
 RUN_DIR=""
 BASE_CONFIG="$SCENARIO_ROOT/config/cluster.yaml"
 CFG=""
@@ -108,7 +104,6 @@ scenario_start() {
       --run-dir) RUN_DIR="${2:?--run-dir needs a directory}"; shift 2 ;;
       --plot) PLOT=--plot; shift ;;
       --config) BASE_CONFIG="${2:?--config needs a file}"; shift 2 ;;
-      --tablet-transport) TABLET_TRANSPORT="${2:?--tablet-transport needs zmq or tcp}"; shift 2 ;;
       -h | --help) usage; exit 0 ;;
       *) die "unknown flag '$1' (see $0 --help)" ;;
     esac
@@ -120,8 +115,6 @@ scenario_start() {
     die "--duration must be a number of seconds, at least 6, not '$DURATION'"
   [[ "$MODE" == push || "$MODE" == pull ]] || die "--consistency must be push or pull, not '$MODE'"
   [[ "$SEED" =~ ^[0-9]+$ ]] || die "--seed must be a whole number, not '$SEED'"
-  [[ -z "$TABLET_TRANSPORT" || "$TABLET_TRANSPORT" == zmq || "$TABLET_TRANSPORT" == tcp ]] ||
-    die "--tablet-transport must be zmq or tcp, not '$TABLET_TRANSPORT'"
   [[ -x "$OLY_BIN/olympics" ]] || die "no $OLY_BIN/olympics: build first with 'bash scripts/setup'"
   [[ -f "$BASE_CONFIG" ]] || die "no config file $BASE_CONFIG"
   RANDOM="$SEED"
@@ -137,8 +130,7 @@ scenario_start() {
   CFG="$RUN_DIR/cluster.yaml"
   echo "$SCENARIO_NAME" >"$RUN_DIR/scenario.txt"  # the checker's plot is titled with it
   "$OLY_BIN/olympics" config --config "$BASE_CONFIG" --run-dir "$RUN_DIR" --free-ports \
-    --consistency "$MODE" --tablets "$TABLETS" --rate "$RATE" \
-    ${TABLET_TRANSPORT:+--tablet-transport "$TABLET_TRANSPORT"} --out "$CFG" ||
+    --consistency "$MODE" --tablets "$TABLETS" --rate "$RATE" --out "$CFG" ||
     die "cannot write the scenario's config"
 
   trap cleanup EXIT

@@ -9,7 +9,6 @@
 #include "common/cli.h"
 #include "common/log_setup.h"
 #include "common/shell.h"
-#include "common/zmq_transport.h"
 #include "tablet/tablets_core.h"
 #include "tabletnet/client.h"
 
@@ -94,28 +93,13 @@ int main(int argc, char** argv) {
   }
 
   oly::SteadyClock clock;
-  // tablets.transport: ZeroMQ (a DEALER and a SUB per front end) or the native TCP protocol (one
-  // connection per front end, which also carries the notices).
-  const std::string name = "tablets-" + oly::incarnation_suffix();
-  std::unique_ptr<oly::ZmqTransport> zmq;
-  std::unique_ptr<oly::tabletnet::TcpClientTransport> tcp;
-  if (cfg.tablets.transport == "tcp") {
-    tcp = std::make_unique<oly::tabletnet::TcpClientTransport>(name, clock);
-    for (const auto& f : cfg.frontends) tcp->add_peer(f.id, f.tcp);
-  } else {
-    zmq = std::make_unique<oly::ZmqTransport>(name, oly::ZmqOptions{});
-    oly::add_cluster_peers(*zmq, cfg);
-    for (const auto& f : cfg.frontends) {
-      zmq->subscribe(f.id, "tablet/" + cfg.tablets.id_prefix);
-      zmq->subscribe(f.id, "serving");  // the master's Serving notices, through any front end
-    }
-  }
-  oly::Transport& transport = tcp ? static_cast<oly::Transport&>(*tcp) : *zmq;
-  const auto wait = [&](oly::Duration d) { tcp ? tcp->wait(d) : zmq->wait(d); };
+  // One TCP connection per front end, for all the process's tablets (docs/protocol.md, section 8);
+  // the master's serving notices come on the same connections.
+  oly::tabletnet::TcpClientTransport transport("tablets-" + oly::incarnation_suffix(), clock);
+  for (const auto& f : cfg.frontends) transport.add_peer(f.id, f.tcp);
   oly::TabletsCore core(cfg, cfg.tablets.count, first);
   oly::Node node(core, transport, clock);
-  spdlog::info("{} tablets reading every {} ms over {}", cfg.tablets.count, cfg.tablets.read_interval_ms,
-               cfg.tablets.transport);
+  spdlog::info("{} tablets reading every {} ms", cfg.tablets.count, cfg.tablets.read_interval_ms);
 
   const auto& stop = oly::install_stop_signals();
   const oly::TimePoint start = clock.now();
@@ -141,13 +125,14 @@ int main(int argc, char** argv) {
       last_summary = now;
     }
     if (duration > 0 && now - start >= oly::Duration(static_cast<int64_t>(duration * 1e6))) break;
-    wait(std::min<oly::Duration>(wake > now ? wake - now : oly::Duration(0), oly::ms(50)));
+    transport.wait(std::min<oly::Duration>(wake > now ? wake - now : oly::Duration(0), oly::ms(50)));
   }
   if (history) history->flush();
   oly::write_stats_file(stats_path, core.stats());
   const auto s = core.stats();
-  std::printf("tablet: %lld reads ok, %lld failed, %lld timeouts, %lld backwards\n",
+  std::printf("tablet: %lld reads ok, %lld failed, %lld timeouts, %lld lost with their connection, %lld backwards\n",
               static_cast<long long>(s.counters.at("reads_ok")), static_cast<long long>(s.counters.at("reads_failed")),
-              static_cast<long long>(s.counters.at("timeouts")), static_cast<long long>(s.counters.at("backwards_reads")));
+              static_cast<long long>(s.counters.at("timeouts")), static_cast<long long>(s.counters.at("lost")),
+              static_cast<long long>(s.counters.at("backwards_reads")));
   return 0;
 }

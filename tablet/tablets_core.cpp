@@ -27,7 +27,7 @@ TabletsCore::TabletsCore(const Config& cfg, int count, int first) : cfg_(cfg), r
     index_[t.id] = i;
     tablets_.push_back(std::move(t));
   }
-  for (const char* c : {"reads_ok", "reads_failed", "timeouts", "retries", "redirects", "registrations",
+  for (const char* c : {"reads_ok", "reads_failed", "timeouts", "lost", "retries", "registrations",
                         "backwards_reads", "serving_notices", "serving_moves"}) {
     counters_[c] = 0;
   }
@@ -85,11 +85,16 @@ void TabletsCore::send_read(int t, const Key& key, TimePoint now, Effects& out, 
   }
 }
 
-void TabletsCore::finish(uint64_t, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome) {
+void TabletsCore::finish(uint64_t, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome,
+                         bool failed) {
   if (!f.key) return;  // registrations are not reads
   tablets_[f.tablet].reading.erase(*f.key);
   reads_.push_back(ReadRecord{tablets_[f.tablet].id, f.key->str(), version, f.start, now, f.frontend, outcome});
-  if (outcome != "moved") ++counters_[outcome == "ok" ? "reads_ok" : "reads_failed"];
+  if (outcome == "ok") {
+    ++counters_["reads_ok"];
+  } else if (failed) {
+    ++counters_["reads_failed"];
+  }
 }
 
 bool TabletsCore::is_serving(const std::string& frontend) const {
@@ -141,7 +146,7 @@ void TabletsCore::on_serving(const Serving& notice, TimePoint now, Effects& out)
   }
   for (auto& [req, f] : moved) {
     in_flight_.erase(req);
-    finish(req, f, now, 0, "moved");
+    finish(req, f, now, 0, "moved", false);
     ++counters_["reads_moved"];
     send_read(f.tablet, *f.key, now, out, f.retry);
   }
@@ -151,12 +156,6 @@ void TabletsCore::on_message(const std::string&, Message msg, bool notice, TimeP
   if (notice) {
     if (const auto* sv = std::get_if<Serving>(&msg.body)) {
       on_serving(*sv, now, out);
-    } else if (auto* r = std::get_if<Redirect>(&msg.body)) {
-      auto it = index_.find(r->tablet);
-      if (it != index_.end() && cfg_.frontend(r->to) != nullptr) {
-        tablets_[it->second].current = r->to;
-        ++counters_["redirects"];
-      }
     }
     return;
   }
@@ -209,12 +208,25 @@ void TabletsCore::on_reply(uint64_t req, Message& msg, TimePoint now, Effects& o
 }
 
 void TabletsCore::on_timeout(uint64_t req, TimePoint now, Effects& out) {
+  if (in_flight_.count(req)) abandon(req, "timeout", now, out);
+}
+
+void TabletsCore::on_peer_lost(const std::string& peer, TimePoint now, Effects& out) {
+  std::vector<uint64_t> waiting;
+  for (const auto& [req, f] : in_flight_) {
+    if (f.frontend == peer) waiting.push_back(req);
+  }
+  for (const uint64_t req : waiting) abandon(req, "lost", now, out);
+}
+
+void TabletsCore::abandon(uint64_t req, const std::string& outcome, TimePoint now, Effects& out) {
   auto it = in_flight_.find(req);
-  if (it == in_flight_.end()) return;
   InFlight f = std::move(it->second);
   in_flight_.erase(it);
-  ++counters_["timeouts"];
-  finish(req, f, now, 0, "timeout");
+  ++counters_[outcome == "timeout" ? "timeouts" : "lost"];
+  // A timeout made the tablet wait: a failed read. A lost attempt retried at once cost it nothing
+  // it can see (like a moved one); it fails only when it was the retry.
+  finish(req, f, now, 0, outcome, outcome == "timeout" || f.retry);
   Tablet& tab = tablets_[f.tablet];
   // Fail over: the next front end becomes this tablet's current one, and the request is retried
   // there once, at once.

@@ -6,7 +6,9 @@
 // reads each of them every read_interval_ms (+- jitter) from its current front end, asking for
 // at least the version it last saw (min_version), so that its reads never go backwards.
 // A read that times out is retried at once on the next front end of the list, which becomes the
-// tablet's current one; a `redirect` notice moves the tablet to the front end it names.
+// tablet's current one; so is one whose front end's connection closed under it (on_peer_lost:
+// outcome "lost", counted in `lost`), without waiting for its timeout. A timed-out attempt counts
+// in reads_failed; a lost one only when it was already the retry (the tablet waited for nothing).
 //
 // Serving notices (topic "serving", from the master through every front end): the core keeps the
 // newest one it has accepted. A notice is accepted only when its (epoch, seq) is greater than the
@@ -59,6 +61,9 @@ class TabletsCore final : public Core {
 
   void on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) override;
   void on_tick(TimePoint now, Effects& out) override;
+  // The connection to front end `peer` closed (it died, or refused a connection): every request
+  // waiting on it fails now as it would at its timeout (outcome "lost"), and is retried the same way.
+  void on_peer_lost(const std::string& peer, TimePoint now, Effects& out) override;
   TimePoint next_wake() const override;
   Counters& counters() override { return counters_; }
 
@@ -99,9 +104,15 @@ class TabletsCore final : public Core {
 
   void send_register(int t, TimePoint now, Effects& out, bool retry);
   void send_read(int t, const Key& key, TimePoint now, Effects& out, bool retry);
-  void finish(uint64_t req, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome);
+  // Records the read attempt (not a registration) with its outcome; counts it in reads_ok, or in
+  // reads_failed when `failed`.
+  void finish(uint64_t req, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome,
+              bool failed = true);
   void on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out);
   void on_timeout(uint64_t req, TimePoint now, Effects& out);
+  // Request `req` got no answer (outcome "timeout" or "lost"): the tablet fails over, and the
+  // request is retried once, at once, on its next front end.
+  void abandon(uint64_t req, const std::string& outcome, TimePoint now, Effects& out);
   void on_serving(const Serving& notice, TimePoint now, Effects& out);
   // Where a tablet fails over to after `failed` timed out (see the contract above).
   const std::string& failover_target(const std::string& failed) const;

@@ -25,7 +25,7 @@ namespace {
 bool is_notice(std::string_view frame) {
   const Decoded d = decode(frame);
   return d.ok && d.message.req == 0 &&
-         (d.message.is<Serving>() || d.message.is<Redirect>() || d.message.is<MasterChanged>());
+         (d.message.is<Serving>() || d.message.is<MasterChanged>());
 }
 
 }  // namespace
@@ -68,6 +68,7 @@ void TcpClientTransport::open(const std::string& name, Peer& p) {
   const int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr);
   if (rc != 0 && errno != EINPROGRESS) {
     ::close(fd);
+    lose(name, p);
     return;
   }
   p.fd = fd;
@@ -93,6 +94,13 @@ void TcpClientTransport::drop(Peer& p) {
   p.out_off = 0;
 }
 
+void TcpClientTransport::lose(const std::string& name, Peer& p) {
+  drop(p);
+  if (p.lost_queued) return;
+  p.lost_queued = true;
+  arrived_.push_back(Incoming{name, "", false, true});
+}
+
 void TcpClientTransport::send(const std::string& to, std::string frame) {
   auto it = peers_.find(to);
   if (it == peers_.end()) {
@@ -101,21 +109,26 @@ void TcpClientTransport::send(const std::string& to, std::string frame) {
   }
   Peer& p = it->second;
   if (p.fd < 0 && clock_.now() - p.last_attempt >= kRetryEvery) open(to, p);
-  if (p.fd < 0 || p.out.size() - p.out_off + frame.size() > kMaxQueued) {
+  if (p.fd < 0) {
+    ++dropped_;
+    lose(to, p);  // no connection: nothing sent now will be answered
+    return;
+  }
+  if (p.out.size() - p.out_off + frame.size() > kMaxQueued) {
     ++dropped_;
     return;
   }
   append_frame(p.out, frame);
-  if (p.connected) write_out(p);
+  if (p.connected) write_out(to, p);
   if (p.fd >= 0) interest(to, p);
 }
 
-void TcpClientTransport::write_out(Peer& p) {
+void TcpClientTransport::write_out(const std::string& name, Peer& p) {
   while (p.out.size() > p.out_off) {
     const ssize_t n = ::send(p.fd, p.out.data() + p.out_off, p.out.size() - p.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-      drop(p);
+      lose(name, p);
       return;
     }
     p.out_off += static_cast<std::size_t>(n);
@@ -165,14 +178,14 @@ std::optional<Incoming> TcpClientTransport::receive() {
         socklen_t len = sizeof err;
         ::getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err != 0) {
-          drop(p);
+          lose(name, p);
           continue;
         }
         p.connected = true;
       }
-      if (ev & EPOLLOUT) write_out(p);
+      if (ev & EPOLLOUT) write_out(name, p);
       if (p.fd >= 0 && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !read_in(name, p)) {
-        drop(p);
+        lose(name, p);
         continue;
       }
       if (p.fd >= 0) interest(name, p);
@@ -181,6 +194,7 @@ std::optional<Incoming> TcpClientTransport::receive() {
   if (arrived_.empty()) return std::nullopt;
   Incoming in = std::move(arrived_.front());
   arrived_.pop_front();
+  if (in.lost) peers_.at(in.from).lost_queued = false;
   return in;
 }
 

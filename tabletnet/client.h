@@ -7,6 +7,10 @@
 //   kMaxQueued bytes; beyond, or when it fails, they are dropped, as ZeroMQ drops frames to a
 //   peer that is down: every request has a timeout). A connection that breaks is opened again at
 //   the next send at least kRetryEvery after the last attempt.
+// - Lost peers: when a connection to a front end breaks or cannot be opened, or a frame to it is
+//   dropped because it has none, receive() gives an Incoming with lost = true from that front end
+//   (at most one until it is taken): nothing sent to it will be answered, so a tablet can fail
+//   over at once instead of at its timeout (TabletsCore::on_peer_lost).
 // - receive() gives the frames every connection brought, `from` the front end's name. A frame with
 //   req 0 whose op is a notice (serving, redirect, master_changed) comes with notice = true: the
 //   front end sends those on every tablet connection, so there is nothing to subscribe to
@@ -62,10 +66,13 @@ class TcpClientTransport final : public Transport {
     std::size_t out_off = 0;
     TimePoint last_attempt{};
     bool warned = false;
+    bool lost_queued = false;  // a lost report waits in arrived_
   };
   void open(const std::string& name, Peer& p);
   void drop(Peer& p);
-  void write_out(Peer& p);
+  // Drops p's connection (if any) and queues a lost report for it.
+  void lose(const std::string& name, Peer& p);
+  void write_out(const std::string& name, Peer& p);
   bool read_in(const std::string& name, Peer& p);
   void interest(const std::string& name, Peer& p);
 

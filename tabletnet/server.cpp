@@ -247,19 +247,19 @@ void TabletServer::answered(uint64_t id, std::string frame) {
 }
 
 void TabletServer::publish(const std::string& topic, std::string frame) {
-  const bool tablets = topic == "serving" || topic.starts_with("tablet/");
-  if (tablets) {
-    for (auto& [id, c] : conns_) {
-      if (c->doomed) continue;
-      append_frame(c->out, frame);
-      ++counts_.notices_out;
-      if (!c->dirty) {
-        c->dirty = true;
-        dirty_.push_back(id);
-      }
+  if (topic != kTabletsTopic) {
+    RelayTransport::publish(topic, std::move(frame));
+    return;
+  }
+  for (auto& [id, c] : conns_) {
+    if (c->doomed) continue;
+    append_frame(c->out, frame);
+    ++counts_.notices_out;
+    if (!c->dirty) {
+      c->dirty = true;
+      dirty_.push_back(id);
     }
   }
-  RelayTransport::publish(topic, std::move(frame));
 }
 
 void TabletServer::flush() {

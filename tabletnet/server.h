@@ -24,7 +24,8 @@
 // that is well framed but not a valid message is the core's to refuse, as on ZeroMQ: it answers
 // an `error` (malformed, unknown_op, ...) and the connection stays open.
 //
-// Notices: every connection gets the notices tablets follow (publish()), with req 0.
+// Notices: every connection gets the notices tablets follow (publish(): the master's serving
+// notices), with req 0.
 //
 // Answers come pre-encoded from the cache (FrontendCore keeps each value's encoding), and a
 // connection's answers of one step are appended to one buffer and go out in one send(): writev
@@ -97,9 +98,10 @@ class TabletServer final : public RelayTransport {
   int port() const { return port_; }
   // Writes the answers the core gave since the last flush.
   void flush();
-  // Publishes on the inner transport and, for the notices tablets follow (topic "serving", and
-  // "tablet/..." redirects), sends the frame on every connection too: a tablet process over TCP
-  // subscribes to nothing and gets every such notice (it ignores redirects of tablets not its own).
+  // The notices tablets follow (topic "serving") go on every connection, and nowhere else (a
+  // tablet process subscribes to nothing: it gets them on the connections it reads on); other
+  // topics are published on the inner transport.
+  static constexpr std::string_view kTabletsTopic = "serving";
   void publish(const std::string& topic, std::string frame) override;
 
   std::size_t connections() const { return conns_.size(); }

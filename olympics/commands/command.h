@@ -30,7 +30,6 @@ struct Flags {
   bool config_given = false;  // --config was on the command line (else, with --run-dir, the run's own)
   bool no_clients = false;
   std::optional<int> tablets;
-  std::optional<std::string> tablet_transport;  // config --tablet-transport: tablets.transport
   std::optional<double> rate;
   std::optional<std::string> consistency;
   std::optional<std::string> log_level;

@@ -18,7 +18,6 @@ int cmd_config(const Flags& f) {
   const int status = exit_status_of([&] {
     if (f.consistency) c.consistency = *f.consistency == "pull" ? Consistency::kPull : Consistency::kPush;
     if (f.tablets) c.tablets.count = *f.tablets;
-    if (f.tablet_transport) c.tablets.transport = *f.tablet_transport;
     if (f.rate) c.cacofonix.rate = *f.rate;
     if (f.interval_ms) c.heartbeat.interval_ms = *f.interval_ms;
     if (f.timeout_ms) c.heartbeat.timeout_ms = *f.timeout_ms;
@@ -52,9 +51,6 @@ Command config_command(CLI::App& app, Flags& f) {
                    "move every server to a free port of 127.0.0.1 (runs side by side)");
   add_consistency_flag(config, f);
   config->add_option("--tablets", f.tablets, "tablets.count")->check(CLI::Range(1, 100000));
-  config->add_option("--tablet-transport", f.tablet_transport,
-                     "tablets.transport: zmq, or tcp (each front end's native TCP port, frontends[].tcp)")
-      ->check(CLI::IsMember({"zmq", "tcp"}));
   config->add_option("--rate", f.rate, "cacofonix.rate")->check(oly::cli::kPositive);
   config->add_option("--interval-ms", f.interval_ms, "heartbeat.interval_ms")
       ->check(CLI::Range(1, 60000));

@@ -229,13 +229,8 @@ TEST(KvProcess, TheClientFailsOverFromADeadReplicaAndFollowsTheLeaderItLearns) {
 
 TEST(KvProcess, ScriptsKvstoreStartsTheTierOfAServersTxtThatKvReadsAndStopsIt) {
   TempDir dir;
-  // Three HTTP ports whose Raft ports (+1,000) stay below the ephemeral range too.
-  std::vector<int> ports;
-  while (ports.size() < 3) {
-    for (int p : free_ports(8)) {
-      if (p + 1000 < 32768 && ports.size() < 3) ports.push_back(p);
-    }
-  }
+  // Three HTTP ports whose Raft ports (+1,000) are free too.
+  const std::vector<int> ports = free_ports(3, 1000);
   std::string servers = "# the tier\n";
   for (int p : ports) servers += "127.0.0.1:" + std::to_string(p) + (p == ports[1] ? " " : "\n");
   {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -30,10 +31,11 @@ class QuietTransport final : public Transport {
  public:
   const std::string& name() const override { return name_; }
   void send(const std::string& to, std::string) override { others.push_back(to); }
-  void publish(const std::string&, std::string) override {}
+  void publish(const std::string& topic, std::string) override { published.push_back(topic); }
   void subscribe(const std::string&, const std::string&) override {}
   std::optional<Incoming> receive() override { return std::nullopt; }
-  std::vector<std::string> others;  // frames sent to endpoints that are not the server's
+  std::vector<std::string> others;     // frames sent to endpoints that are not the server's
+  std::vector<std::string> published;  // topics published on it
 
  private:
   std::string name_ = "fe1";
@@ -378,6 +380,44 @@ TEST(TabletServer, TheClientTransportGetsAnswersByFrontEndNameAndNoticesOnItsCon
   EXPECT_TRUE(in[1].notice);
   EXPECT_EQ(decode(in[1].frame).message.as<Serving>().seq, 7u);
   EXPECT_EQ(f.server.counts().notices_out, 1u);
+  // Serving notices go to the tablets' connections only; other topics to the inner transport.
+  EXPECT_EQ(f.inner.published, std::vector<std::string>{"publisher"});
+}
+
+// When a front end goes away, the tablet process hears it at once (a lost report, so that reads
+// waiting on it fail over without waiting for their timeout), once per report taken; and a frame
+// sent while it cannot reconnect is reported the same way.
+TEST(TabletServer, TheClientTransportReportsAFrontEndThatWentAway) {
+  auto f = std::make_unique<Fixture>();
+  VirtualClock client_clock;
+  TcpClientTransport client("tablets-1", client_clock);
+  client.add_peer("fe1", "127.0.0.1:" + std::to_string(f->server.port()));
+  client.send("fe1", request(4, "Curling"));
+  ASSERT_TRUE(pump_until(f->fds, f->server, f->got, [&] {
+    EXPECT_FALSE(client.receive().has_value());
+    return f->got.size() == 1;
+  }));
+  f.reset();  // the front end dies: its port and connections close
+
+  std::vector<Incoming> in;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (in.empty() && std::chrono::steady_clock::now() < deadline) {
+    client.wait(ms(10));
+    while (auto i = client.receive()) in.push_back(std::move(*i));
+  }
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in[0].from, "fe1");
+  EXPECT_TRUE(in[0].lost);
+  EXPECT_TRUE(in[0].frame.empty());
+
+  // Within the reconnect back-off a frame is dropped, and reported; two drops, one report.
+  client.send("fe1", request(5, "Curling"));
+  client.send("fe1", request(6, "Curling"));
+  EXPECT_EQ(client.frames_dropped(), 2u);
+  auto report = client.receive();
+  ASSERT_TRUE(report.has_value());
+  EXPECT_TRUE(report->lost);
+  EXPECT_FALSE(client.receive().has_value());
 }
 
 TEST(TabletServer, AnAddressThatIsNotHostPortIsRefusedByName) {

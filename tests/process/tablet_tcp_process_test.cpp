@@ -1,12 +1,13 @@
 // A real front end's native TCP port for tablets (frontends[].tcp; docs/protocol.md, section 8):
-// pipelined reads answered in order with the database's values, through the same cache as the
-// ZeroMQ path; a frame that is not a valid message gets an error and the connection goes on; an
+// pipelined reads answered in order with the database's values, through the same cache as
+// every other read; a frame that is not a valid message gets an error and the connection goes on; an
 // oversized frame gets an error and its connection is closed; and many half-sent frames
 // (slowloris) and garbage connections neither stop other clients' reads nor the front end. And the
-// tablet simulator over TCP (tablets.transport: tcp), notices included, keeps every guarantee the
+// tablet simulator over TCP, notices included, keeps every guarantee the
 // checker judges while the master is killed and comes back.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <map>
@@ -31,10 +32,7 @@ using tabletnet::frame;
 ProcessCluster tcp_cluster() {
   return ProcessCluster([](Config& c) {
     tolerate_descheduling(c);
-    const auto ports = free_ports(3);
-    c.frontends[0].tcp = "127.0.0.1:" + std::to_string(ports[0]);
-    c.frontends[1].tcp = "127.0.0.1:" + std::to_string(ports[1]);
-    c.frontends[0].http = "127.0.0.1:" + std::to_string(ports[2]);  // for /metrics
+    c.frontends[0].http = "127.0.0.1:" + std::to_string(free_ports(1).at(0));  // for /metrics
   });
 }
 
@@ -86,7 +84,7 @@ TEST_F(TabletTcp, PipelinedReadsAreAnsweredInOrderWithTheDatabasesValuesOnEveryF
       EXPECT_EQ(d.message.as<ScoreReply>().score.version, want.at(events[i])) << fe.id << " " << events[i];
     }
   }
-  // The same cache as the ZeroMQ path: the reads count among fe1's.
+  // Through the same cache as every read: the reads count among fe1's.
   const auto stats = cluster.ask("fe1", GetStats{});
   ASSERT_TRUE(stats && stats->is<Stats>());
   EXPECT_GE(stats->as<Stats>().counters.at("reads"), static_cast<int64_t>(events.size()));
@@ -97,6 +95,42 @@ TEST_F(TabletTcp, PipelinedReadsAreAnsweredInOrderWithTheDatabasesValuesOnEveryF
   const auto at = metrics.body.find(name);
   ASSERT_NE(at, std::string::npos) << metrics.body;
   EXPECT_GE(std::stoll(metrics.body.substr(at + name.size())), static_cast<int64_t>(events.size()));
+}
+
+// docs/examples/tablet.py, the third-party client that docs/protocol.md (section 7) offers, written
+// from the docs alone: it registers and reads over the TCP port, and reads what the database holds.
+TEST_F(TabletTcp, ThePythonExampleFromTheProtocolDocsReads) {
+  const auto want = database_versions(cluster);
+  std::vector<std::string> argv = {"/usr/bin/python3", std::string(OLY_SOURCE_DIR) + "/docs/examples/tablet.py",
+                                   "--tablet", "py-t1", "--event", "Curling", "--reads", "3", "--interval", "0.1"};
+  for (const auto& fe : cluster.config().frontends) argv.push_back(fe.tcp);
+  TempDir dir;
+  const Finished run = run_to_end(argv, dir.file("tablet.py.out"), ms(30000));
+  ASSERT_EQ(run.status, 0) << run.output;
+  std::istringstream lines(run.output);
+  std::string line;
+  ASSERT_TRUE(std::getline(lines, line)) << run.output;
+  EXPECT_TRUE(line == "home fe1" || line == "home fe2") << run.output;
+  int reads = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string event, fe;
+    int64_t gauls = -1, romans = -1;
+    uint64_t version = 0;
+    ASSERT_TRUE(fields >> event >> gauls >> romans >> version >> fe) << line;
+    EXPECT_EQ(event, "Curling");
+    EXPECT_EQ(version, want.at("Curling")) << line;  // nothing is published meanwhile
+    EXPECT_TRUE(fe == "fe1" || fe == "fe2") << line;
+    ++reads;
+  }
+  EXPECT_EQ(reads, 3) << run.output;
+  // The registration went through to the database's registry, with the home the tablet printed.
+  const auto registry = cluster.ask("db", ListRegistry{});
+  ASSERT_TRUE(registry && registry->is<Registry>());
+  const auto& entries = registry->as<Registry>().entries;
+  const auto it = std::find_if(entries.begin(), entries.end(), [](const RegistryEntry& e) { return e.tablet == "py-t1"; });
+  ASSERT_NE(it, entries.end());
+  EXPECT_EQ("home " + it->home, run.output.substr(0, run.output.find('\n')));
 }
 
 TEST_F(TabletTcp, AFrameThatIsNotAMessageGetsAnErrorAndTheConnectionGoesOn) {
@@ -201,11 +235,6 @@ std::map<std::string, int64_t> stats_file_counters(const std::string& path) {
 TEST(TabletsOverTcp, KeepEveryGuaranteeAndFollowTheNoticesWhileTheMasterIsKilledAndComesBack) {
   ProcessCluster cluster([](Config& c) {
     tolerate_descheduling(c);
-    const auto ports = free_ports(3);
-    c.frontends[0].tcp = "127.0.0.1:" + std::to_string(ports[0]);
-    c.frontends[1].tcp = "127.0.0.1:" + std::to_string(ports[1]);
-    c.frontends[0].http = "127.0.0.1:" + std::to_string(ports[2]);  // for /metrics
-    c.tablets.transport = "tcp";
     c.tablets.read_interval_ms = 200;
   });
   ASSERT_TRUE(cluster.start_database());
@@ -234,6 +263,9 @@ TEST(TabletsOverTcp, KeepEveryGuaranteeAndFollowTheNoticesWhileTheMasterIsKilled
   const auto tablets = stats_file_counters(cluster.run_file("tablets.stats"));
   EXPECT_GT(tablets.count("serving_notices") ? tablets.at("serving_notices") : 0, 1);
   EXPECT_GT(tablets.count("serving_moves") ? tablets.at("serving_moves") : 0, 0) << cluster.log_tail("tablets");
+  // The kill closed fe1's connections: the reads sent to it until the notice came were retried on
+  // fe2 as the connection's loss was seen, not at their timeouts.
+  EXPECT_GT(tablets.count("lost") ? tablets.at("lost") : 0, 0) << cluster.log_tail("tablets");
 }
 
 }  // namespace

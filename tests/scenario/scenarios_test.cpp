@@ -33,13 +33,11 @@ struct Case {
   const char* name;
   const char* script;
   const char* mode;
-  const char* tablet_transport = "";  // "" for the config's (zmq)
 };
 
 // For CTest's listing: "kill-master.sh --consistency push", not the struct's bytes.
 void PrintTo(const Case& c, std::ostream* os) {
   *os << c.script << " --consistency " << c.mode;
-  if (*c.tablet_transport) *os << " --tablet-transport " << c.tablet_transport;
 }
 
 class Scenario : public ::testing::TestWithParam<Case> {
@@ -88,7 +86,6 @@ TEST_P(Scenario, EndsWithTheCheckersPass) {
   const Case& c = GetParam();
   std::vector<std::string> args = {std::string("--") + c.mode, "--duration", "15", "--tablets", "20",
                                    "--rate", "30", "--run-dir", run_dir()};
-  if (*c.tablet_transport) args.insert(args.end(), {"--tablet-transport", c.tablet_transport});
   const Result r = run_script(c.script, args);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("verdict: PASS"), std::string::npos) << r.output;
@@ -157,7 +154,6 @@ TEST_P(Scenario, EndsWithTheCheckersPass) {
 INSTANTIATE_TEST_SUITE_P(Short, Scenario,
                          ::testing::Values(Case{"KillMasterPush", "kill-master.sh", "push"},
                                            Case{"KillMasterPull", "kill-master.sh", "pull"},
-                                           Case{"KillMasterPushTabletsOverTcp", "kill-master.sh", "push", "tcp"},
                                            Case{"KillNonMasterPush", "kill-nonmaster.sh", "push"},
                                            Case{"DatabaseRestartPush", "db-restart.sh", "push"},
                                            Case{"DatabaseRestartPull", "db-restart.sh", "pull"},

@@ -146,10 +146,7 @@ void SimCluster::start(const std::string& name) {
   if (name == "cacofonix") {
     for (const auto& f : cfg_.frontends) n.transport->subscribe(f.id, "publisher");
   } else if (name == "tablets") {
-    for (const auto& f : cfg_.frontends) {
-      n.transport->subscribe(f.id, "tablet/");
-      n.transport->subscribe(f.id, "serving");
-    }
+    for (const auto& f : cfg_.frontends) n.transport->subscribe(f.id, "serving");
   }
   n.node = std::make_unique<Node>(*n.core, *n.transport, clock_);
   nodes_[name] = std::move(n);

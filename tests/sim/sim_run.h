@@ -25,7 +25,7 @@ inline Config config(Consistency mode, int frontends = 2) {
   Config c;
   c.consistency = mode;
   c.tablets.read_interval_ms = 250;  // tablets notice failures quickly
-  if (frontends >= 3) c.frontends.push_back({"fe3", "tcp://127.0.0.1:7103", "tcp://127.0.0.1:7113"});
+  if (frontends >= 3) c.frontends.push_back({"fe3", "tcp://127.0.0.1:7103", "tcp://127.0.0.1:7113", "", "127.0.0.1:7203"});
   return c;
 }
 

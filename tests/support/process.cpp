@@ -63,7 +63,7 @@ std::filesystem::path temp_base() {
 
 }  // namespace
 
-std::vector<int> free_ports(int n) {
+std::vector<int> free_ports(int n, int partner) {
   std::random_device rd;
   std::mt19937 rng(rd() ^ static_cast<unsigned>(::getpid()));
   // Below Linux's ephemeral range (32768-60999): a port picked there may be taken as the source
@@ -78,6 +78,11 @@ std::vector<int> free_ports(int n) {
   for (int tries = 0; static_cast<int>(out.size()) < n && tries < 10000; ++tries) {
     int p = dist(rng);
     if (chosen.count(p) || !port_free(p)) continue;
+    if (partner > 0) {
+      const int q = p + partner;
+      if (q > 32767 || chosen.count(q) || !port_free(q)) continue;
+      chosen.insert(q);
+    }
     chosen.insert(p);
     out.push_back(p);
   }
@@ -186,12 +191,13 @@ bool eventually(const std::function<bool()>& pred, Duration timeout) {
 Config cluster_config(const std::string& run_dir) {
   Config c;
   c.run_dir = run_dir;
-  auto ports = free_ports(1 + 2 * static_cast<int>(c.frontends.size()));
+  auto ports = free_ports(1 + 3 * static_cast<int>(c.frontends.size()));
   auto addr = [](int p) { return "tcp://127.0.0.1:" + std::to_string(p); };
   c.database.address = addr(ports[0]);
   for (size_t i = 0; i < c.frontends.size(); ++i) {
-    c.frontends[i].address = addr(ports[1 + 2 * i]);
-    c.frontends[i].pub = addr(ports[2 + 2 * i]);
+    c.frontends[i].address = addr(ports[1 + 3 * i]);
+    c.frontends[i].pub = addr(ports[2 + 3 * i]);
+    c.frontends[i].tcp = "127.0.0.1:" + std::to_string(ports[3 + 3 * i]);  // where tablets read
   }
   return c;
 }

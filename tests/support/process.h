@@ -28,8 +28,10 @@ namespace oly::testing {
 // `n` distinct TCP ports on 127.0.0.1 that were free when checked (each bound and released),
 // drawn at random from 20000-32767 (below Linux's ephemeral range, so no outgoing connection
 // takes one before it is bound) so that parallel test runs seldom collide. Never a port an earlier
-// call of this process handed out.
-std::vector<int> free_ports(int n);
+// call of this process handed out. With `partner` > 0, each port p also has p + partner free
+// (and below 32768), reserved alike: for a server that derives a second port from its first
+// (scripts/kvstore: Raft at HTTP + 1000).
+std::vector<int> free_ports(int n, int partner = 0);
 
 class TempDir {
  public:

@@ -60,7 +60,7 @@ auto fields(const CacofonixConfig& k) {
 }
 auto fields(const TabletsConfig& t) {
   return std::tie(t.count, t.id_prefix, t.read_interval_ms, t.jitter_ms, t.events_per_tablet,
-                  t.zipf_s, t.seed, t.request_timeout_ms, t.history, t.transport);
+                  t.zipf_s, t.seed, t.request_timeout_ms, t.history);
 }
 
 void expect_same(const Config& a, const Config& b) {
@@ -165,8 +165,8 @@ TEST_F(ConfigFile, ATimeoutBelowTwiceTheHeartbeatInterval) {
 
 TEST_F(ConfigFile, DuplicateFrontEndIds) {
   expect_error(
-      "frontends:\n  - {id: fe1, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2'}\n"
-      "  - {id: fe1, address: 'tcp://127.0.0.1:3', pub: 'tcp://127.0.0.1:4'}\n",
+      "frontends:\n  - {id: fe1, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', tcp: '127.0.0.1:5'}\n"
+      "  - {id: fe1, address: 'tcp://127.0.0.1:3', pub: 'tcp://127.0.0.1:4', tcp: '127.0.0.1:6'}\n",
       "frontends[1].id: duplicate id 'fe1'");
 }
 
@@ -214,9 +214,9 @@ Config every_field_changed() {
   c.consistency = Consistency::kPull;
   c.events = {"Ice Hockey", "Curling", "Ski: Jumping", "#1 Luge"};
   c.database = {"database", "tcp://127.0.0.1:9100", "data/oly.db", "127.0.0.1:9190", 1234, {}, 321, 45, 777, 333, 50000};
-  c.frontends = {{"a", "tcp://127.0.0.1:9101", "tcp://127.0.0.1:9111", "127.0.0.1:9181"},
-                 {"b", "tcp://127.0.0.1:9102", "tcp://127.0.0.1:9112", "[::1]:9182"},
-                 {"c", "tcp://127.0.0.1:9103", "tcp://127.0.0.1:9113", ""}};
+  c.frontends = {{"a", "tcp://127.0.0.1:9101", "tcp://127.0.0.1:9111", "127.0.0.1:9181", "127.0.0.1:9201"},
+                 {"b", "tcp://127.0.0.1:9102", "tcp://127.0.0.1:9112", "[::1]:9182", "[::1]:9202"},
+                 {"c", "tcp://127.0.0.1:9103", "tcp://127.0.0.1:9113", "", "127.0.0.1:9203"}};
   c.heartbeat = {25, 333};
   c.lease = {777};
   c.pull = {TtrKind::kLimd, 321, 11, 2222, 0.123456789};
@@ -271,12 +271,12 @@ TEST_F(ConfigFile, ReplicasWithDuplicateIdsOrAddresses) {
                "database.replicas[1].address: address used twice");
 }
 
-TEST_F(ConfigFile, TabletsOverTcpNeedEveryFrontEndsTcpAddress) {
-  expect_error("tablets: {transport: udp}\n", "tablets.transport: expected zmq or tcp, got 'udp'");
+TEST_F(ConfigFile, EveryFrontEndNeedsTheTcpPortWhereTabletsRead) {
   expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', tcp: '127.0.0.1:3'}\n"
-               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n"
-               "tablets: {transport: tcp}\n",
-               "tablets.transport: tcp needs every front end's tcp address; frontends[1] (b) has none");
+               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n",
+               "frontends[1].tcp: missing: the host:port where tablets read from b");
+  // The option that chose ZeroMQ or TCP for tablets is gone; a config that still has it is told so.
+  expect_error("tablets: {transport: tcp}\n", "tablets.transport: no longer an option");
 }
 
 TEST_F(ConfigFile, HttpAndMetricsAddressesMustBeHostPortAndUsedOnce) {
@@ -284,13 +284,13 @@ TEST_F(ConfigFile, HttpAndMetricsAddressesMustBeHostPortAndUsedOnce) {
                "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n",
                "frontends[0].tcp: expected host:port, got '7201'");
   expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', tcp: '127.0.0.1:9'}\n"
-               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5', http: '127.0.0.1:9'}\n",
+               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5', http: '127.0.0.1:9', tcp: '127.0.0.1:6'}\n",
                "frontends[1].http: address used twice: 127.0.0.1:9");
   expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', http: 'tcp://127.0.0.1:3'}\n"
                "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n",
                "frontends[0].http: expected host:port, got 'tcp://127.0.0.1:3'");
-  expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', http: '127.0.0.1:9'}\n"
-               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n"
+  expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', http: '127.0.0.1:9', tcp: '127.0.0.1:3'}\n"
+               "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5', tcp: '127.0.0.1:6'}\n"
                "cacofonix: {metrics: '127.0.0.1:9'}\n",
                "cacofonix.metrics: address used twice: 127.0.0.1:9");
   expect_error("database:\n  replicas: [{id: a, address: 'tcp://127.0.0.1:1', metrics: '127.0.0.1:1'}, "

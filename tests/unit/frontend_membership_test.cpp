@@ -10,7 +10,7 @@ namespace {
 
 Config three_frontends() {
   Config c;
-  c.frontends.push_back({"fe3", "tcp://127.0.0.1:7103", "tcp://127.0.0.1:7113"});
+  c.frontends.push_back({"fe3", "tcp://127.0.0.1:7103", "tcp://127.0.0.1:7113", "", "127.0.0.1:7203"});
   return c;
 }
 

@@ -111,7 +111,7 @@ TEST(FindPortConflict, ClientsHaveNoPortsToCheck) {
     probed.push_back(e);
     return false;
   });
-  EXPECT_EQ(probed.size(), 5u);  // database, and address + pub of two front ends
+  EXPECT_EQ(probed.size(), 7u);  // database, and address, pub and tablets' tcp of two front ends
 }
 
 TEST(FindPortConflict, ChecksHttpAndMetricsPortsToo) {
@@ -143,16 +143,17 @@ TEST(FreePorts, EveryServerMovesToADistinctLoopbackPortThatTheProbeFoundFree) {
   };
   const Config c = with_free_ports(Config{}, probe);
   std::set<std::string> used;
-  for (const std::string* a : {&c.database.address, &c.frontends[0].address, &c.frontends[0].pub,
-                               &c.frontends[1].address, &c.frontends[1].pub}) {
-    const auto e = parse_tcp_endpoint(*a);
-    ASSERT_TRUE(e.has_value()) << *a;
+  for (const std::string& a : {c.database.address, c.frontends[0].address, c.frontends[0].pub,
+                               "tcp://" + c.frontends[0].tcp, c.frontends[1].address, c.frontends[1].pub,
+                               "tcp://" + c.frontends[1].tcp}) {
+    const auto e = parse_tcp_endpoint(a);
+    ASSERT_TRUE(e.has_value()) << a;
     EXPECT_EQ(e->host, "127.0.0.1");
-    EXPECT_EQ(refused.count(e->port), 0u) << *a << " was reported taken";
-    used.insert(*a);
+    EXPECT_EQ(refused.count(e->port), 0u) << a << " was reported taken";
+    used.insert(a);
   }
-  EXPECT_EQ(used.size(), 5u);
-  EXPECT_EQ(probes, 10);
+  EXPECT_EQ(used.size(), 7u);
+  EXPECT_EQ(probes, 14);
 }
 
 TEST(FreePorts, NoFreePortIsAnErrorNotALoop) {

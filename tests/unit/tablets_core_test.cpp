@@ -1,4 +1,4 @@
-// The tablet simulator's core: popularity, registration, failover and redirects.
+// The tablet simulator's core: popularity, registration, failover and serving notices.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -68,14 +68,19 @@ TEST(TabletsCore, RegistersThenReadsEveryKeyWithMinVersionFromItsHome) {
   EXPECT_EQ(core.take_reads().size(), 4u);
 }
 
-TEST(TabletsCore, TimedOutReadIsRetriedOnTheNextFrontEndAndRedirectMovesTheTablet) {
-  TabletsCore core(config(), 1);
-  TimePoint now{};
+// Registers the one tablet of `core` at fe1, then ticks to its first round of reads: returns them.
+std::vector<Effects::Out> first_reads_at_fe1(TabletsCore& core, TimePoint& now) {
   auto sent = run_tick(core, now);
   Effects out;
-  core.on_message("fe1", Message{sent[0].msg.req, Registered{"t0", "fe1", {}}}, false, now, out);
+  core.on_message("fe1", Message{sent.at(0).msg.req, Registered{"t0", "fe1", {}}}, false, now, out);
   now += ms(1100);
-  sent = run_tick(core, now);
+  return run_tick(core, now);
+}
+
+TEST(TabletsCore, TimedOutReadIsRetriedOnTheNextFrontEnd) {
+  TabletsCore core(config(), 1);
+  TimePoint now{};
+  const auto sent = first_reads_at_fe1(core, now);
   ASSERT_FALSE(sent.empty());
   EXPECT_EQ(sent[0].to, "fe1");
   now += ms(config().tablets.request_timeout_ms);
@@ -86,18 +91,50 @@ TEST(TabletsCore, TimedOutReadIsRetriedOnTheNextFrontEndAndRedirectMovesTheTable
   ASSERT_EQ(reads.size(), sent.size());
   EXPECT_EQ(reads[0].outcome, "timeout");
   EXPECT_EQ(core.tablets_per_frontend().at("fe2"), 1);
+}
 
-  core.on_message("fe2", Message{0, Redirect{"t0", "fe1", ""}}, true, now, out);
-  EXPECT_EQ(core.tablets_per_frontend().at("fe1"), 1);
+TEST(TabletsCore, AReadWhoseConnectionIsLostIsRetriedOnTheNextFrontEndAtOnce) {
+  TabletsCore core(config(), 1);
+  TimePoint now{};
+  const auto sent = first_reads_at_fe1(core, now);
+  ASSERT_EQ(sent.size(), 4u);
+  now += ms(5);  // well before the reads' timeout
+
+  // A lost front end that holds none of the reads changes nothing.
+  Effects none;
+  core.on_peer_lost("fe2", now, none);
+  EXPECT_TRUE(none.items().empty());
+
+  Effects again;
+  core.on_peer_lost("fe1", now, again);
+  ASSERT_EQ(again.items().size(), sent.size());
+  for (const auto& s : again.items()) EXPECT_EQ(s.to, "fe2");
+  EXPECT_EQ(core.tablets_per_frontend().at("fe2"), 1);
+  const auto reads = core.take_reads();
+  ASSERT_EQ(reads.size(), sent.size());
+  for (const auto& r : reads) {
+    EXPECT_EQ(r.outcome, "lost");
+    EXPECT_EQ(r.end - r.start, ms(5));
+  }
+  EXPECT_EQ(core.counters().at("lost"), 4);
+  EXPECT_EQ(core.counters().at("retries"), 4);
+  EXPECT_EQ(core.counters().at("reads_failed"), 0);  // retried at once: the tablet waited for nothing
+
+  // The retries were the reads' one retry: lost again, they fail without a third attempt.
+  Effects third;
+  core.on_peer_lost("fe2", now, third);
+  EXPECT_TRUE(third.items().empty());
+  EXPECT_EQ(core.take_reads().size(), sent.size());
+  EXPECT_EQ(core.counters().at("reads_failed"), 4);
 }
 
 // ---------------------------------------------------------------- Serving notices
 
 Config three_frontends() {
   Config c = config();
-  c.frontends = {{"fe1", "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7111"},
-                 {"fe2", "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7112"},
-                 {"fe3", "tcp://127.0.0.1:7103", "tcp://127.0.0.1:7113"}};
+  c.frontends = {{"fe1", "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7111", "", "127.0.0.1:7201"},
+                 {"fe2", "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7112", "", "127.0.0.1:7202"},
+                 {"fe3", "tcp://127.0.0.1:7103", "tcp://127.0.0.1:7113", "", "127.0.0.1:7203"}};
   return c;
 }
 
@@ -185,16 +222,11 @@ TEST(TabletsCore, TabletsHomedAtAListedFrontEndStayAndReturnHome) {
   EXPECT_EQ(on.at("fe1") + on.at("fe3"), kTablets);
   EXPECT_EQ(core.counters().at("serving_moves"), kTablets / 3);  // only fe2's tablets moved
 
-  // A tablet sent elsewhere by a redirect is brought back by the next notice that changes its
-  // place; tablets already where they belong are not counted as moves.
-  Effects out;
-  core.on_message("fe1", Message{0, Redirect{"t0", "fe3", ""}}, true, now, out);  // t0's home is fe1
-  EXPECT_EQ(core.counters().at("redirects"), 1);
-
+  // Tablets already where they belong are not counted as moves.
   notify(core, Serving{1, 2, {"fe1", "fe2", "fe3"}}, now);  // fe2 is back
   EXPECT_EQ(core.tablets_per_frontend(), core.tablets_per_home());
   EXPECT_EQ(core.tablets_per_frontend().at("fe2"), kTablets / 3);
-  EXPECT_EQ(core.counters().at("serving_moves"), kTablets / 3 * 2 + 1);
+  EXPECT_EQ(core.counters().at("serving_moves"), kTablets / 3 * 2);
   EXPECT_EQ(core.counters().at("serving_notices"), 2);
   EXPECT_EQ(core.stats().info.at("serving"), "fe1,fe2,fe3");
 }
