@@ -46,6 +46,8 @@ class DatabaseClient {
   void send(uint64_t req, Body body, Duration timeout, TimePoint now, Effects& out);
   // Whether `req` is one of this client's requests in flight.
   bool owns(uint64_t req) const { return in_flight_.count(req) > 0; }
+  // Whether endpoint `name` is a node of the tier as this client knows it (whose answers count).
+  bool is_node(const std::string& name) const { return index_of(name) < replicas_.size(); }
   // Any message from endpoint `from` arrived at `now`: a replica, if it is one, is alive.
   void heard(const std::string& from, TimePoint now);
   // An answer to request msg.req. REQUIRES: owns(msg.req). Returns true when it is the final

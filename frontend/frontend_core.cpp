@@ -73,7 +73,11 @@ void FrontendCore::on_message(const std::string& from, Message msg, bool notice,
   if (from != id_ && peer && !msg.is<Heartbeat>()) members_.heard(from, 0, now);
   database_.heard(from, now);
   const bool reply = is_reply(msg.body);
-  if (reply && pending_.count(msg.req)) {
+  if (reply && pending_.count(msg.req) && !from_asked(from, pending_.at(msg.req))) {
+    // An answer to one of our requests from an endpoint we did not ask (a client guessing request
+    // ids, say, to fill the cache with its value): dropped, never answered or used.
+    ++counters_["foreign_replies"];
+  } else if (reply && pending_.count(msg.req)) {
     // The database client consumes the answers it retries elsewhere (not_leader).
     if (!database_.owns(msg.req) || database_.on_reply(from, msg, now, out)) on_reply(msg, now, out);
   } else if (const auto* hb = std::get_if<Heartbeat>(&msg.body)) {
@@ -202,8 +206,13 @@ void FrontendCore::note_read(std::optional<std::string_view> tablet, TimePoint n
 
 // ---------------------------------------------------------------- requests we send
 
+bool FrontendCore::from_asked(const std::string& from, const Pending& p) const {
+  return p.asked.empty() ? database_.is_node(from) : from == p.asked;
+}
+
 uint64_t FrontendCore::ask(const std::string& to, Body body, Pending p, Effects& out) {
   const uint64_t req = next_req_++;
+  p.asked = to;
   if (p.timeout == Duration(0)) p.timeout = ms(cfg_.database.request_timeout_ms);
   deadlines_.emplace(p.sent_at + p.timeout, req);
   pending_.emplace(req, std::move(p));

@@ -139,6 +139,7 @@ class FrontendCore final : public Core {
     std::string key;         // kUpdate, kFill, kFetch, kPoll: the key
     Duration timeout{0};     // 0: database.request_timeout_ms
     uint64_t min_version = 0;  // kRead of one key: the version the client asked for at least
+    std::string asked = {};    // set by ask(): the endpoint asked; "" for the database tier (any node)
   };
   // A read waiting for a key to be filled.
   struct Waiter {
@@ -166,6 +167,9 @@ class FrontendCore final : public Core {
   void on_reply(Message& msg, TimePoint now, Effects& out);
   uint64_t ask(const std::string& to, Body body, Pending p, Effects& out);
   uint64_t ask_database(Body body, Pending p, Effects& out);
+  // Whether an answer to `p` from `from` counts: it must come from the endpoint asked (for the
+  // database tier, one of its nodes).
+  bool from_asked(const std::string& from, const Pending& p) const;
   void expire_pending(TimePoint now, Effects& out);
   void recompute_wake(TimePoint now);
   Error not_master_error() const;

@@ -28,6 +28,7 @@ std::string metrics_text(const oly::FrontendCore& core, const oly::api::ApiGatew
     s.counters["tcp_frames_out"] = static_cast<int64_t>(n.frames_out);
     s.counters["tcp_answered_on_the_spot"] = static_cast<int64_t>(n.answered_on_the_spot);
     s.counters["tcp_refused_full"] = static_cast<int64_t>(n.refused_full);
+    s.counters["tcp_refused_ops"] = static_cast<int64_t>(n.refused_ops);
     s.counters["tcp_closed_bad_frame"] = static_cast<int64_t>(n.closed_bad_frame);
     s.counters["tcp_closed_slow"] = static_cast<int64_t>(n.closed_slow);
     s.counters["tcp_closed_idle"] = static_cast<int64_t>(n.closed_idle);

@@ -191,6 +191,7 @@ bool TabletServer::take_frames(Conn& c) {
     if (s == FrameReader::Status::kFrame) {
       ++counts_.frames_in;
       if (c.pending == 0 && shortcut_ && answer_on_the_spot(c, payload)) continue;
+      if (refuse_op(c, payload)) continue;
       ++c.pending;
       deliver_as(c.endpoint, std::string(payload));
       continue;
@@ -219,11 +220,38 @@ bool TabletServer::answer_on_the_spot(Conn& c, std::string_view payload) {
   close_frame(c.out, at);
   ++counts_.frames_out;
   ++counts_.answered_on_the_spot;
-  if (!c.dirty) {
-    c.dirty = true;
-    dirty_.push_back(c.id);
-  }
+  mark_dirty(c);
   return true;
+}
+
+namespace {
+
+// What the tablets' port serves (docs/protocol.md, section 2): registration and reads. Not an
+// update, not what front ends and the database say to each other, not a reply.
+bool served_here(const Body& b) {
+  return std::holds_alternative<Register>(b) || std::holds_alternative<GetScore>(b) ||
+         std::holds_alternative<GetMedalTally>(b) || std::holds_alternative<GetScoreboard>(b);
+}
+
+}  // namespace
+
+bool TabletServer::refuse_op(Conn& c, std::string_view payload) {
+  const Decoded d = decode(payload);
+  if (!d.ok || served_here(d.message.body)) return false;  // the core's (it answers malformed frames)
+  const std::string op(op_name(d.message.body));
+  append_frame(c.out, encode(Message{d.message.req, make_error(ErrorCode::kUnexpectedOp,
+                                                               op + ": not served on the tablets' port (it serves register, "
+                                                                    "get_score, get_medal_tally and get_scoreboard)")}));
+  ++counts_.frames_out;
+  ++counts_.refused_ops;
+  mark_dirty(c);
+  return true;
+}
+
+void TabletServer::mark_dirty(Conn& c) {
+  if (c.dirty) return;
+  c.dirty = true;
+  dirty_.push_back(c.id);
 }
 
 void TabletServer::answered(uint64_t id, std::string frame) {
@@ -240,10 +268,7 @@ void TabletServer::answered(uint64_t id, std::string frame) {
     resume_.push_back(id);
   }
   if (c.pending > 0) --c.pending;
-  if (!c.dirty) {
-    c.dirty = true;
-    dirty_.push_back(id);
-  }
+  mark_dirty(c);
 }
 
 void TabletServer::publish(const std::string& topic, std::string frame) {
@@ -255,10 +280,7 @@ void TabletServer::publish(const std::string& topic, std::string frame) {
     if (c->doomed) continue;
     append_frame(c->out, frame);
     ++counts_.notices_out;
-    if (!c->dirty) {
-      c->dirty = true;
-      dirty_.push_back(id);
-    }
+    mark_dirty(*c);
   }
 }
 

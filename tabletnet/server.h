@@ -24,6 +24,10 @@
 // that is well framed but not a valid message is the core's to refuse, as on ZeroMQ: it answers
 // an `error` (malformed, unknown_op, ...) and the connection stays open.
 //
+// What it serves: tablets' registration and reads (register, get_score, get_medal_tally,
+// get_scoreboard). Any other op, an update, an op between servers or a reply, is answered
+// `unexpected_op` here and never reaches the core; the connection stays open.
+//
 // Notices: every connection gets the notices tablets follow (publish(): the master's serving
 // notices), with req 0.
 //
@@ -74,6 +78,7 @@ struct ServerCounts {
   uint64_t closed_slow = 0;      // unsent answers over max_unsent
   uint64_t closed_idle = 0;
   uint64_t answers_dropped = 0;  // answers to a connection already closed
+  uint64_t refused_ops = 0;      // frames of an op this port does not serve (answered unexpected_op)
 };
 
 class TabletServer final : public RelayTransport {
@@ -120,6 +125,11 @@ class TabletServer final : public RelayTransport {
   bool take_frames(Conn& c);
   // The shortcut's answer to c's frame `payload`, queued on c; false when it had none.
   bool answer_on_the_spot(Conn& c, std::string_view payload);
+  // An `unexpected_op` answer queued on c when `payload` is a valid message of an op this port
+  // does not serve; false (nothing done) otherwise.
+  bool refuse_op(Conn& c, std::string_view payload);
+  // c has answers to write at the next flush().
+  void mark_dirty(Conn& c);
   void write_out(Conn& c);
   void want(Conn& c, bool in, bool out);
   // Closes `c` at the end of this pass, counting it under `why`.

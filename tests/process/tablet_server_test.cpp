@@ -100,6 +100,32 @@ TEST(TabletServer, PipelinedFramesReachTheCoreInOrderAndItsAnswersGoBackInOrder)
   EXPECT_EQ(f.server.counts().frames_out, 3u);
 }
 
+// The port serves tablets' reads only: an update, an op between servers and a reply (a forged
+// answer to one of the front end's own requests) are each answered unexpected_op with their req,
+// naming the op, and never reach the core; a read after them on the same connection does.
+TEST(TabletServer, OpsOtherThanATabletsAreRefusedAndNeverReachTheCore) {
+  Fixture f;
+  Client c(f.server.port());
+  ScoreReply forged;
+  forged.score = Score{"Curling", 99, 0, 1000, 0};
+  c.write(frame(encode(Message{11, SetScore{"Curling", 9, 9, "mallory", 1, "getafix", std::nullopt}})) +
+          frame(encode(Message{12, Heartbeat{"fe2", "fe2", 9, 1, true}})) +
+          frame(encode(Message{13, forged})) + frame(request(14, "Curling")));
+  ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 1; }));
+  EXPECT_EQ(decode(f.got[0].frame).message.req, 14u);
+  EXPECT_EQ(f.server.counts().refused_ops, 3u);
+  for (const auto& [req, op] : std::vector<std::pair<uint64_t, std::string>>{{11, "set_score"}, {12, "heartbeat"}, {13, "score"}}) {
+    const auto got = c.read_frame();
+    ASSERT_TRUE(got) << op;
+    const Decoded d = decode(*got);
+    ASSERT_TRUE(d.ok && d.message.is<Error>()) << op;
+    EXPECT_EQ(d.message.req, req);
+    EXPECT_EQ(d.message.as<Error>().code, ErrorCode::kUnexpectedOp);
+    EXPECT_TRUE(d.message.as<Error>().error.starts_with(op + ": not served on the tablets' port")) << d.message.as<Error>().error;
+  }
+  EXPECT_TRUE(f.inner.others.empty());
+}
+
 // A shortcut (the front end's cache hits) answers a frame as it is read, and the answer goes out
 // before the node's step (no flush() here); a frame with an earlier request of its connection
 // unanswered goes to the core even when the shortcut could answer it, so answers keep the

@@ -21,6 +21,24 @@ TEST(FrontendCore, RestartedHomeMasterClaimsTheNextEpochAndAnnouncesIt) {
   EXPECT_EQ(notice->to, "publisher");
 }
 
+// An answer to one of the front end's requests counts only from the endpoint it asked (here the
+// database): the same req from a client (a tablet's connection, a tool) is dropped and counted, and
+// the real answer still counts.
+TEST(FrontendCore, AnAnswerFromAnEndpointThatWasNotAskedIsDropped) {
+  Harness h("fe1");
+  const auto sent = h.tick();
+  const auto* ask = h.find(sent, "get_master");
+  ASSERT_NE(ask, nullptr);
+  for (const std::string forger : {"tcp/1", "fe2", "cacofonix-1"}) {
+    EXPECT_TRUE(h.deliver(forger, Message{ask->msg.req, MasterInfo{"fe2", 9, {}}}).empty()) << forger;
+  }
+  EXPECT_EQ(h.core.counters().at("foreign_replies"), 3);
+  const auto after = h.answer_db(sent, "get_master", MasterInfo{"fe1", 4, {}});
+  const auto* claim = h.find(after, "claim_master");
+  ASSERT_NE(claim, nullptr) << "the database's answer was taken";
+  EXPECT_EQ(claim->msg.as<ClaimMaster>().epoch, 5u);
+}
+
 TEST(FrontendCore, PeerAnswersUpdatesWithNotMasterAndTheMastersAddress) {
   Harness h("fe2");
   auto sent = h.tick();
