@@ -18,10 +18,19 @@ void common_options(zmq::socket_t& s) {
 
 ZmqTransport::ZmqTransport(std::string name, ZmqOptions options)
     : name_(std::move(name)), options_(std::move(options)), ctx_(1) {
+  if (options_.curve) {
+    zap_ = std::make_unique<ZapHandler>(ctx_, options_.curve->clients);
+    for (const auto& [key, who] : options_.curve->clients) member_names_.insert(who);
+  }
   auto bind = [&](std::unique_ptr<zmq::socket_t>& sock, zmq::socket_type type, const std::string& addr) {
     sock = std::make_unique<zmq::socket_t>(ctx_, type);
     common_options(*sock);
     if (type == zmq::socket_type::router) sock->set(zmq::sockopt::router_handover, 1);
+    if (options_.curve) {
+      sock->set(zmq::sockopt::curve_server, 1);
+      sock->set(zmq::sockopt::curve_secretkey, options_.curve->keys.secret_key);
+      sock->set(zmq::sockopt::zap_domain, "olympics");
+    }
     try {
       sock->bind(addr);
     } catch (const zmq::error_t& e) {
@@ -58,6 +67,7 @@ void ZmqTransport::add_peer(const std::string& name, const std::string& address,
   p.dealer->set(zmq::sockopt::immediate, options_.drop_when_disconnected ? 1 : 0);
   p.dealer->set(zmq::sockopt::reconnect_ivl, options_.reconnect_ms);
   p.dealer->set(zmq::sockopt::reconnect_ivl_max, options_.reconnect_ms * 5);
+  secure_client(*p.dealer, name);
   if (options_.report_lost_peers) watch(name, p);
   try {
     p.dealer->connect(address);
@@ -65,6 +75,21 @@ void ZmqTransport::add_peer(const std::string& name, const std::string& address,
     throw std::runtime_error("cannot connect to " + name + " at '" + address + "': " + e.what());
   }
   rebuild_sources();
+}
+
+void ZmqTransport::secure_client(zmq::socket_t& s, const std::string& peer) const {
+  if (!options_.curve) return;
+  const auto it = options_.curve->servers.find(peer);
+  if (it == options_.curve->servers.end()) throw std::runtime_error("no CURVE public key for " + peer);
+  s.set(zmq::sockopt::curve_serverkey, it->second);
+  s.set(zmq::sockopt::curve_publickey, options_.curve->keys.public_key);
+  s.set(zmq::sockopt::curve_secretkey, options_.curve->keys.secret_key);
+}
+
+bool ZmqTransport::authentic(const std::string& claimed, zmq::message_t& frame) const {
+  if (!options_.curve || !member_names_.count(claimed)) return true;
+  const char* user = zmq_msg_gets(frame.handle(), "User-Id");
+  return user != nullptr && claimed == user;
 }
 
 void ZmqTransport::watch(const std::string& name, Peer& p) {
@@ -87,6 +112,7 @@ void ZmqTransport::subscribe(const std::string& publisher, const std::string& pr
     p.sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
     common_options(*p.sub);
     p.sub->set(zmq::sockopt::reconnect_ivl, options_.reconnect_ms);
+    secure_client(*p.sub, publisher);
     p.sub->connect(p.pub);
     rebuild_sources();
   }
@@ -212,7 +238,13 @@ std::optional<Incoming> ZmqTransport::receive() {
       }
       const size_t want = (src.socket == router_.get() || src.notice) ? 2 : 1;
       if (parts.size() != want) continue;
-      if (src.socket == router_.get()) in.from = parts[0].to_string();
+      if (src.socket == router_.get()) {
+        in.from = parts[0].to_string();
+        if (!authentic(in.from, parts.back())) {
+          if (++spoofed_ == 1) spdlog::warn("dropped a frame claiming to come from '{}' over a connection that is not its", in.from);
+          continue;
+        }
+      }
       in.frame = parts.back().to_string();
       return in;
     } catch (const zmq::error_t&) {

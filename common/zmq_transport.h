@@ -16,8 +16,17 @@
 // (ZMQ_EVENT_DISCONNECTED: the peer's process exited or was killed and its kernel closed the
 // socket; a paused or unreachable peer gives none).
 //
+// With `curve` (common/curve.h), every socket speaks CurveZMQ: the ROUTER and PUB as servers with
+// this endpoint's secret key, each DEALER and SUB as a client that knows its peer's public key
+// (curve.servers). Only the clients whose public keys are in curve.clients may connect, each
+// known by the name the map gives its key (ZapHandler); and a frame that arrives on the ROUTER with
+// a routing id that names one of those (a peer of the cluster) is taken only from a connection
+// authenticated as that name. Any other routing id (a client's own, e.g. cacofonix-<pid>-...) is
+// taken as it is, from any allowed key. Frames refused so are counted (frames_spoofed) and dropped.
+//
 // Errors: construction throws std::runtime_error naming the address when a bind fails (port in
-// use, bad address). send/receive never throw.
+// use, bad address), and add_peer when curve is on and curve.servers has no key for the peer.
+// send/receive never throw.
 //
 // Thread-safety: one thread.
 #pragma once
@@ -26,15 +35,24 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/fd_watcher.h"
 #include "common/transport.h"
 
 namespace oly {
+
+struct CurveOptions {
+  CurveKeys keys;                              // this endpoint's key pair
+  std::map<std::string, std::string> clients;  // public key (Z85) -> name: who may connect to our sockets
+  std::map<std::string, std::string> servers;  // peer name -> its public key (Z85), for add_peer
+};
 
 struct ZmqOptions {
   std::string bind;          // ROUTER address to bind, "" for a pure client
@@ -42,6 +60,7 @@ struct ZmqOptions {
   bool drop_when_disconnected = true;
   int reconnect_ms = 20;     // how soon a broken connection is retried
   bool report_lost_peers = false;
+  std::optional<CurveOptions> curve = {};  // CurveZMQ on every socket (see above); none: plain TCP
 };
 
 class ZmqTransport final : public Transport {
@@ -84,6 +103,10 @@ class ZmqTransport final : public Transport {
   std::optional<Incoming> receive() override;
 
   uint64_t frames_dropped() const { return dropped_; }
+  // Frames whose routing id named a cluster peer from a connection not authenticated as it.
+  uint64_t frames_spoofed() const { return spoofed_; }
+  // The ZAP handler's counts (0 without curve).
+  uint64_t connections_refused() const { return zap_ ? zap_->refused() : 0; }
 
  private:
   struct Peer {
@@ -98,9 +121,16 @@ class ZmqTransport final : public Transport {
   // A send on `socket` may have taken the signal of frames waiting on it: ask it again.
   void maybe_readable(const zmq::socket_t* socket);
 
+  // curve: the socket becomes a CurveZMQ client of `peer` (its key from options_.curve).
+  void secure_client(zmq::socket_t& s, const std::string& peer) const;
+  // Whether a ROUTER frame claiming routing id `claimed` may be taken (see the contract above).
+  bool authentic(const std::string& claimed, zmq::message_t& frame) const;
+
   std::string name_;
   ZmqOptions options_;
   zmq::context_t ctx_;
+  std::unique_ptr<ZapHandler> zap_;  // curve: serves the context's ZAP; destroyed before ctx_
+  std::set<std::string> member_names_;  // curve: the names of curve.clients
   std::unique_ptr<zmq::socket_t> router_;
   std::unique_ptr<zmq::socket_t> pub_;
   std::map<std::string, Peer> peers_;
@@ -119,6 +149,7 @@ class ZmqTransport final : public Transport {
   size_t burst_ = 0;        // frames taken from it in a row
   static constexpr size_t kBurst = 32;
   uint64_t dropped_ = 0;
+  uint64_t spoofed_ = 0;
   uint64_t monitors_ = 0;  // for unique inproc monitor addresses
 };
 
