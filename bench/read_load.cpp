@@ -65,6 +65,7 @@
 #include "common/config.h"
 #include "common/config_file.h"
 #include "common/message.h"
+#include "common/string_sink.h"
 #include "tabletnet/frames.h"
 
 namespace {
@@ -162,15 +163,11 @@ struct Client {
 
 // Client `tablet`'s request of `event`.
 FrontendRequest frontend_request(const std::string& event, const std::string& tablet) {
-  struct Sink {
-    std::string& out;
-    void write(const char* d, size_t n) { out.append(d, n); }
-  };
   FrontendRequest r;
   std::string& f = r.bytes;
   const size_t at = oly::tabletnet::open_frame(f);
-  Sink sink{f};
-  msgpack::packer<Sink> pk(sink);
+  oly::StringSink sink{f};
+  msgpack::packer<oly::StringSink> pk(sink);
   pk.pack_map(5);
   pk.pack("op");
   pk.pack("get_score");

@@ -1,6 +1,7 @@
 #include "common/codec.h"
 
 #include "common/codec_reads.h"
+#include "common/string_sink.h"
 #include "common/utf8.h"
 
 #include <algorithm>
@@ -18,11 +19,6 @@ template <class T> struct is_vector<std::vector<T>> : std::true_type {};
 template <class T> struct is_map : std::false_type {};
 template <class K, class V> struct is_map<std::map<K, V>> : std::true_type {};
 
-// Packs straight into the frame's string (no buffer to copy from).
-struct StringSink {
-  std::string& out;
-  void write(const char* data, std::size_t size) { out.append(data, size); }
-};
 using Packer = msgpack::packer<StringSink>;
 
 // ------------------------------------------------------------------------------- encoding

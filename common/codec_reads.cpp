@@ -6,6 +6,7 @@
 #include <msgpack.hpp>
 
 #include "common/codec.h"
+#include "common/string_sink.h"
 #include "common/utf8.h"
 
 namespace oly {
@@ -298,20 +299,11 @@ std::optional<Message> decode_simple_reply(std::string_view frame) {
   return m;
 }
 
-namespace {
-
-struct AppendSink {
-  std::string& out;
-  void write(const char* data, std::size_t size) { out.append(data, size); }
-};
-
-}  // namespace
-
 void append_simple_read(std::string& out, bool score, uint64_t req, std::string_view name,
                         std::optional<uint64_t> min_version, std::optional<std::string_view> tablet) {
   // encode()'s layout: op, req, then the fields in visit() order, the absent ones left out.
-  AppendSink sink{out};
-  msgpack::packer<AppendSink> pk(sink);
+  StringSink sink{out};
+  msgpack::packer<StringSink> pk(sink);
   pk.pack_map(3 + (min_version ? 1 : 0) + (tablet ? 1 : 0));
   const std::string_view op = score ? GetScore::kOp : GetMedalTally::kOp;
   pk.pack_str(2);
