@@ -73,11 +73,12 @@ void FrontendCore::on_message(const std::string& from, Message msg, bool notice,
   if (from != id_ && peer && !msg.is<Heartbeat>()) members_.heard(from, 0, now);
   database_.heard(from, now);
   const bool reply = is_reply(msg.body);
-  if (reply && pending_.count(msg.req) && !from_asked(from, pending_.at(msg.req))) {
+  const auto asked = reply ? pending_.find(msg.req) : pending_.end();
+  if (asked != pending_.end() && !from_asked(from, asked->second)) {
     // An answer to one of our requests from an endpoint we did not ask (a client guessing request
     // ids, say, to fill the cache with its value): dropped, never answered or used.
     ++counters_["foreign_replies"];
-  } else if (reply && pending_.count(msg.req)) {
+  } else if (asked != pending_.end()) {
     // The database client consumes the answers it retries elsewhere (not_leader).
     if (!database_.owns(msg.req) || database_.on_reply(from, msg, now, out)) on_reply(msg, now, out);
   } else if (const auto* hb = std::get_if<Heartbeat>(&msg.body)) {

@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "common/codec.h"
+#include "common/codec_reads.h"
 #include "common/message.h"
 #include "tabletnet/address.h"
 
@@ -236,6 +237,10 @@ bool served_here(const Body& b) {
 }  // namespace
 
 bool TabletServer::refuse_op(Conn& c, std::string_view payload) {
+  // A read of the plain shape, the common case (a hit behind a pending request, a miss), is
+  // recognised in place; only other frames are decoded here, and again by the core.
+  SimpleRead read;
+  if (parse_simple_read(payload, read)) return false;
   const Decoded d = decode(payload);
   if (!d.ok || served_here(d.message.body)) return false;  // the core's (it answers malformed frames)
   const std::string op(op_name(d.message.body));
