@@ -80,7 +80,9 @@ int main(int argc, char** argv) {
 
   const std::string publisher = cfg.cacofonix.id + "-" + oly::incarnation_suffix();
   oly::SteadyClock clock;
-  oly::ZmqTransport transport(publisher, {});
+  oly::ZmqOptions options;
+  options.curve = oly::node_curve_or_exit(cfg, oly::KeyRole::kPublisher, cfg.cacofonix.id);
+  oly::ZmqTransport transport(publisher, options);
   oly::add_cluster_peers(transport, cfg);
   for (const auto& f : cfg.frontends) transport.subscribe(f.id, "publisher");
   oly::PublisherCore core(cfg, publisher, std::move(feed), {cfg.cacofonix.rate, count, max_pending});

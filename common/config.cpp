@@ -12,6 +12,7 @@
 namespace oly {
 
 const char* to_string(Consistency c) { return c == Consistency::kPush ? "push" : "pull"; }
+const char* to_string(Security s) { return s == Security::kCurve ? "curve" : "plain"; }
 
 const FrontendConfig* Config::frontend(const std::string& id) const {
   for (const auto& f : frontends) {

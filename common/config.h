@@ -30,6 +30,11 @@ class ConfigError : public std::runtime_error {
 enum class Consistency { kPush, kPull };
 const char* to_string(Consistency c);
 
+// The cluster's ZeroMQ links: plain TCP, or CurveZMQ (issue 19: every link encrypted, every node
+// known by its key, each key admitted only to what its role does; common/admission.h).
+enum class Security { kPlain, kCurve };
+const char* to_string(Security s);
+
 // One replica of a replicated database tier: its endpoint name and its ROUTER (clients and the
 // other replicas). Its SQLite file is <id>.db in run_dir.
 struct ReplicaConfig {
@@ -155,6 +160,9 @@ struct Config {
   CacheConfig cache;
   CacofonixConfig cacofonix;
   TabletsConfig tablets;
+  Security security = Security::kPlain;
+  // curve: the key directory (common/key_files.h), relative to run_dir unless absolute.
+  std::string keys_dir = "keys";
 
   // Whether the database tier is replicated (database.replicas given).
   bool replicated() const { return !database.replicas.empty(); }

@@ -102,6 +102,12 @@ void fill(MapReader& r, Config& c) {
   if (consistency == "push") c.consistency = Consistency::kPush;
   else if (consistency == "pull") c.consistency = Consistency::kPull;
   else r.fail("consistency", "expected push or pull, got '" + consistency + "'");
+  std::string security = to_string(c.security);
+  r.get("security", security);
+  if (security == "plain") c.security = Security::kPlain;
+  else if (security == "curve") c.security = Security::kCurve;
+  else r.fail("security", "expected plain or curve, got '" + security + "'");
+  r.get("keys_dir", c.keys_dir);
   r.get("events", c.events);
   r.sub("database", [&](MapReader& d) {
     d.get("id", c.database.id);
@@ -227,6 +233,8 @@ std::string to_yaml(const Config& c) {
   out << "run_dir: " << q(c.run_dir) << "\n";
   out << "log_level: " << c.log_level << "\n";
   out << "consistency: " << to_string(c.consistency) << "\n";
+  out << "security: " << to_string(c.security) << "\n";
+  out << "keys_dir: " << q(c.keys_dir) << "\n";
   out << "events: [";
   for (size_t i = 0; i < c.events.size(); ++i) out << (i ? ", " : "") << q(c.events[i]);
   out << "]\n";

@@ -27,7 +27,7 @@ bool z85_key(std::string_view key) {
   return true;
 }
 
-ZapHandler::ZapHandler(zmq::context_t& ctx, std::map<std::string, std::string> allowed) : allowed_(std::move(allowed)) {
+ZapHandler::ZapHandler(zmq::context_t& ctx, std::shared_ptr<const KeyRing> ring) : ring_(std::move(ring)) {
   // Bound here, before any server socket of the context exists: without a handler, libzmq lets
   // every CURVE client in.
   auto socket = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::rep);
@@ -64,10 +64,9 @@ void ZapHandler::serve(zmq::socket_t& socket) {
     if (parts.size() >= 7 && parts[0].to_string() == "1.0" && parts[5].to_string() == "CURVE" && parts[6].size() == 32) {
       std::array<char, 41> z85{};
       zmq_z85_encode(z85.data(), static_cast<const uint8_t*>(parts[6].data()), 32);
-      const auto it = allowed_.find(std::string(z85.data(), 40));
-      if (it != allowed_.end()) {
+      if (const auto entry = ring_->by_key(std::string(z85.data(), 40))) {
         ok = true;
-        user = it->second;
+        user = entry->name;
       }
     }
     ++(ok ? accepted_ : refused_);

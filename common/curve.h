@@ -4,9 +4,9 @@
 // With CURVE (RFC 26) every link is encrypted and each side proves it holds its secret key: a
 // client must know the server's public key, and the server learns the client's. ZeroMQ asks the
 // context's ZAP handler (RFC 27) about every client that connects to a server socket; this one
-// accepts a client whose public key is in its `allowed` map and gives the connection that key's
-// name as its User-Id (ZmqTransport checks it against the routing id a peer claims), and refuses
-// any other key. CurveZMQ's handshake and per-message nonces make a captured frame useless to
+// accepts a client whose public key is in the cluster's key ring (common/key_ring.h) and gives the
+// connection that key's name as its User-Id (ZmqTransport checks it against the routing id a peer
+// claims, and looks up the key's role to admit its ops), and refuses any other key. CurveZMQ's handshake and per-message nonces make a captured frame useless to
 // replay on another connection, and on the same one it is refused as out of order.
 //
 // Keys are Z85 text, 40 characters (32 bytes).
@@ -17,11 +17,13 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <zmq.hpp>
+
+#include "common/key_ring.h"
 
 namespace oly {
 
@@ -40,8 +42,8 @@ bool z85_key(std::string_view key);
 // destruction. REQUIRES: destroyed before `ctx` is closed; one per context.
 class ZapHandler {
  public:
-  // `allowed`: client public key (Z85) -> the name it is known by.
-  ZapHandler(zmq::context_t& ctx, std::map<std::string, std::string> allowed);
+  // `ring`: the keys let in, each known by its name.
+  ZapHandler(zmq::context_t& ctx, std::shared_ptr<const KeyRing> ring);
   ~ZapHandler();
   ZapHandler(const ZapHandler&) = delete;
   ZapHandler& operator=(const ZapHandler&) = delete;
@@ -52,7 +54,7 @@ class ZapHandler {
  private:
   void serve(zmq::socket_t& socket);
 
-  const std::map<std::string, std::string> allowed_;
+  const std::shared_ptr<const KeyRing> ring_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> refused_{0};

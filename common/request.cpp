@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "common/cluster_curve.h"
 #include "common/codec.h"
 #include "common/zmq_transport.h"
 
@@ -11,6 +12,11 @@ namespace oly {
 
 std::vector<std::optional<Message>> request_all(const std::vector<Request>& requests,
                                                 Duration timeout) {
+  return request_all(requests, timeout, request_curve());
+}
+
+std::vector<std::optional<Message>> request_all(const std::vector<Request>& requests, Duration timeout,
+                                                const std::optional<CurveOptions>& curve) {
   std::vector<std::optional<Message>> replies(requests.size());
   if (requests.empty()) return replies;
   // A name of our own per call: servers' ROUTERs hand a routing id over to the newest
@@ -20,6 +26,7 @@ std::vector<std::optional<Message>> request_all(const std::vector<Request>& requ
   try {
     ZmqOptions options;
     options.drop_when_disconnected = false;  // queue for a server still connecting
+    options.curve = curve;
     ZmqTransport t(name, options);
     for (size_t i = 0; i < requests.size(); ++i) {
       t.add_peer(requests[i].peer, requests[i].address);

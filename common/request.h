@@ -3,7 +3,8 @@
 //
 // Requests go out through a fresh ZmqTransport (one DEALER per server, without ZMQ_IMMEDIATE, so
 // a request to a server that is still connecting is queued rather than dropped). A server that
-// is down or paused simply does not answer before the deadline.
+// is down or paused simply does not answer before the deadline. With CurveZMQ set for the process
+// (set_request_curve, common/cluster_curve.h), each request's peer must be a name of the key ring.
 //
 // Errors: none thrown; a missing answer is nullopt.
 //
@@ -16,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/message.h"
+#include "common/zmq_transport.h"
 
 namespace oly {
 
@@ -29,5 +31,8 @@ struct Request {
 // Element i of the result answers requests[i] (an Error reply is an answer too).
 std::vector<std::optional<Message>> request_all(const std::vector<Request>& requests,
                                                 Duration timeout);
+// The same with these CurveZMQ options instead of the process's (nullopt: plain TCP).
+std::vector<std::optional<Message>> request_all(const std::vector<Request>& requests, Duration timeout,
+                                                const std::optional<CurveOptions>& curve);
 
 }  // namespace oly

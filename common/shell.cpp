@@ -33,6 +33,23 @@ Config load_config_or_exit(const CommonFlags& flags) {
   }
 }
 
+std::optional<CurveOptions> node_curve_or_exit(const Config& c, KeyRole role, const std::string& name,
+                                               std::optional<ServerKind> server) {
+  try {
+    return node_curve(c, role, name, server);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    std::exit(2);
+  }
+}
+
+void add_link_counts(Stats& s, const ZmqTransport& t) {
+  s.counters["zmq_frames_dropped"] = static_cast<int64_t>(t.frames_dropped());
+  s.counters["zmq_connections_refused"] = static_cast<int64_t>(t.connections_refused());
+  s.counters["zmq_frames_refused"] = static_cast<int64_t>(t.frames_refused());
+  s.counters["zmq_frames_spoofed"] = static_cast<int64_t>(t.frames_spoofed());
+}
+
 void add_cluster_peers(ZmqTransport& t, const Config& c) {
   for (const auto& d : c.database_nodes()) t.add_peer(d.id, d.address);
   for (const auto& f : c.frontends) t.add_peer(f.id, f.address, f.pub);

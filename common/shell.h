@@ -11,7 +11,9 @@
 #include <functional>
 #include <string>
 
+#include "common/cluster_curve.h"
 #include "common/config.h"
+#include "common/message.h"
 #include "common/node.h"
 #include "common/zmq_transport.h"
 
@@ -30,6 +32,15 @@ void add_common_flags(CLI::App& app, CommonFlags& flags);
 
 // Loads flags.config, applies the overrides and validates; on error prints it and exits 2.
 Config load_config_or_exit(const CommonFlags& flags);
+
+// The ZeroMQ links' counts, added to a node's /metrics: frames dropped, and with curve the
+// connections the ZAP handler refused and the frames refused by admission or as spoofed.
+void add_link_counts(Stats& s, const ZmqTransport& t);
+
+// node_curve (common/cluster_curve.h), or "error: <what>" on stderr and exit status 2 when this
+// node's keys are missing or wrong.
+std::optional<CurveOptions> node_curve_or_exit(const Config& c, KeyRole role, const std::string& name,
+                                               std::optional<ServerKind> server = std::nullopt);
 
 // Makes every server of the config (database, front ends) a known peer of `t`.
 void add_cluster_peers(ZmqTransport& t, const Config& c);

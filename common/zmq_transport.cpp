@@ -19,8 +19,8 @@ void common_options(zmq::socket_t& s) {
 ZmqTransport::ZmqTransport(std::string name, ZmqOptions options)
     : name_(std::move(name)), options_(std::move(options)), ctx_(1) {
   if (options_.curve) {
-    zap_ = std::make_unique<ZapHandler>(ctx_, options_.curve->clients);
-    for (const auto& [key, who] : options_.curve->clients) member_names_.insert(who);
+    if (!options_.curve->ring) throw std::invalid_argument("CurveOptions: no key ring");
+    zap_ = std::make_unique<ZapHandler>(ctx_, options_.curve->ring);
   }
   auto bind = [&](std::unique_ptr<zmq::socket_t>& sock, zmq::socket_type type, const std::string& addr) {
     sock = std::make_unique<zmq::socket_t>(ctx_, type);
@@ -79,17 +79,31 @@ void ZmqTransport::add_peer(const std::string& name, const std::string& address,
 
 void ZmqTransport::secure_client(zmq::socket_t& s, const std::string& peer) const {
   if (!options_.curve) return;
-  const auto it = options_.curve->servers.find(peer);
-  if (it == options_.curve->servers.end()) throw std::runtime_error("no CURVE public key for " + peer);
-  s.set(zmq::sockopt::curve_serverkey, it->second);
+  const auto server = options_.curve->ring->by_name(peer);
+  if (!server) throw std::runtime_error("no CURVE public key for " + peer);
+  s.set(zmq::sockopt::curve_serverkey, server->public_key);
   s.set(zmq::sockopt::curve_publickey, options_.curve->keys.public_key);
   s.set(zmq::sockopt::curve_secretkey, options_.curve->keys.secret_key);
 }
 
-bool ZmqTransport::authentic(const std::string& claimed, zmq::message_t& frame) const {
-  if (!options_.curve || !member_names_.count(claimed)) return true;
+bool ZmqTransport::admitted(const std::string& claimed, zmq::message_t& frame) {
+  if (!options_.curve) return true;
   const char* user = zmq_msg_gets(frame.handle(), "User-Id");
-  return user != nullptr && claimed == user;
+  if (user == nullptr) return false;  // not through the ZAP handler: cannot happen with curve_server
+  const auto claimed_entry = options_.curve->ring->by_name(claimed);
+  const bool server = claimed_entry && (claimed_entry->role == KeyRole::kFrontend || claimed_entry->role == KeyRole::kDatabase);
+  if (server && claimed != user) {
+    if (++spoofed_ == 1) spdlog::warn("dropped a frame claiming to come from '{}' over a connection that is not its", claimed);
+    return false;
+  }
+  if (!options_.curve->admit) return true;
+  const auto sender = claimed == user ? claimed_entry : options_.curve->ring->by_name(user);
+  if (!sender) return false;
+  auto refusal = options_.curve->admit(*sender, frame.to_string());
+  if (!refusal) return true;
+  if (++refused_ == 1) spdlog::warn("refused a frame from '{}' ({} key): its key may not send it here", user, role_name(sender->role));
+  if (!refusal->empty()) send(claimed, std::move(*refusal));
+  return false;
 }
 
 void ZmqTransport::watch(const std::string& name, Peer& p) {
@@ -240,10 +254,7 @@ std::optional<Incoming> ZmqTransport::receive() {
       if (parts.size() != want) continue;
       if (src.socket == router_.get()) {
         in.from = parts[0].to_string();
-        if (!authentic(in.from, parts.back())) {
-          if (++spoofed_ == 1) spdlog::warn("dropped a frame claiming to come from '{}' over a connection that is not its", in.from);
-          continue;
-        }
+        if (!admitted(in.from, parts.back())) continue;
       }
       in.frame = parts.back().to_string();
       return in;

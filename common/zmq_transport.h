@@ -18,14 +18,17 @@
 //
 // With `curve` (common/curve.h), every socket speaks CurveZMQ: the ROUTER and PUB as servers with
 // this endpoint's secret key, each DEALER and SUB as a client that knows its peer's public key
-// (curve.servers). Only the clients whose public keys are in curve.clients may connect, each
-// known by the name the map gives its key (ZapHandler); and a frame that arrives on the ROUTER with
-// a routing id that names one of those (a peer of the cluster) is taken only from a connection
-// authenticated as that name. Any other routing id (a client's own, e.g. cacofonix-<pid>-...) is
-// taken as it is, from any allowed key. Frames refused so are counted (frames_spoofed) and dropped.
+// (from curve.ring, by the peer's name). Only the clients whose public keys are in the ring may
+// connect, each known by its key's name (ZapHandler). A frame that arrives on the ROUTER with a
+// routing id that names one of the cluster's servers (a front end or database key's name) is taken
+// only from a connection authenticated as that name (else counted in frames_spoofed and dropped);
+// any other routing id (a client's own, e.g. cacofonix-<pid>-...) is taken as it is. Then
+// curve.admit, when set, decides whether the frame's sender (its key's entry) may send it: a
+// refused frame is not returned; the reply admit gives, if any, goes back to the sender
+// (frames_refused counts them).
 //
 // Errors: construction throws std::runtime_error naming the address when a bind fails (port in
-// use, bad address), and add_peer when curve is on and curve.servers has no key for the peer.
+// use, bad address), and add_peer when curve is on and the ring has no key for the peer.
 // send/receive never throw.
 //
 // Thread-safety: one thread.
@@ -49,9 +52,11 @@
 namespace oly {
 
 struct CurveOptions {
-  CurveKeys keys;                              // this endpoint's key pair
-  std::map<std::string, std::string> clients;  // public key (Z85) -> name: who may connect to our sockets
-  std::map<std::string, std::string> servers;  // peer name -> its public key (Z85), for add_peer
+  CurveKeys keys;                       // this endpoint's key pair
+  std::shared_ptr<const KeyRing> ring;  // who may connect to our sockets; the servers' keys, by name
+  // Whether a ROUTER frame from `sender` is taken: nullopt takes it; a string refuses it, and is
+  // sent back to the sender unless empty. Unset: every frame from a key of the ring is taken.
+  std::function<std::optional<std::string>(const KeyEntry& sender, const std::string& frame)> admit = {};
 };
 
 struct ZmqOptions {
@@ -105,6 +110,8 @@ class ZmqTransport final : public Transport {
   uint64_t frames_dropped() const { return dropped_; }
   // Frames whose routing id named a cluster peer from a connection not authenticated as it.
   uint64_t frames_spoofed() const { return spoofed_; }
+  // Frames curve.admit refused.
+  uint64_t frames_refused() const { return refused_; }
   // The ZAP handler's counts (0 without curve).
   uint64_t connections_refused() const { return zap_ ? zap_->refused() : 0; }
 
@@ -123,14 +130,14 @@ class ZmqTransport final : public Transport {
 
   // curve: the socket becomes a CurveZMQ client of `peer` (its key from options_.curve).
   void secure_client(zmq::socket_t& s, const std::string& peer) const;
-  // Whether a ROUTER frame claiming routing id `claimed` may be taken (see the contract above).
-  bool authentic(const std::string& claimed, zmq::message_t& frame) const;
+  // Whether a ROUTER frame claiming routing id `claimed` may be taken (see the contract above);
+  // a refusal's reply, if any, is sent.
+  bool admitted(const std::string& claimed, zmq::message_t& frame);
 
   std::string name_;
   ZmqOptions options_;
   zmq::context_t ctx_;
   std::unique_ptr<ZapHandler> zap_;  // curve: serves the context's ZAP; destroyed before ctx_
-  std::set<std::string> member_names_;  // curve: the names of curve.clients
   std::unique_ptr<zmq::socket_t> router_;
   std::unique_ptr<zmq::socket_t> pub_;
   std::map<std::string, Peer> peers_;
@@ -150,6 +157,7 @@ class ZmqTransport final : public Transport {
   static constexpr size_t kBurst = 32;
   uint64_t dropped_ = 0;
   uint64_t spoofed_ = 0;
+  uint64_t refused_ = 0;
   uint64_t monitors_ = 0;  // for unique inproc monitor addresses
 };
 

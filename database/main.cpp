@@ -94,6 +94,7 @@ int run_single(const oly::Config& config) {
     // The database only answers: replies leave through its ROUTER, so it knows no peers.
     oly::ZmqOptions options;
     options.bind = config.database.address;
+    options.curve = oly::node_curve_or_exit(config, oly::KeyRole::kDatabase, config.database.id, oly::ServerKind::kDatabase);
     transport = std::make_unique<oly::ZmqTransport>(config.database.id, options);
     master = store->master();
   } catch (const std::runtime_error& e) {
@@ -109,6 +110,7 @@ int run_single(const oly::Config& config) {
     s.node = config.database.id;
     s.role = "database";
     s.counters = core.counters();
+    oly::add_link_counts(s, *transport);
     return oly::metrics_text(s, {});
   });
   if (metrics) transport->watch_fd(metrics->fd());
@@ -117,15 +119,28 @@ int run_single(const oly::Config& config) {
   return 0;
 }
 
+// get_members for whichever replica is at `seed`. With CurveZMQ a client must know the server's
+// key, and which replica listens there is not known: one request per replica key of the ring, of
+// which only the one with the right key completes its handshake.
+std::vector<oly::Request> seed_requests(const std::string& seed) {
+  const auto& curve = oly::request_curve();
+  if (!curve) return {{"seed", seed, oly::GetMembers{}}};
+  std::vector<oly::Request> out;
+  for (const auto& e : curve->ring->entries()) {
+    if (e.role == oly::KeyRole::kDatabase) out.push_back({e.name, seed, oly::GetMembers{}});
+  }
+  return out;
+}
+
 // The membership of the running tier, asked of the replica at `seed` (again and again for
 // `patience`: it may be starting too).
 oly::Members discover(const std::string& seed, std::chrono::seconds patience) {
   oly::SteadyClock clock;
   const auto deadline = clock.now() + patience;
   while (clock.now() < deadline) {
-    auto replies = oly::request_all({{"seed", seed, oly::GetMembers{}}}, oly::ms(1000));
-    if (replies[0]) {
-      if (auto* m = std::get_if<oly::Members>(&replies[0]->body); m != nullptr && !m->members.empty()) return *m;
+    for (const auto& reply : oly::request_all(seed_requests(seed), oly::ms(1000))) {
+      if (!reply) continue;
+      if (auto* m = std::get_if<oly::Members>(&reply->body); m != nullptr && !m->members.empty()) return *m;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
@@ -156,13 +171,14 @@ std::unique_ptr<oly::http::Server> start_http(const std::string& http) {
   return std::make_unique<oly::http::Server>(oly::http_listen_options(http, "olympics-kv/1.0", true));
 }
 
-// GET /metrics of a replica: its counters, and Raft's state as gauges.
-std::string replica_metrics(oly::database::ReplicaCore& core, const std::string& id) {
+// GET /metrics of a replica: its counters, its links', and Raft's state as gauges.
+std::string replica_metrics(oly::database::ReplicaCore& core, const std::string& id, const oly::ZmqTransport& transport) {
   const auto& raft = core.consensus();
   oly::Stats s;
   s.node = id;
   s.role = std::string(oly::consensus::to_string(raft.role()));
   s.counters = core.counters();
+  oly::add_link_counts(s, transport);
   s.counters["raft_term"] = static_cast<int64_t>(raft.term());
   s.counters["raft_commit_index"] = static_cast<int64_t>(raft.commit_index());
   s.counters["raft_applied_index"] = static_cast<int64_t>(raft.last_applied());
@@ -186,6 +202,8 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
   if (http.empty() && me != nullptr) http = me->http;
   if (address.empty()) die("--address: give the address replica '" + id + "' listens on (tcp://host:port)", 2);
   oly::database::ReplicaStart start{id, address, {}, http};
+  const auto curve = oly::node_curve_or_exit(config, oly::KeyRole::kDatabase, id, oly::ServerKind::kDatabase);
+  oly::set_request_curve(curve);  // discover() asks as this replica
   std::vector<oly::ReplicaInfo> known;
   if (!join.empty()) {
     const oly::Members m = discover(join, std::chrono::seconds(30));
@@ -223,6 +241,7 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
     oly::ZmqOptions options;
     options.bind = address;
     options.report_lost_peers = true;  // a dead leader's closed connection starts an election
+    options.curve = curve;
     transport = std::make_unique<oly::ZmqTransport>(id, options);
     for (const auto& r : config.database.replicas) {
       if (r.id != id) transport->add_peer(r.id, r.address);
@@ -245,7 +264,7 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
   oly::Node node(*core, gateway ? static_cast<oly::Transport&>(*gateway) : *transport, clock);
   // A background sync's end wakes the loop, whose next pass fires what it covered.
   if (store->sync_fd() >= 0) transport->watch_fd(store->sync_fd(), [&store] { store->drain_sync_fd(); });
-  auto metrics = start_metrics(me != nullptr ? me->metrics : "", [&] { return replica_metrics(*core, id); });
+  auto metrics = start_metrics(me != nullptr ? me->metrics : "", [&] { return replica_metrics(*core, id, *transport); });
   if (metrics) transport->watch_fd(metrics->fd());
   try {
     const auto every_pass = serve_metrics(metrics.get());

@@ -16,10 +16,13 @@
 
 namespace {
 
-// GET /metrics: the core's stats, its latencies and the API's and the tablet port's own counts.
+// GET /metrics: the core's stats, its latencies and the API's, the tablet port's and the ZeroMQ
+// links' own counts.
 std::string metrics_text(const oly::FrontendCore& core, const oly::api::ApiGateway& api,
-                         const oly::tabletnet::TabletServer* tcp, oly::TimePoint now) {
+                         const oly::tabletnet::TabletServer* tcp, const oly::ZmqTransport& transport,
+                         oly::TimePoint now) {
   oly::Stats s = core.stats(now);
+  oly::add_link_counts(s, transport);
   if (tcp != nullptr) {
     const auto& n = tcp->counts();
     s.counters["tcp_connections"] = static_cast<int64_t>(tcp->connections());
@@ -72,12 +75,14 @@ int main(int argc, char** argv) {
     options.bind = me->address;
     options.pub_bind = me->pub;
     options.report_lost_peers = true;  // a dead database leader's requests go elsewhere at once
+    options.curve = oly::node_curve_or_exit(cfg, oly::KeyRole::kFrontend, id, oly::ServerKind::kFrontend);
+    oly::set_request_curve(options.curve);
     oly::ZmqTransport transport(id, options);
     oly::add_cluster_peers(transport, cfg);
     // Request ids start from the start time so that a restarted incarnation never reuses them.
     oly::FrontendCore core(cfg, id, static_cast<uint64_t>(oly::to_us(clock.now())) << 8);
-    spdlog::info("front end {} listening on {} (notices on {}), {} consistency, pid {}", id, me->address, me->pub,
-                 oly::to_string(cfg.consistency), ::getpid());
+    spdlog::info("front end {} listening on {} (notices on {}), {} consistency, {} links, pid {}", id, me->address,
+                 me->pub, oly::to_string(cfg.consistency), oly::to_string(cfg.security), ::getpid());
     // The HTTP API, page and /metrics (api/gateway.h), when the config gives this front end an address.
     std::unique_ptr<oly::http::Server> http;
     std::unique_ptr<oly::api::ApiGateway> api;
@@ -87,7 +92,7 @@ int main(int argc, char** argv) {
           // HTTP/1.1: browsers keep connections alive; streams last as long as their clients.
           oly::http_listen_options(me->http, "olympics-frontend/1.0", false));
       api = std::make_unique<oly::api::ApiGateway>(transport, *http, clock, cfg, id,
-                                                   [&] { return metrics_text(core, *api, tcp.get(), clock.now()); });
+                                                   [&] { return metrics_text(core, *api, tcp.get(), transport, clock.now()); });
       transport.watch_fd(http->fd(), api->readiness());
       core.observe_cache([&api](const std::string& key, uint64_t version, const oly::KeyValue* value) {
         api->on_cache_change(key, version, value);

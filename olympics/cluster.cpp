@@ -14,6 +14,8 @@
 #include <fstream>
 #include <thread>
 
+#include "common/cluster_curve.h"
+#include "common/key_files.h"
 #include "verify/events.h"
 #include "olympics/query.h"
 
@@ -71,6 +73,26 @@ Cluster::Cluster(Config config, const std::string& config_path, std::string bin_
     const auto last_db = std::find_if(nodes_.rbegin(), nodes_.rend(), [](const NodeSpec& n) { return n.kind == NodeKind::kDatabase; });
     nodes_.insert(last_db.base(), NodeSpec{name, NodeKind::kDatabase, address, "", {}});
   }
+  // The keys of a cluster that is up already; `up` makes them for a new one.
+  if (config_.security == Security::kCurve && fs::is_directory(keys_dir(config_))) {
+    try {
+      use_keys(false);
+    } catch (const ClusterError& e) {
+      out_ << "warning: " << e.what() << "\n";
+    }
+  }
+}
+
+void Cluster::use_keys(bool make) {
+  if (config_.security != Security::kCurve) return;
+  try {
+    if (make) {
+      for (const auto& made : ensure_cluster_keys(config_)) out_ << "made the key pair " << made << " in " << keys_dir(config_) << "\n";
+    }
+    set_request_curve(node_curve(config_, KeyRole::kOperator, kOperatorName));
+  } catch (const std::runtime_error& e) {
+    throw ClusterError(e.what());
+  }
 }
 
 fs::path Cluster::added_replicas_file() const { return layout_.added_replicas_file(); }
@@ -108,6 +130,13 @@ void Cluster::add_replica(const std::string& name) {
     }
   }
   if (seed == nullptr) throw ClusterError("no replica of the tier is running to join through");
+  if (config_.security == Security::kCurve) {
+    try {
+      if (ensure_key_pair(keys_dir(config_), KeyRole::kDatabase, name)) out_ << "made the key pair database/" << name << "\n";
+    } catch (const std::runtime_error& e) {
+      throw ClusterError(e.what());
+    }
+  }
   const std::string address = FreePorts().next();
   const NodeSpec spec{name, NodeKind::kDatabase, address, ""};
   LaunchOptions o;
@@ -221,6 +250,7 @@ void Cluster::up(const UpOptions& options) {
   if (ec)
     throw ClusterError("cannot create run directory " + layout_.pids_dir().string() + ": " +
                        ec.message());
+  use_keys(true);
   try {
     for (const NodeSpec* n : to_start) start(*n, node_argv(*n, launch), options.ready_timeout);
   } catch (const ClusterError&) {

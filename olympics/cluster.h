@@ -73,7 +73,8 @@ class Cluster {
   std::optional<pid_t> running_pid(const NodeSpec& node) const;
 
   // Refuses (ClusterError) when a node of this run directory is running or a server's port is
-  // taken; then starts the database, each front end, Cacofonix and the tablet process in that
+  // taken; with `security: curve`, makes the key pairs missing from the key directory (saying
+  // which); then starts the database, each front end, Cacofonix and the tablet process in that
   // order, waiting for each server to answer `stats`.
   void up(const UpOptions& options);
 
@@ -92,7 +93,7 @@ class Cluster {
 
   // Replicas added at run time (a replicated tier only). add_replica starts a new replica `name`
   // on a free port of 127.0.0.1 with --join (the address of a running replica), waits until the
-  // leader lists it as a member, and records it in D/added-replicas.txt, so that kill, restart,
+  // leader lists it as a member (with `security: curve`, after making its key pair), and records it in D/added-replicas.txt, so that kill, restart,
   // status and down know it. remove_replica asks the leader to remove `name` (retrying through
   // leader changes: a leader asked to remove itself hands leadership over first), then stops its
   // process. Both print what they did and throw ClusterError when they cannot.
@@ -102,6 +103,9 @@ class Cluster {
   std::optional<Members> members() const;
 
  private:
+  // security: curve: makes the missing key pairs when `make`, then has this process's requests
+  // use the operator's key. Throws ClusterError when a key is missing or wrong.
+  void use_keys(bool make);
   std::filesystem::path added_replicas_file() const;
   void refuse_if_up() const;
   void refuse_if_ports_taken() const;

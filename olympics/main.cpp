@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       freshness_command(app, f), check_command(app, f),  config_command(app, f),
       wait_command(app, f),      frontends_command(app, f),
       databases_command(app, f), db_command(app, f),     health_command(app, f),
-      stats_command(app, f)};
+      stats_command(app, f),     keys_command(app, f)};
 
   app.footer(
       "Examples:\n"
@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
       "  olympics status --watch 1         one line per node, every second (watch a failover)\n"
       "  olympics stats fe1                every counter of fe1 (also: curl http://127.0.0.1:8101/metrics)\n"
       "  olympics check run --plot         judge the run in ./run, with a PNG timeline\n"
+      "  olympics keys                     make the CurveZMQ key pairs of every node (security: curve)\n"
       "Run 'olympics <command> --help' for a command's options.");
   const auto known = app.get_subcommands(
       [&](const CLI::App* sub) { return argc > 1 && sub->check_name(argv[1]); });
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "error: unknown command '%s'; the commands are up, status, health, stats, kill, restart, down, "
-        "demo, freshness, check, config, wait, frontends, databases, db\n",
+        "demo, freshness, check, config, wait, frontends, databases, db, keys\n",
         argv[1]);
     return 2;
   }

@@ -1,6 +1,6 @@
 // The olympics tool's subcommands, one file each (up.cpp, status.cpp, health.cpp, kill.cpp,
 // restart.cpp, down.cpp, demo.cpp, freshness.cpp, check.cpp, config.cpp, wait.cpp, frontends.cpp,
-// databases.cpp, db.cpp); main.cpp
+// databases.cpp, db.cpp, keys.cpp); main.cpp
 // registers them and runs the one given. Each <name>_command adds its subcommand and flags to
 // the app and returns what runs it.
 //
@@ -47,6 +47,10 @@ struct Flags {
   std::string out;
   bool free_ports = false;
   std::optional<int> interval_ms, timeout_ms;
+  std::optional<std::string> security;
+  // keys
+  std::string key_name;
+  std::string key_role;
   // wait
   double wait_timeout_s = 30;
   // frontends
@@ -78,6 +82,7 @@ Command config_command(CLI::App& app, Flags& f);
 Command wait_command(CLI::App& app, Flags& f);
 Command frontends_command(CLI::App& app, Flags& f);
 Command db_command(CLI::App& app, Flags& f);
+Command keys_command(CLI::App& app, Flags& f);
 Command health_command(CLI::App& app, Flags& f);
 Command stats_command(CLI::App& app, Flags& f);
 

@@ -21,6 +21,7 @@ int cmd_config(const Flags& f) {
     if (f.rate) c.cacofonix.rate = *f.rate;
     if (f.interval_ms) c.heartbeat.interval_ms = *f.interval_ms;
     if (f.timeout_ms) c.heartbeat.timeout_ms = *f.timeout_ms;
+    if (f.security) c.security = *f.security == "curve" ? Security::kCurve : Security::kPlain;
     if (f.free_ports) c = with_free_ports(std::move(c));
     validate(c);
     return 0;
@@ -56,6 +57,8 @@ Command config_command(CLI::App& app, Flags& f) {
       ->check(CLI::Range(1, 60000));
   config->add_option("--timeout-ms", f.timeout_ms, "heartbeat.timeout_ms")
       ->check(CLI::Range(1, 600000));
+  config->add_option("--security", f.security, "security: plain, or curve (CurveZMQ on every link)")
+      ->check(CLI::IsMember({"plain", "curve"}));
   return {config, false, [&f](const std::atomic<bool>* stop) {
     (void)stop;
     return cmd_config(f);

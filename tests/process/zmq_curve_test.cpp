@@ -25,14 +25,15 @@ struct Keys {
   CurveKeys fe2 = curve_keypair();
   CurveKeys bard = curve_keypair();
   // Who may connect: the two front ends and the publisher.
-  std::map<std::string, std::string> clients() const {
-    return {{fe1.public_key, "fe1"}, {fe2.public_key, "fe2"}, {bard.public_key, "cacofonix"}};
+  std::shared_ptr<const KeyRing> ring() const {
+    return std::make_shared<KeyRing>(std::vector<KeyEntry>{{"fe1", KeyRole::kFrontend, fe1.public_key},
+                                                           {"fe2", KeyRole::kFrontend, fe2.public_key},
+                                                           {"cacofonix", KeyRole::kPublisher, bard.public_key}});
   }
-  std::map<std::string, std::string> servers() const { return {{"fe1", fe1.public_key}, {"fe2", fe2.public_key}}; }
   ZmqOptions options(const CurveKeys& own, const std::string& bind = "") const {
     ZmqOptions o;
     o.bind = bind;
-    o.curve = CurveOptions{own, clients(), servers()};
+    o.curve = CurveOptions{own, ring()};
     return o;
   }
 };

@@ -5,6 +5,9 @@
 #include <csignal>
 #include <fstream>
 
+#include "common/cluster_curve.h"
+#include "common/request.h"
+
 namespace oly::testing {
 
 void tolerate_descheduling(Config& c) {
@@ -17,6 +20,9 @@ ProcessCluster::ProcessCluster(const std::function<void(Config&)>& tweak) {
   if (tweak) tweak(cfg_);
   config_path_ = dir_.file("cluster.yaml");
   write_config(cfg_, config_path_);
+  // security: curve: every node's key pair, and the operator's key for ask().
+  if (cfg_.security == Security::kCurve) ensure_cluster_keys(cfg_);
+  set_request_curve(node_curve(cfg_, KeyRole::kOperator, kOperatorName));
 }
 
 std::string ProcessCluster::address_of(const std::string& node) const {
@@ -127,6 +133,7 @@ std::optional<int> ProcessCluster::wait(const std::string& name, Duration timeou
 std::optional<Message> ProcessCluster::ask(const std::string& node, Body body, Duration timeout) {
   const std::string address = address_of(node);
   if (address.empty()) return std::nullopt;
+  if (cfg_.security == Security::kCurve) return request_all({{node, address, std::move(body)}}, timeout).front();
   return request(address, Message{1, std::move(body)}, timeout);
 }
 

@@ -18,7 +18,9 @@ void tolerate_descheduling(Config& c);
 
 class ProcessCluster {
  public:
-  // A cluster config on free ports with run_dir in a fresh TempDir; `tweak` may adjust it.
+  // A cluster config on free ports with run_dir in a fresh TempDir; `tweak` may adjust it. With
+  // `security: curve`, every node's key pair is made in the run directory, and ask() (and any
+  // request_all of this process) speaks with the operator's key.
   explicit ProcessCluster(const std::function<void(Config&)>& tweak = {});
 
   const Config& config() const { return cfg_; }
