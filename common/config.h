@@ -160,7 +160,9 @@ struct Config {
   CacheConfig cache;
   CacofonixConfig cacofonix;
   TabletsConfig tablets;
-  Security security = Security::kPlain;
+  // curve unless a config says plain: a cluster is encrypted and authenticated by default. Plain
+  // saves the master about 3 µs of CPU per update (bench/curve), for a trusted network.
+  Security security = Security::kCurve;
   // curve: the key directory (common/key_files.h), relative to run_dir unless absolute.
   std::string keys_dir = "keys";
 

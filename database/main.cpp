@@ -297,6 +297,9 @@ std::pair<oly::Config, std::string> servers_mode(const std::string& file, int of
   oly::Config c;
   c.source = file;
   c.run_dir = "kvstore-data";
+  // A tier described by a servers file alone has no key directory: its replicas' Raft links are
+  // plain ZeroMQ, as its HTTP port is plain HTTP (docs/kvstore.md).
+  c.security = oly::Security::kPlain;
   std::vector<oly::ReplicaConfig> replicas;
   std::string self;
   for (const auto& entry : entries) {

@@ -87,7 +87,10 @@ void Cluster::use_keys(bool make) {
   if (config_.security != Security::kCurve) return;
   try {
     if (make) {
-      for (const auto& made : ensure_cluster_keys(config_)) out_ << "made the key pair " << made << " in " << keys_dir(config_) << "\n";
+      const auto made = ensure_cluster_keys(config_);
+      std::string names;
+      for (const auto& m : made) names += (names.empty() ? "" : ", ") + m;
+      if (!made.empty()) out_ << "made " << made.size() << " CurveZMQ key pairs in " << keys_dir(config_) << " (" << names << ")\n";
     }
     set_request_curve(node_curve(config_, KeyRole::kOperator, kOperatorName));
   } catch (const std::runtime_error& e) {

@@ -91,7 +91,8 @@ std::optional<std::string> request_raw(const std::string& address, const std::st
 // Polls `pred` every 20 ms until it holds or `timeout` passes; returns its last value.
 bool eventually(const std::function<bool()>& pred, Duration timeout);
 
-// The default cluster config (Config{}) moved onto free ports, with run_dir = `run_dir`.
+// The default cluster config (Config{}) moved onto free ports, with run_dir = `run_dir`, and
+// `security: plain` (see process.cpp).
 Config cluster_config(const std::string& run_dir);
 // Makes `c`'s database tier `n` replicas db1..dbn on free ports.
 void replicate(Config& c, int n);
