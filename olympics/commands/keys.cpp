@@ -32,7 +32,7 @@ int cmd_keys(const Flags& f) {
       made = ensure_cluster_keys(c);
     }
     for (const auto& m : made) std::cout << "made " << dir << "/" << m << ".key and .pub\n";
-    std::cout << (made.empty() ? "every key pair was there already" : std::to_string(made.size()) + " key pairs made")
+    std::cout << (made.empty() ? "every key pair was there already" : std::to_string(made.size()) + (made.size() == 1 ? " key pair made" : " key pairs made"))
               << " (" << dir << ")";
     if (c.security != Security::kCurve) std::cout << "; " << c.source << " has security: plain, so no node uses them";
     std::cout << "\n";
