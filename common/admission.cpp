@@ -78,9 +78,9 @@ std::optional<std::string> frame_op(std::string_view frame) {
   return std::string(op_name(d.message.body));
 }
 
-std::function<std::optional<std::string>(const KeyEntry&, const std::string&)> admission(ServerKind server,
+std::function<std::optional<std::string>(const KeyEntry&, std::string_view)> admission(ServerKind server,
                                                                                         std::string self) {
-  return [server, self = std::move(self)](const KeyEntry& sender, const std::string& frame) -> std::optional<std::string> {
+  return [server, self = std::move(self)](const KeyEntry& sender, std::string_view frame) -> std::optional<std::string> {
     if (sender.role == KeyRole::kDatabase || (sender.role == KeyRole::kFrontend && server == ServerKind::kFrontend)) {
       return std::nullopt;  // the servers' own protocol: no need to look at the op
     }

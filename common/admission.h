@@ -41,7 +41,7 @@ bool admits(ServerKind server, KeyRole role, std::string_view op);
 std::optional<std::string> frame_op(std::string_view frame);
 
 // CurveOptions::admit for the server named `self`.
-std::function<std::optional<std::string>(const KeyEntry& sender, const std::string& frame)> admission(
+std::function<std::optional<std::string>(const KeyEntry& sender, std::string_view frame)> admission(
     ServerKind server, std::string self);
 
 }  // namespace oly

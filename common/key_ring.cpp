@@ -69,10 +69,10 @@ std::shared_ptr<KeyRing> KeyRing::from_dir(std::string dir) {
   return ring;
 }
 
-void KeyRing::refresh() const {
+void KeyRing::refresh(bool force) const {
   if (dir_.empty()) return;
   const auto now = std::chrono::steady_clock::now();
-  if (now - read_at_ < std::chrono::seconds(1)) return;
+  if (!force && now - read_at_ < std::chrono::seconds(1)) return;
   read_at_ = now;
   try {
     for (auto& e : read_dir(dir_)) const_cast<KeyRing*>(this)->add(std::move(e));
@@ -85,7 +85,7 @@ std::optional<KeyEntry> KeyRing::by_key(const std::string& public_key) const {
   std::lock_guard lock(mu_);
   auto it = by_key_.find(public_key);
   if (it == by_key_.end()) {
-    refresh();
+    refresh(false);
     it = by_key_.find(public_key);
     if (it == by_key_.end()) return std::nullopt;
   }
@@ -96,10 +96,17 @@ std::optional<KeyEntry> KeyRing::by_name(const std::string& name) const {
   std::lock_guard lock(mu_);
   auto it = key_of_.find(name);
   if (it == key_of_.end()) {
-    refresh();
+    refresh(true);
     it = key_of_.find(name);
     if (it == key_of_.end()) return std::nullopt;
   }
+  return by_key_.at(it->second);
+}
+
+std::optional<KeyEntry> KeyRing::known(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  const auto it = key_of_.find(name);
+  if (it == key_of_.end()) return std::nullopt;
   return by_key_.at(it->second);
 }
 

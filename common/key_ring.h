@@ -9,8 +9,10 @@
 //
 // A ring is either fixed (built from entries, for tests) or read from a key directory
 // (common/key_files.h: <dir>/<role>/<name>.pub). A ring read from a directory reads it again when
-// asked for a key or a name it does not have, at most once a second: a replica or front end that
-// joins after the others started is known as soon as its key file is there.
+// asked for a name it does not have (names come from the node's own config and its tier's
+// membership), and for a key it does not have at most once a second (keys come from whoever
+// connects): a replica or front end that joins after the others started is known as soon as its
+// key file is there.
 //
 // Thread-safety: every member is safe to call from any thread (the ZAP handler's thread and the
 // transport's).
@@ -51,13 +53,17 @@ class KeyRing {
 
   std::optional<KeyEntry> by_key(const std::string& public_key) const;
   std::optional<KeyEntry> by_name(const std::string& name) const;
+  // by_name without reading the directory again: for the names frames claim (any client's routing
+  // id), where a miss is the common case.
+  std::optional<KeyEntry> known(const std::string& name) const;
   std::vector<KeyEntry> entries() const;
 
  private:
   KeyRing() = default;
   void add(KeyEntry e);  // REQUIRES: mu_ held
-  // A ring read from a directory: read it again, unless it was read less than a second ago.
-  void refresh() const;
+  // A ring read from a directory: read it again, unless `force` is false and it was read less
+  // than a second ago. REQUIRES: mu_ held.
+  void refresh(bool force) const;
 
   mutable std::mutex mu_;
   mutable std::map<std::string, KeyEntry> by_key_;

@@ -90,16 +90,16 @@ bool ZmqTransport::admitted(const std::string& claimed, zmq::message_t& frame) {
   if (!options_.curve) return true;
   const char* user = zmq_msg_gets(frame.handle(), "User-Id");
   if (user == nullptr) return false;  // not through the ZAP handler: cannot happen with curve_server
-  const auto claimed_entry = options_.curve->ring->by_name(claimed);
+  const auto claimed_entry = options_.curve->ring->known(claimed);
   const bool server = claimed_entry && (claimed_entry->role == KeyRole::kFrontend || claimed_entry->role == KeyRole::kDatabase);
   if (server && claimed != user) {
     if (++spoofed_ == 1) spdlog::warn("dropped a frame claiming to come from '{}' over a connection that is not its", claimed);
     return false;
   }
   if (!options_.curve->admit) return true;
-  const auto sender = claimed == user ? claimed_entry : options_.curve->ring->by_name(user);
+  const auto sender = claimed == user ? claimed_entry : options_.curve->ring->known(user);  // the ZAP handler found it
   if (!sender) return false;
-  auto refusal = options_.curve->admit(*sender, frame.to_string());
+  auto refusal = options_.curve->admit(*sender, std::string_view(static_cast<const char*>(frame.data()), frame.size()));
   if (!refusal) return true;
   if (++refused_ == 1) spdlog::warn("refused a frame from '{}' ({} key): its key may not send it here", user, role_name(sender->role));
   if (!refusal->empty()) send(claimed, std::move(*refusal));

@@ -56,7 +56,7 @@ struct CurveOptions {
   std::shared_ptr<const KeyRing> ring;  // who may connect to our sockets; the servers' keys, by name
   // Whether a ROUTER frame from `sender` is taken: nullopt takes it; a string refuses it, and is
   // sent back to the sender unless empty. Unset: every frame from a key of the ring is taken.
-  std::function<std::optional<std::string>(const KeyEntry& sender, const std::string& frame)> admit = {};
+  std::function<std::optional<std::string>(const KeyEntry& sender, std::string_view frame)> admit = {};
 };
 
 struct ZmqOptions {

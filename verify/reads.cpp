@@ -5,9 +5,27 @@
 
 namespace oly::verify {
 
+namespace {
+
+// What became of the reads that were not ok, e.g. "85 lost with their connection, retried".
+std::string not_ok_text(const std::map<std::string, size_t>& not_ok) {
+  std::string out;
+  for (const auto& [outcome, n] : not_ok) {
+    std::string what = outcome;
+    if (outcome == "lost") what = "lost with their front end's connection, retried on the next";
+    else if (outcome == "moved") what = "moved by a serving notice, retried";
+    else if (outcome == "timeout") what = "timed out";
+    out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string freshness_text(const FreshnessReport& f) {
-  std::string out = std::to_string(f.reads_ok) + " reads ok of " + std::to_string(f.reads) + ", fidelity " +
-                    fixed(f.fidelity * 100.0, 1) + "%";
+  std::string out = std::to_string(f.reads_ok) + " reads ok of " + std::to_string(f.reads);
+  if (!f.not_ok.empty()) out += " (" + not_ok_text(f.not_ok) + ")";
+  out += ", fidelity " + fixed(f.fidelity * 100.0, 1) + "%";
   if (f.stale.empty()) return out + ", no stale read";
   return out + ", " + plural(f.stale.size(), "stale read", "stale reads") + " p50/p99/max " +
          ms_text(f.staleness_p50) + "/" + ms_text(f.staleness_p99) + "/" + ms_text(f.staleness_max) + " ms";

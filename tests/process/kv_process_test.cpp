@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -264,6 +265,35 @@ TEST(KvProcess, ScriptsKvstoreStartsTheTierOfAServersTxtThatKvReadsAndStopsIt) {
   // What was set survives a restart of the tier.
   ASSERT_EQ(in_dir("bash '" + script + "' start", "start2.log").status, 0);
   EXPECT_EQ(in_dir("'" + std::string(OLY_BIN_DIR) + "/kv' city", "kv3.log").output, "LiÃ¨ge\n");
+}
+
+TEST(KvProcess, ScriptsKvstoreSaysWhichDerivedRaftPortIsTakenAndStartsNothing) {
+  TempDir dir;
+  const std::vector<int> ports = free_ports(3, 1000);
+  std::string servers;
+  for (int p : ports) servers += "127.0.0.1:" + std::to_string(p) + "\n";
+  {
+    std::ofstream(dir.file("servers.txt")) << servers;
+  }
+  // Another program listens on the second replica's Raft port.
+  const int squatter = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(ports[1] + 1000));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(squatter, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(squatter, 1), 0);
+  const std::string script = std::string(OLY_SOURCE_DIR) + "/scripts/kvstore";
+  const Finished started = run_to_end({"/bin/sh", "-c", "cd '" + dir.path() + "' && OLY_BIN_DIR='" + std::string(OLY_BIN_DIR) +
+                                                            "' bash '" + script + "' start"},
+                                      dir.file("start.log"), ms(30000));
+  ::close(squatter);
+  EXPECT_EQ(started.status, 1) << started.output;
+  EXPECT_NE(started.output.find("127.0.0.1:" + std::to_string(ports[1]) + ": its Raft port " + std::to_string(ports[1] + 1000) +
+                                " (its HTTP port + 1000) is in use"),
+            std::string::npos)
+      << started.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("kvstore"))) << "a replica was started";
 }
 
 // What one client thread recorded.

@@ -6,7 +6,8 @@
 //   answered `unauthorised` when it sends an update, even with the right token;
 // - nothing writes to the database without a front end's key, even with the current epoch;
 // - replaying the bytes of a publisher's connection, captured on the wire, gains nothing: they
-//   never show the token or the update, and sent again on a new connection they reach nothing.
+//   never show the token or the update, and sent again on a new connection they reach nothing;
+// - a replica that joins later, with a key made after the others started, is let in by it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -150,6 +151,24 @@ TEST_F(SecurityCurve, NothingWritesTheDatabaseWithoutAFrontEndsKey) {
                            score("Skiing", 1, 2, "fe1-direct", 1, std::nullopt, epoch));
   ASSERT_TRUE(written && written->is<Ack>()) << (written && written->is<Error>() ? written->as<Error>().error : "no answer");
   EXPECT_EQ(written->as<Ack>().version, 1u) << "a write from a key other than a front end's was applied";
+}
+
+TEST_F(SecurityCurve, AReplicaThatJoinsLaterIsLetInByItsNewKey) {
+  // db4's key is made after the others started (their key rings read it when db4 connects), and
+  // db4 finds which replica listens at its --join address by the key that answers.
+  ASSERT_TRUE(cluster_.join_replica("db4", "db2"));
+  const bool voter = eventually([&] {
+    const std::string leader = cluster_.db_leader();
+    const auto m = leader.empty() ? std::nullopt : cluster_.ask(leader, GetMembers{}, ms(500));
+    if (!m || !m->is<Members>()) return false;
+    for (const auto& r : m->as<Members>().members) {
+      if (r.id == "db4" && r.role == "voter") return true;
+    }
+    return false;
+  }, ms(15000));
+  ASSERT_TRUE(voter) << "db4 never became a voter; its log:\n" << cluster_.log_tail("db4");
+  // And it serves with its key: the operator asks it.
+  EXPECT_TRUE(cluster_.ask("db4", GetStats{}));
 }
 
 // Forwards one TCP connection at a time from a port of its own to `upstream_port`, keeping every

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/cluster_curve.h"
+#include "common/key_files.h"
 #include "common/request.h"
 
 namespace oly::testing {
@@ -68,6 +69,7 @@ bool ProcessCluster::start_replica(const std::string& id) {
 bool ProcessCluster::join_replica(const std::string& id, const std::string& via) {
   const std::string address = "tcp://127.0.0.1:" + std::to_string(free_ports(1).at(0));
   joined_[id] = address;
+  if (cfg_.security == Security::kCurve) ensure_key_pair(keys_dir(cfg_), KeyRole::kDatabase, id);  // as `olympics keys --name` does
   return start_server(id, {bin("database"), "--id", id, "--config", config_path_, "--address", address, "--join",
                            address_of(via)});
 }

@@ -354,6 +354,19 @@ TEST(PushConsistency, AReadStartedAfterTheAckOfANewerVersionFails) {
       << format_check(r);
 }
 
+TEST(PushConsistency, TheReadsThatWereNotOkAreNamedByOutcome) {
+  CleanRun run;
+  run.for_reads("tablet-1", 8000, 9000, [](ReadRecord& r) { r.outcome = "lost"; });
+  const CheckReport r = check_run(run.in);
+  const size_t lost = r.freshness.not_ok.at("lost");
+  ASSERT_GT(lost, 0u);
+  const std::string& figures = guarantee(r, 4).figures;
+  EXPECT_NE(figures.find(" (" + std::to_string(lost) + " lost with their front end's connection, retried on the next"),
+            std::string::npos)
+      << figures;
+  EXPECT_NE(figures.find(std::to_string(r.freshness.not_ok.at("timeout")) + " timed out)"), std::string::npos) << figures;
+}
+
 TEST(PullConsistency, StaleReadsUpToTheBoundPassAndOneBeyondItFails) {
   CleanRun run;
   run.in.consistency = Consistency::kPull;
