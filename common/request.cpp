@@ -22,7 +22,10 @@ std::vector<std::optional<Message>> request_all(const std::vector<Request>& requ
   // A name of our own per call: servers' ROUTERs hand a routing id over to the newest
   // connection, so two tools (or two calls) must not share one.
   static std::atomic<uint64_t> calls{0};
-  const std::string name = "olympics-" + std::to_string(::getpid()) + "-" + std::to_string(++calls);
+  // With CURVE, a routing id starts with the name of the key (common/zmq_transport.h).
+  const auto own = curve ? curve->ring->by_key(curve->keys.public_key) : std::nullopt;
+  const std::string name = (own ? own->name : std::string(kOperatorName)) + "-" + std::to_string(::getpid()) + "-" +
+                           std::to_string(++calls);
   try {
     ZmqOptions options;
     options.drop_when_disconnected = false;  // queue for a server still connecting

@@ -86,18 +86,21 @@ void ZmqTransport::secure_client(zmq::socket_t& s, const std::string& peer) cons
   s.set(zmq::sockopt::curve_secretkey, options_.curve->keys.secret_key);
 }
 
+bool owns_routing_id(std::string_view key_name, std::string_view routing_id) {
+  return routing_id == key_name ||
+         (routing_id.size() > key_name.size() + 1 && routing_id.starts_with(key_name) && routing_id[key_name.size()] == '-');
+}
+
 bool ZmqTransport::admitted(const std::string& claimed, zmq::message_t& frame) {
   if (!options_.curve) return true;
   const char* user = zmq_msg_gets(frame.handle(), "User-Id");
   if (user == nullptr) return false;  // not through the ZAP handler: cannot happen with curve_server
-  const auto claimed_entry = options_.curve->ring->known(claimed);
-  const bool server = claimed_entry && (claimed_entry->role == KeyRole::kFrontend || claimed_entry->role == KeyRole::kDatabase);
-  if (server && claimed != user) {
-    if (++spoofed_ == 1) spdlog::warn("dropped a frame claiming to come from '{}' over a connection that is not its", claimed);
+  if (!owns_routing_id(user, claimed)) {
+    if (++spoofed_ == 1) spdlog::warn("dropped a frame with routing id '{}' over the connection of key '{}'", claimed, user);
     return false;
   }
   if (!options_.curve->admit) return true;
-  const auto sender = claimed == user ? claimed_entry : options_.curve->ring->known(user);  // the ZAP handler found it
+  const auto sender = options_.curve->ring->known(user);  // the ZAP handler found it there
   if (!sender) return false;
   auto refusal = options_.curve->admit(*sender, std::string_view(static_cast<const char*>(frame.data()), frame.size()));
   if (!refusal) return true;

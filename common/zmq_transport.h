@@ -19,10 +19,11 @@
 // With `curve` (common/curve.h), every socket speaks CurveZMQ: the ROUTER and PUB as servers with
 // this endpoint's secret key, each DEALER and SUB as a client that knows its peer's public key
 // (from curve.ring, by the peer's name). Only the clients whose public keys are in the ring may
-// connect, each known by its key's name (ZapHandler). A frame that arrives on the ROUTER with a
-// routing id that names one of the cluster's servers (a front end or database key's name) is taken
-// only from a connection authenticated as that name (else counted in frames_spoofed and dropped);
-// any other routing id (a client's own, e.g. cacofonix-<pid>-...) is taken as it is. Then
+// connect, each known by its key's name (ZapHandler). A routing id belongs to a key: a frame that
+// arrives on the ROUTER is taken only when its routing id is its connection's key's name (a
+// server's DEALER: fe1) or that name, a '-' and more (a client's: cacofonix-4242-1a2b3c); else it
+// is counted in frames_spoofed and dropped. So no key can pass itself off as a cluster member, nor
+// take over another key's routing id (ZMQ_ROUTER_HANDOVER would hand it that key's replies). Then
 // curve.admit, when set, decides whether the frame's sender (its key's entry) may send it: a
 // refused frame is not returned; the reply admit gives, if any, goes back to the sender
 // (frames_refused counts them).
@@ -58,6 +59,9 @@ struct CurveOptions {
   // sent back to the sender unless empty. Unset: every frame from a key of the ring is taken.
   std::function<std::optional<std::string>(const KeyEntry& sender, std::string_view frame)> admit = {};
 };
+
+// Whether routing id `routing_id` may be used by the key named `key_name` (see above).
+bool owns_routing_id(std::string_view key_name, std::string_view routing_id);
 
 struct ZmqOptions {
   std::string bind;          // ROUTER address to bind, "" for a pure client
@@ -108,7 +112,7 @@ class ZmqTransport final : public Transport {
   std::optional<Incoming> receive() override;
 
   uint64_t frames_dropped() const { return dropped_; }
-  // Frames whose routing id named a cluster peer from a connection not authenticated as it.
+  // Frames whose routing id is not their connection's key's (see the contract above).
   uint64_t frames_spoofed() const { return spoofed_; }
   // Frames curve.admit refused.
   uint64_t frames_refused() const { return refused_; }

@@ -48,7 +48,8 @@ int cmd_status(const Cluster& cluster, bool json, std::optional<double> watch,
       std::string version;
       for (const auto& v : versions) version += (version.empty() ? ", version " : " and ") + v;
       text = format_status_table(rows) + std::to_string(up) + " of " + std::to_string(rows.size()) +
-             " nodes up (run directory " + cluster.layout().dir.string() + ")" + version + "\n";
+             " nodes up (run directory " + cluster.layout().dir.string() + ")" + version +
+             (cluster.config().security == Security::kCurve ? ", CurveZMQ links" : ", plain ZeroMQ links") + "\n";
     }
     if (watch) {
       const std::string head = wall_clock_now() + "  every " + fixed(*watch) + " s, Ctrl-C stops\n";

@@ -122,6 +122,27 @@ TEST(ZmqCurve, AClientCannotClaimAPeersName) {
   EXPECT_EQ(real->from, "fe2");
 }
 
+TEST(ZmqCurve, AKeyCannotTakeOverAnotherKeysRoutingId) {
+  const Keys k;
+  const auto port = testing::free_ports(1).at(0);
+  ZmqTransport fe1("fe1", k.options(k.fe1, tcp(port)));
+  // fe2's key under the publisher's routing id: with ROUTER_HANDOVER it would get the publisher's
+  // acks from now on.
+  ZmqTransport thief("cacofonix-4242-1a2b", k.options(k.fe2));
+  thief.add_peer("fe1", tcp(port));
+  const auto got = until_one(fe1, [&] { thief.send("fe1", "set_score"); });
+  EXPECT_FALSE(got) << got->from << ": " << got->frame;
+  EXPECT_GT(fe1.frames_spoofed(), 0u);
+  // A name that only starts like the key's is not the key's either.
+  ZmqTransport near("cacofonixx-1", k.options(k.bard));
+  near.add_peer("fe1", tcp(port));
+  EXPECT_FALSE(until_one(fe1, [&] { near.send("fe1", "set_score"); }));
+  EXPECT_TRUE(owns_routing_id("cacofonix", "cacofonix-4242-1a2b"));
+  EXPECT_TRUE(owns_routing_id("fe2", "fe2"));
+  EXPECT_FALSE(owns_routing_id("cacofonix", "cacofonix-"));
+  EXPECT_FALSE(owns_routing_id("fe2", "fe22"));
+}
+
 TEST(ZmqCurve, APeerWithoutAKnownPublicKeyIsAnError) {
   const Keys k;
   ZmqTransport fe1("fe1", k.options(k.fe1));

@@ -15,6 +15,7 @@
 #include "byzantine/om1.h"
 #include "byzantine/quorum.h"
 #include "byzantine/signed_update.h"
+#include "byzantine/traitor.h"
 
 namespace oly::byzantine {
 namespace {
@@ -108,17 +109,8 @@ TEST(SubmissionQuorum, TwoDistinctFrontEndsWithTheSameValueAndNoEquivocator) {
 
 // ------------------------------------------------ four front ends, one traitor, round by round
 
-enum class Strategy { kFlip, kRandom, kSilent, kEquivocate };
-const char* name(Strategy s) {
-  switch (s) {
-    case Strategy::kFlip: return "flip";
-    case Strategy::kRandom: return "random";
-    case Strategy::kSilent: return "silent";
-    case Strategy::kEquivocate: return "equivocate";
-  }
-  return "?";
-}
-
+// The traitor's strategies are those of the injector (byzantine/traitor.h), told here at the level
+// of OM(1)'s values rather than of frames.
 // A value on the wire: an update and a signature, in one string.
 std::string wire(const SetScore& u, const std::string& sig) { return canonical_bytes(u) + "|" + sig; }
 
@@ -139,7 +131,7 @@ struct World {
 };
 
 // What the traitor sends to `to` in place of the loyal `v`.
-Value corrupt(Strategy s, const Value& v, const std::string& to, std::mt19937_64& rng, const World& w) {
+Value traitor_says(Strategy s, const Value& v, const std::string& to, std::mt19937_64& rng, const World& w) {
   switch (s) {
     case Strategy::kFlip: {
       SetScore f = w.sent;
@@ -152,7 +144,7 @@ Value corrupt(Strategy s, const Value& v, const std::string& to, std::mt19937_64
       // A different story to each: the truth to one, a flipped update to another, nothing to the third.
       const int pick = static_cast<int>((std::hash<std::string>{}(to) + rng()) % 3);
       if (pick == 0) return v;
-      if (pick == 1) return corrupt(Strategy::kFlip, v, to, rng, w);
+      if (pick == 1) return traitor_says(Strategy::kFlip, v, to, rng, w);
       return std::nullopt;
     }
   }
@@ -184,7 +176,7 @@ Outcome run(const World& w, const std::vector<std::string>& fes, const std::stri
     Value v = w.genuine;
     if (commander == traitor) {
       if (strategy == Strategy::kSilent) continue;
-      v = corrupt(strategy, v, to, rng, w);
+      v = traitor_says(strategy, v, to, rng, w);
       if (!v && strategy == Strategy::kEquivocate) continue;
     }
     l.at(to).on_propose(commander, w.check(v));
@@ -197,7 +189,7 @@ Outcome run(const World& w, const std::vector<std::string>& fes, const std::stri
       Value v = *l.at(from).received();
       if (from == traitor) {
         if (strategy == Strategy::kSilent) continue;
-        v = corrupt(strategy, v, to, rng, w);
+        v = traitor_says(strategy, v, to, rng, w);
         if (!v && strategy == Strategy::kEquivocate) continue;
       }
       l.at(to).on_relay(from, w.check(v));
@@ -217,7 +209,7 @@ Outcome run(const World& w, const std::vector<std::string>& fes, const std::stri
     if (f == traitor) {
       if (strategy == Strategy::kSilent) continue;
       for (int i = 0; i < 2; ++i) {  // twice, possibly two different values
-        if (const Value v = corrupt(strategy, w.genuine, "db" + std::to_string(i), rng, w)) submissions.emplace_back(f, *v);
+        if (const Value v = traitor_says(strategy, w.genuine, "db" + std::to_string(i), rng, w)) submissions.emplace_back(f, *v);
       }
     } else if (decision[f]) {
       submissions.emplace_back(f, *decision[f]);
@@ -247,7 +239,7 @@ TEST_P(EveryTraitor, LoyalFrontEndsAgreeAndTheDatabaseAppliesOnlyWhatCacofonixSe
           const Outcome o = run(w, fes, commander, traitor, s, rng);
           ++runs;
           const std::string where = "commander " + commander + ", traitor " + (traitor.empty() ? "none" : traitor) +
-                                    ", " + name(s) + ", seed " + std::to_string(seed);
+                                    ", " + std::string(strategy_name(s)) + ", seed " + std::to_string(seed);
           // IC1: the loyal front ends decide the same value.
           const Value first = o.decided.begin()->second;
           for (const auto& [fe, v] : o.decided) ASSERT_EQ(v, first) << where << ": " << fe << " decided otherwise";
