@@ -21,7 +21,7 @@
 
 namespace oly {
 
-inline constexpr const char* kOperatorName = "olympics";
+inline constexpr const char* kOperatorName = kOperatorKeyName;
 
 // The key directory of `c`, resolved against run_dir.
 std::string keys_dir(const Config& c);

@@ -1,6 +1,7 @@
 #include "common/config.h"
 
 #include <charconv>
+#include <utility>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -179,6 +180,38 @@ void validate(const Config& c) {
   if (c.tablets.events_per_tablet < 1) fail("tablets.events_per_tablet", "expected 1 or more");
   if (c.tablets.zipf_s < 0) fail("tablets.zipf_s", "expected 0 or more");
   positive(c, "tablets.request_timeout_ms", c.tablets.request_timeout_ms);
+  if (c.security == Security::kCurve) validate_key_names(c);
+}
+
+void validate_key_names(const Config& c) {
+  auto fail = [&](const std::string& key, const std::string& what) {
+    throw ConfigError(c.source + ": " + key + ": " + what);
+  };
+  if (c.keys_dir.empty()) fail("keys_dir", "expected a directory (security: curve keeps each node's key pair there)");
+  // Each node's key is <keys_dir>/<role>/<name>.key, and a key owns the routing ids that are its
+  // name or begin with its name and '-' (common/zmq_transport.h).
+  std::vector<std::pair<std::string, std::string>> names;  // key, name
+  for (size_t i = 0; i < c.frontends.size(); ++i) names.emplace_back("frontends[" + std::to_string(i) + "].id", c.frontends[i].id);
+  if (c.replicated()) {
+    for (size_t i = 0; i < c.database.replicas.size(); ++i) names.emplace_back("database.replicas[" + std::to_string(i) + "].id", c.database.replicas[i].id);
+  } else {
+    names.emplace_back("database.id", c.database.id);
+  }
+  names.emplace_back("cacofonix.id", c.cacofonix.id);
+  names.emplace_back("the operator's key", kOperatorKeyName);
+  for (const auto& [key, name] : names) {
+    if (name.empty() || name.size() > 64 || name[0] == '.' ||
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos) {
+      fail(key, "with security: curve a name is also a key file's: letters, digits, '-', '_' and '.' (at most 64, not "
+                "starting with '.'), got '" + name + "'");
+    }
+    for (const auto& [other_key, other] : names) {
+      if (name.size() > other.size() && name.starts_with(other) && name[other.size()] == '-') {
+        fail(key, "'" + name + "' begins with '" + other + "-' (" + other_key + "): with security: curve the key '" + other +
+                      "' may use every routing id that begins so, and could take over " + name + "'s");
+      }
+    }
+  }
 }
 
 }  // namespace oly

@@ -199,4 +199,12 @@ inline const std::vector<std::string>& medals() {
 // Checks cross-field rules (ids unique, timeouts above intervals, ...). Throws ConfigError.
 void validate(const Config& c);
 
+// The name of the operator's key (the olympics tool and other tools), beside the nodes' ids.
+inline constexpr const char* kOperatorKeyName = "olympics";
+
+// security: curve: every node's name (front ends, database nodes, cacofonix.id, the operator's key)
+// can be a key file's and none begins with another's and '-'. Part of validate; also for a name
+// added at run time. Throws ConfigError.
+void validate_key_names(const Config& c);
+
 }  // namespace oly

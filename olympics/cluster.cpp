@@ -135,6 +135,9 @@ void Cluster::add_replica(const std::string& name) {
   if (seed == nullptr) throw ClusterError("no replica of the tier is running to join through");
   if (config_.security == Security::kCurve) {
     try {
+      Config with = config_;
+      with.database.replicas.push_back({name, "tcp://127.0.0.1:1"});
+      validate_key_names(with);
       if (ensure_key_pair(keys_dir(config_), KeyRole::kDatabase, name)) out_ << "made the key pair database/" << name << "\n";
     } catch (const std::runtime_error& e) {
       throw ClusterError(e.what());

@@ -128,6 +128,31 @@ TEST_F(ConfigFile, ABadConsistencyNamesTheKeyAndWhatWasExpected) {
             path_ + ": consistency: expected push or pull, got 'sideways'");
 }
 
+TEST(Config, WithCurveNoNodesNameBeginsWithAnothersAndADash) {
+  Config c;
+  c.security = Security::kCurve;
+  c.frontends[1].id = "cacofonix-2";  // the publisher's key could use its routing ids
+  try {
+    validate(c);
+    FAIL() << "validated";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("frontends[1].id: 'cacofonix-2' begins with 'cacofonix-' (cacofonix.id)"), std::string::npos)
+        << e.what();
+  }
+  c.frontends[1].id = "fe/2";  // a key file's name
+  EXPECT_THROW(validate(c), ConfigError);
+  c.frontends[1].id = "fe2";
+  EXPECT_NO_THROW(validate(c));
+  // Plain links have no such rule.
+  c.security = Security::kPlain;
+  c.frontends[1].id = "cacofonix-2";
+  EXPECT_NO_THROW(validate(c));
+}
+
+TEST_F(ConfigFile, ABadSecurityNamesWhatWasExpected) {
+  expect_error("security: tight\n", "security: expected plain or curve, got 'tight'");
+}
+
 TEST_F(ConfigFile, AnUnknownTopLevelKey) {
   expect_error("consistancy: push\n", "consistancy: unknown key");
 }
