@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/node_name.h"
 #include "common/servers_file.h"
 
 namespace oly {
@@ -200,8 +201,7 @@ void validate_key_names(const Config& c) {
   names.emplace_back("cacofonix.id", c.cacofonix.id);
   names.emplace_back("the operator's key", kOperatorKeyName);
   for (const auto& [key, name] : names) {
-    if (name.empty() || name.size() > 64 || name[0] == '.' ||
-        name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos) {
+    if (!fit_node_name(name)) {
       fail(key, "with security: curve a name is also a key file's: letters, digits, '-', '_' and '.' (at most 64, not "
                 "starting with '.'), got '" + name + "'");
     }

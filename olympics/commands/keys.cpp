@@ -4,6 +4,7 @@
 
 #include "common/cluster_curve.h"
 #include "common/key_files.h"
+#include "common/node_name.h"
 
 namespace oly::olympics {
 
@@ -22,8 +23,7 @@ int cmd_keys(const Flags& f) {
         std::cerr << "error: --role '" << f.key_role << "': expected frontend, database, publisher or operator\n";
         return 2;
       }
-      if (f.key_name.size() > 64 || f.key_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos ||
-          f.key_name[0] == '.') {
+      if (!fit_node_name(f.key_name)) {
         std::cerr << "error: --name: a node's name is letters, digits, '-', '_' and '.' (at most 64, not starting with '.')\n";
         return 2;
       }
