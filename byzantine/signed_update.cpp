@@ -29,6 +29,16 @@ SigningKeys signing_keypair() {
   return k;
 }
 
+SigningKeys signing_keypair(const std::string& seed) {
+  start_sodium();
+  if (seed.size() != crypto_sign_SEEDBYTES) return {};
+  SigningKeys k{std::string(crypto_sign_PUBLICKEYBYTES, '\0'), std::string(crypto_sign_SECRETKEYBYTES, '\0')};
+  crypto_sign_seed_keypair(reinterpret_cast<unsigned char*>(k.public_key.data()),
+                           reinterpret_cast<unsigned char*>(k.secret_key.data()),
+                           reinterpret_cast<const unsigned char*>(seed.data()));
+  return k;
+}
+
 std::string canonical_bytes(const Update& u) {
   std::string out;
   if (const auto* s = std::get_if<SetScore>(&u)) {

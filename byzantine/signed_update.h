@@ -25,6 +25,9 @@ struct SigningKeys {
 };
 
 SigningKeys signing_keypair();
+// The key pair of a 32-byte seed (a simulation's, so that a run replays exactly); "" when the seed
+// is not 32 bytes.
+SigningKeys signing_keypair(const std::string& seed);
 
 using Update = std::variant<SetScore, IncrementMedalTally>;
 

@@ -71,7 +71,8 @@ bool carries_value(const Body& body) {
   return std::holds_alternative<SetScore>(body) || std::holds_alternative<IncrementMedalTally>(body) ||
          std::holds_alternative<Ack>(body) || std::holds_alternative<ScoreReply>(body) ||
          std::holds_alternative<TallyReply>(body) || std::holds_alternative<Scoreboard>(body) ||
-         std::holds_alternative<Value>(body);
+         std::holds_alternative<Value>(body) || std::holds_alternative<Propose>(body) ||
+         (std::holds_alternative<Relay>(body) && std::get<Relay>(body).update.has_value());
 }
 
 void corrupt(Body& body, Strategy how, std::mt19937_64& rng) {
@@ -99,7 +100,18 @@ void corrupt(Body& body, Strategy how, std::mt19937_64& rng) {
     for (auto& t : b->tallies) lie_about(t, how, rng);
   } else if (auto* v = std::get_if<Value>(&body)) {
     lie_about(v->value, how, rng);
+  } else if (auto* p = std::get_if<Propose>(&body)) {
+    corrupt_frame(p->update, how, rng);
+  } else if (auto* r = std::get_if<Relay>(&body); r && r->update) {
+    corrupt_frame(*r->update, how, rng);
   }
+}
+
+void corrupt_frame(Bytes& frame, Strategy how, std::mt19937_64& rng) {
+  Decoded d = decode(frame.data);
+  if (!d.ok) return;
+  corrupt(d.message.body, how, rng);
+  frame.data = encode(d.message);
 }
 
 TraitorTransport::TraitorTransport(Transport& inner, Strategy strategy, uint64_t seed)

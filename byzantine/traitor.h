@@ -4,8 +4,8 @@
 //
 // Only what the traitor sends is touched (what it receives is as sent), and only frames that carry
 // a value: updates (set_score, increment_medal_tally), their acks, reads' answers (score,
-// medal_tally, scoreboard) and values between front ends (value, and the agreement's messages
-// when they exist). Heartbeats, requests without a value and notices pass as they are, so the
+// medal_tally, scoreboard) and values between front ends (value, and the agreement's propose and
+// relay, whose update is corrupted inside them). Heartbeats, requests without a value and notices pass as they are, so the
 // traitor keeps looking alive: a traitor that stops heartbeating is only a crashed front end.
 //
 //   flip        scores swapped (gauls <-> romans), a medal given to the other team, versions +1
@@ -44,6 +44,8 @@ std::optional<Strategy> parse_strategy(std::string_view name);
 bool carries_value(const Body& body);
 // `body` with the lie `s` tells (flip or random; the others are decided per frame by the caller).
 void corrupt(Body& body, Strategy s, std::mt19937_64& rng);
+// The same for a message carried as a frame inside another (an agreement's update).
+void corrupt_frame(Bytes& frame, Strategy s, std::mt19937_64& rng);
 
 class TraitorTransport final : public Transport {
  public:

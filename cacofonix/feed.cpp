@@ -24,15 +24,15 @@ std::optional<Body> RandomFeed::next() {
   if (can_end && u(rng_) < 0.08) {
     // The event ends: medals, then a fresh 0-0 for its next round.
     if (g.gauls == g.romans) {
-      queued_.push_back(IncrementMedalTally{"Gauls", "bronze", "", 0, {}, {}});
-      queued_.push_back(IncrementMedalTally{"Romans", "bronze", "", 0, {}, {}});
+      queued_.push_back(IncrementMedalTally{"Gauls", "bronze", "", 0, {}, {}, {}});
+      queued_.push_back(IncrementMedalTally{"Romans", "bronze", "", 0, {}, {}, {}});
     } else {
       const bool gauls_win = g.gauls > g.romans;
-      queued_.push_back(IncrementMedalTally{gauls_win ? "Gauls" : "Romans", "gold", "", 0, {}, {}});
-      queued_.push_back(IncrementMedalTally{gauls_win ? "Romans" : "Gauls", "silver", "", 0, {}, {}});
+      queued_.push_back(IncrementMedalTally{gauls_win ? "Gauls" : "Romans", "gold", "", 0, {}, {}, {}});
+      queued_.push_back(IncrementMedalTally{gauls_win ? "Romans" : "Gauls", "silver", "", 0, {}, {}, {}});
     }
     g = Game{};
-    queued_.push_back(SetScore{event, 0, 0, "", 0, {}, {}});
+    queued_.push_back(SetScore{event, 0, 0, "", 0, {}, {}, {}});
     return next();
   }
   const double r = u(rng_);
@@ -44,7 +44,7 @@ std::optional<Body> RandomFeed::next() {
   } else {
     g.romans += 1;
   }
-  return SetScore{event, g.gauls, g.romans, "", 0, {}, {}};
+  return SetScore{event, g.gauls, g.romans, "", 0, {}, {}, {}};
 }
 
 namespace {
@@ -84,14 +84,14 @@ ScriptFeed::ScriptFeed(const std::string& text, const std::string& source, const
       std::string event = w[1];
       for (size_t i = 2; i + 2 < w.size(); ++i) event += " " + w[i];
       if (std::find(events.begin(), events.end(), event) == events.end()) fail("unknown event '" + event + "'");
-      updates_.push_back(SetScore{event, gauls, romans, "", 0, {}, {}});
+      updates_.push_back(SetScore{event, gauls, romans, "", 0, {}, {}, {}});
     } else if (w[0] == "increment_medal_tally") {
       if (w.size() != 3) fail("expected: increment_medal_tally <team> <medal>");
       if (std::find(teams().begin(), teams().end(), w[1]) == teams().end()) fail("unknown team '" + w[1] + "'");
       if (std::find(medals().begin(), medals().end(), w[2]) == medals().end()) {
         fail("unknown medal '" + w[2] + "' (expected gold, silver or bronze)");
       }
-      updates_.push_back(IncrementMedalTally{w[1], w[2], "", 0, {}, {}});
+      updates_.push_back(IncrementMedalTally{w[1], w[2], "", 0, {}, {}, {}});
     } else {
       fail("unknown op '" + w[0] + "' (expected set_score or increment_medal_tally)");
     }

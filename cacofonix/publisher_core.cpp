@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "byzantine/signed_update.h"
 #include "common/log.h"
 #include "common/version.h"
 
@@ -49,9 +50,11 @@ void PublisherCore::produce(TimePoint now) {
             u.publisher = publisher_;
             u.seq = seq;
             u.token = cfg_.cacofonix.token;
+            if (!signing_key_.empty()) u.signature = Bytes{byzantine::sign(u, signing_key_)};
           }
         },
         *body);
+    if (pending_.empty()) progress_at_ = now;  // the wait for progress starts with the first pending
     pending_.emplace(seq, Pending{std::move(*body), now});
     ++produced_;
     ++counters_["produced"];
@@ -81,6 +84,7 @@ void PublisherCore::send_window(TimePoint now, Effects& out) {
 
 void PublisherCore::go_back(const std::string& target, TimePoint now, Effects& out) {
   if (target != target_) spdlog::info("sending updates to {} from now on", target);
+  if (target != target_) progress_at_ = now;
   target_ = target;
   next_to_send_ = pending_.empty() ? next_seq_ : pending_.begin()->first;
   in_flight_ = 0;
@@ -90,7 +94,9 @@ void PublisherCore::go_back(const std::string& target, TimePoint now, Effects& o
 
 void PublisherCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
   if (notice) {
-    if (auto* m = std::get_if<MasterChanged>(&msg.body)) {
+    if (auto* a = std::get_if<Ack>(&msg.body); a && cfg_.byzantine) {
+      on_ack(from, *a, 0, now);
+    } else if (auto* m = std::get_if<MasterChanged>(&msg.body); m && !cfg_.byzantine) {
       ++counters_["master_changes_seen"];
       if (m->frontend != target_) go_back(m->frontend, now, out);
     }
@@ -112,6 +118,7 @@ void PublisherCore::on_ack(const std::string& from, const Ack& ack, uint64_t, Ti
     ++counters_["late_acks"];
     return;
   }
+  if (cfg_.byzantine && !vouched(from, ack)) return;
   AckRecord r;
   r.publisher = publisher_;
   r.seq = ack.seq;
@@ -135,6 +142,18 @@ void PublisherCore::on_ack(const std::string& from, const Ack& ack, uint64_t, Ti
   if (ack.duplicate) ++counters_["duplicates"];
   if (ack.seq < next_to_send_ && in_flight_ > 0) --in_flight_;
   pending_.erase(it);
+  vouchers_.erase(ack.seq);
+  progress_at_ = now;
+}
+
+bool PublisherCore::vouched(const std::string& from, const Ack& ack) {
+  auto& by = vouchers_[ack.seq];
+  const std::pair<std::string, uint64_t> said{ack.key, ack.version};
+  by[from] = said;
+  const auto agree = std::count_if(by.begin(), by.end(), [&](const auto& v) { return v.second == said; });
+  if (agree >= 2) return true;
+  ++counters_["acks_awaiting_a_second_voucher"];
+  return false;
 }
 
 void PublisherCore::on_error(const Error& e, uint64_t req, TimePoint now, Effects& out) {
@@ -144,6 +163,12 @@ void PublisherCore::on_error(const Error& e, uint64_t req, TimePoint now, Effect
     return;
   }
   const std::string code(error_code_name(e.code));
+  if (cfg_.byzantine) {
+    // A traitor may answer anything: only progress (vouched acks) counts, and its absence for a
+    // request timeout moves us to the next front end (on_tick).
+    if (counters_["ignored_" + code]++ == 0) spdlog::warn("update {}: {} answered {} ({})", it->first, target_, code, e.error);
+    return;
+  }
   if (e.code == ErrorCode::kNotMaster) {
     ++counters_["not_master"];
     const bool known = e.master && std::any_of(cfg_.frontends.begin(), cfg_.frontends.end(),
@@ -166,7 +191,11 @@ void PublisherCore::on_error(const Error& e, uint64_t req, TimePoint now, Effect
 
 void PublisherCore::on_tick(TimePoint now, Effects& out) {
   if (producing_) produce(now);
-  if (!pending_.empty()) {
+  if (cfg_.byzantine && !pending_.empty() && now - progress_at_ >= ms(cfg_.cacofonix.request_timeout_ms)) {
+    ++counters_["timeouts"];
+    spdlog::warn("no vouched acknowledgement through {} within {} ms", target_, cfg_.cacofonix.request_timeout_ms);
+    go_back(cfg_.next_frontend(target_), now, out);
+  } else if (!cfg_.byzantine && !pending_.empty()) {
     const auto& [seq, oldest] = *pending_.begin();
     if (seq < next_to_send_ && now - oldest.last_sent >= ms(cfg_.cacofonix.request_timeout_ms)) {
       ++counters_["timeouts"];
@@ -181,7 +210,9 @@ TimePoint PublisherCore::next_wake() const {
   // While full, the next acknowledgement (a message, after which the Node ticks us when due)
   // makes room; waking for the rate meanwhile would only spin.
   TimePoint w = !producing_ || full() ? TimePoint::max() : started_ ? next_produce_ : TimePoint::min();
-  if (!pending_.empty() && pending_.begin()->first < next_to_send_) {
+  if (cfg_.byzantine && !pending_.empty()) {
+    w = std::min(w, progress_at_ + ms(cfg_.cacofonix.request_timeout_ms));
+  } else if (!pending_.empty() && pending_.begin()->first < next_to_send_) {
     w = std::min(w, pending_.begin()->second.last_sent + ms(cfg_.cacofonix.request_timeout_ms));
   }
   return w;

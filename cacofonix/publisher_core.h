@@ -10,6 +10,13 @@
 // (new) master. On a timeout with no better knowledge it tries the next front end of the config,
 // which answers not_master with the master's address if it is not master itself.
 //
+// Byzantine mode: Cacofonix signs each update, any front end takes it (it commands the
+// agreement), and an update counts as acknowledged only once two front ends vouch for the same
+// (key, version): the answer of the one it sent to, and the Ack notices front ends publish on
+// topic "publisher" (a traitor's word alone is never taken). It follows no not_master, error or
+// master_changed (a traitor could say anything): whenever no update was acknowledged for a request
+// timeout while some wait, it sends them to the next front end.
+//
 // Every acknowledgement becomes an AckRecord (the shell writes them to the ack log for the
 // checker) and is counted per team and medal, so that tallies can be compared with the database.
 //
@@ -49,6 +56,10 @@ class PublisherCore final : public Core {
   TimePoint next_wake() const override;
   Counters& counters() override { return counters_; }
 
+  // Byzantine mode (config.byzantine): the publisher's secret signing key; every update produced
+  // from now on carries its signature (byzantine/signed_update.h).
+  void set_signing_key(std::string secret_key) { signing_key_ = std::move(secret_key); }
+
   // Stops drawing from the feed; what was drawn is still delivered.
   void stop_producing() { producing_ = false; }
   // True when nothing more will be produced and everything produced is acknowledged.
@@ -78,6 +89,8 @@ class PublisherCore final : public Core {
   void send_window(TimePoint now, Effects& out);
   void go_back(const std::string& target, TimePoint now, Effects& out);
   void on_ack(const std::string& from, const Ack& ack, uint64_t req, TimePoint now);
+  // Byzantine mode: front end `from` vouches for `ack`; true once a second one agrees.
+  bool vouched(const std::string& from, const Ack& ack);
   void on_error(const Error& e, uint64_t req, TimePoint now, Effects& out);
   uint64_t seq_of(uint64_t req) const;
 
@@ -97,6 +110,13 @@ class PublisherCore final : public Core {
   uint64_t next_req_ = 1;
   std::map<uint64_t, Pending> pending_;     // by seq
   std::map<uint64_t, uint64_t> req_to_seq_; // live requests only
+
+  std::string signing_key_;  // Byzantine mode
+  // Byzantine mode: the last acknowledgement, or the last change of target; with updates pending,
+  // none for a request timeout moves us to the next front end.
+  TimePoint progress_at_{};
+  // Byzantine mode: seq -> front end -> the (key, version) it vouched for.
+  std::map<uint64_t, std::map<std::string, std::pair<std::string, uint64_t>>> vouchers_;
 
   std::map<std::string, int64_t> medal_counts_;
   std::vector<AckRecord> acks_;

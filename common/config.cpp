@@ -182,6 +182,17 @@ void validate(const Config& c) {
   if (c.tablets.zipf_s < 0) fail("tablets.zipf_s", "expected 0 or more");
   positive(c, "tablets.request_timeout_ms", c.tablets.request_timeout_ms);
   if (c.security == Security::kCurve) validate_key_names(c);
+  if (c.byzantine) {
+    if (c.frontends.size() != 4) {
+      fail("byzantine", "expected exactly 4 front ends (one traitor among 3f + 1 = 4), got " +
+                            std::to_string(c.frontends.size()));
+    }
+    if (c.security != Security::kCurve) {
+      fail("byzantine", "needs security: curve (the agreement trusts that a link's sender is who it says)");
+    }
+    if (!c.replicated()) fail("byzantine", "needs a replicated database tier (database.replicas), whose leader counts submissions");
+    positive(c, "byzantine_round_ms", c.byzantine_round_ms);
+  }
 }
 
 void validate_key_names(const Config& c) {

@@ -165,6 +165,12 @@ struct Config {
   Security security = Security::kCurve;
   // curve: the key directory (common/key_files.h), relative to run_dir unless absolute.
   std::string keys_dir = "keys";
+  // Byzantine mode (docs/byzantine.md): exactly four front ends tolerate one traitor. Cacofonix
+  // signs its updates, the front ends agree on each by OM(1) and the database applies one only
+  // when two front ends submit it. Needs security: curve (OM(1) trusts a link's sender).
+  bool byzantine = false;
+  // Byzantine mode: how long a round of the agreement waits for a message that does not come.
+  int byzantine_round_ms = 50;
 
   // Whether the database tier is replicated (database.replicas given).
   bool replicated() const { return !database.replicas.empty(); }

@@ -108,6 +108,8 @@ void fill(MapReader& r, Config& c) {
   else if (security == "curve") c.security = Security::kCurve;
   else r.fail("security", "expected plain or curve, got '" + security + "'");
   r.get("keys_dir", c.keys_dir);
+  r.get("byzantine", c.byzantine);
+  r.get("byzantine_round_ms", c.byzantine_round_ms);
   r.get("events", c.events);
   r.sub("database", [&](MapReader& d) {
     d.get("id", c.database.id);
@@ -235,6 +237,7 @@ std::string to_yaml(const Config& c) {
   out << "consistency: " << to_string(c.consistency) << "\n";
   out << "security: " << to_string(c.security) << "\n";
   out << "keys_dir: " << q(c.keys_dir) << "\n";
+  if (c.byzantine) out << "byzantine: true\nbyzantine_round_ms: " << c.byzantine_round_ms << "\n";
   out << "events: [";
   for (size_t i = 0; i < c.events.size(); ++i) out << (i ? ", " : "") << q(c.events[i]);
   out << "]\n";

@@ -185,7 +185,9 @@ std::vector<std::string> comma_split(const std::string& list);
 
 // Publisher -> master (and master -> database, which adds `epoch`). `publisher` names one
 // incarnation of a publisher; `seq` starts at 1 and rises by one per update of that publisher.
-// `token` authenticates the publisher to the front end (config: cacofonix.token).
+// `token` authenticates the publisher to the front end (config: cacofonix.token). In Byzantine
+// mode `signature` is the publisher's Ed25519 signature of the update (byzantine/signed_update.h),
+// which every front end and the database check.
 struct SetScore {
   static constexpr std::string_view kOp = "set_score";
   std::string event;
@@ -195,9 +197,10 @@ struct SetScore {
   uint64_t seq = 0;
   std::optional<std::string> token;
   std::optional<uint64_t> epoch;
+  std::optional<Bytes> signature;
   template <class F> void visit(F&& f) {
     f("event", event); f("gauls", gauls); f("romans", romans); f("publisher", publisher);
-    f("seq", seq); f("token", token); f("epoch", epoch);
+    f("seq", seq); f("token", token); f("epoch", epoch); f("signature", signature);
   }
 };
 
@@ -211,9 +214,10 @@ struct IncrementMedalTally {
   uint64_t seq = 0;
   std::optional<std::string> token;
   std::optional<uint64_t> epoch;
+  std::optional<Bytes> signature;  // as SetScore's
   template <class F> void visit(F&& f) {
     f("team", team); f("medal", medal); f("publisher", publisher); f("seq", seq);
-    f("token", token); f("epoch", epoch);
+    f("token", token); f("epoch", epoch); f("signature", signature);
   }
 };
 
@@ -222,6 +226,9 @@ struct IncrementMedalTally {
 // applied before and the stored result is returned.
 // The database also fills in the key's value after the update (`score` or `tally`), which
 // the master writes through to its cache; publishers may ignore it.
+// Byzantine mode: every front end whose submission of an update the database acknowledged
+// publishes that Ack as a notice on topic "publisher" (it vouches for it); Cacofonix takes an
+// update as acknowledged once two front ends vouch for the same (key, version).
 struct Ack {
   static constexpr std::string_view kOp = "ack";
   std::string publisher;
@@ -448,6 +455,35 @@ struct HandOver {
   template <class F> void visit(F&& f) { f("from", from); f("epoch", epoch); }
 };
 
+// ---------------------------------------------------------------- internal: Byzantine agreement
+//
+// Byzantine mode (docs/byzantine.md): OM(1) among the four front ends for each update
+// (publisher, seq). Neither is answered; a round that misses a message counts it as none.
+
+// Round 1, the commander (the front end Cacofonix sent the update to) -> each lieutenant:
+// `update` is the signed update as a frame (common/codec.h encode of a set_score or
+// increment_medal_tally with req 0, no token, no epoch).
+struct Propose {
+  static constexpr std::string_view kOp = "propose";
+  std::string publisher;
+  uint64_t seq = 0;
+  Bytes update;
+  template <class F> void visit(F&& f) { f("publisher", publisher); f("seq", seq); f("update", update); }
+};
+
+// Round 2, a lieutenant -> the two others: what it received from `commander` for (publisher,
+// seq); no `update` when nothing valid came.
+struct Relay {
+  static constexpr std::string_view kOp = "relay";
+  std::string commander;
+  std::string publisher;
+  uint64_t seq = 0;
+  std::optional<Bytes> update;
+  template <class F> void visit(F&& f) {
+    f("commander", commander); f("publisher", publisher); f("seq", seq); f("update", update);
+  }
+};
+
 // ---------------------------------------------------------------- internal: cache consistency
 //
 // Keys are "score/<event>" and "tally/<team>"; a value travels as a KeyValue with exactly one of
@@ -603,7 +639,7 @@ using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScor
                           TabletHome, ListRegistry, Registry, Heartbeat, Fetch, Value, Invalidate,
                           InvalidateAck, Poll, NotModified, LeaseRequest, LeaseGrant, GetStats, Stats,
                           Error, RenewMaster, HandOver, Serving, RaftRpc, GetMembers, Members,
-                          JoinTier, RemoveReplica, KvGet, KvSet, KvValue>;
+                          JoinTier, RemoveReplica, KvGet, KvSet, KvValue, Propose, Relay>;
 
 // One message: the request id it carries (or answers) and its body.
 struct Message {

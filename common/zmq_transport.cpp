@@ -86,11 +86,6 @@ void ZmqTransport::secure_client(zmq::socket_t& s, const std::string& peer) cons
   s.set(zmq::sockopt::curve_secretkey, options_.curve->keys.secret_key);
 }
 
-bool owns_routing_id(std::string_view key_name, std::string_view routing_id) {
-  return routing_id == key_name ||
-         (routing_id.size() > key_name.size() + 1 && routing_id.starts_with(key_name) && routing_id[key_name.size()] == '-');
-}
-
 bool ZmqTransport::admitted(const std::string& claimed, zmq::message_t& frame) {
   if (!options_.curve) return true;
   const char* user = zmq_msg_gets(frame.handle(), "User-Id");

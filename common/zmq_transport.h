@@ -48,6 +48,7 @@
 #include "common/clock.h"
 #include "common/curve.h"
 #include "common/fd_watcher.h"
+#include "common/node_name.h"
 #include "common/transport.h"
 
 namespace oly {
@@ -60,8 +61,6 @@ struct CurveOptions {
   std::function<std::optional<std::string>(const KeyEntry& sender, std::string_view frame)> admit = {};
 };
 
-// Whether routing id `routing_id` may be used by the key named `key_name` (see above).
-bool owns_routing_id(std::string_view key_name, std::string_view routing_id);
 
 struct ZmqOptions {
   std::string bind;          // ROUTER address to bind, "" for a pure client

@@ -198,6 +198,10 @@ void ReplicaCore::handle(const std::string& from, Message msg, TimePoint now, Ef
     on_remove(from, msg.req, *r, out);
     return;
   }
+  if (config_.byzantine && (msg.is<SetScore>() || msg.is<IncrementMedalTally>())) {
+    submit(from, std::move(msg), now, out);
+    return;
+  }
   Held held{from, msg.req, std::move(msg.body), -1};
   std::optional<Checked> checked;
   if (const auto* m = std::get_if<SetScore>(&held.request)) checked = check(*m, from, now, clock_, config_);
@@ -229,6 +233,43 @@ void ReplicaCore::handle(const std::string& from, Message msg, TimePoint now, Ef
     return;
   }
   open_.held.push_back(std::move(held));
+}
+
+void ReplicaCore::set_publisher_key(std::string key) {
+  gate_ = std::make_unique<ByzantineGate>(config_, std::move(key), 4 * ms(config_.database.request_timeout_ms));
+}
+
+void ReplicaCore::submit(const std::string& from, Message msg, TimePoint now, Effects& out) {
+  const auto refuse = [&](Error e) {
+    ++counters_["errors"];
+    ++counters_["submissions_refused"];
+    out.send(from, msg.req, std::move(e));
+  };
+  if (!gate_) return refuse(make_error(ErrorCode::kUnavailable, "Byzantine mode: this replica has no publisher key"));
+  const std::string publisher = std::visit([](const auto& m) {
+    if constexpr (requires { m.publisher; }) return m.publisher;
+    else return std::string();
+  }, msg.body);
+  auto outcome = gate_->admit(from, msg.req, msg.body, store_.last_seq(publisher), store_.master().epoch, now);
+  using V = ByzantineGate::Verdict;
+  if (outcome.verdict == V::kRefuse) return refuse(std::move(outcome.error));
+  if (outcome.verdict == V::kPark) {
+    ++counters_["submissions_parked"];
+    return;
+  }
+  Checked checked = std::holds_alternative<SetScore>(msg.body)
+                        ? check(std::get<SetScore>(msg.body), from, now, clock_, config_)
+                        : check(std::get<IncrementMedalTally>(msg.body), from, now, config_);
+  if (auto* e = std::get_if<Error>(&checked)) return refuse(std::move(*e));
+  if (outcome.verdict == V::kApply) ++counters_["submissions_agreed"];
+  const int command = static_cast<int>(open_.batch.size());
+  open_.batch.push_back(std::move(std::get<Command>(checked)));
+  const auto hold = [&](const std::string& to, uint64_t req) {
+    open_.held.push_back(Held{to, req, msg.body, command});
+    count_writing(msg.body, 1);
+  };
+  for (const auto& [to, req] : outcome.parked) hold(to, req);
+  hold(from, msg.req);
 }
 
 bool ReplicaCore::asks_committed(const Body& request) {
@@ -527,6 +568,7 @@ void ReplicaCore::on_tick(TimePoint now, Effects& out) {
   consensus_->tick(now);
   manage_membership(now, out);
   expire_forwards(now, out);
+  if (gate_) gate_->expire(now);
   settle(now, out);
   end_step();
 }

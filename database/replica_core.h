@@ -89,6 +89,7 @@
 #include "common/config.h"
 #include "common/node.h"
 #include "consensus/consensus.h"
+#include "database/byzantine_gate.h"
 #include "database/command.h"
 #include "database/member_address.h"
 #include "database/requests.h"
@@ -150,6 +151,11 @@ class ReplicaCore final : public Core, private consensus::Machine {
   Counters& counters() override { return counters_; }
   std::string_view role_name() const override;
 
+  // Byzantine mode (config.byzantine): the publisher's public signing key, which every update
+  // must carry a valid signature of; updates then pass the ByzantineGate (byzantine_gate.h).
+  // Until it is set, such a replica refuses every update.
+  void set_publisher_key(std::string key);
+
   const consensus::Consensus& consensus() const { return *consensus_; }
   const std::string& id() const { return id_; }
   // Tests: split Raft messages larger than `bytes` into parts (default kRaftPart).
@@ -192,6 +198,8 @@ class ReplicaCore final : public Core, private consensus::Machine {
   void restore(std::string_view snapshot) override { store_.restore_state(std::string(snapshot)); }
 
   void handle(const std::string& from, Message msg, TimePoint now, Effects& out);
+  // Byzantine mode: an update submitted by a front end, through gate_.
+  void submit(const std::string& from, Message msg, TimePoint now, Effects& out);
   void propose_round(TimePoint now);
   void confirm_reads();
   void answer_confirmed_reads();
@@ -247,6 +255,7 @@ class ReplicaCore final : public Core, private consensus::Machine {
   std::string id_;
   SqliteStore& store_;
   const Clock& clock_;
+  std::unique_ptr<ByzantineGate> gate_;  // Byzantine mode, once the publisher's key is set
   StateMachine machine_;
   Counters counters_;
   MasterLease lease_;

@@ -50,6 +50,13 @@ FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
   // Due at the first tick.
   for (Timer t : {Timer::kHeartbeat, Timer::kMasterPoll, Timer::kPrune}) timers_.set(t, TimePoint{});
   if (cfg_.replicated()) timers_.set(Timer::kDatabaseMembers, TimePoint{});
+  if (cfg_.byzantine) {
+    agreement_ = std::make_unique<Agreement>(id_, frontend_ids(cfg_), ms(cfg_.byzantine_round_ms), counters_);
+  }
+}
+
+void FrontendCore::set_publisher_key(std::string key) {
+  if (agreement_) agreement_->set_publisher_key(std::move(key));
 }
 
 const FrontendInfo* FrontendCore::info_of(const std::string& id) const {
@@ -62,7 +69,8 @@ const FrontendInfo* FrontendCore::info_of(const std::string& id) const {
 void FrontendCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
   if (notice) return;  // front ends subscribe to nothing
   const bool internal = msg.is<Heartbeat>() || msg.is<Invalidate>() || msg.is<LeaseRequest>() ||
-                        msg.is<InvalidateAck>() || msg.is<Fetch>() || msg.is<Poll>() || msg.is<HandOver>();
+                        msg.is<InvalidateAck>() || msg.is<Fetch>() || msg.is<Poll>() || msg.is<HandOver>() ||
+                        msg.is<Propose>() || msg.is<Relay>();
   const bool peer = members_.is_frontend(from);
   if (internal && !peer) {
     // Only the configured front ends (by endpoint name) take part in consistency and heartbeats.
@@ -91,8 +99,18 @@ void FrontendCore::on_message(const std::string& from, Message msg, bool notice,
     release(now, out);
   } else if (msg.is<LeaseRequest>()) {
     consistency_->on_lease_request(from, msg, view(), now, out);
+  } else if (msg.is<Propose>() || msg.is<Relay>()) {
+    if (!agreement_) {
+      ++counters_["ignored"];
+    } else {
+      if (msg.is<Propose>()) agreement_->on_propose(from, msg.as<Propose>(), now, out);
+      else agreement_->on_relay(from, msg.as<Relay>(), now, out);
+      submit_decisions("", 0, now, out);
+    }
   } else if (reply) {
     ++counters_["late_replies"];
+  } else if (agreement_ && role_ != Role::kStarting && (msg.is<SetScore>() || msg.is<IncrementMedalTally>())) {
+    command_update(from, msg, now, out);
   } else if (!(this->*step_)(from, msg, now, out)) {
     on_request(from, msg, now, out);
   }
@@ -324,7 +342,7 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
         break;
       case Pending::Kind::kUpdate:
         update_done(gone, now, out, false);
-        out.send(gone.client, gone.client_req, make_error(ErrorCode::kUnavailable, "no answer in time from the database"));
+        answer_client(gone, make_error(ErrorCode::kUnavailable, "no answer in time from the database"), out);
         break;
       default:
         if (!gone.client.empty()) {
@@ -352,6 +370,10 @@ void FrontendCore::on_tick(TimePoint now, Effects& out) {
     timers_.set(Timer::kDatabaseMembers, now + kDatabaseMembersPoll);
   }
   tick_membership(now, out);
+  if (agreement_) {
+    agreement_->tick(now, out);
+    submit_decisions("", 0, now, out);
+  }
   consistency_->tick(view(), now, out);
   if (is_master()) release(now, out);
   expire_pending(now, out);
@@ -370,6 +392,7 @@ void FrontendCore::recompute_wake(TimePoint now) {
                           database_.next_deadline()});
   if (!deadlines_.empty()) w = std::min(w, deadlines_.begin()->first);
   if (held_.acks() > 0 && acks_from_ > now) w = std::min(w, acks_from_);
+  if (agreement_) w = std::min(w, agreement_->next_deadline());
   next_wake_ = w;
 }
 

@@ -67,6 +67,7 @@
 #include "common/node.h"
 #include "common/text_hash.h"
 #include "dbclient/database_client.h"
+#include "frontend/agreement.h"
 #include "frontend/cache.h"
 #include "frontend/consistency.h"
 #include "frontend/hold_queue.h"
@@ -101,6 +102,14 @@ class FrontendCore final : public Core {
   // having changed nothing; the frame then takes the normal path (on_message), which answers it
   // or says what is wrong.
   bool answer_cached_read(std::string_view frame, TimePoint now, std::string& reply);
+
+  // Byzantine mode (config.byzantine): the publisher's public signing key, which every update
+  // must carry a valid signature of (until set, no update is taken).
+  void set_publisher_key(std::string key);
+  // Byzantine mode: tells `o` of every agreement decision this front end takes (agreement.h).
+  void observe_agreement(Agreement::Observer o) {
+    if (agreement_) agreement_->observe(std::move(o));
+  }
 
   Role role() const { return role_; }
   bool is_master() const { return role_ == Role::kMaster || role_ == Role::kHandingOver; }
@@ -188,6 +197,13 @@ class FrontendCore final : public Core {
   void update_done(const Pending& p, TimePoint now, Effects& out, bool answered);
   void release(TimePoint now, Effects& out);
   void drain_held(Effects& out);
+  // Byzantine mode (agreement.h): Cacofonix's update, which this front end commands; the
+  // decisions the agreement took, each submitted to the database (the commander's own with the
+  // publisher's request to answer).
+  void command_update(const std::string& from, Message& msg, TimePoint now, Effects& out);
+  void submit_decisions(const std::string& client, uint64_t client_req, TimePoint now, Effects& out);
+  // A publisher's request answered, unless there is none ("": a lieutenant's submission).
+  static void answer_client(const Pending& p, Body body, Effects& out);
 
   // mastership.cpp: roles and their transitions, heartbeats, claims, the master lease, the
   // serving set, the ordered handoff.
@@ -300,6 +316,7 @@ class FrontendCore final : public Core {
   std::unordered_map<std::string, TimePoint, TextHash, std::equal_to<>> tablets_seen_;  // tablet -> last read, for "tablets served"
   Timers<Timer> timers_;
   TimePoint next_wake_{};
+  std::unique_ptr<Agreement> agreement_;  // Byzantine mode only
 };
 
 }  // namespace oly

@@ -38,6 +38,43 @@ void FrontendCore::forward_update(const std::string& from, Message& msg, TimePoi
   ask_database(std::move(msg.body), {Pending::Kind::kUpdate, from, msg.req, now, key, {}}, out);
 }
 
+void FrontendCore::command_update(const std::string& from, Message& msg, TimePoint now, Effects& out) {
+  if (!check_token(from, msg, out)) return;
+  byzantine::Update u = msg.is<SetScore>() ? byzantine::Update(std::move(msg.as<SetScore>()))
+                                           : byzantine::Update(std::move(msg.as<IncrementMedalTally>()));
+  if (!agreement_->signed_ok(u)) {
+    ++counters_["unauthorised"];
+    out.send(from, msg.req, make_error(ErrorCode::kUnauthorised, std::string(op_name(msg.body)) +
+                                                                     ": the publisher's signature is missing or wrong"));
+    return;
+  }
+  if (const auto* s = std::get_if<SetScore>(&u); s && !event_keys_.count(s->event)) {
+    out.send(from, msg.req, make_error(ErrorCode::kUnknownEvent, "unknown event '" + s->event + "'"));
+    return;
+  }
+  agreement_->command(std::move(u), out);
+  submit_decisions(from, msg.req, now, out);
+}
+
+void FrontendCore::submit_decisions(const std::string& client, uint64_t client_req, TimePoint now, Effects& out) {
+  for (auto& d : agreement_->take_decisions()) {
+    const bool mine = d.commander == id_;
+    std::string key = std::visit([&](auto& m) {
+      m.epoch = epoch_;
+      if constexpr (std::is_same_v<std::decay_t<decltype(m)>, SetScore>) return Key::score(m.event).str();
+      else return Key::tally(m.team).str();
+    }, d.update);
+    ++counters_["submissions"];
+    updating_[key].insert(now);
+    Body body = std::visit([](auto& m) { return Body(std::move(m)); }, d.update);
+    ask_database(std::move(body), {Pending::Kind::kUpdate, mine ? client : "", mine ? client_req : 0, now, key, {}}, out);
+  }
+}
+
+void FrontendCore::answer_client(const Pending& p, Body body, Effects& out) {
+  if (!p.client.empty()) out.send(p.client, p.client_req, std::move(body));
+}
+
 void FrontendCore::update_done(const Pending& p, TimePoint now, Effects& out, bool answered) {
   auto it = updating_.find(p.key);
   if (it == updating_.end()) return;
@@ -55,22 +92,24 @@ void FrontendCore::update_done(const Pending& p, TimePoint now, Effects& out, bo
 void FrontendCore::on_update_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
   if (auto* e = std::get_if<Error>(&msg.body); e && e->code == ErrorCode::kFenced) {
     on_fenced(*e, now, out);
-    out.send(p.client, p.client_req, not_master_error());
+    answer_client(p, not_master_error(), out);
     return;
   }
   auto* ack = std::get_if<Ack>(&msg.body);
   if (ack == nullptr) {
-    out.send(p.client, p.client_req, std::move(msg.body));
+    answer_client(p, std::move(msg.body), out);
     return;
   }
   ++counters_["updates_acked"];
+  // Byzantine mode: this front end vouches to Cacofonix for what the database acknowledged.
+  if (agreement_) out.publish("publisher", *ack);
   // Write through. The value on the ack is the key's current one (its version may be newer than
   // the ack's, for a duplicate).
   KeyValue kv{ack->key, ack->version, ack->score, ack->tally};
   if (kv.score) kv.version = kv.score->version;
   if (kv.tally) kv.version = kv.tally->version;
   if (!is_master()) {
-    out.send(p.client, p.client_req, std::move(msg.body));
+    answer_client(p, std::move(msg.body), out);
     return;
   }
   if (kv.score || kv.tally) put_cached(kv, now, consistency_->ttr_after_fetch());
@@ -88,6 +127,7 @@ void FrontendCore::release(TimePoint now, Effects& out) {
   };
   for (auto& h : held_.take(ready)) {
     if (h.kind == Held::Kind::kAck) {
+      if (h.to.empty()) continue;  // Byzantine mode: a lieutenant's own submission
       latencies_.acks.observe(now - h.since);
       out.send(h.to, h.req, std::move(h.body));
     } else {

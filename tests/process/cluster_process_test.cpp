@@ -116,7 +116,7 @@ TEST_F(ClusterProcess, MalformedRequestsGetAnErrorAndTheFrontEndKeepsServing) {
   EXPECT_EQ(unknown->as<Error>().code, ErrorCode::kUnknownEvent);
   EXPECT_NE(unknown->as<Error>().error.find("Quidditch"), std::string::npos);
 
-  auto update = cluster.ask("fe1", SetScore{"Curling", 1, 0, "intruder", 1, std::string("wrong"), {}});
+  auto update = cluster.ask("fe1", SetScore{"Curling", 1, 0, "intruder", 1, std::string("wrong"), {}, {}});
   ASSERT_TRUE(update && update->is<Error>());
   EXPECT_EQ(update->as<Error>().code, ErrorCode::kUnauthorised);
 

@@ -99,7 +99,7 @@ class SecurityCurve : public ::testing::Test {
 
 SetScore score(const std::string& event, int64_t gauls, int64_t romans, const std::string& publisher, uint64_t seq,
                std::optional<std::string> token, std::optional<uint64_t> epoch = std::nullopt) {
-  return SetScore{event, gauls, romans, publisher, seq, std::move(token), epoch};
+  return SetScore{event, gauls, romans, publisher, seq, std::move(token), epoch, {}};
 }
 
 TEST_F(SecurityCurve, AKeyThatIsNotTheClustersGetsNoAnswer) {

@@ -108,7 +108,7 @@ TEST(TabletServer, OpsOtherThanATabletsAreRefusedAndNeverReachTheCore) {
   Client c(f.server.port());
   ScoreReply forged;
   forged.score = Score{"Curling", 99, 0, 1000, 0};
-  c.write(frame(encode(Message{11, SetScore{"Curling", 9, 9, "mallory", 1, "getafix", std::nullopt}})) +
+  c.write(frame(encode(Message{11, SetScore{"Curling", 9, 9, "mallory", 1, "getafix", std::nullopt, {}}})) +
           frame(encode(Message{12, Heartbeat{"fe2", "fe2", 9, 1, true}})) +
           frame(encode(Message{13, forged})) + frame(request(14, "Curling")));
   ASSERT_TRUE(pump_until(f.fds, f.server, f.got, [&] { return f.got.size() == 1; }));

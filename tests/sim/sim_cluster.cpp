@@ -77,6 +77,7 @@ class SimCluster::FilteredTransport final : public Transport {
   FilteredTransport(SimCluster& c, std::unique_ptr<Transport> inner) : c_(c), inner_(std::move(inner)) {}
   const std::string& name() const override { return inner_->name(); }
   void send(const std::string& to, std::string frame) override {
+    if (c_.cfg_.byzantine && inner_->name() == "cacofonix") c_.record_sent(frame);
     if (c_.drop_filter_) {
       const Decoded d = decode(frame);
       if (d.ok && c_.drop_filter_(inner_->name(), to, d.message)) {
@@ -107,6 +108,11 @@ SimCluster::SimCluster(Config cfg, SimOptions opt)
     formatter->add_flag<SimLogFlag>('*').set_pattern("[%*] [%l] %v");
     spdlog::set_formatter(std::move(formatter));
   }
+  if (cfg_.byzantine) {
+    std::string seed(32, '\0');
+    for (size_t i = 0; i < 8; ++i) seed[i] = static_cast<char>((opt_.seed >> (8 * i)) & 0xff);
+    signing_ = byzantine::signing_keypair(seed);
+  }
   net_.set_delay(opt_.min_delay, opt_.max_delay);
   net_.set_drop(opt_.drop);
   for (const auto& id : cfg_.database_ids()) start(id);
@@ -128,21 +134,36 @@ void SimCluster::start(const std::string& name) {
     auto core = std::make_unique<database::ReplicaCore>(cfg_, how, *stores_.at(name), clock_, clock_.now(),
                                                         opt_.seed * 1000003 + static_cast<uint64_t>(incarnation_));
     core->on_apply([this](const database::Command& c, const database::Result& r) { record_apply(c, r); });
+    if (cfg_.byzantine) core->set_publisher_key(signing_.public_key);
     if (opt_.raft_part_bytes > 0) core->set_raft_part_bytes(opt_.raft_part_bytes);
     n.core = std::move(core);
   } else if (name == cfg_.database.id) {
     n.core = std::make_unique<DatabaseTap>(*this, std::make_unique<database::DatabaseCore>(cfg_, *stores_.at(name), clock_));
   } else if (name == "cacofonix") {
     const std::string publisher = "cacofonix-" + std::to_string(incarnation_);
-    n.core = std::make_unique<PublisherCore>(cfg_, publisher,
-                                             std::make_unique<RandomFeed>(cfg_.events, opt_.seed * 7 + incarnation_),
-                                             PublisherLimits{opt_.rate, opt_.max_updates});
+    auto core = std::make_unique<PublisherCore>(cfg_, publisher,
+                                                std::make_unique<RandomFeed>(cfg_.events, opt_.seed * 7 + incarnation_),
+                                                PublisherLimits{opt_.rate, opt_.max_updates});
+    if (cfg_.byzantine) core->set_signing_key(signing_.secret_key);
+    n.core = std::move(core);
   } else if (name == "tablets") {
     n.core = std::make_unique<TabletsCore>(cfg_, opt_.tablets);
   } else {
-    n.core = std::make_unique<FrontendCore>(cfg_, name, static_cast<uint64_t>(incarnation_) << 40);
+    auto core = std::make_unique<FrontendCore>(cfg_, name, static_cast<uint64_t>(incarnation_) << 40);
+    if (cfg_.byzantine) {
+      core->set_publisher_key(signing_.public_key);
+      core->observe_agreement([this, name](const std::string& commander, const std::string& publisher, uint64_t seq,
+                                           const byzantine::Value& v) {
+        decisions_[name].try_emplace({commander, publisher, seq}, v);
+      });
+    }
+    n.core = std::move(core);
   }
   n.transport = std::make_unique<FilteredTransport>(*this, net_.endpoint(name));
+  if (name == opt_.traitor) {
+    n.wrapped = std::move(n.transport);
+    n.transport = std::make_unique<byzantine::TraitorTransport>(*n.wrapped, opt_.strategy, opt_.seed * 31 + incarnation_);
+  }
   if (name == "cacofonix") {
     for (const auto& f : cfg_.frontends) n.transport->subscribe(f.id, "publisher");
   } else if (name == "tablets") {
@@ -180,6 +201,13 @@ void SimCluster::record_apply(const database::Command& command, const database::
               else return "tally/" + c.team;
             }();
             writes_.push_back(DbWrite{c.publisher, c.seq, key, c.epoch.value_or(0), c.from, now});
+            if constexpr (std::is_same_v<T, database::cmd::SetScore>) {
+              applied_updates_[{c.publisher, c.seq}] =
+                  byzantine::canonical_bytes(SetScore{c.event, c.gauls, c.romans, c.publisher, c.seq, {}, {}, {}});
+            } else {
+              applied_updates_[{c.publisher, c.seq}] =
+                  byzantine::canonical_bytes(IncrementMedalTally{c.team, c.medal, c.publisher, c.seq, {}, {}, {}});
+            }
             const auto& ack = std::get<Ack>(result.reply);
             applied_versions_[key] = std::max(applied_versions_[key], ack.version);
           }
@@ -191,6 +219,21 @@ void SimCluster::record_apply(const database::Command& command, const database::
     recorded_epoch_ = c.epoch;
     claims_.push_back(DbClaim{c.epoch, c.frontend, c.from, now});
   }
+}
+
+void SimCluster::record_sent(const std::string& frame) {
+  Decoded d = decode(frame);
+  if (!d.ok) return;
+  if (const auto* u = std::get_if<SetScore>(&d.message.body)) sent_updates_[{u->publisher, u->seq}] = byzantine::canonical_bytes(*u);
+  if (const auto* u = std::get_if<IncrementMedalTally>(&d.message.body)) {
+    sent_updates_[{u->publisher, u->seq}] = byzantine::canonical_bytes(*u);
+  }
+}
+
+const byzantine::TraitorTransport* SimCluster::traitor() const {
+  auto it = nodes_.find(opt_.traitor);
+  if (it == nodes_.end() || !it->second.wrapped) return nullptr;
+  return dynamic_cast<const byzantine::TraitorTransport*>(it->second.transport.get());
 }
 
 database::SqliteStore& SimCluster::store() {

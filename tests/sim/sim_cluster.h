@@ -27,8 +27,11 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "byzantine/signed_update.h"
+#include "byzantine/traitor.h"
 #include "cacofonix/publisher_core.h"
 #include "common/clock.h"
 #include "common/config.h"
@@ -52,6 +55,10 @@ struct SimOptions {
   Duration max_delay = Duration(500);
   double drop = 0.0;
   size_t raft_part_bytes = 0;   // replicas: split Raft messages above this size (0: the default)
+  // Byzantine mode (config.byzantine): the front end that is the traitor ("" for none), and how
+  // it lies (byzantine/traitor.h).
+  std::string traitor = {};
+  byzantine::Strategy strategy = byzantine::Strategy::kFlip;
 };
 
 // What the database's tap saw (verify/epochs.h judges them).
@@ -126,17 +133,32 @@ class SimCluster {
   // its incarnations).
   std::map<std::string, int64_t> medal_counts() const;
 
+  // Byzantine mode: every update Cacofonix sent (any incarnation), and every update the database
+  // applied, each as (publisher, seq) -> its canonical bytes (byzantine/signed_update.h).
+  using UpdateBytes = std::map<std::pair<std::string, uint64_t>, std::string>;
+  const UpdateBytes& sent_updates() const { return sent_updates_; }
+  const UpdateBytes& applied_updates() const { return applied_updates_; }
+  // Byzantine mode: each front end's first decision of each agreement instance, by front end and
+  // then (commander, publisher, seq); a value is an update's frame, none is nullopt.
+  using InstanceId = std::tuple<std::string, std::string, uint64_t>;
+  using Decisions = std::map<std::string, std::map<InstanceId, byzantine::Value>>;
+  const Decisions& decisions() const { return decisions_; }
+  // The traitor's transport (nullptr when there is none or it is down).
+  const byzantine::TraitorTransport* traitor() const;
+
   // A one-line description of the run, to print when a check fails.
   std::string describe() const;
 
  private:
   struct SimNode {
+    std::unique_ptr<Transport> wrapped;  // the traitor's own transport, under `transport`
     std::unique_ptr<Transport> transport;
     std::unique_ptr<Core> core;
     std::unique_ptr<Node> node;
   };
   class DatabaseTap;
   void record_apply(const database::Command& command, const database::Result& result);
+  void record_sent(const std::string& frame);
   class FilteredTransport;
   void start(const std::string& name);
   void collect();
@@ -163,6 +185,10 @@ class SimCluster {
   DropFilter drop_filter_;
   uint64_t filtered_ = 0;
   std::map<std::string, int64_t> dead_medal_counts_;  // of Cacofonix incarnations that crashed
+  byzantine::SigningKeys signing_;  // Byzantine mode: the publisher's
+  UpdateBytes sent_updates_;
+  UpdateBytes applied_updates_;
+  Decisions decisions_;
 };
 
 }  // namespace oly::sim

@@ -21,7 +21,7 @@ namespace oly::byzantine {
 namespace {
 
 SetScore update(const std::string& event, int64_t gauls, int64_t romans, uint64_t seq = 7) {
-  return SetScore{event, gauls, romans, "cacofonix-1", seq, std::nullopt, std::nullopt};
+  return SetScore{event, gauls, romans, "cacofonix-1", seq, std::nullopt, std::nullopt, {}};
 }
 
 TEST(Majority, TheValueHeldTwiceOfThreeElseNone) {
@@ -53,10 +53,10 @@ TEST(SignedUpdate, OnlyTheSignersKeyOverTheSameUpdateVerifies) {
   stamped.token = "getafix";
   EXPECT_TRUE(verify(stamped, sig, bard.public_key));
   // A medal is not a score, and fields cannot slide into each other.
-  const IncrementMedalTally medal{"Gauls", "gold", "cacofonix-1", 7, std::nullopt, std::nullopt};
+  const IncrementMedalTally medal{"Gauls", "gold", "cacofonix-1", 7, std::nullopt, std::nullopt, std::nullopt};
   EXPECT_FALSE(verify(medal, sig, bard.public_key));
-  EXPECT_NE(canonical_bytes(IncrementMedalTally{"ab", "c", "p", 1, {}, {}}),
-            canonical_bytes(IncrementMedalTally{"a", "bc", "p", 1, {}, {}}));
+  EXPECT_NE(canonical_bytes(IncrementMedalTally{"ab", "c", "p", 1, {}, {}, {}}),
+            canonical_bytes(IncrementMedalTally{"a", "bc", "p", 1, {}, {}, {}}));
   EXPECT_FALSE(verify(u, "short", bard.public_key));
 }
 

@@ -412,7 +412,7 @@ TEST(CodecWire, AMissingReqDecodesAsZero) {
 // rejection
 
 TEST(CodecRejects, ATruncatedFrame) {
-  const std::string full = encode({5, SetScore{"Curling", 1, 2, "p", 3, "tok", 4}});
+  const std::string full = encode({5, SetScore{"Curling", 1, 2, "p", 3, "tok", 4, {}}});
   for (std::size_t n = 0; n < full.size(); ++n) {
     EXPECT_TRUE(rejected(full.substr(0, n), ErrorCode::kMalformed, "")) << "first " << n << " bytes";
   }

@@ -296,6 +296,40 @@ TEST_F(ConfigFile, ReplicasWithDuplicateIdsOrAddresses) {
                "database.replicas[1].address: address used twice");
 }
 
+TEST(ConfigYaml, ByzantineModeAndItsRules) {
+  Config c;
+  c.database.replicas = {{"db1", "tcp://127.0.0.1:9120"}, {"db2", "tcp://127.0.0.1:9121"}, {"db3", "tcp://127.0.0.1:9122"}};
+  c.frontends.push_back({"fe3", "tcp://127.0.0.1:7103", "tcp://127.0.0.1:7113", "", "127.0.0.1:7203"});
+  c.frontends.push_back({"fe4", "tcp://127.0.0.1:7104", "tcp://127.0.0.1:7114", "", "127.0.0.1:7204"});
+  c.byzantine = true;
+  c.byzantine_round_ms = 80;
+  ASSERT_NO_THROW(validate(c));
+  const Config back = parse_config(to_yaml(c), "round-trip");
+  EXPECT_TRUE(back.byzantine);
+  EXPECT_EQ(back.byzantine_round_ms, 80);
+  const auto error = [](Config bad) {
+    try {
+      validate(bad);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  Config three = c;
+  three.frontends.pop_back();
+  EXPECT_NE(error(three).find("byzantine: expected exactly 4 front ends"), std::string::npos) << error(three);
+  Config plain = c;
+  plain.security = Security::kPlain;
+  EXPECT_NE(error(plain).find("byzantine: needs security: curve"), std::string::npos) << error(plain);
+  Config single = c;
+  single.database.replicas.clear();
+  EXPECT_NE(error(single).find("byzantine: needs a replicated database tier"), std::string::npos) << error(single);
+  Config no_rounds = c;
+  no_rounds.byzantine_round_ms = 0;
+  EXPECT_NE(error(no_rounds).find("byzantine_round_ms"), std::string::npos) << error(no_rounds);
+  EXPECT_FALSE(parse_config("security: plain\n", "test.yaml").byzantine) << "off unless asked";
+}
+
 TEST_F(ConfigFile, EveryFrontEndNeedsTheTcpPortWhereTabletsRead) {
   expect_error("frontends:\n  - {id: a, address: 'tcp://127.0.0.1:1', pub: 'tcp://127.0.0.1:2', tcp: '127.0.0.1:3'}\n"
                "  - {id: b, address: 'tcp://127.0.0.1:4', pub: 'tcp://127.0.0.1:5'}\n",

@@ -43,7 +43,7 @@ TEST(FrontendCore, PeerAnswersUpdatesWithNotMasterAndTheMastersAddress) {
   Harness h("fe2");
   auto sent = h.tick();
   h.answer_db(sent, "get_master", MasterInfo{"fe1", 1, {}});
-  auto reply = h.deliver("bard", Message{9, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}}});
+  auto reply = h.deliver("bard", Message{9, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}, {}}});
   ASSERT_EQ(reply.size(), 1u);
   const auto& e = reply[0].msg.as<Error>();
   EXPECT_EQ(e.code, ErrorCode::kNotMaster);
@@ -54,7 +54,7 @@ TEST(FrontendCore, PeerAnswersUpdatesWithNotMasterAndTheMastersAddress) {
 
 TEST(FrontendCore, WrongTokenIsUnauthorisedAndNothingReachesTheDatabase) {
   Harness h("fe1");
-  auto reply = h.deliver("intruder", Message{3, IncrementMedalTally{"Gauls", "gold", "x", 1, std::string("nope"), {}}});
+  auto reply = h.deliver("intruder", Message{3, IncrementMedalTally{"Gauls", "gold", "x", 1, std::string("nope"), {}, {}}});
   ASSERT_EQ(reply.size(), 1u);
   EXPECT_EQ(reply[0].to, "intruder");
   EXPECT_EQ(reply[0].msg.as<Error>().code, ErrorCode::kUnauthorised);
@@ -64,7 +64,7 @@ TEST(FrontendCore, MasterStampsItsEpochAndDemotesWhenFenced) {
   Harness h("fe1");
   h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
   ASSERT_TRUE(h.core.is_master());
-  auto fwd = h.deliver("bard", Message{5, SetScore{"Curling", 2, 1, "bard", 1, h.cfg.cacofonix.token, {}}});
+  auto fwd = h.deliver("bard", Message{5, SetScore{"Curling", 2, 1, "bard", 1, h.cfg.cacofonix.token, {}, {}}});
   ASSERT_EQ(fwd.size(), 1u);
   EXPECT_EQ(fwd[0].to, "db");
   EXPECT_EQ(fwd[0].msg.as<SetScore>().epoch, 1u);
@@ -175,7 +175,7 @@ TEST(FrontendCore, APullMastersAnswersListWhatChangedSinceThePeersCursorAndWhatI
   const Cursor cursor{1, first.to};
 
   // An update in flight: the key is named unsettled, not listed.
-  auto fwd = h.deliver("bard", Message{6, SetScore{"Curling", 2, 0, "bard", 1, cfg.cacofonix.token, {}}});
+  auto fwd = h.deliver("bard", Message{6, SetScore{"Curling", 2, 0, "bard", 1, cfg.cacofonix.token, {}, {}}});
   const Changes in_flight = changes_in(h.deliver("fe2", Message{7, Poll{"score/Curling", 1, cursor}}));
   EXPECT_EQ(in_flight.unsettled, std::vector<std::string>{"score/Curling"});
   EXPECT_TRUE(in_flight.changed.empty());
@@ -194,7 +194,7 @@ TEST(FrontendCore, APullMastersAnswersListWhatChangedSinceThePeersCursorAndWhatI
   // that update (a settling read, which the database orders behind the key's writes in flight);
   // until it comes back the key is unsettled, and polls are answered from what the database has
   // committed (a `committed` read), not from the cache.
-  h.deliver("bard", Message{9, SetScore{"Curling", 3, 0, "bard", 2, cfg.cacofonix.token, {}}});
+  h.deliver("bard", Message{9, SetScore{"Curling", 3, 0, "bard", 2, cfg.cacofonix.token, {}, {}}});
   auto reread = h.advance(ms(150));
   const auto* settling = h.find(reread, "get_score");
   ASSERT_NE(settling, nullptr) << "the master reads the key again";

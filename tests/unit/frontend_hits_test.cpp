@@ -138,7 +138,7 @@ TEST(FrontendHits, AnUpdateInFlightPastItsGraceSendsTheKeysReadsTheMessagePath) 
   t.both([&](Harness& h) { return h.answer_db(t.last(), "get_score", ScoreReply{curling(4), std::nullopt}); });
   EXPECT_TRUE(t.read(read_frame(2, "Curling")));
   t.both([&](Harness& h) {
-    return h.deliver("bard", Message{3, SetScore{"Curling", 5, 0, "bard", 1, cfg.cacofonix.token, {}}});
+    return h.deliver("bard", Message{3, SetScore{"Curling", 5, 0, "bard", 1, cfg.cacofonix.token, {}, {}}});
   });
   EXPECT_TRUE(t.read(read_frame(4, "Curling"))) << "within the grace, the cache answers";
   t.advance(ms(20));

@@ -193,7 +193,7 @@ TEST(FrontendMembership, ActingMasterHandsOverToTheSettledHomeMasterAndHoldsUpda
   }
   ASSERT_NE(release, nullptr) << "no handoff after fe1 heartbeated for 1.2 s";
   // From now on updates are held, not forwarded.
-  auto held = h.deliver("bard", Message{5, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}}});
+  auto held = h.deliver("bard", Message{5, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}, {}}});
   EXPECT_TRUE(held.empty());
   auto after = h.deliver("db", Message{release->msg.req, MasterInfo{"fe2", 1, 0}});
   const auto* hand = h.find(after, "hand_over");
@@ -235,7 +235,7 @@ TEST(FrontendMembership, ReclaimingMasterAcknowledgesOnlyAfterThePeersConfirmedI
   Harness h("fe1");
   h.start_and_claim(MasterInfo{"fe1", 1, {}}, MasterInfo{"fe1", 2, {}});
   ASSERT_TRUE(h.core.is_master());
-  auto fwd = h.deliver("bard", Message{5, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}}});
+  auto fwd = h.deliver("bard", Message{5, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}, {}}});
   Ack ack{"bard", 1, "score/Curling", 1, false, Score{"Curling", 1, 0, 1, 0}, std::nullopt};
   auto acked = h.answer_db(fwd, "set_score", ack);
   for (const auto& s : acked) EXPECT_NE(s.to, "bard") << "acknowledged before fe2 dropped its old copies";
@@ -257,7 +257,7 @@ TEST(FrontendMembership, MasterAfterATakeoverAcknowledgesAtOnce) {
   sent = h.advance(ms(200));
   h.answer_db(sent, "claim_master", MasterInfo{"fe2", 2, {}});
   ASSERT_TRUE(h.core.is_master());
-  auto fwd = h.deliver("bard", Message{5, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}}});
+  auto fwd = h.deliver("bard", Message{5, SetScore{"Curling", 1, 0, "bard", 1, h.cfg.cacofonix.token, {}, {}}});
   Ack ack{"bard", 1, "score/Curling", 1, false, Score{"Curling", 1, 0, 1, 0}, std::nullopt};
   auto acked = h.answer_db(fwd, "set_score", ack);
   ASSERT_NE(h.find(acked, "ack"), nullptr);

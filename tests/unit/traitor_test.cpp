@@ -53,8 +53,8 @@ TEST(Traitor, StrategiesHaveNamesAndNothingElseIsOne) {
 TEST(Traitor, FlipSwapsScoresMovesMedalsAndBumpsVersionsButLetsHeartbeatsBe) {
   Recorder inner;
   TraitorTransport t(inner, Strategy::kFlip, 1);
-  t.send("fe1", encode(Message{3, SetScore{"Curling", 3, 1, "cacofonix-1", 4, "getafix", std::nullopt}}));
-  t.send("fe2", encode(Message{4, IncrementMedalTally{"Gauls", "gold", "cacofonix-1", 5, "getafix", std::nullopt}}));
+  t.send("fe1", encode(Message{3, SetScore{"Curling", 3, 1, "cacofonix-1", 4, "getafix", std::nullopt, {}}}));
+  t.send("fe2", encode(Message{4, IncrementMedalTally{"Gauls", "gold", "cacofonix-1", 5, "getafix", std::nullopt, {}}}));
   t.send("tablet-7", score_reply(2, 0, 6));
   t.send("fe1", kHeartbeat);
   ASSERT_EQ(inner.sent.size(), 4u);
@@ -90,7 +90,7 @@ TEST(Traitor, SilentSendsNoValueButStillHeartbeats) {
   Recorder inner;
   TraitorTransport t(inner, Strategy::kSilent, 1);
   t.send("tablet-1", score_reply(2, 1, 3));
-  t.send("db1", encode(Message{3, SetScore{"Curling", 3, 1, "cacofonix-1", 4, std::nullopt, 2}}));
+  t.send("db1", encode(Message{3, SetScore{"Curling", 3, 1, "cacofonix-1", 4, std::nullopt, 2, {}}}));
   t.send("fe1", kHeartbeat);
   ASSERT_EQ(inner.sent.size(), 1u);
   EXPECT_EQ(inner.sent[0].second, kHeartbeat);
