@@ -16,6 +16,10 @@ constexpr Duration kUpdateGrace = ms(10);
 }  // namespace
 
 bool FrontendCore::usable(const std::string& key, const CacheEntry& e, TimePoint now) const {
+  // Byzantine mode: a cache kept by a master's word (invalidations, fills) or written through
+  // before the other front ends' acks may be a traitor's or behind an acknowledged update; every
+  // read is the database's (docs/byzantine.md, "Reads").
+  if (agreement_) return false;
   if (is_master()) {
     // Without a live master lease another front end may be master already: read the database.
     if (!holds_master_lease(now)) return false;
@@ -81,7 +85,7 @@ void FrontendCore::start_fill(const std::string& key, TimePoint now, Effects& ou
   // The master itself, or nobody to ask: the database. Also while the master has been silent
   // for two heartbeat intervals (it may be dead), so that reads keep flowing during a failover.
   const bool silent = master_silent(now);
-  if (is_master() || master_.empty() || silent) {
+  if (is_master() || master_.empty() || silent || agreement_) {
     if (silent) ++counters_["fills_from_database"];
     fill_from_database(key, now, out);
     return;

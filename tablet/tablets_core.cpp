@@ -33,6 +33,14 @@ TabletsCore::TabletsCore(const Config& cfg, int count, int first) : cfg_(cfg), r
   }
 }
 
+std::string TabletsCore::text_of(const Score& s) {
+  return "Gauls " + std::to_string(s.gauls) + " - " + std::to_string(s.romans) + " Romans";
+}
+
+std::string TabletsCore::text_of(const Tally& t) {
+  return "gold " + std::to_string(t.gold) + "  silver " + std::to_string(t.silver) + "  bronze " + std::to_string(t.bronze);
+}
+
 std::vector<std::string> TabletsCore::ids() const {
   std::vector<std::string> out;
   for (const auto& t : tablets_) out.push_back(t.id);
@@ -69,20 +77,88 @@ void TabletsCore::send_register(int t, TimePoint now, Effects& out, bool retry) 
 }
 
 void TabletsCore::send_read(int t, const Key& key, TimePoint now, Effects& out, bool retry) {
+  if (cfg_.byzantine) return send_vouched_read(t, key, now, out);
+  send_request(t, key, tablets_[t].current, 0, now, out, retry);
+}
+
+void TabletsCore::send_request(int t, const Key& key, const std::string& frontend, uint64_t vouch, TimePoint now,
+                               Effects& out, bool retry) {
   Tablet& tab = tablets_[t];
   const uint64_t req = next_req_++;
   const TimePoint deadline = now + ms(cfg_.tablets.request_timeout_ms);
-  in_flight_.emplace(req, InFlight{t, key, now, deadline, tab.current, retry});
+  in_flight_.emplace(req, InFlight{t, key, now, deadline, frontend, retry, vouch});
   deadlines_.emplace_back(deadline, req);
   tab.reading.insert(key);
   auto seen = tab.last_version.find(key);
   std::optional<uint64_t> min_version;
   if (seen != tab.last_version.end()) min_version = seen->second;
   if (key.is_score()) {
-    out.send(tab.current, req, GetScore{std::string(key.name()), min_version, tab.id, std::nullopt});
+    out.send(frontend, req, GetScore{std::string(key.name()), min_version, tab.id, std::nullopt});
   } else {
-    out.send(tab.current, req, GetMedalTally{std::string(key.name()), min_version, tab.id, std::nullopt});
+    out.send(frontend, req, GetMedalTally{std::string(key.name()), min_version, tab.id, std::nullopt});
   }
+}
+
+void TabletsCore::send_vouched_read(int t, const Key& key, TimePoint now, Effects& out) {
+  const uint64_t id = next_vouch_++;
+  vouches_.emplace(id, Vouch{t, key, now, {}, {}});
+  const std::string first = tablets_[t].current;
+  ask(id, first, now, out);
+  ask(id, failover_target(first), now, out);
+}
+
+void TabletsCore::ask(uint64_t vouch, const std::string& frontend, TimePoint now, Effects& out) {
+  Vouch& v = vouches_.at(vouch);
+  if (std::find(v.asked.begin(), v.asked.end(), frontend) != v.asked.end()) return;
+  v.asked.push_back(frontend);
+  send_request(v.tablet, v.key, frontend, vouch, now, out, false);
+}
+
+void TabletsCore::vouch_answer(const InFlight& f, std::optional<std::pair<uint64_t, std::string>> answer,
+                               TimePoint now, Effects& out) {
+  auto it = vouches_.find(f.vouch);
+  if (it == vouches_.end()) return;  // decided already
+  Vouch& v = it->second;
+  v.answers[f.frontend] = std::move(answer);
+  // The newest (version, value) that two front ends gave.
+  std::map<std::pair<uint64_t, std::string>, std::vector<std::string>> by_value;
+  for (const auto& fe : v.asked) {
+    auto a = v.answers.find(fe);
+    if (a != v.answers.end() && a->second) by_value[*a->second].push_back(fe);
+  }
+  for (auto b = by_value.rbegin(); b != by_value.rend(); ++b) {
+    if (b->second.size() < 2) continue;
+    const uint64_t version = b->first.first;
+    Tablet& tab = tablets_[v.tablet];
+    auto& last = tab.last_version[v.key];
+    if (version < last) ++counters_["backwards_reads"];
+    last = std::max(last, version);
+    tab.reading.erase(v.key);
+    reads_.push_back(ReadRecord{tab.id, v.key.str(), version, v.start, now, b->second.front(), "ok"});
+    ++counters_["reads_ok"];
+    if (v.answers.size() > 2) ++counters_["reads_vouched_after_disagreement"];
+    if (read_observer_) read_observer_(v.key.str(), version, b->first.second);
+    if (v.tablet == 0) watch_[v.key.str()] = SeenValue{b->first.second, version, now};
+    std::erase_if(in_flight_, [&](const auto& entry) { return entry.second.vouch == f.vouch; });
+    vouches_.erase(it);
+    return;
+  }
+  if (v.answers.size() < v.asked.size()) return;  // wait for the others asked
+  // Disagreement, or too few answers: ask one more front end, in config order after the last asked.
+  std::string next = cfg_.next_frontend(v.asked.back());
+  for (size_t i = 0; i < cfg_.frontends.size(); ++i, next = cfg_.next_frontend(next)) {
+    if (std::find(v.asked.begin(), v.asked.end(), next) == v.asked.end()) {
+      ++counters_["vouch_asked_another"];
+      ask(f.vouch, next, now, out);
+      return;
+    }
+  }
+  Tablet& tab = tablets_[v.tablet];
+  tab.reading.erase(v.key);
+  reads_.push_back(ReadRecord{tab.id, v.key.str(), 0, v.start, now, v.asked.front(), "unvouched"});
+  ++counters_["reads_failed"];
+  ++counters_["reads_unvouched"];
+  vouches_.erase(it);
 }
 
 void TabletsCore::finish(uint64_t, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome,
@@ -140,7 +216,7 @@ void TabletsCore::on_serving(const Serving& notice, TimePoint now, Effects& out)
   // to the tablet's new front end, rather than after their timeout.
   std::vector<std::pair<uint64_t, InFlight>> moved;
   for (const auto& [req, f] : in_flight_) {
-    if (f.key && !is_serving(f.frontend)) {
+    if (f.key && !f.vouch && !is_serving(f.frontend)) {
       moved.emplace_back(req, f);
     }
   }
@@ -189,20 +265,22 @@ void TabletsCore::on_reply(uint64_t req, Message& msg, TimePoint now, Effects& o
   std::string text;
   if (auto* s = std::get_if<ScoreReply>(&msg.body)) {
     version = s->score.version;
-    text = "Gauls " + std::to_string(s->score.gauls) + " - " + std::to_string(s->score.romans) + " Romans";
+    text = text_of(s->score);
   } else if (auto* t = std::get_if<TallyReply>(&msg.body)) {
     version = t->tally.version;
-    text = "gold " + std::to_string(t->tally.gold) + "  silver " + std::to_string(t->tally.silver) + "  bronze " +
-           std::to_string(t->tally.bronze);
+    text = text_of(t->tally);
   } else {
+    if (f.vouch) return vouch_answer(f, std::nullopt, now, out);
     const auto* e = std::get_if<Error>(&msg.body);
     finish(req, f, now, 0, e ? std::string(error_code_name(e->code)) : "unexpected_reply");
     return;
   }
+  if (f.vouch) return vouch_answer(f, std::pair{version, std::move(text)}, now, out);
   auto& last = tab.last_version[*f.key];
   if (version < last) ++counters_["backwards_reads"];
   last = std::max(last, version);
   finish(req, f, now, version, "ok");
+  if (read_observer_) read_observer_(f.key->str(), version, text);
   if (f.tablet == 0) watch_[f.key->str()] = SeenValue{text, version, now};
   (void)out;
 }
@@ -224,6 +302,11 @@ void TabletsCore::abandon(uint64_t req, const std::string& outcome, TimePoint no
   InFlight f = std::move(it->second);
   in_flight_.erase(it);
   ++counters_[outcome == "timeout" ? "timeouts" : "lost"];
+  if (f.vouch) {
+    Tablet& tab = tablets_[f.tablet];
+    if (tab.current == f.frontend) tab.current = failover_target(f.frontend);
+    return vouch_answer(f, std::nullopt, now, out);
+  }
   // A timeout made the tablet wait: a failed read. A lost attempt retried at once cost it nothing
   // it can see (like a moved one); it fails only when it was the retry.
   finish(req, f, now, 0, outcome, outcome == "timeout" || f.retry);

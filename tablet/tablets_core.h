@@ -26,12 +26,22 @@
 // (accepted), serving_moves (tablets moved by a notice); stats() info "serving" is the accepted
 // list, comma-joined.
 //
+// Byzantine mode (config.byzantine, docs/byzantine.md "Reads"): a tablet takes a (version, value)
+// only when two front ends vouch for it. Each read asks two front ends at once (its current one and
+// the next serving one); when their answers agree it takes them; otherwise (a traitor, or one
+// simply fresher), once both have answered or failed, it asks the next front end it has not asked,
+// and so on; it takes the newest version that two front ends answered with the same value, as
+// soon as there is one. With every front end asked and no two agreeing, the read fails (outcome
+// "unvouched"). One ReadRecord per read, naming the first voucher; a timed-out front end counts
+// as an answer of none (and the tablet's current front end fails over as usual).
+//
 // Every read becomes a ReadRecord (the shell writes them to the history file for the checker).
 //
 // Thread-safety: none (driven by one Node).
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <queue>
 #include <random>
@@ -80,6 +90,12 @@ class TabletsCore final : public Core {
   std::vector<std::string> ids() const;
   // Events followed by tablet `i` (for tests of popularity).
   std::vector<std::string> events_of(int i) const;
+  // The text a tablet shows of a value ("Gauls 3 - 2 Romans", "gold 4  silver 2  bronze 1").
+  static std::string text_of(const Score& s);
+  static std::string text_of(const Tally& t);
+  // Tells `o` of every read a tablet takes (key, version, text): for the simulator's checks.
+  using ReadObserver = std::function<void(const std::string& key, uint64_t version, const std::string& text)>;
+  void observe_reads(ReadObserver o) { read_observer_ = std::move(o); }
   // The front ends of the latest accepted Serving notice (empty before the first one).
   const std::vector<std::string>& serving() const { return serving_; }
 
@@ -100,15 +116,32 @@ class TabletsCore final : public Core {
     TimePoint deadline;
     std::string frontend;
     bool retry;            // already a retry after a timeout
+    uint64_t vouch = 0;    // Byzantine mode: the vouched read it is part of
+  };
+  // Byzantine mode: one read asked of several front ends.
+  struct Vouch {
+    int tablet;
+    Key key;
+    TimePoint start;
+    std::vector<std::string> asked;
+    std::map<std::string, std::optional<std::pair<uint64_t, std::string>>> answers;  // none: error or timeout
   };
 
   void send_register(int t, TimePoint now, Effects& out, bool retry);
   void send_read(int t, const Key& key, TimePoint now, Effects& out, bool retry);
+  // One request for `key` to `frontend` (part of vouched read `vouch`, or 0).
+  void send_request(int t, const Key& key, const std::string& frontend, uint64_t vouch, TimePoint now, Effects& out,
+                    bool retry);
   // Records the read attempt (not a registration) with its outcome; counts it in reads_ok, or in
   // reads_failed when `failed`.
   void finish(uint64_t req, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome,
               bool failed = true);
   void on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out);
+  // Byzantine mode: a vouched read, an answer (none for a failure) of one of its front ends.
+  void send_vouched_read(int t, const Key& key, TimePoint now, Effects& out);
+  void ask(uint64_t vouch, const std::string& frontend, TimePoint now, Effects& out);
+  void vouch_answer(const InFlight& f, std::optional<std::pair<uint64_t, std::string>> answer, TimePoint now,
+                    Effects& out);
   void on_timeout(uint64_t req, TimePoint now, Effects& out);
   // Request `req` got no answer (outcome "timeout" or "lost"): the tablet fails over, and the
   // request is retried once, at once, on its next front end.
@@ -128,6 +161,9 @@ class TabletsCore final : public Core {
   using Due = std::pair<TimePoint, int>;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;  // next read round per tablet
   std::map<uint64_t, InFlight> in_flight_;
+  std::map<uint64_t, Vouch> vouches_;  // Byzantine mode
+  ReadObserver read_observer_;
+  uint64_t next_vouch_ = 1;
   std::deque<std::pair<TimePoint, uint64_t>> deadlines_;  // in send order (timeouts are equal)
   uint64_t next_req_ = 1;
   bool started_ = false;

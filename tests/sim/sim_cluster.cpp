@@ -147,7 +147,11 @@ void SimCluster::start(const std::string& name) {
     if (cfg_.byzantine) core->set_signing_key(signing_.secret_key);
     n.core = std::move(core);
   } else if (name == "tablets") {
-    n.core = std::make_unique<TabletsCore>(cfg_, opt_.tablets);
+    auto core = std::make_unique<TabletsCore>(cfg_, opt_.tablets);
+    core->observe_reads([this](const std::string& key, uint64_t version, const std::string& text) {
+      taken_reads_.push_back({key, version, text});
+    });
+    n.core = std::move(core);
   } else {
     auto core = std::make_unique<FrontendCore>(cfg_, name, static_cast<uint64_t>(incarnation_) << 40);
     if (cfg_.byzantine) {
@@ -210,6 +214,8 @@ void SimCluster::record_apply(const database::Command& command, const database::
             }
             const auto& ack = std::get<Ack>(result.reply);
             applied_versions_[key] = std::max(applied_versions_[key], ack.version);
+            if (ack.score) applied_values_[key][ack.version] = TabletsCore::text_of(*ack.score);
+            if (ack.tally) applied_values_[key][ack.version] = TabletsCore::text_of(*ack.tally);
           }
         },
         command);

@@ -143,6 +143,15 @@ class SimCluster {
   using InstanceId = std::tuple<std::string, std::string, uint64_t>;
   using Decisions = std::map<std::string, std::map<InstanceId, byzantine::Value>>;
   const Decisions& decisions() const { return decisions_; }
+  // What tablets took, (key, version, text) each, and what the database applied: key -> version ->
+  // text (TabletsCore::text_of).
+  struct TakenRead {
+    std::string key;
+    uint64_t version;
+    std::string text;
+  };
+  const std::vector<TakenRead>& taken_reads() const { return taken_reads_; }
+  const std::map<std::string, std::map<uint64_t, std::string>>& applied_values() const { return applied_values_; }
   // The traitor's transport (nullptr when there is none or it is down).
   const byzantine::TraitorTransport* traitor() const;
 
@@ -189,6 +198,8 @@ class SimCluster {
   UpdateBytes sent_updates_;
   UpdateBytes applied_updates_;
   Decisions decisions_;
+  std::vector<TakenRead> taken_reads_;
+  std::map<std::string, std::map<uint64_t, std::string>> applied_values_;
 };
 
 }  // namespace oly::sim
