@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 
+#include "byzantine/signing_key_files.h"
 #include "common/cli.h"
 #include "cacofonix/publisher_core.h"
 #include "common/log_setup.h"
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
   oly::add_cluster_peers(transport, cfg);
   for (const auto& f : cfg.frontends) transport.subscribe(f.id, "publisher");
   oly::PublisherCore core(cfg, publisher, std::move(feed), {cfg.cacofonix.rate, count, max_pending});
+  if (cfg.byzantine) core.set_signing_key(oly::byzantine::publisher_key_or_exit(cfg, oly::byzantine::KeyUse::kSign));
   oly::Node node(core, transport, clock);
   spdlog::info("publishing as {} at {}/s to {} ({} feed)", publisher, cfg.cacofonix.rate, core.target(),
                cfg.cacofonix.feed.empty() ? "random" : cfg.cacofonix.feed);

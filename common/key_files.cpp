@@ -26,6 +26,9 @@ std::string read_key(const std::string& path, const char* what) {
 }
 
 void write_file(const std::string& path, const std::string& text, mode_t mode) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec) throw std::runtime_error(fs::path(path).parent_path().string() + ": cannot create: " + ec.message());
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -61,6 +64,10 @@ bool ensure_key_pair(const std::string& dir, KeyRole role, const std::string& na
   write_file(sec, keys.secret_key, 0600);  // the secret first: a .pub alone is never a usable pair
   write_file(pub, keys.public_key, 0644);
   return true;
+}
+
+void write_key_file(const std::string& path, const std::string& text, unsigned mode) {
+  write_file(path, text, static_cast<mode_t>(mode));
 }
 
 CurveKeys load_key_pair(const std::string& dir, KeyRole role, const std::string& name) {

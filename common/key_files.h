@@ -26,4 +26,8 @@ bool ensure_key_pair(const std::string& dir, KeyRole role, const std::string& na
 // The key pair of `name` (both files).
 CurveKeys load_key_pair(const std::string& dir, KeyRole role, const std::string& name);
 
+// Writes `text` and a newline to `path` through a temporary file, with `mode` (0600 for a secret),
+// making its directory.
+void write_key_file(const std::string& path, const std::string& text, unsigned mode);
+
 }  // namespace oly

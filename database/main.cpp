@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "byzantine/signing_key_files.h"
 #include "common/cli.h"
 #include "common/config_file.h"
 #include "common/http_listen.h"
@@ -249,6 +250,7 @@ int run_replica(const oly::Config& config, const std::string& id, const std::str
     for (const auto& r : known) transport->connect(r.id, r.address);
     const auto seed = static_cast<uint64_t>(oly::to_us(clock.now())) ^ (static_cast<uint64_t>(::getpid()) << 32);
     core = std::make_unique<oly::database::ReplicaCore>(config, start, *store, clock, clock.now(), seed);
+    if (config.byzantine) core->set_publisher_key(oly::byzantine::publisher_key_or_exit(config, oly::byzantine::KeyUse::kVerify));
   } catch (const std::exception& e) {
     die(e.what());
   }

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "byzantine/signing_key_files.h"
+#include "byzantine/traitor.h"
 #include "common/cli.h"
 #include "api/gateway.h"
 #include "common/http_listen.h"
@@ -60,6 +62,10 @@ int main(int argc, char** argv) {
   std::string id;
   oly::add_common_flags(app, flags);
   app.add_option("--id", id, "this front end's id in the config (e.g. fe1)")->required();
+  std::string traitor;
+  app.add_option("--traitor", traitor,
+                 "Byzantine mode's tests and scenarios only: this front end lies in everything it sends, by "
+                 "strategy flip, random, silent or equivocate (docs/byzantine.md)");
   if (const auto rc = oly::cli::parse(app, argc, argv, "frontend")) return *rc;
 
   const oly::Config cfg = oly::load_config_or_exit(flags);
@@ -67,6 +73,18 @@ int main(int argc, char** argv) {
   if (me == nullptr) {
     std::fprintf(stderr, "error: %s: frontends: no front end with id '%s'\n", cfg.source.c_str(), id.c_str());
     return 2;
+  }
+  std::optional<oly::byzantine::Strategy> strategy;
+  if (!traitor.empty()) {
+    strategy = oly::byzantine::parse_strategy(traitor);
+    if (!strategy) {
+      std::fprintf(stderr, "error: --traitor: expected flip, random, silent or equivocate\n");
+      return 2;
+    }
+    if (!cfg.byzantine) {
+      std::fprintf(stderr, "error: --traitor: %s is not in Byzantine mode (byzantine: true)\n", cfg.source.c_str());
+      return 2;
+    }
   }
   oly::init_logging(id, cfg.log_level, flags.log_file);
   try {
@@ -81,6 +99,7 @@ int main(int argc, char** argv) {
     oly::add_cluster_peers(transport, cfg);
     // Request ids start from the start time so that a restarted incarnation never reuses them.
     oly::FrontendCore core(cfg, id, static_cast<uint64_t>(oly::to_us(clock.now())) << 8);
+    if (cfg.byzantine) core.set_publisher_key(oly::byzantine::publisher_key_or_exit(cfg, oly::byzantine::KeyUse::kVerify));
     spdlog::info("front end {} listening on {} (notices on {}), {} consistency, {} links, pid {}", id, me->address,
                  me->pub, oly::to_string(cfg.consistency), oly::to_string(cfg.security), ::getpid());
     // The HTTP API, page and /metrics (api/gateway.h), when the config gives this front end an address.
@@ -109,7 +128,16 @@ int main(int argc, char** argv) {
       });
       spdlog::info("serving tablets over TCP on {}", me->tcp);
     }
-    oly::Node node(core, tcp ? static_cast<oly::Transport&>(*tcp) : outer, clock);
+    oly::Transport& wire = tcp ? static_cast<oly::Transport&>(*tcp) : outer;
+    // A traitor (tests and scenarios): everything it sends, to front ends, replicas, Cacofonix
+    // and tablets alike, goes through its strategy.
+    std::unique_ptr<oly::byzantine::TraitorTransport> lies;
+    if (strategy) {
+      lies = std::make_unique<oly::byzantine::TraitorTransport>(wire, *strategy, static_cast<uint64_t>(::getpid()));
+      spdlog::warn("this front end is a TRAITOR: it lies by strategy '{}' in everything it sends",
+                   oly::byzantine::strategy_name(*strategy));
+    }
+    oly::Node node(core, lies ? static_cast<oly::Transport&>(*lies) : wire, clock);
     // The stats file lets `olympics freshness` read the counters after the front end is gone.
     const std::string stats_path = cfg.in_run_dir(id + ".stats");
     std::filesystem::create_directories(cfg.run_dir);

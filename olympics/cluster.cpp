@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "byzantine/signing_key_files.h"
 #include "common/cluster_curve.h"
 #include "common/key_files.h"
 #include "verify/events.h"
@@ -91,6 +92,10 @@ void Cluster::use_keys(bool make) {
       std::string names;
       for (const auto& m : made) names += (names.empty() ? "" : ", ") + m;
       if (!made.empty()) out_ << "made " << made.size() << " CurveZMQ key pairs in " << keys_dir(config_) << " (" << names << ")\n";
+      if (config_.byzantine && byzantine::ensure_signing_keys(keys_dir(config_), config_.cacofonix.id)) {
+        out_ << "made the publisher's signing keys " << byzantine::signing_key_file(keys_dir(config_), config_.cacofonix.id)
+             << " and .verify (Byzantine mode)\n";
+      }
     }
     set_request_curve(node_curve(config_, KeyRole::kOperator, kOperatorName));
   } catch (const std::runtime_error& e) {
@@ -238,9 +243,15 @@ std::optional<pid_t> Cluster::running_pid(const NodeSpec& node) const {
 void Cluster::up(const UpOptions& options) {
   refuse_if_up();
   refuse_if_ports_taken();
+  if (!options.traitor.empty()) {
+    if (!config_.byzantine) throw ClusterError("--traitor: " + config_.source + " is not in Byzantine mode (byzantine: true)");
+    if (config_.frontend(options.traitor) == nullptr) {
+      throw ClusterError("--traitor: no front end '" + options.traitor + "' in " + config_.source);
+    }
+  }
   const LaunchOptions launch{
       bin_dir_,     config_path_,   layout_.dir.string(), options.consistency,
-      options.rate, options.tablets, config_.replicated(), options.log_level};
+      options.rate, options.tablets, config_.replicated(), options.log_level, options.traitor, options.strategy};
   std::vector<const NodeSpec*> to_start;
   for (const auto& n : nodes_) {
     if (!options.clients && !is_server(n.kind)) continue;

@@ -49,6 +49,8 @@ struct UpOptions {
   std::optional<std::string> consistency;  // push or pull, for every front end
   std::optional<double> rate;              // --rate for Cacofonix
   std::optional<std::string> log_level;    // --log-level for every node
+  std::string traitor = {};                // Byzantine mode: this front end lies (--traitor) ...
+  std::string strategy = {};               // ... by this strategy (byzantine/traitor.h)
   Duration ready_timeout = ms(10000);      // how long a server may take to answer `stats`
 };
 

@@ -59,6 +59,7 @@ std::vector<std::string> node_argv(const NodeSpec& node, const LaunchOptions& o)
   switch (node.kind) {
     case NodeKind::kFrontend:
       if (o.consistency) argv.insert(argv.end(), {"--consistency", *o.consistency});
+      if (!o.traitor.empty() && node.name == o.traitor) argv.insert(argv.end(), {"--traitor", o.strategy});
       break;
     case NodeKind::kCacofonix:
       if (o.rate) {

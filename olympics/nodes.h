@@ -65,6 +65,9 @@ struct LaunchOptions {
   std::optional<int> tablets;              // tablet count, to the tablet process
   bool replicated = false;                 // the config lists database.replicas (each gets --id)
   std::optional<std::string> log_level = {};  // --log-level, to every node
+  // Byzantine mode's tests and scenarios: the front end that lies, and how (--traitor S to it).
+  std::string traitor = {};
+  std::string strategy = {};
 };
 
 // The exact argv that starts `node`: the binary, --config, --run-dir, then the node's own flags.

@@ -34,6 +34,7 @@ BASE_CONFIG="$SCENARIO_ROOT/config/cluster.yaml"
 CFG=""
 T0=""
 CLUSTER_UP=0
+UP_FLAGS=()  # more flags for `olympics up` (traitor.sh: --traitor FE --strategy S)
 
 usage() {
   # The script's own header comment (after the shebang), then the common flags.
@@ -141,7 +142,7 @@ scenario_start() {
   # Times count from before `up`, as the checker's table and plot do (their zero is the first
   # node's start), so that "[ 10.0s] kill fe1" here is at 10.0 s there too.
   T0="$(now_s)"
-  ol up --consistency "$MODE" --tablets "$TABLETS" --rate "$RATE" | sed 's/^/  /'
+  ol up --consistency "$MODE" --tablets "$TABLETS" --rate "$RATE" "${UP_FLAGS[@]}" | sed 's/^/  /'
   say "cluster up"
 }
 

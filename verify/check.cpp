@@ -50,6 +50,7 @@ CheckReport check_run(const CheckInput& in) {
   r.run_dir = in.run_dir;
   r.consistency = in.consistency;
   r.frontends = in.frontends;
+  r.byzantine = in.byzantine;
   r.pull_bound = in.pull_bound;
   const Span span = record_span(in);
   r.start = in.events.start ? in.events.start : span.first;

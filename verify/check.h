@@ -11,7 +11,8 @@
 //
 // Guarantees, in report order (each PASS, FAIL, or n/a when the run gives nothing to judge):
 //  1. "no acknowledged update lost": every ack's {publisher, seq} is in the applied log with the
-//     ack's key and version, and no team has fewer medals than Cacofonix's count (below).
+//     ack's key, version and value (the score or medal Cacofonix sent), and no team has fewer
+//     medals than Cacofonix's count (below).
 //  2. "no update applied twice": no {publisher, seq} is twice in the applied log; every key's
 //     final version equals the number of its applies; every team's count of each medal equals
 //     Cacofonix's count: the distinct {publisher, seq} increments of that team and medal that were
@@ -30,7 +31,7 @@
 //     FailureReport), each front end serves its baseline share of tablets (the split before the
 //     first failure, scaled to the period's number of tablets) within max(2, tablets / 10), and
 //     every ack of that period came through the
-//     home master (frontends[0]). n/a when no period could be judged.
+//     home master (frontends[0]), except in Byzantine mode. n/a when no period could be judged.
 //
 // Thread-safety: pure functions over values.
 #pragma once
@@ -56,6 +57,9 @@ struct CheckInput {
   std::string run_dir;                 // for the report's title only
   Consistency consistency = Consistency::kPush;
   std::vector<std::string> frontends;  // config order; the first is the home master
+  // Byzantine mode (docs/byzantine.md): Cacofonix sends to any front end (each commands the
+  // agreement), so guarantee 7 does not ask that acks come through the home master.
+  bool byzantine = false;
   Duration pull_bound{0};              // pull: largest staleness allowed (load.h: TTR + slack)
   Duration detect{0};                  // heartbeat.timeout_ms
   Duration settle{0};                  // heartbeat.settle_ms
@@ -94,6 +98,7 @@ struct CheckReport {
   std::string run_dir;
   Consistency consistency = Consistency::kPush;
   std::vector<std::string> frontends;
+  bool byzantine = false;          // as CheckInput's
   std::optional<TimePoint> start;  // times in the report are relative to this (or the first record)
   std::vector<Verdict> verdicts;   // the seven guarantees, in order
   FreshnessReport freshness;

@@ -155,6 +155,7 @@ CheckInput check_input(const Config& cfg, RunRecords records, Duration pull_slac
   in.run_dir = cfg.run_dir;
   in.consistency = cfg.consistency;
   for (const auto& f : cfg.frontends) in.frontends.push_back(f.id);
+  in.byzantine = cfg.byzantine;
   in.pull_bound = ms(cfg.pull.longest_ttr_ms()) + ms(10) + pull_slack;
   in.detect = ms(cfg.heartbeat.timeout_ms);
   in.settle = ms(cfg.heartbeat.settle_ms);

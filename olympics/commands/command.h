@@ -33,6 +33,7 @@ struct Flags {
   std::optional<double> rate;
   std::optional<std::string> consistency;
   std::optional<std::string> log_level;
+  std::string traitor, strategy = "flip";  // up: Byzantine mode's traitor
   bool json = false;
   std::optional<double> watch;
   std::string node;

@@ -1,3 +1,4 @@
+#include "byzantine/signing_key_files.h"
 #include "olympics/commands/command.h"
 
 #include <iostream>
@@ -30,6 +31,9 @@ int cmd_keys(const Flags& f) {
       if (ensure_key_pair(dir, *role, f.key_name)) made.push_back(f.key_role + "/" + f.key_name);
     } else {
       made = ensure_cluster_keys(c);
+      if (c.byzantine && byzantine::ensure_signing_keys(dir, c.cacofonix.id)) {
+        std::cout << "made " << byzantine::signing_key_file(dir, c.cacofonix.id) << " and .verify (the publisher's signing keys)\n";
+      }
     }
     for (const auto& m : made) std::cout << "made " << dir << "/" << m << ".key and .pub\n";
     std::cout << (made.empty() ? "every key pair was there already" : std::to_string(made.size()) + (made.size() == 1 ? " key pair made" : " key pairs made"))

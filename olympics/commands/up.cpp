@@ -18,6 +18,10 @@ Command up_command(CLI::App& app, Flags& f) {
   up->add_option("--rate", f.rate,
                  "Cacofonix's updates per second (default: the config's cacofonix.rate)")
       ->check(oly::cli::kPositive);
+  up->add_option("--traitor", f.traitor,
+                 "Byzantine mode (byzantine: true): make this front end a traitor, for tests and scenarios");
+  up->add_option("--strategy", f.strategy, "how the traitor lies: flip (default), random, silent or equivocate")
+      ->check(CLI::IsMember({"flip", "random", "silent", "equivocate"}));
   return {up, true, [&f](const std::atomic<bool>* stop) {
     return on_cluster(f, stop, [&](Cluster& cluster) {
       UpOptions options;
@@ -26,6 +30,8 @@ Command up_command(CLI::App& app, Flags& f) {
       options.consistency = f.consistency;
       options.rate = f.rate;
       options.log_level = f.log_level;
+      options.traitor = f.traitor;
+      options.strategy = f.strategy;
       cluster.up(options);
       std::cout << "'olympics status' shows it, 'olympics down' stops it\n";
       return 0;

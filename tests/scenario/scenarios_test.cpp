@@ -163,7 +163,8 @@ INSTANTIATE_TEST_SUITE_P(Short, Scenario,
                                            Case{"PauseDatabaseLeaderPush", "pause-db-leader.sh", "push"},
                                            Case{"AddReplicaPush", "add-replica.sh", "push"},
                                            Case{"RollingRestartPull", "rolling-restart.sh", "pull"},
-                                           Case{"RandomDatabaseKillsPush", "random-db-kills.sh", "push"}),
+                                           Case{"RandomDatabaseKillsPush", "random-db-kills.sh", "push"},
+                                           Case{"TraitorPush", "traitor.sh", "push"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ScenarioFlags, ABadFlagIsRefusedBeforeAnythingStarts) {

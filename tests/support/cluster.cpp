@@ -5,6 +5,7 @@
 #include <csignal>
 #include <fstream>
 
+#include "byzantine/signing_key_files.h"
 #include "common/cluster_curve.h"
 #include "common/key_files.h"
 #include "common/request.h"
@@ -23,6 +24,7 @@ ProcessCluster::ProcessCluster(const std::function<void(Config&)>& tweak) {
   write_config(cfg_, config_path_);
   // security: curve: every node's key pair, and the operator's key for ask().
   if (cfg_.security == Security::kCurve) ensure_cluster_keys(cfg_);
+  if (cfg_.byzantine) byzantine::ensure_signing_keys(keys_dir(cfg_), cfg_.cacofonix.id);
   set_request_curve(node_curve(cfg_, KeyRole::kOperator, kOperatorName));
 }
 
@@ -96,8 +98,10 @@ std::string ProcessCluster::db_leader() {
   return "";
 }
 
-bool ProcessCluster::start_frontend(const std::string& id) {
-  return start_server(id, {bin("frontend"), "--id", id, "--config", config_path_});
+bool ProcessCluster::start_frontend(const std::string& id, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {bin("frontend"), "--id", id, "--config", config_path_};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return start_server(id, std::move(argv));
 }
 
 void ProcessCluster::start_cacofonix(const std::vector<std::string>& args) {

@@ -20,7 +20,8 @@ class ProcessCluster {
  public:
   // A cluster config on free ports with run_dir in a fresh TempDir; `tweak` may adjust it. With
   // `security: curve`, every node's key pair is made in the run directory, and ask() (and any
-  // request_all of this process) speaks with the operator's key.
+  // request_all of this process) speaks with the operator's key; with byzantine: true, the
+  // publisher's signing keys too.
   explicit ProcessCluster(const std::function<void(Config&)>& tweak = {});
 
   const Config& config() const { return cfg_; }
@@ -40,7 +41,8 @@ class ProcessCluster {
   bool start_frontend_knowing(const std::string& id, const std::string& replica);
   // The replica that leads and is ready to serve (asked by `stats`), or "" when none answers so.
   std::string db_leader();
-  bool start_frontend(const std::string& id);
+  // `extra`: more arguments (e.g. --traitor flip).
+  bool start_frontend(const std::string& id, const std::vector<std::string>& extra = {});
   // Starts Cacofonix / the tablet process with extra arguments (e.g. --duration 5).
   void start_cacofonix(const std::vector<std::string>& args);
   void start_tablets(const std::vector<std::string>& args);

@@ -213,6 +213,15 @@ void replicate(Config& c, int n) {
   }
 }
 
+void add_frontends(Config& c, size_t n) {
+  while (c.frontends.size() < n) {
+    const auto ports = free_ports(3);
+    const auto addr = [](int p) { return "tcp://127.0.0.1:" + std::to_string(p); };
+    c.frontends.push_back({"fe" + std::to_string(c.frontends.size() + 1), addr(ports[0]), addr(ports[1]), "",
+                           "127.0.0.1:" + std::to_string(ports[2])});
+  }
+}
+
 void write_config(const Config& c, const std::string& path) {
   std::ofstream out(path);
   out << to_yaml(c);

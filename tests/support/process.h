@@ -96,6 +96,8 @@ bool eventually(const std::function<bool()>& pred, Duration timeout);
 Config cluster_config(const std::string& run_dir);
 // Makes `c`'s database tier `n` replicas db1..dbn on free ports.
 void replicate(Config& c, int n);
+// Adds front ends on free ports until `c` has `n` (fe3, fe4, ...).
+void add_frontends(Config& c, size_t n);
 // Writes `c` as YAML to `path` (so binaries can load it with --config).
 void write_config(const Config& c, const std::string& path);
 

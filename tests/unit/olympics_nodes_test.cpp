@@ -2,6 +2,8 @@
 // and which listening address conflicts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "olympics/nodes.h"
 
 #include <set>
@@ -27,6 +29,19 @@ TEST(ClusterNodes, StartInOrderDatabaseFrontEndsThenClients) {
   EXPECT_TRUE(is_server(nodes[1].kind));
   EXPECT_FALSE(is_server(nodes[3].kind));
   EXPECT_EQ(nodes[3].address, "");
+}
+
+TEST(NodeArgv, OnlyTheTraitorGetsItsStrategy) {
+  LaunchOptions o = launch();
+  o.traitor = "fe3";
+  o.strategy = "equivocate";
+  const NodeSpec fe3{"fe3", NodeKind::kFrontend, "tcp://127.0.0.1:7103", "tcp://127.0.0.1:7113"};
+  const NodeSpec fe2{"fe2", NodeKind::kFrontend, "tcp://127.0.0.1:7102", "tcp://127.0.0.1:7112"};
+  const auto argv = node_argv(fe3, o);
+  ASSERT_GE(argv.size(), 2u);
+  EXPECT_EQ(std::vector<std::string>(argv.end() - 2, argv.end()), (std::vector<std::string>{"--traitor", "equivocate"}));
+  const auto loyal = node_argv(fe2, o);
+  EXPECT_EQ(std::find(loyal.begin(), loyal.end(), "--traitor"), loyal.end());
 }
 
 TEST(NodeArgv, FrontEndGetsItsIdTheConfigAndTheRunDirectory) {

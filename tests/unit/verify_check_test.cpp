@@ -251,6 +251,16 @@ TEST(NoUpdateLost, AnAckWhoseVersionDiffersFromTheAppliedOneFails) {
   EXPECT_TRUE(any_example_has(guarantee(r, 1), "applied as score/Curling v1"));
 }
 
+TEST(NoUpdateLost, AnUpdateAppliedWithAnotherValueThanSentFails) {
+  // A traitorous front end (docs/byzantine.md) that changed the score on the way.
+  CleanRun run;
+  ASSERT_EQ(run.in.acks[0].op, "set_score");
+  run.in.acks[0].detail = "9-9";
+  const CheckReport r = check_run(run.in);
+  EXPECT_EQ(guarantee(r, 1).status, Status::kFail);
+  EXPECT_TRUE(any_example_has(guarantee(r, 1), "applied as score/Curling v1 ")) << format_check(r);
+}
+
 TEST(NoUpdateLost, ATeamWithFewerMedalsThanCacofonixCountedFails) {
   CleanRun run;
   run.tally().gold -= 1;
