@@ -36,6 +36,9 @@ struct ReadRecord {
   TimePoint end;
   std::string frontend;
   std::string outcome;     // ok, timeout, lost (its connection closed), moved (resent after a serving notice), or an error code
+  // An ok read's value as the tablet took it: "3-2" (Gauls-Romans) for a score, "4/2/1" (gold,
+  // silver, bronze) for a tally; "" when not recorded (a failed read, an older history).
+  std::string value = {};
 };
 
 // CSV with a header line; fields never contain commas (keys and event names are checked).
@@ -45,11 +48,12 @@ const char* read_csv_header();
 void write_csv(std::ostream& out, const ReadRecord& r);
 
 // Calls `row(fields)` for each line after the header line of a CSV file whose lines have
-// `columns` fields (empty lines skipped). Throws std::runtime_error "<path>: cannot read the file",
+// `columns` fields, or up to `max_columns` when it is larger (a last field that is empty is not
+// counted; empty lines skipped). Throws std::runtime_error "<path>: cannot read the file",
 // "<path>:<line>: expected N fields, got M", or, when `row` throws std::logic_error (std::stoll),
 // "<path>:<line>: a number field is not a number".
 void for_each_csv_row(const std::string& path, size_t columns,
-                      const std::function<void(const std::vector<std::string>&)>& row);
+                      const std::function<void(const std::vector<std::string>&)>& row, size_t max_columns = 0);
 
 // Read a whole file; throw std::runtime_error "<path>:<line>: ..." on a malformed line.
 std::vector<AckRecord> read_ack_log(const std::string& path);

@@ -41,6 +41,12 @@ std::string TabletsCore::text_of(const Tally& t) {
   return "gold " + std::to_string(t.gold) + "  silver " + std::to_string(t.silver) + "  bronze " + std::to_string(t.bronze);
 }
 
+std::string TabletsCore::value_of(const Score& s) { return std::to_string(s.gauls) + "-" + std::to_string(s.romans); }
+
+std::string TabletsCore::value_of(const Tally& t) {
+  return std::to_string(t.gold) + "/" + std::to_string(t.silver) + "/" + std::to_string(t.bronze);
+}
+
 std::vector<std::string> TabletsCore::ids() const {
   std::vector<std::string> out;
   for (const auto& t : tablets_) out.push_back(t.id);
@@ -114,31 +120,31 @@ void TabletsCore::ask(uint64_t vouch, const std::string& frontend, TimePoint now
   send_request(v.tablet, v.key, frontend, vouch, now, out, false);
 }
 
-void TabletsCore::vouch_answer(const InFlight& f, std::optional<std::pair<uint64_t, std::string>> answer,
+void TabletsCore::vouch_answer(const InFlight& f, std::optional<std::tuple<uint64_t, std::string, std::string>> answer,
                                TimePoint now, Effects& out) {
   auto it = vouches_.find(f.vouch);
   if (it == vouches_.end()) return;  // decided already
   Vouch& v = it->second;
   v.answers[f.frontend] = std::move(answer);
   // The newest (version, value) that two front ends gave.
-  std::map<std::pair<uint64_t, std::string>, std::vector<std::string>> by_value;
+  std::map<std::tuple<uint64_t, std::string, std::string>, std::vector<std::string>> by_value;
   for (const auto& fe : v.asked) {
     auto a = v.answers.find(fe);
     if (a != v.answers.end() && a->second) by_value[*a->second].push_back(fe);
   }
   for (auto b = by_value.rbegin(); b != by_value.rend(); ++b) {
     if (b->second.size() < 2) continue;
-    const uint64_t version = b->first.first;
+    const auto& [version, value, text] = b->first;
     Tablet& tab = tablets_[v.tablet];
     auto& last = tab.last_version[v.key];
     if (version < last) ++counters_["backwards_reads"];
     last = std::max(last, version);
     tab.reading.erase(v.key);
-    reads_.push_back(ReadRecord{tab.id, v.key.str(), version, v.start, now, b->second.front(), "ok"});
+    reads_.push_back(ReadRecord{tab.id, v.key.str(), version, v.start, now, b->second.front(), "ok", value});
     ++counters_["reads_ok"];
     if (v.answers.size() > 2) ++counters_["reads_vouched_after_disagreement"];
-    if (read_observer_) read_observer_(v.key.str(), version, b->first.second);
-    if (v.tablet == 0) watch_[v.key.str()] = SeenValue{b->first.second, version, now};
+    if (read_observer_) read_observer_(v.key.str(), version, text);
+    if (v.tablet == 0) watch_[v.key.str()] = SeenValue{text, version, now};
     std::erase_if(in_flight_, [&](const auto& entry) { return entry.second.vouch == f.vouch; });
     vouches_.erase(it);
     return;
@@ -162,10 +168,10 @@ void TabletsCore::vouch_answer(const InFlight& f, std::optional<std::pair<uint64
 }
 
 void TabletsCore::finish(uint64_t, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome,
-                         bool failed) {
+                         bool failed, const std::string& value) {
   if (!f.key) return;  // registrations are not reads
   tablets_[f.tablet].reading.erase(*f.key);
-  reads_.push_back(ReadRecord{tablets_[f.tablet].id, f.key->str(), version, f.start, now, f.frontend, outcome});
+  reads_.push_back(ReadRecord{tablets_[f.tablet].id, f.key->str(), version, f.start, now, f.frontend, outcome, value});
   if (outcome == "ok") {
     ++counters_["reads_ok"];
   } else if (failed) {
@@ -262,24 +268,26 @@ void TabletsCore::on_reply(uint64_t req, Message& msg, TimePoint now, Effects& o
     return;
   }
   uint64_t version = 0;
-  std::string text;
+  std::string text, value;
   if (auto* s = std::get_if<ScoreReply>(&msg.body)) {
     version = s->score.version;
     text = text_of(s->score);
+    value = value_of(s->score);
   } else if (auto* t = std::get_if<TallyReply>(&msg.body)) {
     version = t->tally.version;
     text = text_of(t->tally);
+    value = value_of(t->tally);
   } else {
     if (f.vouch) return vouch_answer(f, std::nullopt, now, out);
     const auto* e = std::get_if<Error>(&msg.body);
     finish(req, f, now, 0, e ? std::string(error_code_name(e->code)) : "unexpected_reply");
     return;
   }
-  if (f.vouch) return vouch_answer(f, std::pair{version, std::move(text)}, now, out);
+  if (f.vouch) return vouch_answer(f, std::tuple{version, std::move(value), std::move(text)}, now, out);
   auto& last = tab.last_version[*f.key];
   if (version < last) ++counters_["backwards_reads"];
   last = std::max(last, version);
-  finish(req, f, now, version, "ok");
+  finish(req, f, now, version, "ok", true, value);
   if (read_observer_) read_observer_(f.key->str(), version, text);
   if (f.tablet == 0) watch_[f.key->str()] = SeenValue{text, version, now};
   (void)out;

@@ -47,6 +47,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -93,6 +94,9 @@ class TabletsCore final : public Core {
   // The text a tablet shows of a value ("Gauls 3 - 2 Romans", "gold 4  silver 2  bronze 1").
   static std::string text_of(const Score& s);
   static std::string text_of(const Tally& t);
+  // The value as a ReadRecord keeps it ("3-2", "4/2/1").
+  static std::string value_of(const Score& s);
+  static std::string value_of(const Tally& t);
   // Tells `o` of every read a tablet takes (key, version, text): for the simulator's checks.
   using ReadObserver = std::function<void(const std::string& key, uint64_t version, const std::string& text)>;
   void observe_reads(ReadObserver o) { read_observer_ = std::move(o); }
@@ -124,7 +128,8 @@ class TabletsCore final : public Core {
     Key key;
     TimePoint start;
     std::vector<std::string> asked;
-    std::map<std::string, std::optional<std::pair<uint64_t, std::string>>> answers;  // none: error or timeout
+    // (version, value, text) by front end; none: an error or a timeout.
+    std::map<std::string, std::optional<std::tuple<uint64_t, std::string, std::string>>> answers;
   };
 
   void send_register(int t, TimePoint now, Effects& out, bool retry);
@@ -135,13 +140,13 @@ class TabletsCore final : public Core {
   // Records the read attempt (not a registration) with its outcome; counts it in reads_ok, or in
   // reads_failed when `failed`.
   void finish(uint64_t req, InFlight& f, TimePoint now, uint64_t version, const std::string& outcome,
-              bool failed = true);
+              bool failed = true, const std::string& value = {});
   void on_reply(uint64_t req, Message& msg, TimePoint now, Effects& out);
   // Byzantine mode: a vouched read, an answer (none for a failure) of one of its front ends.
   void send_vouched_read(int t, const Key& key, TimePoint now, Effects& out);
   void ask(uint64_t vouch, const std::string& frontend, TimePoint now, Effects& out);
-  void vouch_answer(const InFlight& f, std::optional<std::pair<uint64_t, std::string>> answer, TimePoint now,
-                    Effects& out);
+  void vouch_answer(const InFlight& f, std::optional<std::tuple<uint64_t, std::string, std::string>> answer,
+                    TimePoint now, Effects& out);
   void on_timeout(uint64_t req, TimePoint now, Effects& out);
   // Request `req` got no answer (outcome "timeout" or "lost"): the tablet fails over, and the
   // request is retried once, at once, on its next front end.

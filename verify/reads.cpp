@@ -1,5 +1,10 @@
 #include "verify/reads.h"
 
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "verify/text.h"
 #include "verify/wording.h"
 
@@ -31,6 +36,43 @@ std::string freshness_text(const FreshnessReport& f) {
          ms_text(f.staleness_p50) + "/" + ms_text(f.staleness_p99) + "/" + ms_text(f.staleness_max) + " ms";
 }
 
+size_t foreign_values(const CheckInput& in, TimePoint start, std::vector<std::string>& examples) {
+  // key -> version -> value, replayed from the applied log in commit order.
+  std::map<std::string, std::map<uint64_t, std::string>> held;
+  std::map<std::string, std::map<std::string, int64_t>> medals;
+  std::set<std::string> partial;
+  for (const auto& u : in.applied) {
+    if (u.op == "set_score") {
+      held[u.key][u.version] = std::to_string(u.gauls) + "-" + std::to_string(u.romans);
+    } else {
+      // A tally is a count: judged only from its first increment on (a history that begins later,
+      // a replica's that joined from a snapshot, cannot say it).
+      if (!medals.count(u.key) && u.version != 1) partial.insert(u.key);
+      auto& m = medals[u.key];
+      ++m[u.medal];
+      held[u.key][u.version] = std::to_string(m["gold"]) + "/" + std::to_string(m["silver"]) + "/" + std::to_string(m["bronze"]);
+    }
+  }
+  size_t bad = 0;
+  for (const auto& r : in.reads) {
+    if (r.outcome != "ok" || r.value.empty() || partial.count(r.key)) continue;
+    std::string want;
+    if (r.version == 0) {
+      want = r.key.starts_with("score/") ? "0-0" : "0/0/0";
+    } else if (auto k = held.find(r.key); k != held.end() && k->second.count(r.version)) {
+      want = k->second.at(r.version);
+    } else {
+      continue;  // a version the applied log does not reach: the freshness analysis judges it
+    }
+    if (r.value == want) continue;
+    if (++bad <= 5) {
+      examples.push_back(r.tablet + " read " + r.key + " v" + std::to_string(r.version) + " as " + r.value + " at " +
+                         at_text(r.start, start) + " via " + r.frontend + "; the database held " + want);
+    }
+  }
+  return bad;
+}
+
 Verdict fresh_reads(const CheckInput& in, const FreshnessReport& f, TimePoint start,
                     CheckReport& r) {
   const bool push = in.consistency == Consistency::kPush;
@@ -53,6 +95,11 @@ Verdict fresh_reads(const CheckInput& in, const FreshnessReport& f, TimePoint st
     v.figures = std::to_string(bad) + " stale reads over the " + ms_text(in.pull_bound) + " ms bound; " +
                 freshness_text(f);
   }
+  std::vector<std::string> foreign_examples;
+  const size_t foreign = foreign_values(in, start, foreign_examples);
+  for (const auto& e : foreign_examples) example(v, e);
+  bad += foreign;
+  if (foreign > 0) v.figures += "; " + plural(foreign, "read", "reads") + " of a value the database did not hold";
   if (f.reads_ok == 0) {
     v.figures = "no successful read";
     return v;

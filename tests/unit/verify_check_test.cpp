@@ -261,6 +261,33 @@ TEST(NoUpdateLost, AnUpdateAppliedWithAnotherValueThanSentFails) {
   EXPECT_TRUE(any_example_has(guarantee(r, 1), "applied as score/Curling v1 ")) << format_check(r);
 }
 
+TEST(FreshReads, AReadOfAValueTheDatabaseNeverHeldFails) {
+  // What a traitorous front end (docs/byzantine.md) answered and a tablet took: the version is one
+  // the database applied, the value is not.
+  CleanRun run;
+  auto read = std::find_if(run.in.reads.begin(), run.in.reads.end(), [](const ReadRecord& r) {
+    return r.outcome == "ok" && r.key == "score/Curling" && r.version == 1;
+  });
+  ASSERT_NE(read, run.in.reads.end());
+  read->value = "1-0";  // seq 1 set Curling to 1-0
+  EXPECT_EQ(guarantee(check_run(run.in), 4).status, Status::kPass) << format_check(check_run(run.in));
+  read->value = "0-1";
+  const CheckReport r = check_run(run.in);
+  EXPECT_EQ(guarantee(r, 4).status, Status::kFail);
+  EXPECT_TRUE(any_example_has(guarantee(r, 4), "read score/Curling v1 as 0-1")) << format_check(r);
+  EXPECT_TRUE(any_example_has(guarantee(r, 4), "the database held 1-0")) << format_check(r);
+  // A tally, replayed from its increments: gold (seq 2) makes v1 1/0/0.
+  auto tally = std::find_if(run.in.reads.begin(), run.in.reads.end(), [](const ReadRecord& x) {
+    return x.outcome == "ok" && x.key == "tally/Gauls" && x.version == 1;
+  });
+  ASSERT_NE(tally, run.in.reads.end());
+  read->value = "";
+  tally->value = "1/0/0";
+  EXPECT_EQ(guarantee(check_run(run.in), 4).status, Status::kPass);
+  tally->value = "0/1/0";
+  EXPECT_EQ(guarantee(check_run(run.in), 4).status, Status::kFail);
+}
+
 TEST(NoUpdateLost, ATeamWithFewerMedalsThanCacofonixCountedFails) {
   CleanRun run;
   run.tally().gold -= 1;
