@@ -9,6 +9,13 @@
 // when nothing holds it back. A front end that is not master answers not_master with the
 // master's address; one that the database fences demotes itself and does the same.
 //
+// Byzantine mode (config.byzantine; docs/byzantine.md): any front end takes Cacofonix's signed
+// update (roles aside, once started) and commands OM(1) for it (agreement.h); every front end
+// submits each update it decided to the database like a forwarded one (the commander's with
+// Cacofonix's request to answer), and publishes the database's ack on topic "publisher" as its
+// vouch. Reads are all the database's: the cache is never used (a master's fills and
+// invalidations may be a traitor's).
+//
 // The path of a read (read_path.cpp): a tablet's get_score / get_medal_tally is answered from
 // the cache when the cached value is usable, otherwise it waits for a fill:
 //   - master: its cache is written through, so it is usable under its master lease (and while

@@ -49,7 +49,8 @@ int cmd_status(const Cluster& cluster, bool json, std::optional<double> watch,
       for (const auto& v : versions) version += (version.empty() ? ", version " : " and ") + v;
       text = format_status_table(rows) + std::to_string(up) + " of " + std::to_string(rows.size()) +
              " nodes up (run directory " + cluster.layout().dir.string() + ")" + version +
-             (cluster.config().security == Security::kCurve ? ", CurveZMQ links" : ", plain ZeroMQ links") + "\n";
+             (cluster.config().security == Security::kCurve ? ", CurveZMQ links" : ", plain ZeroMQ links") +
+             (cluster.config().byzantine ? ", Byzantine mode (one traitor of four tolerated)" : "") + "\n";
     }
     if (watch) {
       const std::string head = wall_clock_now() + "  every " + fixed(*watch) + " s, Ctrl-C stops\n";
