@@ -67,7 +67,11 @@ bool PublisherCore::full() const {
 }
 
 void PublisherCore::send_window(TimePoint now, Effects& out) {
-  const size_t window = static_cast<size_t>(cfg_.cacofonix.window);
+  // Byzantine mode: each update in flight is an agreement at every front end, whose rounds wait
+  // a fixed time for what does not come; a burst of thousands overruns them, an update decided
+  // none leaves a gap every later one waits behind, and the resend after it is the same burst.
+  const size_t window = cfg_.byzantine ? std::min<size_t>(cfg_.cacofonix.window, kByzantineWindow)
+                                       : static_cast<size_t>(cfg_.cacofonix.window);
   while (in_flight_ < window && next_to_send_ < next_seq_) {
     auto it = pending_.find(next_to_send_++);
     if (it == pending_.end()) continue;  // acknowledged meanwhile

@@ -15,7 +15,8 @@
 // (key, version): the answer of the one it sent to, and the Ack notices front ends publish on
 // topic "publisher" (a traitor's word alone is never taken). It follows no not_master, error or
 // master_changed (a traitor could say anything): whenever no update was acknowledged for a request
-// timeout while some wait, it sends them to the next front end.
+// timeout while some wait, it sends them to the next front end. At most kByzantineWindow updates
+// are in flight, whatever cacofonix.window says.
 //
 // Every acknowledgement becomes an AckRecord (the shell writes them to the ack log for the
 // checker) and is counted per team and medal, so that tallies can be compared with the database.
@@ -48,6 +49,9 @@ struct PublisherLimits {
 
 class PublisherCore final : public Core {
  public:
+  // Byzantine mode: at most this many updates in flight, whatever cacofonix.window says.
+  static constexpr size_t kByzantineWindow = 256;
+
   // `publisher` is the incarnation's name, e.g. "cacofonix-1f3a".
   PublisherCore(const Config& cfg, std::string publisher, std::unique_ptr<Feed> feed, PublisherLimits limits);
 

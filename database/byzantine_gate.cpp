@@ -35,14 +35,23 @@ ByzantineGate::Outcome ByzantineGate::admit(const std::string& from, uint64_t re
     return {Verdict::kRefuse, make_error(ErrorCode::kUnauthorised, op + ": in Byzantine mode only a front end submits updates"), {}};
   }
   const auto& signature = std::visit([](const auto& m) -> const std::optional<Bytes>& { return m.signature; }, u);
-  if (!signature || !byzantine::verify(u, signature->data, publisher_key_)) {
+  const byzantine::UpdateId id = std::visit([](const auto& m) { return byzantine::UpdateId{m.publisher, m.seq}; }, u);
+  const std::string value = byzantine::canonical_bytes(u);
+  if (!signature) {
     return {Verdict::kRefuse, make_error(ErrorCode::kUnauthorised, op + ": the publisher's signature is missing or wrong"), {}};
+  }
+  const std::string signed_value = value + signature->data;
+  const auto seen = verified_.find(id);
+  if (seen == verified_.end() || seen->second.first != signed_value) {
+    if (!byzantine::verify(u, signature->data, publisher_key_)) {
+      return {Verdict::kRefuse, make_error(ErrorCode::kUnauthorised, op + ": the publisher's signature is missing or wrong"), {}};
+    }
+    verified_[id] = {signed_value, now};
   }
   if (auto* s = std::get_if<SetScore>(&update)) s->epoch = epoch;
   if (auto* m = std::get_if<IncrementMedalTally>(&update)) m->epoch = epoch;
-  const byzantine::UpdateId id = std::visit([](const auto& m) { return byzantine::UpdateId{m.publisher, m.seq}; }, u);
   if (id.seq <= last_seq || let_through_.count(id)) return {};
-  auto result = quorum_.submit(id, frontend, byzantine::canonical_bytes(u));
+  auto result = quorum_.submit(id, frontend, value);
   if (!result.apply) {
     auto [it, fresh] = parked_.try_emplace(id, Parked{now, {}});
     it->second.requests.emplace_back(from, req);
@@ -67,6 +76,7 @@ void ByzantineGate::expire(TimePoint now) {
     it = parked_.erase(it);
   }
   std::erase_if(let_through_, [&](const auto& entry) { return now - entry.second >= park_for_; });
+  std::erase_if(verified_, [&](const auto& entry) { return now - entry.second.second >= park_for_; });
 }
 
 }  // namespace oly::database

@@ -50,13 +50,15 @@ void Agreement::command(byzantine::Update u, Effects& out) {
   decisions_.push_back({self_, *update_of(m)});
 }
 
-byzantine::Value Agreement::check(const InstanceId& id, const Bytes& update) const {
+byzantine::Value Agreement::check(const InstanceId& id, Instance& in, const Bytes& update) const {
+  if (!in.verified.empty() && update.data == in.verified) return update.data;
   Decoded d = decode(update.data);
   if (!d.ok) return std::nullopt;
   auto u = update_of(d.message);
   if (!u) return std::nullopt;
   const auto [publisher, seq] = std::visit([](const auto& m) { return std::pair{m.publisher, m.seq}; }, *u);
   if (publisher != std::get<1>(id) || seq != std::get<2>(id) || !signed_ok(*u)) return std::nullopt;
+  in.verified = update.data;
   return update.data;
 }
 
@@ -82,7 +84,7 @@ void Agreement::on_propose(const std::string& from, const Propose& p, TimePoint 
   const InstanceId id{from, p.publisher, p.seq};
   Instance* in = instance(id, now);
   if (in == nullptr) return;
-  if (!in->om.on_propose(from, check(id, p.update))) return;
+  if (!in->om.on_propose(from, check(id, *in, p.update))) return;
   if (!in->om.received()->has_value()) ++counters_["agreement_invalid_values"];
   relay(id, *in, out);
   if (in->om.heard_all()) decide(id, *in);
@@ -92,7 +94,7 @@ void Agreement::on_relay(const std::string& from, const Relay& r, TimePoint now,
   const InstanceId id{r.commander, r.publisher, r.seq};
   Instance* in = instance(id, now);
   if (in == nullptr) return;
-  byzantine::Value v = r.update ? check(id, *r.update) : std::nullopt;
+  byzantine::Value v = r.update ? check(id, *in, *r.update) : std::nullopt;
   if (r.update && !v) ++counters_["agreement_invalid_values"];
   if (!in->om.on_relay(from, std::move(v))) return;
   if (in->om.heard_all()) decide(id, *in);

@@ -78,11 +78,12 @@ class Agreement {
     TimePoint started;
     bool relayed = false;
     bool decided = false;
+    std::string verified = {};  // the bytes whose signature was verified (a relay of the same needs no second check)
   };
   Instance* instance(const InstanceId& id, TimePoint now);
   // The value of `update` for instance `id`: the bytes when they are a validly signed update of
   // (publisher, seq), else none.
-  byzantine::Value check(const InstanceId& id, const Bytes& update) const;
+  byzantine::Value check(const InstanceId& id, Instance& in, const Bytes& update) const;
   void relay(const InstanceId& id, Instance& in, Effects& out);
   void decide(const InstanceId& id, Instance& in);
 
