@@ -140,7 +140,9 @@ void TabletsCore::vouch_answer(const InFlight& f, std::optional<std::tuple<uint6
     if (version < last) ++counters_["backwards_reads"];
     last = std::max(last, version);
     tab.reading.erase(v.key);
-    reads_.push_back(ReadRecord{tab.id, v.key.str(), version, v.start, now, b->second.front(), "ok", value});
+    // Named after the front end asked first, the tablet's current one (as a crash-mode read is),
+    // not after a voucher: which two agree first says nothing of where the tablet is served.
+    reads_.push_back(ReadRecord{tab.id, v.key.str(), version, v.start, now, v.asked.front(), "ok", value});
     ++counters_["reads_ok"];
     if (v.answers.size() > 2) ++counters_["reads_vouched_after_disagreement"];
     if (read_observer_) read_observer_(v.key.str(), version, text);

@@ -32,8 +32,8 @@
 // simply fresher), once both have answered or failed, it asks the next front end it has not asked,
 // and so on; it takes the newest version that two front ends answered with the same value, as
 // soon as there is one. With every front end asked and no two agreeing, the read fails (outcome
-// "unvouched"). One ReadRecord per read, naming the first voucher; a timed-out front end counts
-// as an answer of none (and the tablet's current front end fails over as usual).
+// "unvouched"). One ReadRecord per read, naming the front end asked first (the tablet's current
+// one); a timed-out front end counts as an answer of none (and the current one fails over as usual).
 //
 // Every read becomes a ReadRecord (the shell writes them to the history file for the checker).
 //
