@@ -14,20 +14,17 @@
 // Thread-safety: plain values.
 #pragma once
 
-#include <compare>
 #include <cstdint>
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "common/update_id.h"
+
 namespace oly::byzantine {
 
-struct UpdateId {
-  std::string publisher;
-  uint64_t seq = 0;
-  auto operator<=>(const UpdateId&) const = default;
-};
+using UpdateId = oly::UpdateId;
 
 class SubmissionQuorum {
  public:

@@ -26,7 +26,6 @@
 // Thread-safety: plain values.
 #pragma once
 
-#include <compare>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -34,15 +33,12 @@
 #include <string>
 #include <vector>
 
+#include "common/update_id.h"
 #include "gossip/vector_clock.h"
 
 namespace oly::gossip {
 
-struct UpdateId {
-  std::string publisher;
-  uint64_t seq = 0;
-  auto operator<=>(const UpdateId&) const = default;
-};
+using UpdateId = oly::UpdateId;
 
 struct LogEntry {
   UpdateId id;
