@@ -9,12 +9,12 @@ namespace oly {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kPublic = {"get_score", "get_medal_tally", "get_scoreboard",
-                                                     "get_master", "get_members", "kv_get"};
+constexpr std::array<std::string_view, 7> kPublic = {"get_score", "get_medal_tally", "get_scoreboard",
+                                                     "get_master", "get_members", "kv_get", "get_feed"};
 constexpr std::array<std::string_view, 2> kUpdates = {"set_score", "increment_medal_tally"};
 constexpr std::array<std::string_view, 2> kOperatorFrontend = {"stats", "list_registry"};
 constexpr std::array<std::string_view, 3> kOperatorDatabase = {"stats", "list_registry", "remove_replica"};
-constexpr std::array<std::string_view, 3> kBetweenReplicas = {"raft", "join", "remove_replica"};
+constexpr std::array<std::string_view, 4> kBetweenReplicas = {"raft", "join", "remove_replica", "gossip"};
 
 template <size_t N>
 bool in(const std::array<std::string_view, N>& set, std::string_view op) {

@@ -267,6 +267,9 @@ bool parse_simple_reply(std::string_view frame, SimpleReply& r) {
     switch (key.size()) {
       case 2: slot = key == "op" ? &op : nullptr; break;
       case 3: slot = key == "req" ? &req : nullptr; break;
+      case 7:
+        if (key == "partial") return false;  // gossip mode's flag: the general path keeps it
+        break;
       case 18: slot = key == "staleness_bound_ms" ? &bound : nullptr; break;
       default: break;
     }

@@ -39,7 +39,8 @@ bool parse_simple_read(std::string_view frame, SimpleRead& r);
 
 // The same for what a tablet gets most, a read's answer (score, medal_tally): the shape encode()
 // gives (op, req, ok, the score's or tally's map of plain fields, staleness_bound_ms), with keys in
-// any order, unknown keys of plain values ignored. Anything else gets nullopt.
+// any order, unknown keys of plain values ignored (but `partial`, and the map `clock`, of gossip
+// mode take the general path). Anything else gets nullopt.
 std::optional<Message> decode_simple_reply(std::string_view frame);
 
 // The same answer, seen in place, for a client that needs no message (bench_read_load).

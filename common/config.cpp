@@ -15,6 +15,7 @@ namespace oly {
 
 const char* to_string(Consistency c) { return c == Consistency::kPush ? "push" : "pull"; }
 const char* to_string(Security s) { return s == Security::kCurve ? "curve" : "plain"; }
+const char* to_string(Replication r) { return r == Replication::kGossip ? "gossip" : "raft"; }
 
 const FrontendConfig* Config::frontend(const std::string& id) const {
   for (const auto& f : frontends) {
@@ -100,7 +101,11 @@ void validate(const Config& c) {
     if (!addresses.insert("tcp://" + value).second) fail(key, "address used twice: " + value);
   };
   const size_t n = c.database.replicas.size();
-  if (n == 2 || n > 5) {
+  if (c.replication == Replication::kGossip) {
+    if (n < 2 || n > 5) fail("replication", "gossip needs 2 to 5 replicas in database.replicas, got " + std::to_string(n));
+    if (c.byzantine) fail("replication", "gossip cannot be combined with byzantine (whose database rule needs one leader)");
+    positive(c, "gossip_interval_ms", c.gossip_interval_ms);
+  } else if (n == 2 || n > 5) {
     fail("database.replicas", "expected 1 or 3 to 5 replicas (with 2 a majority cannot survive a failure; libraft's "
                               "tier has at most 5 voters), got " + std::to_string(n));
   }

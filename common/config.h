@@ -35,6 +35,12 @@ const char* to_string(Consistency c);
 enum class Security { kPlain, kCurve };
 const char* to_string(Security s);
 
+// How a replicated database tier keeps its replicas alike: Raft (a leader, a majority's disks
+// before every ack), or lazily by gossip (docs/gossip.md: any replica takes any request and
+// answers at once; replicas exchange their logs in the background).
+enum class Replication { kRaft, kGossip };
+const char* to_string(Replication r);
+
 // One replica of a replicated database tier: its endpoint name and its ROUTER (clients and the
 // other replicas). Its SQLite file is <id>.db in run_dir.
 struct ReplicaConfig {
@@ -171,6 +177,11 @@ struct Config {
   bool byzantine = false;
   // Byzantine mode: how long a round of the agreement waits for a message that does not come.
   int byzantine_round_ms = 50;
+  // The replicated tier's mode (database.replicas; ignored for the single database). gossip needs
+  // 2 to 5 replicas, each of which gossips to every other every gossip_interval_ms (and at once
+  // with what it accepted).
+  Replication replication = Replication::kRaft;
+  int gossip_interval_ms = 20;
 
   // Whether the database tier is replicated (database.replicas given).
   bool replicated() const { return !database.replicas.empty(); }

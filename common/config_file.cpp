@@ -108,6 +108,12 @@ void fill(MapReader& r, Config& c) {
   else if (security == "curve") c.security = Security::kCurve;
   else r.fail("security", "expected plain or curve, got '" + security + "'");
   r.get("keys_dir", c.keys_dir);
+  std::string replication = to_string(c.replication);
+  r.get("replication", replication);
+  if (replication == "raft") c.replication = Replication::kRaft;
+  else if (replication == "gossip") c.replication = Replication::kGossip;
+  else r.fail("replication", "expected raft or gossip, got '" + replication + "'");
+  r.get("gossip_interval_ms", c.gossip_interval_ms);
   r.get("byzantine", c.byzantine);
   r.get("byzantine_round_ms", c.byzantine_round_ms);
   r.get("events", c.events);
@@ -238,6 +244,7 @@ std::string to_yaml(const Config& c) {
   out << "security: " << to_string(c.security) << "\n";
   out << "keys_dir: " << q(c.keys_dir) << "\n";
   if (c.byzantine) out << "byzantine: true\nbyzantine_round_ms: " << c.byzantine_round_ms << "\n";
+  if (c.replication == Replication::kGossip) out << "replication: gossip\ngossip_interval_ms: " << c.gossip_interval_ms << "\n";
   out << "events: [";
   for (size_t i = 0; i < c.events.size(); ++i) out << (i ? ", " : "") << q(c.events[i]);
   out << "]\n";

@@ -16,7 +16,8 @@ bool is_reply(const Body& body) {
          std::holds_alternative<Stats>(body) || std::holds_alternative<Error>(body) ||
          std::holds_alternative<Value>(body) || std::holds_alternative<NotModified>(body) ||
          std::holds_alternative<InvalidateAck>(body) || std::holds_alternative<LeaseGrant>(body) ||
-         std::holds_alternative<Members>(body) || std::holds_alternative<KvValue>(body);
+         std::holds_alternative<Members>(body) || std::holds_alternative<KvValue>(body) ||
+         std::holds_alternative<FeedReply>(body);
 }
 
 const std::string& serving_frontend(const std::string& tablet, const std::string& home,

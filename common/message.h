@@ -83,6 +83,10 @@ struct RegistryEntry {
   bool operator==(const RegistryEntry&) const = default;
 };
 
+// Gossip mode (docs/gossip.md): a vector timestamp, replica -> how many of the updates it accepted
+// from front ends are covered (gossip/vector_clock.h; entries at 0 left out).
+using VectorStamp = std::map<std::string, uint64_t>;
+
 // ---------------------------------------------------------------- tablet-facing
 
 // Tablet -> front end. Registers (or re-registers) a tablet; the reply names its home.
@@ -113,8 +117,10 @@ struct GetScore {
   std::optional<uint64_t> min_version;
   std::optional<std::string> tablet;
   std::optional<bool> committed;
+  std::optional<VectorStamp> clock = {};  // gossip mode, front end -> replica: answer once you have seen this
   template <class F> void visit(F&& f) {
     f("event", event); f("min_version", min_version); f("tablet", tablet); f("committed", committed);
+    f("clock", clock);
   }
 };
 
@@ -124,8 +130,10 @@ struct GetMedalTally {
   std::optional<uint64_t> min_version;
   std::optional<std::string> tablet;
   std::optional<bool> committed;
+  std::optional<VectorStamp> clock = {};  // gossip mode, front end -> replica: answer once you have seen this
   template <class F> void visit(F&& f) {
     f("team", team); f("min_version", min_version); f("tablet", tablet); f("committed", committed);
+    f("clock", clock);
   }
 };
 
@@ -138,18 +146,29 @@ struct GetScoreboard {
 
 // Reply to GetScore. `staleness_bound_ms` is set by a front end in pull mode: the most the
 // value can be behind the database (its time to refresh plus the poll round trip).
+// Gossip mode, replica -> front end: `clock` is what the answering replica had seen, and `partial`
+// says it answered without everything the request's clock asked for, because the replica holding
+// the rest is down (docs/gossip.md).
 struct ScoreReply {
   static constexpr std::string_view kOp = "score";
   Score score;
   std::optional<int64_t> staleness_bound_ms;
-  template <class F> void visit(F&& f) { f("score", score); f("staleness_bound_ms", staleness_bound_ms); }
+  std::optional<VectorStamp> clock = {};
+  std::optional<bool> partial = {};
+  template <class F> void visit(F&& f) {
+    f("score", score); f("staleness_bound_ms", staleness_bound_ms); f("clock", clock); f("partial", partial);
+  }
 };
 
 struct TallyReply {
   static constexpr std::string_view kOp = "medal_tally";
   Tally tally;
   std::optional<int64_t> staleness_bound_ms;
-  template <class F> void visit(F&& f) { f("tally", tally); f("staleness_bound_ms", staleness_bound_ms); }
+  std::optional<VectorStamp> clock = {};
+  std::optional<bool> partial = {};
+  template <class F> void visit(F&& f) {
+    f("tally", tally); f("staleness_bound_ms", staleness_bound_ms); f("clock", clock); f("partial", partial);
+  }
 };
 
 struct Scoreboard {
@@ -180,6 +199,49 @@ const std::string& serving_frontend(const std::string& tablet, const std::string
 std::string comma_joined(const std::vector<std::string>& ids);
 // The reverse: the non-empty pieces between commas ("fe1,,fe2" -> {"fe1", "fe2"}; "" -> {}).
 std::vector<std::string> comma_split(const std::string& list);
+
+// Anyone -> front end (which asks the database tier), or -> a replica: the play-by-play, the
+// latest applied updates oldest first, only `event`'s set_scores when given, only those whose `at`
+// is above `since` when given, at most `limit` (default and most: kFeedMax). Gossip mode only
+// (docs/gossip.md); in raft mode unexpected_op. Reply: FeedReply.
+struct GetFeed {
+  static constexpr std::string_view kOp = "get_feed";
+  static constexpr uint64_t kFeedMax = 100;
+  std::optional<std::string> event;
+  std::optional<uint64_t> since;
+  std::optional<uint64_t> limit;
+  template <class F> void visit(F&& f) { f("event", event); f("since", since); f("limit", limit); }
+};
+
+// One applied update of the feed: the update, the key's version and value after it (a score's
+// gauls and romans; a tally's medal), and its vector timestamp `ts`. `at` is the sum of ts: the
+// feed is ordered by (at, origin, origin_seq), an order that extends the causal one and is the
+// same on every replica holding the same updates.
+struct FeedItem {
+  uint64_t at = 0;
+  std::string origin;
+  uint64_t origin_seq = 0;
+  VectorStamp ts;
+  std::string publisher;
+  uint64_t seq = 0;
+  std::string op;
+  std::string key;
+  uint64_t version = 0;
+  int64_t gauls = 0;
+  int64_t romans = 0;
+  std::string medal;
+  template <class F> void visit(F&& f) {
+    f("at", at); f("origin", origin); f("origin_seq", origin_seq); f("ts", ts); f("publisher", publisher);
+    f("seq", seq); f("op", op); f("key", key); f("version", version); f("gauls", gauls); f("romans", romans);
+    f("medal", medal);
+  }
+};
+
+struct FeedReply {
+  static constexpr std::string_view kOp = "feed";
+  std::vector<FeedItem> items;
+  template <class F> void visit(F&& f) { f("items", items); }
+};
 
 // ---------------------------------------------------------------- publisher-facing
 
@@ -238,9 +300,10 @@ struct Ack {
   bool duplicate = false;
   std::optional<Score> score;
   std::optional<Tally> tally;
+  std::optional<VectorStamp> clock = {};  // gossip mode: the accepting replica's, covering this update
   template <class F> void visit(F&& f) {
     f("publisher", publisher); f("seq", seq); f("key", key); f("version", version);
-    f("duplicate", duplicate); f("score", score); f("tally", tally);
+    f("duplicate", duplicate); f("score", score); f("tally", tally); f("clock", clock);
   }
 };
 
@@ -545,12 +608,15 @@ struct Value {
 };
 
 // Push mode, master -> peer: `key` changed to `version`; drop anything older. Reply: InvalidateAck.
+// Gossip mode: `clock` is the newest database clock the master has seen (it covers the update);
+// the peer reads the database with at least that clock from then on (docs/gossip.md).
 struct Invalidate {
   static constexpr std::string_view kOp = "invalidate";
   std::string key;
   uint64_t version = 0;
   uint64_t epoch = 0;
-  template <class F> void visit(F&& f) { f("key", key); f("version", version); f("epoch", epoch); }
+  std::optional<VectorStamp> clock = {};
+  template <class F> void visit(F&& f) { f("key", key); f("version", version); f("epoch", epoch); f("clock", clock); }
 };
 
 struct InvalidateAck {
@@ -631,6 +697,37 @@ struct Error {
   }
 };
 
+// ---------------------------------------------------------------- gossip mode, replica <-> replica
+//
+// docs/gossip.md. Each replica sends every other a Gossip notice every gossip_interval_ms, and at
+// once after accepting updates: its clock, the log entries the peer lacks by the clock the peer
+// last sent, and what it knows of the master and the tablets' homes.
+
+// One entry of a replica's update log (gossip/update_log.h): update (publisher, seq), the
+// `origin_seq`-th that replica `origin` accepted, with the timestamp it had then (`ts`), and the
+// command it applies (database/command.h encode_batch of one command).
+struct GossipEntry {
+  std::string publisher;
+  uint64_t seq = 0;
+  std::string origin;
+  uint64_t origin_seq = 0;
+  VectorStamp ts;
+  Bytes update;
+  template <class F> void visit(F&& f) {
+    f("publisher", publisher); f("seq", seq); f("origin", origin); f("origin_seq", origin_seq); f("ts", ts);
+    f("update", update);
+  }
+};
+
+struct Gossip {
+  static constexpr std::string_view kOp = "gossip";
+  VectorStamp clock;
+  std::vector<GossipEntry> entries;
+  std::optional<MasterInfo> master;
+  std::vector<RegistryEntry> homes;
+  template <class F> void visit(F&& f) { f("clock", clock); f("entries", entries); f("master", master); f("homes", homes); }
+};
+
 // ---------------------------------------------------------------- the envelope
 
 using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScoreboard, ScoreReply,
@@ -639,7 +736,7 @@ using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScor
                           TabletHome, ListRegistry, Registry, Heartbeat, Fetch, Value, Invalidate,
                           InvalidateAck, Poll, NotModified, LeaseRequest, LeaseGrant, GetStats, Stats,
                           Error, RenewMaster, HandOver, Serving, RaftRpc, GetMembers, Members,
-                          JoinTier, RemoveReplica, KvGet, KvSet, KvValue, Propose, Relay>;
+                          JoinTier, RemoveReplica, KvGet, KvSet, KvValue, Propose, Relay, Gossip, GetFeed, FeedReply>;
 
 // One message: the request id it carries (or answers) and its body.
 struct Message {

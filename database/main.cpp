@@ -38,6 +38,7 @@
 #include "database/sqlite_store.h"
 #include "database/kv_gateway.h"
 #include "database/wal_checkpointer.h"
+#include "gossip/replica_core.h"
 #include "http/server.h"
 #include "common/servers_file.h"
 
@@ -190,13 +191,79 @@ std::string replica_metrics(oly::database::ReplicaCore& core, const std::string&
                                "raft_leading", "raft_members"});
 }
 
+// The config's replica ids, comma-separated (for "no replica with id" errors).
+std::string known_replicas(const oly::Config& config) {
+  std::string known;
+  for (const auto& r : config.database.replicas) known += (known.empty() ? "" : ", ") + r.id;
+  return known;
+}
+
+// A replica of a tier in gossip mode (docs/gossip.md): one of the config's replicas, which
+// gossips with the others; no Raft, no joining at run time yet, no key-value store.
+int run_gossip_replica(const oly::Config& config, const std::string& id) {
+  const oly::ReplicaConfig* me = config.replica(id);
+  if (me == nullptr) {
+    die(config.source + ": database.replicas: no replica with id '" + id + "' (known: " + known_replicas(config) +
+            "); with replication: gossip a tier's replicas are the config's", 2);
+  }
+  const std::string path = config.database_file(id);
+  oly::SteadyClock clock;
+  std::unique_ptr<oly::database::SqliteStore> store;
+  std::unique_ptr<oly::database::WalCheckpointer> checkpointer;
+  std::unique_ptr<oly::ZmqTransport> transport;
+  std::unique_ptr<oly::gossip::GossipReplicaCore> core;
+  try {
+    store = std::make_unique<oly::database::SqliteStore>(path);
+    store->set_history_keep(config.database.history_keep);
+    checkpointer = start_checkpointer(*store, path);
+    oly::ZmqOptions options;
+    options.bind = me->address;
+    options.curve = oly::node_curve_or_exit(config, oly::KeyRole::kDatabase, id, oly::ServerKind::kDatabase);
+    transport = std::make_unique<oly::ZmqTransport>(id, options);
+    for (const auto& r : config.database.replicas) {
+      if (r.id != id) transport->add_peer(r.id, r.address);
+    }
+    core = std::make_unique<oly::gossip::GossipReplicaCore>(config, id, *store, clock, clock.now());
+    // Scenarios (scenarios/gossip-partition.sh): "<replica>@<after_ms>+<for_ms>" cuts that replica
+    // off from the other replicas' gossip, from after_ms after this process started, for for_ms.
+    if (const char* cut = std::getenv("OLY_DEBUG_GOSSIP_CUT"); cut != nullptr) {
+      char who[65] = {};
+      int after = 0, length = 0;
+      if (std::sscanf(cut, "%64[^@]@%d+%d", who, &after, &length) != 3 || after < 0 || length <= 0) {
+        die(std::string("OLY_DEBUG_GOSSIP_CUT: expected <replica>@<after_ms>+<for_ms>, got '") + cut + "'", 2);
+      }
+      const auto from = clock.now() + oly::ms(after);
+      core->cut(who, from, from + oly::ms(length));
+      spdlog::warn("OLY_DEBUG_GOSSIP_CUT: {} is cut off from the other replicas' gossip for {} ms, {} ms from now (for tests)",
+                   who, length, after);
+    }
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+  spdlog::info("gossip replica {} of {} serving {} on {}, pid {}; clock {}", id, config.database.replicas.size(), path,
+               me->address, ::getpid(), core->log().clock().text());
+  oly::Node node(*core, *transport, clock);
+  auto metrics = start_metrics(me->metrics, [&] {
+    oly::Stats s;
+    s.node = id;
+    s.role = "gossip";
+    s.counters = core->counters();
+    s.counters["gossip_log_entries"] = static_cast<int64_t>(core->log().size());
+    oly::add_link_counts(s, *transport);
+    return oly::metrics_text(s, {"gossip_log_entries"});
+  });
+  if (metrics) transport->watch_fd(metrics->fd());
+  oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.gossip_interval_ms / 4)), {},
+                serve_metrics(metrics.get()));
+  log_batches(core->counters());
+  return 0;
+}
+
 int run_replica(const oly::Config& config, const std::string& id, const std::string& join, std::string address,
                 std::string http) {
   const oly::ReplicaConfig* me = config.replica(id);
   if (me == nullptr && join.empty()) {
-    std::string known;
-    for (const auto& r : config.database.replicas) known += (known.empty() ? "" : ", ") + r.id;
-    die(config.source + ": database.replicas: no replica with id '" + id + "' (known: " + known +
+    die(config.source + ": database.replicas: no replica with id '" + id + "' (known: " + known_replicas(config) +
             "); to add a new replica to a running tier, give --join ADDRESS (and --address)", 2);
   }
   if (address.empty() && me != nullptr) address = me->address;
@@ -383,6 +450,10 @@ int main(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
       die(std::string("--http: ") + e.what(), 2);
     }
+  }
+  if (config.replicated() && config.replication == oly::Replication::kGossip) {
+    if (!join.empty() || !http.empty()) die("--join and --http need replication: raft (a gossip tier is the config's replicas)", 2);
+    return run_gossip_replica(config, id);
   }
   return config.replicated() ? run_replica(config, id, join, address, http) : run_single(config);
 }

@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS history(
 CREATE TABLE IF NOT EXISTS registry(tablet TEXT PRIMARY KEY, home TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS registry_by_home ON registry(home);
 CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS gossip_log(
+  origin TEXT NOT NULL, origin_seq INTEGER NOT NULL, entry BLOB NOT NULL, PRIMARY KEY (origin, origin_seq));
+CREATE TABLE IF NOT EXISTS gossip_clock(origin TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS gossip_feed(
+  publisher TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, origin TEXT NOT NULL,
+  origin_seq INTEGER NOT NULL, item BLOB NOT NULL, PRIMARY KEY (publisher, seq));
 CREATE TABLE IF NOT EXISTS raft_meta(
   id INTEGER PRIMARY KEY CHECK (id = 0), term INTEGER NOT NULL, vote INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_identity(
@@ -350,6 +356,70 @@ void SqliteStore::set_master(const MasterInfo& m) {
       .bind(m.frontend)
       .bind(m.epoch)
       .run();
+}
+
+void SqliteStore::gossip_put(const std::string& origin, uint64_t origin_seq, std::string_view entry) {
+  query("INSERT OR REPLACE INTO gossip_log(origin, origin_seq, entry) VALUES (?, ?, ?)")
+      .bind(origin)
+      .bind(origin_seq)
+      .bind_blob(entry)
+      .run();
+}
+
+void SqliteStore::gossip_drop(const std::string& origin, uint64_t origin_seq) {
+  query("DELETE FROM gossip_log WHERE origin = ? AND origin_seq = ?").bind(origin).bind(origin_seq).run();
+}
+
+std::vector<std::string> SqliteStore::gossip_entries() {
+  std::vector<std::string> out;
+  auto q = query("SELECT entry FROM gossip_log ORDER BY origin, origin_seq");
+  while (q.next()) out.push_back(q.blob(0));
+  return out;
+}
+
+void SqliteStore::gossip_set_clock(const std::string& origin, uint64_t n) {
+  query("INSERT OR REPLACE INTO gossip_clock(origin, n) VALUES (?, ?)").bind(origin).bind(n).run();
+}
+
+std::map<std::string, uint64_t> SqliteStore::gossip_clock() {
+  std::map<std::string, uint64_t> out;
+  auto q = query("SELECT origin, n FROM gossip_clock");
+  while (q.next()) out[q.text(0)] = q.u64(1);
+  return out;
+}
+
+void SqliteStore::feed_put(const std::string& publisher, uint64_t seq, uint64_t at, const std::string& origin,
+                           uint64_t origin_seq, std::string_view item) {
+  query("INSERT OR REPLACE INTO gossip_feed(publisher, seq, at, origin, origin_seq, item) VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(publisher)
+      .bind(seq)
+      .bind(at)
+      .bind(origin)
+      .bind(origin_seq)
+      .bind_blob(item)
+      .run();
+}
+
+void SqliteStore::feed_prune(uint64_t keep) {
+  query(
+      "DELETE FROM gossip_feed WHERE rowid IN (SELECT rowid FROM gossip_feed ORDER BY at DESC, origin DESC, "
+      "origin_seq DESC LIMIT -1 OFFSET ?)")
+      .bind(keep)
+      .run();
+}
+
+std::vector<std::string> SqliteStore::feed_items() {
+  std::vector<std::string> out;
+  auto q = query("SELECT item FROM gossip_feed ORDER BY at, origin, origin_seq");
+  while (q.next()) out.push_back(q.blob(0));
+  return out;
+}
+
+std::map<std::string, uint64_t> SqliteStore::last_seqs() {
+  std::map<std::string, uint64_t> out;
+  auto q = query("SELECT publisher, last_seq FROM publishers");
+  while (q.next()) out[q.text(0)] = q.u64(1);
+  return out;
 }
 
 uint64_t SqliteStore::last_seq(const std::string& publisher) {

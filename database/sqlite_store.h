@@ -81,6 +81,22 @@ class SqliteStore final : public Store, public consensus::LogStore {
   void hand_checkpoints_to(std::function<void(int pages)> wal_grew);
 
   bool in_transaction() const;
+
+  // Gossip mode (gossip/replica_core.h), outside the replicated state: the replica's update log,
+  // each entry as opaque bytes under (origin, origin_seq), and its clock, written in the open
+  // transaction; and every publisher's last applied seq.
+  void gossip_put(const std::string& origin, uint64_t origin_seq, std::string_view entry);
+  void gossip_drop(const std::string& origin, uint64_t origin_seq);
+  std::vector<std::string> gossip_entries();  // by (origin, origin_seq)
+  void gossip_set_clock(const std::string& origin, uint64_t n);
+  std::map<std::string, uint64_t> gossip_clock();
+  std::map<std::string, uint64_t> last_seqs();
+  // Gossip mode: the feed (get_feed), each item as opaque bytes under its update's (publisher,
+  // seq), ordered by (at, origin, origin_seq); feed_prune keeps the `keep` last in that order.
+  void feed_put(const std::string& publisher, uint64_t seq, uint64_t at, const std::string& origin, uint64_t origin_seq,
+                std::string_view item);
+  void feed_prune(uint64_t keep);
+  std::vector<std::string> feed_items();  // in feed order
   // A replica's transactions are of two kinds, never mixed: the log's (synchronous=FULL: its
   // commit, sync_log(), waits for the disk) and the applied state's (synchronous=NORMAL: its
   // commit, commit_unsynced(), does not; the log rebuilds the state after a crash). begin_state()

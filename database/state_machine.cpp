@@ -70,7 +70,7 @@ template <class Update, class Write>
 Result StateMachine::update(const Update& c, const Key& key, Write write) {
   const std::string op(Update::kOp);
   const MasterInfo master = store_.master();
-  if (master.epoch == 0 || c.epoch != master.epoch) {
+  if (fencing_ && (master.epoch == 0 || c.epoch != master.epoch)) {
     const std::string given = c.epoch ? std::to_string(*c.epoch) : "none";
     return {Outcome::fenced,
             fenced_error(master, op + " with epoch " + given + " fenced: the current epoch is " +

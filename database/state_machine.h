@@ -87,6 +87,10 @@ struct Result {
 class StateMachine {
  public:
   explicit StateMachine(Store& store) : store_(store) {}
+  // Without epoch fencing (gossip mode, gossip/replica_core.h): an update is fenced, if at all,
+  // by the replica that accepts it, since the replicas applying it later may know another master.
+  struct Unfenced {};
+  StateMachine(Store& store, Unfenced) : store_(store), fencing_(false) {}
 
   // Applies `command` in the caller's transaction; see the file comment.
   Result apply(const Command& command);
@@ -108,6 +112,7 @@ class StateMachine {
   Result update(const Update& c, const Key& key, Write write);
 
   Store& store_;
+  bool fencing_ = true;
 };
 
 // The `fenced` error: the current epoch and master ride on it. Also used by the request

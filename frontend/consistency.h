@@ -37,6 +37,7 @@ struct RoleView {
   std::string_view master_id;     // who is master ("" when unknown)
   uint64_t epoch = 0;             // the master's epoch
   TimePoint master_lease_until{};  // master: its lease at the database (serve only before it)
+  const VectorStamp* clock = nullptr;  // gossip mode: the newest database clock seen (invalidations carry it)
 };
 
 class ConsistencyProtocol {

@@ -50,6 +50,8 @@ FrontendCore::FrontendCore(const Config& cfg, std::string id, uint64_t req_base)
   // Due at the first tick.
   for (Timer t : {Timer::kHeartbeat, Timer::kMasterPoll, Timer::kPrune}) timers_.set(t, TimePoint{});
   if (cfg_.replicated()) timers_.set(Timer::kDatabaseMembers, TimePoint{});
+  // Gossip mode: any replica answers; reads carry the newest vector timestamp seen (docs/gossip.md).
+  database_.set_gossip(cfg_.replicated() && cfg_.replication == Replication::kGossip);
   if (cfg_.byzantine) {
     agreement_ = std::make_unique<Agreement>(id_, frontend_ids(cfg_), ms(cfg_.byzantine_round_ms), counters_);
   }
@@ -89,9 +91,13 @@ void FrontendCore::on_message(const std::string& from, Message msg, bool notice,
   } else if (asked != pending_.end()) {
     // The database client consumes the answers it retries elsewhere (not_leader).
     if (!database_.owns(msg.req) || database_.on_reply(from, msg, now, out)) on_reply(msg, now, out);
+  } else if (reply && msg.req >= DatabaseClient::kOwnReq && database_.owns(msg.req) && database_.is_node(from)) {
+    database_.on_reply(from, msg, now, out);  // gossip mode: the answer to a kept update it sent again
   } else if (const auto* hb = std::get_if<Heartbeat>(&msg.body)) {
     on_heartbeat(*hb, now, out);
   } else if (const auto* inv = std::get_if<Invalidate>(&msg.body)) {
+    // Gossip mode: the database is read with at least the clock that covers the update.
+    if (inv->clock) database_.merge_clock(*inv->clock);
     consistency_->on_invalidate(*inv, view());
     out.send(from, msg.req, InvalidateAck{inv->key, inv->version});
   } else if (const auto* ack = std::get_if<InvalidateAck>(&msg.body)) {
@@ -200,6 +206,16 @@ void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint n
   } else if (auto* b = std::get_if<GetScoreboard>(&msg.body)) {
     seen(b->tablet);
     ask_database(GetScoreboard{}, {Pending::Kind::kRead, from, msg.req, now, "", {}}, out);
+  } else if (auto* f = std::get_if<GetFeed>(&msg.body)) {
+    if (!database_.gossip()) {
+      out.send(from, msg.req, make_error(ErrorCode::kUnexpectedOp, "get_feed needs replication: gossip (docs/gossip.md)"));
+    } else if (f->event && !event_keys_.count(*f->event)) {
+      out.send(from, msg.req, make_error(ErrorCode::kUnknownEvent, "unknown event '" + *f->event + "'"));
+    } else if (f->limit && (*f->limit == 0 || *f->limit > GetFeed::kFeedMax)) {
+      out.send(from, msg.req, make_error(ErrorCode::kBadValue, "limit: expected 1 to " + std::to_string(GetFeed::kFeedMax)));
+    } else {
+      ask_database(*f, {Pending::Kind::kRead, from, msg.req, now, "", {}}, out);
+    }
   } else if (auto* r = std::get_if<Register>(&msg.body)) {
     ++counters_["registrations"];
     ask_database(AssignHome{r->tablet, members_.frontends()}, {Pending::Kind::kRegister, from, msg.req, now, "", {}},
@@ -433,6 +449,12 @@ Stats FrontendCore::stats(TimePoint now) const {
   if (is_master()) s.info["serving"] = comma_joined(serving_);
   if (role_ == Role::kHandingOver) s.info["handoff"] = "in progress";
   s.info["master"] = master_;
+  if (database_.gossip()) {
+    s.counters["database_partial_reads"] = database_.partial_reads();
+    std::string clock;
+    for (const auto& [replica, n] : database_.clock()) clock += (clock.empty() ? "" : " ") + replica + ":" + std::to_string(n);
+    s.info["database_clock"] = clock;
+  }
   s.info["epoch"] = std::to_string(epoch_);
   s.info["consistency"] = to_string(consistency_->mode());
   s.info["version"] = std::string(kVersion);

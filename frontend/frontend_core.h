@@ -191,7 +191,9 @@ class FrontendCore final : public Core {
   Error not_master_error() const;
   // True when `key` (of a peer's fetch or poll) is a Key's text; otherwise answers bad_value.
   bool valid_key(const std::string& from, uint64_t req, std::string_view op, const std::string& key, Effects& out);
-  RoleView view() const { return {id_, is_master(), master_, epoch_, master_lease_until_}; }
+  RoleView view() const {
+    return {id_, is_master(), master_, epoch_, master_lease_until_, database_.gossip() ? &database_.clock() : nullptr};
+  }
   // A database read for the cache: a quarter of database.request_timeout_ms, so that one lost
   // answer (every reader of the key waits on the same fill) is retried within a tablet's timeout.
   Duration fill_timeout() const { return ms(std::max(1, cfg_.database.request_timeout_ms / 4)); }

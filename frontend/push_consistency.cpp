@@ -82,6 +82,16 @@ void PushConsistency::on_lease_request(const std::string& peer, const Message& m
   }
 }
 
+namespace {
+
+// Gossip mode: the clock an invalidation carries (none otherwise).
+std::optional<VectorStamp> clock_of(const RoleView& role) {
+  if (role.clock == nullptr || role.clock->empty()) return std::nullopt;
+  return *role.clock;
+}
+
+}  // namespace
+
 bool PushConsistency::on_update(const std::string& key, uint64_t version, uint64_t hold, const RoleView& role,
                                 TimePoint now, Effects& out) {
   const auto u = directory_.on_update(key, version, hold, now);
@@ -89,7 +99,7 @@ bool PushConsistency::on_update(const std::string& key, uint64_t version, uint64
                 u.held);
   for (const auto& peer : u.invalidate) {
     ++counters_["invalidations_sent"];
-    out.send(peer, 0, Invalidate{key, version, role.epoch});
+    out.send(peer, 0, Invalidate{key, version, role.epoch, clock_of(role)});
   }
   return u.held;
 }
@@ -103,7 +113,7 @@ void PushConsistency::tick(const RoleView& role, TimePoint now, Effects& out) {
     directory_.expire(now);
     for (const auto& r : directory_.due_resends(now)) {
       ++counters_["invalidations_resent"];
-      out.send(r.peer, 0, Invalidate{r.key, r.version, role.epoch});
+      out.send(r.peer, 0, Invalidate{r.key, r.version, role.epoch, clock_of(role)});
     }
   } else if (now >= lease_until_) {
     flush_cache(cache_, counters_, "read lease expired");

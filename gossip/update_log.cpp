@@ -87,14 +87,15 @@ std::vector<LogEntry> UpdateLog::take_applicable() {
   return out;
 }
 
-size_t UpdateLog::collect(const std::vector<std::string>& members, const std::map<std::string, VectorClock>& clocks) {
+std::vector<std::pair<std::string, uint64_t>> UpdateLog::collect(const std::vector<std::string>& members,
+                                                                 const std::map<std::string, VectorClock>& clocks) {
   std::vector<const VectorClock*> known_clocks;
+  std::vector<std::pair<std::string, uint64_t>> dropped;
   for (const auto& m : members) {
     const auto it = clocks.find(m);
-    if (it == clocks.end()) return 0;  // a member we have not heard from holds everything
+    if (it == clocks.end()) return dropped;  // a member we have not heard from holds everything
     known_clocks.push_back(&it->second);
   }
-  size_t dropped = 0;
   for (auto it = done_.begin(); it != done_.end();) {
     const Key& key = *it;
     const bool everywhere = std::all_of(known_clocks.begin(), known_clocks.end(),
@@ -108,11 +109,29 @@ size_t UpdateLog::collect(const std::vector<std::string>& members, const std::ma
       auto id = by_id_.find(e->second.id);
       if (id != by_id_.end() && id->second == key) by_id_.erase(id);
       entries_.erase(e);
-      ++dropped;
+      dropped.emplace_back(key.origin, key.origin_seq);
     }
     it = done_.erase(it);
   }
   return dropped;
+}
+
+void UpdateLog::restore(VectorClock clock, std::vector<LogEntry> entries, const std::map<std::string, uint64_t>& applied) {
+  clock_ = std::move(clock);
+  applied_ = applied;
+  std::sort(entries.begin(), entries.end(),
+            [](const LogEntry& a, const LogEntry& b) { return std::tie(a.origin, a.origin_seq) < std::tie(b.origin, b.origin_seq); });
+  for (auto& e : entries) take(std::move(e));
+}
+
+VectorClock UpdateLog::applied_clock() const {
+  VectorClock out = clock_;
+  for (const auto& [publisher, by_seq] : pending_) {
+    for (const auto& [seq, key] : by_seq) {
+      if (key.origin_seq <= out.at(key.origin)) out.set(key.origin, key.origin_seq - 1);
+    }
+  }
+  return out;
 }
 
 std::vector<LogEntry> UpdateLog::feed(size_t limit) const {

@@ -69,8 +69,18 @@ class UpdateLog {
   bool applied(const UpdateId& id) const;
 
   // Drops the applied entries that every one of `members` has (by `clocks`, each member's last
-  // reported clock; a member with none holds everything). Returns how many were dropped.
-  size_t collect(const std::vector<std::string>& members, const std::map<std::string, VectorClock>& clocks);
+  // reported clock; a member with none holds everything). Returns the dropped entries' (origin,
+  // origin_seq).
+  std::vector<std::pair<std::string, uint64_t>> collect(const std::vector<std::string>& members,
+                                                        const std::map<std::string, VectorClock>& clocks);
+
+  // After a restart: the log as it was made durable (its clock, the entries it had taken, in any
+  // order) and what the state has applied (publisher -> last seq). Entries of applied updates
+  // count as applied; the others wait to be applied (take_applicable). REQUIRES: a new log.
+  void restore(VectorClock clock, std::vector<LogEntry> entries, const std::map<std::string, uint64_t>& applied);
+  // The clock of what the state shows: for each origin, every entry up to here is applied (or a
+  // duplicate of an applied update). Below clock() where entries wait behind a publisher's gap.
+  VectorClock applied_clock() const;
 
   // Up to `limit` of the latest applied updates (one entry per id), in feed order (see above).
   std::vector<LogEntry> feed(size_t limit) const;

@@ -374,7 +374,7 @@ std::string database_leader(const ClusterSample& sample) {
   return "";
 }
 
-Health judge_health(const std::vector<NodeStatus>& rows, const std::string& db_leader, bool replicated) {
+Health judge_health(const std::vector<NodeStatus>& rows, const std::string& db_leader, bool replicated, bool gossip) {
   std::vector<std::string> wrong;
   int databases = 0, frontends = 0;
   std::vector<const NodeStatus*> masters;
@@ -388,7 +388,7 @@ Health judge_health(const std::vector<NodeStatus>& rows, const std::string& db_l
     (database ? databases : frontends) += 1;
     if (r.role == "master") masters.push_back(&r);
   }
-  if (replicated && db_leader.empty()) wrong.push_back("no database leader");
+  if (replicated && !gossip && db_leader.empty()) wrong.push_back("no database leader");
   if (masters.empty()) {
     wrong.push_back("no master front end");
   } else if (masters.size() > 1) {
@@ -411,8 +411,9 @@ Health judge_health(const std::vector<NodeStatus>& rows, const std::string& db_l
     return h;
   }
   h.line = "healthy: " +
-           (replicated ? std::to_string(databases) + " database replicas (leader " + db_leader + ")"
-                       : std::string("the database")) +
+           (gossip       ? std::to_string(databases) + " gossip replicas"
+            : replicated ? std::to_string(databases) + " database replicas (leader " + db_leader + ")"
+                         : std::string("the database")) +
            " and " + std::to_string(frontends) + (frontends == 1 ? " front end" : " front ends") + " up; master " +
            masters[0]->node +
            (masters[0]->epoch.empty() ? "" : " (epoch " + masters[0]->epoch + ")");

@@ -111,6 +111,8 @@ struct Health {
   bool healthy = false;
   std::string line;  // "healthy: <what serves>" or "unhealthy: <each thing wrong>"
 };
-Health judge_health(const std::vector<NodeStatus>& rows, const std::string& db_leader, bool replicated);
+// `gossip`: the tier replicates by gossip (docs/gossip.md): it has no leader to ask for.
+Health judge_health(const std::vector<NodeStatus>& rows, const std::string& db_leader, bool replicated,
+                    bool gossip = false);
 
 }  // namespace oly::olympics

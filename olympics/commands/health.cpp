@@ -18,8 +18,9 @@ Command health_command(CLI::App& app, Flags& f) {
   return {health, false, [&f](const std::atomic<bool>* stop) {
     return on_cluster(f, stop, [](Cluster& cluster) {
       const ClusterSample sample = take_sample(cluster, ms(1000));
-      const Health h = judge_health(cluster_status(cluster, nullptr, sample), database_leader(sample),
-                                    cluster.config().replicated());
+      const Config& c = cluster.config();
+      const Health h = judge_health(cluster_status(cluster, nullptr, sample), database_leader(sample), c.replicated(),
+                                    c.replicated() && c.replication == Replication::kGossip);
       std::cout << h.line << "\n";
       return h.healthy ? 0 : 1;
     });

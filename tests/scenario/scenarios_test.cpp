@@ -98,8 +98,9 @@ TEST_P(Scenario, EndsWithTheCheckersPass) {
   // rebalanced after).
   const Config scenario_cfg = load_config(run_dir() + "/cluster.yaml");
   const std::string script = c.script;
-  const size_t failures =
-      script == "db-restart.sh" || script == "rolling-restart.sh" ? scenario_cfg.database_ids().size() : 1;
+  const size_t failures = script == "db-restart.sh" || script == "rolling-restart.sh" ? scenario_cfg.database_ids().size()
+                          : script == "one-replica-left.sh"                             ? 2
+                                                                                        : 1;
   if (script == "random-db-kills.sh") {
     EXPECT_GE(json["counts"]["failures"], 1) << text;
   } else {
@@ -164,7 +165,9 @@ INSTANTIATE_TEST_SUITE_P(Short, Scenario,
                                            Case{"AddReplicaPush", "add-replica.sh", "push"},
                                            Case{"RollingRestartPull", "rolling-restart.sh", "pull"},
                                            Case{"RandomDatabaseKillsPush", "random-db-kills.sh", "push"},
-                                           Case{"TraitorPush", "traitor.sh", "push"}),
+                                           Case{"TraitorPush", "traitor.sh", "push"},
+                                           Case{"OneReplicaLeftPush", "one-replica-left.sh", "push"},
+                                           Case{"GossipPartitionPush", "gossip-partition.sh", "push"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ScenarioFlags, ABadFlagIsRefusedBeforeAnythingStarts) {

@@ -128,7 +128,11 @@ SimCluster::~SimCluster() {
 void SimCluster::start(const std::string& name) {
   SimNode n;
   ++incarnation_;
-  if (is_replica(name)) {
+  if (is_replica(name) && cfg_.replication == Replication::kGossip) {
+    auto core = std::make_unique<gossip::GossipReplicaCore>(cfg_, name, *stores_.at(name), clock_, clock_.now());
+    core->on_apply([this](const database::Command& c, const database::Result& r) { record_apply(c, r); });
+    n.core = std::move(core);
+  } else if (is_replica(name)) {
     database::ReplicaStart how{name, "", {}};
     if (auto j = joined_.find(name); j != joined_.end()) how.join = {j->second};
     auto core = std::make_unique<database::ReplicaCore>(cfg_, how, *stores_.at(name), clock_, clock_.now(),
@@ -244,6 +248,21 @@ const byzantine::TraitorTransport* SimCluster::traitor() const {
 
 database::SqliteStore& SimCluster::store() {
   if (!cfg_.replicated()) return *stores_.at(cfg_.database.id);
+  if (cfg_.replication == Replication::kGossip) {
+    // The live replica that has applied the most.
+    const gossip::GossipReplicaCore* most = nullptr;
+    auto applied = [](const gossip::GossipReplicaCore* g) {
+      uint64_t n = 0;
+      const gossip::VectorClock clock = g->applied_clock();
+      for (const auto& [r, k] : clock.entries()) n += k;
+      return n;
+    };
+    for (const auto& id : replica_names()) {
+      const auto* g = gossip_replica(id);
+      if (g != nullptr && (most == nullptr || applied(g) > applied(most))) most = g;
+    }
+    return *stores_.at(most != nullptr ? most->id() : cfg_.database.replicas.front().id);
+  }
   database::ReplicaCore* best = nullptr;
   for (const auto& id : replica_names()) {
     database::ReplicaCore* core = replica(id);
@@ -273,8 +292,14 @@ MasterInfo SimCluster::committed_master() {
   return m;
 }
 
+gossip::GossipReplicaCore* SimCluster::gossip_replica(const std::string& name) {
+  if (!is_replica(name) || cfg_.replication != Replication::kGossip) return nullptr;
+  auto it = nodes_.find(name);
+  return it == nodes_.end() ? nullptr : static_cast<gossip::GossipReplicaCore*>(it->second.core.get());
+}
+
 database::ReplicaCore* SimCluster::replica(const std::string& name) {
-  if (!is_replica(name)) return nullptr;
+  if (!is_replica(name) || cfg_.replication == Replication::kGossip) return nullptr;
   auto it = nodes_.find(name);
   return it == nodes_.end() ? nullptr : static_cast<database::ReplicaCore*>(it->second.core.get());
 }

@@ -41,6 +41,7 @@
 #include "database/replica_core.h"
 #include "database/sqlite_store.h"
 #include "frontend/frontend_core.h"
+#include "gossip/replica_core.h"
 #include "tablet/tablets_core.h"
 #include "verify/epochs.h"
 
@@ -110,8 +111,10 @@ class SimCluster {
   // not be applied on any live replica yet, e.g. right after the leader that applied it died).
   uint64_t committed_version(const std::string& key);
   MasterInfo committed_master();
-  // The replica `name`, or nullptr when it is down (or the tier is not replicated).
+  // The replica `name`, or nullptr when it is down (or the tier is not replicated by Raft).
   database::ReplicaCore* replica(const std::string& name);
+  // Gossip mode: the replica `name`, or nullptr when it is down (or the tier is not in gossip mode).
+  gossip::GossipReplicaCore* gossip_replica(const std::string& name);
   // The replicated tier's replicas: the config's, then those that joined.
   std::vector<std::string> replica_names() const;
   bool is_replica(const std::string& name) const;

@@ -54,6 +54,13 @@ bool ProcessCluster::start_server(const std::string& name, std::vector<std::stri
 
 bool ProcessCluster::start_database() {
   if (!cfg_.replicated()) return start_server(cfg_.database.id, {bin("database"), "--config", config_path_});
+  if (cfg_.replication == Replication::kGossip) {
+    // No leader to wait for: each replica answers on its own.
+    for (const auto& r : cfg_.database.replicas) {
+      if (!start_replica(r.id)) return false;
+    }
+    return true;
+  }
   for (const auto& r : cfg_.database.replicas) {
     children_[r.id] = std::make_unique<Child>(std::vector<std::string>{bin("database"), "--id", r.id, "--config", config_path_},
                                               dir_.file(r.id + ".log"));

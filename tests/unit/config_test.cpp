@@ -98,6 +98,14 @@ TEST(Config, TheDefaultClusterFileLoadsAndValidates) {
   EXPECT_NO_THROW(validate(c));
 }
 
+TEST(Config, TheShippedConfigsLoadAndValidate) {
+  for (const char* name : {"byzantine.yaml", "gossip.yaml"}) {
+    const std::string path = std::string(OLY_SOURCE_DIR) + "/config/" + name;
+    EXPECT_NO_THROW(validate(load_config(path))) << path;
+  }
+  EXPECT_EQ(load_config(std::string(OLY_SOURCE_DIR) + "/config/gossip.yaml").replication, Replication::kGossip);
+}
+
 TEST(Config, TheBuiltInDefaultsAreValid) {
   EXPECT_NO_THROW(validate(Config{}));
 }
@@ -296,6 +304,16 @@ TEST_F(ConfigFile, ReplicasWithDuplicateIdsOrAddresses) {
                "database.replicas[1].address: address used twice");
 }
 
+// What validate() says of `bad` ("" when it takes it).
+std::string error(const Config& bad) {
+  try {
+    validate(bad);
+  } catch (const ConfigError& e) {
+    return std::string(e.what());
+  }
+  return std::string();
+}
+
 TEST(ConfigYaml, ByzantineModeAndItsRules) {
   Config c;
   c.database.replicas = {{"db1", "tcp://127.0.0.1:9120"}, {"db2", "tcp://127.0.0.1:9121"}, {"db3", "tcp://127.0.0.1:9122"}};
@@ -307,14 +325,6 @@ TEST(ConfigYaml, ByzantineModeAndItsRules) {
   const Config back = parse_config(to_yaml(c), "round-trip");
   EXPECT_TRUE(back.byzantine);
   EXPECT_EQ(back.byzantine_round_ms, 80);
-  const auto error = [](Config bad) {
-    try {
-      validate(bad);
-    } catch (const ConfigError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
   Config three = c;
   three.frontends.pop_back();
   EXPECT_NE(error(three).find("byzantine: expected exactly 4 front ends"), std::string::npos) << error(three);
@@ -328,6 +338,36 @@ TEST(ConfigYaml, ByzantineModeAndItsRules) {
   no_rounds.byzantine_round_ms = 0;
   EXPECT_NE(error(no_rounds).find("byzantine_round_ms"), std::string::npos) << error(no_rounds);
   EXPECT_FALSE(parse_config("security: plain\n", "test.yaml").byzantine) << "off unless asked";
+}
+
+TEST(ConfigYaml, GossipReplicationAndItsRules) {
+  Config c;
+  c.database.replicas = {{"db1", "tcp://127.0.0.1:9120"}, {"db2", "tcp://127.0.0.1:9121"}};
+  c.replication = Replication::kGossip;
+  c.gossip_interval_ms = 30;
+  ASSERT_NO_THROW(validate(c)) << "two replicas are enough for gossip (no majority to keep)";
+  const Config back = parse_config(to_yaml(c), "round-trip");
+  EXPECT_EQ(back.replication, Replication::kGossip);
+  EXPECT_EQ(back.gossip_interval_ms, 30);
+  Config single = c;
+  single.database.replicas.clear();
+  EXPECT_NE(error(single).find("replication: gossip needs 2 to 5 replicas"), std::string::npos) << error(single);
+  Config byz = c;
+  byz.byzantine = true;
+  EXPECT_NE(error(byz).find("replication: gossip cannot be combined with byzantine"), std::string::npos) << error(byz);
+  Config never = c;
+  never.gossip_interval_ms = 0;
+  EXPECT_NE(error(never).find("gossip_interval_ms"), std::string::npos) << error(never);
+  Config raft = c;
+  raft.replication = Replication::kRaft;
+  EXPECT_NE(error(raft).find("expected 1 or 3 to 5 replicas"), std::string::npos) << "raft keeps its rule; " << error(raft);
+  EXPECT_EQ(parse_config("security: plain\n", "test.yaml").replication, Replication::kRaft) << "raft unless asked";
+  try {
+    parse_config("replication: sideways\n", "test.yaml");
+    ADD_FAILURE() << "an unknown mode was taken";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("replication: expected raft or gossip, got 'sideways'"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(ConfigFile, EveryFrontEndNeedsTheTcpPortWhereTabletsRead) {

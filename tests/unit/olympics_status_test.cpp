@@ -266,6 +266,15 @@ TEST(Health, EveryServerUpOneMasterFollowedAndALeaderIsHealthy) {
             "healthy: the database and 1 front end up; master fe1 (epoch 4)");
 }
 
+TEST(Health, AGossipTierHasNoLeaderToAskFor) {
+  std::vector<NodeStatus> rows = {server("db1", "database", "up", "database"), server("db2", "database", "up", "database"),
+                                  server("fe1", "frontend", "up", "master", "fe1")};
+  const Health h = judge_health(rows, "", true, true);
+  EXPECT_TRUE(h.healthy) << h.line;
+  EXPECT_EQ(h.line, "healthy: 2 gossip replicas and 1 front end up; master fe1 (epoch 4)");
+  EXPECT_FALSE(judge_health(rows, "", true).healthy) << "a Raft tier without a leader is not";
+}
+
 TEST(Health, NamesEachThingWrong) {
   std::vector<NodeStatus> rows = {server("db1", "database", "paused"), server("db2", "database", "up", "database"),
                                   server("fe1", "frontend", "down"), server("fe2", "frontend", "up", "peer", "fe1"),

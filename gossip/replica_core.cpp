@@ -1,0 +1,526 @@
+#include "gossip/replica_core.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <tuple>
+#include <utility>
+
+#include "common/codec.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "database/counters.h"
+
+namespace oly::gossip {
+
+namespace {
+
+using database::Command;
+using database::Outcome;
+using database::Result;
+
+GossipEntry to_wire(const LogEntry& e) {
+  return {e.id.publisher, e.id.seq, e.origin, e.origin_seq, e.ts.entries(), Bytes{e.update}};
+}
+
+LogEntry from_wire(GossipEntry g) {
+  return {UpdateId{std::move(g.publisher), g.seq}, std::move(g.origin), g.origin_seq, VectorClock(std::move(g.ts)),
+          std::move(g.update.data)};
+}
+
+// The update id, epoch and kind of an update command.
+struct UpdateOf {
+  UpdateId id;
+  std::optional<uint64_t> epoch;
+};
+UpdateOf update_of(const Command& c) {
+  return std::visit(
+      [](const auto& u) -> UpdateOf {
+        using T = std::decay_t<decltype(u)>;
+        if constexpr (std::is_same_v<T, database::cmd::SetScore> || std::is_same_v<T, database::cmd::IncrementMedalTally>) {
+          return {{u.publisher, u.seq}, u.epoch};
+        } else {
+          return {};
+        }
+      },
+      c);
+}
+
+// The request's clock, if it is a read that carries one.
+std::optional<VectorStamp> clock_of(const Body& b) {
+  if (const auto* m = std::get_if<GetScore>(&b)) return m->clock;
+  if (const auto* m = std::get_if<GetMedalTally>(&b)) return m->clock;
+  return std::nullopt;
+}
+
+using Rank = std::tuple<uint64_t, std::string, uint64_t>;
+Rank rank_of(const FeedItem& i) { return {i.at, i.origin, i.origin_seq}; }
+
+uint64_t sum_of(const VectorClock& ts) {
+  uint64_t at = 0;
+  for (const auto& [r, n] : ts.entries()) at += n;
+  return at;
+}
+
+bool is_update(const Body& b) { return std::holds_alternative<SetScore>(b) || std::holds_alternative<IncrementMedalTally>(b); }
+
+}  // namespace
+
+GossipReplicaCore::GossipReplicaCore(Config config, std::string id, database::SqliteStore& store, const Clock& clock,
+                                     TimePoint now)
+    : config_(std::move(config)), id_(std::move(id)), store_(store), clock_(clock),
+      machine_(store, database::StateMachine::Unfenced{}), log_(id_), lease_(ms(config_.heartbeat.timeout_ms)),
+      started_(now), next_gossip_(now), park_for_(4 * ms(config_.gossip_interval_ms)) {
+  if (config_.replica(id_) == nullptr) throw std::runtime_error("'" + id_ + "' is not one of database.replicas");
+  for (const auto& r : config_.database.replicas) {
+    if (r.id != id_) peers_.push_back(r.id);
+  }
+  for (const char* name : database::kCoreCounters) counters_[name] = 0;
+  for (const char* name : {"gossip_sent", "gossip_received", "entries_sent", "entries_taken", "gossip_applied",
+                           "entries_collected", "updates_parked", "reads_waited", "reads_partial", "gossip_cut"}) {
+    counters_[name] = 0;
+  }
+  // The log as it was made durable, and what the state applied of it.
+  std::vector<LogEntry> entries;
+  for (const auto& bytes : store_.gossip_entries()) {
+    Decoded d = decode(bytes);
+    auto* g = d.ok ? std::get_if<Gossip>(&d.message.body) : nullptr;
+    if (g == nullptr || g->entries.size() != 1) throw std::runtime_error("gossip_log: an entry that does not decode");
+    entries.push_back(from_wire(std::move(g->entries[0])));
+  }
+  log_.restore(VectorClock(store_.gossip_clock()), std::move(entries), store_.last_seqs());
+  for (const auto& bytes : store_.feed_items()) {
+    Decoded d = decode(bytes);
+    auto* f = d.ok ? std::get_if<FeedReply>(&d.message.body) : nullptr;
+    if (f == nullptr || f->items.size() != 1) throw std::runtime_error("gossip_feed: an item that does not decode");
+    feed_[UpdateId{f->items[0].publisher, f->items[0].seq}] = std::move(f->items[0]);
+  }
+  // Whatever lease a master held before this replica restarted has ended a lease from now.
+  lease_.know(now, store_.master().epoch);
+  if (log_.size() > 0) spdlog::info("gossip log loaded: {} entries, clock {}", log_.size(), log_.clock().text());
+}
+
+void GossipReplicaCore::begin() {
+  if (in_transaction_) return;
+  store_.begin();
+  in_transaction_ = true;
+}
+
+bool GossipReplicaCore::silent(const std::string& replica, TimePoint now) const {
+  if (replica == id_) return false;
+  const auto it = heard_.find(replica);
+  const TimePoint since = it == heard_.end() ? started_ : it->second;
+  return now - since >= ms(config_.heartbeat.timeout_ms);
+}
+
+bool GossipReplicaCore::is_cut(const std::string& peer, TimePoint now) const {
+  return std::any_of(cuts_.begin(), cuts_.end(), [&](const Cut& c) {
+    return (c.replica == peer || c.replica == id_) && now >= c.from && now < c.until;
+  });
+}
+
+void GossipReplicaCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
+  if (auto* g = std::get_if<Gossip>(&msg.body)) {
+    if (is_cut(from, now)) {
+      ++counters_["gossip_cut"];
+      return;
+    }
+    receive(from, std::move(*g), now);
+    return;
+  }
+  if (notice || is_reply(msg.body)) {
+    ++counters_["ignored"];
+    return;
+  }
+  std::optional<Body> reply = handle(from, msg.body, now);
+  if (reply) {
+    held_.send(from, msg.req, std::move(*reply));
+  } else {
+    ++counters_[is_update(msg.body) ? "updates_parked" : "reads_waited"];
+    parked_.push_back({from, msg.req, std::move(msg.body), now});
+  }
+  (void)out;
+}
+
+std::optional<Body> GossipReplicaCore::handle(const std::string& from, const Body& body, TimePoint now) {
+  using database::Checked;
+  auto write = [&](Checked checked) -> Body {
+    if (auto* e = std::get_if<Error>(&checked)) return std::move(*e);
+    begin();
+    const Command& command = std::get<Command>(checked);
+    Result r = machine_.apply(command);
+    if (const char* name = database::counter_of(r.outcome)) ++counters_[name];
+    if (apply_listener_) apply_listener_(command, r);
+    return std::move(r.reply);
+  };
+  if (const auto* m = std::get_if<SetScore>(&body)) {
+    Checked c = database::check(*m, from, now, clock_, config_);
+    if (auto* e = std::get_if<Error>(&c)) return std::move(*e);
+    return update(from, std::move(std::get<Command>(c)), now);
+  }
+  if (const auto* m = std::get_if<IncrementMedalTally>(&body)) {
+    Checked c = database::check(*m, from, now, config_);
+    if (auto* e = std::get_if<Error>(&c)) return std::move(*e);
+    return update(from, std::move(std::get<Command>(c)), now);
+  }
+  if (std::holds_alternative<GetScore>(body) || std::holds_alternative<GetMedalTally>(body) ||
+      std::holds_alternative<GetScoreboard>(body)) {
+    return read(body, now, false);
+  }
+  if (const auto* m = std::get_if<GetFeed>(&body)) return feed(*m);
+  if (const auto* m = std::get_if<GetMaster>(&body)) return database::read(*m, store_, config_);
+  if (const auto* m = std::get_if<ListRegistry>(&body)) return database::read(*m, store_, config_);
+  if (const auto* m = std::get_if<ClaimMaster>(&body)) {
+    Checked c = database::check(*m, from, lease_.left(now), config_);
+    Body reply = write(std::move(c));
+    if (auto* info = std::get_if<MasterInfo>(&reply)) {
+      lease_.grant(now);
+      info->lease_ms = database::ceil_ms(lease_.length());
+      spdlog::info("'{}' is master at epoch {} (claimed here)", info->frontend, info->epoch);
+    }
+    return reply;
+  }
+  if (const auto* m = std::get_if<RenewMaster>(&body)) {
+    bool renewed = false;
+    Body reply = database::renew(*m, store_.master(), lease_, now, renewed);
+    ++counters_[renewed ? "renewals" : "renewals_fenced"];
+    if (renewed && m->release) ++counters_["releases"];
+    return reply;
+  }
+  if (const auto* m = std::get_if<AssignHome>(&body)) {
+    Checked c = database::check(*m, config_);
+    if (std::holds_alternative<Command>(c)) {
+      ++counters_["registrations"];
+      homes_changed_ = true;
+    }
+    return write(std::move(c));
+  }
+  if (std::holds_alternative<GetMembers>(body)) {
+    Members m;
+    m.index = 1;
+    for (const auto& r : config_.database.replicas) {
+      m.members.push_back({r.id, r.address, "gossip", r.http.empty() ? std::nullopt : std::optional(r.http)});
+    }
+    return m;
+  }
+  if (std::holds_alternative<GetStats>(body)) {
+    ++counters_["stats"];
+    const MasterInfo master = store_.master();
+    Stats s;
+    s.node = id_;
+    s.role = "gossip replica";
+    s.counters = counters_;
+    s.counters["log_entries"] = static_cast<int64_t>(log_.size());
+    s.counters["log_held"] = static_cast<int64_t>(log_.held());
+    s.info = {{"master", master.frontend},
+              {"epoch", std::to_string(master.epoch)},
+              {"master_lease_ms", std::to_string(database::ceil_ms(lease_.left(now)))},
+              {"clock", log_.clock().text()},
+              {"applied_clock", log_.applied_clock().text()},
+              {"replication", "gossip"},
+              {"version", std::string(kVersion)}};
+    std::vector<std::string> silent_peers;
+    for (const auto& p : peers_) {
+      if (silent(p, now)) silent_peers.push_back(p);
+    }
+    s.info["silent_peers"] = comma_joined(silent_peers);
+    return s;
+  }
+  ++counters_["unexpected_ops"];
+  return make_error(ErrorCode::kUnexpectedOp,
+                    "a gossip replica does not handle '" + std::string(op_name(body)) + "'");
+}
+
+std::optional<Body> GossipReplicaCore::update(const std::string& from, Command command, TimePoint now) {
+  const UpdateOf u = update_of(command);
+  begin();
+  const MasterInfo master = store_.master();
+  const uint64_t epoch = u.epoch.value_or(0);
+  if (epoch == 0 || epoch < master.epoch || (epoch > master.epoch && config_.frontend(from) == nullptr)) {
+    ++counters_["fenced"];
+    return database::fenced_error(master, "update with epoch " + (u.epoch ? std::to_string(epoch) : std::string("none")) +
+                                              " fenced: the current epoch here is " + std::to_string(master.epoch));
+  }
+  if (epoch > master.epoch) {
+    // A claim made at another replica that gossip has not brought yet: its sender is master.
+    store_.set_master({from, epoch, std::nullopt});
+    lease_.know(now, epoch);
+  }
+  const bool gap = u.id.seq > store_.last_seq(u.id.publisher) + 1;
+  if (gap) return std::nullopt;  // the updates before it may be on their way by gossip
+  Result r = machine_.apply(command);
+  if (const char* name = database::counter_of(r.outcome)) ++counters_[name];
+  if (r.outcome == Outcome::applied) {
+    if (auto entry = log_.accept(u.id, database::encode_batch({command}))) {
+      persist(*entry);
+      note_feed(*entry, command, r);
+      apply_ready(u.id);
+    }
+    if (apply_listener_) apply_listener_(command, r);
+  }
+  if (auto* ack = std::get_if<Ack>(&r.reply)) ack->clock = log_.applied_clock().entries();
+  return std::move(r.reply);
+}
+
+void GossipReplicaCore::apply_ready(const std::optional<UpdateId>& skip) {
+  for (const LogEntry& e : log_.take_applicable()) {
+    if (skip && e.id == *skip) continue;
+    database::DecodedBatch d = database::decode_batch(e.update);
+    if (!d.error.empty() || d.batch.size() != 1) {
+      spdlog::error("gossip entry {}/{} from {} does not decode: {}", e.id.publisher, e.id.seq, e.origin, d.error);
+      continue;
+    }
+    begin();
+    Result r = machine_.apply(d.batch[0]);
+    ++counters_["gossip_applied"];
+    if (r.outcome != Outcome::applied) {
+      spdlog::error("gossip entry {}/{} from {} was not applied: {}", e.id.publisher, e.id.seq, e.origin,
+                    database::counter_of(r.outcome) ? database::counter_of(r.outcome) : "?");
+    } else {
+      note_feed(e, d.batch[0], r);
+    }
+    if (apply_listener_) apply_listener_(d.batch[0], r);
+  }
+}
+
+void GossipReplicaCore::persist(const LogEntry& e) {
+  begin();
+  Gossip one;
+  one.entries.push_back(to_wire(e));
+  store_.gossip_put(e.origin, e.origin_seq, encode(Message{0, std::move(one)}));
+  store_.gossip_set_clock(e.origin, log_.clock().at(e.origin));
+  took_ = true;
+}
+
+std::optional<Body> GossipReplicaCore::read(const Body& request, TimePoint now, bool force) {
+  const VectorClock applied = log_.applied_clock();
+  bool covered = true;
+  if (const auto want = clock_of(request)) {
+    bool waitable = false;  // a replica with entries missing here is alive: worth waiting for
+    for (const auto& [origin, n] : *want) {
+      if (applied.at(origin) >= n) continue;
+      covered = false;
+      waitable = waitable || !silent(origin, now);
+    }
+    if (!covered && waitable && !force) return std::nullopt;
+  }
+  Body reply = std::visit(
+      [&](const auto& m) -> Body {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, GetScore> || std::is_same_v<T, GetMedalTally> || std::is_same_v<T, GetScoreboard>) {
+          return database::read(m, store_, config_);
+        } else {
+          return make_error(ErrorCode::kUnexpectedOp, "not a read");
+        }
+      },
+      request);
+  auto stamp = [&](auto& r) {
+    r.clock = applied.entries();
+    if (!covered) r.partial = true;
+  };
+  if (auto* s = std::get_if<ScoreReply>(&reply)) stamp(*s);
+  if (auto* t = std::get_if<TallyReply>(&reply)) stamp(*t);
+  if (!std::holds_alternative<Error>(reply)) ++counters_["reads"];
+  if (!covered) ++counters_["reads_partial"];
+  return reply;
+}
+
+void GossipReplicaCore::receive(const std::string& from, Gossip g, TimePoint now) {
+  if (std::find(peers_.begin(), peers_.end(), from) == peers_.end()) {
+    ++counters_["ignored"];
+    return;
+  }
+  ++counters_["gossip_received"];
+  heard_[from] = now;
+  peer_clocks_[from] = VectorClock(std::move(g.clock));
+  std::vector<LogEntry> entries;
+  entries.reserve(g.entries.size());
+  for (auto& e : g.entries) entries.push_back(from_wire(std::move(e)));
+  const auto taken = log_.receive(std::move(entries));
+  for (const auto& e : taken) persist(e);
+  counters_["entries_taken"] += static_cast<int64_t>(taken.size());
+  apply_ready();
+  for (const auto& e : taken) note_duplicate(e);
+  if (g.master && g.master->epoch > 0) {
+    const MasterInfo here = store_.master();
+    auto rank = [&](const std::string& fe) {
+      const auto it = std::find_if(config_.frontends.begin(), config_.frontends.end(), [&](const auto& f) { return f.id == fe; });
+      return static_cast<size_t>(it - config_.frontends.begin());
+    };
+    if (g.master->epoch > here.epoch || (g.master->epoch == here.epoch && rank(g.master->frontend) < rank(here.frontend))) {
+      begin();
+      store_.set_master({g.master->frontend, g.master->epoch, std::nullopt});
+      if (here.frontend != g.master->frontend) lease_.know(now, g.master->epoch);
+    }
+  }
+  for (const auto& h : g.homes) {
+    if (config_.frontend(h.home) == nullptr || store_.home(h.tablet)) continue;
+    begin();
+    store_.set_home(h.tablet, h.home);
+  }
+  collect();
+}
+
+void GossipReplicaCore::collect() {
+  std::vector<std::string> members = peers_;
+  members.push_back(id_);
+  std::map<std::string, VectorClock> clocks = peer_clocks_;
+  clocks[id_] = log_.clock();
+  const auto dropped = log_.collect(members, clocks);
+  if (dropped.empty()) return;
+  begin();
+  for (const auto& [origin, n] : dropped) store_.gossip_drop(origin, n);
+  counters_["entries_collected"] += static_cast<int64_t>(dropped.size());
+}
+
+void GossipReplicaCore::note_feed(const LogEntry& e, const Command& command, const Result& result) {
+  const auto* ack = std::get_if<Ack>(&result.reply);
+  if (ack == nullptr) return;
+  FeedItem item;
+  item.at = sum_of(e.ts);
+  item.origin = e.origin;
+  item.origin_seq = e.origin_seq;
+  item.ts = e.ts.entries();
+  item.publisher = e.id.publisher;
+  item.seq = e.id.seq;
+  item.key = ack->key;
+  item.version = ack->version;
+  if (const auto* c = std::get_if<database::cmd::SetScore>(&command)) {
+    item.op = std::string(SetScore::kOp);
+    item.gauls = c->gauls;
+    item.romans = c->romans;
+  } else if (const auto* c = std::get_if<database::cmd::IncrementMedalTally>(&command)) {
+    item.op = std::string(IncrementMedalTally::kOp);
+    item.medal = c->medal;
+  } else {
+    return;
+  }
+  keep_feed(item);
+}
+
+void GossipReplicaCore::note_duplicate(const LogEntry& e) {
+  auto it = feed_.find(e.id);
+  if (it == feed_.end()) return;
+  FeedItem item = it->second;
+  item.at = sum_of(e.ts);
+  item.origin = e.origin;
+  item.origin_seq = e.origin_seq;
+  item.ts = e.ts.entries();
+  if (rank_of(item) < rank_of(it->second)) keep_feed(item);
+}
+
+void GossipReplicaCore::keep_feed(const FeedItem& item) {
+  begin();
+  FeedReply one;
+  one.items.push_back(item);
+  store_.feed_put(item.publisher, item.seq, item.at, item.origin, item.origin_seq, encode(Message{0, std::move(one)}));
+  feed_[UpdateId{item.publisher, item.seq}] = item;
+  if (++feed_puts_ % 64 != 0 || feed_.size() <= kFeedKeep) return;
+  // Only the latest kFeedKeep, in memory as on disk.
+  std::vector<std::pair<Rank, UpdateId>> order;
+  order.reserve(feed_.size());
+  for (const auto& [id, i] : feed_) order.emplace_back(rank_of(i), id);
+  std::sort(order.begin(), order.end());
+  for (size_t k = 0; k + kFeedKeep < order.size(); ++k) feed_.erase(order[k].second);
+  store_.feed_prune(kFeedKeep);
+}
+
+Body GossipReplicaCore::feed(const GetFeed& m) const {
+  const std::string key = m.event ? "score/" + *m.event : "";
+  if (m.event && std::find(config_.events.begin(), config_.events.end(), *m.event) == config_.events.end()) {
+    return make_error(ErrorCode::kUnknownEvent, "unknown event '" + *m.event + "'");
+  }
+  const uint64_t limit = std::min<uint64_t>(m.limit.value_or(GetFeed::kFeedMax), GetFeed::kFeedMax);
+  std::vector<const FeedItem*> order;
+  for (const auto& [id, i] : feed_) {
+    if ((!m.event || i.key == key) && (!m.since || i.at > *m.since)) order.push_back(&i);
+  }
+  std::sort(order.begin(), order.end(), [](const FeedItem* a, const FeedItem* b) { return rank_of(*a) < rank_of(*b); });
+  FeedReply out;
+  for (size_t k = order.size() > limit ? order.size() - limit : 0; k < order.size(); ++k) out.items.push_back(*order[k]);
+  return out;
+}
+
+void GossipReplicaCore::retry_parked(TimePoint now) {
+  for (bool progress = true; progress && !parked_.empty();) {
+    progress = false;
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      std::optional<Body> reply;
+      const bool overdue = now - it->since >= (is_update(it->request) ? park_for_ : kReadWait);
+      if (is_update(it->request)) {
+        reply = handle(it->from, it->request, now);
+        if (!reply && overdue) {
+          // Its predecessors did not come: the publisher is told where its stream stands here.
+          const auto* s = std::get_if<SetScore>(&it->request);
+          const auto* i = std::get_if<IncrementMedalTally>(&it->request);
+          const std::string publisher = s ? s->publisher : i->publisher;
+          ++counters_["seq_gaps"];
+          reply = make_error(ErrorCode::kSeqGap, "seq " + std::to_string(s ? s->seq : i->seq) + " of publisher '" +
+                                                     publisher + "': this replica expects " +
+                                                     std::to_string(store_.last_seq(publisher) + 1) +
+                                                     " (the updates between have not reached it)");
+        }
+      } else {
+        reply = read(it->request, now, overdue);
+      }
+      if (!reply) {
+        ++it;
+        continue;
+      }
+      held_.send(it->from, it->req, std::move(*reply));
+      it = parked_.erase(it);
+      progress = true;
+    }
+  }
+}
+
+void GossipReplicaCore::send_gossip(const std::string& peer, TimePoint now, Effects& out) {
+  if (is_cut(peer, now)) return;
+  Gossip g;
+  g.clock = log_.clock().entries();
+  for (auto& e : log_.missing_for(peer_clocks_[peer])) {
+    if (g.entries.size() == kGossipBatch) break;
+    g.entries.push_back(to_wire(e));
+  }
+  const MasterInfo master = store_.master();
+  if (master.epoch > 0) g.master = master;
+  // The registry when it changed, and every kHomesEvery rounds for a peer that missed it.
+  if (homes_changed_ || rounds_ % kHomesEvery == 0) g.homes = store_.registry(std::nullopt);
+  counters_["entries_sent"] += static_cast<int64_t>(g.entries.size());
+  ++counters_["gossip_sent"];
+  out.send(peer, 0, std::move(g));
+}
+
+void GossipReplicaCore::on_batch_end(TimePoint now, Effects& out) {
+  retry_parked(now);
+  if (in_transaction_) {
+    store_.commit();
+    in_transaction_ = false;
+  }
+  for (auto& reply : held_.items()) {
+    if (std::holds_alternative<Error>(reply.msg.body)) ++counters_["errors"];
+    out.send(reply.to, reply.msg.req, std::move(reply.msg.body));
+  }
+  held_.clear();
+  if (std::exchange(took_, false)) {
+    for (const auto& p : peers_) send_gossip(p, now, out);
+    homes_changed_ = false;
+  }
+}
+
+void GossipReplicaCore::on_tick(TimePoint now, Effects& out) {
+  if (now >= next_gossip_) {
+    for (const auto& p : peers_) send_gossip(p, now, out);
+    homes_changed_ = false;
+    ++rounds_;
+    next_gossip_ = now + ms(config_.gossip_interval_ms);
+  }
+  on_batch_end(now, out);
+}
+
+TimePoint GossipReplicaCore::next_wake() const {
+  TimePoint t = next_gossip_;
+  for (const auto& p : parked_) t = std::min(t, p.since + (is_update(p.request) ? park_for_ : kReadWait));
+  return t;
+}
+
+}  // namespace oly::gossip

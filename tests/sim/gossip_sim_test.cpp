@@ -1,0 +1,271 @@
+// The lazy (gossip) replication mode (`replication: gossip`; docs/gossip.md), whole cluster in the
+// simulator over many seeds: three gossip replicas, two front ends, Cacofonix and tablets, in push
+// and pull. Each run is judged by verify/ (none lost, none twice, in order, tallies, reads
+// monotonic and fresh) and, once quiet, the replicas must hold the same scores, tallies and
+// publishers' seqs, with equal clocks.
+//   - quiet: no fault;
+//   - a partition between replicas (one cut off from the two others, or all three apart) under
+//     load, healed: how long the replicas take to agree after the heal is measured;
+//   - all but one replica killed under load: updates go on being acknowledged by the one left,
+//     and nothing acknowledged is lost once the others return;
+//   - front ends split across replicas: two masters at once, and no harm to the data.
+// After quiet and partitioned runs every replica's get_feed (and a front end's) is the same.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "tests/sim/replicated.h"
+
+namespace oly::sim {
+namespace {
+
+constexpr uint64_t kGossipSeeds = 8;
+
+Config gossip_config(Consistency mode) {
+  Config c = replicated(mode);
+  c.replication = Replication::kGossip;
+  return c;
+}
+
+// Empty when every live replica holds the same scores, tallies and publishers' seqs and has the
+// same clock, all applied.
+std::vector<std::string> check_converged(SimCluster& c) {
+  std::vector<std::string> v;
+  std::string first;
+  std::string first_state;
+  gossip::VectorClock first_clock;
+  for (const auto& id : c.replica_names()) {
+    const auto* g = c.gossip_replica(id);
+    if (g == nullptr) continue;
+    auto& s = c.store(id);
+    std::string state;
+    for (const auto& sc : s.scores()) state += sc.event + "=" + std::to_string(sc.gauls) + "-" + std::to_string(sc.romans) + "@" + std::to_string(sc.version) + ";";
+    for (const auto& t : s.tallies()) {
+      state += t.team + "=" + std::to_string(t.gold) + "/" + std::to_string(t.silver) + "/" + std::to_string(t.bronze) + "@" +
+               std::to_string(t.version) + ";";
+    }
+    for (const auto& [p, n] : s.last_seqs()) state += p + ":" + std::to_string(n) + ";";
+    if (!(g->applied_clock() == g->log().clock())) {
+      v.push_back(id + " has entries it has not applied: clock " + g->log().clock().text() + ", applied " +
+                  g->applied_clock().text());
+    }
+    if (first.empty()) {
+      first = id;
+      first_state = state;
+      first_clock = g->log().clock();
+      continue;
+    }
+    if (!(g->log().clock() == first_clock)) {
+      v.push_back(id + " clock " + g->log().clock().text() + " differs from " + first + "'s " + first_clock.text());
+    }
+    if (state != first_state) v.push_back(id + " holds other rows than " + first + ": " + state + " vs " + first_state);
+  }
+  return v;
+}
+
+// Runs until the replicas agree (at most `limit`); the time it took.
+Duration converge(SimRun& r, Duration limit = ms(5000)) {
+  const TimePoint from = r.c.now();
+  r.c.run_until([&] { return check_converged(r.c).empty(); }, limit);
+  EXPECT_EQ(join(check_converged(r.c)), "") << r.describe();
+  return r.c.now() - from;
+}
+
+// Empty when every live replica answers get_feed with the same non-empty play-by-play, and through
+// a front end too.
+std::vector<std::string> check_feeds_agree(SimCluster& c) {
+  std::vector<std::string> v;
+  auto ask = [&](const std::string& to, GetFeed f) -> std::optional<FeedReply> {
+    c.ask(to, f);
+    c.run_for(ms(20));
+    for (auto& m : c.operator_answers()) {
+      if (auto* feed = std::get_if<FeedReply>(&m.body)) return *feed;
+    }
+    return std::nullopt;
+  };
+  auto text = [](const FeedReply& f) {
+    std::string t;
+    for (const auto& i : f.items) {
+      t += i.publisher + "/" + std::to_string(i.seq) + "@" + std::to_string(i.at) + ":" + i.origin + "." +
+           std::to_string(i.origin_seq) + " " + i.key + " v" + std::to_string(i.version) + "; ";
+    }
+    return t;
+  };
+  std::string first, first_text;
+  for (const auto& id : c.replica_names()) {
+    if (c.gossip_replica(id) == nullptr) continue;
+    const auto f = ask(id, GetFeed{});
+    if (!f) {
+      v.push_back(id + " did not answer get_feed");
+      continue;
+    }
+    const size_t want = std::min<size_t>(GetFeed::kFeedMax, c.writes().size());
+    if (f->items.size() != want) {
+      v.push_back(id + "'s feed has " + std::to_string(f->items.size()) + " items, not the last " + std::to_string(want));
+    }
+    for (size_t k = 1; k < f->items.size(); ++k) {
+      if (f->items[k - 1].at > f->items[k].at) v.push_back(id + "'s feed is not in order at item " + std::to_string(k));
+    }
+    if (first.empty()) {
+      first = id;
+      first_text = text(*f);
+    } else if (text(*f) != first_text) {
+      v.push_back(id + "'s feed differs from " + first + "'s: " + text(*f).substr(0, 300) + " vs " + first_text.substr(0, 300));
+    }
+  }
+  // Through a front end: one event's set_scores only, the latest 5.
+  const auto& event = c.config().events.front();
+  if (const auto f = ask("fe1", GetFeed{event, std::nullopt, 5})) {
+    if (f->items.empty() || f->items.size() > 5) v.push_back("fe1's feed of " + event + " has " + std::to_string(f->items.size()) + " items");
+    for (const auto& i : f->items) {
+      if (i.key != "score/" + event) v.push_back("fe1's feed of " + event + " shows " + i.key);
+    }
+  } else {
+    v.push_back("fe1 did not answer get_feed");
+  }
+  return v;
+}
+
+Duration g_converge_max{0};
+std::vector<double> g_converge_ms;
+
+void report_convergence(const char* test) {
+  if (g_converge_ms.empty()) return;
+  std::sort(g_converge_ms.begin(), g_converge_ms.end());
+  const auto at = [&](double q) { return g_converge_ms[static_cast<size_t>(q * static_cast<double>(g_converge_ms.size() - 1))]; };
+  std::printf("[ measured ] %s: replicas agree %.1f ms (p50) / %.1f ms (max) after the heal, over %zu runs\n", test,
+              at(0.5), g_converge_ms.back(), g_converge_ms.size());
+  g_converge_ms.clear();
+}
+
+TEST(GossipSim, QuietRunKeepsEveryGuaranteeAndConverges) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(gossip_config(mode_of(seed)), options(seed));
+        r.run(r.uniform(2000, 3000));
+        drain_and_check(r);
+        converge(r);
+        EXPECT_EQ(join(check_feeds_agree(r.c)), "") << r.describe();
+      },
+      kGossipSeeds);
+}
+
+TEST(GossipSim, PartitionsBetweenReplicasHealAndConverge) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(gossip_config(mode_of(seed)), options(seed));
+        r.run(r.uniform(800, 1500));
+        const std::string alone = "db" + std::to_string(1 + seed % 3);
+        for (const auto& other : r.c.replica_names()) {
+          if (other != alone) r.partition(alone, other);
+        }
+        if (seed % 2 == 0) r.partition(alone == "db2" ? "db1" : "db2", alone == "db3" ? "db1" : "db3");  // all apart
+        r.run(r.uniform(800, 2000));
+        r.heal();
+        r.c.stop_publishing();
+        r.c.run_until([&] { return r.c.publisher().finished(); }, ms(5000));
+        g_converge_ms.push_back(to_ms(converge(r)));
+        drain_and_check(r);
+        EXPECT_EQ(join(check_feeds_agree(r.c)), "") << r.describe();
+      },
+      kGossipSeeds);
+  report_convergence("GossipSim.PartitionsBetweenReplicasHealAndConverge");
+}
+
+// Where the clocks matter: the replica the master writes to is cut off from the others, and the
+// master dies. The new master and the peers read the database directly while the replicas
+// disagree; reads carry the newest clock the front end saw (from acks, reads and invalidations),
+// so a replica that lacks an update waits for it or says `partial`, and the front end asks one
+// that has it. No read may be older than an acknowledged update (push) nor go backwards.
+TEST(GossipSim, MasterDiesWhileItsReplicaIsCutOffAndReadsStayFresh) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(gossip_config(Consistency::kPush), options(seed));
+        r.run(r.uniform(800, 1500));
+        r.partition("db1", "db2");
+        r.partition("db1", "db3");
+        r.run(r.uniform(100, 600));
+        r.crash("fe1");
+        r.run(r.uniform(1000, 2000));
+        r.heal();
+        r.restart("fe1");
+        drain_and_check(r);
+        converge(r);
+      },
+      kGossipSeeds);
+}
+
+TEST(GossipSim, AllButOneReplicaDownUnderLoadAndNothingLost) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(gossip_config(mode_of(seed)), options(seed));
+        r.run(r.uniform(800, 1500));
+        const std::string left = "db" + std::to_string(1 + seed % 3);
+        std::vector<std::string> down;
+        for (const auto& id : r.c.replica_names()) {
+          if (id != left) {
+            r.crash(id);
+            down.push_back(id);
+            r.run(r.uniform(0, 300));
+          }
+        }
+        const TimePoint alone = r.c.now();
+        r.run(2000);
+        size_t acked_alone = 0;
+        for (const auto& a : r.c.acks()) acked_alone += a.acked > alone + ms(500) ? 1 : 0;
+        EXPECT_GE(acked_alone, 50u) << "with one replica left, updates must go on being acknowledged; " << r.describe();
+        for (const auto& id : down) r.restart(id);
+        drain_and_check(r);
+        converge(r);
+      },
+      kGossipSeeds);
+}
+
+// The mastership choice's weak spot (docs/gossip.md): front ends that cannot see each other and
+// reach different replicas claim at different arbiters, and both are master for a while. The
+// data must not suffer: nothing lost or applied twice, every publisher's updates in order, the
+// tallies Cacofonix counted, the replicas alike after the heal, one master again.
+TEST(GossipSim, FrontEndsSplitAcrossReplicasMakeTwoMastersButNoHarmToTheData) {
+  int doubled = 0;
+  int runs = 0;
+  for_seeds(
+      [&](uint64_t seed) {
+        SimRun r(gossip_config(mode_of(seed)), options(seed));
+        r.run(r.uniform(800, 1500));
+        // fe1 sees db1 only, fe2 db2 only; db1 is cut off from the others; fe1 and fe2 apart.
+        for (const auto& [a, b] : std::vector<std::pair<std::string, std::string>>{
+                 {"fe1", "db2"}, {"fe1", "db3"}, {"fe2", "db1"}, {"fe2", "db3"}, {"db1", "db2"}, {"db1", "db3"}, {"fe1", "fe2"}}) {
+          r.partition(a, b);
+        }
+        bool two = false;
+        r.c.observe([&] {
+          const auto* f1 = r.c.frontend("fe1");
+          const auto* f2 = r.c.frontend("fe2");
+          two = two || (f1 != nullptr && f2 != nullptr && f1->is_master() && f2->is_master());
+        });
+        r.run(r.uniform(1500, 2500));
+        r.heal();
+        r.run(2000);
+        doubled += two ? 1 : 0;
+        ++runs;
+        r.c.stop_publishing();
+        EXPECT_TRUE(r.c.run_until([&] { return r.c.publisher().finished(); }, ms(10000)))
+            << r.c.publisher().unacknowledged() << " never acknowledged; " << r.describe();
+        r.run(1000);
+        EXPECT_EQ(join(check_applied_log(r.c)), "") << r.describe();
+        EXPECT_EQ(join(check_acknowledged_updates(r.c)), "") << r.describe();
+        EXPECT_EQ(join(check_tallies_match_publisher(r.c)), "") << r.describe();
+        EXPECT_EQ(join(check_monotonic_reads(r.c)), "") << r.describe();
+        converge(r);
+        const auto* f1 = r.c.frontend("fe1");
+        const auto* f2 = r.c.frontend("fe2");
+        EXPECT_FALSE(f1->is_master() && f2->is_master()) << "still two masters after the heal; " << r.describe();
+      },
+      kGossipSeeds);
+  std::printf("[ measured ] two masters at once in %d of %d runs\n", doubled, runs);
+  EXPECT_GT(doubled, 0) << "the split never made two masters: the test does not test what it says";
+}
+
+}  // namespace
+}  // namespace oly::sim

@@ -1,0 +1,206 @@
+// GossipReplicaCore on its own (gossip/replica_core.h): an update applied and acknowledged at once
+// with the replica's clock and kept across a restart; the fencing rules; an update past its
+// publisher's gap parked until gossip brings the gap, or answered seq_gap; a read for a clock not
+// reached held until gossip brings it, or answered partial once the replica holding the rest is
+// silent; gossip taken, applied and collected; the master row and homes spreading; the feed.
+#include "gossip/replica_core.h"
+
+#include <gtest/gtest.h>
+
+#include "database/sqlite_store.h"
+
+namespace oly::gossip {
+namespace {
+
+GetScore score_read() {
+  GetScore g;
+  g.event = "Curling";
+  return g;
+}
+
+GetFeed feed_of(std::string event) {
+  GetFeed f;
+  f.event = std::move(event);
+  return f;
+}
+
+Config gossip_config() {
+  Config c;
+  c.database.replicas = {{"db1", "tcp://127.0.0.1:9120"}, {"db2", "tcp://127.0.0.1:9121"}, {"db3", "tcp://127.0.0.1:9122"}};
+  c.replication = Replication::kGossip;
+  return c;
+}
+
+SetScore score(uint64_t seq, int64_t gauls, uint64_t epoch = 1) {
+  return SetScore{"Curling", gauls, 0, "p", seq, std::nullopt, epoch, std::nullopt};
+}
+
+struct Replica {
+  Replica(const std::string& id, database::SqliteStore& store, VirtualClock& clock)
+      : core(gossip_config(), id, store, clock, clock.now()), clock(clock) {}
+  // One step: `body` from `from`, then the batch end; what went out.
+  std::vector<Effects::Out> step(const std::string& from, Body body, bool notice = false) {
+    Effects out;
+    core.on_message(from, Message{++req, std::move(body)}, notice, clock.now(), out);
+    core.on_batch_end(clock.now(), out);
+    return out.items();
+  }
+  std::vector<Effects::Out> tick() {
+    Effects out;
+    core.on_tick(clock.now(), out);
+    return out.items();
+  }
+  GossipReplicaCore core;
+  VirtualClock& clock;
+  uint64_t req = 0;
+};
+
+template <class T>
+std::optional<T> reply_of(const std::vector<Effects::Out>& out, const std::string& to = "fe1") {
+  for (const auto& o : out) {
+    if (o.to == to && std::holds_alternative<T>(o.msg.body)) return std::get<T>(o.msg.body);
+  }
+  return std::nullopt;
+}
+
+// Everything `from` would gossip to `to` now (its periodic round).
+Gossip gossip_from(Replica& from, const std::string& to) {
+  from.clock.advance(ms(100));
+  for (auto& o : from.tick()) {
+    if (o.to == to && std::holds_alternative<Gossip>(o.msg.body)) return std::get<Gossip>(o.msg.body);
+  }
+  return {};
+}
+
+class GossipReplica : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db1 = std::make_unique<Replica>("db1", s1, clock);
+    db2 = std::make_unique<Replica>("db2", s2, clock);
+    ASSERT_TRUE(reply_of<MasterInfo>(db1->step("fe1", ClaimMaster{"fe1", 1})));
+  }
+  VirtualClock clock;
+  database::SqliteStore s1{":memory:"}, s2{":memory:"};
+  std::unique_ptr<Replica> db1, db2;
+};
+
+TEST_F(GossipReplica, AnUpdateIsAppliedAndAcknowledgedAtOnceWithTheClockAndSurvivesARestart) {
+  auto a = reply_of<Ack>(db1->step("fe1", score(1, 3)));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->version, 1u);
+  ASSERT_TRUE(a->clock);
+  EXPECT_EQ(*a->clock, (VectorStamp{{"db1", 1}}));
+  EXPECT_EQ(s1.score("Curling").gauls, 3);
+  db1 = std::make_unique<Replica>("db1", s1, clock);  // a restart over the same file
+  EXPECT_EQ(db1->core.log().clock().text(), "db1:1");
+  EXPECT_EQ(db1->core.log().size(), 1u) << "kept until every replica has it";
+  auto again = reply_of<Ack>(db1->step("fe1", score(1, 3)));
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->duplicate) << "a resend is answered with the stored result";
+}
+
+TEST_F(GossipReplica, AnOlderEpochIsFencedAndANewerOneFromAFrontEndIsTakenAsTheMaster) {
+  EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", score(1, 3))));
+  auto e = reply_of<Error>(db1->step("fe1", score(2, 4, 0)));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, ErrorCode::kFenced);
+  EXPECT_TRUE(reply_of<Ack>(db1->step("fe2", score(2, 4, 2)), "fe2")) << "fe2 claimed epoch 2 elsewhere";
+  EXPECT_EQ(s1.master().frontend, "fe2");
+  EXPECT_EQ(s1.master().epoch, 2u);
+  EXPECT_EQ(reply_of<Error>(db1->step("fe1", score(3, 5, 1)))->code, ErrorCode::kFenced) << "fe1 is deposed";
+}
+
+TEST_F(GossipReplica, AnUpdatePastAGapWaitsForGossipOrIsAnsweredSeqGap) {
+  EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", score(1, 3))));
+  // db2 gets seq 2 before it has seq 1: parked, not answered.
+  auto out = db2->step("fe1", score(2, 4));
+  EXPECT_FALSE(reply_of<Ack>(out));
+  EXPECT_FALSE(reply_of<Error>(out));
+  // db1's gossip brings seq 1: both are applied, seq 2 is acknowledged.
+  out = db2->step("db1", gossip_from(*db1, "db2"));
+  auto a = reply_of<Ack>(out);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->seq, 2u);
+  EXPECT_EQ(a->version, 2u);
+  EXPECT_EQ(s2.score("Curling").gauls, 4);
+  // Seq 4 with 3 nowhere: seq_gap once it waited four gossip intervals.
+  EXPECT_FALSE(reply_of<Error>(db2->step("fe1", score(4, 6))));
+  clock.advance(ms(4 * gossip_config().gossip_interval_ms));
+  auto e = reply_of<Error>(db2->tick());
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, ErrorCode::kSeqGap);
+  EXPECT_NE(e->error.find("expects 3"), std::string::npos) << e->error;
+}
+
+TEST_F(GossipReplica, AReadWaitsForTheClockItCarriesOrSaysPartialWhenTheHolderIsSilent) {
+  EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", score(1, 3))));
+  GetScore read = score_read();
+  read.clock = VectorStamp{{"db1", 1}};
+  EXPECT_FALSE(reply_of<ScoreReply>(db2->step("fe2", read), "fe2")) << "db2 has not seen db1's update";
+  auto out = db2->step("db1", gossip_from(*db1, "db2"));
+  auto r = reply_of<ScoreReply>(out, "fe2");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->score.gauls, 3);
+  EXPECT_FALSE(r->partial.value_or(false));
+  // An update db3 has that nobody else does, and db3 silent for a heartbeat timeout: partial.
+  read.clock = VectorStamp{{"db3", 1}};
+  clock.advance(ms(gossip_config().heartbeat.timeout_ms));
+  r = reply_of<ScoreReply>(db2->step("fe2", read), "fe2");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->partial.value_or(false));
+  EXPECT_EQ(r->score.gauls, 3) << "what it has";
+}
+
+TEST_F(GossipReplica, GossipSpreadsUpdatesTheMasterAndHomesAndTheLogIsCollected) {
+  for (uint64_t seq = 1; seq <= 3; ++seq) EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", score(seq, int64_t(seq)))));
+  EXPECT_TRUE(reply_of<TabletHome>(db1->step("fe1", AssignHome{"t1", {"fe1", "fe2"}})));
+  db2->step("db1", gossip_from(*db1, "db2"));
+  EXPECT_EQ(s2.score("Curling").gauls, 3);
+  EXPECT_EQ(s2.score("Curling").version, 3u);
+  EXPECT_EQ(s2.master().frontend, "fe1");
+  EXPECT_EQ(s2.home("t1").value_or(""), "fe1");
+  EXPECT_EQ(db2->core.applied_clock().text(), "db1:3");
+  // Once db1 has heard every member's clock covering its entries, they go.
+  db1->step("db2", gossip_from(*db2, "db1"));
+  EXPECT_EQ(db1->core.log().size(), 3u) << "db3 has said nothing: it holds collection back";
+  Gossip from3;
+  from3.clock = VectorStamp{{"db1", 3}};
+  db1->step("db3", from3);
+  EXPECT_EQ(db1->core.log().size(), 0u);
+  EXPECT_TRUE(s1.gossip_entries().empty()) << "from the file too";
+  // Another's gossip from an endpoint that is not a replica is ignored.
+  Gossip forged;
+  forged.master = MasterInfo{"fe2", 9, std::nullopt};
+  db1->step("fe2", forged);
+  EXPECT_EQ(s1.master().epoch, 1u);
+}
+
+TEST_F(GossipReplica, TheFeedIsThePlayByPlayInOrderAndFiltersByEvent) {
+  for (uint64_t seq = 1; seq <= 4; ++seq) EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", score(seq, int64_t(seq)))));
+  EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", IncrementMedalTally{"Gauls", "gold", "p", 5, std::nullopt, 1, std::nullopt})));
+  auto f = reply_of<FeedReply>(db1->step("fe1", GetFeed{}));
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->items.size(), 5u);
+  for (size_t k = 0; k < 5; ++k) EXPECT_EQ(f->items[k].seq, k + 1);
+  EXPECT_EQ(f->items[4].op, "increment_medal_tally");
+  EXPECT_EQ(f->items[4].medal, "gold");
+  EXPECT_EQ(f->items[3].gauls, 4);
+  f = reply_of<FeedReply>(db1->step("fe1", GetFeed{"Curling", f->items[1].at, 1}));
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->items.size(), 1u);
+  EXPECT_EQ(f->items[0].seq, 4u) << "the latest one after the second";
+  EXPECT_EQ(reply_of<Error>(db1->step("fe1", feed_of("Chess")))->code, ErrorCode::kUnknownEvent);
+  // db2, having applied the same by gossip, shows the same feed.
+  db2->step("db1", gossip_from(*db1, "db2"));
+  auto f1 = reply_of<FeedReply>(db1->step("fe1", GetFeed{}));
+  auto f2 = reply_of<FeedReply>(db2->step("fe1", GetFeed{}));
+  ASSERT_TRUE(f1 && f2);
+  ASSERT_EQ(f1->items.size(), f2->items.size());
+  for (size_t k = 0; k < f1->items.size(); ++k) {
+    EXPECT_EQ(f1->items[k].seq, f2->items[k].seq);
+    EXPECT_EQ(f1->items[k].at, f2->items[k].at);
+  }
+}
+
+}  // namespace
+}  // namespace oly::gossip
