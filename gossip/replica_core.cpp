@@ -52,7 +52,7 @@ std::optional<VectorStamp> clock_of(const Body& b) {
   return std::nullopt;
 }
 
-using Rank = std::tuple<uint64_t, std::string, uint64_t>;
+using Rank = GossipReplicaCore::FeedRank;
 Rank rank_of(const FeedItem& i) { return {i.at, i.origin, i.origin_seq}; }
 
 uint64_t sum_of(const VectorClock& ts) {
@@ -92,7 +92,10 @@ GossipReplicaCore::GossipReplicaCore(Config config, std::string id, database::Sq
     Decoded d = decode(bytes);
     auto* f = d.ok ? std::get_if<FeedReply>(&d.message.body) : nullptr;
     if (f == nullptr || f->items.size() != 1) throw std::runtime_error("gossip_feed: an item that does not decode");
-    feed_[UpdateId{f->items[0].publisher, f->items[0].seq}] = std::move(f->items[0]);
+    const UpdateId id{f->items[0].publisher, f->items[0].seq};
+    const Rank rank = rank_of(f->items[0]);
+    feed_ids_[id] = rank;
+    feed_[rank] = std::move(f->items[0]);
   }
   // Whatever lease a master held before this replica restarted has ended a lease from now.
   lease_.know(now, store_.master().epoch);
@@ -119,6 +122,7 @@ bool GossipReplicaCore::is_cut(const std::string& peer, TimePoint now) const {
 }
 
 void GossipReplicaCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
+  now_ = now;
   if (auto* g = std::get_if<Gossip>(&msg.body)) {
     if (is_cut(from, now)) {
       ++counters_["gossip_cut"];
@@ -223,6 +227,14 @@ std::optional<Body> GossipReplicaCore::handle(const std::string& from, const Bod
       if (silent(p, now)) silent_peers.push_back(p);
     }
     s.info["silent_peers"] = comma_joined(silent_peers);
+    if (!convergence_us_.empty()) {
+      std::vector<int64_t> v = convergence_us_;
+      std::sort(v.begin(), v.end());
+      const auto at = [&](double q) { return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))]; };
+      s.info["convergence_p50_us"] = std::to_string(at(0.5));
+      s.info["convergence_p99_us"] = std::to_string(at(0.99));
+      s.info["convergence_max_us"] = std::to_string(v.back());
+    }
     return s;
   }
   ++counters_["unexpected_ops"];
@@ -277,6 +289,17 @@ void GossipReplicaCore::apply_ready(const std::optional<UpdateId>& skip) {
                     database::counter_of(r.outcome) ? database::counter_of(r.outcome) : "?");
     } else {
       note_feed(e, d.batch[0], r);
+      const int64_t accepted = std::visit(
+          [](const auto& c) -> int64_t {
+            if constexpr (requires { c.committed_at_us; }) return c.committed_at_us;
+            return 0;
+          },
+          d.batch[0]);
+      if (accepted > 0) {
+        const int64_t delay = std::max<int64_t>(0, to_us(now_) - accepted);
+        if (convergence_us_.size() < kConvergenceKept) convergence_us_.push_back(delay);
+        else convergence_us_[convergence_next_++ % kConvergenceKept] = delay;
+      }
     }
     if (apply_listener_) apply_listener_(d.batch[0], r);
   }
@@ -287,7 +310,7 @@ void GossipReplicaCore::persist(const LogEntry& e) {
   Gossip one;
   one.entries.push_back(to_wire(e));
   store_.gossip_put(e.origin, e.origin_seq, encode(Message{0, std::move(one)}));
-  store_.gossip_set_clock(e.origin, log_.clock().at(e.origin));
+  clock_moved_.insert(e.origin);  // written once per step (on_batch_end)
   took_ = true;
 }
 
@@ -398,8 +421,9 @@ void GossipReplicaCore::note_feed(const LogEntry& e, const Command& command, con
 }
 
 void GossipReplicaCore::note_duplicate(const LogEntry& e) {
-  auto it = feed_.find(e.id);
-  if (it == feed_.end()) return;
+  auto id = feed_ids_.find(e.id);
+  if (id == feed_ids_.end()) return;
+  auto it = feed_.find(id->second);
   FeedItem item = it->second;
   item.at = sum_of(e.ts);
   item.origin = e.origin;
@@ -413,15 +437,17 @@ void GossipReplicaCore::keep_feed(const FeedItem& item) {
   FeedReply one;
   one.items.push_back(item);
   store_.feed_put(item.publisher, item.seq, item.at, item.origin, item.origin_seq, encode(Message{0, std::move(one)}));
-  feed_[UpdateId{item.publisher, item.seq}] = item;
-  if (++feed_puts_ % 64 != 0 || feed_.size() <= kFeedKeep) return;
+  const UpdateId id{item.publisher, item.seq};
+  const Rank rank = rank_of(item);
+  if (auto old = feed_ids_.find(id); old != feed_ids_.end()) feed_.erase(old->second);
+  feed_ids_[id] = rank;
+  feed_[rank] = item;
   // Only the latest kFeedKeep, in memory as on disk.
-  std::vector<std::pair<Rank, UpdateId>> order;
-  order.reserve(feed_.size());
-  for (const auto& [id, i] : feed_) order.emplace_back(rank_of(i), id);
-  std::sort(order.begin(), order.end());
-  for (size_t k = 0; k + kFeedKeep < order.size(); ++k) feed_.erase(order[k].second);
-  store_.feed_prune(kFeedKeep);
+  while (feed_.size() > kFeedKeep) {
+    feed_ids_.erase(UpdateId{feed_.begin()->second.publisher, feed_.begin()->second.seq});
+    feed_.erase(feed_.begin());
+  }
+  if (++feed_puts_ % 64 == 0) store_.feed_prune(kFeedKeep);
 }
 
 Body GossipReplicaCore::feed(const GetFeed& m) const {
@@ -430,13 +456,14 @@ Body GossipReplicaCore::feed(const GetFeed& m) const {
     return make_error(ErrorCode::kUnknownEvent, "unknown event '" + *m.event + "'");
   }
   const uint64_t limit = std::min<uint64_t>(m.limit.value_or(GetFeed::kFeedMax), GetFeed::kFeedMax);
-  std::vector<const FeedItem*> order;
-  for (const auto& [id, i] : feed_) {
-    if ((!m.event || i.key == key) && (!m.since || i.at > *m.since)) order.push_back(&i);
-  }
-  std::sort(order.begin(), order.end(), [](const FeedItem* a, const FeedItem* b) { return rank_of(*a) < rank_of(*b); });
+  // The latest `limit` that match, newest first, then turned oldest first.
   FeedReply out;
-  for (size_t k = order.size() > limit ? order.size() - limit : 0; k < order.size(); ++k) out.items.push_back(*order[k]);
+  for (auto it = feed_.rbegin(); it != feed_.rend() && out.items.size() < limit; ++it) {
+    const FeedItem& i = it->second;
+    if (m.since && i.at <= *m.since) break;
+    if (!m.event || i.key == key) out.items.push_back(i);
+  }
+  std::reverse(out.items.begin(), out.items.end());
   return out;
 }
 
@@ -473,12 +500,16 @@ void GossipReplicaCore::retry_parked(TimePoint now) {
   }
 }
 
-void GossipReplicaCore::send_gossip(const std::string& peer, TimePoint now, Effects& out) {
+void GossipReplicaCore::send_gossip(const std::string& peer, TimePoint now, bool eager, Effects& out) {
   if (is_cut(peer, now)) return;
   Gossip g;
   g.clock = log_.clock().entries();
-  for (auto& e : log_.missing_for(peer_clocks_[peer])) {
-    if (g.entries.size() == kGossipBatch) break;
+  // At once after a step: what was not sent yet. Every round: what the peer's clock lacks.
+  VectorClock base = peer_clocks_[peer];
+  VectorClock& sent = peer_sent_[peer];
+  if (eager) base.merge(sent);
+  for (auto& e : log_.missing_for(base, kGossipBatch)) {
+    sent.set(e.origin, std::max(sent.at(e.origin), e.origin_seq));
     g.entries.push_back(to_wire(e));
   }
   const MasterInfo master = store_.master();
@@ -493,8 +524,11 @@ void GossipReplicaCore::send_gossip(const std::string& peer, TimePoint now, Effe
 void GossipReplicaCore::on_batch_end(TimePoint now, Effects& out) {
   retry_parked(now);
   if (in_transaction_) {
+    for (const auto& origin : clock_moved_) store_.gossip_set_clock(origin, log_.clock().at(origin));
+    clock_moved_.clear();
     store_.commit();
     in_transaction_ = false;
+    ++counters_["batches"];
   }
   for (auto& reply : held_.items()) {
     if (std::holds_alternative<Error>(reply.msg.body)) ++counters_["errors"];
@@ -502,14 +536,15 @@ void GossipReplicaCore::on_batch_end(TimePoint now, Effects& out) {
   }
   held_.clear();
   if (std::exchange(took_, false)) {
-    for (const auto& p : peers_) send_gossip(p, now, out);
+    for (const auto& p : peers_) send_gossip(p, now, true, out);
     homes_changed_ = false;
   }
 }
 
 void GossipReplicaCore::on_tick(TimePoint now, Effects& out) {
+  now_ = now;
   if (now >= next_gossip_) {
-    for (const auto& p : peers_) send_gossip(p, now, out);
+    for (const auto& p : peers_) send_gossip(p, now, false, out);
     homes_changed_ = false;
     ++rounds_;
     next_gossip_ = now + ms(config_.gossip_interval_ms);

@@ -12,9 +12,9 @@
 //     the updates before it to arrive by gossip, for at most four gossip intervals, then is
 //     answered seq_gap (the front end then sends those it kept: dbclient/database_client.h);
 //     a seq already applied gets its stored result (duplicate), as in raft mode.
-//   - Gossip: every gossip_interval_ms, and at once after a step that took entries, the replica
-//     sends each other replica a Gossip notice with its clock and the entries that replica lacks by
-//     the clock it last reported (at most kGossipBatch). Entries received are taken in each
+//   - Gossip: every gossip_interval_ms the replica sends each other replica a Gossip notice with
+//     its clock and the entries that replica lacks by the clock it last reported (at most
+//     kGossipBatch); at once after a step that took entries, those it has not sent it yet. Entries received are taken in each
 //     origin's order, made durable, and applied in each publisher's seq order: every replica's
 //     state is a prefix of each publisher's stream, the same at the same version of a key.
 //   - A read (get_score, get_medal_tally, get_scoreboard) with a `clock` waits until this
@@ -51,7 +51,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/clock.h"
@@ -94,6 +96,8 @@ class GossipReplicaCore final : public Core {
 
   const std::string& id() const { return id_; }
   const UpdateLog& log() const { return log_; }
+  // A feed item's place: (at, origin, origin_seq).
+  using FeedRank = std::tuple<uint64_t, std::string, uint64_t>;
   VectorClock applied_clock() const { return log_.applied_clock(); }
 
  private:
@@ -125,7 +129,9 @@ class GossipReplicaCore final : public Core {
   Body feed(const GetFeed& m) const;
   // Answers the parked requests that can be answered now (or must: waited long enough).
   void retry_parked(TimePoint now);
-  void send_gossip(const std::string& peer, TimePoint now, Effects& out);
+  // `eager`: after a step that took entries, only those not sent to `peer` yet; else (a round)
+  // everything its last reported clock lacks.
+  void send_gossip(const std::string& peer, TimePoint now, bool eager, Effects& out);
   void collect();
   void begin();
   bool silent(const std::string& replica, TimePoint now) const;
@@ -141,12 +147,14 @@ class GossipReplicaCore final : public Core {
   database::MasterLease lease_;
   std::vector<std::string> peers_;
   std::map<std::string, VectorClock> peer_clocks_;  // as each peer last reported its clock
+  std::map<std::string, VectorClock> peer_sent_;    // what was sent to each peer (it may not have it)
   std::map<std::string, TimePoint> heard_;          // when each peer last gossiped
   TimePoint started_;
   std::vector<Parked> parked_;
   Effects held_;                   // replies of this step, sent once it committed
   bool in_transaction_ = false;
   bool took_ = false;              // this step took log entries (gossip goes out at once)
+  std::set<std::string> clock_moved_;  // origins whose clock entry this step moved (to write)
   bool homes_changed_ = true;      // the registry changed since the last gossip carried it
   TimePoint next_gossip_{};
   uint64_t rounds_ = 0;
@@ -157,8 +165,16 @@ class GossipReplicaCore final : public Core {
     TimePoint from, until;
   };
   std::vector<Cut> cuts_;
-  std::map<UpdateId, FeedItem> feed_;
+  std::map<FeedRank, FeedItem> feed_;     // in feed order, the latest kFeedKeep
+  std::map<UpdateId, FeedRank> feed_ids_;  // where each of them is
   size_t feed_puts_ = 0;
+  // How long after its acceptance (at its origin) each update learnt by gossip was applied here,
+  // in µs: the last kConvergenceKept (stats: convergence_p50_us, convergence_p99_us). Origins'
+  // monotonic clocks are one on one machine; across machines they are not comparable.
+  static constexpr size_t kConvergenceKept = 8192;
+  std::vector<int64_t> convergence_us_;
+  size_t convergence_next_ = 0;
+  TimePoint now_{};
 };
 
 }  // namespace oly::gossip

@@ -64,10 +64,15 @@ std::vector<LogEntry> UpdateLog::receive(std::vector<LogEntry> entries) {
   return taken;
 }
 
-std::vector<LogEntry> UpdateLog::missing_for(const VectorClock& peer) const {
+std::vector<LogEntry> UpdateLog::missing_for(const VectorClock& peer, size_t limit) const {
   std::vector<LogEntry> out;
-  for (const auto& [key, e] : entries_) {
-    if (key.origin_seq > peer.at(key.origin)) out.push_back(e);
+  // Origin by origin, from just past what the peer has: only the entries sent are visited.
+  for (auto it = entries_.begin(); it != entries_.end() && out.size() < limit;) {
+    const std::string& origin = it->first.origin;
+    it = entries_.lower_bound(Key{origin, peer.at(origin) + 1});
+    for (; it != entries_.end() && it->first.origin == origin && out.size() < limit; ++it) out.push_back(it->second);
+    if (out.size() >= limit) break;
+    it = entries_.lower_bound(Key{origin + '\0', 0});  // the next origin
   }
   return out;
 }
@@ -96,22 +101,23 @@ std::vector<std::pair<std::string, uint64_t>> UpdateLog::collect(const std::vect
     if (it == clocks.end()) return dropped;  // a member we have not heard from holds everything
     known_clocks.push_back(&it->second);
   }
+  // Origin by origin, the done entries up to what every member has: only those are visited.
   for (auto it = done_.begin(); it != done_.end();) {
-    const Key& key = *it;
-    const bool everywhere = std::all_of(known_clocks.begin(), known_clocks.end(),
-                                        [&](const VectorClock* c) { return c->at(key.origin) >= key.origin_seq; });
-    if (!everywhere) {
-      ++it;
-      continue;
+    const std::string origin = it->origin;
+    uint64_t everywhere = UINT64_MAX;
+    for (const VectorClock* c : known_clocks) everywhere = std::min(everywhere, c->at(origin));
+    while (it != done_.end() && it->origin == origin && it->origin_seq <= everywhere) {
+      const Key key = *it;
+      auto e = entries_.find(key);
+      if (e != entries_.end()) {
+        auto id = by_id_.find(e->second.id);
+        if (id != by_id_.end() && id->second == key) by_id_.erase(id);
+        entries_.erase(e);
+        dropped.emplace_back(key.origin, key.origin_seq);
+      }
+      it = done_.erase(it);
     }
-    auto e = entries_.find(key);
-    if (e != entries_.end()) {
-      auto id = by_id_.find(e->second.id);
-      if (id != by_id_.end() && id->second == key) by_id_.erase(id);
-      entries_.erase(e);
-      dropped.emplace_back(key.origin, key.origin_seq);
-    }
-    it = done_.erase(it);
+    it = done_.lower_bound(Key{origin + '\0', 0});  // the next origin
   }
   return dropped;
 }

@@ -59,8 +59,8 @@ class UpdateLog {
   // A peer's gossip. Takes each entry it lacks, in each origin's order (an entry past a gap waits
   // for it, held); returns the entries newly taken, in the order taken.
   std::vector<LogEntry> receive(std::vector<LogEntry> entries);
-  // What a replica whose clock is `peer` lacks, in each origin's order.
-  std::vector<LogEntry> missing_for(const VectorClock& peer) const;
+  // What a replica whose clock is `peer` lacks, in each origin's order, at most `limit`.
+  std::vector<LogEntry> missing_for(const VectorClock& peer, size_t limit = SIZE_MAX) const;
 
   // The entries that may be applied now, in the order to apply them: each publisher's next seq,
   // repeatedly; each is then applied (the caller applies it). Duplicates are never returned.
