@@ -74,7 +74,8 @@ void DatabaseClient::retain(size_t from, const Body& update, const Ack& ack) {
   const auto at = ack.clock->find(replicas_[from]);
   if (at == ack.clock->end()) return;
   if (retained_.size() >= kRetain) {
-    // The oldest kept goes: keeping it any longer would only bound the memory the worse.
+    // At the bound the oldest kept goes first (memory stays bounded; if its replica then dies
+    // before gossiping it, the publisher's later updates wait for that replica's return).
     const auto& [oldest, kept] = *retained_.begin();
     auto& by = retained_by_[kept.replica];
     for (auto it = by.lower_bound(kept.covered_at); it != by.end() && it->first == kept.covered_at; ++it) {
@@ -106,10 +107,13 @@ bool DatabaseClient::refill(uint64_t req, Attempt& a, TimePoint now, Effects& ou
     o.sent_at = now;
     o.own = true;
     auto& stored = in_flight_.emplace(own, std::move(o)).first->second;
-    // Straight to the replica that answered seq_gap, unscheduled: no retry, the update's own
-    // attempt below comes after them on the same connection.
+    // Straight to the replica that answered seq_gap (the update's own attempt below comes after
+    // them on the same connection), never retried: forgotten when no answer came within the
+    // update's share of its timeout, or when that replica's connection closes.
     stored.replica = a.replica;
     stored.attempt_at = now;
+    stored.retry_at = now + a.share;
+    deadlines_.insert({stored.retry_at, own});
     out.send(replicas_[a.replica], own, stored.body);
   }
   send_to(req, a, a.replica, now, out);
@@ -252,6 +256,10 @@ void DatabaseClient::tick(TimePoint now, Effects& out) {
     const uint64_t req = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
     Attempt& a = in_flight_.at(req);
+    if (a.own) {
+      in_flight_.erase(req);  // a kept update sent again: its answer was only a courtesy
+      continue;
+    }
     if (!a.backoff && heard_at_[a.replica] > a.attempt_at) {
       // The replica asked is alive (it answered something since): it is slow, not gone, and
       // another replica would only send the request back to it. Keep waiting.
@@ -304,10 +312,18 @@ void DatabaseClient::lost(const std::string& replica, TimePoint now, Effects& ou
   heard_at_[i] = TimePoint::min();
   if (gossip_) {
     died_at_[i] = now;
-    for (auto& [req, a] : in_flight_) {
-      if (a.replica != i) continue;
-      ++a.tries;
-      send_to(req, a, choose(a.body, now, i), now, out);
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      auto& [req, a] = *it;
+      if (a.replica == i && a.own) {
+        deadlines_.erase({a.retry_at, req});
+        it = in_flight_.erase(it);
+        continue;
+      }
+      if (a.replica == i) {
+        ++a.tries;
+        send_to(req, a, choose(a.body, now, i), now, out);
+      }
+      ++it;
     }
     return;
   }

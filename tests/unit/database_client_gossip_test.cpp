@@ -125,6 +125,13 @@ TEST(DatabaseClientGossip, AfterSeqGapTheUpdatesOneReplicaAloneAcknowledgedGoFir
   EXPECT_TRUE(c.on_reply("db2", Message{4, make_error(ErrorCode::kSeqGap, "still")}, t0, out))
       << "only once: a second seq_gap is the caller's";
   EXPECT_TRUE(out.items().empty());
+  // The other kept update sent again got no answer: forgotten after the update's share of its
+  // timeout, never sent anywhere else.
+  const uint64_t unanswered = own + 1;
+  EXPECT_TRUE(c.owns(unanswered));
+  c.tick(t0 + ms(300), out);
+  EXPECT_FALSE(c.owns(unanswered));
+  EXPECT_TRUE(out.items().empty());
 }
 
 TEST(DatabaseClientGossip, APartialAnswerIsAskedOfEveryOtherLiveReplicaBeforeItIsTaken) {
