@@ -128,23 +128,18 @@ void DatabaseClient::merge_clock(const VectorStamp& c) {
 }
 
 void DatabaseClient::take_clock(size_t from, const Body& body) {
+  if (partial(body)) ++partial_reads_;
   const std::optional<VectorStamp>* c = nullptr;
   if (const auto* m = std::get_if<Ack>(&body)) c = &m->clock;
-  if (const auto* m = std::get_if<ScoreReply>(&body)) {
-    c = &m->clock;
-    if (m->partial.value_or(false)) ++partial_reads_;
-  }
-  if (const auto* m = std::get_if<TallyReply>(&body)) {
-    c = &m->clock;
-    if (m->partial.value_or(false)) ++partial_reads_;
-  }
+  if (const auto* m = std::get_if<ScoreReply>(&body)) c = &m->clock;
+  if (const auto* m = std::get_if<TallyReply>(&body)) c = &m->clock;
   if (c == nullptr || !*c) return;
+  merge_clock(**c);
+  if (from == replicas_.size()) return;
+  // The kept updates another replica acknowledged, which the answering one has too.
   for (const auto& [replica, n] : **c) {
-    uint64_t& mine = clock_[replica];
-    mine = std::max(mine, n);
-    // The kept updates that replica acknowledged, which the answering one has too.
     const size_t r = index_of(replica);
-    if (r == replicas_.size() || r == from || from == replicas_.size()) continue;
+    if (r == replicas_.size() || r == from) continue;
     auto& by = retained_by_[r];
     while (!by.empty() && by.begin()->first <= n) {
       retained_.erase(by.begin()->second);

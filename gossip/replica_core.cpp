@@ -310,8 +310,7 @@ void GossipReplicaCore::persist(const LogEntry& e) {
   Gossip one;
   one.entries.push_back(to_wire(e));
   store_.gossip_put(e.origin, e.origin_seq, encode(Message{0, std::move(one)}));
-  clock_moved_.insert(e.origin);  // written once per step (on_batch_end)
-  took_ = true;
+  clock_moved_.insert(e.origin);  // written once per step (on_batch_end), and gossip goes out then
 }
 
 std::optional<Body> GossipReplicaCore::read(const Body& request, TimePoint now, bool force) {
@@ -523,6 +522,7 @@ void GossipReplicaCore::send_gossip(const std::string& peer, TimePoint now, bool
 
 void GossipReplicaCore::on_batch_end(TimePoint now, Effects& out) {
   retry_parked(now);
+  const bool took = !clock_moved_.empty();
   if (in_transaction_) {
     for (const auto& origin : clock_moved_) store_.gossip_set_clock(origin, log_.clock().at(origin));
     clock_moved_.clear();
@@ -535,7 +535,7 @@ void GossipReplicaCore::on_batch_end(TimePoint now, Effects& out) {
     out.send(reply.to, reply.msg.req, std::move(reply.msg.body));
   }
   held_.clear();
-  if (std::exchange(took_, false)) {
+  if (took) {
     for (const auto& p : peers_) send_gossip(p, now, true, out);
     homes_changed_ = false;
   }

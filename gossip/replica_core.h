@@ -153,8 +153,8 @@ class GossipReplicaCore final : public Core {
   std::vector<Parked> parked_;
   Effects held_;                   // replies of this step, sent once it committed
   bool in_transaction_ = false;
-  bool took_ = false;              // this step took log entries (gossip goes out at once)
-  std::set<std::string> clock_moved_;  // origins whose clock entry this step moved (to write)
+  // Origins whose clock entry this step moved: written at its end, when gossip goes out at once.
+  std::set<std::string> clock_moved_;
   bool homes_changed_ = true;      // the registry changed since the last gossip carried it
   TimePoint next_gossip_{};
   uint64_t rounds_ = 0;
