@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, 7> kPublic = {"get_score", "get_medal_tal
 constexpr std::array<std::string_view, 2> kUpdates = {"set_score", "increment_medal_tally"};
 constexpr std::array<std::string_view, 2> kOperatorFrontend = {"stats", "list_registry"};
 constexpr std::array<std::string_view, 3> kOperatorDatabase = {"stats", "list_registry", "remove_replica"};
-constexpr std::array<std::string_view, 4> kBetweenReplicas = {"raft", "join", "remove_replica", "gossip"};
+constexpr std::array<std::string_view, 5> kBetweenReplicas = {"raft", "join", "remove_replica", "gossip", "fetch_state"};
 
 template <size_t N>
 bool in(const std::array<std::string_view, N>& set, std::string_view op) {

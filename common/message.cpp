@@ -17,7 +17,7 @@ bool is_reply(const Body& body) {
          std::holds_alternative<Value>(body) || std::holds_alternative<NotModified>(body) ||
          std::holds_alternative<InvalidateAck>(body) || std::holds_alternative<LeaseGrant>(body) ||
          std::holds_alternative<Members>(body) || std::holds_alternative<KvValue>(body) ||
-         std::holds_alternative<FeedReply>(body);
+         std::holds_alternative<FeedReply>(body) || std::holds_alternative<StatePart>(body);
 }
 
 const std::string& serving_frontend(const std::string& tablet, const std::string& home,

@@ -557,7 +557,12 @@ struct KeyValue {
   uint64_t version = 0;
   std::optional<Score> score;
   std::optional<Tally> tally;
-  template <class F> void visit(F&& f) { f("key", key); f("version", version); f("score", score); f("tally", tally); }
+  // Gossip mode: read from a replica that lacked updates the reader had seen (message 5.8
+  // `partial`): served once, marked so, never cached.
+  std::optional<bool> partial = {};
+  template <class F> void visit(F&& f) {
+    f("key", key); f("version", version); f("score", score); f("tally", tally); f("partial", partial);
+  }
 };
 
 // Push mode, peer -> master: the value of `key`, registering the peer in the master's directory
@@ -725,7 +730,34 @@ struct Gossip {
   std::vector<GossipEntry> entries;
   std::optional<MasterInfo> master;
   std::vector<RegistryEntry> homes;
-  template <class F> void visit(F&& f) { f("clock", clock); f("entries", entries); f("master", master); f("homes", homes); }
+  // The tier's members as the sender knows them (the config's replicas, then those that joined).
+  std::vector<ReplicaInfo> members;
+  template <class F> void visit(F&& f) {
+    f("clock", clock); f("entries", entries); f("master", master); f("homes", homes); f("members", members);
+  }
+};
+
+// A replica joining a gossip tier -> any replica of it (docs/gossip.md, "Joining"): add me (`id`,
+// reachable at `address`) and send me the state from byte `offset`. The first request (offset 0)
+// makes the joiner a member where it is answered and takes a copy of that replica's state, rows,
+// log, clock, feed and members (SqliteStore::gossip_dump); the next ones read that copy.
+// Answered by StatePart, or by Error (bad_value: a bad id or address, the id a member at another
+// address, the tier full; unavailable: no copy under way for a nonzero offset).
+struct FetchState {
+  static constexpr std::string_view kOp = "fetch_state";
+  std::string id;
+  std::string address;
+  uint64_t offset = 0;
+  template <class F> void visit(F&& f) { f("id", id); f("address", address); f("offset", offset); }
+};
+
+// Bytes [offset, offset + data.size) of a state copy of `total` bytes.
+struct StatePart {
+  static constexpr std::string_view kOp = "state_part";
+  Bytes data;
+  uint64_t offset = 0;
+  uint64_t total = 0;
+  template <class F> void visit(F&& f) { f("data", data); f("offset", offset); f("total", total); }
 };
 
 // ---------------------------------------------------------------- the envelope
@@ -736,7 +768,8 @@ using Body = std::variant<Register, Registered, GetScore, GetMedalTally, GetScor
                           TabletHome, ListRegistry, Registry, Heartbeat, Fetch, Value, Invalidate,
                           InvalidateAck, Poll, NotModified, LeaseRequest, LeaseGrant, GetStats, Stats,
                           Error, RenewMaster, HandOver, Serving, RaftRpc, GetMembers, Members,
-                          JoinTier, RemoveReplica, KvGet, KvSet, KvValue, Propose, Relay, Gossip, GetFeed, FeedReply>;
+                          JoinTier, RemoveReplica, KvGet, KvSet, KvValue, Propose, Relay, Gossip, GetFeed, FeedReply,
+                          FetchState, StatePart>;
 
 // One message: the request id it carries (or answers) and its body.
 struct Message {

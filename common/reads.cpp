@@ -13,10 +13,10 @@ Body read_of_key(const std::string& key, std::optional<uint64_t> min_version, bo
 
 std::optional<KeyValue> value_in(const Body& answer) {
   if (const auto* s = std::get_if<ScoreReply>(&answer)) {
-    return KeyValue{Key::score(s->score.event).str(), s->score.version, s->score, std::nullopt};
+    return KeyValue{Key::score(s->score.event).str(), s->score.version, s->score, std::nullopt, s->partial};
   }
   if (const auto* t = std::get_if<TallyReply>(&answer)) {
-    return KeyValue{Key::tally(t->tally.team).str(), t->tally.version, std::nullopt, t->tally};
+    return KeyValue{Key::tally(t->tally.team).str(), t->tally.version, std::nullopt, t->tally, t->partial};
   }
   return std::nullopt;
 }

@@ -35,7 +35,10 @@ struct ReadRecord {
   TimePoint start;
   TimePoint end;
   std::string frontend;
-  std::string outcome;     // ok, timeout, lost (its connection closed), moved (resent after a serving notice), or an error code
+  // ok, partial (gossip mode: a value the database could not vouch was as new as the front end had
+  // seen; judged apart), timeout, lost (its connection closed), moved (resent after a serving
+  // notice), or an error code
+  std::string outcome;
   // An ok read's value as the tablet took it: "3-2" (Gauls-Romans) for a score, "4/2/1" (gold,
   // silver, bronze) for a tally; "" when not recorded (a failed read, an older history).
   std::string value = {};

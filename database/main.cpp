@@ -35,6 +35,7 @@
 #include "common/shell.h"
 #include "database/database_core.h"
 #include "database/replica_core.h"
+#include "database/requests.h"
 #include "database/sqlite_store.h"
 #include "database/kv_gateway.h"
 #include "database/wal_checkpointer.h"
@@ -198,15 +199,54 @@ std::string known_replicas(const oly::Config& config) {
   return known;
 }
 
-// A replica of a tier in gossip mode (docs/gossip.md): one of the config's replicas, which
-// gossips with the others; no Raft, no joining at run time yet, no key-value store.
-int run_gossip_replica(const oly::Config& config, const std::string& id) {
+// A replica of a tier in gossip mode (docs/gossip.md): one of the config's replicas, or one that
+// joined (then or before: its file says so), which gossips with the others; no Raft, no key-value
+// store.
+int run_gossip_replica(const oly::Config& config, const std::string& id, const std::string& join, std::string address) {
   const oly::ReplicaConfig* me = config.replica(id);
-  if (me == nullptr) {
-    die(config.source + ": database.replicas: no replica with id '" + id + "' (known: " + known_replicas(config) +
-            "); with replication: gossip a tier's replicas are the config's", 2);
+  if (me != nullptr && !address.empty() && address != me->address) {
+    die("--address " + address + ": replica '" + id + "' is one of the config's, at " + me->address, 2);
   }
+  if (me != nullptr && !join.empty()) spdlog::info("'{}' is one of the config's replicas: --join is not needed", id);
+  if (me != nullptr) address = me->address;
   const std::string path = config.database_file(id);
+  std::optional<std::string> known_address;  // a replica that joined before: where it said it listens
+  if (me == nullptr && std::filesystem::exists(path)) {
+    try {
+      oly::database::SqliteStore file(path);
+      for (const auto& [member, at] : file.gossip_members()) {
+        if (member == id) known_address = at;
+      }
+    } catch (const std::exception& e) {
+      die(e.what());
+    }
+  }
+  if (me == nullptr && !known_address && join.empty()) {
+    die(config.source + ": database.replicas: no replica with id '" + id + "' (known: " + known_replicas(config) +
+            "); to add a new replica to a running tier, give --join ADDRESS and --address", 2);
+  }
+  if (known_address && !address.empty() && address != *known_address) {
+    die("--address " + address + ": replica '" + id + "' joined the tier at " + *known_address + " (its file " + path + " says so)", 2);
+  }
+  if (known_address) address = *known_address;
+  if (address.empty()) die("--address: give the address replica '" + id + "' listens on (tcp://host:port)", 2);
+  if (!oly::database::valid_replica_name(id)) die("--id '" + id + "': expected letters, digits, - _ . (at most 64)", 2);
+  const auto curve = oly::node_curve_or_exit(config, oly::KeyRole::kDatabase, id, oly::ServerKind::kDatabase);
+  std::optional<oly::gossip::GossipReplicaCore::Join> joining;
+  if (me == nullptr && !known_address) {
+    oly::set_request_curve(curve);  // discover() asks as this replica
+    const oly::Members m = discover(join, std::chrono::seconds(30));
+    const auto seed = std::find_if(m.members.begin(), m.members.end(), [&](const auto& r) { return r.address == join; });
+    if (seed == m.members.end()) die("--join " + join + ": the replica there does not list itself at that address", 2);
+    for (const auto& r : m.members) {
+      if (r.id == id && r.address != address) {
+        die("--id " + id + ": replica '" + id + "' is a member of the tier at " + r.address + ", not " + address +
+                " (a new replica needs a new name)", 2);
+      }
+    }
+    joining = oly::gossip::GossipReplicaCore::Join{address, seed->id, join};
+    spdlog::info("joining the gossip tier of {} replicas through '{}' at {}", m.members.size(), seed->id, join);
+  }
   oly::SteadyClock clock;
   std::unique_ptr<oly::database::SqliteStore> store;
   std::unique_ptr<oly::database::WalCheckpointer> checkpointer;
@@ -217,13 +257,13 @@ int run_gossip_replica(const oly::Config& config, const std::string& id) {
     store->set_history_keep(config.database.history_keep);
     checkpointer = start_checkpointer(*store, path);
     oly::ZmqOptions options;
-    options.bind = me->address;
-    options.curve = oly::node_curve_or_exit(config, oly::KeyRole::kDatabase, id, oly::ServerKind::kDatabase);
+    options.bind = address;
+    options.curve = curve;
     transport = std::make_unique<oly::ZmqTransport>(id, options);
     for (const auto& r : config.database.replicas) {
       if (r.id != id) transport->add_peer(r.id, r.address);
     }
-    core = std::make_unique<oly::gossip::GossipReplicaCore>(config, id, *store, clock, clock.now());
+    core = std::make_unique<oly::gossip::GossipReplicaCore>(config, id, *store, clock, clock.now(), joining);
     // Scenarios (scenarios/gossip-partition.sh): "<replica>@<after_ms>+<for_ms>" cuts that replica
     // off from the other replicas' gossip, from after_ms after this process started, for for_ms.
     if (const char* cut = std::getenv("OLY_DEBUG_GOSSIP_CUT"); cut != nullptr) {
@@ -240,10 +280,10 @@ int run_gossip_replica(const oly::Config& config, const std::string& id) {
   } catch (const std::exception& e) {
     die(e.what());
   }
-  spdlog::info("gossip replica {} of {} serving {} on {}, pid {}; clock {}", id, config.database.replicas.size(), path,
-               me->address, ::getpid(), core->log().clock().text());
+  spdlog::info("gossip replica {} of {} serving {} on {}, pid {}; clock {}", id, core->members().size(), path, address,
+               ::getpid(), core->log().clock().text());
   oly::Node node(*core, *transport, clock);
-  auto metrics = start_metrics(me->metrics, [&] {
+  auto metrics = start_metrics(me != nullptr ? me->metrics : std::string(), [&] {
     oly::Stats s;
     s.node = id;
     s.role = "gossip";
@@ -253,8 +293,11 @@ int run_gossip_replica(const oly::Config& config, const std::string& id) {
     return oly::metrics_text(s, {"gossip_log_entries"});
   });
   if (metrics) transport->watch_fd(metrics->fd());
-  oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.gossip_interval_ms / 4)), {},
-                serve_metrics(metrics.get()));
+  const auto serve = serve_metrics(metrics.get());
+  oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.gossip_interval_ms / 4)), {}, [&] {
+    if (core->join_failed()) die(*core->join_failed());
+    if (serve) serve();
+  });
   log_batches(core->counters());
   return 0;
 }
@@ -452,8 +495,8 @@ int main(int argc, char** argv) {
     }
   }
   if (config.replicated() && config.replication == oly::Replication::kGossip) {
-    if (!join.empty() || !http.empty()) die("--join and --http need replication: raft (a gossip tier is the config's replicas)", 2);
-    return run_gossip_replica(config, id);
+    if (!http.empty()) die("--http needs replication: raft (a gossip tier serves no key-value store)", 2);
+    return run_gossip_replica(config, id, join, address);
   }
   return config.replicated() ? run_replica(config, id, join, address, http) : run_single(config);
 }

@@ -7,23 +7,6 @@
 
 namespace oly::database {
 
-namespace {
-
-// A replica name as config.cpp accepts one, within a length.
-bool valid_name(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](unsigned char c) {
-    return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
-  });
-}
-
-bool valid_address(const std::string& a) {
-  if (a.empty()) return true;  // simulations
-  if (a.size() > 256 || a.rfind("tcp://", 0) != 0) return false;
-  return std::all_of(a.begin(), a.end(), [](unsigned char c) { return c > ' ' && c < 0x7f; });
-}
-
-}  // namespace
 
 Members ReplicaCore::members() const {
   Members m;
@@ -39,8 +22,8 @@ Members ReplicaCore::members() const {
 
 void ReplicaCore::on_join(const std::string& from, uint64_t req, const JoinTier& j, Effects& out) {
   const bool valid_http = !j.http || (!j.http->empty() && j.http->size() <= 256 && j.http->find(';') == std::string::npos &&
-                                      valid_address("tcp://" + *j.http));
-  if (!valid_name(j.id) || !valid_address(j.address) || j.address.find(';') != std::string::npos || !valid_http ||
+                                      valid_replica_address("tcp://" + *j.http));
+  if (!valid_replica_name(j.id) || !valid_replica_address(j.address) || j.address.find(';') != std::string::npos || !valid_http ||
       j.raft_id == 0) {
     ++counters_["errors"];
     out.send(from, req, make_error(ErrorCode::kBadValue, "join: expected a replica name (letters, digits, - _ .; at most "

@@ -1,6 +1,7 @@
 #include "database/requests.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "common/kv_rules.h"
@@ -180,6 +181,19 @@ std::string piece_of(const Body& body) {
         else return "";
       },
       body);
+}
+
+bool valid_replica_name(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool valid_replica_address(const std::string& a) {
+  if (a.empty()) return true;  // simulations
+  if (a.size() > 256 || a.rfind("tcp://", 0) != 0) return false;
+  return std::all_of(a.begin(), a.end(), [](unsigned char c) { return c > ' ' && c < 0x7f; });
 }
 
 }  // namespace oly::database

@@ -75,4 +75,9 @@ class MasterLease {
 // `renewed` tells which (for counters).
 Body renew(const RenewMaster& m, const MasterInfo& current, MasterLease& lease, TimePoint now, bool& renewed);
 
+// A replica's name as config.cpp accepts one (letters, digits, - _ .; at most 64), and a replica's
+// address as joining replicas give it: tcp://, printable, at most 256 bytes (or empty: simulations).
+bool valid_replica_name(const std::string& id);
+bool valid_replica_address(const std::string& address);
+
 }  // namespace oly::database

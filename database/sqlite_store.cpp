@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS gossip_clock(origin TEXT PRIMARY KEY, n INTEGER NOT N
 CREATE TABLE IF NOT EXISTS gossip_feed(
   publisher TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, origin TEXT NOT NULL,
   origin_seq INTEGER NOT NULL, item BLOB NOT NULL, PRIMARY KEY (publisher, seq));
+CREATE TABLE IF NOT EXISTS gossip_members(id TEXT PRIMARY KEY, address TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_meta(
   id INTEGER PRIMARY KEY CHECK (id = 0), term INTEGER NOT NULL, vote INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_identity(
@@ -62,6 +63,11 @@ CREATE TABLE IF NOT EXISTS raft_snapshot(
 constexpr const char* kStateTables[] = {"applied", "master", "publishers", "registry", "scores", "tallies", "kv"};
 // How many tables the first dumps had (before kv): a dump may end after them, never earlier.
 constexpr size_t kFirstDumpTables = 6;
+// A gossip replica's state copy for a joining replica (gossip_dump): the replicated state's
+// tables and the gossip mode's own.
+constexpr const char* kGossipDumpTables[] = {"applied",     "master",       "publishers",  "registry",
+                                             "scores",      "tallies",      "kv",          "gossip_log",
+                                             "gossip_clock", "gossip_feed", "gossip_members"};
 
 // A snapshot's configuration as text: one "id role address" line per member.
 std::string configuration_text(const std::vector<consensus::StoredMember>& members) {
@@ -415,6 +421,17 @@ std::vector<std::string> SqliteStore::feed_items() {
   return out;
 }
 
+void SqliteStore::gossip_add_member(const std::string& id, const std::string& address) {
+  query("INSERT OR REPLACE INTO gossip_members(id, address) VALUES (?, ?)").bind(id).bind(address).run();
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteStore::gossip_members() {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto q = query("SELECT id, address FROM gossip_members ORDER BY id");
+  while (q.next()) out.emplace_back(q.text(0), q.text(1));
+  return out;
+}
+
 std::map<std::string, uint64_t> SqliteStore::last_seqs() {
   std::map<std::string, uint64_t> out;
   auto q = query("SELECT publisher, last_seq FROM publishers");
@@ -525,6 +542,7 @@ std::vector<RegistryEntry> SqliteStore::registry(const std::optional<std::string
 namespace {
 
 constexpr std::string_view kDumpMagic = "OLYSTATE1\n";
+constexpr std::string_view kGossipMagic = "OLYGOSSIP1\n";
 
 void put_varint(std::string& out, uint64_t v) {
   while (v >= 0x80) {
@@ -566,9 +584,12 @@ class DumpReader {
 
 }  // namespace
 
-std::string SqliteStore::state_dump() {
-  std::string out(kDumpMagic);
-  for (const char* table : kStateTables) {
+std::string SqliteStore::state_dump() { return std::string(kDumpMagic) + dump_tables(kStateTables, std::size(kStateTables)); }
+
+std::string SqliteStore::dump_tables(const char* const* tables, size_t n) {
+  std::string out;
+  for (size_t t = 0; t < n; ++t) {
+    const char* table = tables[t];
     auto q = query(std::string("SELECT * FROM \"") + table + "\" ORDER BY rowid");
     sqlite3_stmt* stmt = q.stmt();
     std::string rows;
@@ -613,6 +634,18 @@ std::string SqliteStore::state_dump() {
   return out;
 }
 
+std::string SqliteStore::gossip_dump() {
+  return std::string(kGossipMagic) + dump_tables(kGossipDumpTables, std::size(kGossipDumpTables));
+}
+
+void SqliteStore::restore_gossip(const std::string& dump) {
+  if (!dump.starts_with(kGossipMagic)) throw std::runtime_error("gossip state: not a gossip replica's state copy");
+  kv_bytes_.reset();
+  for (const char* table : kGossipDumpTables) exec((std::string("DELETE FROM \"") + table + "\"").c_str());
+  restore_tables(std::string_view(dump).substr(kGossipMagic.size()), kGossipDumpTables, std::size(kGossipDumpTables),
+                 std::size(kGossipDumpTables));
+}
+
 void SqliteStore::clear_state() {
   begin_state();
   kv_bytes_.reset();
@@ -629,10 +662,14 @@ void SqliteStore::restore_state(const std::string& dump) {
     exec(dump.c_str(), "restore a snapshot");
     return;
   }
-  DumpReader in(std::string_view(dump).substr(kDumpMagic.size()));
-  for (size_t t = 0; t < std::size(kStateTables); ++t) {
-    const char* table = kStateTables[t];
-    if (t >= kFirstDumpTables && in.done()) break;  // a snapshot from before this table existed
+  restore_tables(std::string_view(dump).substr(kDumpMagic.size()), kStateTables, std::size(kStateTables), kFirstDumpTables);
+}
+
+void SqliteStore::restore_tables(std::string_view body, const char* const* tables, size_t count, size_t required) {
+  DumpReader in(body);
+  for (size_t t = 0; t < count; ++t) {
+    const char* table = tables[t];
+    if (t >= required && in.done()) break;  // a snapshot from before this table existed
     const uint64_t columns = in.varint();
     const uint64_t rows = in.varint();
     const int here = query(std::string("SELECT * FROM \"") + table + "\" LIMIT 0").columns();

@@ -8,7 +8,8 @@
 // Tables: scores(event), tallies(team), master (one row), publishers(publisher -> last_seq),
 // applied(publisher, seq, key, version, op, committed_at_us, gauls, romans, medal) indexed by
 // (publisher, seq) and (key, version), registry(tablet -> home) indexed by home, kv(key -> value)
-// (the key-value store, docs/kvstore.md).
+// (the key-value store, docs/kvstore.md); gossip mode's own: gossip_log, gossip_clock, gossip_feed,
+// gossip_members (below).
 //
 // Errors: the constructor and every method throw std::runtime_error carrying SQLite's error text
 // and what was being done, e.g. "sqlite: COMMIT: disk I/O error"; the constructor's also names
@@ -97,6 +98,15 @@ class SqliteStore final : public Store, public consensus::LogStore {
                 std::string_view item);
   void feed_prune(uint64_t keep);
   std::vector<std::string> feed_items();  // in feed order
+  // Gossip mode: the replicas that joined the tier at run time (the config's aside), by id.
+  void gossip_add_member(const std::string& id, const std::string& address);
+  std::vector<std::pair<std::string, std::string>> gossip_members();
+  // Gossip mode: a copy of everything a replica holds (the replicated state's tables and the
+  // gossip tables above), in state_dump's form, for a replica joining the tier; restore_gossip
+  // replaces this replica's with one, in the open transaction (throws std::runtime_error
+  // "gossip state: ..." or "snapshot: ..." on a malformed copy, the transaction then to be rolled back).
+  std::string gossip_dump();
+  void restore_gossip(const std::string& dump);
   // A replica's transactions are of two kinds, never mixed: the log's (synchronous=FULL: its
   // commit, sync_log(), waits for the disk) and the applied state's (synchronous=NORMAL: its
   // commit, commit_unsynced(), does not; the log rebuilds the state after a crash). begin_state()
@@ -163,6 +173,10 @@ class SqliteStore final : public Store, public consensus::LogStore {
   // Runs `sql` (one or more statements); errors name `what`, or the SQL when it is empty.
   void exec(const char* sql, std::string_view what = {});
   [[noreturn]] void fail(std::string_view what) const;
+  // The dump's body for `tables` (state_dump's form, no magic), and its converse: a table from
+  // index `required` on may be missing at the end of `body` (a dump from before it existed).
+  std::string dump_tables(const char* const* tables, size_t n);
+  void restore_tables(std::string_view body, const char* const* tables, size_t count, size_t required);
 
   sqlite3* db_ = nullptr;
   std::string path_;

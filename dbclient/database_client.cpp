@@ -274,9 +274,21 @@ void DatabaseClient::tick(TimePoint now, Effects& out) {
 }
 
 void DatabaseClient::learn(const Members& m, Effects& out) {
-  // Gossip mode: the tier is the config's replicas (its membership does not change yet).
-  if (gossip_ || m.members.empty() || m.index <= learnt_index_) return;
+  if (m.members.empty() || m.index <= learnt_index_) return;
   learnt_index_ = m.index;
+  if (gossip_) {
+    // Members only join a gossip tier: the new ones go at the end, in the order listed.
+    for (const auto& r : m.members) {
+      if (index_of(r.id) < replicas_.size()) continue;
+      if (!r.address.empty()) out.connect(r.id, r.address);
+      replicas_.push_back(r.id);
+      heard_at_.push_back(TimePoint::min());
+      died_at_.push_back(TimePoint::min());
+      load_.push_back(0);
+      retained_by_.emplace_back();
+    }
+    return;
+  }
   std::vector<std::string> next;
   for (const auto& r : m.members) {
     next.push_back(r.id);

@@ -86,7 +86,8 @@ class DatabaseClient {
 
   // The tier's membership, as a replica listed it (get_members): replicas that joined are added
   // (and connected to), removed ones dropped; requests in flight keep their replica. Ignored
-  // when it is empty or not newer (Members.index) than the last one learnt.
+  // when it is empty or not newer (Members.index) than the last one learnt. Gossip mode: the
+  // replicas not known are added at the end (members only join a gossip tier).
   void learn(const Members& m, Effects& out);
 
   // Gossip mode (see above). REQUIRES: called before the first send.

@@ -455,6 +455,7 @@ Stats FrontendCore::stats(TimePoint now) const {
     for (const auto& [replica, n] : database_.clock()) clock += (clock.empty() ? "" : " ") + replica + ":" + std::to_string(n);
     s.info["database_clock"] = clock;
   }
+  s.info["database_replicas"] = comma_joined(database_.replicas());
   s.info["epoch"] = std::to_string(epoch_);
   s.info["consistency"] = to_string(consistency_->mode());
   s.info["version"] = std::string(kVersion);

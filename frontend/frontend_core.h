@@ -126,6 +126,8 @@ class FrontendCore final : public Core {
   const std::vector<std::string>& serving() const { return serving_; }
   const FailureDetector& detector() const { return members_.detector(); }
   const std::string& master() const { return master_; }
+  // The database tier as this front end knows it (its replicas, the clock seen in gossip mode).
+  const DatabaseClient& database() const { return database_; }
   uint64_t epoch() const { return epoch_; }
   const std::string& id() const { return id_; }
   // What `stats` answers.

@@ -145,7 +145,7 @@ void FrontendCore::on_settle_answer(const Pending& p, Message& msg, TimePoint no
   const std::optional<KeyValue> kv = value_in(msg.body);
   // Started before a later loss, or no value: the next read of the key asks again
   // (fill_from_database); one started after the loss settles it.
-  if (p.sent_at < u->second || !kv) {
+  if (p.sent_at < u->second || !kv || kv->partial.value_or(false)) {
     if (p.sent_at < u->second) settle(p.key, now, out);
     return;
   }
@@ -192,7 +192,8 @@ void FrontendCore::take_fill_answer(const Pending& p, Message& msg, TimePoint no
     fill_failed(key, now, out);
     return;
   }
-  const bool cacheable = consistency_->may_cache(value, view(), now);
+  // A partial answer (gossip mode) is served to those waiting, marked so, and never cached.
+  const bool cacheable = consistency_->may_cache(value, view(), now) && !kv->partial.value_or(false);
   spdlog::debug("t={} fill {} v{} from {} cacheable={}", to_us(now), key, kv->version,
                 p.kind == Pending::Kind::kFill ? "database" : "master", cacheable);
   // A fill older than an invalidation already received is not even stored (finish_fill asks
@@ -262,9 +263,13 @@ void FrontendCore::answer(const Waiter& w, const KeyValue& kv, CacheEntry* e, Ti
         // A hit: the value's encoding is kept with the entry, only the req is new.
         out.send_frame(w.to, encode_read_reply(w.req, e->value, reply_value(*e), bound));
       } else if (kv.score) {
-        out.send(w.to, w.req, ScoreReply{*kv.score, bound});
+        ScoreReply r{*kv.score, bound};
+        r.partial = kv.partial;
+        out.send(w.to, w.req, std::move(r));
       } else if (kv.tally) {
-        out.send(w.to, w.req, TallyReply{*kv.tally, bound});
+        TallyReply r{*kv.tally, bound};
+        r.partial = kv.partial;
+        out.send(w.to, w.req, std::move(r));
       }
       return;
     }

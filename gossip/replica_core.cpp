@@ -66,18 +66,45 @@ bool is_update(const Body& b) { return std::holds_alternative<SetScore>(b) || st
 }  // namespace
 
 GossipReplicaCore::GossipReplicaCore(Config config, std::string id, database::SqliteStore& store, const Clock& clock,
-                                     TimePoint now)
+                                     TimePoint now, std::optional<Join> join)
     : config_(std::move(config)), id_(std::move(id)), store_(store), clock_(clock),
       machine_(store, database::StateMachine::Unfenced{}), log_(id_), lease_(ms(config_.heartbeat.timeout_ms)),
       started_(now), next_gossip_(now), park_for_(4 * ms(config_.gossip_interval_ms)) {
-  if (config_.replica(id_) == nullptr) throw std::runtime_error("'" + id_ + "' is not one of database.replicas");
-  for (const auto& r : config_.database.replicas) {
-    if (r.id != id_) peers_.push_back(r.id);
-  }
   for (const char* name : database::kCoreCounters) counters_[name] = 0;
   for (const char* name : {"gossip_sent", "gossip_received", "entries_sent", "entries_taken", "gossip_applied",
-                           "entries_collected", "updates_parked", "reads_waited", "reads_partial", "gossip_cut"}) {
+                           "entries_collected", "updates_parked", "reads_waited", "reads_partial", "gossip_cut",
+                           "members_learnt", "state_copies", "state_parts_sent"}) {
     counters_[name] = 0;
+  }
+  load(now);
+  const bool member =
+      std::any_of(members_.begin(), members_.end(), [&](const ReplicaInfo& m) { return m.id == id_; });
+  if (!member && !join) {
+    throw std::runtime_error("'" + id_ + "' is not one of database.replicas nor a replica that joined the tier");
+  }
+  if (!member) {
+    if (!database::valid_replica_name(id_)) throw std::runtime_error("'" + id_ + "' is not a valid replica name");
+    if (join->address.empty() && !join->seed_address.empty()) throw std::runtime_error("joining: this replica's address is needed");
+    join_ = std::move(join);
+    connects_.emplace_back(join_->seed, join_->seed_address);
+  } else if (join) {
+    spdlog::info("'{}' is a member already (its file says so): not joining again", id_);
+  }
+}
+
+void GossipReplicaCore::load(TimePoint now) {
+  members_.clear();
+  for (const auto& r : config_.database.replicas) {
+    members_.push_back({r.id, r.address, "gossip", r.http.empty() ? std::nullopt : std::optional(r.http)});
+  }
+  for (auto& [member, address] : store_.gossip_members()) {
+    if (config_.replica(member) == nullptr) members_.push_back({member, address, "gossip", std::nullopt});
+  }
+  peers_.clear();
+  for (const auto& m : members_) {
+    if (m.id == id_) continue;
+    peers_.push_back(m.id);
+    if (config_.replica(m.id) == nullptr) connect_to(m);
   }
   // The log as it was made durable, and what the state applied of it.
   std::vector<LogEntry> entries;
@@ -88,6 +115,8 @@ GossipReplicaCore::GossipReplicaCore(Config config, std::string id, database::Sq
     entries.push_back(from_wire(std::move(g->entries[0])));
   }
   log_.restore(VectorClock(store_.gossip_clock()), std::move(entries), store_.last_seqs());
+  feed_.clear();
+  feed_ids_.clear();
   for (const auto& bytes : store_.feed_items()) {
     Decoded d = decode(bytes);
     auto* f = d.ok ? std::get_if<FeedReply>(&d.message.body) : nullptr;
@@ -100,6 +129,26 @@ GossipReplicaCore::GossipReplicaCore(Config config, std::string id, database::Sq
   // Whatever lease a master held before this replica restarted has ended a lease from now.
   lease_.know(now, store_.master().epoch);
   if (log_.size() > 0) spdlog::info("gossip log loaded: {} entries, clock {}", log_.size(), log_.clock().text());
+}
+
+bool GossipReplicaCore::add_member(const ReplicaInfo& m, TimePoint now, bool connect) {
+  if (std::any_of(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == m.id; })) return false;
+  if (!database::valid_replica_name(m.id) || !database::valid_replica_address(m.address) || members_.size() >= kMaxMembers) {
+    return false;
+  }
+  begin();
+  store_.gossip_add_member(m.id, m.address);
+  // The config's replicas first, then the others by id: the same order everywhere.
+  auto at = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) {
+    return config_.replica(k.id) == nullptr && k.id > m.id;
+  });
+  members_.insert(at, {m.id, m.address, "gossip", std::nullopt});
+  peers_.push_back(m.id);
+  heard_[m.id] = now;  // it has a heartbeat timeout to be heard from before reads stop waiting for it
+  if (connect) connect_to(m);
+  ++counters_["members_learnt"];
+  spdlog::info("replica '{}' at {} is a member of the tier now ({} replicas)", m.id, m.address, members_.size());
+  return true;
 }
 
 void GossipReplicaCore::begin() {
@@ -123,6 +172,14 @@ bool GossipReplicaCore::is_cut(const std::string& peer, TimePoint now) const {
 
 void GossipReplicaCore::on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) {
   now_ = now;
+  if (join_) {
+    if (from == join_->seed && msg.req == fetch_req_ && fetch_req_ != 0) {
+      on_state(msg, now);
+    } else if (!notice && !is_reply(msg.body)) {
+      out.send(from, msg.req, make_error(ErrorCode::kUnavailable, "replica '" + id_ + "' is joining the tier: its state is not in yet"));
+    }
+    return;
+  }
   if (auto* g = std::get_if<Gossip>(&msg.body)) {
     if (is_cut(from, now)) {
       ++counters_["gossip_cut"];
@@ -171,6 +228,7 @@ std::optional<Body> GossipReplicaCore::handle(const std::string& from, const Bod
     return read(body, now, false);
   }
   if (const auto* m = std::get_if<GetFeed>(&body)) return feed(*m);
+  if (const auto* m = std::get_if<FetchState>(&body)) return fetch_state(*m, now);
   if (const auto* m = std::get_if<GetMaster>(&body)) return database::read(*m, store_, config_);
   if (const auto* m = std::get_if<ListRegistry>(&body)) return database::read(*m, store_, config_);
   if (const auto* m = std::get_if<ClaimMaster>(&body)) {
@@ -199,11 +257,12 @@ std::optional<Body> GossipReplicaCore::handle(const std::string& from, const Bod
     return write(std::move(c));
   }
   if (std::holds_alternative<GetMembers>(body)) {
+    // A member that joined is listed once it was heard from (its state is in: it serves).
     Members m;
-    m.index = 1;
-    for (const auto& r : config_.database.replicas) {
-      m.members.push_back({r.id, r.address, "gossip", r.http.empty() ? std::nullopt : std::optional(r.http)});
+    for (const auto& r : members_) {
+      if (config_.replica(r.id) != nullptr || r.id == id_ || heard_from_.count(r.id) > 0) m.members.push_back(r);
     }
+    m.index = m.members.size();  // members are only added: a longer list is newer
     return m;
   }
   if (std::holds_alternative<GetStats>(body)) {
@@ -227,6 +286,9 @@ std::optional<Body> GossipReplicaCore::handle(const std::string& from, const Bod
       if (silent(p, now)) silent_peers.push_back(p);
     }
     s.info["silent_peers"] = comma_joined(silent_peers);
+    std::vector<std::string> ids;
+    for (const auto& m : members_) ids.push_back(m.id);
+    s.info["members"] = comma_joined(ids);
     if (!convergence_us_.empty()) {
       std::vector<int64_t> v = convergence_us_;
       std::sort(v.begin(), v.end());
@@ -347,12 +409,20 @@ std::optional<Body> GossipReplicaCore::read(const Body& request, TimePoint now, 
 }
 
 void GossipReplicaCore::receive(const std::string& from, Gossip g, TimePoint now) {
+  for (const auto& m : g.members) {
+    if (m.id != id_) add_member(m, now);
+  }
   if (std::find(peers_.begin(), peers_.end(), from) == peers_.end()) {
     ++counters_["ignored"];
     return;
   }
+  if (config_.replica(from) == nullptr && connected_.count(from) == 0) {
+    const auto m = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == from; });
+    connect_to(*m);
+  }
   ++counters_["gossip_received"];
   heard_[from] = now;
+  heard_from_.insert(from);
   peer_clocks_[from] = VectorClock(std::move(g.clock));
   std::vector<LogEntry> entries;
   entries.reserve(g.entries.size());
@@ -515,9 +585,107 @@ void GossipReplicaCore::send_gossip(const std::string& peer, TimePoint now, bool
   if (master.epoch > 0) g.master = master;
   // The registry when it changed, and every kHomesEvery rounds for a peer that missed it.
   if (homes_changed_ || rounds_ % kHomesEvery == 0) g.homes = store_.registry(std::nullopt);
+  g.members = members_;
   counters_["entries_sent"] += static_cast<int64_t>(g.entries.size());
   ++counters_["gossip_sent"];
   out.send(peer, 0, std::move(g));
+}
+
+void GossipReplicaCore::connect_to(const ReplicaInfo& m) {
+  connects_.emplace_back(m.id, m.address);
+  connected_.insert(m.id);
+}
+
+Body GossipReplicaCore::fetch_state(const FetchState& m, TimePoint now) {
+  if (!database::valid_replica_name(m.id) || !database::valid_replica_address(m.address)) {
+    return make_error(ErrorCode::kBadValue, "fetch_state: expected a replica name (letters, digits, - _ .; at most 64) "
+                                            "and its tcp:// address");
+  }
+  if (m.id == id_) return make_error(ErrorCode::kBadValue, "fetch_state: '" + m.id + "' is this replica's own name");
+  const auto known = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == m.id; });
+  if (known != members_.end() && known->address != m.address) {
+    return make_error(ErrorCode::kBadValue, "fetch_state: replica '" + m.id + "' is a member at " + known->address +
+                                                ", not " + m.address + " (a new replica needs a new name)");
+  }
+  if (known == members_.end() && members_.size() >= kMaxMembers) {
+    return make_error(ErrorCode::kBadValue, "fetch_state: the tier has " + std::to_string(members_.size()) +
+                                                " replicas, the most a gossip tier takes");
+  }
+  if (m.offset == 0) {
+    // Not connected to yet: the answers go back over the joiner's own connection, which is up,
+    // where a new one would drop them until it is (ZMQ_IMMEDIATE). Its first gossip connects.
+    add_member({m.id, m.address, "gossip", std::nullopt}, now, false);
+    begin();
+    // The copy holds this replica's clock as it is now: what the step took so far is written first.
+    for (const auto& origin : clock_moved_) store_.gossip_set_clock(origin, log_.clock().at(origin));
+    // From the copy on, the joiner lacks only what comes after it: kept here until it has it.
+    peer_clocks_[m.id] = log_.clock();
+    peer_sent_[m.id] = log_.clock();
+    copies_[m.id] = {store_.gossip_dump(), now};
+    ++counters_["state_copies"];
+    spdlog::info("replica '{}' joins the tier through this one: a state copy of {} bytes, clock {}", m.id,
+                 copies_[m.id].data.size(), log_.clock().text());
+  }
+  const auto copy = copies_.find(m.id);
+  if (copy == copies_.end()) {
+    return make_error(ErrorCode::kUnavailable, "fetch_state: no state copy under way for '" + m.id + "': ask from offset 0");
+  }
+  const std::string& data = copy->second.data;
+  if (m.offset > data.size()) {
+    return make_error(ErrorCode::kBadValue, "fetch_state: offset " + std::to_string(m.offset) + " is past the copy's " +
+                                                std::to_string(data.size()) + " bytes");
+  }
+  StatePart part;
+  part.offset = m.offset;
+  part.total = data.size();
+  part.data.data = data.substr(m.offset, state_part_);
+  copy->second.asked = now;
+  ++counters_["state_parts_sent"];
+  if (m.offset + part.data.data.size() == data.size()) copies_.erase(copy);
+  return part;
+}
+
+void GossipReplicaCore::ask_state(TimePoint now, Effects& out) {
+  fetch_req_ = ++fetches_;
+  fetch_at_ = now;
+  out.send(join_->seed, fetch_req_, FetchState{id_, join_->address, fetched_.size()});
+}
+
+void GossipReplicaCore::on_state(const Message& msg, TimePoint now) {
+  fetch_req_ = 0;  // the next tick asks again
+  if (const auto* e = std::get_if<Error>(&msg.body)) {
+    if (e->code == ErrorCode::kUnavailable) {
+      fetched_.clear();  // the seed lost its copy (it restarted): from the start
+      return;
+    }
+    join_failed_ = "replica '" + join_->seed + "' refused to let '" + id_ + "' join: " + e->error;
+    spdlog::error("{}", *join_failed_);
+    return;
+  }
+  const auto* part = std::get_if<StatePart>(&msg.body);
+  if (part == nullptr) return;
+  if (part->offset != fetched_.size() || part->offset + part->data.data.size() > part->total) {
+    fetched_.clear();
+    return;
+  }
+  fetched_ += part->data.data;
+  if (fetched_.size() < part->total) return;  // the next part at once (fetch_req_ is 0)
+  begin();
+  try {
+    store_.restore_gossip(fetched_);
+  } catch (const std::exception& e) {
+    store_.rollback();
+    in_transaction_ = false;
+    fetched_.clear();
+    spdlog::error("the state copy from '{}' does not load ({}): asking again", join_->seed, e.what());
+    return;
+  }
+  spdlog::info("joined the tier through '{}': a state copy of {} bytes", join_->seed, fetched_.size());
+  fetched_.clear();
+  join_.reset();
+  load(now);
+  for (const auto& p : peers_) heard_[p] = now;
+  announce_ = true;
 }
 
 void GossipReplicaCore::on_batch_end(TimePoint now, Effects& out) {
@@ -530,12 +698,20 @@ void GossipReplicaCore::on_batch_end(TimePoint now, Effects& out) {
     in_transaction_ = false;
     ++counters_["batches"];
   }
+  for (auto& [name, address] : connects_) {
+    if (!address.empty()) out.connect(name, address);
+  }
+  connects_.clear();
   for (auto& reply : held_.items()) {
     if (std::holds_alternative<Error>(reply.msg.body)) ++counters_["errors"];
     out.send(reply.to, reply.msg.req, std::move(reply.msg.body));
   }
   held_.clear();
-  if (took) {
+  if (announce_) {
+    // A joiner whose state is in: everyone hears of it now, and of what it has.
+    announce_ = false;
+    for (const auto& p : peers_) send_gossip(p, now, false, out);
+  } else if (took) {
     for (const auto& p : peers_) send_gossip(p, now, true, out);
     homes_changed_ = false;
   }
@@ -543,6 +719,17 @@ void GossipReplicaCore::on_batch_end(TimePoint now, Effects& out) {
 
 void GossipReplicaCore::on_tick(TimePoint now, Effects& out) {
   now_ = now;
+  if (join_) {
+    if (fetch_req_ == 0 || now - fetch_at_ >= kFetchPatience) ask_state(now, out);
+    for (auto& [name, address] : connects_) {
+      if (!address.empty()) out.connect(name, address);
+    }
+    connects_.clear();
+    return;
+  }
+  for (auto it = copies_.begin(); it != copies_.end();) {
+    it = now - it->second.asked >= kCopyKept ? copies_.erase(it) : std::next(it);
+  }
   if (now >= next_gossip_) {
     for (const auto& p : peers_) send_gossip(p, now, false, out);
     homes_changed_ = false;
@@ -553,6 +740,7 @@ void GossipReplicaCore::on_tick(TimePoint now, Effects& out) {
 }
 
 TimePoint GossipReplicaCore::next_wake() const {
+  if (join_) return fetch_req_ == 0 ? TimePoint::min() : fetch_at_ + kFetchPatience;
   TimePoint t = next_gossip_;
   for (const auto& p : parked_) t = std::min(t, p.since + (is_update(p.request) ? park_for_ : kReadWait));
   return t;

@@ -34,8 +34,21 @@
 //     here, kept in the file. Each is shown with the least-ranked entry of the log that carried
 //     it (one update may come from two origins), so the feed is the same on every replica that
 //     applied the same updates.
-//   - get_members lists the config's replicas; the key-value store is not served in this mode
-//     (kv_get, kv_set: unexpected_op).
+//   - get_members lists the tier's members (index: how many); the key-value store is not served
+//     in this mode (kv_get, kv_set: unexpected_op).
+//
+// Membership: the config's replicas, then those that joined at run time (by id), the same list
+// on every replica once gossip has spread it. A new replica joins through any member (the seed):
+// it asks for the seed's state (FetchState, in parts of kStatePart bytes), and the seed makes it
+// a member (durably, before answering) and takes a copy of everything it holds: rows, log,
+// clock, feed and members (SqliteStore::gossip_dump). From then on the seed keeps, for the
+// joiner, every log entry past the copy's clock until the joiner's clock covers it, so the
+// joiner misses nothing that other replicas collect before they learn of it. The joiner replaces
+// its file's contents with the copy, is a member from then on (a restart finds it so), and
+// gossips like any other. Every Gossip notice carries the sender's member list; a replica adds
+// the members it did not know, and connects to them. While it joins, a replica answers every
+// request `unavailable`. Members are not removed yet: one that never returns holds garbage
+// collection back (docs/gossip.md).
 //
 // Garbage collection: an applied entry is dropped, from memory and disk, once every replica's
 // last reported clock covers it; a replica that has said nothing since this one started holds
@@ -73,10 +86,25 @@ class GossipReplicaCore final : public Core {
   static constexpr Duration kReadWait = ms(250);  // a read for a clock not reached, at most
   static constexpr uint64_t kHomesEvery = 50;     // periodic rounds between two carrying the registry
   static constexpr size_t kFeedKeep = 1000;       // the feed's updates, the latest
+  static constexpr size_t kMaxMembers = 7;        // replicas in a gossip tier, at most
+  static constexpr size_t kStatePart = 256 * 1024;  // bytes of a state copy per StatePart
+  static constexpr Duration kFetchPatience = ms(500);    // a joiner asks again after this long
+  static constexpr Duration kCopyKept = ms(60000);       // a state copy no part was asked of is dropped
 
-  // Replica `id` of config.database.replicas over `store` (its file, log and clock loaded from
-  // it). `clock` stamps scores' updated_at. Throws std::runtime_error when `id` is not a replica.
-  GossipReplicaCore(Config config, std::string id, database::SqliteStore& store, const Clock& clock, TimePoint now);
+  // How a replica that is not a member yet joins: this replica's address, and the member it asks
+  // (its endpoint name and address).
+  struct Join {
+    std::string address;
+    std::string seed;
+    std::string seed_address;
+  };
+
+  // Replica `id` over `store` (its file, log and clock loaded from it). `clock` stamps scores'
+  // updated_at. `id` is one of config.database.replicas, or a member that joined before (the
+  // file says so), or neither and `join` says how to join. Throws std::runtime_error when it is
+  // none of these.
+  GossipReplicaCore(Config config, std::string id, database::SqliteStore& store, const Clock& clock, TimePoint now,
+                    std::optional<Join> join = std::nullopt);
 
   // Called with each update this replica applies (accepted here or learnt by gossip) and what
   // applying it decided.
@@ -93,8 +121,15 @@ class GossipReplicaCore final : public Core {
   // Tests and scenarios (OLY_DEBUG_GOSSIP_CUT, database/main.cpp): no gossip to or from
   // `replica` in [from, until); `replica` == id() cuts this replica off from every other.
   void cut(const std::string& replica, TimePoint from, TimePoint until) { cuts_.push_back({replica, from, until}); }
+  // Tests: the bytes of a state copy per StatePart (kStatePart by default).
+  void set_state_part(size_t bytes) { state_part_ = bytes; }
 
   const std::string& id() const { return id_; }
+  // Whether this replica is still joining (its state not in yet), and why joining failed (the
+  // seed refused: the process should stop and say so), if it did.
+  bool joining() const { return join_.has_value(); }
+  const std::optional<std::string>& join_failed() const { return join_failed_; }
+  const std::vector<ReplicaInfo>& members() const { return members_; }
   const UpdateLog& log() const { return log_; }
   // A feed item's place: (at, origin, origin_seq).
   using FeedRank = std::tuple<uint64_t, std::string, uint64_t>;
@@ -134,6 +169,18 @@ class GossipReplicaCore final : public Core {
   void send_gossip(const std::string& peer, TimePoint now, bool eager, Effects& out);
   void collect();
   void begin();
+  // Reads this replica's log, clock, feed and members from the file (at start, and once a
+  // joiner's state copy is in).
+  void load(TimePoint now);
+  // Adds `m` to the members (durably) unless known, and connects to it when `connect`; false
+  // when known or not acceptable.
+  bool add_member(const ReplicaInfo& m, TimePoint now, bool connect = true);
+  void connect_to(const ReplicaInfo& m);
+  // A seed's answer to a joiner.
+  Body fetch_state(const FetchState& m, TimePoint now);
+  // A joiner: its answer from the seed, and asking for the next part.
+  void on_state(const Message& msg, TimePoint now);
+  void ask_state(TimePoint now, Effects& out);
   bool silent(const std::string& replica, TimePoint now) const;
   bool is_cut(const std::string& peer, TimePoint now) const;
 
@@ -145,10 +192,27 @@ class GossipReplicaCore final : public Core {
   UpdateLog log_;
   Counters counters_;
   database::MasterLease lease_;
-  std::vector<std::string> peers_;
+  std::vector<ReplicaInfo> members_;  // the config's replicas in order, then those that joined by id
+  std::vector<std::string> peers_;    // the members but this one
+  std::vector<std::pair<std::string, std::string>> connects_;  // members to connect to, next batch
+  std::set<std::string> connected_;  // the members that joined which this replica connected to
+  struct Copy {
+    std::string data;
+    TimePoint asked;
+  };
+  std::map<std::string, Copy> copies_;  // a seed: the state copies joiners are fetching
+  std::optional<Join> join_;            // a joiner, until its state is in
+  std::optional<std::string> join_failed_;
+  std::string fetched_;                 // a joiner: the state copy's bytes so far
+  uint64_t fetch_req_ = 0;              // a joiner: its request in flight (0: none)
+  uint64_t fetches_ = 0;                // a joiner: requests sent
+  TimePoint fetch_at_{};                // a joiner: when it was sent
+  size_t state_part_ = kStatePart;
+  bool announce_ = false;               // a joiner whose state is in: gossip to all after the commit
   std::map<std::string, VectorClock> peer_clocks_;  // as each peer last reported its clock
   std::map<std::string, VectorClock> peer_sent_;    // what was sent to each peer (it may not have it)
   std::map<std::string, TimePoint> heard_;          // when each peer last gossiped
+  std::set<std::string> heard_from_;                // the peers that gossiped since this replica started
   TimePoint started_;
   std::vector<Parked> parked_;
   Effects held_;                   // replies of this step, sent once it committed

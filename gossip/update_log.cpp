@@ -123,6 +123,11 @@ std::vector<std::pair<std::string, uint64_t>> UpdateLog::collect(const std::vect
 }
 
 void UpdateLog::restore(VectorClock clock, std::vector<LogEntry> entries, const std::map<std::string, uint64_t>& applied) {
+  entries_.clear();
+  held_.clear();
+  by_id_.clear();
+  pending_.clear();
+  done_.clear();
   clock_ = std::move(clock);
   applied_ = applied;
   std::sort(entries.begin(), entries.end(),

@@ -76,7 +76,8 @@ class UpdateLog {
 
   // After a restart: the log as it was made durable (its clock, the entries it had taken, in any
   // order) and what the state has applied (publisher -> last seq). Entries of applied updates
-  // count as applied; the others wait to be applied (take_applicable). REQUIRES: a new log.
+  // count as applied; the others wait to be applied (take_applicable). Replaces whatever the log
+  // held (a joiner loads a state copy so).
   void restore(VectorClock clock, std::vector<LogEntry> entries, const std::map<std::string, uint64_t>& applied);
   // The clock of what the state shows: for each origin, every entry up to here is applied (or a
   // duplicate of an applied update). Below clock() where entries wait behind a publisher's gap.

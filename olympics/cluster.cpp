@@ -174,16 +174,23 @@ void Cluster::add_replica(const std::string& name) {
           out_ << name << " is a voter of the tier (" << m->members.size() << " replicas, leader " << m->leader.value_or("?") << ")\n";
           return;
         }
+        if (r.id == name && r.role == "gossip") {
+          out_ << name << " is a member of the gossip tier (" << m->members.size() << " replicas)\n";
+          return;
+        }
       }
     }
     sleep_unless_stopped(ms(200));
   }
-  throw ClusterError(name + " started but is not a voter after 30 s (see " + layout_.log_file(name).string() + ")");
+  throw ClusterError(name + " started but is not a member after 30 s (see " + layout_.log_file(name).string() + ")");
 }
 
 void Cluster::remove_replica(const std::string& name) {
   const NodeSpec& target = node(name);
   if (target.kind != NodeKind::kDatabase || !config_.replicated()) throw ClusterError("'" + name + "' is not a database replica");
+  if (config_.replication == Replication::kGossip) {
+    throw ClusterError("remove " + name + ": a gossip tier's members cannot be removed yet (docs/gossip.md, \"Joining\")");
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::string last_error = "no replica answered";
   bool removed = false;

@@ -27,7 +27,7 @@ TabletsCore::TabletsCore(const Config& cfg, int count, int first) : cfg_(cfg), r
     index_[t.id] = i;
     tablets_.push_back(std::move(t));
   }
-  for (const char* c : {"reads_ok", "reads_failed", "timeouts", "lost", "retries", "registrations",
+  for (const char* c : {"reads_ok", "reads_failed", "reads_partial", "timeouts", "lost", "retries", "registrations",
                         "backwards_reads", "serving_notices", "serving_moves"}) {
     counters_[c] = 0;
   }
@@ -271,14 +271,17 @@ void TabletsCore::on_reply(uint64_t req, Message& msg, TimePoint now, Effects& o
   }
   uint64_t version = 0;
   std::string text, value;
+  bool partial = false;
   if (auto* s = std::get_if<ScoreReply>(&msg.body)) {
     version = s->score.version;
     text = text_of(s->score);
     value = value_of(s->score);
+    partial = s->partial.value_or(false);
   } else if (auto* t = std::get_if<TallyReply>(&msg.body)) {
     version = t->tally.version;
     text = text_of(t->tally);
     value = value_of(t->tally);
+    partial = t->partial.value_or(false);
   } else {
     if (f.vouch) return vouch_answer(f, std::nullopt, now, out);
     const auto* e = std::get_if<Error>(&msg.body);
@@ -286,6 +289,14 @@ void TabletsCore::on_reply(uint64_t req, Message& msg, TimePoint now, Effects& o
     return;
   }
   if (f.vouch) return vouch_answer(f, std::tuple{version, std::move(value), std::move(text)}, now, out);
+  if (partial) {
+    // Gossip mode: the database could not vouch that this is as new as what the front end had
+    // seen (docs/gossip.md). Shown, recorded apart ("partial"), not taken as the tablet's newest.
+    ++counters_["reads_partial"];
+    finish(req, f, now, version, "partial", false, value);
+    if (read_observer_) read_observer_(f.key->str(), version, text);
+    return;
+  }
   auto& last = tab.last_version[*f.key];
   if (version < last) ++counters_["backwards_reads"];
   last = std::max(last, version);

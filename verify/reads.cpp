@@ -20,6 +20,7 @@ std::string not_ok_text(const std::map<std::string, size_t>& not_ok) {
     if (outcome == "lost") what = "lost with their front end's connection, retried on the next";
     else if (outcome == "moved") what = "moved by a serving notice, retried";
     else if (outcome == "timeout") what = "timed out";
+    else if (outcome == "partial") what = "answered partial (gossip mode: by a replica without all the front end had seen; may be older, not judged for freshness)";
     out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + what;
   }
   return out;
@@ -55,7 +56,8 @@ size_t foreign_values(const CheckInput& in, TimePoint start, std::vector<std::st
   }
   size_t bad = 0;
   for (const auto& r : in.reads) {
-    if (r.outcome != "ok" || r.value.empty() || partial.count(r.key)) continue;
+    // A partial read (gossip mode) may be older, but its value must still be one the database held.
+    if ((r.outcome != "ok" && r.outcome != "partial") || r.value.empty() || partial.count(r.key)) continue;
     std::string want;
     if (r.version == 0) {
       want = r.key.starts_with("score/") ? "0-0" : "0/0/0";

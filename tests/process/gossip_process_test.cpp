@@ -3,7 +3,7 @@
 // killed (SIGKILL) under load and come back later: the one left goes on acknowledging updates, and
 // verify/ judges the run as every run is (none lost, none twice, in order, fresh and monotonic
 // reads). Afterwards the three replicas hold the same scores and tallies, and get_feed answers the
-// same play-by-play on each.
+// same play-by-play on each. A fourth replica joins under load and serves.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -36,13 +36,39 @@ std::string rows(const Config& cfg, const std::string& replica) {
   return out;
 }
 
-TEST(GossipProcess, TwoReplicasOfThreeKilledUnderLoadAndNothingLost) {
-  ProcessCluster cluster = gossip_cluster();
+// Stops the front ends, then `replicas`; each must hold the rows the first holds, and verify/'s
+// data guarantees must hold with every update acknowledged.
+JudgedRun stop_and_judge(ProcessCluster& cluster, const std::vector<std::string>& replicas) {
+  for (const char* fe : {"fe1", "fe2"}) {
+    cluster.signal(fe, SIGTERM);
+    cluster.wait(fe, ms(5000));
+  }
+  for (const auto& db : replicas) {
+    cluster.signal(db, SIGTERM);
+    cluster.wait(db, ms(5000));
+  }
+  const std::string first = rows(cluster.config(), replicas.front());
+  EXPECT_FALSE(first.empty());
+  for (const auto& db : replicas) EXPECT_EQ(rows(cluster.config(), db), first) << db;
+  JudgedRun run = judge_run(cluster.config());
+  expect_data_guarantees(run.report);
+  EXPECT_NE(cluster.log_tail("cacofonix", 5).find(", 0 unacknowledged"), std::string::npos) << cluster.log_tail("cacofonix");
+  return run;
+}
+
+// The cluster started under load: Cacofonix at 50 updates/s for 9 s, 50 tablets for 10 s.
+void start_under_load(ProcessCluster& cluster) {
   ASSERT_TRUE(cluster.start_database());
   ASSERT_TRUE(cluster.start_frontend("fe1"));
   ASSERT_TRUE(cluster.start_frontend("fe2"));
   cluster.start_cacofonix({"--rate", "50", "--duration", "9", "--drain", "15"});
   cluster.start_tablets({"--count", "50", "--duration", "10"});
+}
+
+TEST(GossipProcess, TwoReplicasOfThreeKilledUnderLoadAndNothingLost) {
+  ProcessCluster cluster = gossip_cluster();
+  start_under_load(cluster);
+  if (::testing::Test::HasFatalFailure()) return;
   std::this_thread::sleep_for(std::chrono::seconds(2));
   cluster.signal("db1", SIGKILL);
   cluster.wait("db1", ms(5000));
@@ -73,22 +99,41 @@ TEST(GossipProcess, TwoReplicasOfThreeKilledUnderLoadAndNothingLost) {
     if (first.empty()) first = text;
     EXPECT_EQ(text, first) << db;
   }
-  for (const char* fe : {"fe1", "fe2"}) {
-    cluster.signal(fe, SIGTERM);
-    cluster.wait(fe, ms(5000));
-  }
-  for (const char* db : {"db1", "db2", "db3"}) {
-    cluster.signal(db, SIGTERM);
-    cluster.wait(db, ms(5000));
-  }
-  const std::string r1 = rows(cluster.config(), "db1");
-  EXPECT_FALSE(r1.empty());
-  EXPECT_EQ(rows(cluster.config(), "db2"), r1);
-  EXPECT_EQ(rows(cluster.config(), "db3"), r1);
-  const JudgedRun run = judge_run(cluster.config());
-  expect_data_guarantees(run.report);
+  const JudgedRun run = stop_and_judge(cluster, {"db1", "db2", "db3"});
   EXPECT_GE(run.records.acks.size(), 400u) << cluster.log_tail("cacofonix");
-  EXPECT_NE(cluster.log_tail("cacofonix", 5).find(", 0 unacknowledged"), std::string::npos) << cluster.log_tail("cacofonix");
+}
+
+// Membership on real processes: db4 joins the running tier under load through db2 (database
+// --join), is killed and restarted without --join (its file says it is a member); every replica
+// and front end knows it, it answers reads, and afterwards it holds the same rows as the others.
+TEST(GossipProcess, AReplicaJoinsUnderLoadAndServes) {
+  ProcessCluster cluster = gossip_cluster();
+  start_under_load(cluster);
+  if (::testing::Test::HasFatalFailure()) return;
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_TRUE(cluster.join_replica("db4", "db2")) << cluster.log_tail("db4") << cluster.log_tail("db2");
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  cluster.signal("db4", SIGKILL);
+  cluster.wait("db4", ms(5000));
+  ASSERT_TRUE(cluster.start_replica("db4")) << cluster.log_tail("db4");
+  ASSERT_EQ(cluster.wait("cacofonix", ms(60000)), 0) << cluster.log_tail("cacofonix");
+  ASSERT_EQ(cluster.wait("tablets", ms(30000)), 0) << cluster.log_tail("tablets");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the last gossip rounds
+  for (const char* db : {"db1", "db3", "db4"}) {
+    const auto st = cluster.ask(db, GetStats{});
+    ASSERT_TRUE(st && st->is<Stats>()) << db;
+    EXPECT_EQ(st->as<Stats>().info.at("members"), "db1,db2,db3,db4") << db;
+  }
+  for (const char* fe : {"fe1", "fe2"}) {
+    const auto st = cluster.ask(fe, GetStats{});
+    ASSERT_TRUE(st && st->is<Stats>()) << fe;
+    EXPECT_EQ(st->as<Stats>().info.at("database_replicas"), "db1,db2,db3,db4") << fe << " did not learn db4";
+  }
+  GetScore read;
+  read.event = cluster.config().events.front();
+  const auto answer = cluster.ask("db4", read);
+  ASSERT_TRUE(answer && answer->is<ScoreReply>()) << "db4 does not serve reads; " << cluster.log_tail("db4");
+  stop_and_judge(cluster, {"db1", "db2", "db3", "db4"});
 }
 
 }  // namespace

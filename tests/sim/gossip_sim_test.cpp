@@ -127,6 +127,12 @@ std::vector<std::string> check_feeds_agree(SimCluster& c) {
   return v;
 }
 
+GetScore score_read_of(const std::string& event) {
+  GetScore g;
+  g.event = event;
+  return g;
+}
+
 Duration g_converge_max{0};
 std::vector<double> g_converge_ms;
 
@@ -265,6 +271,58 @@ TEST(GossipSim, FrontEndsSplitAcrossReplicasMakeTwoMastersButNoHarmToTheData) {
       kGossipSeeds);
   std::printf("[ measured ] two masters at once in %d of %d runs\n", doubled, runs);
   EXPECT_GT(doubled, 0) << "the split never made two masters: the test does not test what it says";
+}
+
+// Membership (docs/gossip.md, "Joining"): a new replica joins under load through any replica (in
+// half the runs a second joins through the first joiner; in the others the seed crashes soon
+// after the join and comes back). Each gets the seed's state and then gossip, every replica
+// learns each member, front ends learn them too, the joiners answer reads; once quiet the joiners
+// hold what every replica holds, and every guarantee holds.
+TEST(GossipSim, ReplicasJoinUnderLoadThroughAnyReplicaAndServe) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(gossip_config(mode_of(seed)), options(seed));
+        r.run(r.uniform(800, 1500));
+        const std::string seed_replica = "db" + std::to_string(1 + seed % 3);
+        r.c.join_replica("db4", seed_replica);
+        r.run(r.uniform(300, 600));
+        ASSERT_NE(r.c.gossip_replica("db4"), nullptr);
+        EXPECT_FALSE(r.c.gossip_replica("db4")->joining()) << "db4 did not get its state; " << r.describe();
+        std::vector<std::string> joined = {"db4"};
+        if (seed % 2 == 0) {
+          r.c.join_replica("db5", "db4");
+          joined.push_back("db5");
+        } else {
+          r.crash(seed_replica);
+          r.run(r.uniform(200, 600));
+          r.restart(seed_replica);
+        }
+        r.run(r.uniform(1500, 2500));
+        r.c.stop_publishing();
+        drain_and_check(r);
+        converge(r);
+        EXPECT_EQ(join(check_feeds_agree(r.c)), "") << r.describe();
+        const size_t members = 3 + joined.size();
+        for (const auto& id : r.c.replica_names()) {
+          const auto* g = r.c.gossip_replica(id);
+          ASSERT_NE(g, nullptr) << id;
+          EXPECT_EQ(g->members().size(), members) << id << " does not know every member; " << r.describe();
+        }
+        for (const auto& fe : {"fe1", "fe2"}) {
+          const auto* f = r.c.frontend(fe);
+          ASSERT_NE(f, nullptr);
+          EXPECT_EQ(f->database().replicas().size(), members) << fe << " did not learn every member; " << r.describe();
+        }
+        // Each joiner answers reads: the front ends' reads go to it too (database_client_gossip_test).
+        for (const auto& id : joined) {
+          r.c.ask(id, score_read_of(r.c.config().events.front()));
+          r.c.run_for(ms(20));
+          bool answered = false;
+          for (auto& m : r.c.operator_answers()) answered = answered || std::holds_alternative<ScoreReply>(m.body);
+          EXPECT_TRUE(answered) << id << " did not answer a read; " << r.describe();
+        }
+      },
+      kGossipSeeds);
 }
 
 }  // namespace

@@ -129,7 +129,9 @@ void SimCluster::start(const std::string& name) {
   SimNode n;
   ++incarnation_;
   if (is_replica(name) && cfg_.replication == Replication::kGossip) {
-    auto core = std::make_unique<gossip::GossipReplicaCore>(cfg_, name, *stores_.at(name), clock_, clock_.now());
+    std::optional<gossip::GossipReplicaCore::Join> join;
+    if (auto j = joined_.find(name); j != joined_.end()) join = gossip::GossipReplicaCore::Join{"", j->second, ""};
+    auto core = std::make_unique<gossip::GossipReplicaCore>(cfg_, name, *stores_.at(name), clock_, clock_.now(), join);
     core->on_apply([this](const database::Command& c, const database::Result& r) { record_apply(c, r); });
     n.core = std::move(core);
   } else if (is_replica(name)) {

@@ -154,5 +154,34 @@ TEST(DatabaseClientGossip, APartialAnswerIsAskedOfEveryOtherLiveReplicaBeforeItI
   EXPECT_EQ(c.partial_reads(), 3);
 }
 
+TEST(DatabaseClientGossip, AReplicaThatJoinedIsLearntAndTakesReads) {
+  DatabaseClient c = gossip_client();
+  Effects out;
+  Members m;
+  m.members = {{"db1", "tcp://h:1", "gossip", std::nullopt}, {"db2", "tcp://h:2", "gossip", std::nullopt},
+               {"db3", "tcp://h:3", "gossip", std::nullopt}, {"db4", "tcp://h:4", "gossip", std::nullopt}};
+  m.index = 4;
+  c.learn(m, out);
+  EXPECT_EQ(c.replicas(), (std::vector<std::string>{"db1", "db2", "db3", "db4"}));
+  ASSERT_EQ(out.connects().size(), 1u);
+  EXPECT_EQ(out.connects()[0], (std::pair<std::string, std::string>{"db4", "tcp://h:4"}));
+  out.clear();
+  for (uint64_t req = 1; req <= 4; ++req) c.send(req, score_read(), ms(900), t0, out);
+  std::set<std::string> to;
+  for (const auto& o : out.items()) to.insert(o.to);
+  EXPECT_EQ(to.count("db4"), 1u) << "four reads in flight: one on the new replica";
+  out.clear();
+  c.send(5, update(1), ms(900), t0, out);
+  EXPECT_EQ(out.items().at(0).to, "db1") << "updates still go to the first live replica";
+  // An older or shorter list changes nothing: members only join a gossip tier.
+  m.members.pop_back();
+  m.index = 3;
+  c.learn(m, out);
+  EXPECT_EQ(c.replicas().size(), 4u);
+  // The new replica has its share of the dead list: its connection closes, reads avoid it.
+  c.lost("db4", t0, out);
+  EXPECT_FALSE(c.live(3, t0));
+}
+
 }  // namespace
 }  // namespace oly

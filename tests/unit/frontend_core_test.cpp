@@ -84,24 +84,35 @@ TEST(FrontendCore, MasterStampsItsEpochAndDemotesWhenFenced) {
   EXPECT_EQ(to_bard->msg.as<Error>().code, ErrorCode::kNotMaster);
 }
 
+Score curling_at(uint64_t version) {
+  Score s;
+  s.event = "Curling";
+  s.version = version;
+  return s;
+}
+
+// The last of `sent` that goes to `to`, or nullptr.
+const Effects::Out* last_to(const std::vector<Effects::Out>& sent, const std::string& to) {
+  const Effects::Out* found = nullptr;
+  for (const auto& o : sent) {
+    if (o.to == to) found = &o;
+  }
+  return found;
+}
+
 // A min_version that no version reaches (the database's own linearizable read is older) gets an
 // error naming it, never an older value; one the database has is answered with it.
 TEST(FrontendCore, AMinVersionAheadOfTheDatabaseIsRefusedNotAnsweredOlder) {
   Harness h("fe1");
   h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
   ASSERT_TRUE(h.core.is_master());
-  Score at3;
-  at3.event = "Curling";
-  at3.version = 3;
+  const Score at3 = curling_at(3);
   for (const uint64_t asked : {uint64_t{999}, uint64_t{3}}) {
     SCOPED_TRACE(asked);
     auto sent = h.deliver("t", Message{7, GetScore{"Curling", asked, "t1", std::nullopt}});
     if (h.find(sent, "get_score") != nullptr) sent = h.answer_db(sent, "get_score", ScoreReply{at3, {}});  // the fill
     if (h.find(sent, "get_score") != nullptr) sent = h.answer_db(sent, "get_score", ScoreReply{at3, {}});  // the read for it
-    const Effects::Out* to_tablet = nullptr;
-    for (const auto& o : sent) {
-      if (o.to == "t") to_tablet = &o;
-    }
+    const Effects::Out* to_tablet = last_to(sent, "t");
     ASSERT_NE(to_tablet, nullptr);
     EXPECT_EQ(to_tablet->msg.req, 7u);
     if (asked == 999) {
@@ -112,6 +123,28 @@ TEST(FrontendCore, AMinVersionAheadOfTheDatabaseIsRefusedNotAnsweredOlder) {
       ASSERT_TRUE(to_tablet->msg.is<ScoreReply>()) << op_name(to_tablet->msg.body);
       EXPECT_EQ(to_tablet->msg.as<ScoreReply>().score.version, 3u);
     }
+  }
+}
+
+// Gossip mode: an answer the database marked partial (the replica lacked what the front end had
+// seen) is served to the tablet marked so, and is not cached: the next read asks the database again.
+TEST(FrontendCore, APartialDatabaseAnswerIsServedMarkedAndNotCached) {
+  Harness h("fe1");
+  h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
+  ASSERT_TRUE(h.core.is_master());
+  const Score at3 = curling_at(3);
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round);
+    auto sent = h.deliver("t", Message{static_cast<uint64_t>(7 + round), GetScore{"Curling", {}, "t1", std::nullopt}});
+    ASSERT_NE(h.find(sent, "get_score"), nullptr) << "the read went to the database (nothing cached)";
+    ScoreReply partial{at3, {}};
+    partial.partial = true;
+    sent = h.answer_db(sent, "get_score", partial);
+    const Effects::Out* to_tablet = last_to(sent, "t");
+    ASSERT_NE(to_tablet, nullptr);
+    ASSERT_TRUE(to_tablet->msg.is<ScoreReply>()) << op_name(to_tablet->msg.body);
+    EXPECT_EQ(to_tablet->msg.as<ScoreReply>().score.version, 3u);
+    EXPECT_EQ(to_tablet->msg.as<ScoreReply>().partial, std::optional<bool>(true));
   }
 }
 

@@ -2,7 +2,8 @@
 // with the replica's clock and kept across a restart; the fencing rules; an update past its
 // publisher's gap parked until gossip brings the gap, or answered seq_gap; a read for a clock not
 // reached held until gossip brings it, or answered partial once the replica holding the rest is
-// silent; gossip taken, applied and collected; the master row and homes spreading; the feed.
+// silent; gossip taken, applied and collected; the master row and homes spreading; the feed; a
+// seed's refusals and a joiner taking its state in parts (and the state copy on its own).
 #include "gossip/replica_core.h"
 
 #include <gtest/gtest.h>
@@ -200,6 +201,103 @@ TEST_F(GossipReplica, TheFeedIsThePlayByPlayInOrderAndFiltersByEvent) {
     EXPECT_EQ(f1->items[k].seq, f2->items[k].seq);
     EXPECT_EQ(f1->items[k].at, f2->items[k].at);
   }
+}
+
+TEST_F(GossipReplica, ASeedRefusesBadJoinsAndAJoinerTakesItsStateInParts) {
+  for (uint64_t seq = 1; seq <= 3; ++seq) EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", score(seq, int64_t(seq)))));
+  auto refused = [&](FetchState f) {
+    const auto e = reply_of<Error>(db1->step("db9", std::move(f)), "db9");
+    return e ? std::string(error_code_name(e->code)) + ": " + e->error : std::string("not refused");
+  };
+  EXPECT_NE(refused({"db 4", "tcp://127.0.0.1:9123", 0}).find("bad_value: fetch_state: expected a replica name"), std::string::npos);
+  EXPECT_NE(refused({"db4", "udp://x", 0}).find("bad_value"), std::string::npos);
+  EXPECT_NE(refused({"db2", "tcp://127.0.0.1:1", 0}).find("replica 'db2' is a member at tcp://127.0.0.1:9121"), std::string::npos);
+  EXPECT_NE(refused({"db4", "tcp://127.0.0.1:9123", 7}).find("unavailable: fetch_state: no state copy under way"), std::string::npos);
+  EXPECT_EQ(db1->core.members().size(), 3u) << "nothing refused is a member";
+
+  // db4 joins through db1: it asks, db1 answers part by part, db4 loads the copy.
+  database::SqliteStore s4{":memory:"};
+  GossipReplicaCore db4(gossip_config(), "db4", s4, clock, clock.now(),
+                        GossipReplicaCore::Join{"tcp://127.0.0.1:9123", "db1", "tcp://127.0.0.1:9120"});
+  EXPECT_TRUE(db4.joining());
+  {
+    Effects out;
+    db4.on_message("fe1", Message{1, score_read()}, false, clock.now(), out);
+    ASSERT_EQ(out.items().size(), 1u);
+    EXPECT_EQ(std::get<Error>(out.items()[0].msg.body).code, ErrorCode::kUnavailable) << "it serves nothing yet";
+  }
+  db1->core.set_state_part(200);  // several parts
+  size_t parts = 0;
+  while (db4.joining() && parts < 100) {
+    Effects out;
+    db4.on_tick(clock.now(), out);
+    ASSERT_EQ(out.items().size(), 1u);
+    const auto ask = out.items()[0];
+    ASSERT_EQ(ask.to, "db1");
+    auto answer = db1->step("db4", ask.msg.body);
+    ASSERT_EQ(answer.size(), 1u);
+    ASSERT_TRUE(std::holds_alternative<StatePart>(answer[0].msg.body)) << std::get<Error>(answer[0].msg.body).error;
+    Effects in;
+    db4.on_message("db1", Message{ask.msg.req, answer[0].msg.body}, false, clock.now(), in);
+    db4.on_batch_end(clock.now(), in);
+    ++parts;
+  }
+  EXPECT_FALSE(db4.joining());
+  EXPECT_GT(parts, 3u);
+  EXPECT_EQ(s4.score("Curling").gauls, 3);
+  EXPECT_EQ(s4.last_seqs(), s1.last_seqs());
+  EXPECT_EQ(s4.master().frontend, "fe1");
+  EXPECT_EQ(db4.log().clock().text(), "db1:3");
+  EXPECT_EQ(db4.members().size(), 4u);
+  EXPECT_EQ(db1->core.members().size(), 4u);
+  EXPECT_EQ(s1.gossip_members().size(), 1u) << "the seed keeps the new member in its file";
+  auto read = reply_of<ScoreReply>([&] {
+    Effects out;
+    db4.on_message("fe1", Message{2, score_read()}, false, clock.now(), out);
+    db4.on_batch_end(clock.now(), out);
+    return out.items();
+  }());
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->score.gauls, 3);
+  // db2 learns db4 from db1's gossip; get_members lists db4 once it was heard from.
+  db2->step("db1", gossip_from(*db1, "db2"));
+  EXPECT_EQ(db2->core.members().size(), 4u);
+  // The tier takes at most kMaxMembers.
+  for (int k = 5; k <= 7; ++k) {
+    EXPECT_TRUE(reply_of<StatePart>(db1->step("db" + std::to_string(k), FetchState{"db" + std::to_string(k), "tcp://127.0.0.1:" + std::to_string(9120 + k), 0}), "db" + std::to_string(k)));
+  }
+  EXPECT_NE(refused({"db8", "tcp://127.0.0.1:9128", 0}).find("the tier has 7 replicas"), std::string::npos);
+}
+
+TEST(GossipStore, AStateCopyRoundTripsAndABadOneIsRefused) {
+  database::SqliteStore a{":memory:"}, b{":memory:"};
+  a.begin();
+  a.put_score({"Curling", 2, 1, 4, 99});
+  a.gossip_put("db1", 1, "entry");
+  a.gossip_set_clock("db1", 1);
+  a.gossip_add_member("db4", "tcp://127.0.0.1:9123");
+  a.commit();
+  b.begin();
+  b.put_score({"Chess", 1, 1, 1, 1});
+  b.restore_gossip(a.gossip_dump());
+  b.commit();
+  EXPECT_EQ(b.scores().size(), 1u) << "the copy replaces what was there";
+  EXPECT_EQ(b.score("Curling").version, 4u);
+  EXPECT_EQ(b.gossip_clock(), a.gossip_clock());
+  EXPECT_EQ(b.gossip_entries(), a.gossip_entries());
+  EXPECT_EQ(b.gossip_members(), a.gossip_members());
+  b.begin();
+  EXPECT_THROW(b.restore_gossip(a.state_dump()), std::runtime_error) << "a Raft snapshot is not a gossip copy";
+  std::string cut = a.gossip_dump();
+  cut.resize(cut.size() - 3);
+  try {
+    b.restore_gossip(cut);
+    ADD_FAILURE() << "a truncated copy loaded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("snapshot:"), std::string::npos) << e.what();
+  }
+  b.rollback();
+  EXPECT_EQ(b.score("Curling").version, 4u) << "a bad copy changes nothing";
 }
 
 }  // namespace

@@ -77,6 +77,45 @@ std::vector<Effects::Out> first_reads_at_fe1(TabletsCore& core, TimePoint& now) 
   return run_tick(core, now);
 }
 
+// Gossip mode: an answer marked partial is recorded with outcome "partial" (the checker counts those
+// apart) and does not raise the version the tablet asks for next.
+TEST(TabletsCore, APartialAnswerIsRecordedApartAndDoesNotRaiseTheMinVersion) {
+  TabletsCore core(config(), 1);
+  TimePoint now{};
+  auto sent = first_reads_at_fe1(core, now);
+  ASSERT_FALSE(sent.empty());
+  Effects out;
+  for (const auto& s : sent) {
+    if (const auto* g = std::get_if<GetScore>(&s.msg.body)) {
+      ScoreReply r{Score{g->event, 1, 0, 5, 0}, {}};
+      r.partial = true;
+      core.on_message("fe1", Message{s.msg.req, r}, false, now, out);
+    } else {
+      const auto& t = s.msg.as<GetMedalTally>();
+      core.on_message("fe1", Message{s.msg.req, TallyReply{Tally{t.team, 0, 0, 0, 5}, {}}}, false, now, out);
+    }
+  }
+  size_t partial = 0;
+  for (const auto& r : core.take_reads()) {
+    if (r.key.starts_with("score/")) {
+      EXPECT_EQ(r.outcome, "partial");
+      EXPECT_EQ(r.version, 5u);
+      EXPECT_EQ(r.value, "1-0");
+      ++partial;
+    } else {
+      EXPECT_EQ(r.outcome, "ok");
+    }
+  }
+  EXPECT_EQ(partial, 2u);
+  EXPECT_EQ(core.counters().at("reads_partial"), 2);
+  now += ms(1200);
+  for (const auto& s : run_tick(core, now)) {
+    if (const auto* g = std::get_if<GetScore>(&s.msg.body)) {
+      EXPECT_FALSE(g->min_version) << "a partial read vouches for nothing";
+    }
+  }
+}
+
 TEST(TabletsCore, TimedOutReadIsRetriedOnTheNextFrontEnd) {
   TabletsCore core(config(), 1);
   TimePoint now{};

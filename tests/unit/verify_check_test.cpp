@@ -404,6 +404,31 @@ TEST(PushConsistency, TheReadsThatWereNotOkAreNamedByOutcome) {
   EXPECT_NE(figures.find(std::to_string(r.freshness.not_ok.at("timeout")) + " timed out)"), std::string::npos) << figures;
 }
 
+// Gossip mode: a read answered `partial` (docs/gossip.md) may be older than an acknowledged update
+// and than the tablet's earlier read: counted apart, not failed. Its value must still be one the
+// database held.
+TEST(PushConsistency, PartialReadsAreCountedApartButTheirValuesAreStillJudged) {
+  CleanRun run;
+  run.for_reads("tablet-1", 8000, 9000, [](ReadRecord& r) {
+    r.version = 1;
+    r.outcome = "partial";
+  });
+  CheckReport r = check_run(run.in);
+  expect_failing(r, {});
+  const size_t partial = r.freshness.not_ok.at("partial");
+  ASSERT_GT(partial, 0u);
+  EXPECT_NE(guarantee(r, 4).figures.find(std::to_string(partial) + " answered partial (gossip mode"), std::string::npos)
+      << guarantee(r, 4).figures;
+  auto read = std::find_if(run.in.reads.begin(), run.in.reads.end(), [](const ReadRecord& x) {
+    return x.outcome == "partial" && x.key == "score/Curling";
+  });
+  ASSERT_NE(read, run.in.reads.end());
+  read->value = "0-1";  // v1 of Curling was 1-0
+  r = check_run(run.in);
+  expect_failing(r, {4});
+  EXPECT_TRUE(any_example_has(guarantee(r, 4), "the database held 1-0")) << format_check(r);
+}
+
 TEST(PullConsistency, StaleReadsUpToTheBoundPassAndOneBeyondItFails) {
   CleanRun run;
   run.in.consistency = Consistency::kPull;
