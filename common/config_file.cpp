@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <initializer_list>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -40,6 +41,26 @@ class MapReader {
     } catch (const YAML::Exception&) {
       fail(key_path(key), std::string("expected ") + expected<T>() + ", got '" + scalar(v) + "'");
     }
+  }
+
+  // A key whose value names one of `choices` (name, value); anything else fails, listing them.
+  template <class E> void choice(const std::string& key, E& out, std::initializer_list<std::pair<std::string_view, E>> choices) {
+    std::string text;
+    for (const auto& [name, value] : choices) {
+      if (value == out) text = name;
+    }
+    get(key, text);
+    std::string names;
+    size_t k = 0;
+    for (const auto& [name, value] : choices) {
+      if (text == name) {
+        out = value;
+        return;
+      }
+      ++k;
+      names += (k == 1 ? "" : k == choices.size() ? " or " : ", ") + std::string(name);
+    }
+    fail(key_path(key), "expected " + names + ", got '" + text + "'");
   }
 
   // Visits a sub-map; `fn` gets a MapReader for it.
@@ -97,22 +118,10 @@ class MapReader {
 void fill(MapReader& r, Config& c) {
   r.get("run_dir", c.run_dir);
   r.get("log_level", c.log_level);
-  std::string consistency = to_string(c.consistency);
-  r.get("consistency", consistency);
-  if (consistency == "push") c.consistency = Consistency::kPush;
-  else if (consistency == "pull") c.consistency = Consistency::kPull;
-  else r.fail("consistency", "expected push or pull, got '" + consistency + "'");
-  std::string security = to_string(c.security);
-  r.get("security", security);
-  if (security == "plain") c.security = Security::kPlain;
-  else if (security == "curve") c.security = Security::kCurve;
-  else r.fail("security", "expected plain or curve, got '" + security + "'");
+  r.choice("consistency", c.consistency, {{"push", Consistency::kPush}, {"pull", Consistency::kPull}});
+  r.choice("security", c.security, {{"plain", Security::kPlain}, {"curve", Security::kCurve}});
   r.get("keys_dir", c.keys_dir);
-  std::string replication = to_string(c.replication);
-  r.get("replication", replication);
-  if (replication == "raft") c.replication = Replication::kRaft;
-  else if (replication == "gossip") c.replication = Replication::kGossip;
-  else r.fail("replication", "expected raft or gossip, got '" + replication + "'");
+  r.choice("replication", c.replication, {{"raft", Replication::kRaft}, {"gossip", Replication::kGossip}});
   r.get("gossip_interval_ms", c.gossip_interval_ms);
   r.get("byzantine", c.byzantine);
   r.get("byzantine_round_ms", c.byzantine_round_ms);

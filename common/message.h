@@ -202,8 +202,9 @@ std::vector<std::string> comma_split(const std::string& list);
 
 // Anyone -> front end (which asks the database tier), or -> a replica: the play-by-play, the
 // latest applied updates oldest first, only `event`'s set_scores when given, only those whose `at`
-// is above `since` when given, at most `limit` (default and most: kFeedMax). Gossip mode only
-// (docs/gossip.md); in raft mode unexpected_op. Reply: FeedReply.
+// is above `since` when given, at most `limit` (default and most: kFeedMax). Reply: FeedReply.
+// In raft mode and with a single database, a read at the leader of the replicated record of
+// applied updates, in log order, `at` each one's commit time in µs (database/requests.h).
 struct GetFeed {
   static constexpr std::string_view kOp = "get_feed";
   static constexpr uint64_t kFeedMax = 100;
@@ -485,6 +486,7 @@ struct KvValue {
 
 // An operator -> the leader: remove replica `id` from the tier. A leader asked to remove itself
 // first hands leadership over and answers not_leader (ask the new leader). Answered by Members.
+// Gossip mode: to any other member, which answers at once; gossip spreads it (a tombstone).
 struct RemoveReplica {
   static constexpr std::string_view kOp = "remove_replica";
   std::string id;

@@ -123,6 +123,7 @@ Body DatabaseCore::on(const GetMedalTally& m, TimePoint) { return read_counted(m
 Body DatabaseCore::on(const GetScoreboard& m, TimePoint) { return read_counted(m); }
 Body DatabaseCore::on(const GetMaster& m, TimePoint) { return read_counted(m); }
 Body DatabaseCore::on(const ListRegistry& m, TimePoint) { return read_counted(m); }
+Body DatabaseCore::on(const GetFeed& m, TimePoint) { return read_counted(m); }
 
 Body DatabaseCore::on(const GetStats&, TimePoint now) {
   ++counters_["stats"];

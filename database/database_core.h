@@ -98,6 +98,7 @@ class DatabaseCore final : public Core {
   Body on(const GetScoreboard& m, TimePoint now);
   Body on(const GetMaster& m, TimePoint now);
   Body on(const ListRegistry& m, TimePoint now);
+  Body on(const GetFeed& m, TimePoint now);
   Body on(const GetStats& m, TimePoint now);
   Body on(const SetScore& m, TimePoint now);
   Body on(const IncrementMedalTally& m, TimePoint now);

@@ -214,8 +214,8 @@ int run_gossip_replica(const oly::Config& config, const std::string& id, const s
   if (me == nullptr && std::filesystem::exists(path)) {
     try {
       oly::database::SqliteStore file(path);
-      for (const auto& [member, at] : file.gossip_members()) {
-        if (member == id) known_address = at;
+      for (const auto& m : file.gossip_members()) {
+        if (m.id == id) known_address = m.address;
       }
     } catch (const std::exception& e) {
       die(e.what());
@@ -296,6 +296,7 @@ int run_gossip_replica(const oly::Config& config, const std::string& id, const s
   const auto serve = serve_metrics(metrics.get());
   oly::run_loop(node, *transport, clock, oly::ms(std::max(1, config.gossip_interval_ms / 4)), {}, [&] {
     if (core->join_failed()) die(*core->join_failed());
+    if (core->removed()) die("replica '" + id + "' was removed from the tier: stopping (a new replica needs a new name)");
     if (serve) serve();
   });
   log_batches(core->counters());

@@ -412,7 +412,7 @@ Body ReplicaCore::answer(const Held& h, const std::vector<Result>& results, Time
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, GetScore> || std::is_same_v<T, GetMedalTally> ||
                       std::is_same_v<T, GetScoreboard> || std::is_same_v<T, GetMaster> ||
-                      std::is_same_v<T, ListRegistry>) {
+                      std::is_same_v<T, ListRegistry> || std::is_same_v<T, GetFeed>) {
           return read(m, store_, config_);
         } else {
           return make_error(ErrorCode::kUnexpectedOp, "not a read");

@@ -137,10 +137,35 @@ Body read(const ListRegistry& m, Store& store, const Config&) {
   return reply;
 }
 
+Body read(const GetFeed& m, Store& store, const Config& config) {
+  if (m.event && std::find(config.events.begin(), config.events.end(), *m.event) == config.events.end()) {
+    return make_error(ErrorCode::kUnknownEvent, "unknown event '" + *m.event + "'");
+  }
+  if (m.limit && (*m.limit == 0 || *m.limit > GetFeed::kFeedMax)) {
+    return make_error(ErrorCode::kBadValue, "limit: expected 1 to " + std::to_string(GetFeed::kFeedMax));
+  }
+  const auto since = static_cast<int64_t>(std::min<uint64_t>(m.since.value_or(0), INT64_MAX));
+  FeedReply out;
+  for (auto& u : store.recent_applied(m.event ? Key::score(*m.event).str() : "", since, m.limit.value_or(GetFeed::kFeedMax))) {
+    FeedItem i;
+    i.at = static_cast<uint64_t>(u.committed_at_us);
+    i.publisher = std::move(u.publisher);
+    i.seq = u.seq;
+    i.op = std::move(u.op);
+    i.key = std::move(u.key);
+    i.version = u.version;
+    i.gauls = u.gauls;
+    i.romans = u.romans;
+    i.medal = std::move(u.medal);
+    out.items.push_back(std::move(i));
+  }
+  return out;
+}
+
 bool is_read(const Body& body) {
   return std::holds_alternative<GetScore>(body) || std::holds_alternative<GetMedalTally>(body) ||
          std::holds_alternative<GetScoreboard>(body) || std::holds_alternative<GetMaster>(body) ||
-         std::holds_alternative<ListRegistry>(body);
+         std::holds_alternative<ListRegistry>(body) || std::holds_alternative<GetFeed>(body);
 }
 
 bool is_write(const Body& body) {
@@ -177,7 +202,7 @@ std::string piece_of(const Body& body) {
         else if constexpr (std::is_same_v<T, ClaimMaster> || std::is_same_v<T, RenewMaster> || std::is_same_v<T, GetMaster>) return "master";
         else if constexpr (std::is_same_v<T, AssignHome> || std::is_same_v<T, ListRegistry>) return "registry";
         else if constexpr (std::is_same_v<T, KvSet> || std::is_same_v<T, KvGet>) return "kv:" + m.key;
-        else if constexpr (std::is_same_v<T, GetScoreboard>) return "*";
+        else if constexpr (std::is_same_v<T, GetScoreboard> || std::is_same_v<T, GetFeed>) return "*";
         else return "";
       },
       body);

@@ -37,6 +37,10 @@ Body read(const GetMedalTally& m, Store& store, const Config& config);
 Body read(const GetScoreboard& m, Store& store, const Config& config);
 Body read(const GetMaster& m, Store& store, const Config& config);
 Body read(const ListRegistry& m, Store& store, const Config& config);
+// get_feed in raft mode and the single database: the latest applied updates (Store::recent_applied),
+// each item's `at` its commit time in µs (the same on every replica); unknown_event, bad_value for
+// a limit outside 1 to GetFeed::kFeedMax.
+Body read(const GetFeed& m, Store& store, const Config& config);
 // The key's value (bad_value for a key that breaks common/kv_rules.h's rules).
 Body read(const KvGet& m, Store& store);
 

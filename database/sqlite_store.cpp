@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS gossip_clock(origin TEXT PRIMARY KEY, n INTEGER NOT N
 CREATE TABLE IF NOT EXISTS gossip_feed(
   publisher TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, origin TEXT NOT NULL,
   origin_seq INTEGER NOT NULL, item BLOB NOT NULL, PRIMARY KEY (publisher, seq));
-CREATE TABLE IF NOT EXISTS gossip_members(id TEXT PRIMARY KEY, address TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS gossip_members(id TEXT PRIMARY KEY, address TEXT NOT NULL, removed INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_meta(
   id INTEGER PRIMARY KEY CHECK (id = 0), term INTEGER NOT NULL, vote INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_identity(
@@ -421,14 +421,18 @@ std::vector<std::string> SqliteStore::feed_items() {
   return out;
 }
 
-void SqliteStore::gossip_add_member(const std::string& id, const std::string& address) {
-  query("INSERT OR REPLACE INTO gossip_members(id, address) VALUES (?, ?)").bind(id).bind(address).run();
+void SqliteStore::gossip_put_member(const GossipMember& m) {
+  query("INSERT OR REPLACE INTO gossip_members(id, address, removed) VALUES (?, ?, ?)")
+      .bind(m.id)
+      .bind(m.address)
+      .bind(int64_t{m.removed ? 1 : 0})
+      .run();
 }
 
-std::vector<std::pair<std::string, std::string>> SqliteStore::gossip_members() {
-  std::vector<std::pair<std::string, std::string>> out;
-  auto q = query("SELECT id, address FROM gossip_members ORDER BY id");
-  while (q.next()) out.emplace_back(q.text(0), q.text(1));
+std::vector<GossipMember> SqliteStore::gossip_members() {
+  std::vector<GossipMember> out;
+  auto q = query("SELECT id, address, removed FROM gossip_members ORDER BY id");
+  while (q.next()) out.push_back({q.text(0), q.text(1), q.i64(2) != 0});
   return out;
 }
 
@@ -499,6 +503,20 @@ std::vector<AppliedUpdate> SqliteStore::applied_log() {
     out.push_back(AppliedUpdate{q.text(0), q.u64(1), q.text(2), q.u64(3), q.text(4), q.i64(5), q.i64(6), q.i64(7),
                                 q.text(8)});
   }
+  return out;
+}
+
+std::vector<AppliedUpdate> SqliteStore::recent_applied(const std::string& key, int64_t after_us, size_t limit) {
+  auto q = query(
+      "SELECT publisher, seq, key, version, op, committed_at_us, gauls, romans, medal FROM applied "
+      "WHERE (?1 = '' OR key = ?1) AND committed_at_us > ?2 ORDER BY rowid DESC LIMIT ?3");
+  q.bind(key).bind(after_us).bind(static_cast<int64_t>(limit));
+  std::vector<AppliedUpdate> out;
+  while (q.next()) {
+    out.push_back(AppliedUpdate{q.text(0), q.u64(1), q.text(2), q.u64(3), q.text(4), q.i64(5), q.i64(6), q.i64(7),
+                                q.text(8)});
+  }
+  std::reverse(out.begin(), out.end());
   return out;
 }
 

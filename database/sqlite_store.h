@@ -35,6 +35,14 @@ struct sqlite3_stmt;
 
 namespace oly::database {
 
+// Gossip mode: a member of the tier as a replica's file keeps it.
+struct GossipMember {
+  std::string id;
+  std::string address;
+  bool removed = false;
+  bool operator==(const GossipMember&) const = default;
+};
+
 class SqliteStore final : public Store, public consensus::LogStore {
  public:
   explicit SqliteStore(const std::string& path);
@@ -61,6 +69,7 @@ class SqliteStore final : public Store, public consensus::LogStore {
   void record_applied(const AppliedUpdate& u) override;
   std::optional<AppliedUpdate> applied(const std::string& publisher, uint64_t seq) override;
   std::vector<AppliedUpdate> applied_log() override;
+  std::vector<AppliedUpdate> recent_applied(const std::string& key, int64_t after_us, size_t limit) override;
 
   std::optional<std::string> home(const std::string& tablet) override;
   void set_home(const std::string& tablet, const std::string& frontend) override;
@@ -98,9 +107,10 @@ class SqliteStore final : public Store, public consensus::LogStore {
                 std::string_view item);
   void feed_prune(uint64_t keep);
   std::vector<std::string> feed_items();  // in feed order
-  // Gossip mode: the replicas that joined the tier at run time (the config's aside), by id.
-  void gossip_add_member(const std::string& id, const std::string& address);
-  std::vector<std::pair<std::string, std::string>> gossip_members();
+  // Gossip mode: the replicas that joined the tier at run time, and those removed from it (a
+  // config's replica too), by id; INSERT OR REPLACE.
+  void gossip_put_member(const GossipMember& m);
+  std::vector<GossipMember> gossip_members();
   // Gossip mode: a copy of everything a replica holds (the replicated state's tables and the
   // gossip tables above), in state_dump's form, for a replica joining the tier; restore_gossip
   // replaces this replica's with one, in the open transaction (throws std::runtime_error

@@ -92,6 +92,10 @@ class Store {
   // The history: every update this store ever applied, ordered by commit time (for the checker
   // and the simulations). A replica that installed a snapshot lacks the updates before it.
   virtual std::vector<AppliedUpdate> applied_log() = 0;
+  // The play-by-play of raft mode and the single database (get_feed): the latest `limit` updates
+  // of the replicated record (a publisher's last kExactlyOnceWindow), in the order applied, only
+  // `key`'s when it is not empty, only those committed after `after_us`; oldest first.
+  virtual std::vector<AppliedUpdate> recent_applied(const std::string& key, int64_t after_us, size_t limit) = 0;
 
   // The home front end of `tablet`, if it has one.
   virtual std::optional<std::string> home(const std::string& tablet) = 0;

@@ -7,7 +7,8 @@ namespace oly {
 
 DatabaseClient::DatabaseClient(std::vector<std::string> replicas)
     : replicas_(std::move(replicas)), heard_at_(replicas_.size(), TimePoint::min()),
-      died_at_(replicas_.size(), TimePoint::min()), load_(replicas_.size(), 0), retained_by_(replicas_.size()) {}
+      died_at_(replicas_.size(), TimePoint::min()), load_(replicas_.size(), 0), removed_(replicas_.size(), false),
+      retained_by_(replicas_.size()) {}
 
 namespace {
 
@@ -25,6 +26,7 @@ bool is_read_body(const Body& b) {
 }  // namespace
 
 bool DatabaseClient::live(size_t replica, TimePoint now) const {
+  if (removed_[replica]) return false;
   return died_at_[replica] == TimePoint::min() || heard_at_[replica] > died_at_[replica] ||
          now - died_at_[replica] >= kDeadRetry;
 }
@@ -47,8 +49,12 @@ size_t DatabaseClient::choose(const Body& body, TimePoint now, size_t avoid, con
       if (usable(i)) return i;
     }
   }
-  // None live but the one to avoid, or none at all: the next one round, which may be back.
-  return avoid < n ? (avoid + 1) % n : 0;
+  // None live but the one to avoid, or none at all: the next one round (not removed), which may be back.
+  const size_t from = avoid < n ? avoid + 1 : 0;
+  for (size_t k = 0; k < n; ++k) {
+    if (!removed_[(from + k) % n]) return (from + k) % n;
+  }
+  return from % n;
 }
 
 void DatabaseClient::unload(Attempt& a) {
@@ -277,7 +283,9 @@ void DatabaseClient::learn(const Members& m, Effects& out) {
   if (m.members.empty() || m.index <= learnt_index_) return;
   learnt_index_ = m.index;
   if (gossip_) {
-    // Members only join a gossip tier: the new ones go at the end, in the order listed.
+    // Members join a gossip tier, or leave it for good: the new ones go at the end, in the order
+    // listed; one no longer listed is skipped from then on (its index stays: what it alone
+    // acknowledged is still kept until another replica has it).
     for (const auto& r : m.members) {
       if (index_of(r.id) < replicas_.size()) continue;
       if (!r.address.empty()) out.connect(r.id, r.address);
@@ -286,6 +294,10 @@ void DatabaseClient::learn(const Members& m, Effects& out) {
       died_at_.push_back(TimePoint::min());
       load_.push_back(0);
       retained_by_.emplace_back();
+      removed_.push_back(false);
+    }
+    for (size_t i = 0; i < replicas_.size(); ++i) {
+      removed_[i] = std::none_of(m.members.begin(), m.members.end(), [&](const ReplicaInfo& r) { return r.id == replicas_[i]; });
     }
     return;
   }
@@ -311,6 +323,7 @@ void DatabaseClient::learn(const Members& m, Effects& out) {
   leader_ = named ? *named : moved(leader_);
   replicas_ = std::move(next);
   heard_at_ = std::move(heard);
+  removed_.assign(replicas_.size(), false);
 }
 
 void DatabaseClient::lost(const std::string& replica, TimePoint now, Effects& out) {

@@ -87,7 +87,8 @@ class DatabaseClient {
   // The tier's membership, as a replica listed it (get_members): replicas that joined are added
   // (and connected to), removed ones dropped; requests in flight keep their replica. Ignored
   // when it is empty or not newer (Members.index) than the last one learnt. Gossip mode: the
-  // replicas not known are added at the end (members only join a gossip tier).
+  // replicas not known are added at the end, and those no longer listed are never chosen again
+  // (members join a gossip tier or leave it for good).
   void learn(const Members& m, Effects& out);
 
   // Gossip mode (see above). REQUIRES: called before the first send.
@@ -100,6 +101,8 @@ class DatabaseClient {
   int64_t partial_reads() const { return partial_reads_; }
   // Gossip mode: whether `replica` (an index into replicas()) is off the dead list at `now`.
   bool live(size_t replica, TimePoint now) const;
+  // Gossip mode: whether `replica` was removed from the tier (it is never chosen again).
+  bool removed(size_t replica) const { return removed_[replica]; }
   static constexpr Duration kDeadRetry = ms(1000);
   static constexpr size_t kRetain = 8192;
   // Gossip mode: the requests the client sends on its own (the kept updates it sends again) use
@@ -160,6 +163,7 @@ class DatabaseClient {
   int64_t partial_reads_ = 0;
   std::vector<TimePoint> died_at_;  // gossip mode, per replica: when it last went on the dead list
   std::vector<int64_t> load_;       // gossip mode, per replica: attempts in flight there
+  std::vector<bool> removed_;       // gossip mode, per replica: removed from the tier (never live again)
   size_t spread_ = 0;               // gossip mode: rotates the ties between equally loaded replicas
   // Gossip mode: updates acknowledged by one replica only as far as the client knows, by
   // (publisher, seq), with the replica and its clock entry that covers the update; and by

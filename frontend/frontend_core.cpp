@@ -207,9 +207,7 @@ void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint n
     seen(b->tablet);
     ask_database(GetScoreboard{}, {Pending::Kind::kRead, from, msg.req, now, "", {}}, out);
   } else if (auto* f = std::get_if<GetFeed>(&msg.body)) {
-    if (!database_.gossip()) {
-      out.send(from, msg.req, make_error(ErrorCode::kUnexpectedOp, "get_feed needs replication: gossip (docs/gossip.md)"));
-    } else if (f->event && !event_keys_.count(*f->event)) {
+    if (f->event && !event_keys_.count(*f->event)) {
       out.send(from, msg.req, make_error(ErrorCode::kUnknownEvent, "unknown event '" + *f->event + "'"));
     } else if (f->limit && (*f->limit == 0 || *f->limit > GetFeed::kFeedMax)) {
       out.send(from, msg.req, make_error(ErrorCode::kBadValue, "limit: expected 1 to " + std::to_string(GetFeed::kFeedMax)));
@@ -455,7 +453,11 @@ Stats FrontendCore::stats(TimePoint now) const {
     for (const auto& [replica, n] : database_.clock()) clock += (clock.empty() ? "" : " ") + replica + ":" + std::to_string(n);
     s.info["database_clock"] = clock;
   }
-  s.info["database_replicas"] = comma_joined(database_.replicas());
+  std::vector<std::string> replicas;
+  for (size_t i = 0; i < database_.replicas().size(); ++i) {
+    if (!database_.removed(i)) replicas.push_back(database_.replicas()[i]);
+  }
+  s.info["database_replicas"] = comma_joined(replicas);
   s.info["epoch"] = std::to_string(epoch_);
   s.info["consistency"] = to_string(consistency_->mode());
   s.info["version"] = std::string(kVersion);

@@ -95,17 +95,22 @@ GossipReplicaCore::GossipReplicaCore(Config config, std::string id, database::Sq
 void GossipReplicaCore::load(TimePoint now) {
   members_.clear();
   for (const auto& r : config_.database.replicas) {
-    members_.push_back({r.id, r.address, "gossip", r.http.empty() ? std::nullopt : std::optional(r.http)});
+    members_.push_back({r.id, r.address, kMember, r.http.empty() ? std::nullopt : std::optional(r.http)});
   }
-  for (auto& [member, address] : store_.gossip_members()) {
-    if (config_.replica(member) == nullptr) members_.push_back({member, address, "gossip", std::nullopt});
+  for (const auto& m : store_.gossip_members()) {
+    auto known = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == m.id; });
+    if (known == members_.end()) known = members_.insert(members_.end(), {m.id, m.address, kMember, std::nullopt});
+    if (m.removed) known->role = kRemoved;
   }
   peers_.clear();
+  removed_self_ = false;
   for (const auto& m : members_) {
-    if (m.id == id_) continue;
+    if (m.id == id_) removed_self_ = m.role == kRemoved;
+    if (m.id == id_ || m.role == kRemoved) continue;
     peers_.push_back(m.id);
     if (config_.replica(m.id) == nullptr) connect_to(m);
   }
+  if (removed_self_) spdlog::error("'{}' was removed from the tier (its file says so): it serves nothing", id_);
   // The log as it was made durable, and what the state applied of it.
   std::vector<LogEntry> entries;
   for (const auto& bytes : store_.gossip_entries()) {
@@ -131,18 +136,57 @@ void GossipReplicaCore::load(TimePoint now) {
   if (log_.size() > 0) spdlog::info("gossip log loaded: {} entries, clock {}", log_.size(), log_.clock().text());
 }
 
+size_t GossipReplicaCore::live_members() const {
+  return static_cast<size_t>(
+      std::count_if(members_.begin(), members_.end(), [](const ReplicaInfo& k) { return k.role != kRemoved; }));
+}
+
+void GossipReplicaCore::mark_removed(const std::string& id, TimePoint now) {
+  auto m = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == id; });
+  if (m == members_.end() || m->role == kRemoved) return;
+  m->role = kRemoved;
+  begin();
+  store_.gossip_put_member({m->id, m->address, true});
+  std::erase(peers_, id);
+  peer_clocks_.erase(id);
+  peer_sent_.erase(id);
+  heard_.erase(id);
+  heard_from_.erase(id);
+  copies_.erase(id);
+  ++counters_["members_removed"];
+  if (id == id_) {
+    removed_self_ = true;
+    spdlog::error("'{}' was removed from the tier: it serves nothing from now on", id_);
+  } else {
+    spdlog::info("replica '{}' was removed from the tier ({} replicas)", id, live_members());
+  }
+  (void)now;
+}
+
 bool GossipReplicaCore::add_member(const ReplicaInfo& m, TimePoint now, bool connect) {
-  if (std::any_of(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == m.id; })) return false;
-  if (!database::valid_replica_name(m.id) || !database::valid_replica_address(m.address) || members_.size() >= kMaxMembers) {
+  const auto known = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == m.id; });
+  if (m.role == kRemoved) {
+    // A tombstone: the member is out for good, wherever it was heard of first.
+    if (known != members_.end()) {
+      mark_removed(m.id, now);
+    } else if (database::valid_replica_name(m.id) && database::valid_replica_address(m.address)) {
+      begin();
+      store_.gossip_put_member({m.id, m.address, true});
+      members_.push_back({m.id, m.address, kRemoved, std::nullopt});
+    }
+    return false;
+  }
+  if (known != members_.end()) return false;
+  if (!database::valid_replica_name(m.id) || !database::valid_replica_address(m.address) || live_members() >= kMaxMembers) {
     return false;
   }
   begin();
-  store_.gossip_add_member(m.id, m.address);
+  store_.gossip_put_member({m.id, m.address, false});
   // The config's replicas first, then the others by id: the same order everywhere.
   auto at = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) {
     return config_.replica(k.id) == nullptr && k.id > m.id;
   });
-  members_.insert(at, {m.id, m.address, "gossip", std::nullopt});
+  members_.insert(at, {m.id, m.address, kMember, std::nullopt});
   peers_.push_back(m.id);
   heard_[m.id] = now;  // it has a heartbeat timeout to be heard from before reads stop waiting for it
   if (connect) connect_to(m);
@@ -177,6 +221,12 @@ void GossipReplicaCore::on_message(const std::string& from, Message msg, bool no
       on_state(msg, now);
     } else if (!notice && !is_reply(msg.body)) {
       out.send(from, msg.req, make_error(ErrorCode::kUnavailable, "replica '" + id_ + "' is joining the tier: its state is not in yet"));
+    }
+    return;
+  }
+  if (removed_self_) {
+    if (!notice && !is_reply(msg.body)) {
+      out.send(from, msg.req, make_error(ErrorCode::kUnavailable, "replica '" + id_ + "' was removed from the tier"));
     }
     return;
   }
@@ -229,6 +279,14 @@ std::optional<Body> GossipReplicaCore::handle(const std::string& from, const Bod
   }
   if (const auto* m = std::get_if<GetFeed>(&body)) return feed(*m);
   if (const auto* m = std::get_if<FetchState>(&body)) return fetch_state(*m, now);
+  if (const auto* m = std::get_if<RemoveReplica>(&body)) {
+    if (m->id == id_) {
+      return make_error(ErrorCode::kBadValue, "remove_replica: ask another replica to remove '" + id_ +
+                                                  "' (the others must hear of it)");
+    }
+    mark_removed(m->id, now);
+    return members_reply();
+  }
   if (const auto* m = std::get_if<GetMaster>(&body)) return database::read(*m, store_, config_);
   if (const auto* m = std::get_if<ListRegistry>(&body)) return database::read(*m, store_, config_);
   if (const auto* m = std::get_if<ClaimMaster>(&body)) {
@@ -256,15 +314,7 @@ std::optional<Body> GossipReplicaCore::handle(const std::string& from, const Bod
     }
     return write(std::move(c));
   }
-  if (std::holds_alternative<GetMembers>(body)) {
-    // A member that joined is listed once it was heard from (its state is in: it serves).
-    Members m;
-    for (const auto& r : members_) {
-      if (config_.replica(r.id) != nullptr || r.id == id_ || heard_from_.count(r.id) > 0) m.members.push_back(r);
-    }
-    m.index = m.members.size();  // members are only added: a longer list is newer
-    return m;
-  }
+  if (std::holds_alternative<GetMembers>(body)) return members_reply();
   if (std::holds_alternative<GetStats>(body)) {
     ++counters_["stats"];
     const MasterInfo master = store_.master();
@@ -286,9 +336,10 @@ std::optional<Body> GossipReplicaCore::handle(const std::string& from, const Bod
       if (silent(p, now)) silent_peers.push_back(p);
     }
     s.info["silent_peers"] = comma_joined(silent_peers);
-    std::vector<std::string> ids;
-    for (const auto& m : members_) ids.push_back(m.id);
+    std::vector<std::string> ids, removed;
+    for (const auto& m : members_) (m.role == kRemoved ? removed : ids).push_back(m.id);
     s.info["members"] = comma_joined(ids);
+    if (!removed.empty()) s.info["removed"] = comma_joined(removed);
     if (!convergence_us_.empty()) {
       std::vector<int64_t> v = convergence_us_;
       std::sort(v.begin(), v.end());
@@ -411,9 +462,18 @@ std::optional<Body> GossipReplicaCore::read(const Body& request, TimePoint now, 
 void GossipReplicaCore::receive(const std::string& from, Gossip g, TimePoint now) {
   for (const auto& m : g.members) {
     if (m.id != id_) add_member(m, now);
+    else if (m.role == kRemoved) mark_removed(id_, now);  // this replica was removed: it stops
   }
+  if (removed_self_) return;
   if (std::find(peers_.begin(), peers_.end(), from) == peers_.end()) {
     ++counters_["ignored"];
+    const auto m = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == from; });
+    if (m != members_.end() && m->role == kRemoved) {
+      // A removed replica still gossiping: it is told (the list has its tombstone), and stops.
+      Gossip told;
+      told.members = members_;
+      held_.send(from, 0, std::move(told));
+    }
     return;
   }
   if (config_.replica(from) == nullptr && connected_.count(from) == 0) {
@@ -591,9 +651,32 @@ void GossipReplicaCore::send_gossip(const std::string& peer, TimePoint now, bool
   out.send(peer, 0, std::move(g));
 }
 
+Members GossipReplicaCore::members_reply() const {
+  // A member that joined is listed once it was heard from (its state is in: it serves); a removed
+  // one is not. Members only join, or leave for good: each changes the count below by one.
+  Members m;
+  uint64_t removed = 0;
+  for (const auto& r : members_) {
+    if (r.role == kRemoved) {
+      ++removed;
+    } else if (config_.replica(r.id) != nullptr || r.id == id_ || heard_from_.count(r.id) > 0) {
+      m.members.push_back(r);
+    }
+  }
+  m.index = m.members.size() + 2 * removed;
+  return m;
+}
+
 void GossipReplicaCore::connect_to(const ReplicaInfo& m) {
   connects_.emplace_back(m.id, m.address);
   connected_.insert(m.id);
+}
+
+void GossipReplicaCore::flush_connects(Effects& out) {
+  for (auto& [name, address] : connects_) {
+    if (!address.empty()) out.connect(name, address);  // empty: a simulation, where names route
+  }
+  connects_.clear();
 }
 
 Body GossipReplicaCore::fetch_state(const FetchState& m, TimePoint now) {
@@ -603,18 +686,21 @@ Body GossipReplicaCore::fetch_state(const FetchState& m, TimePoint now) {
   }
   if (m.id == id_) return make_error(ErrorCode::kBadValue, "fetch_state: '" + m.id + "' is this replica's own name");
   const auto known = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == m.id; });
+  if (known != members_.end() && known->role == kRemoved) {
+    return make_error(ErrorCode::kBadValue, "fetch_state: replica '" + m.id + "' was removed from the tier (a new replica needs a new name)");
+  }
   if (known != members_.end() && known->address != m.address) {
     return make_error(ErrorCode::kBadValue, "fetch_state: replica '" + m.id + "' is a member at " + known->address +
                                                 ", not " + m.address + " (a new replica needs a new name)");
   }
-  if (known == members_.end() && members_.size() >= kMaxMembers) {
-    return make_error(ErrorCode::kBadValue, "fetch_state: the tier has " + std::to_string(members_.size()) +
+  if (known == members_.end() && live_members() >= kMaxMembers) {
+    return make_error(ErrorCode::kBadValue, "fetch_state: the tier has " + std::to_string(live_members()) +
                                                 " replicas, the most a gossip tier takes");
   }
   if (m.offset == 0) {
     // Not connected to yet: the answers go back over the joiner's own connection, which is up,
     // where a new one would drop them until it is (ZMQ_IMMEDIATE). Its first gossip connects.
-    add_member({m.id, m.address, "gossip", std::nullopt}, now, false);
+    add_member({m.id, m.address, kMember, std::nullopt}, now, false);
     begin();
     // The copy holds this replica's clock as it is now: what the step took so far is written first.
     for (const auto& origin : clock_moved_) store_.gossip_set_clock(origin, log_.clock().at(origin));
@@ -698,10 +784,7 @@ void GossipReplicaCore::on_batch_end(TimePoint now, Effects& out) {
     in_transaction_ = false;
     ++counters_["batches"];
   }
-  for (auto& [name, address] : connects_) {
-    if (!address.empty()) out.connect(name, address);
-  }
-  connects_.clear();
+  flush_connects(out);
   for (auto& reply : held_.items()) {
     if (std::holds_alternative<Error>(reply.msg.body)) ++counters_["errors"];
     out.send(reply.to, reply.msg.req, std::move(reply.msg.body));
@@ -721,12 +804,10 @@ void GossipReplicaCore::on_tick(TimePoint now, Effects& out) {
   now_ = now;
   if (join_) {
     if (fetch_req_ == 0 || now - fetch_at_ >= kFetchPatience) ask_state(now, out);
-    for (auto& [name, address] : connects_) {
-      if (!address.empty()) out.connect(name, address);
-    }
-    connects_.clear();
+    flush_connects(out);
     return;
   }
+  if (removed_self_) return;
   for (auto it = copies_.begin(); it != copies_.end();) {
     it = now - it->second.asked >= kCopyKept ? copies_.erase(it) : std::next(it);
   }
@@ -741,6 +822,7 @@ void GossipReplicaCore::on_tick(TimePoint now, Effects& out) {
 
 TimePoint GossipReplicaCore::next_wake() const {
   if (join_) return fetch_req_ == 0 ? TimePoint::min() : fetch_at_ + kFetchPatience;
+  if (removed_self_) return TimePoint::max();
   TimePoint t = next_gossip_;
   for (const auto& p : parked_) t = std::min(t, p.since + (is_update(p.request) ? park_for_ : kReadWait));
   return t;

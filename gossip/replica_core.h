@@ -47,8 +47,11 @@
 // its file's contents with the copy, is a member from then on (a restart finds it so), and
 // gossips like any other. Every Gossip notice carries the sender's member list; a replica adds
 // the members it did not know, and connects to them. While it joins, a replica answers every
-// request `unavailable`. Members are not removed yet: one that never returns holds garbage
-// collection back (docs/gossip.md).
+// request `unavailable`. A member is removed for good by remove_replica at any other member (an
+// operator's: olympics db remove): the member list keeps it as a tombstone (role "removed") that
+// gossip spreads and that wins over the member; no one gossips with it any more, collection no
+// longer waits for it, its name cannot join again, and a removed replica that hears of it serves
+// nothing. What it alone held is lost with it (front ends keep what it alone acknowledged).
 //
 // Garbage collection: an applied entry is dropped, from memory and disk, once every replica's
 // last reported clock covers it; a replica that has said nothing since this one started holds
@@ -90,6 +93,8 @@ class GossipReplicaCore final : public Core {
   static constexpr size_t kStatePart = 256 * 1024;  // bytes of a state copy per StatePart
   static constexpr Duration kFetchPatience = ms(500);    // a joiner asks again after this long
   static constexpr Duration kCopyKept = ms(60000);       // a state copy no part was asked of is dropped
+  static constexpr const char* kMember = "gossip";       // ReplicaInfo.role of a member
+  static constexpr const char* kRemoved = "removed";     // ... and of a member removed (a tombstone)
 
   // How a replica that is not a member yet joins: this replica's address, and the member it asks
   // (its endpoint name and address).
@@ -129,7 +134,9 @@ class GossipReplicaCore final : public Core {
   // seed refused: the process should stop and say so), if it did.
   bool joining() const { return join_.has_value(); }
   const std::optional<std::string>& join_failed() const { return join_failed_; }
+  // The members, removed ones included (role kRemoved).
   const std::vector<ReplicaInfo>& members() const { return members_; }
+  bool removed() const { return removed_self_; }
   const UpdateLog& log() const { return log_; }
   // A feed item's place: (at, origin, origin_seq).
   using FeedRank = std::tuple<uint64_t, std::string, uint64_t>;
@@ -175,7 +182,13 @@ class GossipReplicaCore final : public Core {
   // Adds `m` to the members (durably) unless known, and connects to it when `connect`; false
   // when known or not acceptable.
   bool add_member(const ReplicaInfo& m, TimePoint now, bool connect = true);
+  // Member `id` leaves the tier for good (durably): no gossip to or from it, and collection no
+  // longer waits for it. This replica itself: it serves nothing from then on.
+  void mark_removed(const std::string& id, TimePoint now);
+  size_t live_members() const;
+  Members members_reply() const;
   void connect_to(const ReplicaInfo& m);
+  void flush_connects(Effects& out);
   // A seed's answer to a joiner.
   Body fetch_state(const FetchState& m, TimePoint now);
   // A joiner: its answer from the seed, and asking for the next part.
@@ -208,6 +221,7 @@ class GossipReplicaCore final : public Core {
   uint64_t fetches_ = 0;                // a joiner: requests sent
   TimePoint fetch_at_{};                // a joiner: when it was sent
   size_t state_part_ = kStatePart;
+  bool removed_self_ = false;           // this replica was removed from the tier
   bool announce_ = false;               // a joiner whose state is in: gossip to all after the commit
   std::map<std::string, VectorClock> peer_clocks_;  // as each peer last reported its clock
   std::map<std::string, VectorClock> peer_sent_;    // what was sent to each peer (it may not have it)

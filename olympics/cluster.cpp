@@ -188,12 +188,25 @@ void Cluster::add_replica(const std::string& name) {
 void Cluster::remove_replica(const std::string& name) {
   const NodeSpec& target = node(name);
   if (target.kind != NodeKind::kDatabase || !config_.replicated()) throw ClusterError("'" + name + "' is not a database replica");
+  bool removed_by_gossip = false;
   if (config_.replication == Replication::kGossip) {
-    throw ClusterError("remove " + name + ": a gossip tier's members cannot be removed yet (docs/gossip.md, \"Joining\")");
+    // Any other running member takes it; gossip spreads it to the rest.
+    std::string last_error = "no other replica of the tier is running";
+    for (const auto& n : nodes_) {
+      if (n.kind != NodeKind::kDatabase || n.name == name || !running_pid(n)) continue;
+      auto reply = request_all({{n.name, n.address, RemoveReplica{name}}}, ms(3000))[0];
+      if (reply && reply->is<Members>()) {
+        out_ << n.name << " took the removal; gossip spreads it to the others\n";
+        removed_by_gossip = true;
+        break;
+      }
+      last_error = reply && reply->is<Error>() ? reply->as<Error>().error : n.name + " did not answer";
+    }
+    if (!removed_by_gossip) throw ClusterError("remove " + name + ": " + last_error);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   std::string last_error = "no replica answered";
-  bool removed = false;
+  bool removed = removed_by_gossip;
   while (!removed && std::chrono::steady_clock::now() < deadline) {
     const auto m = members();
     if (m && std::none_of(m->members.begin(), m->members.end(), [&](const ReplicaInfo& r) { return r.id == name; })) {

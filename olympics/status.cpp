@@ -265,14 +265,21 @@ std::string detail(const NodeStatus& r) {
   }
   std::string d = r.consistency;
   const auto add = [&d](const std::string& item) { d += (d.empty() ? "" : ", ") + item; };
+  const auto info = [&r](const std::string& k) {
+    auto it = r.info.find(k);
+    return it == r.info.end() ? std::string() : it->second;
+  };
+  if (r.kind == kind_name(NodeKind::kDatabase) && info("replication") == "gossip") {
+    // A gossip replica: its clock (what it has taken of each replica's updates), what it has not
+    // applied yet, and the peers it has not heard from within a heartbeat timeout.
+    add("clock " + or_dash(info("clock")));
+    if (info("applied_clock") != info("clock")) add("applied " + or_dash(info("applied_clock")));
+    if (!info("silent_peers").empty()) add("silent " + info("silent_peers"));
+  }
   if (r.kind == kind_name(NodeKind::kDatabase) && r.info.count("raft_term")) {
     // A replica: its standing in the tier (voter, standby or spare), its term, how far its log
     // is committed and applied, and (leader) each follower's lag in entries, or (follower) how
     // long ago it heard from the leader.
-    const auto info = [&r](const std::string& k) {
-      auto it = r.info.find(k);
-      return it == r.info.end() ? std::string() : it->second;
-    };
     const std::string member = info("member." + r.node);  // "<standing> <address>"
     if (!member.empty()) add(member.substr(0, member.find(' ')));
     add("term " + info("raft_term"));

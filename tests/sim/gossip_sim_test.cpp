@@ -325,5 +325,50 @@ TEST(GossipSim, ReplicasJoinUnderLoadThroughAnyReplicaAndServe) {
       kGossipSeeds);
 }
 
+// A replica down for good holds every log back (collection waits for its clock) until an
+// operator removes it (remove_replica at any other replica): then the tombstone spreads, the logs
+// empty, the front ends stop trying it, and every guarantee holds.
+TEST(GossipSim, AReplicaDownForGoodIsRemovedAndTheLogsEmpty) {
+  for_seeds(
+      [](uint64_t seed) {
+        SimRun r(gossip_config(mode_of(seed)), options(seed));
+        r.run(r.uniform(800, 1500));
+        const std::string gone = "db" + std::to_string(1 + seed % 3);
+        const std::string asked = gone == "db1" ? "db2" : "db1";
+        r.crash(gone);
+        r.run(r.uniform(800, 1200));
+        EXPECT_GT(r.c.gossip_replica(asked)->log().size(), 0u) << "the replica gone holds collection back";
+        r.c.ask(asked, RemoveReplica{gone});
+        r.run(r.uniform(1200, 2000));  // front ends ask get_members every second
+        r.c.stop_publishing();
+        drain_and_check(r);
+        converge(r);
+        r.c.run_until([&] {
+          for (const auto& id : r.c.replica_names()) {
+            const auto* g = r.c.gossip_replica(id);
+            if (g != nullptr && g->log().size() > 0) return false;
+          }
+          return true;
+        }, ms(2000));
+        for (const auto& id : r.c.replica_names()) {
+          const auto* g = r.c.gossip_replica(id);
+          if (g == nullptr) continue;
+          EXPECT_EQ(g->log().size(), 0u) << id << "'s log is not collected; " << r.describe();
+          const auto m = std::find_if(g->members().begin(), g->members().end(), [&](const ReplicaInfo& k) { return k.id == gone; });
+          ASSERT_NE(m, g->members().end());
+          EXPECT_EQ(m->role, "removed") << id;
+        }
+        for (const auto& fe : {"fe1", "fe2"}) {
+          const auto* f = r.c.frontend(fe);
+          ASSERT_NE(f, nullptr);
+          const auto& names = f->database().replicas();
+          const size_t i = static_cast<size_t>(std::find(names.begin(), names.end(), gone) - names.begin());
+          ASSERT_LT(i, names.size());
+          EXPECT_FALSE(f->database().live(i, r.c.now() + ms(5000))) << fe << " would still try " << gone;
+        }
+      },
+      kGossipSeeds);
+}
+
 }  // namespace
 }  // namespace oly::sim

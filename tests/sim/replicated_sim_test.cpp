@@ -117,6 +117,26 @@ TEST(ReplicatedSim, ALeaderStoppedCleanlyHandsOverFasterThanAnElection) {
   print_windows("ALeaderStoppedCleanlyHandsOverFasterThanAnElection");
 }
 
+// get_feed through a front end (raft mode): the last applied updates, in the order the log applied
+// them, whichever replica leads now.
+void check_feed(SimRun& r) {
+  r.c.ask("fe1", GetFeed{});
+  r.c.run_for(ms(50));
+  std::optional<FeedReply> feed;
+  for (auto& m : r.c.operator_answers()) {
+    if (auto* f = std::get_if<FeedReply>(&m.body)) feed = *f;
+  }
+  ASSERT_TRUE(feed) << "fe1 did not answer get_feed; " << r.describe();
+  const auto& writes = r.c.writes();
+  const size_t n = std::min<size_t>(GetFeed::kFeedMax, writes.size());
+  ASSERT_EQ(feed->items.size(), n) << r.describe();
+  for (size_t k = 0; k < n; ++k) {
+    const auto& want = writes[writes.size() - n + k];
+    EXPECT_EQ(feed->items[k].publisher + "/" + std::to_string(feed->items[k].seq), want.publisher + "/" + std::to_string(want.seq))
+        << "item " << k << "; " << r.describe();
+  }
+}
+
 TEST(ReplicatedSim, DatabaseFollowerCrashesAndComesBack) {
   for_seeds(
       [](uint64_t seed) {
@@ -132,6 +152,7 @@ TEST(ReplicatedSim, DatabaseFollowerCrashesAndComesBack) {
         drain_and_check(r);
         check_replicas(r, raft);
         EXPECT_EQ(db_leader(r.c), leader) << "a follower's crash moved the leadership; " << r.describe();
+        check_feed(r);
       },
       kReplicatedSeeds);
 }

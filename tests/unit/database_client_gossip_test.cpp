@@ -154,7 +154,7 @@ TEST(DatabaseClientGossip, APartialAnswerIsAskedOfEveryOtherLiveReplicaBeforeItI
   EXPECT_EQ(c.partial_reads(), 3);
 }
 
-TEST(DatabaseClientGossip, AReplicaThatJoinedIsLearntAndTakesReads) {
+TEST(DatabaseClientGossip, AReplicaThatJoinedIsLearntAndTakesReadsAndOneRemovedIsNot) {
   DatabaseClient c = gossip_client();
   Effects out;
   Members m;
@@ -181,6 +181,16 @@ TEST(DatabaseClientGossip, AReplicaThatJoinedIsLearntAndTakesReads) {
   // The new replica has its share of the dead list: its connection closes, reads avoid it.
   c.lost("db4", t0, out);
   EXPECT_FALSE(c.live(3, t0));
+  // A replica removed (no longer listed, a newer list) is never chosen again.
+  m.members = {{"db1", "tcp://h:1", "gossip", std::nullopt}, {"db3", "tcp://h:3", "gossip", std::nullopt},
+               {"db4", "tcp://h:4", "gossip", std::nullopt}};
+  m.index = 5;
+  c.learn(m, out);
+  EXPECT_FALSE(c.live(1, t0 + ms(5000)));
+  EXPECT_TRUE(c.live(3, t0 + ms(5000))) << "db4's dead-list time is over";
+  out.clear();
+  for (uint64_t req = 10; req <= 15; ++req) c.send(req, score_read(), ms(900), t0 + ms(5000), out);
+  for (const auto& o : out.items()) EXPECT_NE(o.to, "db2");
 }
 
 }  // namespace

@@ -191,6 +191,35 @@ TEST(DatabaseCore, AppliedUpdatesRaiseTheVersionOfTheirKeyByOne) {
   EXPECT_EQ(db->counter("updates_applied"), 3);
 }
 
+// get_feed (raft mode and the single database): the latest applied updates, oldest first, with
+// their commit times; one event's only; those after `since`; at most `limit`.
+TEST(DatabaseCore, TheFeedIsTheLatestAppliedUpdatesInOrder) {
+  auto db = db_with_master();
+  as<Ack>(db->ask(set_score("Curling", 1, 0, 1)));
+  db->clock().advance(ms(5));
+  as<Ack>(db->ask(increment("Gauls", "gold", 2)));
+  db->clock().advance(ms(5));
+  as<Ack>(db->ask(set_score("Curling", 2, 1, 3)));
+  as<Ack>(db->ask(set_score("Curling", 2, 1, 3)));  // a duplicate is not an item
+  FeedReply all = as<FeedReply>(db->ask(GetFeed{}));
+  ASSERT_EQ(all.items.size(), 3u);
+  EXPECT_EQ(all.items[0].seq, 1u);
+  EXPECT_EQ(all.items[1].op, "increment_medal_tally");
+  EXPECT_EQ(all.items[1].medal, "gold");
+  EXPECT_EQ(all.items[2].key, "score/Curling");
+  EXPECT_EQ(all.items[2].version, 2u);
+  EXPECT_EQ(all.items[2].gauls, 2);
+  EXPECT_LT(all.items[0].at, all.items[1].at);
+  FeedReply curling = as<FeedReply>(db->ask(GetFeed{"Curling", all.items[0].at, std::nullopt}));
+  ASSERT_EQ(curling.items.size(), 1u) << "Curling's after the first";
+  EXPECT_EQ(curling.items[0].seq, 3u);
+  FeedReply last = as<FeedReply>(db->ask(GetFeed{std::nullopt, std::nullopt, 1}));
+  ASSERT_EQ(last.items.size(), 1u);
+  EXPECT_EQ(last.items[0].seq, 3u);
+  error_of(db->ask(GetFeed{"Chess", std::nullopt, std::nullopt}), ErrorCode::kUnknownEvent);
+  error_of(db->ask(GetFeed{std::nullopt, std::nullopt, 101}), ErrorCode::kBadValue);
+}
+
 TEST(DatabaseCore, DuplicateIncrementDoesNotDoubleTheTally) {
   auto db = db_with_master();
   Ack applied = as<Ack>(db->ask(increment("Romans", "gold", 1)));
@@ -615,6 +644,9 @@ class FailingCommitStore final : public Store {
     return inner_.applied(p, s);
   }
   std::vector<AppliedUpdate> applied_log() override { return inner_.applied_log(); }
+  std::vector<AppliedUpdate> recent_applied(const std::string& k, int64_t after, size_t limit) override {
+    return inner_.recent_applied(k, after, limit);
+  }
   std::optional<std::string> home(const std::string& t) override { return inner_.home(t); }
   void set_home(const std::string& t, const std::string& f) override { inner_.set_home(t, f); }
   int64_t home_count(const std::string& f) override { return inner_.home_count(f); }

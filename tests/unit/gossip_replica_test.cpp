@@ -3,7 +3,8 @@
 // publisher's gap parked until gossip brings the gap, or answered seq_gap; a read for a clock not
 // reached held until gossip brings it, or answered partial once the replica holding the rest is
 // silent; gossip taken, applied and collected; the master row and homes spreading; the feed; a
-// seed's refusals and a joiner taking its state in parts (and the state copy on its own).
+// seed's refusals and a joiner taking its state in parts (and the state copy on its own); a
+// member removed.
 #include "gossip/replica_core.h"
 
 #include <gtest/gtest.h>
@@ -269,13 +270,57 @@ TEST_F(GossipReplica, ASeedRefusesBadJoinsAndAJoinerTakesItsStateInParts) {
   EXPECT_NE(refused({"db8", "tcp://127.0.0.1:9128", 0}).find("the tier has 7 replicas"), std::string::npos);
 }
 
+// remove_replica: db3 never speaks and holds collection back until it is removed; the tombstone
+// spreads by gossip, its name cannot join again, and a removed replica that hears of it serves
+// nothing.
+TEST_F(GossipReplica, ARemovedReplicaNoLongerHoldsCollectionBackAndServesNothing) {
+  for (uint64_t seq = 1; seq <= 3; ++seq) EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", score(seq, int64_t(seq)))));
+  db2->step("db1", gossip_from(*db1, "db2"));
+  db1->step("db2", gossip_from(*db2, "db1"));
+  EXPECT_EQ(db1->core.log().size(), 3u) << "db3 holds collection back";
+  EXPECT_EQ(reply_of<Error>(db1->step("operator", RemoveReplica{"db1"}), "operator")->code, ErrorCode::kBadValue)
+      << "a replica does not remove itself";
+  const auto m = reply_of<Members>(db1->step("operator", RemoveReplica{"db3"}), "operator");
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->members.size(), 2u);
+  EXPECT_EQ(m->members[1].id, "db2");
+  EXPECT_EQ(m->index, 4u) << "two listed, one removed";
+  db1->step("db2", gossip_from(*db2, "db1"));
+  EXPECT_EQ(db1->core.log().size(), 0u) << "collected without db3";
+  // db2 hears of it by gossip, and collects too.
+  db2->step("db1", gossip_from(*db1, "db2"));
+  const auto& members2 = db2->core.members();
+  ASSERT_EQ(members2.size(), 3u);
+  EXPECT_EQ(members2[2].role, "removed");
+  db2->step("db1", gossip_from(*db1, "db2"));
+  EXPECT_EQ(db2->core.log().size(), 0u);
+  EXPECT_NE(reply_of<Error>(db1->step("db3", FetchState{"db3", "tcp://127.0.0.1:9122", 0}), "db3")->error.find("was removed"),
+            std::string::npos);
+  // db3 itself, when it hears of it: it serves nothing, and says so, across a restart too.
+  database::SqliteStore s3{":memory:"};
+  auto db3 = std::make_unique<Replica>("db3", s3, clock);
+  EXPECT_TRUE(gossip_from(*db1, "db3").members.empty()) << "no gossip goes to a removed replica";
+  const auto told = db1->step("db3", gossip_from(*db3, "db1"));
+  const auto back = std::find_if(told.begin(), told.end(), [](const Effects::Out& o) { return o.to == "db3"; });
+  ASSERT_NE(back, told.end()) << "a removed replica that gossips is told";
+  db3->step("db1", back->msg.body);
+  EXPECT_TRUE(db3->core.removed());
+  auto e = reply_of<Error>(db3->step("fe1", score_read()));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, ErrorCode::kUnavailable);
+  EXPECT_NE(e->error.find("was removed from the tier"), std::string::npos);
+  db3 = std::make_unique<Replica>("db3", s3, clock);
+  EXPECT_TRUE(db3->core.removed());
+}
+
 TEST(GossipStore, AStateCopyRoundTripsAndABadOneIsRefused) {
   database::SqliteStore a{":memory:"}, b{":memory:"};
   a.begin();
   a.put_score({"Curling", 2, 1, 4, 99});
   a.gossip_put("db1", 1, "entry");
   a.gossip_set_clock("db1", 1);
-  a.gossip_add_member("db4", "tcp://127.0.0.1:9123");
+  a.gossip_put_member({"db4", "tcp://127.0.0.1:9123", false});
+  a.gossip_put_member({"db3", "tcp://127.0.0.1:9122", true});
   a.commit();
   b.begin();
   b.put_score({"Chess", 1, 1, 1, 1});

@@ -194,6 +194,18 @@ TEST(FormatStatusTable, AReplicaShowsItsStandingTermAndProgress) {
       << table;
 }
 
+TEST(FormatStatusTable, AGossipReplicaShowsItsClockWhatItHasNotAppliedAndSilentPeers) {
+  const NodeSpec db2{"db2", NodeKind::kDatabase, "tcp://127.0.0.1:7101", ""};
+  const NodeSample caught_up = sample(10, {}, {{"replication", "gossip"}, {"clock", "db1:12 db2:3"},
+                                               {"applied_clock", "db1:12 db2:3"}, {"silent_peers", ""}}, "gossip replica");
+  const NodeSample behind = sample(10, {}, {{"replication", "gossip"}, {"clock", "db1:12"}, {"applied_clock", "db1:10"},
+                                            {"silent_peers", "db3"}}, "gossip replica");
+  const auto table = format_status_table({node_status(db2, 1, ProcState::kRunning, nullptr, &caught_up, {}),
+                                          node_status(db2, 2, ProcState::kRunning, nullptr, &behind, {})});
+  EXPECT_NE(table.find("  clock db1:12 db2:3\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("  clock db1:12, applied db1:10, silent db3\n"), std::string::npos) << table;
+}
+
 TEST(FormatStatusTable, ClientsShowTheirProgressAndRateInDetail) {
   const NodeSample before = sample(1, {{"reads_ok", 100}, {"reads_failed", 0}});
   const NodeSample now = sample(2, {{"reads_ok", 150}, {"reads_failed", 1}});
