@@ -98,8 +98,8 @@ void GossipReplicaCore::load(TimePoint now) {
     members_.push_back({r.id, r.address, kMember, r.http.empty() ? std::nullopt : std::optional(r.http)});
   }
   for (const auto& m : store_.gossip_members()) {
-    auto known = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == m.id; });
-    if (known == members_.end()) known = members_.insert(members_.end(), {m.id, m.address, kMember, std::nullopt});
+    ReplicaInfo* known = member(m.id);
+    if (known == nullptr) known = &members_.emplace_back(ReplicaInfo{m.id, m.address, kMember, std::nullopt});
     if (m.removed) known->role = kRemoved;
   }
   peers_.clear();
@@ -141,9 +141,14 @@ size_t GossipReplicaCore::live_members() const {
       std::count_if(members_.begin(), members_.end(), [](const ReplicaInfo& k) { return k.role != kRemoved; }));
 }
 
-void GossipReplicaCore::mark_removed(const std::string& id, TimePoint now) {
-  auto m = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == id; });
-  if (m == members_.end() || m->role == kRemoved) return;
+ReplicaInfo* GossipReplicaCore::member(const std::string& id) {
+  const auto it = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == id; });
+  return it == members_.end() ? nullptr : &*it;
+}
+
+void GossipReplicaCore::mark_removed(const std::string& id) {
+  ReplicaInfo* m = member(id);
+  if (m == nullptr || m->role == kRemoved) return;
   m->role = kRemoved;
   begin();
   store_.gossip_put_member({m->id, m->address, true});
@@ -160,15 +165,14 @@ void GossipReplicaCore::mark_removed(const std::string& id, TimePoint now) {
   } else {
     spdlog::info("replica '{}' was removed from the tier ({} replicas)", id, live_members());
   }
-  (void)now;
 }
 
 bool GossipReplicaCore::add_member(const ReplicaInfo& m, TimePoint now, bool connect) {
-  const auto known = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == m.id; });
+  const ReplicaInfo* known = member(m.id);
   if (m.role == kRemoved) {
     // A tombstone: the member is out for good, wherever it was heard of first.
-    if (known != members_.end()) {
-      mark_removed(m.id, now);
+    if (known != nullptr) {
+      mark_removed(m.id);
     } else if (database::valid_replica_name(m.id) && database::valid_replica_address(m.address)) {
       begin();
       store_.gossip_put_member({m.id, m.address, true});
@@ -176,7 +180,7 @@ bool GossipReplicaCore::add_member(const ReplicaInfo& m, TimePoint now, bool con
     }
     return false;
   }
-  if (known != members_.end()) return false;
+  if (known != nullptr) return false;
   if (!database::valid_replica_name(m.id) || !database::valid_replica_address(m.address) || live_members() >= kMaxMembers) {
     return false;
   }
@@ -191,7 +195,7 @@ bool GossipReplicaCore::add_member(const ReplicaInfo& m, TimePoint now, bool con
   heard_[m.id] = now;  // it has a heartbeat timeout to be heard from before reads stop waiting for it
   if (connect) connect_to(m);
   ++counters_["members_learnt"];
-  spdlog::info("replica '{}' at {} is a member of the tier now ({} replicas)", m.id, m.address, members_.size());
+  spdlog::info("replica '{}' at {} is a member of the tier now ({} replicas)", m.id, m.address, live_members());
   return true;
 }
 
@@ -284,7 +288,7 @@ std::optional<Body> GossipReplicaCore::handle(const std::string& from, const Bod
       return make_error(ErrorCode::kBadValue, "remove_replica: ask another replica to remove '" + id_ +
                                                   "' (the others must hear of it)");
     }
-    mark_removed(m->id, now);
+    mark_removed(m->id);
     return members_reply();
   }
   if (const auto* m = std::get_if<GetMaster>(&body)) return database::read(*m, store_, config_);
@@ -462,13 +466,12 @@ std::optional<Body> GossipReplicaCore::read(const Body& request, TimePoint now, 
 void GossipReplicaCore::receive(const std::string& from, Gossip g, TimePoint now) {
   for (const auto& m : g.members) {
     if (m.id != id_) add_member(m, now);
-    else if (m.role == kRemoved) mark_removed(id_, now);  // this replica was removed: it stops
+    else if (m.role == kRemoved) mark_removed(id_);  // this replica was removed: it stops
   }
   if (removed_self_) return;
   if (std::find(peers_.begin(), peers_.end(), from) == peers_.end()) {
     ++counters_["ignored"];
-    const auto m = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == from; });
-    if (m != members_.end() && m->role == kRemoved) {
+    if (const ReplicaInfo* m = member(from); m != nullptr && m->role == kRemoved) {
       // A removed replica still gossiping: it is told (the list has its tombstone), and stops.
       Gossip told;
       told.members = members_;
@@ -477,8 +480,7 @@ void GossipReplicaCore::receive(const std::string& from, Gossip g, TimePoint now
     return;
   }
   if (config_.replica(from) == nullptr && connected_.count(from) == 0) {
-    const auto m = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == from; });
-    connect_to(*m);
+    connect_to(*member(from));
   }
   ++counters_["gossip_received"];
   heard_[from] = now;
@@ -685,15 +687,15 @@ Body GossipReplicaCore::fetch_state(const FetchState& m, TimePoint now) {
                                             "and its tcp:// address");
   }
   if (m.id == id_) return make_error(ErrorCode::kBadValue, "fetch_state: '" + m.id + "' is this replica's own name");
-  const auto known = std::find_if(members_.begin(), members_.end(), [&](const ReplicaInfo& k) { return k.id == m.id; });
-  if (known != members_.end() && known->role == kRemoved) {
+  const ReplicaInfo* known = member(m.id);
+  if (known != nullptr && known->role == kRemoved) {
     return make_error(ErrorCode::kBadValue, "fetch_state: replica '" + m.id + "' was removed from the tier (a new replica needs a new name)");
   }
-  if (known != members_.end() && known->address != m.address) {
+  if (known != nullptr && known->address != m.address) {
     return make_error(ErrorCode::kBadValue, "fetch_state: replica '" + m.id + "' is a member at " + known->address +
                                                 ", not " + m.address + " (a new replica needs a new name)");
   }
-  if (known == members_.end() && live_members() >= kMaxMembers) {
+  if (known == nullptr && live_members() >= kMaxMembers) {
     return make_error(ErrorCode::kBadValue, "fetch_state: the tier has " + std::to_string(live_members()) +
                                                 " replicas, the most a gossip tier takes");
   }

@@ -184,7 +184,9 @@ class GossipReplicaCore final : public Core {
   bool add_member(const ReplicaInfo& m, TimePoint now, bool connect = true);
   // Member `id` leaves the tier for good (durably): no gossip to or from it, and collection no
   // longer waits for it. This replica itself: it serves nothing from then on.
-  void mark_removed(const std::string& id, TimePoint now);
+  void mark_removed(const std::string& id);
+  // Member `id` (removed ones too), or nullptr.
+  ReplicaInfo* member(const std::string& id);
   size_t live_members() const;
   Members members_reply() const;
   void connect_to(const ReplicaInfo& m);
