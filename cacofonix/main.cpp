@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   oly::ZmqTransport transport(publisher, options);
   oly::add_cluster_peers(transport, cfg);
   for (const auto& f : cfg.frontends) transport.subscribe(f.id, "publisher");
-  oly::PublisherCore core(cfg, publisher, std::move(feed), {cfg.cacofonix.rate, count, max_pending});
+  oly::PublisherCore core(cfg, publisher, std::move(feed), {cfg.cacofonix.rate, count, max_pending}, clock);
   if (cfg.byzantine) core.set_signing_key(oly::byzantine::publisher_key_or_exit(cfg, oly::byzantine::KeyUse::kSign));
   oly::Node node(core, transport, clock);
   spdlog::info("publishing as {} at {}/s to {} ({} feed)", publisher, cfg.cacofonix.rate, core.target(),

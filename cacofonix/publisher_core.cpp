@@ -15,8 +15,8 @@ constexpr int kSendBits = 16;
 }  // namespace
 
 PublisherCore::PublisherCore(const Config& cfg, std::string publisher, std::unique_ptr<Feed> feed,
-                             PublisherLimits limits)
-    : cfg_(cfg), publisher_(std::move(publisher)), feed_(std::move(feed)), limits_(limits),
+                             PublisherLimits limits, const Clock& clock)
+    : cfg_(cfg), publisher_(std::move(publisher)), clock_(clock), feed_(std::move(feed)), limits_(limits),
       target_(cfg.frontends.front().id) {
   for (const char* c : {"produced", "sent", "resent", "acked", "duplicates", "go_backs", "timeouts", "not_master"}) {
     counters_[c] = 0;
@@ -50,6 +50,10 @@ void PublisherCore::produce(TimePoint now) {
             u.publisher = publisher_;
             u.seq = seq;
             u.token = cfg_.cacofonix.token;
+            if constexpr (requires { u.written_at_us; }) {
+              last_written_at_us_ = std::max(clock_.wall_us(now), last_written_at_us_ + 1);
+              u.written_at_us = last_written_at_us_;
+            }
             if (!signing_key_.empty()) u.signature = Bytes{byzantine::sign(u, signing_key_)};
           }
         },

@@ -2,7 +2,8 @@
 //
 // It draws updates from a Feed at `rate` per second (with `max_unacknowledged`, also no faster
 // than acknowledgements make room: a closed loop, for throughput measurements), stamps each with
-// {publisher, seq, token} (seq 1, 2, 3, ... per publisher incarnation) and sends them, at most
+// {publisher, seq, token} (seq 1, 2, 3, ... per publisher incarnation; a set_score also with its
+// write stamp `written_at_us`, the clock's wall time in µs, rising with seq) and sends them, at most
 // `window` in flight, to the front end it believes is master. Every update is kept until
 // acknowledged. The database applies a publisher's updates strictly in seq order and deduplicates
 // resends, so recovery is go-back-N: on a timeout, a not_master answer, a seq_gap or a
@@ -52,8 +53,10 @@ class PublisherCore final : public Core {
   // Byzantine mode: at most this many updates in flight, whatever cacofonix.window says.
   static constexpr size_t kByzantineWindow = 256;
 
-  // `publisher` is the incarnation's name, e.g. "cacofonix-1f3a".
-  PublisherCore(const Config& cfg, std::string publisher, std::unique_ptr<Feed> feed, PublisherLimits limits);
+  // `publisher` is the incarnation's name, e.g. "cacofonix-1f3a"; `clock` gives the write stamps'
+  // wall time (kept by reference: it outlives the core).
+  PublisherCore(const Config& cfg, std::string publisher, std::unique_ptr<Feed> feed, PublisherLimits limits,
+                const Clock& clock);
 
   void on_message(const std::string& from, Message msg, bool notice, TimePoint now, Effects& out) override;
   void on_tick(TimePoint now, Effects& out) override;
@@ -100,6 +103,8 @@ class PublisherCore final : public Core {
 
   const Config cfg_;
   const std::string publisher_;
+  const Clock& clock_;
+  int64_t last_written_at_us_ = 0;  // the last set_score's stamp: the next is above it
   std::unique_ptr<Feed> feed_;
   PublisherLimits limits_;
   bool producing_ = true;

@@ -15,6 +15,6 @@ SteadyClock::SteadyClock() : wall_minus_steady_us_(system_us() - steady_us()) {}
 
 TimePoint SteadyClock::now() const { return TimePoint(Duration(steady_us())); }
 
-int64_t SteadyClock::wall_ms(TimePoint t) const { return (to_us(t) + wall_minus_steady_us_) / 1000; }
+int64_t SteadyClock::wall_us(TimePoint t) const { return to_us(t) + wall_minus_steady_us_; }
 
 }  // namespace oly

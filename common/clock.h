@@ -28,15 +28,18 @@ class Clock {
   virtual ~Clock() = default;
   // Monotonic time, for timeouts and for timestamps compared across processes of one host.
   virtual TimePoint now() const = 0;
-  // Wall-clock milliseconds since the Unix epoch at monotonic time `t`, for display only.
-  virtual int64_t wall_ms(TimePoint t) const = 0;
+  // Wall-clock microseconds since the Unix epoch at monotonic time `t`: for display, and for
+  // publishers' write stamps (gossip mode's last-writer-wins, docs/gossip.md).
+  virtual int64_t wall_us(TimePoint t) const = 0;
+  // The same in milliseconds.
+  int64_t wall_ms(TimePoint t) const { return wall_us(t) / 1000; }
 };
 
 class SteadyClock final : public Clock {
  public:
   SteadyClock();
   TimePoint now() const override;
-  int64_t wall_ms(TimePoint t) const override;
+  int64_t wall_us(TimePoint t) const override;
 
  private:
   int64_t wall_minus_steady_us_;  // taken once at construction
@@ -47,7 +50,7 @@ class VirtualClock final : public Clock {
  public:
   explicit VirtualClock(TimePoint start = TimePoint(Duration(1'000'000))) : now_(start) {}
   TimePoint now() const override { return now_; }
-  int64_t wall_ms(TimePoint t) const override { return 1'700'000'000'000 + to_us(t) / 1000; }
+  int64_t wall_us(TimePoint t) const override { return 1'700'000'000'000'000 + to_us(t); }
   void advance(Duration d) { now_ += d; }
   // REQUIRES: t >= now() (time never goes backwards).
   void set(TimePoint t) { now_ = t; }

@@ -214,10 +214,12 @@ struct GetFeed {
   template <class F> void visit(F&& f) { f("event", event); f("since", since); f("limit", limit); }
 };
 
-// One applied update of the feed: the update, the key's version and value after it (a score's
-// gauls and romans; a tally's medal), and its vector timestamp `ts`. `at` is the sum of ts: the
-// feed is ordered by (at, origin, origin_seq), an order that extends the causal one and is the
-// same on every replica holding the same updates.
+// One applied update of the feed: the update as written (a score's gauls and romans, and the
+// publisher's `written_at_us`; a tally's medal), the key's version after it, and its vector
+// timestamp `ts`. `at` is the sum of ts: the feed is ordered by (at, origin, origin_seq), an order
+// that extends the causal one and is the same on every replica holding the same updates. A
+// set_score that lost to a later-written one (gossip mode, two publishers) shows what it wrote;
+// the score kept the winner's value.
 struct FeedItem {
   uint64_t at = 0;
   std::string origin;
@@ -231,10 +233,11 @@ struct FeedItem {
   int64_t gauls = 0;
   int64_t romans = 0;
   std::string medal;
+  std::optional<int64_t> written_at_us = {};
   template <class F> void visit(F&& f) {
     f("at", at); f("origin", origin); f("origin_seq", origin_seq); f("ts", ts); f("publisher", publisher);
     f("seq", seq); f("op", op); f("key", key); f("version", version); f("gauls", gauls); f("romans", romans);
-    f("medal", medal);
+    f("medal", medal); f("written_at_us", written_at_us);
   }
 };
 
@@ -251,6 +254,12 @@ struct FeedReply {
 // `token` authenticates the publisher to the front end (config: cacofonix.token). In Byzantine
 // mode `signature` is the publisher's Ed25519 signature of the update (byzantine/signed_update.h),
 // which every front end and the database check.
+// SetScore's `written_at_us` is the publisher's wall clock when it made the update, µs since the
+// Unix epoch, rising with seq; it travels with every copy and resend of the update. In gossip
+// mode it decides between concurrent set_scores of one event by different publishers: the score
+// is the write with the greatest (written_at_us, publisher, seq), on every replica whatever the
+// order they arrive in (docs/gossip.md, "Concurrent writers"). Absent counts as 0; raft mode and
+// the single database apply in log order and ignore it.
 struct SetScore {
   static constexpr std::string_view kOp = "set_score";
   std::string event;
@@ -261,9 +270,11 @@ struct SetScore {
   std::optional<std::string> token;
   std::optional<uint64_t> epoch;
   std::optional<Bytes> signature;
+  std::optional<int64_t> written_at_us = {};
   template <class F> void visit(F&& f) {
     f("event", event); f("gauls", gauls); f("romans", romans); f("publisher", publisher);
     f("seq", seq); f("token", token); f("epoch", epoch); f("signature", signature);
+    f("written_at_us", written_at_us);
   }
 };
 

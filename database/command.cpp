@@ -36,6 +36,9 @@ const msgpack::object* find(const msgpack::object& o, std::string_view name) {
   return nullptr;
 }
 
+template <class T> constexpr bool is_optional = false;
+template <class T> constexpr bool is_optional<std::optional<T>> = true;
+
 // Reads command C's fields from map `o`; an error text, empty when all went well. msgpack-c's
 // conversions check types and integer ranges (throwing type_error).
 template <class C>
@@ -46,6 +49,9 @@ std::string read_fields(const msgpack::object& o, C& c) {
     if (!why.empty()) return;
     const msgpack::object* v = find(o, name);
     if (v == nullptr) {
+      // An optional field added later (SetScore's written_at_us) is absent from what was written
+      // before it: nil, as packed.
+      if constexpr (is_optional<std::decay_t<decltype(field)>>) return;
       why = std::string("missing field '") + name + "'";
       return;
     }

@@ -40,10 +40,13 @@ struct SetScore {
   int64_t committed_at_us = 0;    // monotonic (clock.h to_us): AppliedUpdate::committed_at_us
   int64_t updated_at = 0;         // wall clock, ms since the Unix epoch: the score's updated_at
   std::string from;               // the endpoint that sent it (the forwarding front end)
+  // The publisher's write stamp (common/message.h SetScore): gossip mode's order between
+  // concurrent set_scores of one event. Absent from commands written before it existed.
+  std::optional<int64_t> written_at_us = {};
   template <class F> void visit(F&& f) {
     f("event", event); f("gauls", gauls); f("romans", romans); f("publisher", publisher);
     f("seq", seq); f("epoch", epoch); f("committed_at_us", committed_at_us);
-    f("updated_at", updated_at); f("from", from);
+    f("updated_at", updated_at); f("from", from); f("written_at_us", written_at_us);
   }
   bool operator==(const SetScore&) const = default;
 };

@@ -50,12 +50,17 @@ Checked check(const SetScore& m, const std::string& from, TimePoint now, const C
     return make_error(ErrorCode::kBadValue, "set_score " + m.event + ": scores must not be negative, got " +
                                                 std::to_string(m.gauls) + "-" + std::to_string(m.romans));
   }
+  if (m.written_at_us && *m.written_at_us < 0) {
+    return make_error(ErrorCode::kBadValue, "set_score " + m.event + ": written_at_us must not be negative, got " +
+                                                std::to_string(*m.written_at_us));
+  }
   cmd::SetScore c;
   if (auto bad = stamp_update(m, from, now, c)) return *bad;
   c.event = m.event;
   c.gauls = m.gauls;
   c.romans = m.romans;
   c.updated_at = clock.wall_ms(now);
+  c.written_at_us = m.written_at_us;
   return c;
 }
 

@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS gossip_feed(
   publisher TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, origin TEXT NOT NULL,
   origin_seq INTEGER NOT NULL, item BLOB NOT NULL, PRIMARY KEY (publisher, seq));
 CREATE TABLE IF NOT EXISTS gossip_members(id TEXT PRIMARY KEY, address TEXT NOT NULL, removed INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS gossip_writers(
+  event TEXT PRIMARY KEY, written_at_us INTEGER NOT NULL, publisher TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_meta(
   id INTEGER PRIMARY KEY CHECK (id = 0), term INTEGER NOT NULL, vote INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS raft_identity(
@@ -67,7 +69,9 @@ constexpr size_t kFirstDumpTables = 6;
 // tables and the gossip mode's own.
 constexpr const char* kGossipDumpTables[] = {"applied",     "master",       "publishers",  "registry",
                                              "scores",      "tallies",      "kv",          "gossip_log",
-                                             "gossip_clock", "gossip_feed", "gossip_members"};
+                                             "gossip_clock", "gossip_feed", "gossip_members", "gossip_writers"};
+// How many of them the first copies had (before gossip_writers): a copy may end after them.
+constexpr size_t kFirstGossipDumpTables = 11;
 
 // A snapshot's configuration as text: one "id role address" line per member.
 std::string configuration_text(const std::vector<consensus::StoredMember>& members) {
@@ -436,6 +440,22 @@ std::vector<GossipMember> SqliteStore::gossip_members() {
   return out;
 }
 
+std::optional<ScoreWriter> SqliteStore::score_writer(const std::string& event) {
+  auto q = query("SELECT written_at_us, publisher, seq FROM gossip_writers WHERE event = ?");
+  q.bind(event);
+  if (!q.next()) return std::nullopt;
+  return ScoreWriter{q.i64(0), q.text(1), q.u64(2)};
+}
+
+void SqliteStore::put_score_writer(const std::string& event, const ScoreWriter& w) {
+  query("INSERT OR REPLACE INTO gossip_writers(event, written_at_us, publisher, seq) VALUES (?, ?, ?, ?)")
+      .bind(event)
+      .bind(w.written_at_us)
+      .bind(w.publisher)
+      .bind(w.seq)
+      .run();
+}
+
 std::map<std::string, uint64_t> SqliteStore::last_seqs() {
   std::map<std::string, uint64_t> out;
   auto q = query("SELECT publisher, last_seq FROM publishers");
@@ -661,7 +681,7 @@ void SqliteStore::restore_gossip(const std::string& dump) {
   kv_bytes_.reset();
   for (const char* table : kGossipDumpTables) exec((std::string("DELETE FROM \"") + table + "\"").c_str());
   restore_tables(std::string_view(dump).substr(kGossipMagic.size()), kGossipDumpTables, std::size(kGossipDumpTables),
-                 std::size(kGossipDumpTables));
+                 kFirstGossipDumpTables);
 }
 
 void SqliteStore::clear_state() {

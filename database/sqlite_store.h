@@ -9,7 +9,7 @@
 // applied(publisher, seq, key, version, op, committed_at_us, gauls, romans, medal) indexed by
 // (publisher, seq) and (key, version), registry(tablet -> home) indexed by home, kv(key -> value)
 // (the key-value store, docs/kvstore.md); gossip mode's own: gossip_log, gossip_clock, gossip_feed,
-// gossip_members (below).
+// gossip_members, gossip_writers (below).
 //
 // Errors: the constructor and every method throw std::runtime_error carrying SQLite's error text
 // and what was being done, e.g. "sqlite: COMMIT: disk I/O error"; the constructor's also names
@@ -41,6 +41,15 @@ struct GossipMember {
   std::string address;
   bool removed = false;
   bool operator==(const GossipMember&) const = default;
+};
+
+// Gossip mode: the set_score an event's score holds, by its rank among concurrent writes: the
+// greatest (written_at_us, publisher, seq) applied wins (docs/gossip.md, "Concurrent writers").
+struct ScoreWriter {
+  int64_t written_at_us = 0;
+  std::string publisher;
+  uint64_t seq = 0;
+  auto operator<=>(const ScoreWriter&) const = default;
 };
 
 class SqliteStore final : public Store, public consensus::LogStore {
@@ -111,6 +120,9 @@ class SqliteStore final : public Store, public consensus::LogStore {
   // config's replica too), by id; INSERT OR REPLACE.
   void gossip_put_member(const GossipMember& m);
   std::vector<GossipMember> gossip_members();
+  // Gossip mode: the writer of each event's score (none before its first set_score here).
+  std::optional<ScoreWriter> score_writer(const std::string& event);
+  void put_score_writer(const std::string& event, const ScoreWriter& w);
   // Gossip mode: a copy of everything a replica holds (the replicated state's tables and the
   // gossip tables above), in state_dump's form, for a replica joining the tier; restore_gossip
   // replaces this replica's with one, in the open transaction (throws std::runtime_error

@@ -73,7 +73,7 @@ GossipReplicaCore::GossipReplicaCore(Config config, std::string id, database::Sq
   for (const char* name : database::kCoreCounters) counters_[name] = 0;
   for (const char* name : {"gossip_sent", "gossip_received", "entries_sent", "entries_taken", "gossip_applied",
                            "entries_collected", "updates_parked", "reads_waited", "reads_partial", "gossip_cut",
-                           "members_learnt", "state_copies", "state_parts_sent"}) {
+                           "members_learnt", "state_copies", "state_parts_sent", "set_scores_overtaken"}) {
     counters_[name] = 0;
   }
   load(now);
@@ -376,15 +376,16 @@ std::optional<Body> GossipReplicaCore::update(const std::string& from, Command c
   }
   const bool gap = u.id.seq > store_.last_seq(u.id.publisher) + 1;
   if (gap) return std::nullopt;  // the updates before it may be on their way by gossip
-  Result r = machine_.apply(command);
+  auto [r, applied] = apply(command);
   if (const char* name = database::counter_of(r.outcome)) ++counters_[name];
   if (r.outcome == Outcome::applied) {
+    // The entry carries the update as written: every replica decides for itself what it does.
     if (auto entry = log_.accept(u.id, database::encode_batch({command}))) {
       persist(*entry);
       note_feed(*entry, command, r);
       apply_ready(u.id);
     }
-    if (apply_listener_) apply_listener_(command, r);
+    if (apply_listener_) apply_listener_(applied, r);
   }
   if (auto* ack = std::get_if<Ack>(&r.reply)) ack->clock = log_.applied_clock().entries();
   return std::move(r.reply);
@@ -399,7 +400,7 @@ void GossipReplicaCore::apply_ready(const std::optional<UpdateId>& skip) {
       continue;
     }
     begin();
-    Result r = machine_.apply(d.batch[0]);
+    auto [r, applied] = apply(d.batch[0]);
     ++counters_["gossip_applied"];
     if (r.outcome != Outcome::applied) {
       spdlog::error("gossip entry {}/{} from {} was not applied: {}", e.id.publisher, e.id.seq, e.origin,
@@ -418,8 +419,29 @@ void GossipReplicaCore::apply_ready(const std::optional<UpdateId>& skip) {
         else convergence_us_[convergence_next_++ % kConvergenceKept] = delay;
       }
     }
-    if (apply_listener_) apply_listener_(d.batch[0], r);
+    if (apply_listener_) apply_listener_(applied, r);
   }
+}
+
+std::pair<Result, Command> GossipReplicaCore::apply(const Command& command) {
+  Command applied = command;
+  auto* c = std::get_if<database::cmd::SetScore>(&applied);
+  if (c == nullptr) return {machine_.apply(applied), std::move(applied)};
+  const database::ScoreWriter mine{c->written_at_us.value_or(0), c->publisher, c->seq};
+  const auto holder = store_.score_writer(c->event);
+  const bool wins = !holder || *holder < mine;
+  if (!wins) {
+    const Score s = store_.score(c->event);
+    c->gauls = s.gauls;
+    c->romans = s.romans;
+    c->updated_at = s.updated_at;
+  }
+  Result r = machine_.apply(applied);
+  if (r.outcome == Outcome::applied) {
+    if (wins) store_.put_score_writer(c->event, mine);
+    else ++counters_["set_scores_overtaken"];
+  }
+  return {std::move(r), std::move(applied)};
 }
 
 void GossipReplicaCore::persist(const LogEntry& e) {
@@ -542,6 +564,7 @@ void GossipReplicaCore::note_feed(const LogEntry& e, const Command& command, con
     item.op = std::string(SetScore::kOp);
     item.gauls = c->gauls;
     item.romans = c->romans;
+    item.written_at_us = c->written_at_us;
   } else if (const auto* c = std::get_if<database::cmd::IncrementMedalTally>(&command)) {
     item.op = std::string(IncrementMedalTally::kOp);
     item.medal = c->medal;

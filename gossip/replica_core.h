@@ -160,6 +160,12 @@ class GossipReplicaCore final : public Core {
   // A read with a clock: answered now, or parked (nullopt). `force`: answer whatever is missing.
   std::optional<Body> read(const Body& request, TimePoint now, bool force);
   void receive(const std::string& from, Gossip g, TimePoint now);
+  // Applies an update to the state, under the rule for concurrent set_scores of one event
+  // (docs/gossip.md, "Concurrent writers"): a set_score written before the one the score holds
+  // (by ScoreWriter's order) counts, as the publisher's seq and the key's version, but leaves the
+  // score as it is. Returns the result and the command as it was applied (the state machine's
+  // record of it, the apply listener's).
+  std::pair<database::Result, database::Command> apply(const database::Command& command);
   // Applies every entry that may be applied now (the caller's own first, already applied, aside).
   void apply_ready(const std::optional<UpdateId>& skip = std::nullopt);
   void persist(const LogEntry& e);

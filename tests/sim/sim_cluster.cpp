@@ -12,6 +12,11 @@
 namespace oly::sim {
 
 namespace {
+constexpr const char* kPublisherNodes[] = {"cacofonix", "bard"};
+bool is_publisher(const std::string& name) { return name == "cacofonix" || name == "bard"; }
+}  // namespace
+
+namespace {
 // Log lines of a simulation name the virtual time and the node that logged them (OLY_SIM_LOG).
 const VirtualClock* g_log_clock = nullptr;
 std::string g_log_node = "sim";
@@ -118,6 +123,7 @@ SimCluster::SimCluster(Config cfg, SimOptions opt)
   for (const auto& id : cfg_.database_ids()) start(id);
   for (const auto& f : cfg_.frontends) start(f.id);
   start("cacofonix");
+  if (opt_.second_publisher) start("bard");
   start("tablets");
 }
 
@@ -145,11 +151,11 @@ void SimCluster::start(const std::string& name) {
     n.core = std::move(core);
   } else if (name == cfg_.database.id) {
     n.core = std::make_unique<DatabaseTap>(*this, std::make_unique<database::DatabaseCore>(cfg_, *stores_.at(name), clock_));
-  } else if (name == "cacofonix") {
-    const std::string publisher = "cacofonix-" + std::to_string(incarnation_);
+  } else if (is_publisher(name)) {
+    const std::string publisher = name + "-" + std::to_string(incarnation_);
     auto core = std::make_unique<PublisherCore>(cfg_, publisher,
                                                 std::make_unique<RandomFeed>(cfg_.events, opt_.seed * 7 + incarnation_),
-                                                PublisherLimits{opt_.rate, opt_.max_updates});
+                                                PublisherLimits{opt_.rate, opt_.max_updates}, clock_);
     if (cfg_.byzantine) core->set_signing_key(signing_.secret_key);
     n.core = std::move(core);
   } else if (name == "tablets") {
@@ -174,7 +180,7 @@ void SimCluster::start(const std::string& name) {
     n.wrapped = std::move(n.transport);
     n.transport = std::make_unique<byzantine::TraitorTransport>(*n.wrapped, opt_.strategy, opt_.seed * 31 + incarnation_);
   }
-  if (name == "cacofonix") {
+  if (is_publisher(name)) {
     for (const auto& f : cfg_.frontends) n.transport->subscribe(f.id, "publisher");
   } else if (name == "tablets") {
     for (const auto& f : cfg_.frontends) n.transport->subscribe(f.id, "serving");
@@ -185,8 +191,8 @@ void SimCluster::start(const std::string& name) {
 
 void SimCluster::crash(const std::string& name) {
   collect();
-  if (name == "cacofonix" && nodes_.count(name)) {
-    for (const auto& [k, n] : publisher().medal_counts()) dead_medal_counts_[k] += n;
+  if (is_publisher(name) && nodes_.count(name)) {
+    for (const auto& [k, n] : static_cast<PublisherCore&>(*nodes_.at(name).core).medal_counts()) dead_medal_counts_[k] += n;
   }
   net_.crash(name);
   nodes_.erase(name);
@@ -314,8 +320,10 @@ void SimCluster::resume(const std::string& name) { paused_.erase(name); }
 
 std::map<std::string, int64_t> SimCluster::medal_counts() const {
   auto out = dead_medal_counts_;
-  if (auto it = nodes_.find("cacofonix"); it != nodes_.end()) {
-    for (const auto& [k, n] : static_cast<const PublisherCore&>(*it->second.core).medal_counts()) out[k] += n;
+  for (const char* name : kPublisherNodes) {
+    if (auto it = nodes_.find(name); it != nodes_.end()) {
+      for (const auto& [k, n] : static_cast<const PublisherCore&>(*it->second.core).medal_counts()) out[k] += n;
+    }
   }
   return out;
 }
@@ -358,7 +366,22 @@ std::vector<Message> SimCluster::operator_answers() {
   return out;
 }
 
-void SimCluster::stop_publishing() { publisher().stop_producing(); }
+bool SimCluster::publishers_finished() {
+  for (PublisherCore* p : publishers()) {
+    if (!p->finished()) return false;
+  }
+  return true;
+}
+
+size_t SimCluster::unacknowledged() {
+  size_t n = 0;
+  for (PublisherCore* p : publishers()) n += p->unacknowledged();
+  return n;
+}
+
+void SimCluster::stop_publishing() {
+  for (PublisherCore* p : publishers()) p->stop_producing();
+}
 
 FrontendCore* SimCluster::frontend(const std::string& id) {
   auto it = nodes_.find(id);
@@ -366,11 +389,19 @@ FrontendCore* SimCluster::frontend(const std::string& id) {
 }
 
 PublisherCore& SimCluster::publisher() { return static_cast<PublisherCore&>(*nodes_.at("cacofonix").core); }
+
+std::vector<PublisherCore*> SimCluster::publishers() {
+  std::vector<PublisherCore*> out;
+  for (const char* name : kPublisherNodes) {
+    if (auto it = nodes_.find(name); it != nodes_.end()) out.push_back(static_cast<PublisherCore*>(it->second.core.get()));
+  }
+  return out;
+}
 TabletsCore& SimCluster::tablets() { return static_cast<TabletsCore&>(*nodes_.at("tablets").core); }
 
 void SimCluster::collect() {
-  if (auto it = nodes_.find("cacofonix"); it != nodes_.end()) {
-    for (auto& a : static_cast<PublisherCore&>(*it->second.core).take_acks()) acks_.push_back(std::move(a));
+  for (PublisherCore* p : publishers()) {
+    for (auto& a : p->take_acks()) acks_.push_back(std::move(a));
   }
   if (auto it = nodes_.find("tablets"); it != nodes_.end()) {
     for (auto& r : static_cast<TabletsCore&>(*it->second.core).take_reads()) reads_.push_back(std::move(r));

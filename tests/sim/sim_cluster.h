@@ -3,7 +3,7 @@
 // processes. A run replays exactly from its seed.
 //
 // Nodes are named as in the config ("db", or the replicas "db1", "db2", ... of a replicated tier;
-// "fe1", "fe2", ...), "cacofonix" and "tablets".
+// "fe1", "fe2", ...), "cacofonix" (and "bard", a second publisher, when asked) and "tablets".
 // crash(name) stops a node and drops its traffic; restart(name) starts a fresh core for it (a
 // new process incarnation: empty memory), except that a database node keeps its store (the disk)
 // as of its last commit: a replica loses the writes it had not synced.
@@ -60,6 +60,9 @@ struct SimOptions {
   // it lies (byzantine/traitor.h).
   std::string traitor = {};
   byzantine::Strategy strategy = byzantine::Strategy::kFlip;
+  // A second publisher node, "bard", writing random updates of the same events at the same rate
+  // (gossip mode's concurrent writers, docs/gossip.md).
+  bool second_publisher = false;
 };
 
 // What the database's tap saw (verify/epochs.h judges them).
@@ -101,6 +104,12 @@ class SimCluster {
 
   FrontendCore* frontend(const std::string& id);
   PublisherCore& publisher();
+  // Every publisher node running ("cacofonix", and "bard" when SimOptions::second_publisher).
+  std::vector<PublisherCore*> publishers();
+  // Whether every publisher is finished (stopped, everything acknowledged); how many updates
+  // they still wait for.
+  bool publishers_finished();
+  size_t unacknowledged();
   TabletsCore& tablets();
   // The database's store: the single database's, or the store of the live replica that applied
   // the most (the committed state furthest along).

@@ -211,16 +211,16 @@ inline void expect_recovery(SimRun& r, TimePoint back, Duration bound) {
   EXPECT_EQ(join(check_even_split(r.c.tablets().tablets_per_home())), "") << r.describe();
 }
 
-// Runs a little more load, stops the publisher, lets everything drain, and checks checks 1-3.
+// Runs a little more load, stops the publishers, lets everything drain, and checks checks 1-3.
 // `live`: the cluster is expected to work (every update gets acknowledged, and enough happened);
 // otherwise only the safety checks count.
 inline void drain_and_check(SimRun& r, bool live = true, size_t min_acks = 50, size_t min_reads = 500) {
   SimCluster& c = r.c;
   r.run(500);
   c.stop_publishing();
-  const bool drained = c.run_until([&] { return c.publisher().finished(); }, ms(live ? 10000 : 1000));
+  const bool drained = c.run_until([&] { return c.publishers_finished(); }, ms(live ? 10000 : 1000));
   if (live) {
-    EXPECT_TRUE(drained) << c.publisher().unacknowledged() << " updates never acknowledged; " << r.describe();
+    EXPECT_TRUE(drained) << c.unacknowledged() << " updates never acknowledged; " << r.describe();
   }
   r.run(1000);  // tablets finish their last rounds
   EXPECT_EQ(join(r.monitor.violations()), "") << "master lease held wrongly; " << r.describe();

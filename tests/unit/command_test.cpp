@@ -20,7 +20,8 @@ CommandBatch every_kind() {
                     .epoch = 3,
                     .committed_at_us = std::numeric_limits<int64_t>::min(),
                     .updated_at = 1'700'000'000'123,
-                    .from = "fe1"},
+                    .from = "fe1",
+                    .written_at_us = std::numeric_limits<int64_t>::max()},
       cmd::SetScore{.event = "", .publisher = "p", .seq = 1, .epoch = std::nullopt, .from = ""},
       cmd::IncrementMedalTally{.team = "Gauls",
                                .medal = "bronze",
@@ -117,6 +118,29 @@ TEST(CommandBatch, BadBytesGiveAnErrorNamingWhatIsWrong) {
             "command 0 (claim_master): missing field 'epoch'");
   EXPECT_EQ(decode_batch(one_command(1, "claim_master", [](auto& pk) { pk.pack(1); })).error,
             "command 0 (claim_master): expected a map of fields");
+}
+
+// A set_score written before its `written_at_us` existed (a Raft log or a gossip log from the
+// version before) still decodes, without it; a field that is not optional is still required.
+TEST(CommandBatch, ASetScoreWrittenBeforeItsWriteStampDecodes) {
+  const auto old_set_score = [](msgpack::packer<msgpack::sbuffer>& pk) {
+    pk.pack_map(9);
+    pk.pack("event"); pk.pack("Curling");
+    pk.pack("gauls"); pk.pack(3);
+    pk.pack("romans"); pk.pack(1);
+    pk.pack("publisher"); pk.pack("p");
+    pk.pack("seq"); pk.pack(7);
+    pk.pack("epoch"); pk.pack(2);
+    pk.pack("committed_at_us"); pk.pack(5);
+    pk.pack("updated_at"); pk.pack(6);
+    pk.pack("from"); pk.pack("fe1");
+  };
+  const DecodedBatch d = decode_batch(one_command(1, "set_score", old_set_score));
+  ASSERT_EQ(d.error, "");
+  const auto& c = std::get<cmd::SetScore>(d.batch.at(0));
+  EXPECT_EQ(c.seq, 7u);
+  EXPECT_EQ(c.gauls, 3);
+  EXPECT_FALSE(c.written_at_us.has_value());
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 // reached held until gossip brings it, or answered partial once the replica holding the rest is
 // silent; gossip taken, applied and collected; the master row and homes spreading; the feed; a
 // seed's refusals and a joiner taking its state in parts (and the state copy on its own); a
-// member removed.
+// member removed; concurrent set_scores of two publishers ending the same on both replicas.
 #include "gossip/replica_core.h"
 
 #include <gtest/gtest.h>
@@ -313,6 +313,55 @@ TEST_F(GossipReplica, ARemovedReplicaNoLongerHoldsCollectionBackAndServesNothing
   EXPECT_TRUE(db3->core.removed());
 }
 
+// Two publishers set one event's score at two replicas at once (docs/gossip.md, "Concurrent
+// writers"): whatever order gossip brings them in, both replicas end with the later-written one,
+// at the same version; equal stamps are decided by the publisher's name. Before the rule, each
+// replica kept the one it applied last: db1 5-0, db2 3-0.
+TEST_F(GossipReplica, ConcurrentSetScoresOfTwoPublishersEndTheSameOnEveryReplica) {
+  auto written = [](const std::string& publisher, uint64_t seq, int64_t gauls, int64_t at_us) {
+    SetScore s{"Curling", gauls, 0, publisher, seq, std::nullopt, 1, std::nullopt};
+    s.written_at_us = at_us;
+    return s;
+  };
+  auto a1 = reply_of<Ack>(db1->step("fe1", written("a", 1, 3, 200)));
+  auto b1 = reply_of<Ack>(db2->step("fe1", written("b", 1, 5, 100)));
+  ASSERT_TRUE(a1 && b1);
+  EXPECT_EQ(a1->score->gauls, 3);
+  EXPECT_EQ(b1->score->gauls, 5) << "each replica takes its own at once";
+  db2->step("db1", gossip_from(*db1, "db2"));
+  db1->step("db2", gossip_from(*db2, "db1"));
+  for (auto* s : {&s1, &s2}) {
+    EXPECT_EQ(s->score("Curling").gauls, 3) << "a's, written at 200, is the later";
+    EXPECT_EQ(s->score("Curling").version, 2u) << "both writes count";
+  }
+  EXPECT_EQ(db1->core.counters().at("set_scores_overtaken"), 1) << "b's came to db1 after a's";
+  // A write stamped before the score's, accepted late: acknowledged with the score it leaves.
+  auto late = reply_of<Ack>(db1->step("fe1", written("c", 1, 7, 150)));
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->version, 3u);
+  EXPECT_EQ(late->score->gauls, 3);
+  // Equal stamps: the greater publisher's name wins, whichever replica took which.
+  EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", written("b", 2, 9, 300))));
+  EXPECT_TRUE(reply_of<Ack>(db2->step("fe1", written("a", 2, 8, 300))));
+  db2->step("db1", gossip_from(*db1, "db2"));
+  db1->step("db2", gossip_from(*db2, "db1"));
+  for (auto* s : {&s1, &s2}) {
+    EXPECT_EQ(s->score("Curling").gauls, 9);
+    EXPECT_EQ(s->score("Curling").version, 5u);
+    EXPECT_EQ(s->score_writer("Curling"), (database::ScoreWriter{300, "b", 2}));
+  }
+  // The feed shows each update as written, the same on both.
+  auto f1 = reply_of<FeedReply>(db1->step("fe1", feed_of("Curling")));
+  auto f2 = reply_of<FeedReply>(db2->step("fe1", feed_of("Curling")));
+  ASSERT_TRUE(f1 && f2);
+  ASSERT_EQ(f1->items.size(), 5u);
+  for (size_t k = 0; k < 5; ++k) {
+    EXPECT_EQ(f1->items[k].gauls, f2->items[k].gauls) << k;
+    EXPECT_EQ(f1->items[k].written_at_us, f2->items[k].written_at_us) << k;
+  }
+  EXPECT_EQ(reply_of<Error>(db1->step("fe1", written("d", 1, 1, -5)))->code, ErrorCode::kBadValue);
+}
+
 TEST(GossipStore, AStateCopyRoundTripsAndABadOneIsRefused) {
   database::SqliteStore a{":memory:"}, b{":memory:"};
   a.begin();
@@ -321,6 +370,7 @@ TEST(GossipStore, AStateCopyRoundTripsAndABadOneIsRefused) {
   a.gossip_set_clock("db1", 1);
   a.gossip_put_member({"db4", "tcp://127.0.0.1:9123", false});
   a.gossip_put_member({"db3", "tcp://127.0.0.1:9122", true});
+  a.put_score_writer("Curling", {1'700'000'000'000'000, "p", 4});
   a.commit();
   b.begin();
   b.put_score({"Chess", 1, 1, 1, 1});
@@ -331,6 +381,8 @@ TEST(GossipStore, AStateCopyRoundTripsAndABadOneIsRefused) {
   EXPECT_EQ(b.gossip_clock(), a.gossip_clock());
   EXPECT_EQ(b.gossip_entries(), a.gossip_entries());
   EXPECT_EQ(b.gossip_members(), a.gossip_members());
+  EXPECT_EQ(b.score_writer("Curling"), a.score_writer("Curling")) << "which write a score holds, too";
+  EXPECT_FALSE(b.score_writer("Chess"));
   b.begin();
   EXPECT_THROW(b.restore_gossip(a.state_dump()), std::runtime_error) << "a Raft snapshot is not a gossip copy";
   std::string cut = a.gossip_dump();

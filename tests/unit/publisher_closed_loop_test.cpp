@@ -15,7 +15,7 @@ class PublisherClosedLoopTest : public ::testing::Test {
     std::string script;
     for (int i = 0; i < 100; ++i) script += "set_score Curling " + std::to_string(i) + " 0\n";
     core = std::make_unique<PublisherCore>(cfg, "bard-1", std::make_unique<ScriptFeed>(script, "test", cfg.events),
-                                           PublisherLimits{1e6, 0, 3});
+                                           PublisherLimits{1e6, 0, 3}, clock);
   }
   std::vector<uint64_t> tick(Duration t) {
     now = TimePoint(t);
@@ -43,6 +43,7 @@ class PublisherClosedLoopTest : public ::testing::Test {
 
   Config cfg;
   TimePoint now{};
+  VirtualClock clock;
   std::unique_ptr<PublisherCore> core;
 };
 
@@ -68,13 +69,38 @@ TEST_F(PublisherClosedLoopTest, WhileFullItWakesOnlyForTheResendTimeout) {
 
 TEST(PublisherClosedLoop, NoLimitKeepsTheRate) {
   Config cfg;
+  VirtualClock clock;
   std::string script;
   for (int i = 0; i < 50; ++i) script += "set_score Curling " + std::to_string(i) + " 0\n";
-  PublisherCore core(cfg, "bard-1", std::make_unique<ScriptFeed>(script, "test", cfg.events), PublisherLimits{1000, 0});
+  PublisherCore core(cfg, "bard-1", std::make_unique<ScriptFeed>(script, "test", cfg.events), PublisherLimits{1000, 0}, clock);
   Effects out;
   core.on_tick(TimePoint(ms(100)), out);
   core.on_tick(TimePoint(ms(110)), out);
   EXPECT_EQ(core.stats().counters.at("produced"), 11);  // one per millisecond, none held back
+}
+
+// Gossip mode orders concurrent set_scores by their write stamps (docs/gossip.md): each carries
+// the wall clock of its making, and a publisher's stamps rise with seq even within one microsecond.
+TEST(PublisherClosedLoop, SetScoresCarryRisingWriteStamps) {
+  Config cfg;
+  cfg.cacofonix.window = 16;
+  VirtualClock clock;
+  std::string script;
+  for (int i = 0; i < 50; ++i) script += "set_score Curling " + std::to_string(i) + " 0\n";
+  PublisherCore core(cfg, "bard-1", std::make_unique<ScriptFeed>(script, "test", cfg.events), PublisherLimits{1e6, 0}, clock);
+  Effects out;
+  core.on_tick(TimePoint(ms(100)), out);
+  core.on_tick(TimePoint(ms(101)), out);  // a thousand due at once: the rest of the script
+  std::vector<int64_t> stamps;
+  for (const auto& o : out.items()) {
+    const auto& s = std::get<SetScore>(o.msg.body);
+    ASSERT_TRUE(s.written_at_us.has_value()) << "seq " << s.seq;
+    stamps.push_back(*s.written_at_us);
+  }
+  ASSERT_EQ(stamps.size(), 16u);
+  EXPECT_EQ(stamps[0], clock.wall_us(TimePoint(ms(100))));
+  EXPECT_EQ(stamps[1], clock.wall_us(TimePoint(ms(101))));
+  for (size_t k = 2; k < stamps.size(); ++k) EXPECT_EQ(stamps[k], stamps[k - 1] + 1) << k;
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ class PublisherCoreTest : public ::testing::Test {
   PublisherCoreTest() {
     cfg.cacofonix.window = 4;
     core = std::make_unique<PublisherCore>(
-        cfg, "bard-1", std::make_unique<ScriptFeed>(script(10), "test", cfg.events), PublisherLimits{1000, 0});
+        cfg, "bard-1", std::make_unique<ScriptFeed>(script(10), "test", cfg.events), PublisherLimits{1000, 0}, clock);
   }
   static std::string script(int n) {
     std::string s;
@@ -51,6 +51,7 @@ class PublisherCoreTest : public ::testing::Test {
 
   Config cfg;
   TimePoint now{};
+  VirtualClock clock;
   std::unique_ptr<PublisherCore> core;
 };
 
