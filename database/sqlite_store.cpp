@@ -514,10 +514,14 @@ std::optional<AppliedUpdate> SqliteStore::applied(const std::string& publisher, 
                        q.i64(3),  q.i64(4), q.i64(5),  q.text(6)};
 }
 
-std::vector<AppliedUpdate> SqliteStore::applied_log() {
+std::vector<AppliedUpdate> SqliteStore::applied_log() { return history_by("committed_at_us, rowid"); }
+
+std::vector<AppliedUpdate> SqliteStore::applied_in_record_order() { return history_by("rowid"); }
+
+std::vector<AppliedUpdate> SqliteStore::history_by(const char* order) {
   auto q = query(
-      "SELECT publisher, seq, key, version, op, committed_at_us, gauls, romans, medal FROM history "
-      "ORDER BY committed_at_us, rowid");
+      std::string("SELECT publisher, seq, key, version, op, committed_at_us, gauls, romans, medal FROM history ORDER BY ") +
+      order);
   std::vector<AppliedUpdate> out;
   while (q.next()) {
     out.push_back(AppliedUpdate{q.text(0), q.u64(1), q.text(2), q.u64(3), q.text(4), q.i64(5), q.i64(6), q.i64(7),

@@ -78,6 +78,9 @@ class SqliteStore final : public Store, public consensus::LogStore {
   void record_applied(const AppliedUpdate& u) override;
   std::optional<AppliedUpdate> applied(const std::string& publisher, uint64_t seq) override;
   std::vector<AppliedUpdate> applied_log() override;
+  // The same history in the order this replica recorded it: in gossip mode, the order it applied
+  // them (which differs between replicas when publishers write at once).
+  std::vector<AppliedUpdate> applied_in_record_order();
   std::vector<AppliedUpdate> recent_applied(const std::string& key, int64_t after_us, size_t limit) override;
 
   std::optional<std::string> home(const std::string& tablet) override;
@@ -192,6 +195,8 @@ class SqliteStore final : public Store, public consensus::LogStore {
   class Query;
   // The prepared statement for `sql`, prepared once and cached, ready to bind.
   Query query(std::string_view sql);
+  // The history table, ORDER BY `order`.
+  std::vector<AppliedUpdate> history_by(const char* order);
   // Runs `sql` (one or more statements); errors name `what`, or the SQL when it is empty.
   void exec(const char* sql, std::string_view what = {});
   [[noreturn]] void fail(std::string_view what) const;

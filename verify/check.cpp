@@ -67,10 +67,14 @@ CheckReport check_run(const CheckInput& in) {
 
   r.freshness = analyse_freshness(in.reads, commits_of(in.applied), in.acks);
 
-  const std::set<std::string> off = keys_off_count(l);
-  r.verdicts.push_back(no_update_lost(in, l, start, r));
-  r.verdicts.push_back(no_update_twice(in, l, off, start, r));
-  r.verdicts.push_back(applied_in_order(in, l, off, start, r));
+  if (in.replicas.empty()) {
+    const std::set<std::string> off = keys_off_count(l);
+    r.verdicts.push_back(no_update_lost(in, l, start, r));
+    r.verdicts.push_back(no_update_twice(in, l, off, start, r));
+    r.verdicts.push_back(applied_in_order(in, l, off, start, r));
+  } else {
+    for (auto& v : judge_replica_records(in, start, r)) r.verdicts.push_back(std::move(v));
+  }
   r.verdicts.push_back(fresh_reads(in, r.freshness, start, r));
   r.verdicts.push_back(monotonic_reads(r.freshness, start));
 

@@ -25,6 +25,13 @@
 //     pull: "reads within the pull bound" (no stale read staler than pull_bound).
 //     Both report fidelity and the staleness of stale reads (p50 / p99 / max).
 //  5. "monotonic reads": no tablet's read of a key returned an older version than an earlier one.
+//  Gossip mode, given each replica's own record (CheckInput::replicas, docs/gossip.md): replicas
+//  apply concurrent publishers' updates in different orders, so one version of a key may hold
+//  different values on two replicas until they converge. Then 1 asks each ack's update to be in
+//  every replica's record, with the ack's version and value in one of them (a set_score that left
+//  the score as it was, because a later-written one held it, counts); 2 and 3 judge each replica's
+//  record on its own, in the order that replica applied them, against its own final rows; and 4's
+//  values read must be values some replica held at their versions.
 //  6. "service recovered after every failure": after each failure Cacofonix was acknowledged
 //     again, and every affected tablet read successfully again (windows.h). n/a without failures.
 //  7. "rebalanced after recovery": after each failure whose `after` period could be judged (see
@@ -70,6 +77,15 @@ struct CheckInput {
   std::vector<database::AppliedUpdate> applied;  // the database's applied log
   std::vector<Score> scores;                     // the database's final rows
   std::vector<Tally> tallies;
+  // Gossip mode: each replica's own record, in the order it applied them, and its final rows
+  // (see the guarantees above). Empty otherwise, and then `applied` is judged as one history.
+  struct ReplicaRecord {
+    std::string replica;
+    std::vector<database::AppliedUpdate> applied;
+    std::vector<Score> scores;
+    std::vector<Tally> tallies;
+  };
+  std::vector<ReplicaRecord> replicas;
   RunEvents events;                    // failures, start and end of the run
 };
 

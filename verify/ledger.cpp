@@ -47,7 +47,7 @@ void for_each_medal_count(const Ledger& l, F&& f) {
 
 }  // namespace
 
-Ledger ledger_of(const CheckInput& in) {
+Ledger ledger_of(const CheckInput& in, bool record_order) {
   Ledger l;
   for (const auto& a : in.acks) l.acks[{a.publisher, a.seq}].push_back(&a);
   for (const auto& u : in.applied) {
@@ -55,10 +55,12 @@ Ledger ledger_of(const CheckInput& in) {
     l.in_commit_order.push_back(&u);
     ++l.applies_per_key[u.key];
   }
-  std::stable_sort(l.in_commit_order.begin(), l.in_commit_order.end(),
-                   [](const database::AppliedUpdate* a, const database::AppliedUpdate* b) {
-                     return a->committed_at_us < b->committed_at_us;
-                   });
+  if (!record_order) {
+    std::stable_sort(l.in_commit_order.begin(), l.in_commit_order.end(),
+                     [](const database::AppliedUpdate* a, const database::AppliedUpdate* b) {
+                       return a->committed_at_us < b->committed_at_us;
+                     });
+  }
   for (const auto& s : in.scores) l.final_version[Key::score(s.event).str()] = s.version;
   for (const auto& t : in.tallies) {
     l.final_version[Key::tally(t.team).str()] = t.version;
@@ -270,6 +272,136 @@ std::vector<std::string> medals_off(const std::vector<Tally>& tallies, const Med
     out.push_back(Key::tally(team).str() + " has " + std::to_string(have) + " " + medal + ", counted " +
                   std::to_string(want));
   });
+  return out;
+}
+
+namespace {
+
+std::string value_of(const database::AppliedUpdate& u) {
+  return u.op == kSetScore ? std::to_string(u.gauls) + "-" + std::to_string(u.romans) : u.medal;
+}
+
+// 1 in gossip mode: each ack's update in every replica's record, with the ack's key, version and
+// value in one of them, where a set_score whose value is the key's value before it (the score
+// it left, a later-written one holding it) matches any value; no team short of Cacofonix's count
+// in any replica's final rows.
+Verdict no_update_lost_in_records(const CheckInput& in, TimePoint start, CheckReport& r) {
+  Verdict v = verdict("no acknowledged update lost");
+  struct Apply {
+    const database::AppliedUpdate* u;
+    bool kept;  // a set_score that left the key's value as it was
+  };
+  std::map<PubSeq, std::vector<Apply>> applies;
+  std::map<PubSeq, std::set<std::string>> where;
+  for (const auto& rec : in.replicas) {
+    std::map<std::string, std::string> value;  // key -> its value so far in this record
+    for (const auto& u : rec.applied) {
+      const PubSeq ps{u.publisher, u.seq};
+      const std::string now = value_of(u);
+      auto before = value.find(u.key);
+      applies[ps].push_back({&u, u.op == kSetScore && before != value.end() && before->second == now});
+      where[ps].insert(rec.replica);
+      if (u.op == kSetScore) value[u.key] = now;
+    }
+  }
+  std::map<PubSeq, std::vector<const AckRecord*>> acks;
+  for (const auto& a : in.acks) acks[{a.publisher, a.seq}].push_back(&a);
+  size_t unapplied = 0, short_counts = 0;
+  for (const auto& [ps, list] : acks) {
+    std::string why;
+    const AckRecord* bad = nullptr;
+    const auto& at = where[ps];
+    for (const auto& rec : in.replicas) {
+      if (at.contains(rec.replica)) continue;
+      bad = list.front();
+      why = "never applied at " + rec.replica;
+      break;
+    }
+    for (size_t k = 0; bad == nullptr && k < list.size(); ++k) {
+      const AckRecord* a = list[k];
+      const auto& as = applies[ps];
+      const bool matched = std::any_of(as.begin(), as.end(), [&](const Apply& x) {
+        return x.u->key == a->key && x.u->version == a->version &&
+               (a->detail.empty() || value_of(*x.u) == a->detail || x.kept);
+      });
+      if (matched) continue;
+      bad = a;
+      why = "no replica applied it as " + a->key + " v" + std::to_string(a->version) + " " + a->detail;
+    }
+    if (bad == nullptr) continue;
+    ++unapplied;
+    example(v, describe_ack(*bad, start) + ", " + why);
+  }
+  for (const auto& rec : in.replicas) {
+    Ledger l;
+    for (const auto& t : rec.tallies) l.tallies[t.team] = &t;
+    l.counted = counted_medals(in.acks, rec.applied);
+    for_each_medal_count(l, [&](const std::string& team, const char* medal, int64_t have, int64_t want) {
+      if (have >= want) return;
+      ++short_counts;
+      example(v, rec.replica + ": " + Key::tally(team).str() + " has " + std::to_string(have) + " " + medal +
+                     ", Cacofonix counted " + std::to_string(want));
+    });
+  }
+  r.lost = unapplied + short_counts;
+  if (in.acks.empty() && applies.empty()) {
+    v.figures = "nothing was acknowledged or applied";
+    return v;
+  }
+  v.status = r.lost == 0 ? Status::kPass : Status::kFail;
+  v.figures = std::to_string(r.acked) + " acknowledged, " +
+              (unapplied == 0 ? "all applied on each of " + plural(in.replicas.size(), "replica", "replicas")
+                              : std::to_string(unapplied) + " not applied as acknowledged") +
+              (short_counts == 0 ? "; no team short of a medal"
+                                 : "; " + plural(short_counts, "medal count", "medal counts") +
+                                       " below Cacofonix's count");
+  return v;
+}
+
+// The verdicts of each replica's record as one: failed when any failed (its figures, and every
+// replica's examples, named), else the first replica's, said of each.
+Verdict merged(const std::vector<std::pair<std::string, Verdict>>& per_replica) {
+  Verdict out = per_replica.front().second;
+  out.examples.clear();
+  const auto failed = std::find_if(per_replica.begin(), per_replica.end(), [](const auto& p) { return p.second.failed(); });
+  if (failed != per_replica.end()) {
+    out.status = Status::kFail;
+    out.figures = failed->first + "'s record: " + failed->second.figures;
+  } else {
+    out.figures += " (each of " + plural(per_replica.size(), "replica's record", "replicas' records") + ")";
+  }
+  for (const auto& [replica, v] : per_replica) {
+    for (const auto& e : v.examples) {
+      if (out.examples.size() < kMaxExamples) out.examples.push_back(replica + ": " + e);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Verdict> judge_replica_records(const CheckInput& in, TimePoint start, CheckReport& r) {
+  std::vector<Verdict> out{no_update_lost_in_records(in, start, r)};
+  std::vector<std::pair<std::string, Verdict>> twice, order;
+  r.duplicates = 0;
+  r.reordered = 0;
+  for (const auto& rec : in.replicas) {
+    CheckInput one;
+    one.acks = in.acks;
+    one.applied = rec.applied;
+    one.scores = rec.scores;
+    one.tallies = rec.tallies;
+    const Ledger l = ledger_of(one, true);
+    const std::set<std::string> off = keys_off_count(l);
+    CheckReport mine;
+    mine.applied = one.applied.size();
+    twice.emplace_back(rec.replica, no_update_twice(one, l, off, start, mine));
+    order.emplace_back(rec.replica, applied_in_order(one, l, off, start, mine));
+    r.duplicates = std::max(r.duplicates, mine.duplicates);
+    r.reordered = std::max(r.reordered, mine.reordered);
+  }
+  out.push_back(merged(twice));
+  out.push_back(merged(order));
   return out;
 }
 

@@ -37,7 +37,9 @@ struct Ledger {
   std::map<std::string, const Tally*> tallies;
 };
 
-Ledger ledger_of(const CheckInput& in);
+// `record_order`: in.applied is one replica's record in the order it applied them (gossip mode),
+// kept as it is instead of sorted by commit time.
+Ledger ledger_of(const CheckInput& in, bool record_order = false);
 
 // Cacofonix's count: per team and medal, the distinct {publisher, seq} increments that were
 // acknowledged or applied (an update applied whose ack was lost still counts once).
@@ -63,5 +65,9 @@ Verdict no_update_twice(const CheckInput& in, const Ledger& l, const std::set<st
 //    row is its last apply's. Sets r.reordered.
 Verdict applied_in_order(const CheckInput& in, const Ledger& l, const std::set<std::string>& off,
                          TimePoint start, CheckReport& r);
+
+// Gossip mode (in.replicas not empty): guarantees 1-3 as check.h words them for it. Sets r.lost,
+// r.duplicates and r.reordered (the most any replica's record gave).
+std::vector<Verdict> judge_replica_records(const CheckInput& in, TimePoint start, CheckReport& r);
 
 }  // namespace oly::verify

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "database/sqlite_store.h"
@@ -93,6 +94,22 @@ void read_database(const Config& cfg, const RunLayout& layout, RunRecords& r) {
     r.tallies = std::move(tallies);
   }
   if (!found) throw std::runtime_error(files.front() + ": no database file");
+  if (cfg.replication == Replication::kGossip) {
+    std::set<std::string> removed;
+    for (const auto& path : files) {
+      if (!fs::exists(path)) continue;
+      database::SqliteStore store(path);
+      for (const auto& m : store.gossip_members()) {
+        if (m.removed) removed.insert(m.id);
+      }
+    }
+    for (const auto& id : cfg.database_ids()) {
+      const std::string path = cfg.database_file(id);
+      if (removed.contains(id) || !fs::exists(path)) continue;
+      database::SqliteStore store(path);
+      r.replicas.push_back({id, store.applied_in_record_order(), store.scores(), store.tallies()});
+    }
+  }
   r.applied.clear();
   for (auto& [ps, u] : history) r.applied.push_back(std::move(u));
   std::stable_sort(r.applied.begin(), r.applied.end(), [](const database::AppliedUpdate& a, const database::AppliedUpdate& b) {
@@ -168,6 +185,12 @@ CheckInput check_input(const Config& cfg, RunRecords records, Duration pull_slac
   in.applied = std::move(records.applied);
   in.scores = std::move(records.scores);
   in.tallies = std::move(records.tallies);
+  in.replicas = std::move(records.replicas);
+  // A replica down at the run's end (killed and not restarted) lacks what came after: its record
+  // is not judged.
+  for (const auto& f : in.events.failures) {
+    if (!f.back) std::erase_if(in.replicas, [&](const CheckInput::ReplicaRecord& r) { return r.replica == f.node; });
+  }
   return in;
 }
 

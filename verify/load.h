@@ -40,6 +40,9 @@ struct RunRecords {
   std::vector<database::AppliedUpdate> applied;  // the database's applied log, in commit order
   std::vector<Score> scores;                     // the database's final rows
   std::vector<Tally> tallies;
+  // Gossip mode: each configured replica's own record and rows (CheckInput::replicas), those
+  // removed from the tier aside (and check_input leaves out those down at the run's end).
+  std::vector<CheckInput::ReplicaRecord> replicas;
   std::vector<ClusterEvent> events;              // events.csv
   std::map<std::string, Stats> frontend_stats;   // <fe>.stats, by front end id
 };

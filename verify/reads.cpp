@@ -38,22 +38,28 @@ std::string freshness_text(const FreshnessReport& f) {
 }
 
 size_t foreign_values(const CheckInput& in, TimePoint start, std::vector<std::string>& examples) {
-  // key -> version -> value, replayed from the applied log in commit order.
-  std::map<std::string, std::map<uint64_t, std::string>> held;
-  std::map<std::string, std::map<std::string, int64_t>> medals;
+  // key -> version -> the values held, replayed from the applied log in commit order (gossip
+  // mode: from each replica's record, in the order it applied them).
+  std::map<std::string, std::map<uint64_t, std::set<std::string>>> held;
   std::set<std::string> partial;
-  for (const auto& u : in.applied) {
-    if (u.op == "set_score") {
-      held[u.key][u.version] = std::to_string(u.gauls) + "-" + std::to_string(u.romans);
-    } else {
-      // A tally is a count: judged only from its first increment on (a history that begins later,
-      // a replica's that joined from a snapshot, cannot say it).
-      if (!medals.count(u.key) && u.version != 1) partial.insert(u.key);
-      auto& m = medals[u.key];
-      ++m[u.medal];
-      held[u.key][u.version] = std::to_string(m["gold"]) + "/" + std::to_string(m["silver"]) + "/" + std::to_string(m["bronze"]);
+  const auto replay = [&](const std::vector<database::AppliedUpdate>& history) {
+    std::map<std::string, std::map<std::string, int64_t>> medals;
+    for (const auto& u : history) {
+      if (u.op == "set_score") {
+        held[u.key][u.version].insert(std::to_string(u.gauls) + "-" + std::to_string(u.romans));
+      } else {
+        // A tally is a count: judged only from its first increment on (a history that begins
+        // later, a replica's that joined from a snapshot, cannot say it).
+        if (!medals.count(u.key) && u.version != 1) partial.insert(u.key);
+        auto& m = medals[u.key];
+        ++m[u.medal];
+        held[u.key][u.version].insert(std::to_string(m["gold"]) + "/" + std::to_string(m["silver"]) + "/" +
+                                      std::to_string(m["bronze"]));
+      }
     }
-  }
+  };
+  if (in.replicas.empty()) replay(in.applied);
+  for (const auto& rec : in.replicas) replay(rec.applied);
   size_t bad = 0;
   for (const auto& r : in.reads) {
     // A partial read (gossip mode) may be older, but its value must still be one the database held.
@@ -62,7 +68,9 @@ size_t foreign_values(const CheckInput& in, TimePoint start, std::vector<std::st
     if (r.version == 0) {
       want = r.key.starts_with("score/") ? "0-0" : "0/0/0";
     } else if (auto k = held.find(r.key); k != held.end() && k->second.count(r.version)) {
-      want = k->second.at(r.version);
+      const auto& values = k->second.at(r.version);
+      if (values.count(r.value)) continue;
+      want = *values.begin();
     } else {
       continue;  // a version the applied log does not reach: the freshness analysis judges it
     }

@@ -3,12 +3,16 @@
 // killed (SIGKILL) under load and come back later: the one left goes on acknowledging updates, and
 // verify/ judges the run as every run is (none lost, none twice, in order, fresh and monotonic
 // reads). Afterwards the three replicas hold the same scores and tallies, and get_feed answers the
-// same play-by-play on each. A fourth replica joins under load and serves.
+// same play-by-play on each. A fourth replica joins under load and serves. Two publishers write
+// the same events at once and every replica ends with each event's last-written score.
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <filesystem>
 #include <thread>
+#include <tuple>
 
+#include "common/codec.h"
 #include "database/sqlite_store.h"
 #include "tests/support/cluster.h"
 #include "tests/support/judge.h"
@@ -134,6 +138,78 @@ TEST(GossipProcess, AReplicaJoinsUnderLoadAndServes) {
   const auto answer = cluster.ask("db4", read);
   ASSERT_TRUE(answer && answer->is<ScoreReply>()) << "db4 does not serve reads; " << cluster.log_tail("db4");
   stop_and_judge(cluster, {"db1", "db2", "db3", "db4"});
+}
+
+// Concurrent writers on real processes (docs/gossip.md): a second Cacofonix ("bard", its own run
+// directory for its ack log) writes the same events as the first, at once, while db1, where the
+// master writes, exchanges no gossip with the others (OLY_DEBUG_GOSSIP_CUT, for the first 5 s);
+// both finish inside the cut, so the others take db1's entries in one batch after it, publisher
+// by publisher, in another order than db1 applied them. Afterwards every replica holds the same
+// rows, each event's score is the set_score with the greatest (written_at_us, publisher, seq) in
+// the play-by-play, each replica applied every update of both publishers, and verify/ judges the
+// run on each replica's own record (docs/gossip.md). Fails without the rule (db2's rows differ
+// from db1's).
+TEST(GossipProcess, TwoPublishersAtOnceEndWithTheLastWrittenScoreEverywhere) {
+  ProcessCluster cluster = gossip_cluster();
+  ::setenv("OLY_DEBUG_GOSSIP_CUT", "db1@0+5000", 1);
+  const bool started = cluster.start_database();
+  ::unsetenv("OLY_DEBUG_GOSSIP_CUT");
+  ASSERT_TRUE(started);
+  ASSERT_TRUE(cluster.start_frontend("fe1"));
+  ASSERT_TRUE(cluster.start_frontend("fe2"));
+  const std::string second = cluster.run_file("second");
+  std::filesystem::create_directories(second);
+  std::filesystem::create_directory_symlink(cluster.run_file(cluster.config().keys_dir), second + "/" + cluster.config().keys_dir);
+  const std::vector<std::string> load = {"--rate", "60", "--duration", "2", "--drain", "15"};
+  cluster.start_cacofonix(load);
+  std::vector<std::string> bard = load;
+  for (const char* a : {"--run-dir", second.c_str(), "--seed", "77"}) bard.emplace_back(a);
+  cluster.start_cacofonix(bard, "bard");
+  cluster.start_tablets({"--count", "20", "--duration", "4"});
+  ASSERT_EQ(cluster.wait("cacofonix", ms(60000)), 0) << cluster.log_tail("cacofonix");
+  ASSERT_EQ(cluster.wait("bard", ms(60000)), 0) << cluster.log_tail("bard");
+  // The cut ends 5 s after the replicas started; the others then take db1's entries.
+  const auto caught_up = [&] {
+    const auto a = cluster.ask("db1", GetStats{});
+    const auto b = cluster.ask("db2", GetStats{});
+    const auto c = cluster.ask("db3", GetStats{});
+    return a && b && c && a->is<Stats>() && b->is<Stats>() && c->is<Stats>() &&
+           a->as<Stats>().info.at("clock") == b->as<Stats>().info.at("clock") &&
+           a->as<Stats>().info.at("clock") == c->as<Stats>().info.at("clock");
+  };
+  for (int i = 0; i < 200 && !caught_up(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(cluster.wait("tablets", ms(30000)), 0) << cluster.log_tail("tablets");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the last applies
+  stop_and_judge(cluster, {"db1", "db2", "db3"});
+
+  database::SqliteStore store(cluster.config().database_file("db2"));
+  std::map<std::string, FeedItem> last;  // event -> its greatest write
+  auto rank = [](const FeedItem& i) { return std::tuple(i.written_at_us.value_or(0), i.publisher, i.seq); };
+  size_t items = 0;
+  for (const auto& blob : store.feed_items()) {
+    const Decoded d = decode(blob);
+    ASSERT_TRUE(d.ok && d.message.is<FeedReply>());
+    for (const auto& i : d.message.as<FeedReply>().items) {
+      ++items;
+      if (i.op != SetScore::kOp) continue;
+      const std::string event = i.key.substr(std::string("score/").size());
+      auto [it, fresh] = last.emplace(event, i);
+      if (!fresh && rank(it->second) < rank(i)) it->second = i;
+    }
+  }
+  ASSERT_LT(items, 1000u) << "the feed keeps the last 1,000 updates: the test needs all of them";
+  ASSERT_FALSE(last.empty());
+  for (const auto& [event, w] : last) {
+    const Score s = store.score(event);
+    EXPECT_EQ(std::to_string(s.gauls) + "-" + std::to_string(s.romans), std::to_string(w.gauls) + "-" + std::to_string(w.romans))
+        << event << " v" << s.version << ": " << w.publisher << " seq " << w.seq << " wrote last";
+  }
+  const auto seqs = store.last_seqs();
+  ASSERT_EQ(seqs.size(), 2u) << "both publishers' updates applied";
+  for (const auto& [publisher, n] : seqs) EXPECT_GE(n, 100u) << publisher;
+  for (const char* who : {"cacofonix", "bard"}) {
+    EXPECT_NE(cluster.log_tail(who, 5).find(", 0 unacknowledged"), std::string::npos) << cluster.log_tail(who);
+  }
 }
 
 }  // namespace

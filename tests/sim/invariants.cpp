@@ -38,6 +38,17 @@ verify::CheckInput check_input(SimCluster& c, Duration pull_bound) {
   }
   in.scores = c.store().scores();
   in.tallies = c.store().tallies();
+  // Gossip mode: every live replica's own record, as verify/load reads a gossip run's files (a
+  // replica that is down, or that joined with a copy of the state and so a record that begins
+  // with it, is left out).
+  if (c.config().replication == Replication::kGossip) {
+    for (const auto& id : c.config().database_ids()) {
+      auto* g = c.gossip_replica(id);
+      if (g == nullptr || g->removed()) continue;
+      auto& s = c.store(id);
+      in.replicas.push_back({id, s.applied_in_record_order(), s.scores(), s.tallies()});
+    }
+  }
   return in;
 }
 

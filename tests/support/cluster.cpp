@@ -111,10 +111,10 @@ bool ProcessCluster::start_frontend(const std::string& id, const std::vector<std
   return start_server(id, std::move(argv));
 }
 
-void ProcessCluster::start_cacofonix(const std::vector<std::string>& args) {
+void ProcessCluster::start_cacofonix(const std::vector<std::string>& args, const std::string& name) {
   std::vector<std::string> argv = {bin("cacofonix"), "--config", config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
-  children_["cacofonix"] = std::make_unique<Child>(argv, dir_.file("cacofonix.log"));
+  children_[name] = std::make_unique<Child>(argv, dir_.file(name + ".log"));
 }
 
 void ProcessCluster::start_tablets(const std::vector<std::string>& args) {

@@ -43,8 +43,9 @@ class ProcessCluster {
   std::string db_leader();
   // `extra`: more arguments (e.g. --traitor flip).
   bool start_frontend(const std::string& id, const std::vector<std::string>& extra = {});
-  // Starts Cacofonix / the tablet process with extra arguments (e.g. --duration 5).
-  void start_cacofonix(const std::vector<std::string>& args);
+  // Starts Cacofonix / the tablet process with extra arguments (e.g. --duration 5). `name`: the
+  // child's name (its log is <name>.log), for a second publisher at once.
+  void start_cacofonix(const std::vector<std::string>& args, const std::string& name = "cacofonix");
   void start_tablets(const std::vector<std::string>& args);
 
   Child* child(const std::string& name);

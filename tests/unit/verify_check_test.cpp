@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -546,6 +548,112 @@ TEST(Rebalancing, NotJudgedWithoutALongEnoughRecoveryPeriod) {
   EXPECT_FALSE(r.failures[0].after.judged);
   EXPECT_EQ(guarantee(r, 7).status, Status::kNotJudged);
   EXPECT_NE(guarantee(r, 7).figures.find("long enough recovery period"), std::string::npos);
+}
+
+// Gossip mode with two publishers writing one event at once (docs/gossip.md, "Concurrent
+// writers"): a's set_score (written later) and b's, each accepted at its own replica, reach the
+// other replica second. db1 applies a then b, which leaves a's score (kept); db2 applies b then a.
+// So v1 is 3-0 at db1 and 5-0 at db2, and both end at 3-0 v2.
+struct ConcurrentWriters {
+  ConcurrentWriters() {
+    in.run_dir = "/tmp/run";
+    in.frontends = {"fe1", "fe2"};
+    in.events.start = at_ms(0);
+    in.events.end = at_ms(2000);
+    const auto apply = [](const std::string& p, int64_t gauls, uint64_t version, int64_t at) {
+      database::AppliedUpdate u;
+      u.publisher = p;
+      u.seq = 1;
+      u.key = "score/Curling";
+      u.version = version;
+      u.op = "set_score";
+      u.committed_at_us = to_us(at_ms(at));
+      u.gauls = gauls;
+      return u;
+    };
+    db1 = {"db1", {apply("a", 3, 1, 100), apply("b", 3, 2, 110)}, {Score{"Curling", 3, 0, 2, 0}}, {}};
+    db2 = {"db2", {apply("b", 5, 1, 110), apply("a", 3, 2, 100)}, {Score{"Curling", 3, 0, 2, 0}}, {}};
+    for (const auto& [p, gauls, at] : std::vector<std::tuple<std::string, int64_t, int64_t>>{{"a", 3, 100}, {"b", 5, 110}}) {
+      AckRecord a;
+      a.publisher = p;
+      a.seq = 1;
+      a.op = "set_score";
+      a.key = "score/Curling";
+      a.detail = std::to_string(gauls) + "-0";
+      a.version = 1;
+      a.via = "fe1";
+      a.created = a.first_sent = at_ms(at - 5);
+      a.acked = at_ms(at + 5);
+      in.acks.push_back(a);
+    }
+    for (const auto& [tablet, version, value, at] : std::vector<std::tuple<std::string, uint64_t, std::string, int64_t>>{
+             {"t1", 1, "3-0", 200}, {"t2", 1, "5-0", 200}, {"t1", 2, "3-0", 400}, {"t2", 2, "3-0", 400}}) {
+      ReadRecord r;
+      r.tablet = tablet;
+      r.key = "score/Curling";
+      r.start = at_ms(at);
+      r.end = at_ms(at + 1);
+      r.frontend = "fe1";
+      r.outcome = "ok";
+      r.version = version;
+      r.value = value;
+      in.reads.push_back(r);
+    }
+    in.applied = db1.applied;
+    in.scores = db1.scores;
+  }
+  CheckReport judged() {
+    in.replicas = {db1, db2};
+    return check_run(in);
+  }
+  CheckInput in;
+  CheckInput::ReplicaRecord db1, db2;
+};
+
+TEST(GossipRecords, ConcurrentPublishersAreJudgedOnEachReplicasOwnRecord) {
+  ConcurrentWriters w;
+  const CheckReport one_history = check_run(w.in);
+  EXPECT_EQ(guarantee(one_history, 1).status, Status::kFail) << "b's ack (v1 5-0) is not in db1's history";
+  EXPECT_EQ(guarantee(one_history, 4).status, Status::kFail) << "t2's 5-0 at v1 is not db1's";
+  const CheckReport r = w.judged();
+  for (size_t n = 1; n <= 5; ++n) EXPECT_EQ(guarantee(r, n).status, Status::kPass) << n << "\n" << format_check(r);
+  EXPECT_NE(guarantee(r, 1).figures.find("all applied on each of 2 replicas"), std::string::npos) << guarantee(r, 1).figures;
+  EXPECT_NE(guarantee(r, 3).figures.find("each of 2 replicas' records"), std::string::npos) << guarantee(r, 3).figures;
+}
+
+TEST(GossipRecords, AnUpdateMissingFromOneReplicaOrAppliedWithAValueNoneHeldFails) {
+  {
+    ConcurrentWriters w;
+    w.db2.applied.pop_back();  // db2 never applied a's
+    w.db2.scores[0] = Score{"Curling", 5, 0, 1, 0};
+    const CheckReport r = w.judged();
+    EXPECT_EQ(guarantee(r, 1).status, Status::kFail);
+    EXPECT_TRUE(any_example_has(guarantee(r, 1), "never applied at db2")) << format_check(r);
+  }
+  {
+    ConcurrentWriters w;
+    w.db1.applied[0].gauls = 4;  // a's applied as 4-0 at db1 (its acceptor): no replica holds 3-0 at v1
+    w.db1.applied[1].gauls = 4;
+    w.db1.scores[0].gauls = 4;
+    const CheckReport r = w.judged();
+    EXPECT_EQ(guarantee(r, 1).status, Status::kFail);
+    EXPECT_TRUE(any_example_has(guarantee(r, 1), "no replica applied it as score/Curling v1 3-0")) << format_check(r);
+  }
+  {
+    ConcurrentWriters w;
+    w.db2.applied[1].version = 3;  // db2 skips v2
+    w.db2.scores[0].version = 3;
+    const CheckReport r = w.judged();
+    EXPECT_EQ(guarantee(r, 3).status, Status::kFail);
+    EXPECT_TRUE(any_example_has(guarantee(r, 3), "db2: score/Curling v3")) << format_check(r);
+    EXPECT_NE(guarantee(r, 3).figures.find("db2's record"), std::string::npos) << guarantee(r, 3).figures;
+  }
+  {
+    ConcurrentWriters w;
+    w.in.reads[1].value = "6-0";  // a value no replica held at v1
+    const CheckReport r = w.judged();
+    EXPECT_EQ(guarantee(r, 4).status, Status::kFail);
+  }
 }
 
 TEST(CheckRun, WithoutFailuresRecoveryAndRebalancingAreNotJudgedAndTheRunPasses) {

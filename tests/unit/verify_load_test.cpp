@@ -1,5 +1,6 @@
 // The loader's view of a replicated tier's files (verify/load.h): the union of the replicas'
-// histories, added replicas included, and the final rows of the most advanced replica.
+// histories, added replicas included, and the final rows of the most advanced replica; in gossip
+// mode also each replica's own record, in the order it applied them.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -88,6 +89,38 @@ TEST_F(LoadReplicas, ARunWhoseDatabaseKeptOnlyItsLastUpdatesIsRefusedNamingTheKe
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("database.history_keep is 5000"), std::string::npos) << e.what();
   }
+}
+
+// Gossip mode: each configured replica's record in the order it applied them (not by commit
+// time), with its own rows; a replica removed from the tier, or down at the run's end, aside.
+TEST_F(LoadReplicas, AGossipRunGivesEachReplicasOwnRecordInItsOrder) {
+  cfg_.replication = Replication::kGossip;
+  const auto ids = cfg_.database_ids();
+  ASSERT_GE(ids.size(), 3u);
+  apply(cfg_.database_file(ids[0]), 1, 3, 0);
+  apply(cfg_.database_file(ids[1]), 2, 3, 0);  // seq 2 and 3 applied first here ...
+  apply(cfg_.database_file(ids[1]), 1, 1, 0);  // ... then 1 (commit times say otherwise)
+  apply(cfg_.database_file(ids[2]), 1, 3, 0);
+  {
+    database::SqliteStore s(cfg_.database_file(ids[0]));
+    s.begin();
+    s.gossip_put_member({ids[2], "tcp://127.0.0.1:1", true});
+    s.commit();
+  }
+  RunRecords r = read_records(cfg_);
+  ASSERT_EQ(r.replicas.size(), 2u) << "the removed replica is left out";
+  EXPECT_EQ(r.replicas[0].replica, ids[0]);
+  EXPECT_EQ(r.replicas[1].replica, ids[1]);
+  ASSERT_EQ(r.replicas[1].applied.size(), 3u);
+  EXPECT_EQ(r.replicas[1].applied[0].seq, 2u);
+  EXPECT_EQ(r.replicas[1].applied[2].seq, 1u);
+  ASSERT_EQ(r.replicas[1].scores.size(), 1u);
+  EXPECT_EQ(r.replicas[1].scores[0].version, 1u) << "its own final rows";
+  // Killed and never restarted: its record is not judged.
+  r.events = {ClusterEvent{TimePoint(ms(1)), "", "start"}, ClusterEvent{TimePoint(ms(2)), ids[1], "kill"}};
+  const CheckInput in = check_input(cfg_, r, ms(0));
+  ASSERT_EQ(in.replicas.size(), 1u);
+  EXPECT_EQ(in.replicas[0].replica, ids[0]);
 }
 
 }  // namespace
