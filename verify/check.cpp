@@ -73,7 +73,7 @@ CheckReport check_run(const CheckInput& in) {
     r.verdicts.push_back(no_update_twice(in, l, off, start, r));
     r.verdicts.push_back(applied_in_order(in, l, off, start, r));
   } else {
-    for (auto& v : judge_replica_records(in, start, r)) r.verdicts.push_back(std::move(v));
+    for (auto& v : judge_replica_records(in, l, start, r)) r.verdicts.push_back(std::move(v));
   }
   r.verdicts.push_back(fresh_reads(in, r.freshness, start, r));
   r.verdicts.push_back(monotonic_reads(r.freshness, start));

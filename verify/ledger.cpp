@@ -285,7 +285,7 @@ std::string value_of(const database::AppliedUpdate& u) {
 // value in one of them, where a set_score whose value is the key's value before it (the score
 // it left, a later-written one holding it) matches any value; no team short of Cacofonix's count
 // in any replica's final rows.
-Verdict no_update_lost_in_records(const CheckInput& in, TimePoint start, CheckReport& r) {
+Verdict no_update_lost_in_records(const CheckInput& in, const Ledger& l, TimePoint start, CheckReport& r) {
   Verdict v = verdict("no acknowledged update lost");
   struct Apply {
     const database::AppliedUpdate* u;
@@ -304,10 +304,8 @@ Verdict no_update_lost_in_records(const CheckInput& in, TimePoint start, CheckRe
       if (u.op == kSetScore) value[u.key] = now;
     }
   }
-  std::map<PubSeq, std::vector<const AckRecord*>> acks;
-  for (const auto& a : in.acks) acks[{a.publisher, a.seq}].push_back(&a);
   size_t unapplied = 0, short_counts = 0;
-  for (const auto& [ps, list] : acks) {
+  for (const auto& [ps, list] : l.acks) {
     std::string why;
     const AckRecord* bad = nullptr;
     const auto& at = where[ps];
@@ -333,10 +331,10 @@ Verdict no_update_lost_in_records(const CheckInput& in, TimePoint start, CheckRe
     example(v, describe_ack(*bad, start) + ", " + why);
   }
   for (const auto& rec : in.replicas) {
-    Ledger l;
-    for (const auto& t : rec.tallies) l.tallies[t.team] = &t;
-    l.counted = counted_medals(in.acks, rec.applied);
-    for_each_medal_count(l, [&](const std::string& team, const char* medal, int64_t have, int64_t want) {
+    Ledger counts;
+    for (const auto& t : rec.tallies) counts.tallies[t.team] = &t;
+    counts.counted = counted_medals(in.acks, rec.applied);
+    for_each_medal_count(counts, [&](const std::string& team, const char* medal, int64_t have, int64_t want) {
       if (have >= want) return;
       ++short_counts;
       example(v, rec.replica + ": " + Key::tally(team).str() + " has " + std::to_string(have) + " " + medal +
@@ -380,8 +378,8 @@ Verdict merged(const std::vector<std::pair<std::string, Verdict>>& per_replica) 
 
 }  // namespace
 
-std::vector<Verdict> judge_replica_records(const CheckInput& in, TimePoint start, CheckReport& r) {
-  std::vector<Verdict> out{no_update_lost_in_records(in, start, r)};
+std::vector<Verdict> judge_replica_records(const CheckInput& in, const Ledger& l, TimePoint start, CheckReport& r) {
+  std::vector<Verdict> out{no_update_lost_in_records(in, l, start, r)};
   std::vector<std::pair<std::string, Verdict>> twice, order;
   r.duplicates = 0;
   r.reordered = 0;
@@ -391,12 +389,12 @@ std::vector<Verdict> judge_replica_records(const CheckInput& in, TimePoint start
     one.applied = rec.applied;
     one.scores = rec.scores;
     one.tallies = rec.tallies;
-    const Ledger l = ledger_of(one, true);
-    const std::set<std::string> off = keys_off_count(l);
+    const Ledger own = ledger_of(one, true);
+    const std::set<std::string> off = keys_off_count(own);
     CheckReport mine;
     mine.applied = one.applied.size();
-    twice.emplace_back(rec.replica, no_update_twice(one, l, off, start, mine));
-    order.emplace_back(rec.replica, applied_in_order(one, l, off, start, mine));
+    twice.emplace_back(rec.replica, no_update_twice(one, own, off, start, mine));
+    order.emplace_back(rec.replica, applied_in_order(one, own, off, start, mine));
     r.duplicates = std::max(r.duplicates, mine.duplicates);
     r.reordered = std::max(r.reordered, mine.reordered);
   }

@@ -66,8 +66,9 @@ Verdict no_update_twice(const CheckInput& in, const Ledger& l, const std::set<st
 Verdict applied_in_order(const CheckInput& in, const Ledger& l, const std::set<std::string>& off,
                          TimePoint start, CheckReport& r);
 
-// Gossip mode (in.replicas not empty): guarantees 1-3 as check.h words them for it. Sets r.lost,
-// r.duplicates and r.reordered (the most any replica's record gave).
-std::vector<Verdict> judge_replica_records(const CheckInput& in, TimePoint start, CheckReport& r);
+// Gossip mode (in.replicas not empty): guarantees 1-3 as check.h words them for it; `l` is
+// ledger_of(in), for its acks. Sets r.lost, r.duplicates and r.reordered (the most any replica's
+// record gave).
+std::vector<Verdict> judge_replica_records(const CheckInput& in, const Ledger& l, TimePoint start, CheckReport& r);
 
 }  // namespace oly::verify

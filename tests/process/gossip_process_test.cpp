@@ -10,11 +10,10 @@
 #include <csignal>
 #include <filesystem>
 #include <thread>
-#include <tuple>
 
-#include "common/codec.h"
 #include "database/sqlite_store.h"
 #include "tests/support/cluster.h"
+#include "tests/support/feed_writes.h"
 #include "tests/support/judge.h"
 
 namespace oly::testing {
@@ -183,20 +182,10 @@ TEST(GossipProcess, TwoPublishersAtOnceEndWithTheLastWrittenScoreEverywhere) {
   stop_and_judge(cluster, {"db1", "db2", "db3"});
 
   database::SqliteStore store(cluster.config().database_file("db2"));
-  std::map<std::string, FeedItem> last;  // event -> its greatest write
-  auto rank = [](const FeedItem& i) { return std::tuple(i.written_at_us.value_or(0), i.publisher, i.seq); };
-  size_t items = 0;
-  for (const auto& blob : store.feed_items()) {
-    const Decoded d = decode(blob);
-    ASSERT_TRUE(d.ok && d.message.is<FeedReply>());
-    for (const auto& i : d.message.as<FeedReply>().items) {
-      ++items;
-      if (i.op != SetScore::kOp) continue;
-      const std::string event = i.key.substr(std::string("score/").size());
-      auto [it, fresh] = last.emplace(event, i);
-      if (!fresh && rank(it->second) < rank(i)) it->second = i;
-    }
-  }
+  const FeedWrites writes = feed_writes(store);
+  ASSERT_EQ(writes.undecodable, 0u);
+  const size_t items = writes.items;
+  const auto& last = writes.last;
   ASSERT_LT(items, 1000u) << "the feed keeps the last 1,000 updates: the test needs all of them";
   ASSERT_FALSE(last.empty());
   for (const auto& [event, w] : last) {

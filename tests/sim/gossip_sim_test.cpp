@@ -16,12 +16,9 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
-#include <set>
-#include <tuple>
 
-#include "common/codec.h"
 #include "tests/sim/replicated.h"
+#include "tests/support/feed_writes.h"
 
 namespace oly::sim {
 namespace {
@@ -279,21 +276,6 @@ TEST(GossipSim, FrontEndsSplitAcrossReplicasMakeTwoMastersButNoHarmToTheData) {
   EXPECT_GT(doubled, 0) << "the split never made two masters: the test does not test what it says";
 }
 
-// Every set_score replica `id`'s feed holds (its last 1,000 updates), as written.
-std::vector<FeedItem> set_scores_in_feed(SimCluster& c, const std::string& id) {
-  std::vector<FeedItem> out;
-  for (const auto& blob : c.store(id).feed_items()) {
-    Decoded d = decode(blob);
-    if (!d.ok) continue;
-    if (const auto* f = std::get_if<FeedReply>(&d.message.body)) {
-      for (const auto& i : f->items) {
-        if (i.op == SetScore::kOp) out.push_back(i);
-      }
-    }
-  }
-  return out;
-}
-
 // Concurrent writers (docs/gossip.md): two publishers ("cacofonix" and "bard") write the same
 // events at once through the master, while one replica is cut off from the others for a while,
 // so that the others take its entries in batches, in another order than it applied them. Once
@@ -325,15 +307,9 @@ TEST(GossipSim, TwoPublishersWritingTheSameEventsEndWithTheLastWrittenEverywhere
         if (stop_first) converge(r);  // the batch after the heal, before any more writes
         drain_and_check(r);
         converge(r);
-        std::map<std::string, FeedItem> last;  // event -> its greatest write
-        auto rank = [](const FeedItem& i) { return std::tuple(i.written_at_us.value_or(0), i.publisher, i.seq); };
-        std::set<std::string> publishers;
-        for (const auto& i : set_scores_in_feed(r.c, "db1")) {
-          publishers.insert(i.publisher.substr(0, i.publisher.find('-')));
-          const std::string event = i.key.substr(std::string("score/").size());
-          auto [it, fresh] = last.emplace(event, i);
-          if (!fresh && rank(it->second) < rank(i)) it->second = i;
-        }
+        const testing::FeedWrites writes = testing::feed_writes(r.c.store("db1"));
+        const auto& last = writes.last;
+        const auto& publishers = writes.publishers;
         EXPECT_EQ(publishers.size(), 2u) << "both publishers wrote scores; " << r.describe();
         ASSERT_FALSE(last.empty()) << r.describe();
         for (const auto& id : r.c.replica_names()) {
