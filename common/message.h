@@ -137,11 +137,12 @@ struct GetMedalTally {
   }
 };
 
-// Everything in one reply.
+// Everything in one reply. `clock` as GetScore's (gossip mode, front end -> replica).
 struct GetScoreboard {
   static constexpr std::string_view kOp = "get_scoreboard";
   std::optional<std::string> tablet;
-  template <class F> void visit(F&& f) { f("tablet", tablet); }
+  std::optional<VectorStamp> clock = {};
+  template <class F> void visit(F&& f) { f("tablet", tablet); f("clock", clock); }
 };
 
 // Reply to GetScore. `staleness_bound_ms` is set by a front end in pull mode: the most the
@@ -171,11 +172,14 @@ struct TallyReply {
   }
 };
 
+// `clock` and `partial` as ScoreReply's (gossip mode).
 struct Scoreboard {
   static constexpr std::string_view kOp = "scoreboard";
   std::vector<Score> scores;
   std::vector<Tally> tallies;
-  template <class F> void visit(F&& f) { f("scores", scores); f("tallies", tallies); }
+  std::optional<VectorStamp> clock = {};
+  std::optional<bool> partial = {};
+  template <class F> void visit(F&& f) { f("scores", scores); f("tallies", tallies); f("clock", clock); f("partial", partial); }
 };
 
 // Notice, master -> tablets on topic "serving": the front ends that serve tablets now, in

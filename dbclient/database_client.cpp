@@ -15,6 +15,7 @@ namespace {
 bool partial(const Body& b) {
   if (const auto* m = std::get_if<ScoreReply>(&b)) return m->partial.value_or(false);
   if (const auto* m = std::get_if<TallyReply>(&b)) return m->partial.value_or(false);
+  if (const auto* m = std::get_if<Scoreboard>(&b)) return m->partial.value_or(false);
   return false;
 }
 
@@ -139,6 +140,7 @@ void DatabaseClient::take_clock(size_t from, const Body& body) {
   if (const auto* m = std::get_if<Ack>(&body)) c = &m->clock;
   if (const auto* m = std::get_if<ScoreReply>(&body)) c = &m->clock;
   if (const auto* m = std::get_if<TallyReply>(&body)) c = &m->clock;
+  if (const auto* m = std::get_if<Scoreboard>(&body)) c = &m->clock;
   if (c == nullptr || !*c) return;
   merge_clock(**c);
   if (from == replicas_.size()) return;
@@ -167,6 +169,7 @@ void DatabaseClient::send(uint64_t req, Body body, Duration timeout, TimePoint n
   if (gossip_ && !clock_.empty()) {
     if (auto* m = std::get_if<GetScore>(&a.body)) m->clock = clock_;
     if (auto* m = std::get_if<GetMedalTally>(&a.body)) m->clock = clock_;
+    if (auto* m = std::get_if<GetScoreboard>(&a.body)) m->clock = clock_;
   }
   auto& stored = in_flight_.insert_or_assign(req, std::move(a)).first->second;
   send_to(req, stored, gossip_ ? choose(stored.body, now) : leader_, now, out);

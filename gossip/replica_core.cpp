@@ -49,6 +49,7 @@ UpdateOf update_of(const Command& c) {
 std::optional<VectorStamp> clock_of(const Body& b) {
   if (const auto* m = std::get_if<GetScore>(&b)) return m->clock;
   if (const auto* m = std::get_if<GetMedalTally>(&b)) return m->clock;
+  if (const auto* m = std::get_if<GetScoreboard>(&b)) return m->clock;
   return std::nullopt;
 }
 
@@ -480,6 +481,7 @@ std::optional<Body> GossipReplicaCore::read(const Body& request, TimePoint now, 
   };
   if (auto* s = std::get_if<ScoreReply>(&reply)) stamp(*s);
   if (auto* t = std::get_if<TallyReply>(&reply)) stamp(*t);
+  if (auto* b = std::get_if<Scoreboard>(&reply)) stamp(*b);
   if (!std::holds_alternative<Error>(reply)) ++counters_["reads"];
   if (!covered) ++counters_["reads_partial"];
   return reply;

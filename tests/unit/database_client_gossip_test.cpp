@@ -69,6 +69,17 @@ TEST(DatabaseClientGossip, ReadsCarryTheNewestClockItsAnswersCarried) {
   EXPECT_EQ(*sent.clock, (VectorStamp{{"db1", 5}, {"db2", 4}}));
   c.merge_clock({{"db3", 7}});
   EXPECT_EQ(c.clock().at("db3"), 7u) << "an invalidation's clock counts too";
+  // The whole board too (get_scoreboard), and its answer's clock counts.
+  out.clear();
+  c.send(4, GetScoreboard{}, ms(900), t0, out);
+  ASSERT_EQ(out.items().size(), 1u);
+  const auto& board = std::get<GetScoreboard>(out.items()[0].msg.body);
+  ASSERT_TRUE(board.clock.has_value());
+  EXPECT_EQ(*board.clock, (VectorStamp{{"db1", 5}, {"db2", 4}, {"db3", 7}}));
+  Scoreboard answer;
+  answer.clock = VectorStamp{{"db1", 9}};
+  EXPECT_TRUE(c.on_reply(out.items()[0].to, Message{4, answer}, t0, out));
+  EXPECT_EQ(c.clock().at("db1"), 9u);
 }
 
 TEST(DatabaseClientGossip, ADeadReplicaIsSkippedUntilHeardFromOrASecondPassed) {

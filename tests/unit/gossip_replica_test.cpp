@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "database/sqlite_store.h"
 
 namespace oly::gossip {
@@ -151,6 +153,25 @@ TEST_F(GossipReplica, AReadWaitsForTheClockItCarriesOrSaysPartialWhenTheHolderIs
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->partial.value_or(false));
   EXPECT_EQ(r->score.gauls, 3) << "what it has";
+  // The whole board waits the same way, and says partial the same way (db1 heard from again
+  // first: it is not silent).
+  db2->step("db1", gossip_from(*db1, "db2"));
+  EXPECT_TRUE(reply_of<Ack>(db1->step("fe1", score(2, 4))));
+  GetScoreboard board;
+  board.clock = VectorStamp{{"db1", 2}};
+  EXPECT_FALSE(reply_of<Scoreboard>(db2->step("fe2", board), "fe2")) << "db2 has not seen db1's second update";
+  auto b = reply_of<Scoreboard>(db2->step("db1", gossip_from(*db1, "db2")), "fe2");
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(b->partial.value_or(false));
+  ASSERT_TRUE(b->clock);
+  EXPECT_EQ(b->clock->at("db1"), 2u);
+  const auto curling = std::find_if(b->scores.begin(), b->scores.end(), [](const Score& s) { return s.event == "Curling"; });
+  ASSERT_NE(curling, b->scores.end());
+  EXPECT_EQ(curling->gauls, 4);
+  board.clock = VectorStamp{{"db3", 1}};
+  b = reply_of<Scoreboard>(db2->step("fe2", board), "fe2");
+  ASSERT_TRUE(b) << "db3 is silent: answered at once";
+  EXPECT_TRUE(b->partial.value_or(false));
 }
 
 TEST_F(GossipReplica, GossipSpreadsUpdatesTheMasterAndHomesAndTheLogIsCollected) {
