@@ -205,7 +205,7 @@ void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint n
     serve(key->second, Waiter{Waiter::Kind::kTablet, from, msg.req, t->min_version.value_or(0), 0, std::nullopt, now}, now, out);
   } else if (auto* b = std::get_if<GetScoreboard>(&msg.body)) {
     seen(b->tablet);
-    ask_database(GetScoreboard{}, {Pending::Kind::kRead, from, msg.req, now, "", {}}, out);
+    read_board(from, msg.req, now, out);
   } else if (auto* f = std::get_if<GetFeed>(&msg.body)) {
     if (f->event && !event_keys_.count(*f->event)) {
       out.send(from, msg.req, make_error(ErrorCode::kUnknownEvent, "unknown event '" + *f->event + "'"));
@@ -238,6 +238,17 @@ void FrontendCore::note_read(std::optional<std::string_view> tablet, TimePoint n
 }
 
 // ---------------------------------------------------------------- requests we send
+
+void FrontendCore::read_board(const std::string& client, uint64_t client_req, TimePoint now, Effects& out) {
+  // Not for a peer's own board read (we are not its master, or it would not ask): no ping-pong.
+  const bool by_peer = members_.is_frontend(client);
+  if (database_.gossip() && !is_master() && !by_peer && !master_.empty() && !master_silent(now) && !agreement_) {
+    ++counters_["boards_from_master"];
+    ask(master_, GetScoreboard{}, {Pending::Kind::kBoard, client, client_req, now, "", fill_timeout()}, out);
+    return;
+  }
+  ask_database(GetScoreboard{}, {Pending::Kind::kRead, client, client_req, now, "", {}}, out);
+}
 
 bool FrontendCore::from_asked(const std::string& from, const Pending& p) const {
   return p.asked.empty() ? database_.is_node(from) : from == p.asked;
@@ -287,6 +298,15 @@ void FrontendCore::on_reply(Message& msg, TimePoint now, Effects& out) {
   switch (p.kind) {
     case Pending::Kind::kRead:
       out.send(p.client, p.client_req, read_answer(p, std::move(msg.body)));
+      return;
+    case Pending::Kind::kBoard:
+      if (const auto* board = std::get_if<Scoreboard>(&msg.body)) {
+        if (board->clock) database_.merge_clock(*board->clock);
+        out.send(p.client, p.client_req, std::move(msg.body));
+      } else {  // the master could not read it (or is no longer master): the database
+        ++counters_["boards_from_database"];
+        ask_database(GetScoreboard{}, {Pending::Kind::kRead, p.client, p.client_req, now, "", {}}, out);
+      }
       return;
     case Pending::Kind::kRegister:
       if (auto* h = std::get_if<TabletHome>(&msg.body)) {
@@ -349,6 +369,10 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
       case Pending::Kind::kPoll:
       case Pending::Kind::kFill:
         fill_failed(gone.key, now, out);
+        break;
+      case Pending::Kind::kBoard:
+        ++counters_["boards_from_database"];
+        ask_database(GetScoreboard{}, {Pending::Kind::kRead, gone.client, gone.client_req, now, "", {}}, out);
         break;
       case Pending::Kind::kSettle:
         settling_.erase(gone.key);

@@ -149,7 +149,8 @@ class FrontendCore final : public Core {
   // A request we sent (to the database, or to the master) and what it serves.
   struct Pending {
     enum class Kind {
-      kRead, kRegister, kUpdate, kGetMaster, kClaim, kRenew, kRelease, kFill, kFetch, kPoll, kLease, kMembers, kSettle
+      kRead, kRegister, kUpdate, kGetMaster, kClaim, kRenew, kRelease, kFill, kFetch, kPoll, kLease, kMembers, kSettle,
+      kBoard  // gossip mode: a tablet's get_scoreboard asked of the master (read_board)
     } kind;
     std::string client;      // endpoint to answer ("" for our own requests)
     uint64_t client_req = 0;
@@ -198,6 +199,10 @@ class FrontendCore final : public Core {
   }
   // A database read for the cache: a quarter of database.request_timeout_ms, so that one lost
   // answer (every reader of the key waits on the same fill) is retried within a tablet's timeout.
+  // A tablet's get_scoreboard: from the database, with this front end's clock; in gossip mode a
+  // peer asks the master instead, whose clock covers every update it acknowledged (the push
+  // guarantee), and the database itself if the master is silent or does not answer in time.
+  void read_board(const std::string& client, uint64_t client_req, TimePoint now, Effects& out);
   Duration fill_timeout() const { return ms(std::max(1, cfg_.database.request_timeout_ms / 4)); }
   const FrontendInfo* info_of(const std::string& id) const;
 

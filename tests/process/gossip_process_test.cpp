@@ -4,7 +4,8 @@
 // verify/ judges the run as every run is (none lost, none twice, in order, fresh and monotonic
 // reads). Afterwards the three replicas hold the same scores and tallies, and get_feed answers the
 // same play-by-play on each. A fourth replica joins under load and serves. Two publishers write
-// the same events at once and every replica ends with each event's last-written score.
+// the same events at once and every replica ends with each event's last-written score. Board reads
+// at either front end show every acknowledged update while the replicas disagree.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -198,6 +199,56 @@ TEST(GossipProcess, TwoPublishersAtOnceEndWithTheLastWrittenScoreEverywhere) {
   for (const auto& [publisher, n] : seqs) EXPECT_GE(n, 100u) << publisher;
   for (const char* who : {"cacofonix", "bard"}) {
     EXPECT_NE(cluster.log_tail(who, 5).find(", 0 unacknowledged"), std::string::npos) << cluster.log_tail(who);
+  }
+}
+
+// The whole board while the replicas disagree (docs/gossip.md "Reads"): db1, where the master
+// writes every update, exchanges no gossip (OLY_DEBUG_GOSSIP_CUT, for the first 20 s), so db2 and
+// db3 lack every update. No tablet reads, so the front end that is not master has heard of no
+// update. A get_scoreboard at either front end must still show every acknowledged update, not
+// partial: the master's read carries its clock (a replica lacking the updates says partial and the
+// master asks db1), and the other front end asks the master. A board read at each front end
+// before the updates makes the next go to db2 (reads rotate over the replicas from the first).
+// Without the forward to the master, the other front end's first read after the updates shows
+// none of them; without the clock on board reads, the master's shows none either.
+TEST(GossipProcess, BoardReadsAtEitherFrontEndShowEveryAckWhileTheReplicasDisagree) {
+  ProcessCluster cluster = gossip_cluster();
+  ::setenv("OLY_DEBUG_GOSSIP_CUT", "db1@0+20000", 1);
+  const bool started = cluster.start_database();
+  ::unsetenv("OLY_DEBUG_GOSSIP_CUT");
+  ASSERT_TRUE(started);
+  ASSERT_TRUE(cluster.start_frontend("fe1"));
+  ASSERT_TRUE(cluster.start_frontend("fe2"));
+  const auto text = [](const Scoreboard& b) {
+    std::string out;
+    for (const auto& s : b.scores) out += s.event + "=" + std::to_string(s.gauls) + "-" + std::to_string(s.romans) + "v" + std::to_string(s.version) + " ";
+    for (const auto& t : b.tallies) {
+      out += t.team + "=" + std::to_string(t.gold) + "/" + std::to_string(t.silver) + "/" + std::to_string(t.bronze) + "v" + std::to_string(t.version) + " ";
+    }
+    return out;
+  };
+  const auto board_of = [&](const std::string& node) -> std::optional<Scoreboard> {
+    const auto m = cluster.ask(node, GetScoreboard{}, ms(5000));
+    if (!m || !m->is<Scoreboard>()) return std::nullopt;
+    return m->as<Scoreboard>();
+  };
+  // One board read at each front end before any update: the next goes to another replica (reads
+  // rotate over the replicas from the first), one that will lack the updates.
+  for (const char* fe : {"fe1", "fe2"}) ASSERT_TRUE(board_of(fe)) << fe;
+  cluster.start_cacofonix({"--rate", "50", "--duration", "2", "--drain", "10"});
+  ASSERT_EQ(cluster.wait("cacofonix", ms(30000)), 0) << cluster.log_tail("cacofonix");
+  ASSERT_NE(cluster.log_tail("cacofonix", 5).find(", 0 unacknowledged"), std::string::npos) << cluster.log_tail("cacofonix");
+  const auto all = board_of("db1");
+  const auto behind = board_of("db2");
+  ASSERT_TRUE(all && behind);
+  ASSERT_NE(text(*all), text(*behind)) << "db2 has db1's updates: the cut did not hold, and the test judges nothing";
+  for (const char* fe : {"fe1", "fe2"}) {
+    for (int i = 0; i < 6; ++i) {
+      const auto board = board_of(fe);
+      ASSERT_TRUE(board) << fe;
+      EXPECT_FALSE(board->partial.value_or(false)) << fe;
+      EXPECT_EQ(text(*board), text(*all)) << fe << " read " << i;
+    }
   }
 }
 

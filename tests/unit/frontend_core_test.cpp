@@ -148,6 +148,88 @@ TEST(FrontendCore, APartialDatabaseAnswerIsServedMarkedAndNotCached) {
   }
 }
 
+// Gossip mode: the whole board (get_scoreboard) goes to the database, whose answer reaches the
+// tablet with its clock and its partial mark as they came.
+TEST(FrontendCore, APartialScoreboardIsServedMarked) {
+  Harness h("fe1");
+  h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
+  auto sent = h.deliver("t", Message{7, GetScoreboard{"t1"}});
+  ASSERT_NE(h.find(sent, "get_scoreboard"), nullptr);
+  Scoreboard board;
+  board.scores.push_back(curling_at(3));
+  board.clock = VectorStamp{{"db1", 4}};
+  board.partial = true;
+  sent = h.answer_db(sent, "get_scoreboard", board);
+  const Effects::Out* to_tablet = last_to(sent, "t");
+  ASSERT_NE(to_tablet, nullptr);
+  ASSERT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
+  EXPECT_EQ(to_tablet->msg.as<Scoreboard>().partial, std::optional<bool>(true));
+  EXPECT_EQ(to_tablet->msg.as<Scoreboard>().clock, std::optional<VectorStamp>(VectorStamp{{"db1", 4}}));
+  ASSERT_EQ(to_tablet->msg.as<Scoreboard>().scores.size(), 1u);
+}
+
+// Gossip mode: a peer's clock covers only the updates it heard of, so a tablet's whole-board read
+// at a peer goes to the master, whose clock covers every update it acknowledged (the push
+// guarantee; docs/gossip.md). The answer, clock and partial mark included, goes to the tablet, and
+// its clock is the peer's from then on. With the master silent or slow, the peer reads the
+// database itself; a board read by a peer is never passed on (no ping-pong); raft mode reads the
+// database, whose leader is linearizable.
+TEST(FrontendCore, APeersBoardReadGoesToTheMasterInGossipMode) {
+  Config c;
+  c.database.replicas = {{"db1", "tcp://127.0.0.1:1"}, {"db2", "tcp://127.0.0.1:2"}};
+  c.replication = Replication::kGossip;
+  Harness h("fe2", c);
+  h.answer_all(h.tick(), "get_master", MasterInfo{"fe1", 1, {}});
+  h.heartbeat("fe1", "fe1", 1);
+  ASSERT_FALSE(h.core.is_master());
+
+  auto sent = h.deliver("t", Message{7, GetScoreboard{"t1"}});
+  const Effects::Out* ask = h.find(sent, "get_scoreboard");
+  ASSERT_NE(ask, nullptr);
+  EXPECT_EQ(ask->to, "fe1") << "asked of the master, not the database";
+  Scoreboard board;
+  board.scores.push_back(curling_at(3));
+  board.clock = VectorStamp{{"db1", 9}};
+  board.partial = true;
+  sent = h.answer_all(sent, "get_scoreboard", board);
+  const Effects::Out* to_tablet = last_to(sent, "t");
+  ASSERT_NE(to_tablet, nullptr);
+  ASSERT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
+  EXPECT_EQ(to_tablet->msg.as<Scoreboard>().partial, std::optional<bool>(true));
+  EXPECT_EQ(to_tablet->msg.as<Scoreboard>().scores.size(), 1u);
+
+  // The master does not answer in time: the database, with the clock the master's answer brought.
+  sent = h.deliver("t", Message{8, GetScoreboard{"t1"}});
+  ASSERT_NE(h.find(sent, "get_scoreboard"), nullptr);
+  sent = h.advance(ms(c.database.request_timeout_ms));
+  ask = h.find(sent, "get_scoreboard");
+  ASSERT_NE(ask, nullptr) << "the database asked after the master's silence";
+  EXPECT_EQ(ask->to.rfind("db", 0), 0u) << ask->to;
+  const auto& asked = ask->msg.as<GetScoreboard>();
+  ASSERT_TRUE(asked.clock.has_value());
+  EXPECT_EQ(asked.clock->at("db1"), 9u);
+  sent = h.answer_all(sent, "get_scoreboard", Scoreboard{});
+  to_tablet = last_to(sent, "t");
+  ASSERT_NE(to_tablet, nullptr);
+  EXPECT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
+
+  // A peer's own board read goes to the database.
+  h.heartbeat("fe1", "fe1", 1);
+  sent = h.deliver("fe1", Message{9, GetScoreboard{}});
+  ask = h.find(sent, "get_scoreboard");
+  ASSERT_NE(ask, nullptr);
+  EXPECT_NE(ask->to, "fe1");
+
+  // Raft mode (here the single database): the database.
+  Harness raft("fe2");
+  raft.answer_db(raft.tick(), "get_master", MasterInfo{"fe1", 1, {}});
+  raft.heartbeat("fe1", "fe1", 1);
+  sent = raft.deliver("t", Message{7, GetScoreboard{"t1"}});
+  ask = raft.find(sent, "get_scoreboard");
+  ASSERT_NE(ask, nullptr);
+  EXPECT_EQ(ask->to, "db");
+}
+
 TEST(FrontendCore, UnknownEventIsRejectedNamingIt) {
   Harness h("fe2");
   auto reply = h.deliver("t", Message{1, GetScore{"Quidditch", {}, {}, std::nullopt}});
