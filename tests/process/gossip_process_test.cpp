@@ -69,6 +69,17 @@ void start_under_load(ProcessCluster& cluster) {
   cluster.start_tablets({"--count", "50", "--duration", "10"});
 }
 
+// The replicas, with the gossip cut `cut` (OLY_DEBUG_GOSSIP_CUT, read by each at its start), and
+// the two front ends.
+void start_with_cut(ProcessCluster& cluster, const char* cut) {
+  ::setenv("OLY_DEBUG_GOSSIP_CUT", cut, 1);
+  const bool started = cluster.start_database();
+  ::unsetenv("OLY_DEBUG_GOSSIP_CUT");
+  ASSERT_TRUE(started);
+  ASSERT_TRUE(cluster.start_frontend("fe1"));
+  ASSERT_TRUE(cluster.start_frontend("fe2"));
+}
+
 TEST(GossipProcess, TwoReplicasOfThreeKilledUnderLoadAndNothingLost) {
   ProcessCluster cluster = gossip_cluster();
   start_under_load(cluster);
@@ -151,12 +162,7 @@ TEST(GossipProcess, AReplicaJoinsUnderLoadAndServes) {
 // from db1's).
 TEST(GossipProcess, TwoPublishersAtOnceEndWithTheLastWrittenScoreEverywhere) {
   ProcessCluster cluster = gossip_cluster();
-  ::setenv("OLY_DEBUG_GOSSIP_CUT", "db1@0+5000", 1);
-  const bool started = cluster.start_database();
-  ::unsetenv("OLY_DEBUG_GOSSIP_CUT");
-  ASSERT_TRUE(started);
-  ASSERT_TRUE(cluster.start_frontend("fe1"));
-  ASSERT_TRUE(cluster.start_frontend("fe2"));
+  ASSERT_NO_FATAL_FAILURE(start_with_cut(cluster, "db1@0+5000"));
   const std::string second = cluster.run_file("second");
   std::filesystem::create_directories(second);
   std::filesystem::create_directory_symlink(cluster.run_file(cluster.config().keys_dir), second + "/" + cluster.config().keys_dir);
@@ -213,12 +219,7 @@ TEST(GossipProcess, TwoPublishersAtOnceEndWithTheLastWrittenScoreEverywhere) {
 // none of them; without the clock on board reads, the master's shows none either.
 TEST(GossipProcess, BoardReadsAtEitherFrontEndShowEveryAckWhileTheReplicasDisagree) {
   ProcessCluster cluster = gossip_cluster();
-  ::setenv("OLY_DEBUG_GOSSIP_CUT", "db1@0+20000", 1);
-  const bool started = cluster.start_database();
-  ::unsetenv("OLY_DEBUG_GOSSIP_CUT");
-  ASSERT_TRUE(started);
-  ASSERT_TRUE(cluster.start_frontend("fe1"));
-  ASSERT_TRUE(cluster.start_frontend("fe2"));
+  ASSERT_NO_FATAL_FAILURE(start_with_cut(cluster, "db1@0+20000"));
   const auto text = [](const Scoreboard& b) {
     std::string out;
     for (const auto& s : b.scores) out += s.event + "=" + std::to_string(s.gauls) + "-" + std::to_string(s.romans) + "v" + std::to_string(s.version) + " ";

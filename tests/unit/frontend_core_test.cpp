@@ -148,6 +148,27 @@ TEST(FrontendCore, APartialDatabaseAnswerIsServedMarkedAndNotCached) {
   }
 }
 
+// A board of one score (Curling v3) a replica answered partial at `clock`.
+Scoreboard partial_board(VectorStamp clock) {
+  Scoreboard board;
+  board.scores.push_back(curling_at(3));
+  board.clock = std::move(clock);
+  board.partial = true;
+  return board;
+}
+
+// `sent` gives tablet "t" the board partial_board made with `clock`, as it was.
+void expect_partial_board_to_tablet(const std::vector<Effects::Out>& sent, const VectorStamp& clock) {
+  const Effects::Out* to_tablet = last_to(sent, "t");
+  ASSERT_NE(to_tablet, nullptr);
+  ASSERT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
+  const auto& board = to_tablet->msg.as<Scoreboard>();
+  EXPECT_EQ(board.partial, std::optional<bool>(true));
+  EXPECT_EQ(board.clock, std::optional<VectorStamp>(clock));
+  ASSERT_EQ(board.scores.size(), 1u);
+  EXPECT_EQ(board.scores[0].version, 3u);
+}
+
 // Gossip mode: the whole board (get_scoreboard) goes to the database, whose answer reaches the
 // tablet with its clock and its partial mark as they came.
 TEST(FrontendCore, APartialScoreboardIsServedMarked) {
@@ -155,17 +176,7 @@ TEST(FrontendCore, APartialScoreboardIsServedMarked) {
   h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
   auto sent = h.deliver("t", Message{7, GetScoreboard{"t1"}});
   ASSERT_NE(h.find(sent, "get_scoreboard"), nullptr);
-  Scoreboard board;
-  board.scores.push_back(curling_at(3));
-  board.clock = VectorStamp{{"db1", 4}};
-  board.partial = true;
-  sent = h.answer_db(sent, "get_scoreboard", board);
-  const Effects::Out* to_tablet = last_to(sent, "t");
-  ASSERT_NE(to_tablet, nullptr);
-  ASSERT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
-  EXPECT_EQ(to_tablet->msg.as<Scoreboard>().partial, std::optional<bool>(true));
-  EXPECT_EQ(to_tablet->msg.as<Scoreboard>().clock, std::optional<VectorStamp>(VectorStamp{{"db1", 4}}));
-  ASSERT_EQ(to_tablet->msg.as<Scoreboard>().scores.size(), 1u);
+  expect_partial_board_to_tablet(h.answer_db(sent, "get_scoreboard", partial_board({{"db1", 4}})), {{"db1", 4}});
 }
 
 // Gossip mode: a peer's clock covers only the updates it heard of, so a tablet's whole-board read
@@ -187,16 +198,7 @@ TEST(FrontendCore, APeersBoardReadGoesToTheMasterInGossipMode) {
   const Effects::Out* ask = h.find(sent, "get_scoreboard");
   ASSERT_NE(ask, nullptr);
   EXPECT_EQ(ask->to, "fe1") << "asked of the master, not the database";
-  Scoreboard board;
-  board.scores.push_back(curling_at(3));
-  board.clock = VectorStamp{{"db1", 9}};
-  board.partial = true;
-  sent = h.answer_all(sent, "get_scoreboard", board);
-  const Effects::Out* to_tablet = last_to(sent, "t");
-  ASSERT_NE(to_tablet, nullptr);
-  ASSERT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
-  EXPECT_EQ(to_tablet->msg.as<Scoreboard>().partial, std::optional<bool>(true));
-  EXPECT_EQ(to_tablet->msg.as<Scoreboard>().scores.size(), 1u);
+  expect_partial_board_to_tablet(h.answer_all(sent, "get_scoreboard", partial_board({{"db1", 9}})), {{"db1", 9}});
 
   // The master does not answer in time: the database, with the clock the master's answer brought.
   sent = h.deliver("t", Message{8, GetScoreboard{"t1"}});
@@ -209,7 +211,7 @@ TEST(FrontendCore, APeersBoardReadGoesToTheMasterInGossipMode) {
   ASSERT_TRUE(asked.clock.has_value());
   EXPECT_EQ(asked.clock->at("db1"), 9u);
   sent = h.answer_all(sent, "get_scoreboard", Scoreboard{});
-  to_tablet = last_to(sent, "t");
+  const Effects::Out* to_tablet = last_to(sent, "t");
   ASSERT_NE(to_tablet, nullptr);
   EXPECT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
 
