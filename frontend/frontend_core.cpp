@@ -204,7 +204,7 @@ void FrontendCore::on_request(const std::string& from, Message& msg, TimePoint n
     seen(t->tablet);
     serve(key->second, Waiter{Waiter::Kind::kTablet, from, msg.req, t->min_version.value_or(0), 0, std::nullopt, now}, now, out);
   } else if (auto* b = std::get_if<GetScoreboard>(&msg.body)) {
-    seen(b->tablet);
+    if (!members_.is_frontend(from)) seen(b->tablet);  // a peer's, asked for a tablet, counted there
     read_board(from, msg.req, now, out);
   } else if (auto* f = std::get_if<GetFeed>(&msg.body)) {
     if (f->event && !event_keys_.count(*f->event)) {

@@ -285,7 +285,7 @@ void FrontendCore::publish_serving(TimePoint now, Effects& out) {
   if (s == serving_ && !timers_.due(Timer::kServing, now)) return;
   if (s != serving_) spdlog::info("tablets are served by {}", comma_joined(s));
   serving_ = std::move(s);
-  out.publish("serving", Serving{epoch_, ++serving_seq_, serving_});
+  out.publish(std::string(Serving::kOp), Serving{epoch_, ++serving_seq_, serving_});  // topic: the op's name
   timers_.set(Timer::kServing, now + kServingRepeat);
 }
 

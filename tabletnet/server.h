@@ -53,6 +53,7 @@
 
 #include "common/clock.h"
 #include "common/fd_watcher.h"
+#include "common/message.h"
 #include "common/relay_transport.h"
 #include "tabletnet/frames.h"
 
@@ -103,10 +104,10 @@ class TabletServer final : public RelayTransport {
   int port() const { return port_; }
   // Writes the answers the core gave since the last flush.
   void flush();
-  // The notices tablets follow (topic "serving") go on every connection, and nowhere else (a
-  // tablet process subscribes to nothing: it gets them on the connections it reads on); other
-  // topics are published on the inner transport.
-  static constexpr std::string_view kTabletsTopic = "serving";
+  // The notices tablets follow (topic "serving": Serving's op name, as the master publishes them)
+  // go on every connection, and nowhere else (a tablet process subscribes to nothing: it gets them
+  // on the connections it reads on); other topics are published on the inner transport.
+  static constexpr std::string_view kTabletsTopic = Serving::kOp;
   void publish(const std::string& topic, std::string frame) override;
 
   std::size_t connections() const { return conns_.size(); }

@@ -183,7 +183,7 @@ void SimCluster::start(const std::string& name) {
   if (is_publisher(name)) {
     for (const auto& f : cfg_.frontends) n.transport->subscribe(f.id, "publisher");
   } else if (name == "tablets") {
-    for (const auto& f : cfg_.frontends) n.transport->subscribe(f.id, "serving");
+    for (const auto& f : cfg_.frontends) n.transport->subscribe(f.id, std::string(Serving::kOp));
   }
   n.node = std::make_unique<Node>(*n.core, *n.transport, clock_);
   nodes_[name] = std::move(n);

@@ -215,12 +215,16 @@ TEST(FrontendCore, APeersBoardReadGoesToTheMasterInGossipMode) {
   ASSERT_NE(to_tablet, nullptr);
   EXPECT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
 
-  // A peer's own board read goes to the database.
+  // A peer's own board read goes to the database, and is not one of this front end's reads (the
+  // peer counted it).
   h.heartbeat("fe1", "fe1", 1);
+  const int64_t reads = h.core.stats(h.now).counters.at("reads");
+  EXPECT_EQ(reads, 2);
   sent = h.deliver("fe1", Message{9, GetScoreboard{}});
   ask = h.find(sent, "get_scoreboard");
   ASSERT_NE(ask, nullptr);
   EXPECT_NE(ask->to, "fe1");
+  EXPECT_EQ(h.core.stats(h.now).counters.at("reads"), reads);
 
   // Raft mode (here the single database): the database.
   Harness raft("fe2");
