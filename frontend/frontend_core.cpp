@@ -240,14 +240,28 @@ void FrontendCore::note_read(std::optional<std::string_view> tablet, TimePoint n
 // ---------------------------------------------------------------- requests we send
 
 void FrontendCore::read_board(const std::string& client, uint64_t client_req, TimePoint now, Effects& out) {
-  // Not for a peer's own board read (we are not its master, or it would not ask): no ping-pong.
-  const bool by_peer = members_.is_frontend(client);
-  if (database_.gossip() && !is_master() && !by_peer && !master_.empty() && !master_silent(now) && !agreement_) {
-    ++counters_["boards_from_master"];
-    ask(master_, GetScoreboard{}, {Pending::Kind::kBoard, client, client_req, now, "", fill_timeout()}, out);
-    return;
+  if (database_.gossip() && !agreement_ && !is_master()) {
+    if (members_.is_frontend(client)) {
+      // A peer that takes us for master, which we are not (or no longer): it reads elsewhere. Never
+      // passed on, so no ping-pong.
+      out.send(client, client_req, not_master_error());
+      return;
+    }
+    if (!master_.empty() && !master_silent(now)) {
+      ++counters_["boards_from_master"];
+      ask(master_, GetScoreboard{}, {Pending::Kind::kBoard, client, client_req, now, "", fill_timeout()}, out);
+      return;
+    }
+    ++counters_["boards_from_database"];
   }
   ask_database(GetScoreboard{}, {Pending::Kind::kRead, client, client_req, now, "", {}}, out);
+}
+
+void FrontendCore::read_board_alone(const Pending& asked_master, TimePoint now, Effects& out) {
+  ++counters_["boards_from_database"];
+  Pending p{Pending::Kind::kRead, asked_master.client, asked_master.client_req, now, "", {}};
+  p.unvouched = true;
+  ask_database(GetScoreboard{}, std::move(p), out);
 }
 
 bool FrontendCore::from_asked(const std::string& from, const Pending& p) const {
@@ -274,6 +288,7 @@ uint64_t FrontendCore::ask_database(Body body, Pending p, Effects& out) {
 }
 
 Body FrontendCore::read_answer(const Pending& p, Body answer) {
+  if (auto* b = std::get_if<Scoreboard>(&answer); b != nullptr && p.unvouched) b->partial = true;
   uint64_t version = 0;
   if (const auto* s = std::get_if<ScoreReply>(&answer)) {
     version = s->score.version;
@@ -303,9 +318,8 @@ void FrontendCore::on_reply(Message& msg, TimePoint now, Effects& out) {
       if (const auto* board = std::get_if<Scoreboard>(&msg.body)) {
         if (board->clock) database_.merge_clock(*board->clock);
         out.send(p.client, p.client_req, std::move(msg.body));
-      } else {  // the master could not read it (or is no longer master): the database
-        ++counters_["boards_from_database"];
-        ask_database(GetScoreboard{}, {Pending::Kind::kRead, p.client, p.client_req, now, "", {}}, out);
+      } else {  // the master could not read it, or is no longer master
+        read_board_alone(p, now, out);
       }
       return;
     case Pending::Kind::kRegister:
@@ -371,8 +385,7 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
         fill_failed(gone.key, now, out);
         break;
       case Pending::Kind::kBoard:
-        ++counters_["boards_from_database"];
-        ask_database(GetScoreboard{}, {Pending::Kind::kRead, gone.client, gone.client_req, now, "", {}}, out);
+        read_board_alone(gone, now, out);
         break;
       case Pending::Kind::kSettle:
         settling_.erase(gone.key);

@@ -159,6 +159,7 @@ class FrontendCore final : public Core {
     Duration timeout{0};     // 0: database.request_timeout_ms
     uint64_t min_version = 0;  // kRead of one key: the version the client asked for at least
     std::string asked = {};    // set by ask(): the endpoint asked; "" for the database tier (any node)
+    bool unvouched = false;    // kRead of the board after the master gave none: served partial
   };
   // A read waiting for a key to be filled.
   struct Waiter {
@@ -197,12 +198,16 @@ class FrontendCore final : public Core {
   RoleView view() const {
     return {id_, is_master(), master_, epoch_, master_lease_until_, database_.gossip() ? &database_.clock() : nullptr};
   }
-  // A database read for the cache: a quarter of database.request_timeout_ms, so that one lost
-  // answer (every reader of the key waits on the same fill) is retried within a tablet's timeout.
   // A tablet's get_scoreboard: from the database, with this front end's clock; in gossip mode a
   // peer asks the master instead, whose clock covers every update it acknowledged (the push
-  // guarantee), and the database itself if the master is silent or does not answer in time.
+  // guarantee). With the master silent, the database (as a fill during a failover); when the
+  // master was asked and gave no board in a fill's time, the database too, but the board is then
+  // served `partial` (this front end cannot vouch for it). A front end that is not master answers
+  // a peer's board read not_master.
   void read_board(const std::string& client, uint64_t client_req, TimePoint now, Effects& out);
+  void read_board_alone(const Pending& asked_master, TimePoint now, Effects& out);
+  // A database read for the cache: a quarter of database.request_timeout_ms, so that one lost
+  // answer (every reader of the key waits on the same fill) is retried within a tablet's timeout.
   Duration fill_timeout() const { return ms(std::max(1, cfg_.database.request_timeout_ms / 4)); }
   const FrontendInfo* info_of(const std::string& id) const;
 

@@ -209,7 +209,7 @@ TEST(GossipProcess, TwoPublishersAtOnceEndWithTheLastWrittenScoreEverywhere) {
 }
 
 // The whole board while the replicas disagree (docs/gossip.md "Reads"): db1, where the master
-// writes every update, exchanges no gossip (OLY_DEBUG_GOSSIP_CUT, for the first 20 s), so db2 and
+// writes every update, exchanges no gossip (OLY_DEBUG_GOSSIP_CUT, for the first 30 s), so db2 and
 // db3 lack every update. No tablet reads, so the front end that is not master has heard of no
 // update. A get_scoreboard at either front end must still show every acknowledged update, not
 // partial: the master's read carries its clock (a replica lacking the updates says partial and the
@@ -219,7 +219,7 @@ TEST(GossipProcess, TwoPublishersAtOnceEndWithTheLastWrittenScoreEverywhere) {
 // none of them; without the clock on board reads, the master's shows none either.
 TEST(GossipProcess, BoardReadsAtEitherFrontEndShowEveryAckWhileTheReplicasDisagree) {
   ProcessCluster cluster = gossip_cluster();
-  ASSERT_NO_FATAL_FAILURE(start_with_cut(cluster, "db1@0+20000"));
+  ASSERT_NO_FATAL_FAILURE(start_with_cut(cluster, "db1@0+30000"));
   const auto text = [](const Scoreboard& b) {
     std::string out;
     for (const auto& s : b.scores) out += s.event + "=" + std::to_string(s.gauls) + "-" + std::to_string(s.romans) + "v" + std::to_string(s.version) + " ";

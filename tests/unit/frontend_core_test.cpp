@@ -157,38 +157,31 @@ Scoreboard partial_board(VectorStamp clock) {
   return board;
 }
 
-// `sent` gives tablet "t" the board partial_board made with `clock`, as it was.
-void expect_partial_board_to_tablet(const std::vector<Effects::Out>& sent, const VectorStamp& clock) {
+// The board `sent` gives tablet "t" (a failure when there is none).
+Scoreboard board_to_tablet(const std::vector<Effects::Out>& sent) {
   const Effects::Out* to_tablet = last_to(sent, "t");
-  ASSERT_NE(to_tablet, nullptr);
-  ASSERT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
-  const auto& board = to_tablet->msg.as<Scoreboard>();
-  EXPECT_EQ(board.partial, std::optional<bool>(true));
-  EXPECT_EQ(board.clock, std::optional<VectorStamp>(clock));
-  ASSERT_EQ(board.scores.size(), 1u);
-  EXPECT_EQ(board.scores[0].version, 3u);
+  EXPECT_NE(to_tablet, nullptr);
+  if (to_tablet == nullptr) return {};
+  EXPECT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
+  return to_tablet->msg.is<Scoreboard>() ? to_tablet->msg.as<Scoreboard>() : Scoreboard{};
 }
 
-// Gossip mode: the whole board (get_scoreboard) goes to the database, whose answer reaches the
-// tablet with its clock and its partial mark as they came.
-TEST(FrontendCore, APartialScoreboardIsServedMarked) {
-  Harness h("fe1");
-  h.start_and_claim(MasterInfo{"", 0, {}}, MasterInfo{"fe1", 1, {}});
-  auto sent = h.deliver("t", Message{7, GetScoreboard{"t1"}});
-  ASSERT_NE(h.find(sent, "get_scoreboard"), nullptr);
-  expect_partial_board_to_tablet(h.answer_db(sent, "get_scoreboard", partial_board({{"db1", 4}})), {{"db1", 4}});
+Config gossip_config() {
+  Config c;
+  c.database.replicas = {{"db1", "tcp://127.0.0.1:1"}, {"db2", "tcp://127.0.0.1:2"}};
+  c.replication = Replication::kGossip;
+  return c;
 }
 
 // Gossip mode: a peer's clock covers only the updates it heard of, so a tablet's whole-board read
 // at a peer goes to the master, whose clock covers every update it acknowledged (the push
 // guarantee; docs/gossip.md). The answer, clock and partial mark included, goes to the tablet, and
-// its clock is the peer's from then on. With the master silent or slow, the peer reads the
-// database itself; a board read by a peer is never passed on (no ping-pong); raft mode reads the
-// database, whose leader is linearizable.
+// its clock is the peer's from then on. When the master gives no board in a fill's time (it is
+// heard from all along) or answers something else, the peer reads the database with its clock and
+// serves the board partial; with the master silent from the start, the database, unmarked (as a
+// fill during a failover).
 TEST(FrontendCore, APeersBoardReadGoesToTheMasterInGossipMode) {
-  Config c;
-  c.database.replicas = {{"db1", "tcp://127.0.0.1:1"}, {"db2", "tcp://127.0.0.1:2"}};
-  c.replication = Replication::kGossip;
+  const Config c = gossip_config();
   Harness h("fe2", c);
   h.answer_all(h.tick(), "get_master", MasterInfo{"fe1", 1, {}});
   h.heartbeat("fe1", "fe1", 1);
@@ -198,40 +191,87 @@ TEST(FrontendCore, APeersBoardReadGoesToTheMasterInGossipMode) {
   const Effects::Out* ask = h.find(sent, "get_scoreboard");
   ASSERT_NE(ask, nullptr);
   EXPECT_EQ(ask->to, "fe1") << "asked of the master, not the database";
-  expect_partial_board_to_tablet(h.answer_all(sent, "get_scoreboard", partial_board({{"db1", 9}})), {{"db1", 9}});
+  Scoreboard board = board_to_tablet(h.answer_all(sent, "get_scoreboard", partial_board({{"db1", 9}})));
+  EXPECT_EQ(board.partial, std::optional<bool>(true));
+  EXPECT_EQ(board.clock, std::optional<VectorStamp>(VectorStamp{{"db1", 9}}));
+  ASSERT_EQ(board.scores.size(), 1u);
+  EXPECT_EQ(board.scores[0].version, 3u);
 
-  // The master does not answer in time: the database, with the clock the master's answer brought.
+  // The master, heard from all along, gives no board in a fill's time: the database, with the
+  // clock the master's answer brought, and the board served partial.
   sent = h.deliver("t", Message{8, GetScoreboard{"t1"}});
-  ASSERT_NE(h.find(sent, "get_scoreboard"), nullptr);
-  sent = h.advance(ms(c.database.request_timeout_ms));
+  ASSERT_EQ(h.find(sent, "get_scoreboard")->to, "fe1");
+  h.advance(ms(c.database.request_timeout_ms / 8));
+  h.heartbeat("fe1", "fe1", 1);
+  sent = h.advance(ms(c.database.request_timeout_ms / 8));
   ask = h.find(sent, "get_scoreboard");
-  ASSERT_NE(ask, nullptr) << "the database asked after the master's silence";
+  ASSERT_NE(ask, nullptr) << "the database asked once the master let a fill's time pass";
   EXPECT_EQ(ask->to.rfind("db", 0), 0u) << ask->to;
   const auto& asked = ask->msg.as<GetScoreboard>();
   ASSERT_TRUE(asked.clock.has_value());
   EXPECT_EQ(asked.clock->at("db1"), 9u);
-  sent = h.answer_all(sent, "get_scoreboard", Scoreboard{});
-  const Effects::Out* to_tablet = last_to(sent, "t");
-  ASSERT_NE(to_tablet, nullptr);
-  EXPECT_TRUE(to_tablet->msg.is<Scoreboard>()) << op_name(to_tablet->msg.body);
+  board = board_to_tablet(h.answer_all(sent, "get_scoreboard", Scoreboard{}));
+  EXPECT_EQ(board.partial, std::optional<bool>(true)) << "the peer cannot vouch for it";
 
-  // A peer's own board read goes to the database, and is not one of this front end's reads (the
-  // peer counted it).
+  // The master answers not_master: the same.
+  sent = h.deliver("t", Message{9, GetScoreboard{"t1"}});
+  sent = h.answer_all(sent, "get_scoreboard", make_error(ErrorCode::kNotMaster, "not master"));
+  ASSERT_NE(h.find(sent, "get_scoreboard"), nullptr);
+  board = board_to_tablet(h.answer_all(sent, "get_scoreboard", Scoreboard{}));
+  EXPECT_EQ(board.partial, std::optional<bool>(true));
+
+  // Another front end's board read at a front end that is not master: not_master, not passed on
+  // (no ping-pong), not one of its reads.
   h.heartbeat("fe1", "fe1", 1);
   const int64_t reads = h.core.stats(h.now).counters.at("reads");
-  EXPECT_EQ(reads, 2);
-  sent = h.deliver("fe1", Message{9, GetScoreboard{}});
-  ask = h.find(sent, "get_scoreboard");
-  ASSERT_NE(ask, nullptr);
-  EXPECT_NE(ask->to, "fe1");
+  EXPECT_EQ(reads, 3);
+  sent = h.deliver("fe1", Message{10, GetScoreboard{}});
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].to, "fe1");
+  ASSERT_TRUE(sent[0].msg.is<Error>()) << op_name(sent[0].msg.body);
+  EXPECT_EQ(sent[0].msg.as<Error>().code, ErrorCode::kNotMaster);
   EXPECT_EQ(h.core.stats(h.now).counters.at("reads"), reads);
 
-  // Raft mode (here the single database): the database.
-  Harness raft("fe2");
-  raft.answer_db(raft.tick(), "get_master", MasterInfo{"fe1", 1, {}});
-  raft.heartbeat("fe1", "fe1", 1);
-  sent = raft.deliver("t", Message{7, GetScoreboard{"t1"}});
-  ask = raft.find(sent, "get_scoreboard");
+  // The master silent from the start: the database, the board unmarked.
+  h.advance(ms(c.heartbeat.timeout_ms * 2));
+  sent = h.deliver("t", Message{11, GetScoreboard{"t1"}});
+  ask = h.find(sent, "get_scoreboard");
+  ASSERT_NE(ask, nullptr);
+  EXPECT_EQ(ask->to.rfind("db", 0), 0u) << ask->to;
+  board = board_to_tablet(h.answer_all(sent, "get_scoreboard", Scoreboard{}));
+  EXPECT_FALSE(board.partial.value_or(false));
+  EXPECT_EQ(h.core.stats(h.now).counters.at("boards_from_master"), 3);
+  EXPECT_EQ(h.core.stats(h.now).counters.at("boards_from_database"), 3);
+}
+
+// The master reads a peer's board from the database and answers the peer (not counted as one of
+// its reads: the peer counted it). A single database (as raft's linearizable leader): every front
+// end reads the board from the database.
+TEST(FrontendCore, TheMasterReadsAPeersBoardAndOutsideGossipModeEveryFrontEndReadsTheDatabase) {
+  Harness master("fe1", gossip_config());
+  auto sent = master.answer_all(master.tick(), "get_master", MasterInfo{"", 0, {}});
+  master.answer_all(sent, "claim_master", MasterInfo{"fe1", 1, {}});
+  ASSERT_TRUE(master.core.is_master());
+  const int64_t reads = master.core.stats(master.now).counters.at("reads");
+  sent = master.deliver("fe2", Message{4, GetScoreboard{}});
+  const Effects::Out* ask = master.find(sent, "get_scoreboard");
+  ASSERT_NE(ask, nullptr);
+  EXPECT_EQ(ask->to.rfind("db", 0), 0u) << ask->to;
+  Scoreboard board = partial_board({{"db2", 1}});
+  board.partial.reset();  // a partial one is asked of the other replica first
+  sent = master.answer_all(sent, "get_scoreboard", board);
+  const Effects::Out* to_peer = last_to(sent, "fe2");
+  ASSERT_NE(to_peer, nullptr);
+  ASSERT_TRUE(to_peer->msg.is<Scoreboard>()) << op_name(to_peer->msg.body);
+  EXPECT_EQ(to_peer->msg.as<Scoreboard>().scores.size(), 1u);
+  EXPECT_EQ(to_peer->msg.as<Scoreboard>().clock, std::optional<VectorStamp>(VectorStamp{{"db2", 1}}));
+  EXPECT_EQ(master.core.stats(master.now).counters.at("reads"), reads);
+
+  Harness single("fe2");
+  single.answer_db(single.tick(), "get_master", MasterInfo{"fe1", 1, {}});
+  single.heartbeat("fe1", "fe1", 1);
+  sent = single.deliver("t", Message{7, GetScoreboard{"t1"}});
+  ask = single.find(sent, "get_scoreboard");
   ASSERT_NE(ask, nullptr);
   EXPECT_EQ(ask->to, "db");
 }
