@@ -159,7 +159,7 @@ class FrontendCore final : public Core {
     Duration timeout{0};     // 0: database.request_timeout_ms
     uint64_t min_version = 0;  // kRead of one key: the version the client asked for at least
     std::string asked = {};    // set by ask(): the endpoint asked; "" for the database tier (any node)
-    bool unvouched = false;    // kRead of the board after the master gave none: served partial
+    bool unvouched = false;    // kRead of the board, or kFill, after the master gave none: served partial
   };
   // A read waiting for a key to be filled.
   struct Waiter {
@@ -255,9 +255,12 @@ class FrontendCore final : public Core {
   void serve(const std::string& key, Waiter w, TimePoint now, Effects& out);
   bool usable(const std::string& key, const CacheEntry& e, TimePoint now) const;
   void start_fill(const std::string& key, TimePoint now, Effects& out);
-  void fill_from_database(const std::string& key, TimePoint now, Effects& out);
+  // `unvouched`: a peer in gossip mode filling after the master gave no value (fill_failed); the
+  // value is served partial, never cached (docs/gossip.md "Reads").
+  void fill_from_database(const std::string& key, TimePoint now, Effects& out, bool unvouched = false);
   void finish_fill(const std::string& key, const KeyValue& kv, bool cached, TimePoint now, Effects& out);
-  void fill_failed(const std::string& key, TimePoint now, Effects& out);
+  // `asked_master`: the failed fill was a fetch or poll of the master, or an unvouched database read.
+  void fill_failed(const std::string& key, TimePoint now, Effects& out, bool asked_master);
   // Master, for a key whose update's answer was lost (uncertain_): a database read that the
   // database orders after that key's writes in flight, so that its answer shows what the update
   // did (none when one is in flight already); and its answer, which settles the key (or,

@@ -96,7 +96,7 @@ void FrontendCore::start_fill(const std::string& key, TimePoint now, Effects& ou
   ask(master_, std::move(request), {kind, "", 0, now, key, ms(std::max(1, cfg_.heartbeat.timeout_ms / 2))}, out);
 }
 
-void FrontendCore::fill_from_database(const std::string& key, TimePoint now, Effects& out) {
+void FrontendCore::fill_from_database(const std::string& key, TimePoint now, Effects& out, bool unvouched) {
   filling_.insert(key);
   // The master past the grace of an update in flight, or after an update's answer was lost (6.10),
   // asks what is committed now, which a replicated tier answers without waiting for that update:
@@ -104,17 +104,21 @@ void FrontendCore::fill_from_database(const std::string& key, TimePoint now, Eff
   // (settle) finds out beside.
   const bool committed = is_master() && (updating_.count(key) > 0 || uncertain_.count(key) > 0);
   if (is_master() && uncertain_.count(key) > 0) settle(key, now, out);
-  ask_database(read_of_key(key, std::nullopt, committed), {Pending::Kind::kFill, "", 0, now, key, fill_timeout()}, out);
+  Pending p{Pending::Kind::kFill, "", 0, now, key, fill_timeout()};
+  p.unvouched = unvouched;
+  ask_database(read_of_key(key, std::nullopt, committed), std::move(p), out);
 }
 
-void FrontendCore::fill_failed(const std::string& key, TimePoint now, Effects& out) {
+void FrontendCore::fill_failed(const std::string& key, TimePoint now, Effects& out, bool asked_master) {
   filling_.erase(key);
   if (auto* e = cache_.peek(key)) e->refreshing = false;
   if (!waiters_.count(key)) return;
   // The master did not answer: the database has the truth (uncached in push mode, where only
-  // the master can register us for invalidations).
+  // the master can register us for invalidations). In gossip mode a peer's clock may lack updates
+  // the master acknowledged (its own read may still be held at a replica that lacks them), so
+  // what the peer reads itself then is served partial.
   ++counters_["fills_from_database"];
-  fill_from_database(key, now, out);
+  fill_from_database(key, now, out, asked_master && database_.gossip() && !is_master());
 }
 
 void FrontendCore::on_fill_answer(const Pending& p, Message& msg, TimePoint now, Effects& out) {
@@ -157,7 +161,7 @@ void FrontendCore::take_fill_answer(const Pending& p, Message& msg, TimePoint no
   const std::string& key = p.key;
   if (auto* e = std::get_if<Error>(&msg.body)) {
     if (p.kind != Pending::Kind::kFill && e->code == ErrorCode::kNotMaster) {
-      fill_failed(key, now, out);  // the master moved: read the database meanwhile
+      fill_failed(key, now, out, true);  // the master moved: read the database meanwhile
       return;
     }
     filling_.erase(key);
@@ -187,11 +191,12 @@ void FrontendCore::take_fill_answer(const Pending& p, Message& msg, TimePoint no
     return;
   }
   const auto* value = std::get_if<Value>(&msg.body);
-  const std::optional<KeyValue> kv = value != nullptr ? value->value : value_in(msg.body);
+  std::optional<KeyValue> kv = value != nullptr ? value->value : value_in(msg.body);
   if (!kv) {
-    fill_failed(key, now, out);
+    fill_failed(key, now, out, p.kind != Pending::Kind::kFill || p.unvouched);
     return;
   }
+  if (p.unvouched) kv->partial = true;
   // A partial answer (gossip mode) is served to those waiting, marked so, and never cached.
   const bool cacheable = consistency_->may_cache(value, view(), now) && !kv->partial.value_or(false);
   spdlog::debug("t={} fill {} v{} from {} cacheable={}", to_us(now), key, kv->version,

@@ -244,6 +244,32 @@ TEST(FrontendCore, APeersBoardReadGoesToTheMasterInGossipMode) {
   EXPECT_EQ(h.core.stats(h.now).counters.at("boards_from_database"), 3);
 }
 
+// Gossip mode, a key: a peer whose fetch the master (heard from all along) does not answer in
+// time fills from the database with its own clock, which may lack what the master acknowledged:
+// the value is served partial and not cached (the next read asks the master again).
+TEST(FrontendCore, APeersFillAfterALateMasterIsServedPartialInGossipMode) {
+  const Config c = gossip_config();
+  Harness h("fe2", c);
+  h.answer_all(h.tick(), "get_master", MasterInfo{"fe1", 1, {}});
+  h.heartbeat("fe1", "fe1", 1);
+  auto sent = h.deliver("t", Message{7, GetScore{"Curling", {}, "t1", std::nullopt}});
+  ASSERT_NE(h.find(sent, "fetch"), nullptr);
+  h.advance(ms(c.heartbeat.timeout_ms / 4));
+  h.heartbeat("fe1", "fe1", 1);
+  sent = h.advance(ms(c.heartbeat.timeout_ms / 4));
+  const Effects::Out* fill = h.find(sent, "get_score");
+  ASSERT_NE(fill, nullptr) << "the database asked once the fetch timed out";
+  EXPECT_EQ(fill->to.rfind("db", 0), 0u) << fill->to;
+  sent = h.answer_all(sent, "get_score", ScoreReply{curling_at(3), {}});
+  const Effects::Out* to_tablet = last_to(sent, "t");
+  ASSERT_NE(to_tablet, nullptr);
+  ASSERT_TRUE(to_tablet->msg.is<ScoreReply>()) << op_name(to_tablet->msg.body);
+  EXPECT_EQ(to_tablet->msg.as<ScoreReply>().score.version, 3u);
+  EXPECT_EQ(to_tablet->msg.as<ScoreReply>().partial, std::optional<bool>(true)) << "the peer cannot vouch for it";
+  sent = h.deliver("t", Message{8, GetScore{"Curling", {}, "t1", std::nullopt}});
+  EXPECT_NE(h.find(sent, "fetch"), nullptr) << "not cached: the master asked again";
+}
+
 // The master reads a peer's board from the database and answers the peer (not counted as one of
 // its reads: the peer counted it). A single database (as raft's linearizable leader): every front
 // end reads the board from the database.
