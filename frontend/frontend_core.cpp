@@ -382,7 +382,7 @@ void FrontendCore::expire_pending(TimePoint now, Effects& out) {
       case Pending::Kind::kFetch:
       case Pending::Kind::kPoll:
       case Pending::Kind::kFill:
-        fill_failed(gone.key, now, out, gone.kind != Pending::Kind::kFill || gone.unvouched);
+        fill_failed(gone, now, out);
         break;
       case Pending::Kind::kBoard:
         read_board_alone(gone, now, out);

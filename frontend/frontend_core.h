@@ -259,8 +259,9 @@ class FrontendCore final : public Core {
   // value is served partial, never cached (docs/gossip.md "Reads").
   void fill_from_database(const std::string& key, TimePoint now, Effects& out, bool unvouched = false);
   void finish_fill(const std::string& key, const KeyValue& kv, bool cached, TimePoint now, Effects& out);
-  // `asked_master`: the failed fill was a fetch or poll of the master, or an unvouched database read.
-  void fill_failed(const std::string& key, TimePoint now, Effects& out, bool asked_master);
+  // `failed`: the fill (kFill, kFetch or kPoll) that gave no value. After a fetch or poll of the
+  // master, or an unvouched database read, a peer's database read is unvouched in gossip mode.
+  void fill_failed(const Pending& failed, TimePoint now, Effects& out);
   // Master, for a key whose update's answer was lost (uncertain_): a database read that the
   // database orders after that key's writes in flight, so that its answer shows what the update
   // did (none when one is in flight already); and its answer, which settles the key (or,

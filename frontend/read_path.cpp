@@ -109,7 +109,9 @@ void FrontendCore::fill_from_database(const std::string& key, TimePoint now, Eff
   ask_database(read_of_key(key, std::nullopt, committed), std::move(p), out);
 }
 
-void FrontendCore::fill_failed(const std::string& key, TimePoint now, Effects& out, bool asked_master) {
+void FrontendCore::fill_failed(const Pending& failed, TimePoint now, Effects& out) {
+  const std::string& key = failed.key;
+  const bool asked_master = failed.kind != Pending::Kind::kFill || failed.unvouched;
   filling_.erase(key);
   if (auto* e = cache_.peek(key)) e->refreshing = false;
   if (!waiters_.count(key)) return;
@@ -161,7 +163,7 @@ void FrontendCore::take_fill_answer(const Pending& p, Message& msg, TimePoint no
   const std::string& key = p.key;
   if (auto* e = std::get_if<Error>(&msg.body)) {
     if (p.kind != Pending::Kind::kFill && e->code == ErrorCode::kNotMaster) {
-      fill_failed(key, now, out, true);  // the master moved: read the database meanwhile
+      fill_failed(p, now, out);  // the master moved: read the database meanwhile
       return;
     }
     filling_.erase(key);
@@ -193,7 +195,7 @@ void FrontendCore::take_fill_answer(const Pending& p, Message& msg, TimePoint no
   const auto* value = std::get_if<Value>(&msg.body);
   std::optional<KeyValue> kv = value != nullptr ? value->value : value_in(msg.body);
   if (!kv) {
-    fill_failed(key, now, out, p.kind != Pending::Kind::kFill || p.unvouched);
+    fill_failed(p, now, out);
     return;
   }
   if (p.unvouched) kv->partial = true;
